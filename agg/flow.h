@@ -1,0 +1,122 @@
+/*
+ * The flow record: the single meeting point of decoders and aggregation.
+ *
+ * Every decoder (NetFlow v5/v8/v9, IPFIX, later sFlow, pcap, NFLOG) fills one
+ * of these per flow; every primitive in agg/primitive.c reads from it.  A
+ * field is meaningful only when its FR_* bit is set in `present`, so "zero"
+ * and "not exported" stay distinguishable (pmacct prints zero either way, but
+ * enrichment such as the exporter-address override needs the difference).
+ */
+#ifndef NETACCT_AGG_FLOW_H
+#define NETACCT_AGG_FLOW_H
+
+#include <stdint.h>
+
+/* An IPv4 or IPv6 address; family 0 means "absent". v4 lives in a[0..3]. */
+struct nt_addr {
+	uint8_t family; /* 0, 4 or 6 */
+	uint8_t a[16];
+};
+
+#define FR_MPLS_MAX 10
+#define FR_CUSTOM_MAX 32
+
+enum fr_field {
+	FR_SRC_ADDR,
+	FR_DST_ADDR,
+	FR_SRC_MASK,
+	FR_DST_MASK,
+	FR_SRC_PORT,
+	FR_DST_PORT,
+	FR_PROTO,
+	FR_TOS,
+	FR_TCP_FLAGS,
+	FR_SRC_AS,
+	FR_DST_AS,
+	FR_IN_IFACE,
+	FR_OUT_IFACE,
+	FR_PEER_SRC_IP,
+	FR_PEER_DST_IP,
+	FR_SRC_MAC,
+	FR_DST_MAC,
+	FR_VLAN_IN,
+	FR_VLAN_OUT,
+	FR_MPLS,
+	FR_FWD_STATUS,
+	FR_TS_START,
+	FR_TS_END,
+	FR_SAMPLING,
+	FR_DIRECTION,
+	FR_POST_NAT_SRC_ADDR,
+	FR_POST_NAT_DST_ADDR,
+	FR_POST_NAT_SRC_PORT,
+	FR_POST_NAT_DST_PORT,
+	FR_NAT_EVENT,
+	FR_FLOW_LABEL,
+	FR_VRF_IN,
+	FR_VRF_OUT,
+	FR_ENGINE,
+	FR_FLOWS,
+	FR__COUNT
+};
+
+#define FR_HAS(r, f) (((r)->present >> (f)) & 1u)
+#define FR_SET(r, f) ((r)->present |= (1ull << (f)))
+
+/* Microseconds since the Unix epoch; 0 = unknown. */
+typedef uint64_t nt_usec;
+
+struct flow_rec {
+	uint64_t present; /* bit per enum fr_field */
+
+	struct nt_addr src_addr, dst_addr;
+	struct nt_addr peer_src_ip; /* exporter; datagram source unless IE 130/131 */
+	struct nt_addr peer_dst_ip; /* BGP next hop */
+	struct nt_addr post_nat_src_addr, post_nat_dst_addr;
+
+	uint64_t packets, bytes, flows;
+
+	uint32_t src_as, dst_as;
+	uint32_t in_iface, out_iface;
+	uint32_t sampling_rate; /* 1-in-N as exported (0/1 = unsampled) */
+	uint32_t flow_label;
+	uint32_t vrf_in, vrf_out;
+	uint32_t mpls[FR_MPLS_MAX]; /* raw 24-bit label stack entries (label<<4|exp<<1|bos) */
+
+	uint16_t src_port, dst_port;
+	uint16_t post_nat_src_port, post_nat_dst_port;
+	uint16_t vlan_in, vlan_out;
+
+	uint8_t src_mask, dst_mask;
+	uint8_t proto, tos, tcp_flags;
+	uint8_t fwd_status;
+	uint8_t direction; /* 0 ingress, 1 egress */
+	uint8_t sampling_direction; /* 0 ingress, 1 egress (from sampler options) */
+	uint8_t nat_event;
+	uint8_t mpls_depth;
+	uint8_t engine_type, engine_id;
+	uint8_t src_mac[6], dst_mac[6];
+
+	nt_usec ts_start, ts_end; /* flow start/end as exported */
+	nt_usec ts_arrival;       /* when the datagram was received */
+	nt_usec ts_export;        /* export header time */
+
+	/* export protocol metadata, always set by a NetFlow/IPFIX decoder */
+	uint16_t export_version;
+	uint32_t export_seqno;
+	uint32_t export_sysid; /* v9 source_id / IPFIX observation domain / v5 engine */
+
+	/*
+	 * User-defined primitives (aggregate_primitives): raw field bytes that
+	 * point into the datagram being decoded, valid only until the record
+	 * has been accounted.  Index = the custom primitive's position in the
+	 * daemon's custom primitive list; len 0 = absent.
+	 */
+	const uint8_t *custom_ptr[FR_CUSTOM_MAX];
+	uint16_t custom_len[FR_CUSTOM_MAX];
+};
+
+/* Reset a record to "nothing present" cheaply (custom pointers only by length). */
+void flow_rec_clear(struct flow_rec *r);
+
+#endif

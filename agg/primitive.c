@@ -1,0 +1,836 @@
+/*
+ * The primitive table.  Each row: aggregate name, JSON name, CSV header,
+ * key width, formatted column width, description, extractor, renderer.
+ * Rows are in output order (the order pmacct prints its fields in), so a key
+ * spec laid out in table order renders in that order.
+ */
+#include "agg/primitive.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REC(r, T, off) (*(const T *)((const uint8_t *)(r) + (off)))
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void put_addr(uint8_t *k, const struct nt_addr *a)
+{
+	k[0] = a->family;
+	memcpy(k + 1, a->a, 16);
+}
+
+void addr_to_text(const uint8_t *slot, char *buf, size_t len)
+{
+	if (slot[0] == 4)
+		inet_ntop(AF_INET, slot + 1, buf, (socklen_t)len);
+	else if (slot[0] == 6)
+		inet_ntop(AF_INET6, slot + 1, buf, (socklen_t)len);
+	else if (len)
+		buf[0] = '\0';
+}
+
+static void mask_addr(uint8_t *k, uint8_t bits)
+{
+	unsigned total = k[0] == 4 ? 32 : k[0] == 6 ? 128 : 0;
+	if (bits > total)
+		bits = (uint8_t)total;
+	for (unsigned i = 0; i < total / 8; i++) {
+		unsigned lo = i * 8;
+		uint8_t m = bits >= lo + 8 ? 0xff : bits <= lo ? 0 : (uint8_t)(0xff << (8 - (bits - lo)));
+		k[1 + i] &= m;
+	}
+}
+
+static uint64_t get_uint(const uint8_t *k, unsigned width)
+{
+	switch (width) {
+	case 1:
+		return k[0];
+	case 2: {
+		uint16_t v;
+		memcpy(&v, k, 2);
+		return v;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, k, 4);
+		return v;
+	}
+	default: {
+		uint64_t v;
+		memcpy(&v, k, 8);
+		return v;
+	}
+	}
+}
+
+static void val_uint(struct prim_val *v, uint64_t u)
+{
+	v->kind = PV_UINT;
+	v->u = u;
+	snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)u);
+}
+
+static void val_str(struct prim_val *v, const char *s)
+{
+	v->kind = PV_STR;
+	snprintf(v->s, sizeof v->s, "%s", s);
+}
+
+/* ---- generic extractors keyed by record offset ------------------------- */
+
+/* Field offsets into struct flow_rec used by the generic rows below. */
+#define OFF(m) offsetof(struct flow_rec, m)
+
+struct gen_field {
+	const char *name;
+	size_t off;
+	unsigned size;
+};
+
+/* Where table-driven extractors (ext_addr, ext_raw, ext_time) find their field. */
+static const struct gen_field gen_fields[] = {
+	{"src_host", OFF(src_addr), 0},
+	{"dst_host", OFF(dst_addr), 0},
+	{"peer_src_ip", OFF(peer_src_ip), 0},
+	{"peer_dst_ip", OFF(peer_dst_ip), 0},
+	{"post_nat_src_host", OFF(post_nat_src_addr), 0},
+	{"post_nat_dst_host", OFF(post_nat_dst_addr), 0},
+	{"src_as", OFF(src_as), 4},
+	{"dst_as", OFF(dst_as), 4},
+	{"in_iface", OFF(in_iface), 4},
+	{"out_iface", OFF(out_iface), 4},
+	{"src_mask", OFF(src_mask), 1},
+	{"dst_mask", OFF(dst_mask), 1},
+	{"src_port", OFF(src_port), 2},
+	{"dst_port", OFF(dst_port), 2},
+	{"post_nat_src_port", OFF(post_nat_src_port), 2},
+	{"post_nat_dst_port", OFF(post_nat_dst_port), 2},
+	{"tos", OFF(tos), 1},
+	{"nat_event", OFF(nat_event), 1},
+	{"vlan", OFF(vlan_in), 2},
+	{"in_vlan", OFF(vlan_in), 2},
+	{"out_vlan", OFF(vlan_out), 2},
+	{"sampling_rate", OFF(sampling_rate), 4},
+	{"flow_label", OFF(flow_label), 4},
+	{"export_proto_version", OFF(export_version), 2},
+	{"export_proto_seqno", OFF(export_seqno), 4},
+	{"export_proto_sysid", OFF(export_sysid), 4},
+	{"timestamp_start", OFF(ts_start), 8},
+	{"timestamp_end", OFF(ts_end), 8},
+	{"timestamp_arrival", OFF(ts_arrival), 8},
+	{"timestamp_export", OFF(ts_export), 8},
+	{"src_mac", OFF(src_mac), 6},
+	{"dst_mac", OFF(dst_mac), 6},
+};
+
+static const struct gen_field *gen_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof gen_fields / sizeof gen_fields[0]; i++)
+		if (strcmp(gen_fields[i].name, name) == 0)
+			return &gen_fields[i];
+	return NULL;
+}
+
+/* Record offsets are resolved once, at keyspec build time, not per record. */
+static size_t gen_off(const struct keyspec_field *f) { return f->rec_off; }
+
+static void ext_addr(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		     const struct prim_opts *o)
+{
+	(void)o;
+	put_addr(k, &REC(r, struct nt_addr, gen_off(f)));
+}
+
+static void ext_raw(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		    const struct prim_opts *o)
+{
+	(void)o;
+	memcpy(k, (const uint8_t *)r + gen_off(f), f->width);
+}
+
+static void ren_addr(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		     struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	v->kind = PV_STR;
+	addr_to_text(k, v->s, sizeof v->s);
+}
+
+static void ren_uint(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		     struct prim_val *v)
+{
+	(void)o;
+	val_uint(v, get_uint(k, f->width));
+}
+
+static void ren_mac(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		    struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	v->kind = PV_STR;
+	snprintf(v->s, sizeof v->s, "%02x:%02x:%02x:%02x:%02x:%02x", k[0], k[1], k[2], k[3], k[4],
+		 k[5]);
+}
+
+/* ---- special extractors ------------------------------------------------ */
+
+static void ext_src_net(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	put_addr(k, &r->src_addr);
+	mask_addr(k, r->src_mask);
+}
+
+static void ext_dst_net(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	put_addr(k, &r->dst_addr);
+	mask_addr(k, r->dst_mask);
+}
+
+static void ext_proto(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		      const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = r->proto;
+}
+
+static void ren_proto(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		      struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	/* Names from the IANA protocol registry, as pmacct prints them. */
+	static const char *const names[256] = {
+	    [0] = "ip",     [1] = "icmp",   [2] = "igmp",     [4] = "ipencap", [6] = "tcp",
+	    [8] = "egp",    [9] = "igp",    [17] = "udp",     [41] = "ipv6",   [46] = "rsvp",
+	    [47] = "gre",   [50] = "esp",   [51] = "ah",      [58] = "ipv6-icmp", [88] = "eigrp",
+	    [89] = "ospf",  [94] = "ipip",  [103] = "pim",    [112] = "vrrp",  [115] = "l2tp",
+	    [132] = "sctp", [137] = "mpls-in-ip",
+	};
+	if (names[k[0]])
+		val_str(v, names[k[0]]);
+	else {
+		v->kind = PV_STR;
+		snprintf(v->s, sizeof v->s, "%u", k[0]);
+	}
+}
+
+static void ext_tcpflags(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	/* flags only mean something for TCP; exporters leave junk in them otherwise */
+	k[0] = r->proto == 6 ? r->tcp_flags : 0;
+}
+
+static void ren_tcpflags(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+			 struct prim_val *v)
+{
+	(void)f;
+	if (!o->tcpflags_as_array) {
+		/* pmacct prints the decimal value as a JSON string */
+		v->kind = PV_STR;
+		snprintf(v->s, sizeof v->s, "%u", k[0]);
+		return;
+	}
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} flags[] = {{0x20, "URG"}, {0x10, "ACK"}, {0x08, "PSH"},
+		     {0x04, "RST"}, {0x02, "SYN"}, {0x01, "FIN"}};
+	size_t n = 0;
+	v->kind = PV_LIST;
+	v->s[0] = '\0';
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (k[0] & flags[i].bit)
+			n += (size_t)snprintf(v->s + n, sizeof v->s - n, "%s%s", n ? "," : "",
+					      flags[i].name);
+}
+
+static void ext_fwd_status(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = r->fwd_status;
+}
+
+/* IANA forwardingStatus (IE 89): status in the top two bits, reason below. */
+static const char *fwd_status_text(uint8_t s)
+{
+	switch (s) {
+	case 64: return "FORWARDED Unknown";
+	case 65: return "FORWARDED Fragmented";
+	case 66: return "FORWARDED Not Fragmented";
+	case 128: return "DROPPED Unknown";
+	case 129: return "DROPPED ACL deny";
+	case 130: return "DROPPED ACL drop";
+	case 131: return "DROPPED Unroutable";
+	case 132: return "DROPPED Adjacency";
+	case 133: return "DROPPED Fragmentation and DF set";
+	case 134: return "DROPPED Bad header checksum";
+	case 135: return "DROPPED Bad total Length";
+	case 136: return "DROPPED Bad header length";
+	case 137: return "DROPPED bad TTL";
+	case 138: return "DROPPED Policer";
+	case 139: return "DROPPED WRED";
+	case 140: return "DROPPED RPF";
+	case 141: return "DROPPED For us";
+	case 142: return "DROPPED Bad output interface";
+	case 143: return "DROPPED Hardware";
+	case 192: return "CONSUMED Unknown";
+	case 193: return "CONSUMED Punt Adjacency";
+	case 194: return "CONSUMED Incomplete Adjacency";
+	case 195: return "CONSUMED For us";
+	default:
+		switch (s >> 6) {
+		case 1: return "FORWARDED Unknown";
+		case 2: return "DROPPED Unknown";
+		case 3: return "CONSUMED Unknown";
+		default: return "UNKNOWN Unclassified";
+		}
+	}
+}
+
+static void ren_fwd_status(const uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o, struct prim_val *v)
+{
+	(void)f;
+	if (o->fwd_status_as_string)
+		val_str(v, fwd_status_text(k[0]));
+	else
+		val_uint(v, k[0]);
+}
+
+/* MPLS: label stack entries are 24-bit: label(20) | exp(3) | bottom-of-stack(1). */
+static void ext_mpls_top(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	uint32_t l = r->mpls_depth ? r->mpls[0] >> 4 : 0;
+	memcpy(k, &l, 4);
+}
+
+static void ext_mpls_bottom(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			    const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	uint32_t l = r->mpls_depth ? r->mpls[r->mpls_depth - 1] >> 4 : 0;
+	memcpy(k, &l, 4);
+}
+
+static void ext_mpls_stack(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	uint8_t depth = r->mpls_depth > FR_MPLS_MAX ? FR_MPLS_MAX : r->mpls_depth;
+	k[0] = depth;
+	for (unsigned i = 0; i < depth; i++) {
+		uint32_t l = r->mpls[i] >> 4;
+		memcpy(k + 1 + 4 * i, &l, 4);
+	}
+}
+
+static void ren_mpls_stack(const uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o, struct prim_val *v)
+{
+	(void)f;
+	size_t n = 0;
+	v->s[0] = '\0';
+	v->kind = o->mpls_stack_as_array ? PV_LIST : PV_STR;
+	for (unsigned i = 0; i < k[0] && i < FR_MPLS_MAX; i++) {
+		uint32_t l;
+		memcpy(&l, k + 1 + 4 * i, 4);
+		n += (size_t)snprintf(v->s + n, sizeof v->s - n, "%s%u-%u",
+				      n ? (o->mpls_stack_as_array ? "," : "_") : "", i, l);
+	}
+}
+
+static void ext_sampling_dir(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			     const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = FR_HAS(r, FR_DIRECTION) ? (uint8_t)(1 + r->sampling_direction) : 0;
+}
+
+static void ren_sampling_dir(const uint8_t *k, const struct keyspec_field *f,
+			     const struct prim_opts *o, struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	val_str(v, k[0] == 1 ? "ingress" : k[0] == 2 ? "egress" : "u");
+}
+
+static void ext_time(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		     const struct prim_opts *o)
+{
+	uint64_t t = REC(r, nt_usec, gen_off(f));
+	if (o->timestamps_secs)
+		t -= t % 1000000u;
+	memcpy(k, &t, 8);
+}
+
+static void ren_time(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		     struct prim_val *v)
+{
+	(void)f;
+	uint64_t t;
+	memcpy(&t, k, 8);
+	time_t secs = (time_t)(t / 1000000u);
+	unsigned usec = (unsigned)(t % 1000000u);
+	v->kind = PV_STR;
+	if (o->timestamps_since_epoch) {
+		snprintf(v->s, sizeof v->s, "%lld.%06u", (long long)secs, usec);
+		return;
+	}
+	struct tm tm;
+	if (o->timestamps_utc)
+		gmtime_r(&secs, &tm);
+	else
+		localtime_r(&secs, &tm);
+	size_t n = strftime(v->s, sizeof v->s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!o->timestamps_secs)
+		snprintf(v->s + n, sizeof v->s - n, ".%06u", usec);
+}
+
+/* ---- user-defined primitives ------------------------------------------- */
+
+static void ext_custom(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		       const struct prim_opts *o)
+{
+	(void)o;
+	const struct custom_prim *c = f->custom;
+	uint16_t len = r->custom_len[c->index];
+	if (!len)
+		return;
+	if (c->vlen) {
+		/* variable-length: 2-byte length prefix, then the bytes we keep */
+		uint16_t keep = len > c->len ? c->len : len;
+		memcpy(k, &keep, 2);
+		memcpy(k + 2, r->custom_ptr[c->index], keep);
+		return;
+	}
+	uint16_t keep = len > c->len ? c->len : len;
+	/* right-align short unsigned fields so reduced-size encoding compares equal */
+	if (c->sem == CS_UINT)
+		memcpy(k + (c->len - keep), r->custom_ptr[c->index] + (len - keep), keep);
+	else
+		memcpy(k, r->custom_ptr[c->index], keep);
+}
+
+static void ren_custom(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		       struct prim_val *v)
+{
+	(void)o;
+	const struct custom_prim *c = f->custom;
+	const uint8_t *d = k;
+	uint16_t len = c->len;
+	if (c->vlen) {
+		memcpy(&len, k, 2);
+		d = k + 2;
+	}
+	v->kind = PV_STR;
+	v->s[0] = '\0';
+	switch (c->sem) {
+	case CS_UINT: {
+		uint64_t u = 0;
+		for (unsigned i = 0; i < len && i < 8; i++)
+			u = (u << 8) | d[i];
+		snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)u);
+		break;
+	}
+	case CS_IP: {
+		uint8_t slot[17] = {0};
+		if (len == 4 || len == 16) {
+			slot[0] = len == 4 ? 4 : 6;
+			memcpy(slot + 1, d, len);
+		}
+		addr_to_text(slot, v->s, sizeof v->s);
+		break;
+	}
+	case CS_MAC:
+		if (len >= 6)
+			ren_mac(d, f, o, v);
+		break;
+	case CS_STR: {
+		size_t n = 0;
+		for (unsigned i = 0; i < len && d[i] && n + 1 < sizeof v->s; i++)
+			v->s[n++] = isprint(d[i]) ? (char)d[i] : '?';
+		v->s[n] = '\0';
+		break;
+	}
+	case CS_HEX:
+	case CS_RAW: {
+		size_t n = 0;
+		for (unsigned i = 0; i < len && n + 3 < sizeof v->s; i++)
+			n += (size_t)snprintf(v->s + n, sizeof v->s - n, "%02x", d[i]);
+		break;
+	}
+	}
+}
+
+static const struct primitive custom_row = {
+    "custom", "custom", "CUSTOM", 0, 20, "user-defined", ext_custom, ren_custom};
+
+/* ---- the table -------------------------------------------------------- */
+
+static const struct primitive builtins[] = {
+    {"src_mac", "mac_src", "SRC_MAC", 6, 19, "Source MAC address", ext_raw, ren_mac},
+    {"dst_mac", "mac_dst", "DST_MAC", 6, 19, "Destination MAC address", ext_raw, ren_mac},
+    {"vlan", "vlan", "VLAN", 2, 7, "Ethernet VLAN, 802.1Q (ingress)", ext_raw, ren_uint},
+    {"in_vlan", "vlan_in", "IN_VLAN", 2, 9, "Ingress VLAN", ext_raw, ren_uint},
+    {"out_vlan", "vlan_out", "OUT_VLAN", 2, 9, "Egress VLAN", ext_raw, ren_uint},
+    {"src_as", "as_src", "SRC_AS", 4, 12, "Source ASN", ext_raw, ren_uint},
+    {"dst_as", "as_dst", "DST_AS", 4, 12, "Destination ASN", ext_raw, ren_uint},
+    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr},
+    {"peer_dst_ip", "peer_ip_dst", "PEER_DST_IP", 17, 47, "BGP next-hop", ext_addr, ren_addr},
+    {"in_iface", "iface_in", "IN_IFACE", 4, 12, "Input interface, SNMP ifIndex", ext_raw, ren_uint},
+    {"out_iface", "iface_out", "OUT_IFACE", 4, 12, "Output interface, SNMP ifIndex", ext_raw,
+     ren_uint},
+    {"mpls_label_top", "mpls_label_top", "MPLS_LABEL_TOP", 4, 16, "Top MPLS label", ext_mpls_top,
+     ren_uint},
+    {"mpls_label_bottom", "mpls_label_bottom", "MPLS_LABEL_BOTTOM", 4, 19, "Bottom MPLS label",
+     ext_mpls_bottom, ren_uint},
+    {"mpls_label_stack", "mpls_label_stack", "MPLS_LABEL_STACK", 1 + 4 * FR_MPLS_MAX, 40,
+     "MPLS label stack", ext_mpls_stack, ren_mpls_stack},
+    {"src_host", "ip_src", "SRC_IP", 17, 47, "Source IPv4/IPv6 address", ext_addr, ren_addr},
+    {"src_net", "net_src", "SRC_NET", 17, 47, "Source IPv4/IPv6 prefix", ext_src_net, ren_addr},
+    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr},
+    {"dst_net", "net_dst", "DST_NET", 17, 47, "Destination IPv4/IPv6 prefix", ext_dst_net,
+     ren_addr},
+    {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint},
+    {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint},
+    {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint},
+    {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port", ext_raw, ren_uint},
+    {"tcpflags", "tcp_flags", "TCP_FLAGS", 1, 11, "TCP flags", ext_tcpflags, ren_tcpflags},
+    {"fwd_status", "fwd_status", "FWD_STATUS", 1, 12, "Forwarding status (IE 89)", ext_fwd_status,
+     ren_fwd_status},
+    {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto},
+    {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint},
+    {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint},
+    {"post_nat_src_host", "post_nat_ip_src", "POST_NAT_SRC_IP", 17, 47,
+     "Source address after NAT", ext_addr, ren_addr},
+    {"post_nat_dst_host", "post_nat_ip_dst", "POST_NAT_DST_IP", 17, 47,
+     "Destination address after NAT", ext_addr, ren_addr},
+    {"post_nat_src_port", "post_nat_port_src", "POST_NAT_SRC_PORT", 2, 19,
+     "Source port after NAT", ext_raw, ren_uint},
+    {"post_nat_dst_port", "post_nat_port_dst", "POST_NAT_DST_PORT", 2, 19,
+     "Destination port after NAT", ext_raw, ren_uint},
+    {"nat_event", "nat_event", "NAT_EVENT", 1, 11, "NAT event ID", ext_raw, ren_uint},
+    {"sampling_rate", "sampling_rate", "SAMPLING_RATE", 4, 15, "Sampling rate", ext_raw,
+     ren_uint},
+    {"sampling_direction", "sampling_direction", "SAMPLING_DIRECTION", 1, 20,
+     "Sampling direction (ingress/egress)", ext_sampling_dir, ren_sampling_dir},
+    {"timestamp_start", "timestamp_start", "TIMESTAMP_START", 8, 30, "Flow start time", ext_time,
+     ren_time},
+    {"timestamp_end", "timestamp_end", "TIMESTAMP_END", 8, 30, "Flow end time", ext_time,
+     ren_time},
+    {"timestamp_arrival", "timestamp_arrival", "TIMESTAMP_ARRIVAL", 8, 30,
+     "Collector arrival time", ext_time, ren_time},
+    {"timestamp_export", "timestamp_export", "TIMESTAMP_EXPORT", 8, 30, "Export header time",
+     ext_time, ren_time},
+    {"export_proto_seqno", "export_proto_seqno", "EXPORT_PROTO_SEQNO", 4, 20,
+     "Export protocol sequence number", ext_raw, ren_uint},
+    {"export_proto_version", "export_proto_version", "EXPORT_PROTO_VERSION", 2, 22,
+     "Export protocol version", ext_raw, ren_uint},
+    {"export_proto_sysid", "export_proto_sysid", "EXPORT_PROTO_SYSID", 4, 20,
+     "Export protocol source id / observation domain", ext_raw, ren_uint},
+};
+
+const struct primitive *prim_builtins(size_t *n)
+{
+	*n = sizeof builtins / sizeof builtins[0];
+	return builtins;
+}
+
+static const struct primitive *builtin_lookup(const char *name, size_t *rank)
+{
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strcmp(builtins[i].name, name) == 0) {
+			*rank = i;
+			return &builtins[i];
+		}
+	return NULL;
+}
+
+/* ---- key specs --------------------------------------------------------- */
+
+struct pending {
+	size_t rank;
+	struct keyspec_field f;
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
+		  const struct prim_opts *opts, char *err, size_t errlen)
+{
+	struct pending pend[KEYSPEC_MAX];
+	unsigned n = 0;
+	char buf[4096];
+	char *save = NULL;
+
+	memset(ks, 0, sizeof *ks);
+	if (opts)
+		ks->opts = *opts;
+	snprintf(buf, sizeof buf, "%s", aggregate ? aggregate : "");
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		size_t rank = 0;
+		struct keyspec_field f = {0};
+		if (strcmp(tok, "flows") == 0) {
+			ks->want_flows = 1;
+			continue;
+		}
+		const struct primitive *p = builtin_lookup(tok, &rank);
+		if (p) {
+			f.p = p;
+			f.width = p->width;
+			const struct gen_field *g = gen_lookup(tok);
+			if (g)
+				f.rec_off = (uint16_t)g->off;
+		} else if (reg) {
+			for (unsigned i = 0; i < reg->ncustom; i++)
+				if (strcmp(reg->custom[i].name, tok) == 0) {
+					f.p = &custom_row;
+					f.custom = &reg->custom[i];
+					f.width = (uint16_t)(reg->custom[i].len +
+							     (reg->custom[i].vlen ? 2 : 0));
+					rank = 1000 + i; /* after built-ins */
+				}
+		}
+		if (!f.p) {
+			snprintf(err, errlen, "unknown primitive '%s' (nfacctd -a lists them)", tok);
+			return -1;
+		}
+		for (unsigned i = 0; i < n; i++)
+			if (pend[i].rank == rank) {
+				snprintf(err, errlen, "primitive '%s' listed twice", tok);
+				return -1;
+			}
+		if (n == KEYSPEC_MAX) {
+			snprintf(err, errlen, "too many primitives (max %d)", KEYSPEC_MAX);
+			return -1;
+		}
+		pend[n].rank = rank;
+		pend[n].f = f;
+		n++;
+	}
+	qsort(pend, n, sizeof pend[0], cmp_pending);
+	unsigned off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ks->f[i] = pend[i].f;
+		ks->f[i].off = (uint16_t)off;
+		off += ks->f[i].width;
+	}
+	ks->n = n;
+	if (off > 65535 - 8) {
+		snprintf(err, errlen, "aggregation key too wide (%u bytes)", off);
+		return -1;
+	}
+	ks->key_len = (uint16_t)((off + 7) & ~7u);
+	if (ks->key_len == 0)
+		ks->key_len = 8; /* a key-less aggregate still needs one slot */
+	return 0;
+}
+
+void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key)
+{
+	memset(key, 0, ks->key_len);
+	for (unsigned i = 0; i < ks->n; i++) {
+		const struct keyspec_field *f = &ks->f[i];
+		f->p->extract(r, key + f->off, f, &ks->opts);
+	}
+}
+
+int keyspec_has(const struct keyspec *ks, const char *name)
+{
+	for (unsigned i = 0; i < ks->n; i++) {
+		const char *n = ks->f[i].p == &custom_row ? ks->f[i].custom->name : ks->f[i].p->name;
+		if (strcmp(n, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void flow_rec_clear(struct flow_rec *r)
+{
+	/* custom_ptr is only read where custom_len is non-zero */
+	memset(r, 0, offsetof(struct flow_rec, custom_ptr));
+	memset(r->custom_len, 0, sizeof r->custom_len);
+}
+
+/* ---- aggregate_primitives file ----------------------------------------- */
+
+static int parse_custom_line(struct custom_prim *c, char *line, char *why, size_t whylen)
+{
+	char *save = NULL;
+	int have_name = 0, have_type = 0, have_len = 0;
+	memset(c, 0, sizeof *c);
+	c->sem = CS_RAW;
+	for (char *tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(why, whylen, "'%s' is not key=value", tok);
+			return -1;
+		}
+		*eq = '\0';
+		const char *k = tok, *v = eq + 1;
+		char *end;
+		if (strcmp(k, "name") == 0) {
+			if (!*v || strlen(v) >= sizeof c->name) {
+				snprintf(why, whylen, "bad name");
+				return -1;
+			}
+			snprintf(c->name, sizeof c->name, "%s", v);
+			have_name = 1;
+		} else if (strcmp(k, "field_type") == 0) {
+			const char *num = v;
+			if (strncasecmp(v, "PEN:", 4) == 0) {
+				errno = 0;
+				unsigned long pen = strtoul(v + 4, &end, 10);
+				if (errno || *end != ':' || pen > UINT32_MAX) {
+					snprintf(why, whylen, "bad field_type '%s' (PEN:id:field)", v);
+					return -1;
+				}
+				c->pen = (uint32_t)pen;
+				num = end + 1;
+			}
+			errno = 0;
+			unsigned long ft = strtoul(num, &end, 10);
+			if (errno || *end || end == num || ft > 65535) {
+				snprintf(why, whylen, "bad field_type '%s'", v);
+				return -1;
+			}
+			c->field_type = (uint16_t)ft;
+			have_type = 1;
+		} else if (strcmp(k, "len") == 0) {
+			if (strcmp(v, "vlen") == 0) {
+				c->vlen = 1;
+				c->len = 128;
+			} else {
+				errno = 0;
+				unsigned long l = strtoul(v, &end, 10);
+				if (errno || *end || l == 0 || l > 1024) {
+					snprintf(why, whylen, "bad len '%s' (1-1024 or vlen)", v);
+					return -1;
+				}
+				c->len = (uint16_t)l;
+			}
+			have_len = 1;
+		} else if (strcmp(k, "semantics") == 0) {
+			if (strcmp(v, "u_int") == 0)
+				c->sem = CS_UINT;
+			else if (strcmp(v, "hex") == 0)
+				c->sem = CS_HEX;
+			else if (strcmp(v, "ip") == 0)
+				c->sem = CS_IP;
+			else if (strcmp(v, "mac") == 0)
+				c->sem = CS_MAC;
+			else if (strcmp(v, "str") == 0)
+				c->sem = CS_STR;
+			else if (strcmp(v, "raw") == 0)
+				c->sem = CS_RAW;
+			else {
+				snprintf(why, whylen, "bad semantics '%s'", v);
+				return -1;
+			}
+		} else {
+			/* packet_ptr etc. belong to packet daemons; not meaningful here */
+			snprintf(why, whylen, "unsupported key '%s'", k);
+			return -1;
+		}
+	}
+	if (!have_name || !have_type || !have_len) {
+		snprintf(why, whylen, "name, field_type and len are required");
+		return -1;
+	}
+	if (c->sem == CS_UINT && !c->vlen && c->len != 1 && c->len != 2 && c->len != 4 &&
+	    c->len != 8) {
+		snprintf(why, whylen, "u_int semantics needs len 1, 2, 4 or 8");
+		return -1;
+	}
+	if (c->sem == CS_IP && c->len != 4 && c->len != 16) {
+		snprintf(why, whylen, "ip semantics needs len 4 or 16");
+		return -1;
+	}
+	if (c->sem == CS_MAC && c->len != 6) {
+		snprintf(why, whylen, "mac semantics needs len 6");
+		return -1;
+	}
+	return 0;
+}
+
+int prim_registry_load(struct prim_registry *reg, const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char line[1024];
+	unsigned lineno = 0;
+	size_t dummy;
+
+	memset(reg, 0, sizeof *reg);
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, fp)) {
+		char why[256];
+		lineno++;
+		char *s = line;
+		while (isspace((unsigned char)*s))
+			s++;
+		s[strcspn(s, "\r\n")] = '\0';
+		if (*s == '\0' || *s == '!' || *s == '#')
+			continue;
+		if (reg->ncustom == FR_CUSTOM_MAX) {
+			snprintf(err, errlen, "%s:%u: too many primitives (max %d)", path, lineno,
+				 FR_CUSTOM_MAX);
+			fclose(fp);
+			return -1;
+		}
+		struct custom_prim *c = &reg->custom[reg->ncustom];
+		if (parse_custom_line(c, s, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			fclose(fp);
+			return -1;
+		}
+		if (builtin_lookup(c->name, &dummy) || strcmp(c->name, "flows") == 0) {
+			snprintf(err, errlen, "%s:%u: '%s' is a built-in primitive", path, lineno,
+				 c->name);
+			fclose(fp);
+			return -1;
+		}
+		for (unsigned i = 0; i < reg->ncustom; i++)
+			if (strcmp(reg->custom[i].name, c->name) == 0) {
+				snprintf(err, errlen, "%s:%u: '%s' defined twice", path, lineno,
+					 c->name);
+				fclose(fp);
+				return -1;
+			}
+		c->index = reg->ncustom++;
+	}
+	fclose(fp);
+	return 0;
+}

@@ -1,0 +1,132 @@
+/*
+ * Aggregation primitives: the one place where a primitive is defined.
+ *
+ * A primitive knows how to pull its value out of a flow record into a
+ * fixed-width slice of an aggregation key (extract) and how to render that
+ * slice for output (render).  Outputs never look at flow records: they walk a
+ * key spec and ask each primitive to render itself, so adding a primitive is
+ * one row in primitive.c and nothing else.
+ */
+#ifndef NETACCT_AGG_PRIMITIVE_H
+#define NETACCT_AGG_PRIMITIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg/flow.h"
+
+#define PRIM_TEXT_MAX 512
+#define KEYSPEC_MAX 96
+
+/* Output-shaping switches, from configuration, shared by all encoders. */
+struct prim_opts {
+	int tcpflags_as_array;        /* tcpflags_encode_as_array */
+	int fwd_status_as_string;     /* fwd_status_encode_as_string */
+	int mpls_stack_as_array;      /* mpls_label_stack_encode_as_array */
+	int timestamps_secs;          /* timestamps_secs: drop sub-second part */
+	int timestamps_since_epoch;   /* timestamps_since_epoch: "<epoch>.<usec>" */
+	int timestamps_utc;           /* timestamps_utc: render in UTC, not local */
+	int time_new;                 /* nfacctd_time_new (affects nothing here yet) */
+};
+
+/* How a rendered value is typed in JSON. */
+enum prim_kind {
+	PV_UINT, /* integer */
+	PV_STR,  /* string */
+	PV_LIST, /* JSON array of strings; text is the items joined by ',' */
+	PV_NULL, /* JSON null */
+};
+
+struct prim_val {
+	enum prim_kind kind;
+	uint64_t u;
+	char s[PRIM_TEXT_MAX];
+};
+
+/* Semantics of a user-defined (aggregate_primitives) field. */
+enum custom_sem {
+	CS_UINT,
+	CS_HEX,
+	CS_IP,
+	CS_MAC,
+	CS_STR,
+	CS_RAW,
+};
+
+/* One aggregate_primitives entry. */
+struct custom_prim {
+	char name[64];
+	uint32_t pen;       /* enterprise number, 0 = IANA */
+	uint16_t field_type;/* IE / v9 field type */
+	uint16_t len;       /* key bytes; for vlen the maximum kept */
+	int vlen;           /* variable length (len: vlen) */
+	enum custom_sem sem;
+	unsigned index;     /* slot in flow_rec.custom_* */
+};
+
+struct primitive;
+struct keyspec_field {
+	const struct primitive *p;
+	uint16_t off;                   /* byte offset in the key */
+	uint16_t width;                 /* bytes in the key */
+	uint16_t rec_off;               /* flow_rec offset for table-driven extractors */
+	const struct custom_prim *custom; /* only for user-defined primitives */
+};
+
+struct primitive {
+	const char *name; /* as written in `aggregate:` */
+	const char *json; /* JSON field name */
+	const char *csv;  /* CSV / formatted column header */
+	uint16_t width;   /* key bytes (0: derived from the custom definition) */
+	uint8_t col;      /* formatted-output column width */
+	const char *descr;/* for -a */
+	void (*extract)(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o);
+	void (*render)(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		       struct prim_val *v);
+};
+
+/* User-defined primitives loaded from aggregate_primitives. */
+struct prim_registry {
+	struct custom_prim custom[FR_CUSTOM_MAX];
+	unsigned ncustom;
+};
+
+/* An output's key layout, derived from its `aggregate` list. */
+struct keyspec {
+	struct keyspec_field f[KEYSPEC_MAX];
+	unsigned n;
+	uint16_t key_len;  /* multiple of 8 (table compares in words) */
+	int want_flows;    /* `flows` in aggregate: print the flows counter */
+	struct prim_opts opts;
+};
+
+/* Built-in primitives in output order; *n receives the count. */
+const struct primitive *prim_builtins(size_t *n);
+
+/*
+ * Build a key spec from a comma/space separated aggregate list.  Fields are
+ * laid out in canonical (table) order whatever order the user wrote, so the
+ * same aggregate always prints the same way.  Returns -1 and fills err on an
+ * unknown or repeated primitive.
+ */
+int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
+		  const struct prim_opts *opts, char *err, size_t errlen);
+
+/* Fill key (ks->key_len bytes, zeroed first) from a record. */
+void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key);
+
+/* Whether the spec uses a primitive by name (for enrichment decisions). */
+int keyspec_has(const struct keyspec *ks, const char *name);
+
+/*
+ * Parse an aggregate_primitives file into reg.  One definition per line:
+ *   name=<n> field_type=<id|PEN:id> len=<n|vlen> semantics=<u_int|hex|ip|mac|str|raw>
+ * Returns -1 with "file:line: reason" in err.
+ */
+int prim_registry_load(struct prim_registry *reg, const char *path, char *err, size_t errlen);
+
+/* Render helpers shared with encoders. */
+void addr_to_text(const uint8_t *slot17, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,120 @@
+#include "conf/cli.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "agg/primitive.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+/* Flags that are shorthands for configuration keys. */
+static const struct {
+	char flag;
+	const char *key;
+	const char *fixed; /* value for flags without an argument */
+	const char *help;
+} flag_keys[] = {
+    {'L', "nfacctd_ip", NULL, "address to listen on"},
+    {'l', "nfacctd_port", NULL, "UDP port to listen on"},
+    {'c', "aggregate", NULL, "aggregation primitives, comma separated"},
+    {'P', "plugins", NULL, "plugins, e.g. print[a],print[b]"},
+    {'D', "daemonize", "true", "run in the background"},
+    {'d', "debug", "true", "log debug messages"},
+    {'F', "pidfile", NULL, "write the PID to this file"},
+    {'S', "syslog", NULL, "log to syslog with this facility"},
+    {'O', "print_output", NULL, "print plugin output: formatted, json or csv"},
+    {'o', "print_output_file", NULL, "print plugin output file"},
+    {'r', "print_refresh_time", NULL, "print plugin refresh time (seconds)"},
+    {'R', "nfacctd_renormalize", "true", "renormalize sampled counters"},
+};
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out, "%s (netacct %s), NetFlow/IPFIX accounting daemon\n\n", prog,
+		PACKAGE_VERSION);
+	fprintf(out, "Usage: %s [-f config_file] [options]\n\n", prog);
+	fprintf(out, "  -f FILE  load configuration from FILE (flags below override it)\n");
+	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
+		fprintf(out, "  -%c%s  %s (%s)\n", flag_keys[i].flag,
+			flag_keys[i].fixed ? "     " : " ARG ", flag_keys[i].help, flag_keys[i].key);
+	fprintf(out, "  -a       list the aggregation primitives\n"
+		     "  -V       print the version and exit\n"
+		     "  -h       this help\n"
+		     "  --config-reference  print the configuration key reference (Markdown)\n");
+}
+
+static void list_primitives(FILE *out)
+{
+	size_t n;
+	const struct primitive *p = prim_builtins(&n);
+	fprintf(out, "%-24s %-22s %s\n", "primitive", "JSON field", "description");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%-24s %-22s %s\n", p[i].name, p[i].json, p[i].descr);
+	fprintf(out, "%-24s %-22s %s\n", "flows", "flows", "Flow count (counter)");
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct conf_daemon *d,
+			  FILE *out, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {{"config-reference", no_argument, NULL, 1},
+						 {"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'V'},
+						 {NULL, 0, NULL, 0}};
+	char optstring[64] = "f:aVh";
+	struct {
+		size_t idx;
+		const char *val;
+	} later[64];
+	size_t nlater = 0;
+	const char *file = NULL;
+	int opt;
+
+	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++) {
+		size_t l = strlen(optstring);
+		optstring[l] = flag_keys[i].flag;
+		optstring[l + 1] = flag_keys[i].fixed ? '\0' : ':';
+		optstring[l + 2] = '\0';
+	}
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			file = optarg;
+			continue;
+		case 'a':
+			list_primitives(out);
+			return CLI_EXIT_OK;
+		case 'V':
+			fprintf(out, "%s (netacct) %s\n", d->name, PACKAGE_VERSION);
+			return CLI_EXIT_OK;
+		case 'h':
+			usage(out, d->name);
+			return CLI_EXIT_OK;
+		case 1:
+			return conf_write_reference(out) < 0 ? CLI_EXIT_ERR : CLI_EXIT_OK;
+		case '?':
+			snprintf(err, errlen, "command line: unknown option or missing argument: %s",
+				 argv[optind - 1]);
+			return CLI_EXIT_ERR;
+		}
+		for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
+			if (flag_keys[i].flag == opt && nlater < 64) {
+				later[nlater].idx = i;
+				later[nlater].val = flag_keys[i].fixed ? flag_keys[i].fixed : optarg;
+				nlater++;
+			}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "command line: unexpected argument '%s'", argv[optind]);
+		return CLI_EXIT_ERR;
+	}
+	if (file && conf_load_file(c, d, file, err, errlen) < 0)
+		return CLI_EXIT_ERR;
+	for (size_t i = 0; i < nlater; i++)
+		if (conf_set(c, d, flag_keys[later[i].idx].key, later[i].val, err, errlen) < 0)
+			return CLI_EXIT_ERR;
+	return conf_finish(c, d, err, errlen) < 0 ? CLI_EXIT_ERR : CLI_RUN;
+}

@@ -1,0 +1,2 @@
+libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/writer.c \
+	out/writer.h out/print.c

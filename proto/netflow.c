@@ -1,0 +1,152 @@
+#include "proto/netflow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/cursor.h"
+
+static const char *const err_names[NF_ERR__COUNT] = {
+    [NF_OK] = "ok",
+    [NF_ERR_SHORT] = "short_datagram",
+    [NF_ERR_VERSION] = "bad_version",
+    [NF_ERR_COUNT] = "bad_count",
+    [NF_ERR_TRUNCATED] = "truncated",
+    [NF_ERR_BAD_SET] = "bad_set",
+    [NF_ERR_BAD_TEMPLATE] = "bad_template",
+    [NF_ERR_NO_TEMPLATE] = "no_template",
+    [NF_ERR_BAD_OPTIONS] = "bad_options",
+};
+
+const char *nf_err_name(enum nf_err e)
+{
+	return (unsigned)e < NF_ERR__COUNT ? err_names[e] : "unknown";
+}
+
+int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_emit_fn emit,
+		      void *emit_arg)
+{
+	memset(c, 0, sizeof *c);
+	c->nbuckets = 256;
+	c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+	if (!c->buckets)
+		return -1;
+	if (opt)
+		c->opt = *opt;
+	c->emit = emit;
+	c->emit_arg = emit_arg;
+	return 0;
+}
+
+void nf_collector_free(struct nf_collector *c)
+{
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		struct nf_exporter *e = c->buckets[i];
+		while (e) {
+			struct nf_exporter *next = e->next;
+			nf9_exporter_free(e);
+			free(e);
+			e = next;
+		}
+	}
+	free(c->buckets);
+	c->buckets = NULL;
+}
+
+static size_t addr_hash(const struct nt_addr *a, uint16_t port, size_t nbuckets)
+{
+	uint64_t h = 1469598103934665603ull ^ port;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->a[i]) * 1099511628211ull;
+	return (size_t)(h & (nbuckets - 1));
+}
+
+struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr *addr,
+				    uint16_t port)
+{
+	size_t b = addr_hash(addr, port, c->nbuckets);
+	for (struct nf_exporter *e = c->buckets[b]; e; e = e->next)
+		if (e->port == port && e->addr.family == addr->family &&
+		    memcmp(e->addr.a, addr->a, 16) == 0)
+			return e;
+	struct nf_exporter *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->addr = *addr;
+	e->port = port;
+	e->next = c->buckets[b];
+	c->buckets[b] = e;
+	c->nexporters++;
+	return e;
+}
+
+void nf_collector_foreach(struct nf_collector *c, void (*fn)(void *arg, struct nf_exporter *ex),
+			  void *arg)
+{
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (struct nf_exporter *e = c->buckets[i]; e; e = e->next)
+			fn(arg, e);
+}
+
+void nf_seq_check(struct nf_exporter *ex, uint16_t version, uint32_t domain, uint32_t seq,
+		  uint32_t advance)
+{
+	unsigned free_slot = 8;
+	for (unsigned i = 0; i < 8; i++) {
+		if (!ex->seq[i].valid) {
+			if (free_slot == 8)
+				free_slot = i;
+			continue;
+		}
+		if (ex->seq[i].version != version || ex->seq[i].domain != domain)
+			continue;
+		if (seq != ex->seq[i].next_seq) {
+			ex->st.seq_gaps++;
+			/* forward jumps tell how much was lost; restarts and reorders don't */
+			uint32_t d = seq - ex->seq[i].next_seq;
+			if (d < 0x80000000u)
+				ex->st.lost_flows += d;
+		}
+		ex->seq[i].next_seq = seq + advance;
+		return;
+	}
+	if (free_slot == 8)
+		free_slot = (unsigned)(domain % 8); /* more domains than slots: evict */
+	ex->seq[free_slot].valid = 1;
+	ex->seq[free_slot].version = version;
+	ex->seq[free_slot].domain = domain;
+	ex->seq[free_slot].next_seq = seq + advance;
+}
+
+enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
+		      size_t len, nt_usec arrival)
+{
+	struct cursor cur = cur_make(buf, len);
+	uint16_t version;
+	enum nf_err rc;
+
+	ex->st.datagrams++;
+	if (cur_u16(&cur, &version) < 0) {
+		rc = NF_ERR_SHORT;
+		goto bad;
+	}
+	switch (version) {
+	case 5:
+		rc = nf5_decode(c, ex, buf, len, arrival);
+		break;
+	case 8:
+		rc = nf8_decode(c, ex, buf, len, arrival);
+		break;
+	case 9:
+	case 10:
+		rc = nf9_decode(c, ex, buf, len, arrival);
+		break;
+	default:
+		rc = NF_ERR_VERSION;
+		break;
+	}
+	if (rc == NF_OK)
+		return NF_OK;
+bad:
+	ex->st.err[rc]++;
+	return rc;
+}

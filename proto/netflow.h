@@ -1,0 +1,129 @@
+/*
+ * NetFlow / IPFIX collection: per-exporter state and the version dispatch.
+ *
+ * A worker owns an nf_collector: the exporters it has heard from (keyed by
+ * source address and port of the datagram), with their sequence tracking,
+ * malformation counters and (for v9/IPFIX) templates.  Decoders turn one
+ * datagram into flow records and hand each to the collector's emit callback;
+ * they never log and never allocate per record.
+ */
+#ifndef NETACCT_PROTO_NETFLOW_H
+#define NETACCT_PROTO_NETFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg/flow.h"
+#include "agg/primitive.h"
+
+/* Why a datagram (or part of it) was rejected: each reason is a named counter. */
+enum nf_err {
+	NF_OK = 0,
+	NF_ERR_SHORT,        /* shorter than the version's header */
+	NF_ERR_VERSION,      /* unsupported version */
+	NF_ERR_COUNT,        /* header count disagrees with the datagram length */
+	NF_ERR_TRUNCATED,    /* a record or set runs past the end */
+	NF_ERR_BAD_SET,      /* set/flowset header invalid (length, id) */
+	NF_ERR_BAD_TEMPLATE, /* template malformed (zero fields, bad lengths) */
+	NF_ERR_NO_TEMPLATE,  /* data set for a template we do not (yet) have */
+	NF_ERR_BAD_OPTIONS,  /* options template/data malformed */
+	NF_ERR__COUNT
+};
+
+const char *nf_err_name(enum nf_err e);
+
+struct nf_exporter_stats {
+	uint64_t datagrams;
+	uint64_t records;
+	uint64_t seq_gaps;    /* sequence discontinuities seen */
+	uint64_t lost_flows;  /* records missing according to sequence numbers */
+	uint64_t err[NF_ERR__COUNT];
+};
+
+struct nf_template_store; /* v9/IPFIX templates of one exporter (proto/netflow_v9.c) */
+struct nf_sampler_store;  /* sampler id -> interval of one exporter */
+
+struct nf_exporter {
+	struct nt_addr addr;
+	uint16_t port;
+	struct nf_exporter_stats st;
+
+	/* sequence tracking per (version, engine/source id); small fixed set */
+	struct {
+		uint32_t domain;    /* v5: engine_type<<8|engine_id; v9: source id; IPFIX: ODID */
+		uint16_t version;
+		uint8_t valid;
+		uint32_t next_seq;
+	} seq[8];
+
+	/* rate-limited logging: minute window and lines logged within it */
+	uint64_t log_window;
+	unsigned log_lines;
+
+	struct nf_template_store *templates; /* NULL until first v9/IPFIX datagram */
+	struct nf_sampler_store *samplers;
+
+	struct nf_exporter *next; /* hash chain */
+};
+
+struct nf_collector;
+typedef void (*nf_emit_fn)(void *arg, struct flow_rec *r);
+
+/* Options shared by the decoders, from configuration. */
+struct nf_options {
+	int time_secs;                /* nfacctd_time_secs */
+	int disable_opt_scope_check;  /* nfacctd_disable_opt_scope_check */
+	const struct prim_registry *custom; /* aggregate_primitives */
+	/* called when a v9/IPFIX template changes (templates file); may be NULL */
+	void (*template_changed)(void *arg, const struct nf_exporter *ex);
+	void *template_arg;
+};
+
+struct nf_collector {
+	struct nf_exporter **buckets;
+	size_t nbuckets, nexporters;
+	struct nf_options opt;
+	nf_emit_fn emit;
+	void *emit_arg;
+	struct flow_rec rec; /* scratch record reused for every flow */
+};
+
+int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_emit_fn emit,
+		      void *emit_arg);
+void nf_collector_free(struct nf_collector *c);
+
+/* Find or create the exporter for a datagram source; NULL on allocation failure. */
+struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr *addr,
+				    uint16_t port);
+
+/*
+ * Decode one datagram from ex.  Records go to c->emit.  Returns NF_OK, or the
+ * first error (records decoded before it have been emitted; the error is
+ * already counted in ex->st).
+ */
+enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
+		      size_t len, nt_usec arrival);
+
+/*
+ * Sequence accounting shared by the version decoders: compare seq with what
+ * the domain's previous datagram announced, count a gap, remember next.
+ */
+void nf_seq_check(struct nf_exporter *ex, uint16_t version, uint32_t domain, uint32_t seq,
+		  uint32_t advance);
+
+/* Version decoders (one file each). */
+enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
+		       size_t len, nt_usec arrival);
+enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
+		       size_t len, nt_usec arrival);
+enum nf_err nf9_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
+		       size_t len, nt_usec arrival); /* v9 and IPFIX (v10) */
+
+/* Release per-exporter v9/IPFIX state (templates, samplers). */
+void nf9_exporter_free(struct nf_exporter *ex);
+
+/* Iterate exporters (stats dump). */
+void nf_collector_foreach(struct nf_collector *c, void (*fn)(void *arg, struct nf_exporter *ex),
+			  void *arg);
+
+#endif

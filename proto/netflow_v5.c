@@ -1,0 +1,139 @@
+/*
+ * NetFlow v5.
+ *
+ *   header (24 bytes)
+ *   0      2      4          8          12          16        20   21   22
+ *   |vers  |count |sysUptime |unix_secs |unix_nsecs |seq      |type|id  |sampling|
+ *   record (48 bytes) x count
+ *   srcaddr dstaddr nexthop input(2) output(2) dPkts dOctets first last
+ *   srcport dstport pad tcp_flags prot tos src_as(2) dst_as(2) src_mask dst_mask pad(2)
+ *
+ * The whole datagram is validated against count before any record is read:
+ * a datagram whose length disagrees with its count is rejected outright
+ * rather than partially decoded, since the header is evidently wrong.
+ */
+#include "proto/cursor.h"
+#include "proto/netflow.h"
+
+#define NF5_HDR_LEN 24
+#define NF5_REC_LEN 48
+#define NF5_MAX_COUNT 30 /* the v5 spec's ceiling; real exporters never exceed it */
+
+static void v4(struct nt_addr *a, uint32_t ip)
+{
+	a->family = 4;
+	a->a[0] = (uint8_t)(ip >> 24);
+	a->a[1] = (uint8_t)(ip >> 16);
+	a->a[2] = (uint8_t)(ip >> 8);
+	a->a[3] = (uint8_t)ip;
+}
+
+/* sysUptime-relative millisecond stamp to absolute microseconds. */
+static nt_usec uptime_to_usec(uint64_t export_usec, uint32_t uptime_ms, uint32_t stamp_ms)
+{
+	int64_t delta_ms = (int64_t)(int32_t)(uptime_ms - stamp_ms);
+	int64_t t = (int64_t)export_usec - delta_ms * 1000;
+	return t > 0 ? (nt_usec)t : 0;
+}
+
+enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
+		       size_t len, nt_usec arrival)
+{
+	struct cursor cur = cur_make(buf, len);
+	uint16_t version, count, sampling;
+	uint32_t uptime, secs, nsecs, seq;
+	uint8_t engine_type, engine_id;
+
+	if (len < NF5_HDR_LEN)
+		return NF_ERR_SHORT;
+	cur_u16(&cur, &version);
+	cur_u16(&cur, &count);
+	cur_u32(&cur, &uptime);
+	cur_u32(&cur, &secs);
+	cur_u32(&cur, &nsecs);
+	cur_u32(&cur, &seq);
+	cur_u8(&cur, &engine_type);
+	cur_u8(&cur, &engine_id);
+	cur_u16(&cur, &sampling);
+	if (version != 5)
+		return NF_ERR_VERSION;
+	if (count == 0 || count > NF5_MAX_COUNT ||
+	    cur_left(&cur) < (size_t)count * NF5_REC_LEN)
+		return NF_ERR_COUNT;
+
+	nf_seq_check(ex, 5, (uint32_t)engine_type << 8 | engine_id, seq, count);
+
+	/* top two bits: sampling mode; low 14: interval */
+	uint32_t interval = sampling & 0x3fff;
+	nt_usec export_usec = (nt_usec)secs * 1000000u + nsecs / 1000u;
+
+	struct flow_rec *r = &c->rec;
+	for (unsigned i = 0; i < count; i++) {
+		uint32_t src, dst, nh, pkts, octets, first, last;
+		uint16_t in, out, sport, dport, sas, das;
+		uint8_t pad, flags, proto, tos, smask, dmask;
+
+		flow_rec_clear(r);
+		cur_u32(&cur, &src);
+		cur_u32(&cur, &dst);
+		cur_u32(&cur, &nh);
+		cur_u16(&cur, &in);
+		cur_u16(&cur, &out);
+		cur_u32(&cur, &pkts);
+		cur_u32(&cur, &octets);
+		cur_u32(&cur, &first);
+		cur_u32(&cur, &last);
+		cur_u16(&cur, &sport);
+		cur_u16(&cur, &dport);
+		cur_u8(&cur, &pad);
+		cur_u8(&cur, &flags);
+		cur_u8(&cur, &proto);
+		cur_u8(&cur, &tos);
+		cur_u16(&cur, &sas);
+		cur_u16(&cur, &das);
+		cur_u8(&cur, &smask);
+		cur_u8(&cur, &dmask);
+		cur_skip(&cur, 2);
+
+		v4(&r->src_addr, src);
+		v4(&r->dst_addr, dst);
+		v4(&r->peer_dst_ip, nh);
+		r->peer_src_ip = ex->addr;
+		r->in_iface = in;
+		r->out_iface = out;
+		r->packets = pkts;
+		r->bytes = octets;
+		r->flows = 1;
+		r->ts_start = uptime_to_usec(export_usec, uptime, first);
+		r->ts_end = uptime_to_usec(export_usec, uptime, last);
+		r->src_port = sport;
+		r->dst_port = dport;
+		r->tcp_flags = flags;
+		r->proto = proto;
+		r->tos = tos;
+		r->src_as = sas;
+		r->dst_as = das;
+		r->src_mask = smask;
+		r->dst_mask = dmask;
+		r->sampling_rate = interval;
+		r->engine_type = engine_type;
+		r->engine_id = engine_id;
+		r->export_version = 5;
+		r->export_seqno = seq;
+		r->export_sysid = (uint32_t)engine_type << 8 | engine_id;
+		r->ts_arrival = arrival;
+		r->ts_export = export_usec;
+		r->present = (1ull << FR_SRC_ADDR) | (1ull << FR_DST_ADDR) | (1ull << FR_PEER_DST_IP) |
+			     (1ull << FR_PEER_SRC_IP) | (1ull << FR_IN_IFACE) |
+			     (1ull << FR_OUT_IFACE) | (1ull << FR_TS_START) | (1ull << FR_TS_END) |
+			     (1ull << FR_SRC_PORT) | (1ull << FR_DST_PORT) |
+			     (1ull << FR_TCP_FLAGS) | (1ull << FR_PROTO) | (1ull << FR_TOS) |
+			     (1ull << FR_SRC_AS) | (1ull << FR_DST_AS) | (1ull << FR_SRC_MASK) |
+			     (1ull << FR_DST_MASK) | (1ull << FR_ENGINE) | (1ull << FR_FLOWS);
+		if (interval > 1)
+			FR_SET(r, FR_SAMPLING);
+		ex->st.records++;
+		c->emit(c->emit_arg, r);
+	}
+	return NF_OK;
+}

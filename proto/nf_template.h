@@ -1,0 +1,131 @@
+/*
+ * NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) template cache of one exporter.
+ *
+ * A template is stored together with its decode plan: each field already
+ * knows which handler fills the flow record (enum nf_fk), so decoding a data
+ * record is one pass over the plan with no lookups.  Templates are scoped by
+ * (export version, source id / observation domain, template id); the exporter
+ * itself (source address + port) owns the store.
+ *
+ * A template is immutable once stored: a redefinition allocates a new one and
+ * frees the old, so a plan can never be half-updated.
+ */
+#ifndef NETACCT_PROTO_NF_TEMPLATE_H
+#define NETACCT_PROTO_NF_TEMPLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg/primitive.h"
+
+#define NF_TPL_VARLEN 0xffffu   /* RFC 7011 §7: field length 65535 = variable */
+#define NF_TPL_MAX_FIELDS 512    /* no real exporter comes close */
+#define NF_TPL_NO_CUSTOM 0xffu
+
+/* Field handlers: what a template field does to the flow record. */
+enum nf_fk {
+	FK_SKIP = 0,
+	FK_SRC_V4, FK_DST_V4, FK_SRC_V6, FK_DST_V6,
+	FK_SRC_MASK, FK_DST_MASK,
+	FK_SRC_PORT, FK_DST_PORT,
+	FK_PROTO, FK_TOS, FK_TCP_FLAGS,
+	FK_SRC_AS, FK_DST_AS,
+	FK_IN_IF, FK_OUT_IF,
+	FK_BYTES, FK_PKTS,           /* IE 1/2 */
+	FK_BYTES_TOTAL, FK_PKTS_TOTAL,/* IE 85/86: used when 1/2 are absent */
+	FK_BYTES_OUT, FK_PKTS_OUT,   /* IE 23/24: used when neither is present */
+	FK_FLOWS,
+	FK_NH_V4, FK_NH_V6,          /* IE 15/62: peer_dst_ip unless a BGP next hop is there */
+	FK_BGP_NH_V4, FK_BGP_NH_V6,  /* IE 18/63 */
+	FK_SRC_MAC, FK_DST_MAC,      /* IE 56 / 80 */
+	FK_SRC_MAC_POST, FK_DST_MAC_POST, /* IE 81 / 57: only when 56/80 are absent */
+	FK_VLAN_IN, FK_VLAN_OUT,     /* IE 58 / 59 */
+	FK_DOT1Q_IN, FK_DOT1Q_OUT,   /* IE 243 / 254: only when 58/59 are absent */
+	FK_MPLS,                     /* IE 70-79; stack position in nf_tpl_field.arg */
+	FK_FWD_STATUS,
+	FK_EXPORTER_V4, FK_EXPORTER_V6,
+	FK_DIRECTION,
+	FK_T_UPTIME_START, FK_T_UPTIME_END,   /* IE 22 / 21 */
+	FK_T_SEC_START, FK_T_SEC_END,         /* IE 150 / 151 */
+	FK_T_MS_START, FK_T_MS_END,           /* IE 152 / 153 */
+	FK_T_NTP_START, FK_T_NTP_END,         /* IE 154-157 (RFC 7011 §6.1.9/6.1.10) */
+	FK_T_DELTA_START, FK_T_DELTA_END,     /* IE 158 / 159 */
+	FK_T_SYSINIT,                         /* IE 160 */
+	FK_NAT_SRC_V4, FK_NAT_DST_V4, FK_NAT_SRC_V6, FK_NAT_DST_V6,
+	FK_NAT_SRC_PORT, FK_NAT_DST_PORT, FK_NAT_EVENT,
+	FK_FLOW_LABEL,
+	FK_VRF_IN, FK_VRF_OUT,
+	FK_SAMPLER_ID,               /* IE 48 / 302 */
+	FK_SAMPLING_INTERVAL,        /* IE 34 / 50 / 305 */
+	FK_SAMPLING_SPACE,           /* IE 306 */
+	FK__COUNT
+};
+
+struct nf_tpl_field {
+	uint32_t pen;    /* enterprise number (IPFIX), 0 = IANA */
+	uint16_t type;   /* IE id without the enterprise bit */
+	uint16_t len;    /* wire length, NF_TPL_VARLEN = variable */
+	uint8_t kind;    /* enum nf_fk */
+	uint8_t arg;     /* handler argument (MPLS stack position) */
+	uint8_t custom;  /* aggregate_primitives index or NF_TPL_NO_CUSTOM */
+	uint8_t scope;   /* options template scope field */
+};
+
+struct nf_template {
+	struct nf_template *next; /* hash chain */
+	uint32_t domain;          /* v9 source id / IPFIX observation domain id */
+	uint16_t id;
+	uint8_t version;          /* 9 or 10 */
+	uint8_t options;          /* options template */
+	uint8_t scope_ok;         /* options: scope accepted by the scope check */
+	uint8_t has_varlen;
+	uint16_t nscope;          /* options: leading scope fields */
+	uint16_t nfields;
+	uint16_t min_len;         /* record length (fixed) or minimum (varlen: 1 byte each) */
+	struct nf_tpl_field f[];
+};
+
+struct nf_template_store;
+
+/*
+ * Build a template from field specifiers, computing its plan.  For options
+ * templates the first nscope fields are the scope.  custom may be NULL.
+ * Returns NULL with *why set when the template is unusable (zero fields,
+ * records that could not fit in a set, too many fields) or on ENOMEM
+ * (*why = "out of memory").
+ */
+struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, int options,
+				 uint16_t nscope, const struct nf_tpl_field *fields,
+				 uint16_t nfields, const struct prim_registry *custom,
+				 const char **why);
+
+/* Same wire definition (version, kind, scope, field list)? */
+int nf_tpl_equal(const struct nf_template *a, const struct nf_template *b);
+
+struct nf_template_store *nf_tpl_store_new(void);
+void nf_tpl_store_free(struct nf_template_store *s);
+size_t nf_tpl_store_count(const struct nf_template_store *s);
+
+struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t version,
+			       uint32_t domain, uint16_t id);
+
+/*
+ * Install t (ownership passes to the store), replacing any template with the
+ * same key.  Returns 1 when the store changed, 0 when t was identical to the
+ * stored one (t is freed: exporters resend templates every few seconds and
+ * that must not trigger a templates-file write).
+ */
+int nf_tpl_put(struct nf_template_store *s, struct nf_template *t);
+
+/* Remove one template; returns 1 if it existed. */
+int nf_tpl_withdraw(struct nf_template_store *s, uint8_t version, uint32_t domain, uint16_t id);
+
+/* Remove all data (options = 0) or options (1) templates of a domain; returns how many. */
+size_t nf_tpl_withdraw_all(struct nf_template_store *s, uint8_t version, uint32_t domain,
+			   int options);
+
+/* Visit every template (templates file). */
+void nf_tpl_foreach(const struct nf_template_store *s,
+		    void (*fn)(void *arg, const struct nf_template *t), void *arg);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * A daemon's top-level context: the only home of process-wide state.
+ * Each daemon's main() is a thin wrapper around daemon_run().
+ */
+#ifndef NETACCT_REACTOR_DAEMON_H
+#define NETACCT_REACTOR_DAEMON_H
+
+#include "agg/primitive.h"
+#include "conf/config.h"
+#include "out/output.h"
+#include "reactor/log.h"
+
+struct worker;
+struct event_base;
+
+struct daemon_ctx {
+	struct conf conf;
+	struct conf_daemon d;
+	struct logger log;
+	struct prim_registry prims;
+	struct out_instance out[CONF_MAX_PLUGINS];
+	unsigned nout;
+	struct worker *workers;
+	unsigned nworkers;
+	struct event_base *base; /* main thread: signals only */
+	int pidfile_written;
+	unsigned workers_running;
+};
+
+#define CORE_COMPONENT "default/core"
+
+/* Parse argv, validate, start, run until SIGINT/SIGTERM; returns the exit code. */
+int daemon_run(const struct conf_daemon *d, int argc, char **argv);
+
+#endif

@@ -1,0 +1,104 @@
+#include "reactor/socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(int fd, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, zero = 0, fd;
+
+	memset(&ss, 0, sizeof ss);
+	if (ip && *ip) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((unsigned short)port);
+			sl = sizeof *s4;
+		} else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((unsigned short)port);
+			sl = sizeof *s6;
+		} else {
+			snprintf(err, errlen, "'%s' is not an IPv4/IPv6 address", ip);
+			return -1;
+		}
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((unsigned short)port);
+		sl = sizeof *s6;
+	}
+
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && ss.ss_family == AF_INET6 && !(ip && *ip)) {
+		/* no IPv6 on this host: listen on IPv4 any instead */
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		memset(&ss, 0, sizeof ss);
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		s4->sin_port = htons((unsigned short)port);
+		sl = sizeof *s4;
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		return fail(-1, err, errlen, "socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+		return fail(fd, err, errlen, "setsockopt(SO_REUSEPORT)");
+	if (ss.ss_family == AF_INET6 && !(ip && *ip) &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0)
+		return fail(fd, err, errlen, "setsockopt(IPV6_V6ONLY)");
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+		return fail(fd, err, errlen, "setsockopt(SO_RCVBUF)");
+	if (rcvbuf_got) {
+		socklen_t ol = sizeof *rcvbuf_got;
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf_got, &ol) < 0)
+			*rcvbuf_got = 0;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		char what[128];
+		snprintf(what, sizeof what, "bind(%s port %d)", ip && *ip ? ip : "any", port);
+		return fail(fd, err, errlen, what);
+	}
+	return fd;
+}
+
+void sockaddr_to_nt(const struct sockaddr_storage *ss, struct nt_addr *a, unsigned short *port)
+{
+	memset(a, 0, sizeof *a);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = 4;
+		memcpy(a->a, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		*port = ntohs(s6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			a->family = 4;
+			memcpy(a->a, &s6->sin6_addr.s6_addr[12], 4);
+		} else {
+			a->family = 6;
+			memcpy(a->a, &s6->sin6_addr, 16);
+		}
+	} else {
+		*port = 0;
+	}
+}

@@ -1,0 +1,389 @@
+#include "reactor/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "out/writer.h"
+#include "reactor/daemon.h"
+#include "reactor/socket.h"
+
+#define RECV_BUF 65536 /* largest UDP payload: never truncate a legal datagram */
+
+static nt_usec now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (nt_usec)ts.tv_sec * 1000000u + (nt_usec)ts.tv_nsec / 1000u;
+}
+
+void worker_account(struct worker *w, struct flow_rec *r)
+{
+	struct daemon_ctx *ctx = w->ctx;
+	struct agg_counters c;
+
+	if (ctx->conf.nfacctd_renormalize && r->sampling_rate > 1) {
+		r->packets *= r->sampling_rate;
+		r->bytes *= r->sampling_rate;
+	}
+	c.packets = r->packets;
+	c.bytes = r->bytes;
+	c.flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
+	c.first_usec = c.last_usec = w->now_usec;
+	atomic_fetch_add_explicit(&w->st.records, 1, memory_order_relaxed);
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		const struct keyspec *ks = &ctx->out[i].ks;
+		keyspec_extract(ks, r, w->keybuf);
+		agg_table_add(w->tables[i], w->keybuf, agg_hash(w->keybuf, ks->key_len), &c);
+	}
+}
+
+static void on_record(void *arg, struct flow_rec *r) { worker_account(arg, r); }
+
+/* Malformed input: counted always, logged at most log_rate_limit times a minute. */
+static void log_malformed(struct worker *w, struct nf_exporter *ex, enum nf_err e, size_t len)
+{
+	unsigned limit = (unsigned)w->ctx->conf.log_rate_limit;
+	uint64_t window = w->now_usec / 60000000u;
+	char addr[64];
+	if (window != ex->log_window) {
+		ex->log_window = window;
+		ex->log_lines = 0;
+	}
+	if (ex->log_lines > limit)
+		return;
+	ex->log_lines++;
+	uint8_t slot[17];
+	slot[0] = ex->addr.family;
+	memcpy(slot + 1, ex->addr.a, 16);
+	addr_to_text(slot, addr, sizeof addr);
+	if (ex->log_lines > limit)
+		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "exporter %s: more malformed datagrams, suppressing messages for this "
+		       "minute (counters keep counting)",
+		       addr);
+	else
+		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "exporter %s: malformed datagram (%zu bytes): %s", addr, len,
+		       nf_err_name(e));
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)what;
+	/* drain a bounded number of batches, then yield so timers get their turn */
+	for (int rounds = 0; rounds < 16; rounds++) {
+		for (unsigned i = 0; i < w->batch; i++) {
+			w->msgs[i].msg_hdr.msg_namelen = sizeof w->addrs[i];
+			w->msgs[i].msg_hdr.msg_flags = 0;
+		}
+		int n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				atomic_fetch_add(&w->st.recv_errors, 1);
+			return;
+		}
+		w->now_usec = now_usec();
+		for (int i = 0; i < n; i++) {
+			struct nt_addr src;
+			unsigned short port;
+			size_t len = w->msgs[i].msg_len;
+			atomic_fetch_add_explicit(&w->st.datagrams, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->st.bytes, len, memory_order_relaxed);
+			if (w->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				atomic_fetch_add(&w->st.truncated, 1);
+				continue;
+			}
+			sockaddr_to_nt(&w->addrs[i], &src, &port);
+			/* exporters are keyed by address: a restarted exporter keeps its state */
+			struct nf_exporter *ex = nf_exporter_get(&w->nf, &src, 0);
+			if (!ex) {
+				atomic_fetch_add(&w->st.recv_errors, 1);
+				continue;
+			}
+			enum nf_err e = nf_decode(&w->nf, ex, w->bufs + (size_t)i * RECV_BUF, len,
+						  w->now_usec);
+			if (e != NF_OK) {
+				atomic_fetch_add(&w->st.malformed, 1);
+				log_malformed(w, ex, e, len);
+			}
+		}
+		if ((unsigned)n < w->batch)
+			return;
+	}
+}
+
+/* Seconds until the next multiple of refresh (wall clock), and that boundary. */
+static struct timeval until_boundary(int refresh, time_t *boundary)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	time_t next = (ts.tv_sec / refresh + 1) * refresh;
+	*boundary = next;
+	long usec = (long)(next - ts.tv_sec) * 1000000L - ts.tv_nsec / 1000;
+	struct timeval tv = {usec / 1000000L, usec % 1000000L};
+	return tv;
+}
+
+static void schedule_tick(struct worker *w, unsigned i)
+{
+	time_t b;
+	struct timeval tv = until_boundary(w->ctx->out[i].refresh, &b);
+	event_add(w->ev_tick[i], &tv);
+}
+
+/*
+ * Hand table i to its writer for the round ending at `round * refresh`,
+ * and start the next interval with a fresh table of the same capacity.
+ */
+static void hand_off(struct worker *w, unsigned i, uint64_t round)
+{
+	struct out_instance *oi = &w->ctx->out[i];
+	struct agg_table *old = w->tables[i];
+	struct agg_table *fresh = malloc(sizeof *fresh);
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count + old->count / 2) < 0) {
+		/* keep accounting into the old table: better late than lost */
+		free(fresh);
+		nt_log(&w->ctx->log, LOG_LVL_ERROR, oi->component,
+		       "worker %u: out of memory starting a new interval", w->id);
+		return;
+	}
+	fresh->max_entries = old->max_entries;
+	w->tables[i] = fresh;
+	if (writer_submit(oi->writer, round, old) < 0)
+		nt_log(&w->ctx->log, LOG_LVL_WARN, oi->component,
+		       "worker %u: writer queue full, interval dropped (see flush_queue_size)",
+		       w->id);
+}
+
+struct tick_arg {
+	struct worker *w;
+	unsigned i;
+};
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = ((struct tick_arg *)arg)->w;
+	unsigned i = ((struct tick_arg *)arg)->i;
+	int refresh = w->ctx->out[i].refresh;
+	(void)fd;
+	(void)what;
+	/* the round this tick closes: timers fire at (or just after) the boundary */
+	time_t now = time(NULL);
+	uint64_t round = (uint64_t)((now + refresh / 2) / refresh);
+	hand_off(w, i, round);
+	schedule_tick(w, i);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+	time_t now = time(NULL);
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		int refresh = w->ctx->out[i].refresh;
+		/* the interval in progress closes at the next boundary */
+		hand_off(w, i, (uint64_t)(now / refresh + 1));
+	}
+	event_base_loopbreak(w->base);
+}
+
+static void log_exporter(void *arg, struct nf_exporter *ex)
+{
+	struct worker *w = arg;
+	char addr[64], errs[512];
+	size_t n = 0;
+	uint8_t slot[17];
+	slot[0] = ex->addr.family;
+	memcpy(slot + 1, ex->addr.a, 16);
+	addr_to_text(slot, addr, sizeof addr);
+	errs[0] = '\0';
+	for (int e = 1; e < NF_ERR__COUNT && n < sizeof errs; e++)
+		n += (size_t)snprintf(errs + n, sizeof errs - n, " %s=%llu", nf_err_name(e),
+				      (unsigned long long)ex->st.err[e]);
+	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+	       "stats worker=%u exporter=%s datagrams=%llu records=%llu seq_gaps=%llu "
+	       "lost_flows=%llu%s",
+	       w->id, addr, (unsigned long long)ex->st.datagrams,
+	       (unsigned long long)ex->st.records, (unsigned long long)ex->st.seq_gaps,
+	       (unsigned long long)ex->st.lost_flows, errs);
+}
+
+static void on_stats(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+	       "stats worker=%u datagrams=%llu bytes=%llu records=%llu malformed=%llu "
+	       "truncated=%llu recv_errors=%llu exporters=%zu",
+	       w->id, (unsigned long long)atomic_load(&w->st.datagrams),
+	       (unsigned long long)atomic_load(&w->st.bytes),
+	       (unsigned long long)atomic_load(&w->st.records),
+	       (unsigned long long)atomic_load(&w->st.malformed),
+	       (unsigned long long)atomic_load(&w->st.truncated),
+	       (unsigned long long)atomic_load(&w->st.recv_errors), w->nf.nexporters);
+	nf_collector_foreach(&w->nf, log_exporter, w);
+}
+
+int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err, size_t errlen)
+{
+	const struct conf *c = &ctx->conf;
+	int got = 0;
+	struct nf_options opt = {
+	    .time_secs = c->nfacctd_time_secs,
+	    .disable_opt_scope_check = c->nfacctd_disable_opt_scope_check,
+	    .custom = &ctx->prims,
+	};
+
+	memset(w, 0, sizeof *w);
+	w->id = id;
+	w->ctx = ctx;
+	w->fd = -1;
+	w->batch = (unsigned)c->reactor_batch;
+	w->fd = udp_listen(c->nfacctd_ip, c->nfacctd_port, c->nfacctd_pipe_size, &got, err, errlen);
+	if (w->fd < 0)
+		return -1;
+	if (id == 0 && c->nfacctd_pipe_size > 0 && got < c->nfacctd_pipe_size)
+		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "nfacctd_pipe_size %d: kernel granted %d bytes (raise net.core.rmem_max)",
+		       c->nfacctd_pipe_size, got);
+
+	w->msgs = calloc(w->batch, sizeof *w->msgs);
+	w->iov = calloc(w->batch, sizeof *w->iov);
+	w->addrs = calloc(w->batch, sizeof *w->addrs);
+	w->bufs = malloc((size_t)w->batch * RECV_BUF);
+	uint32_t max_key = 8;
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (ctx->out[i].ks.key_len > max_key)
+			max_key = ctx->out[i].ks.key_len;
+	w->keybuf = calloc(1, max_key);
+	if (!w->msgs || !w->iov || !w->addrs || !w->bufs || !w->keybuf)
+		goto oom;
+	for (unsigned i = 0; i < w->batch; i++) {
+		w->iov[i].iov_base = w->bufs + (size_t)i * RECV_BUF;
+		w->iov[i].iov_len = RECV_BUF;
+		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
+		w->msgs[i].msg_hdr.msg_iovlen = 1;
+		w->msgs[i].msg_hdr.msg_name = &w->addrs[i];
+	}
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		w->tables[i] = malloc(sizeof *w->tables[i]);
+		if (!w->tables[i] ||
+		    agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
+				   (uint64_t)ctx->out[i].conf->print_cache_entries) < 0)
+			goto oom;
+		w->tables[i]->max_entries = (uint64_t)ctx->out[i].conf->cache_max_entries;
+	}
+	if (nf_collector_init(&w->nf, &opt, on_record, w) < 0)
+		goto oom;
+
+	w->base = event_base_new();
+	if (!w->base) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
+	w->ev_read = event_new(w->base, w->fd, EV_READ | EV_PERSIST, on_readable, w);
+	w->ev_stop = event_new(w->base, -1, 0, on_stop, w);
+	w->ev_stats = event_new(w->base, -1, 0, on_stats, w);
+	if (!w->ev_read || !w->ev_stop || !w->ev_stats || event_add(w->ev_read, NULL) < 0) {
+		snprintf(err, errlen, "event_new failed");
+		return -1;
+	}
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		struct tick_arg *ta = malloc(sizeof *ta);
+		if (!ta)
+			goto oom;
+		ta->w = w;
+		ta->i = i;
+		w->ev_tick[i] = event_new(w->base, -1, 0, on_tick, ta);
+		if (!w->ev_tick[i]) {
+			free(ta);
+			goto oom;
+		}
+		schedule_tick(w, i);
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "worker %u: out of memory", id);
+	return -1;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int worker_start(struct worker *w, char *err, size_t errlen)
+{
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc != 0) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(rc));
+		return -1;
+	}
+	w->started = 1;
+	return 0;
+}
+
+void worker_request_stop(struct worker *w)
+{
+	if (w->ev_stop)
+		event_active(w->ev_stop, 0, 0);
+}
+
+void worker_request_stats(struct worker *w)
+{
+	if (w->ev_stats)
+		event_active(w->ev_stats, 0, 0);
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = 0;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w->ctx)
+		return;
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		if (w->ev_tick[i]) {
+			free(event_get_callback_arg(w->ev_tick[i]));
+			event_free(w->ev_tick[i]);
+		}
+		if (w->tables[i]) {
+			agg_table_free(w->tables[i]);
+			free(w->tables[i]);
+		}
+	}
+	if (w->ev_read)
+		event_free(w->ev_read);
+	if (w->ev_stop)
+		event_free(w->ev_stop);
+	if (w->ev_stats)
+		event_free(w->ev_stats);
+	if (w->base)
+		event_base_free(w->base);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->nf.buckets)
+		nf_collector_free(&w->nf);
+	free(w->msgs);
+	free(w->iov);
+	free(w->addrs);
+	free(w->bufs);
+	free(w->keybuf);
+	memset(w, 0, sizeof *w);
+}

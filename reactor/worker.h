@@ -1,0 +1,69 @@
+/*
+ * A worker: one thread, one libevent loop, one SO_REUSEPORT socket, its own
+ * decoder state and its own aggregation tables (one per output instance).
+ * Nothing a worker touches per datagram is shared with another thread.
+ */
+#ifndef NETACCT_REACTOR_WORKER_H
+#define NETACCT_REACTOR_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "agg/table.h"
+#include "conf/config.h"
+#include "proto/netflow.h"
+
+struct daemon_ctx;
+struct event;
+struct event_base;
+struct mmsghdr;
+struct iovec;
+
+struct worker_stats {
+	atomic_uint_fast64_t datagrams;
+	atomic_uint_fast64_t bytes;
+	atomic_uint_fast64_t malformed;  /* datagrams with any decode error */
+	atomic_uint_fast64_t truncated;  /* larger than the receive buffer */
+	atomic_uint_fast64_t recv_errors;
+	atomic_uint_fast64_t records;
+};
+
+struct worker {
+	unsigned id;
+	struct daemon_ctx *ctx;
+	pthread_t thread;
+	int started;
+	struct event_base *base;
+	int fd;
+	struct event *ev_read, *ev_stop, *ev_stats;
+	struct event *ev_tick[CONF_MAX_PLUGINS];
+	struct agg_table *tables[CONF_MAX_PLUGINS];
+	uint8_t *keybuf;
+	struct nf_collector nf;
+	nt_usec now_usec; /* arrival time of the datagram being decoded */
+
+	/* recvmmsg batch */
+	unsigned batch;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct sockaddr_storage *addrs;
+	uint8_t *bufs;
+
+	struct worker_stats st;
+};
+
+/* Allocate state and bind the socket; the thread is not started yet. */
+int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err, size_t errlen);
+int worker_start(struct worker *w, char *err, size_t errlen);
+/* Thread-safe requests, served by the worker's own loop. */
+void worker_request_stop(struct worker *w);
+void worker_request_stats(struct worker *w);
+void worker_join(struct worker *w);
+void worker_free(struct worker *w);
+
+/* Account one decoded record into the worker's tables (the aggregation pipeline). */
+void worker_account(struct worker *w, struct flow_rec *r);
+
+#endif
