@@ -1,0 +1,12 @@
+# systemd template units, with installation paths substituted.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = contrib/systemd/nfacctd@.service
+CLEANFILES += contrib/systemd/nfacctd@.service
+contrib/systemd/nfacctd@.service: $(srcdir)/contrib/systemd/nfacctd@.service.in Makefile
+	@$(MKDIR_P) contrib/systemd
+	$(AM_V_GEN)sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    -e 's|@docdir[@]|$(docdir)|g' $(srcdir)/contrib/systemd/nfacctd@.service.in > $@
+
+examplesdir = $(docdir)/examples
+examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf
+dist_doc_DATA = docs/CONFIG-KEYS.md

@@ -1,0 +1,17 @@
+#!/bin/sh
+# The README's second command (and CI's): install everything, build with
+# AddressSanitizer/UBSan, run every test suite.  Fails on the first failure.
+set -e
+cd "$(dirname "$0")/.."
+contrib/deps.sh --test
+./autogen.sh >/dev/null 2>&1
+./configure --quiet --enable-sanitizers --enable-werror
+make -j"$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+make check-docs
+make -j"$(nproc)" check || { cat test-suite.log; exit 1; }
+if grep -q '^fuzz-smoke:' Makefile; then make fuzz-smoke; fi
+make distcheck DISTCHECK_CONFIGURE_FLAGS=--quiet >/dev/null
+echo "distcheck: passed"
+grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' test-suite.log
+make check-integration
