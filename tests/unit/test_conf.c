@@ -1,0 +1,942 @@
+/*
+ * Unit tests for the configuration parser (conf/config.c, conf/keys.c) and
+ * the command line (conf/cli.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf/cli.h"
+#include "conf/config.h"
+
+#ifndef UNIT_DATA_DIR
+#define UNIT_DATA_DIR "tests/unit/data"
+#endif
+
+static const struct conf_daemon NF = {D_NFACCTD, "nfacctd"};
+static const struct conf_daemon SF = {D_SFACCTD, "sfacctd"};
+
+#define ORIGIN "test.conf"
+
+/* Load text as ORIGIN and finish; returns the first non-zero rc. */
+static int load(struct conf *c, const struct conf_daemon *d, const char *text, char *err,
+		size_t errlen)
+{
+	conf_init(c);
+	err[0] = '\0';
+	if (conf_load_string(c, d, ORIGIN, text, err, errlen) < 0)
+		return -1;
+	return conf_finish(c, d, err, errlen);
+}
+
+static const struct conf_plugin *plugin(const struct conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nplugins; i++)
+		if (strcmp(c->plugin[i].name, name) == 0)
+			return &c->plugin[i];
+	return NULL;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!hay || !strstr(hay, needle)) {
+		print_error("expected '%s' to contain '%s'\n", hay ? hay : "(null)", needle);
+		fail();
+	}
+}
+
+/* ---- good input ------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "", err, sizeof err), 0);
+	assert_int_equal(c.daemonize, 0);
+	assert_int_equal(c.debug, 0);
+	assert_int_equal(c.nfacctd_port, 2100);
+	assert_int_equal(c.reactor_batch, 64);
+	assert_int_equal(c.reactor_workers, 0);
+	assert_int_equal(c.log_rate_limit, 10);
+	assert_int_equal(c.nfacctd_pipe_size, 0);
+	assert_null(c.nfacctd_ip);
+	assert_null(c.pidfile);
+	assert_string_equal(c.plugins, "print");
+	assert_int_equal(c.nplugins, 1);
+	const struct conf_plugin *p = &c.plugin[0];
+	assert_string_equal(p->name, "default");
+	assert_string_equal(p->type, "print");
+	assert_null(p->aggregate);
+	assert_string_equal(p->print_output, "formatted");
+	assert_string_equal(p->print_output_separator, ",");
+	assert_int_equal(p->print_refresh_time, 60);
+	assert_int_equal(p->print_cache_entries, 16411);
+	assert_int_equal(p->flush_queue_size, 64);
+	assert_int_equal(p->cache_max_entries, 0);
+	assert_int_equal(p->print_markers, 0);
+	assert_int_equal(p->timestamps_since_epoch, 0);
+	assert_null(conf_notices(&c));
+	conf_free(&c);
+}
+
+static void test_globals_comments_case(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	const char *text = "! a comment\n"
+			   "\n"
+			   "   \t\n"
+			   "  ! indented comment\n"
+			   "Daemonize: TRUE\n"
+			   "NFACCTD_PORT:   2201   \n"
+			   "nfacctd_ip: ::1\n"
+			   "pidfile: /run/nfacctd.pid\n"
+			   "reactor_workers: 4\n"
+			   "nfacctd_pipe_size: 1048576\n"
+			   "nfacctd_renormalize: yes\n"
+			   "nfacctd_time_new: on\n"
+			   "nfacctd_time_secs: 1\n"
+			   "debug:off\n"
+			   "log_rate_limit: 0\n"
+			   "sampling_map: /etc/pmacct/sampling.map\n"
+			   "aggregate_primitives: /etc/pmacct/primitives.lst"; /* no final newline */
+	assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+	assert_int_equal(c.daemonize, 1);
+	assert_int_equal(c.nfacctd_port, 2201);
+	assert_string_equal(c.nfacctd_ip, "::1");
+	assert_string_equal(c.pidfile, "/run/nfacctd.pid");
+	assert_int_equal(c.reactor_workers, 4);
+	assert_int_equal(c.nfacctd_pipe_size, 1048576);
+	assert_int_equal(c.nfacctd_renormalize, 1);
+	assert_int_equal(c.nfacctd_time_new, 1);
+	assert_int_equal(c.nfacctd_time_secs, 1);
+	assert_int_equal(c.debug, 0);
+	assert_int_equal(c.log_rate_limit, 0);
+	assert_string_equal(c.sampling_map, "/etc/pmacct/sampling.map");
+	assert_string_equal(c.aggregate_primitives, "/etc/pmacct/primitives.lst");
+	conf_free(&c);
+}
+
+static void test_value_with_bang_and_colon(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* only a leading '!' is a comment; the first ':' separates key and value */
+	assert_int_equal(load(&c, &NF,
+			      "print_output_file: /tmp/out!%Y:%m.txt\n"
+			      "print_output_separator: |\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(c.plugin[0].print_output_file, "/tmp/out!%Y:%m.txt");
+	assert_string_equal(c.plugin[0].print_output_separator, "|");
+	conf_free(&c);
+}
+
+static void test_bool_spellings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int want;
+	} cases[] = {{"true", 1}, {"TRUE", 1}, {"True", 1}, {"yes", 1}, {"YES", 1}, {"on", 1},
+		     {"On", 1},   {"1", 1},    {"false", 0}, {"FALSE", 0}, {"no", 0}, {"No", 0},
+		     {"off", 0},  {"OFF", 0},  {"0", 0}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct conf c;
+		char err[512], text[128];
+		/* start from the opposite value so a silent no-op is caught */
+		snprintf(text, sizeof text, "debug: %s\ndebug: %s\n", cases[i].want ? "false" : "true",
+			 cases[i].v);
+		assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+		assert_int_equal(c.debug, cases[i].want);
+		conf_free(&c);
+	}
+}
+
+static void test_enum_lowercased(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF,
+			      "plugins: print[a], print[b], print[c]\n"
+			      "print_output[a]: JSON\n"
+			      "print_output[b]: CsV\n"
+			      "print_output[c]: Formatted\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(plugin(&c, "a")->print_output, "json");
+	assert_string_equal(plugin(&c, "b")->print_output, "csv");
+	assert_string_equal(plugin(&c, "c")->print_output, "formatted");
+	conf_free(&c);
+}
+
+static void test_plugins_declared(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "plugins: print[a] , print[ b ],print\n", err, sizeof err),
+			 0);
+	assert_int_equal(c.nplugins, 3);
+	assert_string_equal(c.plugin[0].name, "a");
+	assert_string_equal(c.plugin[1].name, "b");
+	assert_string_equal(c.plugin[2].name, "default");
+	for (unsigned i = 0; i < 3; i++) {
+		assert_string_equal(c.plugin[i].type, "print");
+		/* plugin defaults applied to every instance */
+		assert_int_equal(c.plugin[i].print_refresh_time, 60);
+		assert_string_equal(c.plugin[i].print_output, "formatted");
+	}
+	conf_free(&c);
+}
+
+/* A value valid for k, different from its default where possible. */
+static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
+{
+	switch (k->type) {
+	case CT_BOOL:
+		return strcmp(k->def, "true") == 0 ? "false" : "true";
+	case CT_INT:
+		snprintf(buf, len, "%ld", k->max);
+		return buf;
+	case CT_ENUM: {
+		/* last choice, upper-cased to exercise lowercasing */
+		const char *last = strrchr(k->choices, '|');
+		snprintf(buf, len, "%s", last ? last + 1 : k->choices);
+		for (char *p = buf; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		return buf;
+	}
+	default:
+		snprintf(buf, len, "value-of-%s", k->name);
+		return buf;
+	}
+}
+
+static void check_plugin_key(const struct conf_plugin *p, const struct conf_key *k, const char *v)
+{
+	const char *slot = (const char *)p + k->off;
+	switch (k->type) {
+	case CT_BOOL:
+		assert_int_equal(*(const int *)slot, strcmp(v, "true") == 0);
+		break;
+	case CT_INT:
+		assert_int_equal(*(const int *)slot, strtol(v, NULL, 10));
+		break;
+	case CT_ENUM: {
+		const char *s = *(char *const *)slot;
+		assert_non_null(s);
+		assert_int_equal(strcasecmp(s, v), 0);
+		for (const char *q = s; *q; q++)
+			assert_false(*q >= 'A' && *q <= 'Z');
+		break;
+	}
+	case CT_STRING:
+	case CT_LIST:
+		assert_string_equal(*(char *const *)slot, v);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Every plugin-scoped key of the table, set unnamed, reaches every instance. */
+static void test_every_plugin_key_unnamed(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct conf_key *tab = conf_keys(&n);
+	char text[16384], vals[128][128];
+	size_t o = 0;
+	o += (size_t)snprintf(text + o, sizeof text - o, "plugins: print[p1], print[p2]\n");
+	for (size_t i = 0; i < n && i < 128; i++) {
+		if (tab[i].scope != SCOPE_PLUGIN || tab[i].type == CT_OBSOLETE)
+			continue;
+		const char *v = sample_value(&tab[i], vals[i], sizeof vals[i]);
+		if (v != vals[i])
+			snprintf(vals[i], sizeof vals[i], "%s", v);
+		o += (size_t)snprintf(text + o, sizeof text - o, "%s: %s\n", tab[i].name, vals[i]);
+	}
+	assert_true(o < sizeof text);
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+	assert_int_equal(c.nplugins, 2);
+	for (unsigned j = 0; j < 2; j++)
+		for (size_t i = 0; i < n && i < 128; i++)
+			if (tab[i].scope == SCOPE_PLUGIN && tab[i].type != CT_OBSOLETE)
+				check_plugin_key(&c.plugin[j], &tab[i], vals[i]);
+	conf_free(&c);
+}
+
+/* Every plugin-scoped key, set for one named instance, leaves the other alone. */
+static void test_every_plugin_key_named(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct conf_key *tab = conf_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (tab[i].scope != SCOPE_PLUGIN || tab[i].type == CT_OBSOLETE)
+			continue;
+		char vbuf[128], text[512], err[512];
+		const char *v = sample_value(&tab[i], vbuf, sizeof vbuf);
+		snprintf(text, sizeof text, "plugins: print[one], print[two]\n%s[two]: %s\n",
+			 tab[i].name, v);
+		struct conf c;
+		assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+		check_plugin_key(plugin(&c, "two"), &tab[i], v);
+		/* "one" keeps the default */
+		struct conf d;
+		char derr[512];
+		assert_int_equal(load(&d, &NF, "plugins: print[x]\n", derr, sizeof derr), 0);
+		const char *a = (const char *)plugin(&c, "one") + tab[i].off;
+		const char *b = (const char *)&d.plugin[0] + tab[i].off;
+		if (tab[i].type == CT_BOOL || tab[i].type == CT_INT)
+			assert_int_equal(*(const int *)a, *(const int *)b);
+		else if (*(char *const *)b)
+			assert_string_equal(*(char *const *)a, *(char *const *)b);
+		else
+			assert_null(*(char *const *)a);
+		conf_free(&d);
+		conf_free(&c);
+	}
+}
+
+static void test_named_wins_regardless_of_order(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* named before unnamed */
+	assert_int_equal(load(&c, &NF,
+			      "plugins: print[a], print[b]\n"
+			      "aggregate[a]: dst_host\n"
+			      "print_refresh_time[b]: 5\n"
+			      "aggregate: src_host\n"
+			      "print_refresh_time: 120\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(plugin(&c, "a")->aggregate, "dst_host");
+	assert_string_equal(plugin(&c, "b")->aggregate, "src_host");
+	assert_int_equal(plugin(&c, "a")->print_refresh_time, 120);
+	assert_int_equal(plugin(&c, "b")->print_refresh_time, 5);
+	conf_free(&c);
+
+	/* named after unnamed */
+	assert_int_equal(load(&c, &NF,
+			      "plugins: print[a], print[b]\n"
+			      "aggregate: src_host\n"
+			      "aggregate[a]: dst_host\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(plugin(&c, "a")->aggregate, "dst_host");
+	assert_string_equal(plugin(&c, "b")->aggregate, "src_host");
+	conf_free(&c);
+
+	/* among same-scope assignments the last one wins */
+	assert_int_equal(load(&c, &NF,
+			      "plugins: print[a]\n"
+			      "aggregate[a]: proto\n"
+			      "aggregate: src_host\n"
+			      "aggregate[a]: dst_host\n"
+			      "aggregate: src_port\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(plugin(&c, "a")->aggregate, "dst_host");
+	conf_free(&c);
+}
+
+static void test_plugins_key_after_plugin_keys(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* `plugins` may come last: plugin keys wait for it */
+	assert_int_equal(load(&c, &NF,
+			      "aggregate[z]: src_host\n"
+			      "plugins: print[z]\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(plugin(&c, "z")->aggregate, "src_host");
+	conf_free(&c);
+}
+
+static void test_obsolete_key_notice(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF,
+			      "debug: false\n"
+			      "plugin_pipe_size: 10240000\n"
+			      "plugin_buffer_size[x]: 10240\n",
+			      err, sizeof err),
+			 0);
+	const char *n = conf_notices(&c);
+	assert_non_null(n);
+	assert_contains(n, "plugin_pipe_size");
+	assert_contains(n, ORIGIN ":2");
+	assert_contains(n, "plugin_buffer_size");
+	assert_contains(n, ORIGIN ":3");
+	conf_free(&c);
+}
+
+static void test_conf_set(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	conf_init(&c);
+	assert_int_equal(conf_set(&c, &NF, "nfacctd_port", "9999", err, sizeof err), 0);
+	assert_int_equal(conf_set(&c, &NF, "plugins", "print[a],print[b]", err, sizeof err), 0);
+	assert_int_equal(conf_set(&c, &NF, "aggregate[b]", "proto", err, sizeof err), 0);
+	assert_int_equal(conf_set(&c, &NF, "nfacctd_port", "x", err, sizeof err), -1);
+	assert_contains(err, "command line");
+	assert_contains(err, "nfacctd_port");
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
+	assert_int_equal(c.nfacctd_port, 9999);
+	assert_null(plugin(&c, "a")->aggregate);
+	assert_string_equal(plugin(&c, "b")->aggregate, "proto");
+	conf_free(&c);
+}
+
+/* ---- bad input -------------------------------------------------------- */
+
+struct bad_case {
+	const char *text;
+	unsigned line; /* where the error is */
+	const char *key;
+	const char *also; /* another fragment the message must hold, or NULL */
+};
+
+static void check_bad(const struct conf_daemon *d, const struct bad_case *b)
+{
+	struct conf c;
+	char err[512], where[64];
+	int rc = load(&c, d, b->text, err, sizeof err);
+	if (rc != -1) {
+		print_error("accepted bad config:\n%s\n", b->text);
+		fail();
+	}
+	snprintf(where, sizeof where, "%s:%u:", ORIGIN, b->line);
+	assert_contains(err, where);
+	assert_contains(err, b->key);
+	if (b->also)
+		assert_contains(err, b->also);
+	conf_free(&c);
+}
+
+static void test_bad_lines(void **state)
+{
+	(void)state;
+	static const struct bad_case cases[] = {
+	    {"debug: true\nno_such_key: 1\n", 2, "no_such_key", "unknown"},
+	    {"debug: maybe\n", 1, "debug", "maybe"},
+	    {"debug: truee\n", 1, "debug", NULL},
+	    {"nfacctd_port: 70000\n", 1, "nfacctd_port", "70000"},
+	    {"nfacctd_port: 0\n", 1, "nfacctd_port", "range"},
+	    {"reactor_workers: -1\n", 1, "reactor_workers", "range"},
+	    {"nfacctd_port: 21x\n", 1, "nfacctd_port", "21x"},
+	    {"nfacctd_port: 0x10\n", 1, "nfacctd_port", NULL},
+	    {"nfacctd_port: 99999999999999999999999\n", 1, "nfacctd_port", NULL},
+	    {"print_refresh_time: 1.5\n", 1, "print_refresh_time", NULL},
+	    {"print_output: xml\n", 1, "print_output", "xml"},
+	    {"print_output[x]: xml\nplugins: print[x]\n", 1, "print_output", "xml"},
+	    {"plugins: print[a]\naggregate[b]: src_host\n", 2, "aggregate", "b"},
+	    {"aggregate[b]: src_host\n", 1, "aggregate", "b"}, /* unnamed plugin is "default" */
+	    {"nfacctd_port[a]: 2100\nplugins: print[a]\n", 1, "nfacctd_port", "global"},
+	    {"aggregate[a: src_host\n", 1, "aggregate", "malformed"},
+	    {"aggregatea]: src_host\n", 1, "aggregate", "malformed"},
+	    {"aggregate[]: src_host\n", 1, "aggregate", "malformed"},
+	    {"aggregate[a]x: src_host\n", 1, "aggregate", "malformed"},
+	    {"!\n\ndebug true\n", 3, "debug", NULL},
+	    {"debug:\n", 1, "debug", "no value"},
+	    {"pidfile:    \n", 1, "pidfile", "no value"},
+	    {"a\nb\n", 1, "a", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check_bad(&NF, &cases[i]);
+}
+
+static void test_key_for_other_daemon(void **state)
+{
+	(void)state;
+	static const struct bad_case c1 = {"debug: true\nnfacctd_port: 2100\n", 2, "nfacctd_port",
+					   "sfacctd"};
+	check_bad(&SF, &c1);
+	/* and the same key is fine for nfacctd */
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, c1.text, err, sizeof err), 0);
+	conf_free(&c);
+}
+
+/* Errors found once `plugins` is interpreted: the reason must be right. */
+struct plugin_case {
+	const char *text;
+	const char *also;
+};
+
+static const struct plugin_case plugin_cases[] = {
+    {"debug: false\nplugins: foo\n", "foo"},
+    {"debug: false\nplugins: print[a], bogus[b]\n", "bogus"},
+    {"debug: false\nplugins: kafka[k]\n", "not available"},
+    {"debug: false\nplugins: print[a], print[a]\n", "'a'"},
+    {"debug: false\nplugins: print, print\n", "default"},
+    {"debug: false\nplugins: print[a b]\n", "a b"},
+    {"debug: false\nplugins: print[a/b]\n", "a/b"},
+    {"debug: false\nplugins: print[]\n", "plugin name"},
+    {"debug: false\nplugins: print[a\n", "print[a"},
+};
+
+static void test_bad_plugins(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof plugin_cases / sizeof plugin_cases[0]; i++) {
+		struct conf c;
+		char err[512];
+		if (load(&c, &NF, plugin_cases[i].text, err, sizeof err) != -1) {
+			print_error("accepted bad config:\n%s\n", plugin_cases[i].text);
+			fail();
+		}
+		assert_contains(err, "plugins");
+		assert_contains(err, plugin_cases[i].also);
+		conf_free(&c);
+	}
+}
+
+static void test_too_many_plugins(void **state)
+{
+	(void)state;
+	char text[2048];
+	size_t o = (size_t)snprintf(text, sizeof text, "plugins: ");
+	for (int i = 0; i <= CONF_MAX_PLUGINS; i++)
+		o += (size_t)snprintf(text + o, sizeof text - o, "%sprint[p%d]", i ? "," : "", i);
+	snprintf(text + o, sizeof text - o, "\n");
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, text, err, sizeof err), -1);
+	assert_contains(err, "too many");
+	conf_free(&c);
+}
+
+static void test_bad_plugins_name_file_and_line(void **state)
+{
+	(void)state;
+	/*
+	 * BUG: errors found in conf_finish() while declaring plugins
+	 * (declare_plugins) are reported with origin "plugins" and line 0, e.g.
+	 * "plugins: unknown plugin type 'foo'", instead of "test.conf:2: key
+	 * 'plugins' ...": config.h promises that every error names file, line
+	 * and key.  Remove this skip() once fixed.
+	 */
+	skip();
+	for (size_t i = 0; i < sizeof plugin_cases / sizeof plugin_cases[0]; i++) {
+		struct conf c;
+		char err[512];
+		assert_int_equal(load(&c, &NF, plugin_cases[i].text, err, sizeof err), -1);
+		assert_contains(err, ORIGIN ":2:");
+		assert_contains(err, "plugins");
+		conf_free(&c);
+	}
+}
+
+static void test_bad_nfacctd_ip(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	static const char *const bad[] = {"localhost", "10.0.0.256", "1.2.3", "::g", "10.0.0.1/24"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[128];
+		snprintf(text, sizeof text, "debug: true\nnfacctd_ip: %s\n", bad[i]);
+		assert_int_equal(load(&c, &NF, text, err, sizeof err), -1);
+		assert_contains(err, "nfacctd_ip");
+		assert_contains(err, bad[i]);
+		conf_free(&c);
+	}
+	static const char *const good[] = {"0.0.0.0", "192.0.2.1", "::", "2001:db8::1"};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char text[128];
+		snprintf(text, sizeof text, "nfacctd_ip: %s\n", good[i]);
+		assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+		assert_string_equal(c.nfacctd_ip, good[i]);
+		conf_free(&c);
+	}
+}
+
+static void test_bad_nfacctd_ip_names_file_and_line(void **state)
+{
+	(void)state;
+	/*
+	 * BUG: a bad nfacctd_ip is reported by conf_finish() as
+	 * "nfacctd_ip: 'localhost' is not an IPv4/IPv6 address", without the
+	 * file name and line of the assignment (config.h promises file, line and
+	 * key).  Remove this skip() once fixed.
+	 */
+	skip();
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "debug: true\nnfacctd_ip: localhost\n", err, sizeof err),
+			 -1);
+	assert_contains(err, ORIGIN ":2:");
+	assert_contains(err, "nfacctd_ip");
+	conf_free(&c);
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+static void test_file_good(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/good.conf", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
+	assert_string_equal(c.config_file, UNIT_DATA_DIR "/good.conf");
+	assert_int_equal(c.nfacctd_port, 2200);
+	assert_string_equal(c.nfacctd_ip, "127.0.0.1");
+	assert_int_equal(c.nplugins, 2);
+	assert_string_equal(plugin(&c, "all")->aggregate, "src_host, dst_host, proto");
+	assert_string_equal(plugin(&c, "web")->aggregate, "dst_host, dst_port");
+	assert_string_equal(plugin(&c, "all")->print_output, "formatted");
+	assert_string_equal(plugin(&c, "web")->print_output, "json");
+	assert_int_equal(plugin(&c, "all")->print_refresh_time, 30);
+	assert_int_equal(plugin(&c, "web")->print_refresh_time, 30);
+	assert_non_null(conf_notices(&c));
+	assert_contains(conf_notices(&c), "plugin_pipe_size");
+	assert_contains(conf_notices(&c), "good.conf:13");
+	conf_free(&c);
+}
+
+static void test_file_crlf(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/crlf.conf", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
+	assert_int_equal(c.debug, 1);
+	assert_int_equal(c.nfacctd_port, 2300);
+	assert_string_equal(c.plugin[0].print_output, "csv");
+	conf_free(&c);
+}
+
+static void test_file_bad_line(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/bad_line.conf", err, sizeof err),
+			 -1);
+	assert_contains(err, "bad_line.conf:4:");
+	assert_contains(err, "nfacctd_renormalize");
+	assert_contains(err, "sometimes");
+	conf_free(&c);
+
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/bad_named.conf", err, sizeof err),
+			 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
+	assert_contains(err, "bad_named.conf:3:");
+	assert_contains(err, "aggregate");
+	assert_contains(err, "'b'");
+	conf_free(&c);
+}
+
+static void test_file_missing(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	conf_init(&c);
+	assert_int_equal(
+	    conf_load_file(&c, &NF, UNIT_DATA_DIR "/does-not-exist.conf", err, sizeof err), -1);
+	assert_contains(err, "does-not-exist.conf");
+	conf_free(&c);
+}
+
+static void test_file_empty_and_binary(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/netacct-conf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fclose(fp); /* empty: fine, all defaults */
+	struct conf c;
+	char err[512];
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, &NF, path, err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
+	assert_int_equal(c.nfacctd_port, 2100);
+	conf_free(&c);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fwrite("debug: true\n\0\x01\x02", 1, 15, fp);
+	fclose(fp);
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, &NF, path, err, sizeof err), -1);
+	assert_contains(err, path);
+	conf_free(&c);
+	unlink(path);
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+static enum cli_result run_cli(struct conf *c, char **out_text, char *err, size_t errlen, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, errlen);
+	argv[argc++] = (char *)"nfacctd";
+	for (const char *a; (a = va_arg(ap, const char *)) != NULL && argc < 31;)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(out_text, &len);
+	assert_non_null(out);
+	conf_init(c);
+	err[0] = '\0';
+	enum cli_result r = cli_parse(argc, argv, c, &NF, out, err, errlen);
+	fclose(out);
+	return r;
+}
+
+static void test_cli_file_and_overrides(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-l", "3000", "-f",
+				 UNIT_DATA_DIR "/good.conf", "-d", "-r", "15", "-L", "::1", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nfacctd_port, 3000); /* flag wins over the file's 2200 */
+	assert_string_equal(c.nfacctd_ip, "::1");
+	assert_int_equal(c.debug, 1);
+	assert_int_equal(plugin(&c, "all")->print_refresh_time, 15);
+	assert_int_equal(plugin(&c, "web")->print_refresh_time, 15);
+	assert_string_equal(plugin(&c, "web")->print_output, "json"); /* from the file */
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-P", "print[x]", "-c",
+				 "src_host,dst_port", "-O", "JSON", "-o", "/tmp/x.json", "-D", "-R",
+				 "-F", "/tmp/x.pid", "-S", "daemon", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nplugins, 1);
+	assert_string_equal(c.plugin[0].name, "x");
+	assert_string_equal(c.plugin[0].aggregate, "src_host,dst_port");
+	assert_string_equal(c.plugin[0].print_output, "json");
+	assert_string_equal(c.plugin[0].print_output_file, "/tmp/x.json");
+	assert_int_equal(c.daemonize, 1);
+	assert_int_equal(c.nfacctd_renormalize, 1);
+	assert_string_equal(c.pidfile, "/tmp/x.pid");
+	assert_string_equal(c.syslog, "daemon");
+	conf_free(&c);
+	free(out);
+}
+
+static void test_cli_informational(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-h", NULL), CLI_EXIT_OK);
+	assert_contains(out, "Usage");
+	assert_contains(out, "-f");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "--help", NULL), CLI_EXIT_OK);
+	assert_contains(out, "Usage");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-V", NULL), CLI_EXIT_OK);
+	assert_contains(out, "nfacctd");
+	assert_contains(out, "netacct");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-a", NULL), CLI_EXIT_OK);
+	assert_contains(out, "src_host");
+	assert_contains(out, "timestamp_start");
+	assert_contains(out, "flows");
+	conf_free(&c);
+	free(out);
+}
+
+static void test_cli_errors(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-Z", NULL), CLI_EXIT_ERR);
+	assert_contains(err, "-Z");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "--bogus", NULL), CLI_EXIT_ERR);
+	assert_contains(err, "bogus");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-l", NULL), CLI_EXIT_ERR);
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-l", "70000", NULL), CLI_EXIT_ERR);
+	assert_contains(err, "nfacctd_port");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "stray", NULL), CLI_EXIT_ERR);
+	assert_contains(err, "stray");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-f", UNIT_DATA_DIR "/nope.conf", NULL),
+			 CLI_EXIT_ERR);
+	assert_contains(err, "nope.conf");
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(
+	    run_cli(&c, &out, err, sizeof err, "-f", UNIT_DATA_DIR "/bad_line.conf", NULL),
+	    CLI_EXIT_ERR);
+	assert_contains(err, "bad_line.conf:4:");
+	conf_free(&c);
+	free(out);
+}
+
+static void test_cli_config_reference(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "--config-reference", NULL),
+			 CLI_EXIT_OK);
+	size_t n;
+	const struct conf_key *tab = conf_keys(&n);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		char cell[128];
+		snprintf(cell, sizeof cell, "| `%s` |", tab[i].name);
+		assert_contains(out, cell);
+	}
+	conf_free(&c);
+	free(out);
+
+	/* the same text as conf_write_reference() */
+	char *direct = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&direct, &len);
+	assert_int_equal(conf_write_reference(fp), 0);
+	fclose(fp);
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "--config-reference", NULL),
+			 CLI_EXIT_OK);
+	assert_string_equal(out, direct);
+	conf_free(&c);
+	free(out);
+	free(direct);
+}
+
+static void test_key_table_sane(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct conf_key *tab = conf_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(tab[i].name);
+		assert_non_null(tab[i].def);
+		assert_non_null(tab[i].doc);
+		for (const char *p = tab[i].name; *p; p++)
+			assert_false(*p >= 'A' && *p <= 'Z');
+		for (size_t j = 0; j < i; j++)
+			assert_int_not_equal(strcasecmp(tab[i].name, tab[j].name), 0);
+		if (tab[i].type == CT_ENUM)
+			assert_non_null(tab[i].choices);
+		if (tab[i].type == CT_INT)
+			assert_true(tab[i].min <= tab[i].max);
+		/* every default must pass its own validation */
+		if (tab[i].def[0] && tab[i].type != CT_OBSOLETE && tab[i].scope == SCOPE_GLOBAL &&
+		    (tab[i].daemons & D_NFACCTD)) {
+			struct conf c;
+			char err[512];
+			conf_init(&c);
+			assert_int_equal(conf_set(&c, &NF, tab[i].name, tab[i].def, err, sizeof err),
+					 0);
+			conf_free(&c);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_globals_comments_case),
+	    cmocka_unit_test(test_value_with_bang_and_colon),
+	    cmocka_unit_test(test_bool_spellings),
+	    cmocka_unit_test(test_enum_lowercased),
+	    cmocka_unit_test(test_plugins_declared),
+	    cmocka_unit_test(test_every_plugin_key_unnamed),
+	    cmocka_unit_test(test_every_plugin_key_named),
+	    cmocka_unit_test(test_named_wins_regardless_of_order),
+	    cmocka_unit_test(test_plugins_key_after_plugin_keys),
+	    cmocka_unit_test(test_obsolete_key_notice),
+	    cmocka_unit_test(test_conf_set),
+	    cmocka_unit_test(test_bad_lines),
+	    cmocka_unit_test(test_key_for_other_daemon),
+	    cmocka_unit_test(test_bad_plugins),
+	    cmocka_unit_test(test_too_many_plugins),
+	    cmocka_unit_test(test_bad_plugins_name_file_and_line),
+	    cmocka_unit_test(test_bad_nfacctd_ip),
+	    cmocka_unit_test(test_bad_nfacctd_ip_names_file_and_line),
+	    cmocka_unit_test(test_file_good),
+	    cmocka_unit_test(test_file_crlf),
+	    cmocka_unit_test(test_file_bad_line),
+	    cmocka_unit_test(test_file_missing),
+	    cmocka_unit_test(test_file_empty_and_binary),
+	    cmocka_unit_test(test_cli_file_and_overrides),
+	    cmocka_unit_test(test_cli_informational),
+	    cmocka_unit_test(test_cli_errors),
+	    cmocka_unit_test(test_cli_config_reference),
+	    cmocka_unit_test(test_key_table_sane),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
