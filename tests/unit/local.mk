@@ -1,0 +1,9 @@
+
+# ---- unit tests: configuration, NetFlow v5, table, primitives, encoders ----
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_conf
+TESTS += tests/unit/test_conf
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_conf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DUNIT_DATA_DIR='"$(abs_top_srcdir)/tests/unit/data"'
+endif
