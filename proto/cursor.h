@@ -104,6 +104,31 @@ static inline int cur_sub(struct cursor *c, size_t n, struct cursor *sub)
 	return 0;
 }
 
+/*
+ * Claim the next n bytes as one validated block and return it (NULL when
+ * short).  Fixed-layout records are then read with the be*() accessors at
+ * constant offsets inside the block: one bounds check per record instead of
+ * one per field, which is what makes fixed-format decoding cheap.
+ */
+static inline const uint8_t *cur_take(struct cursor *c, size_t n)
+{
+	const uint8_t *p = c->ptr;
+	if (c->left < n)
+		return NULL;
+	c->ptr += n;
+	c->left -= n;
+	return p;
+}
+
+/* Accessors for blocks returned by cur_take(); never use on unchecked memory. */
+static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t be32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return __builtin_bswap32(v);
+}
+
 /* Big-endian unsigned integer of 1..8 bytes (NetFlow v9/IPFIX reduced-size encoding). */
 static inline int cur_uint_n(struct cursor *c, size_t n, uint64_t *v)
 {

@@ -135,10 +135,12 @@ enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint
 		break;
 	case 8:
 		rc = nf8_decode(c, ex, buf, len, arrival);
+		c->rec_owner = 0; /* fields vary per record: v5 must clear again */
 		break;
 	case 9:
 	case 10:
 		rc = nf9_decode(c, ex, buf, len, arrival);
+		c->rec_owner = 0;
 		break;
 	default:
 		rc = NF_ERR_VERSION;

@@ -86,6 +86,12 @@ struct nf_collector {
 	nf_emit_fn emit;
 	void *emit_arg;
 	struct flow_rec rec; /* scratch record reused for every flow */
+	/*
+	 * Which decoder last filled rec.  A decoder that writes the same fields
+	 * for every record (v5) clears rec only when it takes it over from
+	 * another one, instead of once per record.
+	 */
+	uint16_t rec_owner;
 };
 
 int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_emit_fn emit,

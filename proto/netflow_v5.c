@@ -12,6 +12,8 @@
  * a datagram whose length disagrees with its count is rejected outright
  * rather than partially decoded, since the header is evidently wrong.
  */
+#include <string.h>
+
 #include "proto/cursor.h"
 #include "proto/netflow.h"
 
@@ -19,13 +21,11 @@
 #define NF5_REC_LEN 48
 #define NF5_MAX_COUNT 30 /* the v5 spec's ceiling; real exporters never exceed it */
 
-static void v4(struct nt_addr *a, uint32_t ip)
+/* 4 address bytes in network order, straight from the wire. */
+static inline void v4(struct nt_addr *a, const uint8_t *p)
 {
 	a->family = 4;
-	a->a[0] = (uint8_t)(ip >> 24);
-	a->a[1] = (uint8_t)(ip >> 16);
-	a->a[2] = (uint8_t)(ip >> 8);
-	a->a[3] = (uint8_t)ip;
+	memcpy(a->a, p, 4);
 }
 
 /* sysUptime-relative millisecond stamp to absolute microseconds. */
@@ -68,53 +68,35 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	nt_usec export_usec = (nt_usec)secs * 1000000u + nsecs / 1000u;
 
 	struct flow_rec *r = &c->rec;
-	for (unsigned i = 0; i < count; i++) {
-		uint32_t src, dst, nh, pkts, octets, first, last;
-		uint16_t in, out, sport, dport, sas, das;
-		uint8_t pad, flags, proto, tos, smask, dmask;
-
+	if (c->rec_owner != 5) {
 		flow_rec_clear(r);
-		cur_u32(&cur, &src);
-		cur_u32(&cur, &dst);
-		cur_u32(&cur, &nh);
-		cur_u16(&cur, &in);
-		cur_u16(&cur, &out);
-		cur_u32(&cur, &pkts);
-		cur_u32(&cur, &octets);
-		cur_u32(&cur, &first);
-		cur_u32(&cur, &last);
-		cur_u16(&cur, &sport);
-		cur_u16(&cur, &dport);
-		cur_u8(&cur, &pad);
-		cur_u8(&cur, &flags);
-		cur_u8(&cur, &proto);
-		cur_u8(&cur, &tos);
-		cur_u16(&cur, &sas);
-		cur_u16(&cur, &das);
-		cur_u8(&cur, &smask);
-		cur_u8(&cur, &dmask);
-		cur_skip(&cur, 2);
-
-		v4(&r->src_addr, src);
-		v4(&r->dst_addr, dst);
-		v4(&r->peer_dst_ip, nh);
+		c->rec_owner = 5;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		/* count was checked against the length above: this cannot fail */
+		const uint8_t *p = cur_take(&cur, NF5_REC_LEN);
+		if (!p)
+			return NF_ERR_COUNT;
+		v4(&r->src_addr, p);
+		v4(&r->dst_addr, p + 4);
+		v4(&r->peer_dst_ip, p + 8);
 		r->peer_src_ip = ex->addr;
-		r->in_iface = in;
-		r->out_iface = out;
-		r->packets = pkts;
-		r->bytes = octets;
+		r->in_iface = be16(p + 12);
+		r->out_iface = be16(p + 14);
+		r->packets = be32(p + 16);
+		r->bytes = be32(p + 20);
 		r->flows = 1;
-		r->ts_start = uptime_to_usec(export_usec, uptime, first);
-		r->ts_end = uptime_to_usec(export_usec, uptime, last);
-		r->src_port = sport;
-		r->dst_port = dport;
-		r->tcp_flags = flags;
-		r->proto = proto;
-		r->tos = tos;
-		r->src_as = sas;
-		r->dst_as = das;
-		r->src_mask = smask;
-		r->dst_mask = dmask;
+		r->ts_start = uptime_to_usec(export_usec, uptime, be32(p + 24));
+		r->ts_end = uptime_to_usec(export_usec, uptime, be32(p + 28));
+		r->src_port = be16(p + 32);
+		r->dst_port = be16(p + 34);
+		r->tcp_flags = p[37];
+		r->proto = p[38];
+		r->tos = p[39];
+		r->src_as = be16(p + 40);
+		r->dst_as = be16(p + 42);
+		r->src_mask = p[44];
+		r->dst_mask = p[45];
 		r->sampling_rate = interval;
 		r->engine_type = engine_type;
 		r->engine_id = engine_id;

@@ -36,7 +36,7 @@ void worker_account(struct worker *w, struct flow_rec *r)
 	c.bytes = r->bytes;
 	c.flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
 	c.first_usec = c.last_usec = w->now_usec;
-	atomic_fetch_add_explicit(&w->st.records, 1, memory_order_relaxed);
+	w->st.records += 1;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
 		keyspec_extract(ks, r, w->keybuf);
@@ -87,7 +87,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		int n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				atomic_fetch_add(&w->st.recv_errors, 1);
+				w->st.recv_errors++;
 			return;
 		}
 		w->now_usec = now_usec();
@@ -95,23 +95,23 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			struct nt_addr src;
 			unsigned short port;
 			size_t len = w->msgs[i].msg_len;
-			atomic_fetch_add_explicit(&w->st.datagrams, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->st.bytes, len, memory_order_relaxed);
+			w->st.datagrams += 1;
+			w->st.bytes += len;
 			if (w->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				atomic_fetch_add(&w->st.truncated, 1);
+				w->st.truncated++;
 				continue;
 			}
 			sockaddr_to_nt(&w->addrs[i], &src, &port);
 			/* exporters are keyed by address: a restarted exporter keeps its state */
 			struct nf_exporter *ex = nf_exporter_get(&w->nf, &src, 0);
 			if (!ex) {
-				atomic_fetch_add(&w->st.recv_errors, 1);
+				w->st.recv_errors++;
 				continue;
 			}
 			enum nf_err e = nf_decode(&w->nf, ex, w->bufs + (size_t)i * RECV_BUF, len,
 						  w->now_usec);
 			if (e != NF_OK) {
-				atomic_fetch_add(&w->st.malformed, 1);
+				w->st.malformed++;
 				log_malformed(w, ex, e, len);
 			}
 		}
@@ -225,12 +225,12 @@ static void on_stats(evutil_socket_t fd, short what, void *arg)
 	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u datagrams=%llu bytes=%llu records=%llu malformed=%llu "
 	       "truncated=%llu recv_errors=%llu exporters=%zu",
-	       w->id, (unsigned long long)atomic_load(&w->st.datagrams),
-	       (unsigned long long)atomic_load(&w->st.bytes),
-	       (unsigned long long)atomic_load(&w->st.records),
-	       (unsigned long long)atomic_load(&w->st.malformed),
-	       (unsigned long long)atomic_load(&w->st.truncated),
-	       (unsigned long long)atomic_load(&w->st.recv_errors), w->nf.nexporters);
+	       w->id, (unsigned long long)w->st.datagrams,
+	       (unsigned long long)w->st.bytes,
+	       (unsigned long long)w->st.records,
+	       (unsigned long long)w->st.malformed,
+	       (unsigned long long)w->st.truncated,
+	       (unsigned long long)w->st.recv_errors, w->nf.nexporters);
 	nf_collector_foreach(&w->nf, log_exporter, w);
 }
 

@@ -7,7 +7,6 @@
 #define NETACCT_REACTOR_WORKER_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -21,13 +20,14 @@ struct event_base;
 struct mmsghdr;
 struct iovec;
 
+/* Written and read only on the worker's thread (the stats dump runs there too). */
 struct worker_stats {
-	atomic_uint_fast64_t datagrams;
-	atomic_uint_fast64_t bytes;
-	atomic_uint_fast64_t malformed;  /* datagrams with any decode error */
-	atomic_uint_fast64_t truncated;  /* larger than the receive buffer */
-	atomic_uint_fast64_t recv_errors;
-	atomic_uint_fast64_t records;
+	uint64_t datagrams;
+	uint64_t bytes;
+	uint64_t malformed;  /* datagrams with any decode error */
+	uint64_t truncated;  /* larger than the receive buffer */
+	uint64_t recv_errors;
+	uint64_t records;
 };
 
 struct worker {
