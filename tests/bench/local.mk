@@ -1,0 +1,10 @@
+# Benchmark: tests/bench/nfsend (loopback NetFlow sender) and `make bench`,
+# which replays the same input into netacct's nfacctd and Debian's pmacct
+# nfacctd and compares records per CPU-second (see tests/bench/README.md).
+noinst_PROGRAMS += tests/bench/nfsend
+tests_bench_nfsend_SOURCES = tests/bench/nfsend.c
+EXTRA_DIST += tests/bench/run.sh tests/bench/README.md
+
+bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
+	NETACCT_BUILDDIR=$(abs_top_builddir) bash $(srcdir)/tests/bench/run.sh $(BENCH_SCENARIOS)
+.PHONY: bench

@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# netacct benchmark: replay pre-built NetFlow over loopback into netacct's
+# nfacctd and then into Debian's pmacct nfacctd, same input, one after the
+# other, and compare records accounted per CPU-second.  See README.md.
+#
+# Usage: tests/bench/run.sh [SCENARIO...]      (default: a b c d)
+# Environment:
+#   BENCH_SECONDS   send duration per run (default 10)
+#   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct")
+#   BENCH_SOURCES   exporters (sender sockets, 127.0.0.1..N; default 4)
+#   BENCH_WORKERS   netacct reactor_workers (default: unset = online CPUs)
+#   BENCH_RATE_B    send rate of scenario b, records/s (default 2200000)
+#   BENCH_PLUGIN_CONF  pmacct core->plugin pipe keys (netacct ignores them)
+#   BENCH_EXTRA_CONF   more config lines for both daemons
+#   BENCH_KEEP      keep the work directory (configs, logs, outputs)
+#   NETACCT_BUILDDIR  build tree holding nfacctd and tests/bench/nfsend
+#   NETACCT_NFACCTD, PMACCT_NFACCTD, NFSEND  explicit binaries
+# It builds nothing: run `make` (or `make bench`) first.
+set -euo pipefail
+set -m # own process groups: background daemons must not inherit SIGINT=ignored
+
+here=$(cd "$(dirname "$0")" && pwd)
+builddir=${NETACCT_BUILDDIR:-$(cd "$here/../.." && pwd)}
+NETACCT=${NETACCT_NFACCTD:-$builddir/nfacctd}
+PMACCT=${PMACCT_NFACCTD:-/usr/sbin/nfacctd}
+NFSEND=${NFSEND:-$builddir/tests/bench/nfsend}
+SECS=${BENCH_SECONDS:-10}
+DAEMONS=${BENCH_DAEMONS:-netacct pmacct}
+SOURCES=${BENCH_SOURCES:-4}
+RATE_B=${BENCH_RATE_B:-2200000}
+PIPE=33554432
+REFRESH=5
+PLUGIN_CONF=${BENCH_PLUGIN_CONF-"plugin_pipe_size: 10240000
+plugin_buffer_size: 10240"}
+SCENARIOS=("$@")
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(a b c d)
+
+die() { echo "bench: $*" >&2; exit 2; }
+[ -x "$NFSEND" ] || die "$NFSEND not built (run 'make' or 'make bench')"
+command -v python3 >/dev/null || die "python3 is required"
+
+work=$(mktemp -d /tmp/netacct-bench.XXXXXX)
+old_rmem=$(cat /proc/sys/net/core/rmem_max)
+daemon_pid=
+cleanup() {
+	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+		kill -KILL "$daemon_pid" 2>/dev/null || true
+	fi
+	if [ "$(cat /proc/sys/net/core/rmem_max)" != "$old_rmem" ]; then
+		echo "$old_rmem" >/proc/sys/net/core/rmem_max 2>/dev/null || true
+	fi
+	[ -n "${BENCH_KEEP:-}" ] && echo "bench: work directory kept: $work" >&2 || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Let both daemons get the SO_RCVBUF they ask for (root only; restored on exit).
+if [ "$old_rmem" -lt "$PIPE" ] && [ -w /proc/sys/net/core/rmem_max ]; then
+	echo "$PIPE" >/proc/sys/net/core/rmem_max
+fi
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# "TICKS HWM_KB NPROC" of a process tree: utime+stime of every process (all
+# its threads) plus cutime+cstime (reaped children, e.g. pmacct's purge
+# forks), and the sum of VmHWM.
+tree_stats() {
+	python3 - "$1" <<'EOF'
+import os, sys
+root = int(sys.argv[1])
+kids, stat = {}, {}
+for d in os.listdir('/proc'):
+    if not d.isdigit():
+        continue
+    try:
+        with open('/proc/%s/stat' % d) as f:
+            s = f.read()
+    except OSError:
+        continue
+    rest = s[s.rindex(')') + 2:].split()   # fields from 3 (state) on
+    pid, ppid = int(d), int(rest[1])
+    kids.setdefault(ppid, []).append(pid)
+    stat[pid] = sum(int(x) for x in rest[11:15])   # utime stime cutime cstime
+ticks = hwm = n = 0
+todo = [root]
+while todo:
+    p = todo.pop()
+    if p not in stat:
+        continue
+    n += 1
+    ticks += stat[p]
+    try:
+        with open('/proc/%d/status' % p) as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    hwm += int(line.split()[1])
+    except OSError:
+        pass
+    todo.extend(kids.get(p, []))
+print(ticks, hwm, n)
+EOF
+}
+
+tree_pids() {
+	python3 - "$1" <<'EOF'
+import os, sys
+kids = {}
+for d in os.listdir('/proc'):
+    if d.isdigit():
+        try:
+            s = open('/proc/%s/stat' % d).read()
+        except OSError:
+            continue
+        kids.setdefault(int(s[s.rindex(')') + 2:].split()[1]), []).append(d)
+todo, out = [sys.argv[1]], []
+while todo:
+    p = todo.pop()
+    out.append(p)
+    todo.extend(kids.get(int(p), []))
+print(' '.join(out))
+EOF
+}
+
+# Kernel drops on full UDP receive buffers (global counter, /proc/net/snmp).
+rcvbuf_errors() {
+	awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) col[$i] = i; h = 1 } else print $col["RcvbufErrors"] }' /proc/net/snmp
+}
+
+# "RECORDS KEYS LINES" from a JSON-lines print output: sum of packets (each
+# sent record carries packets=1), distinct 5-tuples, lines.
+summarize() {
+	python3 - "$1" <<'EOF'
+import json, sys
+pk, keys, lines = 0, set(), 0
+try:
+    f = open(sys.argv[1])
+except OSError:
+    print(0, 0, 0); sys.exit()
+for line in f:
+    line = line.strip()
+    if not line.startswith('{'):
+        continue
+    try:
+        o = json.loads(line)
+    except ValueError:
+        continue
+    lines += 1
+    pk += int(o.get('packets', 0))
+    keys.add((o.get('ip_src'), o.get('ip_dst'), o.get('port_src'), o.get('port_dst'), o.get('ip_proto')))
+print(pk, len(keys), lines)
+EOF
+}
+
+# write_config DAEMON DIR PORT
+write_config() {
+	local daemon=$1 dir=$2 port=$3
+	cat >"$dir/nfacctd.conf" <<EOF
+! generated by tests/bench/run.sh for $daemon
+logfile: $dir/nfacctd.log
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $port
+nfacctd_pipe_size: $PIPE
+${PLUGIN_CONF}
+plugins: print[bench]
+aggregate[bench]: src_host, dst_host, src_port, dst_port, proto
+print_output[bench]: json
+print_output_file[bench]: $dir/out.json
+print_output_file_append[bench]: true
+print_refresh_time[bench]: $REFRESH
+EOF
+	if [ -n "${BENCH_EXTRA_CONF:-}" ]; then
+		printf '%s\n' "$BENCH_EXTRA_CONF" >>"$dir/nfacctd.conf"
+	fi
+	if [ "$daemon" = netacct ] && [ -n "${BENCH_WORKERS:-}" ]; then
+		echo "reactor_workers: $BENCH_WORKERS" >>"$dir/nfacctd.conf"
+	fi
+}
+
+wait_ready() { # LOG PID
+	local i
+	for i in $(seq 1 200); do
+		grep -q 'waiting for NetFlow/IPFIX data' "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# Wait until the tree has stopped burning CPU (the backlog is drained):
+# less than one tick per 0.5 s, at most 60 s.
+wait_idle() { # PID
+	local prev cur i
+	prev=$(tree_stats "$1" | cut -d' ' -f1)
+	for i in $(seq 1 120); do
+		sleep 0.5
+		cur=$(tree_stats "$1" | cut -d' ' -f1)
+		[ $((cur - prev)) -le 1 ] && return 0
+		prev=$cur
+	done
+	return 0
+}
+
+# run_one SCEN DAEMON BIN -- NFSEND_ARGS...   appends a row to $work/results
+run_one() {
+	local scen=$1 daemon=$2 bin=$3
+	shift 4
+	local dir="$work/$scen-$daemon" port hz t0 t1 hwm n sendout sent rate
+	local kd0 kd1 pids acc keys lines i status=ok
+	mkdir -p "$dir"
+	port=$(free_port)
+	write_config "$daemon" "$dir" "$port"
+	hz=$(getconf CLK_TCK)
+
+	"$bin" -f "$dir/nfacctd.conf" >"$dir/stdout" 2>"$dir/stderr" &
+	daemon_pid=$!
+	if ! wait_ready "$dir/nfacctd.log" "$daemon_pid"; then
+		echo "bench: $daemon did not become ready; see below" >&2
+		tail -n 5 "$dir/nfacctd.log" "$dir/stderr" >&2 2>/dev/null || true
+		kill -KILL "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+		daemon_pid=
+		printf '%s\t%s\tFAILED\n' "$scen" "$daemon" >>"$work/results"
+		return 1
+	fi
+	sleep 0.3 # let forked plugin processes (pmacct) settle
+	read -r t0 _ _ < <(tree_stats "$daemon_pid")
+	kd0=$(rcvbuf_errors)
+
+	sendout=$("$NFSEND" --quiet --port "$port" --sources "$SOURCES" "$@")
+	sent=$(sed -n 's/.*records=\([0-9]*\).*/\1/p' <<<"$sendout")
+	rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$sendout")
+
+	wait_idle "$daemon_pid"
+	read -r t1 hwm n < <(tree_stats "$daemon_pid")
+	kd1=$(rcvbuf_errors)
+	pids=$(tree_pids "$daemon_pid")
+
+	kill -INT "$daemon_pid"
+	for i in $(seq 1 600); do
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$daemon_pid" 2>/dev/null; then
+		echo "bench: $daemon did not exit 60 s after SIGINT; killed" >&2
+		kill -KILL "$daemon_pid" 2>/dev/null || true
+		status=killed
+	fi
+	wait "$daemon_pid" 2>/dev/null || true
+	daemon_pid=
+	# pmacct's plugin may outlive the core process by a moment: wait for it.
+	for i in $(seq 1 100); do
+		local alive=0 p
+		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+
+	read -r acc keys lines < <(summarize "$dir/out.json")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$daemon" "$sent" "$rate" \
+		"$acc" "$keys" "$((kd1 - kd0))" "$(( t1 - t0 ))" "$hz" "$hwm" "$n" "$status" >>"$work/results"
+}
+
+scenario_args() { # SCEN -> "label|nfsend args"
+	case $1 in
+	a) echo "v5, 64 keys, full speed|--version 5 --keys 64 --duration $SECS" ;;
+	b) echo "v5, 100k keys, paced $RATE_B/s|--version 5 --keys 100000 --rate $RATE_B --duration $SECS" ;;
+	c) echo "v9, 64 keys, full speed|--version 9 --keys 64 --duration $SECS" ;;
+	d) echo "IPFIX, 64 keys, full speed|--version 10 --keys 64 --duration $SECS" ;;
+	*) die "unknown scenario '$1' (a b c d)" ;;
+	esac
+}
+
+: >"$work/results"
+failed=0
+for s in "${SCENARIOS[@]}"; do
+	IFS='|' read -r label args <<<"$(scenario_args "$s")"
+	echo "bench: scenario $s ($label), ${SECS}s per daemon" >&2
+	for d in $DAEMONS; do
+		case $d in
+		netacct) bin=$NETACCT ;;
+		pmacct) bin=$PMACCT ;;
+		*) die "unknown daemon '$d'" ;;
+		esac
+		if [ ! -x "$bin" ]; then
+			echo "bench: $bin not found; skipping $d" >&2
+			printf '%s\t%s\tMISSING\n' "$s" "$d" >>"$work/results"
+			continue
+		fi
+		# shellcheck disable=SC2086 # args is a word list
+		run_one "$s" "$d" "$bin" -- $args || failed=1
+	done
+done
+
+# The table.  CPU = utime+stime of the daemon's whole process tree (threads,
+# plugin processes, reaped children) from ready to drained, before SIGINT.
+python3 - "$work/results" "${SCENARIOS[*]}" <<'EOF'
+import sys
+labels = {'a': 'a: v5, 64 keys, full', 'b': 'b: v5, 100k keys, paced',
+          'c': 'c: v9, 64 keys, full', 'd': 'd: IPFIX, 64 keys, full'}
+rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
+hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop',
+       'cpu s', 'rec/cpu-s', 'peakRSS MB', 'procs')
+fmt = '%-24s %-8s %11s %10s %11s %7s %7s %9s %7s %11s %10s %5s'
+print(fmt % hdr)
+per = {}
+for r in rows:
+    scen, daemon = r[0], r[1]
+    if len(r) < 12:
+        print('%-24s %-8s %s' % (labels.get(scen, scen), daemon, r[2]))
+        continue
+    sent, rate, acc, keys, kdrop, ticks, hz, hwm, n, status = map(str, r[2:12])
+    sent, acc, ticks, hz = int(sent), int(acc), int(ticks), int(hz)
+    cpu = ticks / hz
+    loss = 1 - acc / sent if sent else 0.0
+    rps = acc / cpu if cpu > 0 else float('inf')
+    per.setdefault(scen, {})[daemon] = rps
+    print(fmt % (labels.get(scen, scen), daemon, sent, rate, acc, keys, '%.2f%%' % (100 * loss),
+                 kdrop, '%.2f' % cpu, '%.0f' % rps, '%.1f' % (int(hwm) / 1024), n)
+          + ('' if status == 'ok' else '  [' + status + ']'))
+print()
+for scen in sys.argv[2].split():
+    p = per.get(scen, {})
+    if 'netacct' in p and 'pmacct' in p and p['pmacct'] > 0:
+        print('%-24s netacct/pmacct records per CPU-second: %.2fx' % (labels.get(scen, scen), p['netacct'] / p['pmacct']))
+EOF
+exit $failed
