@@ -7,3 +7,11 @@ tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_conf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DUNIT_DATA_DIR='"$(abs_top_srcdir)/tests/unit/data"'
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_nf5
+TESTS += tests/unit/test_nf5
+tests_unit_test_nf5_SOURCES = tests/unit/test_nf5.c
+tests_unit_test_nf5_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_nf5_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
