@@ -15,3 +15,11 @@ tests_unit_test_nf5_SOURCES = tests/unit/test_nf5.c
 tests_unit_test_nf5_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_nf5_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_table
+TESTS += tests/unit/test_table
+tests_unit_test_table_SOURCES = tests/unit/test_table.c
+tests_unit_test_table_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_table_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif

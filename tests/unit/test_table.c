@@ -1,0 +1,418 @@
+/*
+ * Unit tests for the aggregation table (agg/table.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/table.h"
+
+#define KL 16 /* key length used by most tests */
+
+static void mkkey(uint8_t *k, uint32_t key_len, uint64_t id)
+{
+	memset(k, 0, key_len);
+	memcpy(k, &id, sizeof id);
+	if (key_len >= 16)
+		k[key_len - 1] = (uint8_t)(id * 31u); /* something in the last word too */
+}
+
+static struct agg_counters ctr(uint64_t p, uint64_t b, uint64_t fl, uint64_t first, uint64_t last)
+{
+	struct agg_counters c = {p, b, fl, first, last};
+	return c;
+}
+
+static int add(struct agg_table *t, uint64_t id, const struct agg_counters *c)
+{
+	uint8_t k[64];
+	mkkey(k, t->key_len, id);
+	return agg_table_add(t, k, agg_hash(k, t->key_len), c);
+}
+
+static struct agg_entry *find(const struct agg_table *t, uint64_t id)
+{
+	uint8_t k[64];
+	mkkey(k, t->key_len, id);
+	return agg_table_find(t, k, agg_hash(k, t->key_len));
+}
+
+static void test_hash(void **state)
+{
+	(void)state;
+	uint8_t a[24] = {0}, b[24] = {0};
+	assert_int_equal(agg_hash(a, 24), agg_hash(b, 24));
+	assert_int_not_equal(agg_hash(a, 24), 0);
+	assert_int_not_equal(agg_hash(a, 8), 0);
+	/* one bit anywhere changes the hash */
+	for (int i = 0; i < 24; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			memset(b, 0, sizeof b);
+			b[i] = (uint8_t)(1u << bit);
+			assert_int_not_equal(agg_hash(a, 24), agg_hash(b, 24));
+		}
+	/* key length is part of the hash */
+	assert_int_not_equal(agg_hash(a, 8), agg_hash(a, 16));
+}
+
+static void test_init_rounds_capacity(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, KL, 0), 0);
+	assert_true(t.cap >= 1);
+	assert_int_equal(t.cap & (t.cap - 1), 0);
+	agg_table_free(&t);
+	assert_int_equal(agg_table_init(&t, KL, 1000), 0);
+	assert_true(t.cap >= 1000);
+	assert_int_equal(t.cap & (t.cap - 1), 0);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(t.key_len, KL);
+	agg_table_free(&t);
+}
+
+static void test_insert_find(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, KL, 16), 0);
+	struct agg_counters c = ctr(1, 100, 1, 5000, 6000);
+	assert_int_equal(add(&t, 1, &c), 0);
+	assert_int_equal(t.count, 1);
+	struct agg_entry *e = find(&t, 1);
+	assert_non_null(e);
+	assert_int_equal(e->c.packets, 1);
+	assert_int_equal(e->c.bytes, 100);
+	assert_int_equal(e->c.flows, 1);
+	assert_int_equal(e->c.first_usec, 5000);
+	assert_int_equal(e->c.last_usec, 6000);
+	assert_null(find(&t, 2));
+
+	/* same key again: counters fold, first/last widen */
+	c = ctr(2, 50, 1, 4000, 5500);
+	assert_int_equal(add(&t, 1, &c), 0);
+	c = ctr(3, 25, 2, 7000, 9000);
+	assert_int_equal(add(&t, 1, &c), 0);
+	assert_int_equal(t.count, 1);
+	e = find(&t, 1);
+	assert_int_equal(e->c.packets, 6);
+	assert_int_equal(e->c.bytes, 175);
+	assert_int_equal(e->c.flows, 4);
+	assert_int_equal(e->c.first_usec, 4000);
+	assert_int_equal(e->c.last_usec, 9000);
+
+	/* an unknown (0) time never becomes the first */
+	c = ctr(1, 1, 1, 0, 0);
+	assert_int_equal(add(&t, 1, &c), 0);
+	assert_int_equal(e->c.first_usec, 4000);
+	assert_int_equal(e->c.last_usec, 9000);
+	/* but a known one replaces an unknown one */
+	c = ctr(1, 1, 1, 0, 0);
+	assert_int_equal(add(&t, 2, &c), 0);
+	c = ctr(1, 1, 1, 123, 456);
+	assert_int_equal(add(&t, 2, &c), 0);
+	assert_int_equal(find(&t, 2)->c.first_usec, 123);
+	assert_int_equal(find(&t, 2)->c.last_usec, 456);
+
+	/* the stored key is the key */
+	uint8_t k[KL];
+	mkkey(k, KL, 1);
+	assert_memory_equal(find(&t, 1)->key, k, KL);
+	agg_table_free(&t);
+}
+
+static void test_growth_100k(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	const uint64_t n = 100000;
+	assert_int_equal(agg_table_init(&t, 24, 16), 0);
+	for (uint64_t i = 0; i < n; i++) {
+		struct agg_counters c = ctr(i + 1, 2 * i, 1, 1000 + i, 2000 + i);
+		assert_int_equal(add(&t, i, &c), 0);
+	}
+	/* a second pass adds to every key */
+	for (uint64_t i = 0; i < n; i += 2) {
+		struct agg_counters c = ctr(1, 1, 1, 10, 5000000);
+		assert_int_equal(add(&t, i, &c), 0);
+	}
+	assert_int_equal(t.count, n);
+	assert_int_equal(t.dropped, 0);
+	assert_true(t.cap >= n);
+	assert_true(t.count * 10 <= t.cap * 7); /* load factor kept */
+	for (uint64_t i = 0; i < n; i++) {
+		const struct agg_entry *e = find(&t, i);
+		assert_non_null(e);
+		int twice = i % 2 == 0;
+		assert_int_equal(e->c.packets, i + 1 + twice);
+		assert_int_equal(e->c.bytes, 2 * i + twice);
+		assert_int_equal(e->c.flows, 1 + twice);
+		assert_int_equal(e->c.first_usec, twice ? 10 : 1000 + i);
+		assert_int_equal(e->c.last_usec, twice ? 5000000 : 2000 + i);
+	}
+	assert_null(find(&t, n));
+	assert_null(find(&t, n + 12345));
+	agg_table_free(&t);
+}
+
+static void test_forced_collisions(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, KL, 16), 0);
+	/* many different keys, all with one hash: each kept on its own */
+	const uint64_t H = 0x1234567890abcdefull;
+	uint8_t k[KL];
+	for (uint64_t i = 0; i < 200; i++) {
+		mkkey(k, KL, i);
+		struct agg_counters c = ctr(i, i * 10, 1, 0, 0);
+		assert_int_equal(agg_table_add(&t, k, H, &c), 0);
+	}
+	/* and a few sharing the low bits only (same bucket, different hash) */
+	for (uint64_t i = 0; i < 50; i++) {
+		mkkey(k, KL, 1000 + i);
+		struct agg_counters c = ctr(7, 7, 1, 0, 0);
+		assert_int_equal(agg_table_add(&t, k, (H & 0xff) | ((i + 1) << 32), &c), 0);
+	}
+	assert_int_equal(t.count, 250);
+	for (uint64_t i = 0; i < 200; i++) {
+		mkkey(k, KL, i);
+		struct agg_entry *e = agg_table_find(&t, k, H);
+		assert_non_null(e);
+		assert_int_equal(e->c.packets, i);
+		assert_int_equal(e->c.bytes, i * 10);
+		assert_memory_equal(e->key, k, KL);
+	}
+	/* a key with the shared hash but never inserted is not found */
+	mkkey(k, KL, 999);
+	assert_null(agg_table_find(&t, k, H));
+	/* a known key looked up with another hash is not found either */
+	mkkey(k, KL, 1);
+	assert_null(agg_table_find(&t, k, H ^ 1));
+	/* adding to a colliding key updates that key only */
+	struct agg_counters c = ctr(1000, 0, 0, 0, 0);
+	mkkey(k, KL, 3);
+	assert_int_equal(agg_table_add(&t, k, H, &c), 0);
+	assert_int_equal(agg_table_find(&t, k, H)->c.packets, 1003);
+	mkkey(k, KL, 4);
+	assert_int_equal(agg_table_find(&t, k, H)->c.packets, 4);
+	assert_int_equal(t.count, 250);
+	agg_table_free(&t);
+}
+
+static void test_max_entries(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, KL, 16), 0);
+	t.max_entries = 100;
+	struct agg_counters c = ctr(1, 1, 1, 0, 0);
+	for (uint64_t i = 0; i < 100; i++)
+		assert_int_equal(add(&t, i, &c), 0);
+	for (uint64_t i = 100; i < 150; i++)
+		assert_int_equal(add(&t, i, &c), -1);
+	assert_int_equal(t.count, 100);
+	assert_int_equal(t.dropped, 50);
+	/* existing keys still take updates when full */
+	for (uint64_t i = 0; i < 100; i++)
+		assert_int_equal(add(&t, i, &c), 0);
+	assert_int_equal(t.dropped, 50);
+	assert_int_equal(find(&t, 7)->c.packets, 2);
+	assert_null(find(&t, 120));
+	/* clear empties the table and the drop count */
+	agg_table_clear(&t);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(t.dropped, 0);
+	assert_int_equal(add(&t, 120, &c), 0);
+	agg_table_free(&t);
+}
+
+static void test_merge(void **state)
+{
+	(void)state;
+	struct agg_table a, b;
+	assert_int_equal(agg_table_init(&a, KL, 16), 0);
+	assert_int_equal(agg_table_init(&b, KL, 16), 0);
+	/* a: keys 0..99, b: keys 50..1049 (overlap 50..99) */
+	for (uint64_t i = 0; i < 100; i++) {
+		struct agg_counters c = ctr(1, 10, 1, 2000 + i, 3000 + i);
+		assert_int_equal(add(&a, i, &c), 0);
+	}
+	for (uint64_t i = 50; i < 1050; i++) {
+		struct agg_counters c = ctr(2, 20, 3, 1000 + i, 4000 + i);
+		assert_int_equal(add(&b, i, &c), 0);
+	}
+	b.dropped = 5;
+	assert_int_equal(agg_table_merge(&a, &b), 0);
+	assert_int_equal(a.count, 1050);
+	assert_int_equal(a.dropped, 5);
+	for (uint64_t i = 0; i < 1050; i++) {
+		const struct agg_entry *e = find(&a, i);
+		assert_non_null(e);
+		if (i < 50) {
+			assert_int_equal(e->c.packets, 1);
+			assert_int_equal(e->c.bytes, 10);
+			assert_int_equal(e->c.flows, 1);
+			assert_int_equal(e->c.first_usec, 2000 + i);
+			assert_int_equal(e->c.last_usec, 3000 + i);
+		} else if (i < 100) {
+			assert_int_equal(e->c.packets, 3);
+			assert_int_equal(e->c.bytes, 30);
+			assert_int_equal(e->c.flows, 4);
+			assert_int_equal(e->c.first_usec, 1000 + i); /* min */
+			assert_int_equal(e->c.last_usec, 4000 + i);  /* max */
+		} else {
+			assert_int_equal(e->c.packets, 2);
+			assert_int_equal(e->c.bytes, 20);
+			assert_int_equal(e->c.flows, 3);
+		}
+	}
+	/* src untouched */
+	assert_int_equal(b.count, 1000);
+	assert_int_equal(find(&b, 60)->c.packets, 2);
+	/* merging an empty table changes nothing */
+	struct agg_table e;
+	assert_int_equal(agg_table_init(&e, KL, 16), 0);
+	assert_int_equal(agg_table_merge(&a, &e), 0);
+	assert_int_equal(a.count, 1050);
+	/* merging into an empty table copies */
+	assert_int_equal(agg_table_merge(&e, &b), 0);
+	assert_int_equal(e.count, 1000);
+	assert_int_equal(find(&e, 1049)->c.bytes, 20);
+	agg_table_free(&e);
+	agg_table_free(&a);
+	agg_table_free(&b);
+}
+
+static void test_merge_into_full(void **state)
+{
+	(void)state;
+	struct agg_table a, b;
+	assert_int_equal(agg_table_init(&a, KL, 16), 0);
+	assert_int_equal(agg_table_init(&b, KL, 16), 0);
+	a.max_entries = 10;
+	struct agg_counters c = ctr(1, 1, 1, 0, 0);
+	for (uint64_t i = 0; i < 20; i++)
+		assert_int_equal(add(&b, i, &c), 0);
+	assert_int_equal(agg_table_merge(&a, &b), -1);
+	assert_int_equal(a.count, 10);
+	assert_int_equal(a.dropped, 10);
+	agg_table_free(&a);
+	agg_table_free(&b);
+}
+
+static void test_clear_and_reuse(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, KL, 16), 0);
+	struct agg_counters c = ctr(1, 1, 1, 1, 1);
+	for (uint64_t i = 0; i < 1000; i++)
+		assert_int_equal(add(&t, i, &c), 0);
+	uint64_t cap = t.cap;
+	agg_table_clear(&t);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(t.cap, cap); /* allocation kept */
+	for (uint64_t i = 0; i < 1000; i++)
+		assert_null(find(&t, i));
+	uint64_t pos = 0;
+	assert_null(agg_table_next(&t, &pos));
+	for (uint64_t i = 500; i < 700; i++)
+		assert_int_equal(add(&t, i, &c), 0);
+	assert_int_equal(t.count, 200);
+	assert_int_equal(find(&t, 600)->c.packets, 1);
+	/* clearing an empty table is fine */
+	agg_table_clear(&t);
+	agg_table_clear(&t);
+	assert_int_equal(t.count, 0);
+	agg_table_free(&t);
+	/* and freeing twice too */
+	agg_table_free(&t);
+}
+
+static void test_iteration(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, 8, 16), 0);
+	const uint64_t n = 5000;
+	uint8_t *seen = calloc(n, 1);
+	assert_non_null(seen);
+	for (uint64_t i = 0; i < n; i++) {
+		struct agg_counters c = ctr(i, 0, 0, 0, 0);
+		assert_int_equal(add(&t, i, &c), 0);
+	}
+	uint64_t pos = 0, visits = 0;
+	const struct agg_entry *e;
+	while ((e = agg_table_next(&t, &pos)) != NULL) {
+		uint64_t id;
+		memcpy(&id, e->key, 8);
+		assert_true(id < n);
+		assert_int_equal(seen[id], 0);
+		seen[id] = 1;
+		assert_int_equal(e->c.packets, id);
+		visits++;
+	}
+	assert_int_equal(visits, n);
+	/* at the end it stays at the end */
+	assert_null(agg_table_next(&t, &pos));
+	free(seen);
+	agg_table_free(&t);
+
+	/* an empty table yields nothing */
+	assert_int_equal(agg_table_init(&t, 8, 16), 0);
+	pos = 0;
+	assert_null(agg_table_next(&t, &pos));
+	agg_table_free(&t);
+}
+
+static void test_wide_keys(void **state)
+{
+	(void)state;
+	/* keys as wide as a big aggregate (several addresses): 200 bytes */
+	struct agg_table t;
+	const uint32_t kl = 200;
+	assert_int_equal(agg_table_init(&t, kl, 4), 0);
+	uint8_t *k = calloc(1, kl);
+	for (unsigned i = 0; i < 3000; i++) {
+		memset(k, 0, kl);
+		k[kl - 1] = (uint8_t)i;
+		k[kl - 2] = (uint8_t)(i >> 8);
+		struct agg_counters c = ctr(1, i, 1, 0, 0);
+		assert_int_equal(agg_table_add(&t, k, agg_hash(k, kl), &c), 0);
+	}
+	assert_int_equal(t.count, 3000);
+	for (unsigned i = 0; i < 3000; i++) {
+		memset(k, 0, kl);
+		k[kl - 1] = (uint8_t)i;
+		k[kl - 2] = (uint8_t)(i >> 8);
+		struct agg_entry *e = agg_table_find(&t, k, agg_hash(k, kl));
+		assert_non_null(e);
+		assert_int_equal(e->c.bytes, i);
+	}
+	free(k);
+	agg_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_init_rounds_capacity),
+	    cmocka_unit_test(test_insert_find),
+	    cmocka_unit_test(test_growth_100k),
+	    cmocka_unit_test(test_forced_collisions),
+	    cmocka_unit_test(test_max_entries),
+	    cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_merge_into_full),
+	    cmocka_unit_test(test_clear_and_reuse),
+	    cmocka_unit_test(test_iteration),
+	    cmocka_unit_test(test_wide_keys),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
