@@ -412,6 +412,34 @@ static void ren_time(const uint8_t *k, const struct keyspec_field *f, const stru
 		snprintf(v->s + n, sizeof v->s - n, ".%06u", usec);
 }
 
+/*
+ * Time bins (print_history): the bin start is part of the key, so one key
+ * seen in two bins is two rows.  The flow's own start time bins it unless
+ * nfacctd_time_new asks for arrival time (or the exporter sent no times).
+ */
+static void ext_bin(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		    const struct prim_opts *o)
+{
+	(void)f;
+	nt_usec t = (!o->time_new && r->ts_start) ? r->ts_start : r->ts_arrival;
+	uint64_t secs = t / 1000000u;
+	uint64_t bin = secs - secs % (uint64_t)o->history;
+	uint64_t usec = bin * 1000000u;
+	memcpy(k, &usec, 8);
+}
+
+static void ren_bin(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		    struct prim_val *v)
+{
+	struct prim_opts whole = *o;
+	whole.timestamps_secs = 1; /* bins are whole seconds: no ".000000" */
+	ren_time(k, f, &whole, v);
+}
+
+static const struct primitive history_row = {
+    "stamp_inserted", "stamp_inserted", "STAMP_INSERTED", 8, 22, "time bin start (history)",
+    ext_bin, ren_bin};
+
 /* ---- user-defined primitives ------------------------------------------- */
 
 static void ext_custom(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
@@ -639,13 +667,24 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 		n++;
 	}
 	qsort(pend, n, sizeof pend[0], cmp_pending);
-	unsigned off = 0;
-	for (unsigned i = 0; i < n; i++) {
-		ks->f[i] = pend[i].f;
-		ks->f[i].off = (uint16_t)off;
-		off += ks->f[i].width;
+	unsigned off = 0, base = 0;
+	if (ks->opts.history > 0) {
+		if (n == KEYSPEC_MAX) {
+			snprintf(err, errlen, "too many primitives (max %d)", KEYSPEC_MAX - 1);
+			return -1;
+		}
+		ks->f[0].p = &history_row;
+		ks->f[0].width = 8;
+		ks->has_history = 1;
+		off = 8;
+		base = 1;
 	}
-	ks->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		ks->f[base + i] = pend[i].f;
+		ks->f[base + i].off = (uint16_t)off;
+		off += pend[i].f.width;
+	}
+	ks->n = n + base;
 	if (off > 65535 - 8) {
 		snprintf(err, errlen, "aggregation key too wide (%u bytes)", off);
 		return -1;

@@ -26,7 +26,8 @@ struct prim_opts {
 	int timestamps_secs;          /* timestamps_secs: drop sub-second part */
 	int timestamps_since_epoch;   /* timestamps_since_epoch: "<epoch>.<usec>" */
 	int timestamps_utc;           /* timestamps_utc: render in UTC, not local */
-	int time_new;                 /* nfacctd_time_new (affects nothing here yet) */
+	int time_new;                 /* nfacctd_time_new: bin by arrival, not flow time */
+	int history;                  /* *_history in seconds: time bins in the key; 0 = none */
 };
 
 /* How a rendered value is typed in JSON. */
@@ -98,6 +99,7 @@ struct keyspec {
 	unsigned n;
 	uint16_t key_len;  /* multiple of 8 (table compares in words) */
 	int want_flows;    /* `flows` in aggregate: print the flows counter */
+	int has_history;   /* f[0] is the time bin (stamp_inserted) */
 	struct prim_opts opts;
 };
 

@@ -122,6 +122,24 @@ static int store(const struct conf_key *k, void *base, const char *v, char *why,
 	}
 	case CT_OBSOLETE:
 		return 0;
+	case CT_DURATION: {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		long mult = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400
+			  : *end == 'w' ? 604800 : *end == 's' ? 1 : 0;
+		if (errno || end == v || n <= 0 || !mult || end[1] != '\0') {
+			snprintf(why, whylen, "expects a duration like 30s, 5m, 1h, 1d or 1w, got '%s'",
+				 v);
+			return -1;
+		}
+		if (n > k->max / mult) {
+			snprintf(why, whylen, "duration '%s' is longer than %ld seconds", v, k->max);
+			return -1;
+		}
+		*(int *)slot = (int)(n * mult);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -464,6 +482,7 @@ static const char *type_name(const struct conf_key *k)
 	case CT_ENUM: return "enum";
 	case CT_LIST: return "list";
 	case CT_OBSOLETE: return "obsolete";
+	case CT_DURATION: return "duration";
 	}
 	return "?";
 }

@@ -26,6 +26,7 @@ enum conf_type {
 	CT_ENUM,   /* one of the '|' separated values in `choices` */
 	CT_LIST,   /* free-form comma separated list, stored as text */
 	CT_OBSOLETE, /* accepted, ignored, with a one-line notice */
+	CT_DURATION, /* "<n>[smhdw]", stored as seconds (int) */
 };
 
 enum conf_scope {
@@ -51,6 +52,8 @@ struct conf_plugin {
 	int print_output_file_append;
 	char *print_output_separator;
 	int print_refresh_time;
+	int print_history;        /* seconds; 0 = no time bins */
+	char *print_history_roundoff;
 	int print_cache_entries;
 	int print_markers;
 	int print_write_empty_file;

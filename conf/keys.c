@@ -67,6 +67,11 @@ static const struct conf_key keys[] = {
      "Field separator of the csv encoding."},
     {"print_refresh_time", CT_INT, P(print_refresh_time), D_ALL, "60", NULL, 1, 86400,
      "Seconds between flushes of the print plugin."},
+    {"print_history", CT_DURATION, P(print_history), D_ALL, "", NULL, 0, 31 * 86400,
+     "Time bins: aggregate per bin of this length (e.g. 5m, 1h) and print stamp_inserted / "
+     "stamp_updated. Bins start at multiples of the length since the epoch (UTC)."},
+    {"print_history_roundoff", CT_ENUM, P(print_history_roundoff), D_ALL, "", "m|h|d|w", 0, 0,
+     "Accepted for compatibility; bins are always aligned to multiples of print_history."},
     {"print_cache_entries", CT_INT, P(print_cache_entries), D_ALL, "16411", NULL, 1, 1 << 28,
      "Initial table size hint per worker (tables grow as needed)."},
     {"print_markers", CT_BOOL, P(print_markers), D_ALL, "false", NULL, 0, 0,

@@ -16,6 +16,16 @@ static const char *field_json_name(const struct keyspec_field *f)
 	return f->custom && f->p->width == 0 ? f->custom->name : f->p->json;
 }
 
+/* stamp_updated: when the entry last saw traffic, rendered like stamp_inserted. */
+static void render_updated(const struct keyspec *ks, const struct agg_entry *e,
+			   struct prim_val *v)
+{
+	uint64_t t = e->c.last_usec - e->c.last_usec % 1000000u;
+	uint8_t k[8];
+	memcpy(k, &t, 8);
+	ks->f[0].p->render(k, &ks->f[0], &ks->opts, v);
+}
+
 static json_t *list_to_json(const char *s)
 {
 	json_t *arr = json_array();
@@ -58,6 +68,10 @@ char *enc_json_row(const struct keyspec *ks, const struct agg_entry *e, const ch
 		}
 		json_object_set_new(o, field_json_name(&ks->f[i]), j);
 	}
+	if (ks->has_history) {
+		render_updated(ks, e, &v);
+		json_object_set_new(o, "stamp_updated", json_string(v.s));
+	}
 	json_object_set_new(o, "packets", json_integer((json_int_t)e->c.packets));
 	if (ks->want_flows)
 		json_object_set_new(o, "flows", json_integer((json_int_t)e->c.flows));
@@ -77,6 +91,8 @@ int enc_csv_header(FILE *fp, const struct keyspec *ks, const char *sep)
 {
 	for (unsigned i = 0; i < ks->n; i++)
 		fprintf(fp, "%s%s", csv_name(&ks->f[i]), sep);
+	if (ks->has_history)
+		fprintf(fp, "STAMP_UPDATED%s", sep);
 	fprintf(fp, "PACKETS%s", sep);
 	if (ks->want_flows)
 		fprintf(fp, "FLOWS%s", sep);
@@ -89,6 +105,10 @@ int enc_csv_row(FILE *fp, const struct keyspec *ks, const struct agg_entry *e, c
 	struct prim_val v;
 	for (unsigned i = 0; i < ks->n; i++) {
 		render(ks, i, e, &v);
+		fprintf(fp, "%s%s", v.s, sep);
+	}
+	if (ks->has_history) {
+		render_updated(ks, e, &v);
 		fprintf(fp, "%s%s", v.s, sep);
 	}
 	fprintf(fp, "%llu%s", (unsigned long long)e->c.packets, sep);
@@ -112,6 +132,8 @@ int enc_formatted_header(FILE *fp, const struct keyspec *ks)
 {
 	for (unsigned i = 0; i < ks->n; i++)
 		fprintf(fp, "%-*s", (int)col_width(&ks->f[i]), csv_name(&ks->f[i]));
+	if (ks->has_history)
+		fprintf(fp, "%-22s", "STAMP_UPDATED");
 	fprintf(fp, "%-22s", "PACKETS");
 	if (ks->want_flows)
 		fprintf(fp, "%-22s", "FLOWS");
@@ -125,6 +147,10 @@ int enc_formatted_row(FILE *fp, const struct keyspec *ks, const struct agg_entry
 	for (unsigned i = 0; i < ks->n; i++) {
 		render(ks, i, e, &v);
 		fprintf(fp, "%-*s", (int)col_width(&ks->f[i]), v.s);
+	}
+	if (ks->has_history) {
+		render_updated(ks, e, &v);
+		fprintf(fp, "%-22s", v.s);
 	}
 	fprintf(fp, "%-22llu", (unsigned long long)e->c.packets);
 	if (ks->want_flows)

@@ -13,7 +13,7 @@ const struct out_module *out_module_find(const char *type)
 	return NULL;
 }
 
-int out_instance_init(struct out_instance *oi, const struct conf_plugin *pc,
+int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,
 		      const struct prim_registry *reg, struct logger *log, char *err, size_t errlen)
 {
 	struct prim_opts opts = {
@@ -23,6 +23,8 @@ int out_instance_init(struct out_instance *oi, const struct conf_plugin *pc,
 	    .timestamps_secs = pc->timestamps_secs,
 	    .timestamps_since_epoch = pc->timestamps_since_epoch,
 	    .timestamps_utc = pc->timestamps_utc,
+	    .time_new = c->nfacctd_time_new,
+	    .history = pc->print_history,
 	};
 	char why[256];
 

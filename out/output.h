@@ -57,7 +57,7 @@ struct out_instance {
 const struct out_module *out_module_find(const char *type);
 
 /* Set up an instance from its plugin config (key spec, module, refresh). */
-int out_instance_init(struct out_instance *oi, const struct conf_plugin *pc,
+int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,
 		      const struct prim_registry *reg, struct logger *log, char *err, size_t errlen);
 
 extern const struct out_module out_print_module;

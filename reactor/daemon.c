@@ -192,7 +192,7 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		goto out;
 	}
 	for (unsigned i = 0; i < ctx->conf.nplugins; i++) {
-		if (out_instance_init(&ctx->out[i], &ctx->conf.plugin[i], &ctx->prims, &ctx->log, err,
+		if (out_instance_init(&ctx->out[i], &ctx->conf, &ctx->conf.plugin[i], &ctx->prims, &ctx->log, err,
 				      sizeof err) < 0) {
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 			goto out;
