@@ -23,3 +23,11 @@ tests_unit_test_table_SOURCES = tests/unit/test_table.c
 tests_unit_test_table_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_table_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_nf9
+TESTS += tests/unit/test_nf9
+tests_unit_test_nf9_SOURCES = tests/unit/test_nf9.c
+tests_unit_test_nf9_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_nf9_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif

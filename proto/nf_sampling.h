@@ -1,0 +1,80 @@
+/*
+ * Sampling information for NetFlow v9 / IPFIX.
+ *
+ * Two sources, both giving a 1-in-N rate:
+ *  - the exporter's own options data (sampler id -> interval, per source id /
+ *    observation domain), kept per exporter in an nf_sampler_store;
+ *  - the operator's sampling_map (pmacct syntax), which the aggregation
+ *    pipeline consults to override or supply the rate per exporter.
+ */
+#ifndef NETACCT_PROTO_NF_SAMPLING_H
+#define NETACCT_PROTO_NF_SAMPLING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg/flow.h"
+
+/* Sampler id used for options data that names no sampler: exporter-wide rate. */
+#define NF_SAMPLER_ANY UINT64_MAX
+
+struct nf_sampler {
+	uint32_t domain;
+	uint64_t id;
+	uint32_t interval;  /* 1-in-N */
+	uint8_t direction;  /* 0 ingress, 1 egress; from IE 61 when exported */
+	uint8_t has_direction;
+};
+
+struct nf_sampler_store;
+
+struct nf_sampler_store *nf_sampler_store_new(void);
+void nf_sampler_store_free(struct nf_sampler_store *s);
+
+/* Insert or update; returns -1 on allocation failure. */
+int nf_sampler_set(struct nf_sampler_store *s, const struct nf_sampler *smp);
+
+/* Exact (domain, id) match or NULL. */
+const struct nf_sampler *nf_sampler_get(const struct nf_sampler_store *s, uint32_t domain,
+					uint64_t id);
+
+/*
+ * Sampler for a data record: exact (domain, id), else the exporter-wide
+ * entry (NF_SAMPLER_ANY), else the most recently announced sampler of the
+ * domain (exporters that scope options by sampler id but do not repeat the
+ * id in data records).  NULL when the domain has none.
+ */
+const struct nf_sampler *nf_sampler_find(const struct nf_sampler_store *s, uint32_t domain,
+					 uint64_t id);
+
+/* ---- sampling_map ------------------------------------------------------- */
+
+struct nf_sampling_map;
+
+/*
+ * Parse a sampling_map file.  Lines: `id=<rate> ip=<addr>[/<len>] [in=[-]<ifindex>]
+ * [out=[-]<ifindex>]`, `!` starts a comment, keys in any order, the first
+ * matching line wins, a negative in/out means "not this interface".
+ * Returns 0 and *out (free with nf_sampling_map_free), or -1 with
+ * "file:line: reason" in err.
+ */
+int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err,
+			 size_t errlen);
+
+/* Same from a string (tests); name is used in error messages. */
+int nf_sampling_map_parse(struct nf_sampling_map **out, const char *text, const char *name,
+			  char *err, size_t errlen);
+
+void nf_sampling_map_free(struct nf_sampling_map *m);
+
+/*
+ * Rate for an exporter (the datagram source address) and, when r is not
+ * NULL, its in/out interfaces (FR_IN_IFACE / FR_OUT_IFACE); rules with
+ * in/out never match a record that lacks the interface.  0 = no match.
+ */
+uint32_t nf_sampling_map_lookup(const struct nf_sampling_map *m, const struct nt_addr *exporter,
+				const struct flow_rec *r);
+
+size_t nf_sampling_map_count(const struct nf_sampling_map *m);
+
+#endif

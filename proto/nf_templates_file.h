@@ -1,0 +1,40 @@
+/*
+ * nfacctd_templates_file: v9/IPFIX templates persisted across restarts.
+ *
+ * The file is JSON:
+ *   {"format": "netacct-nf-templates", "version": 1,
+ *    "exporters": [{"addr": "192.0.2.1", "port": 2055,
+ *                   "templates": [{"export_version": 10, "domain": 0, "id": 256,
+ *                                  "options": false, "scope_fields": 0,
+ *                                  "fields": [[type, length, pen], ...]}]}]}
+ * Only the wire definitions are stored; decode plans are rebuilt on load
+ * against the running configuration (aggregate_primitives may have changed).
+ */
+#ifndef NETACCT_PROTO_NF_TEMPLATES_FILE_H
+#define NETACCT_PROTO_NF_TEMPLATES_FILE_H
+
+#include <stddef.h>
+
+#include "proto/netflow.h"
+
+#define NF_TEMPLATES_FORMAT "netacct-nf-templates"
+#define NF_TEMPLATES_VERSION 1
+
+/*
+ * Write the templates of every exporter of c to path, atomically (a
+ * temporary file in the same directory, then rename).  Returns 0, or -1 with
+ * a reason naming the path in err.
+ */
+int nf_templates_save(const char *path, struct nf_collector *c, char *err, size_t errlen);
+
+/*
+ * Load templates from path into c (exporters are created as needed).  The
+ * whole file is validated before anything is installed: a corrupt or foreign
+ * file returns -1 with the reason in err and leaves c untouched.  A missing
+ * file is not an error (first start): returns 0 with *loaded = 0.
+ * template_changed is not called for loaded templates.  loaded may be NULL.
+ */
+int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, char *err,
+		      size_t errlen);
+
+#endif

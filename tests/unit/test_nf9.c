@@ -1,0 +1,1271 @@
+/*
+ * NetFlow v9 / IPFIX / v8 decoder tests: hand-built datagrams for each
+ * feature and each malformation, plus a replay of the pmacct fixture
+ * captures when they are present next to the repository.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/netflow.h"
+#include "proto/nf_sampling.h"
+#include "proto/nf_template.h"
+#include "proto/nf_templates_file.h"
+
+/* ---- datagram builder ---------------------------------------------------- */
+
+struct buf {
+	uint8_t b[70000];
+	size_t n;
+};
+
+static void u8(struct buf *b, uint8_t v) { b->b[b->n++] = v; }
+static void u16(struct buf *b, uint16_t v) { u8(b, (uint8_t)(v >> 8)); u8(b, (uint8_t)v); }
+static void u32(struct buf *b, uint32_t v) { u16(b, (uint16_t)(v >> 16)); u16(b, (uint16_t)v); }
+static void u64(struct buf *b, uint64_t v) { u32(b, (uint32_t)(v >> 32)); u32(b, (uint32_t)v); }
+static void raw(struct buf *b, const void *p, size_t n) { memcpy(b->b + b->n, p, n); b->n += n; }
+static void ip4(struct buf *b, const char *s) { uint8_t a[4]; inet_pton(AF_INET, s, a); raw(b, a, 4); }
+static void ip6(struct buf *b, const char *s) { uint8_t a[16]; inet_pton(AF_INET6, s, a); raw(b, a, 16); }
+static void zeros(struct buf *b, size_t n) { memset(b->b + b->n, 0, n); b->n += n; }
+
+static void patch16(struct buf *b, size_t off, uint16_t v)
+{
+	b->b[off] = (uint8_t)(v >> 8);
+	b->b[off + 1] = (uint8_t)v;
+}
+
+#define T_UPTIME 100000u
+#define T_SECS 1700000000u
+
+static void v9_hdr(struct buf *b, uint16_t count, uint32_t seq, uint32_t srcid)
+{
+	b->n = 0;
+	u16(b, 9); u16(b, count); u32(b, T_UPTIME); u32(b, T_SECS); u32(b, seq); u32(b, srcid);
+}
+
+static void ipfix_hdr(struct buf *b, uint32_t seq, uint32_t odid)
+{
+	b->n = 0;
+	u16(b, 10); u16(b, 0); u32(b, T_SECS); u32(b, seq); u32(b, odid);
+}
+
+static void ipfix_end(struct buf *b) { patch16(b, 2, (uint16_t)b->n); }
+
+static size_t set_begin(struct buf *b, uint16_t id)
+{
+	size_t off = b->n;
+	u16(b, id);
+	u16(b, 0);
+	return off;
+}
+
+static void set_end(struct buf *b, size_t off) { patch16(b, off + 2, (uint16_t)(b->n - off)); }
+
+/* field specifier; pen != 0 sets the enterprise bit (IPFIX only) */
+static void fs(struct buf *b, uint16_t type, uint16_t len, uint32_t pen)
+{
+	u16(b, pen ? (uint16_t)(type | 0x8000) : type);
+	u16(b, len);
+	if (pen)
+		u32(b, pen);
+}
+
+/* ---- collector fixture --------------------------------------------------- */
+
+#define MAXREC 4096
+
+struct sink {
+	struct flow_rec rec[64];
+	size_t n, total;
+	unsigned changed;
+};
+
+static void emit(void *arg, struct flow_rec *r)
+{
+	struct sink *s = arg;
+	if (s->n < 64)
+		s->rec[s->n++] = *r;
+	s->total++;
+}
+
+static void changed(void *arg, const struct nf_exporter *ex)
+{
+	(void)ex;
+	((struct sink *)arg)->changed++;
+}
+
+struct fx {
+	struct nf_collector c;
+	struct nf_exporter *ex;
+	struct sink s;
+	struct prim_registry reg;
+	struct buf b;
+};
+
+static struct nt_addr mkaddr(const char *s)
+{
+	struct nt_addr a;
+	memset(&a, 0, sizeof a);
+	if (inet_pton(AF_INET, s, a.a) == 1)
+		a.family = 4;
+	else if (inet_pton(AF_INET6, s, a.a) == 1)
+		a.family = 6;
+	return a;
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct nf_options o;
+	memset(&o, 0, sizeof o);
+	o.template_changed = changed;
+	o.template_arg = &f->s;
+	o.custom = &f->reg;
+	assert_int_equal(nf_collector_init(&f->c, &o, emit, &f->s), 0);
+	struct nt_addr a = mkaddr("192.0.2.1");
+	f->ex = nf_exporter_get(&f->c, &a, 2055);
+	assert_non_null(f->ex);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	nf_collector_free(&f->c);
+	free(f);
+	return 0;
+}
+
+static enum nf_err dec(struct fx *f) { return nf_decode(&f->c, f->ex, f->b.b, f->b.n, 42); }
+
+static int addr_is(const struct nt_addr *a, const char *s)
+{
+	struct nt_addr w = mkaddr(s);
+	return a->family == w.family && memcmp(a->a, w.a, a->family == 4 ? 4 : 16) == 0;
+}
+
+/* ---- v9 ------------------------------------------------------------------ */
+
+static void v9_basic_template(struct buf *b)
+{
+	size_t s = set_begin(b, 0);
+	u16(b, 256); u16(b, 18);
+	fs(b, 8, 4, 0); fs(b, 12, 4, 0); fs(b, 7, 2, 0); fs(b, 11, 2, 0); fs(b, 4, 1, 0);
+	fs(b, 1, 4, 0); fs(b, 2, 4, 0); fs(b, 22, 4, 0); fs(b, 21, 4, 0); fs(b, 10, 2, 0);
+	fs(b, 14, 4, 0); fs(b, 6, 1, 0); fs(b, 5, 1, 0); fs(b, 16, 2, 0); fs(b, 17, 4, 0);
+	fs(b, 9, 1, 0); fs(b, 13, 1, 0); fs(b, 15, 4, 0);
+	set_end(b, s);
+}
+
+static void v9_basic_record(struct buf *b, const char *src, uint16_t sport)
+{
+	ip4(b, src); ip4(b, "198.51.100.7"); u16(b, sport); u16(b, 443); u8(b, 6);
+	u32(b, 1500); u32(b, 3); u32(b, 90000); u32(b, 99000); u16(b, 5);
+	u32(b, 7); u8(b, 0x12); u8(b, 0xb8); u16(b, 65001); u32(b, 4200000000u);
+	u8(b, 24); u8(b, 16); ip4(b, "203.0.113.254");
+}
+
+static void test_v9_template_then_data(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 3, 10, 7);
+	v9_basic_template(&f->b);
+	size_t s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.1", 1234);
+	v9_basic_record(&f->b, "10.0.0.2", 1235);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->s.changed, 1);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_true(addr_is(&r->src_addr, "10.0.0.1"));
+	assert_true(addr_is(&r->dst_addr, "198.51.100.7"));
+	assert_true(addr_is(&r->peer_dst_ip, "203.0.113.254"));
+	assert_true(addr_is(&r->peer_src_ip, "192.0.2.1"));
+	assert_true(addr_is(&f->s.rec[1].src_addr, "10.0.0.2"));
+	assert_int_equal(r->src_port, 1234);
+	assert_int_equal(r->dst_port, 443);
+	assert_int_equal(r->proto, 6);
+	assert_int_equal(r->bytes, 1500);
+	assert_int_equal(r->packets, 3);
+	assert_int_equal(r->flows, 1);
+	assert_int_equal(r->in_iface, 5);
+	assert_int_equal(r->out_iface, 7);
+	assert_int_equal(r->tcp_flags, 0x12);
+	assert_int_equal(r->tos, 0xb8);
+	assert_int_equal(r->src_as, 65001);
+	assert_int_equal(r->dst_as, 4200000000u);
+	assert_int_equal(r->src_mask, 24);
+	assert_int_equal(r->dst_mask, 16);
+	/* sysUptime 100 s at export; first at 90 s, last at 99 s */
+	assert_int_equal(r->ts_start, (T_SECS - 10) * 1000000ull);
+	assert_int_equal(r->ts_end, (T_SECS - 1) * 1000000ull);
+	assert_true(FR_HAS(r, FR_TS_START) && FR_HAS(r, FR_TS_END));
+	assert_int_equal(r->export_version, 9);
+	assert_int_equal(r->export_seqno, 10);
+	assert_int_equal(r->export_sysid, 7);
+	assert_int_equal(r->ts_export, T_SECS * 1000000ull);
+	assert_int_equal(r->ts_arrival, 42);
+	assert_false(FR_HAS(r, FR_SAMPLING));
+	assert_int_equal(f->ex->st.records, 2);
+
+	/* same template again: no change notification; data in another datagram decodes */
+	v9_hdr(&f->b, 2, 11, 7);
+	v9_basic_template(&f->b);
+	s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.3", 1);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.changed, 1);
+	assert_int_equal(f->s.n, 3);
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+}
+
+static void test_v9_time_secs(void **state)
+{
+	struct fx *f = *state;
+	f->c.opt.time_secs = 1;
+	v9_hdr(&f->b, 2, 1, 0);
+	size_t s = set_begin(&f->b, 0);
+	u16(&f->b, 300); u16(&f->b, 2); fs(&f->b, 22, 4, 0); fs(&f->b, 21, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 300);
+	u32(&f->b, T_SECS - 60); u32(&f->b, T_SECS - 5);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	assert_int_equal(f->s.rec[0].ts_start, (T_SECS - 60) * 1000000ull);
+	assert_int_equal(f->s.rec[0].ts_end, (T_SECS - 5) * 1000000ull);
+}
+
+static void test_v9_count_mismatch_and_trailing_padding(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 99, 1, 0); /* softflowd-style record count, wrong on purpose */
+	v9_basic_template(&f->b);
+	size_t s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.1", 1);
+	zeros(&f->b, 2); /* flowset padding to 4 bytes */
+	set_end(&f->b, s);
+	zeros(&f->b, 4); /* zero tail after the last flowset */
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	for (int i = 0; i < NF_ERR__COUNT; i++)
+		assert_int_equal(f->ex->st.err[i], 0);
+}
+
+static void test_data_before_template(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 1, 1, 0);
+	size_t s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.1", 1);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_NO_TEMPLATE);
+	assert_int_equal(f->s.n, 0);
+	assert_int_equal(f->ex->st.err[NF_ERR_NO_TEMPLATE], 1);
+
+	/* a template for another source id does not apply */
+	v9_hdr(&f->b, 1, 2, 1);
+	v9_basic_template(&f->b);
+	dec(f);
+	v9_hdr(&f->b, 1, 3, 0);
+	s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.1", 1);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_NO_TEMPLATE);
+	assert_int_equal(f->ex->st.err[NF_ERR_NO_TEMPLATE], 2);
+	assert_int_equal(f->s.n, 0);
+}
+
+static void test_v9_options_sampling(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 4, 1, 0);
+	/* options template 257: scope System(4), options 48 (1), 49 (1), 50 (4) */
+	size_t s = set_begin(&f->b, 1);
+	u16(&f->b, 257); u16(&f->b, 4); u16(&f->b, 12);
+	fs(&f->b, 1, 4, 0); fs(&f->b, 48, 1, 0); fs(&f->b, 49, 1, 0); fs(&f->b, 50, 4, 0);
+	zeros(&f->b, 2);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 257);
+	u32(&f->b, 0); u8(&f->b, 3); u8(&f->b, 2); u32(&f->b, 100);
+	u32(&f->b, 0); u8(&f->b, 4); u8(&f->b, 2); u32(&f->b, 1000);
+	zeros(&f->b, 2);
+	set_end(&f->b, s);
+	/* data template 258 carries the sampler id */
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 258); u16(&f->b, 2); fs(&f->b, 8, 4, 0); fs(&f->b, 48, 1, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 258);
+	ip4(&f->b, "10.1.1.1"); u8(&f->b, 3);
+	ip4(&f->b, "10.1.1.2"); u8(&f->b, 4);
+	ip4(&f->b, "10.1.1.3"); u8(&f->b, 9); /* unknown sampler: newest announced */
+	zeros(&f->b, 1);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 3);
+	assert_true(FR_HAS(&f->s.rec[0], FR_SAMPLING));
+	assert_int_equal(f->s.rec[0].sampling_rate, 100);
+	assert_int_equal(f->s.rec[1].sampling_rate, 1000);
+	assert_int_equal(f->s.rec[2].sampling_rate, 1000);
+	assert_int_equal(f->ex->st.records, 3); /* options records are not flows */
+}
+
+static void test_v9_options_bad_scope(void **state)
+{
+	struct fx *f = *state;
+	for (int pass = 0; pass < 2; pass++) {
+		f->c.opt.disable_opt_scope_check = pass;
+		v9_hdr(&f->b, 4, (uint32_t)pass * 2, (uint32_t)pass);
+		/* scope "Template" (5) is not a sampler scope */
+		size_t s = set_begin(&f->b, 1);
+		u16(&f->b, 257); u16(&f->b, 4); u16(&f->b, 4);
+		fs(&f->b, 5, 4, 0); fs(&f->b, 34, 4, 0);
+		set_end(&f->b, s);
+		s = set_begin(&f->b, 257);
+		u32(&f->b, 0); u32(&f->b, 64);
+		set_end(&f->b, s);
+		s = set_begin(&f->b, 0);
+		u16(&f->b, 258); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+		set_end(&f->b, s);
+		s = set_begin(&f->b, 258);
+		ip4(&f->b, "10.1.1.1");
+		set_end(&f->b, s);
+		assert_int_equal(dec(f), NF_OK);
+	}
+	assert_int_equal(f->s.n, 2);
+	assert_false(FR_HAS(&f->s.rec[0], FR_SAMPLING));
+	assert_int_equal(f->s.rec[1].sampling_rate, 64);
+}
+
+/* ---- IPFIX --------------------------------------------------------------- */
+
+static void test_ipfix_fields(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 500, 99);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 400); u16(&f->b, 27);
+	fs(&f->b, 27, 16, 0); fs(&f->b, 28, 16, 0); fs(&f->b, 29, 1, 0); fs(&f->b, 30, 1, 0);
+	fs(&f->b, 56, 6, 0); fs(&f->b, 80, 6, 0); fs(&f->b, 58, 2, 0); fs(&f->b, 59, 2, 0);
+	fs(&f->b, 70, 3, 0); fs(&f->b, 71, 3, 0); fs(&f->b, 89, 1, 0); fs(&f->b, 130, 4, 0);
+	fs(&f->b, 61, 1, 0); fs(&f->b, 225, 4, 0); fs(&f->b, 226, 4, 0); fs(&f->b, 227, 2, 0);
+	fs(&f->b, 228, 2, 0); fs(&f->b, 230, 1, 0); fs(&f->b, 31, 4, 0); fs(&f->b, 234, 4, 0);
+	fs(&f->b, 235, 4, 0); fs(&f->b, 15, 4, 0); fs(&f->b, 63, 16, 0); fs(&f->b, 85, 8, 0);
+	fs(&f->b, 86, 8, 0); fs(&f->b, 150, 4, 0); fs(&f->b, 151, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 400);
+	ip6(&f->b, "2001:db8::1"); ip6(&f->b, "2001:db8::2"); u8(&f->b, 48); u8(&f->b, 64);
+	raw(&f->b, "\x00\x11\x22\x33\x44\x55", 6); raw(&f->b, "\x66\x77\x88\x99\xaa\xbb", 6);
+	u16(&f->b, 100); u16(&f->b, 200);
+	raw(&f->b, "\x01\x23\x40", 3); raw(&f->b, "\x05\x67\x81", 3); /* 4660 exp0; 22136 bos */
+	u8(&f->b, 0x40); ip4(&f->b, "192.0.2.99"); u8(&f->b, 1);
+	ip4(&f->b, "100.64.0.1"); ip4(&f->b, "100.64.0.2"); u16(&f->b, 40000); u16(&f->b, 80);
+	u8(&f->b, 1); u32(&f->b, 0xabcde); u32(&f->b, 11); u32(&f->b, 12);
+	ip4(&f->b, "203.0.113.1"); ip6(&f->b, "2001:db8::fe");
+	u64(&f->b, 5000000000ull); u64(&f->b, 4000000ull); u32(&f->b, T_SECS - 30); u32(&f->b, T_SECS - 2);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_true(addr_is(&r->src_addr, "2001:db8::1"));
+	assert_true(addr_is(&r->dst_addr, "2001:db8::2"));
+	assert_int_equal(r->src_mask, 48);
+	assert_int_equal(r->dst_mask, 64);
+	assert_memory_equal(r->src_mac, "\x00\x11\x22\x33\x44\x55", 6);
+	assert_memory_equal(r->dst_mac, "\x66\x77\x88\x99\xaa\xbb", 6);
+	assert_int_equal(r->vlan_in, 100);
+	assert_int_equal(r->vlan_out, 200);
+	assert_int_equal(r->mpls_depth, 2);
+	assert_int_equal(r->mpls[0] >> 4, 0x1234);
+	assert_int_equal(r->mpls[1] >> 4, 0x5678);
+	assert_int_equal(r->mpls[1] & 1, 1);
+	assert_int_equal(r->fwd_status, 0x40);
+	assert_true(addr_is(&r->peer_src_ip, "192.0.2.99")); /* IE 130 beats the socket */
+	assert_int_equal(r->direction, 1);
+	assert_true(addr_is(&r->post_nat_src_addr, "100.64.0.1"));
+	assert_true(addr_is(&r->post_nat_dst_addr, "100.64.0.2"));
+	assert_int_equal(r->post_nat_src_port, 40000);
+	assert_int_equal(r->post_nat_dst_port, 80);
+	assert_int_equal(r->nat_event, 1);
+	assert_int_equal(r->flow_label, 0xabcde);
+	assert_int_equal(r->vrf_in, 11);
+	assert_int_equal(r->vrf_out, 12);
+	assert_true(addr_is(&r->peer_dst_ip, "2001:db8::fe")); /* BGP next hop wins over IE 15 */
+	assert_int_equal(r->bytes, 5000000000ull);
+	assert_int_equal(r->packets, 4000000);
+	assert_int_equal(r->ts_start, (T_SECS - 30) * 1000000ull);
+	assert_int_equal(r->ts_end, (T_SECS - 2) * 1000000ull);
+	assert_int_equal(r->export_version, 10);
+	assert_int_equal(r->export_sysid, 99);
+	assert_int_equal(r->export_seqno, 500);
+	for (int i = FR_SRC_ADDR; i < FR__COUNT; i++) {
+		if (i == FR_TCP_FLAGS || i == FR_SAMPLING || i == FR_ENGINE || i == FR_SRC_PORT ||
+		    i == FR_DST_PORT || i == FR_PROTO || i == FR_TOS || i == FR_SRC_AS ||
+		    i == FR_DST_AS || i == FR_IN_IFACE || i == FR_OUT_IFACE)
+			continue;
+		assert_true(FR_HAS(r, i));
+	}
+	assert_false(FR_HAS(r, FR_SRC_PORT));
+}
+
+static void test_ipfix_counter_fallbacks(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 3); fs(&f->b, 23, 4, 0); fs(&f->b, 24, 4, 0); fs(&f->b, 3, 4, 0);
+	u16(&f->b, 257); u16(&f->b, 4);
+	fs(&f->b, 23, 4, 0); fs(&f->b, 85, 4, 0); fs(&f->b, 24, 4, 0); fs(&f->b, 1, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u32(&f->b, 700); u32(&f->b, 7); u32(&f->b, 5);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 257);
+	u32(&f->b, 1); u32(&f->b, 2); u32(&f->b, 3); u32(&f->b, 4);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->s.rec[0].bytes, 700);
+	assert_int_equal(f->s.rec[0].packets, 7);
+	assert_int_equal(f->s.rec[0].flows, 5);
+	assert_int_equal(f->s.rec[1].bytes, 4);  /* IE 1 beats 85 and 23 */
+	assert_int_equal(f->s.rec[1].packets, 3); /* only 24 present */
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+	/* IPFIX sequence counts data records: next message must say 2 */
+	ipfix_hdr(&f->b, 2, 1);
+	ipfix_end(&f->b);
+	dec(f);
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+	ipfix_hdr(&f->b, 9, 1);
+	ipfix_end(&f->b);
+	dec(f);
+	assert_int_equal(f->ex->st.seq_gaps, 1);
+}
+
+static void ipfix_tpl_ab(struct buf *b, int layout_b)
+{
+	size_t s = set_begin(b, 2);
+	u16(b, 256);
+	if (!layout_b) {
+		u16(b, 2); fs(b, 8, 4, 0); fs(b, 7, 2, 0);
+	} else {
+		u16(b, 3); fs(b, 7, 2, 0); fs(b, 1, 4, 0); fs(b, 8, 4, 0);
+	}
+	set_end(b, s);
+}
+
+static void test_ipfix_redefinition(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 1);
+	ipfix_tpl_ab(&f->b, 0);
+	size_t s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.9.9.9"); u16(&f->b, 53);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	assert_int_equal(f->s.changed, 1);
+
+	/* redefinition with another layout, data in the same message */
+	ipfix_hdr(&f->b, 1, 1);
+	ipfix_tpl_ab(&f->b, 1);
+	s = set_begin(&f->b, 256);
+	u16(&f->b, 8080); u32(&f->b, 999); ip4(&f->b, "10.8.8.8");
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->s.changed, 2);
+	assert_true(addr_is(&f->s.rec[1].src_addr, "10.8.8.8"));
+	assert_int_equal(f->s.rec[1].src_port, 8080);
+	assert_int_equal(f->s.rec[1].bytes, 999);
+	assert_int_equal(nf_tpl_store_count(f->ex->templates), 1);
+
+	/* a malformed redefinition removes the old template: no stale decoding */
+	ipfix_hdr(&f->b, 2, 1);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 2); fs(&f->b, 8, 40000, 0); fs(&f->b, 7, 40000, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u16(&f->b, 8080); u32(&f->b, 999); ip4(&f->b, "10.8.8.8");
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
+	assert_int_equal(f->ex->st.err[NF_ERR_NO_TEMPLATE], 1);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->s.changed, 3);
+}
+
+static void test_ipfix_withdrawal(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 1);
+	ipfix_tpl_ab(&f->b, 0);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 257); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(nf_tpl_store_count(f->ex->templates), 2);
+
+	/* withdraw 256, then data for it */
+	ipfix_hdr(&f->b, 0, 1);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.9.9.9"); u16(&f->b, 53);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 257);
+	ip4(&f->b, "10.9.9.8");
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_NO_TEMPLATE);
+	assert_int_equal(f->s.n, 1);
+	assert_true(addr_is(&f->s.rec[0].src_addr, "10.9.9.8"));
+	assert_int_equal(f->s.changed, 3);
+
+	/* withdraw all data templates: template id = set id 2 */
+	ipfix_hdr(&f->b, 0, 1);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 2); u16(&f->b, 0);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(nf_tpl_store_count(f->ex->templates), 0);
+	assert_int_equal(f->s.changed, 4);
+}
+
+static void test_ipfix_varlen_and_custom(void **state)
+{
+	struct fx *f = *state;
+	/* custom primitives: a vlen string (IE 82) and an enterprise field */
+	f->reg.ncustom = 2;
+	strcpy(f->reg.custom[0].name, "ifname");
+	f->reg.custom[0].field_type = 82;
+	f->reg.custom[0].vlen = 1;
+	f->reg.custom[0].len = 64;
+	f->reg.custom[0].index = 0;
+	strcpy(f->reg.custom[1].name, "vendor");
+	f->reg.custom[1].field_type = 1234;
+	f->reg.custom[1].pen = 9;
+	f->reg.custom[1].len = 4;
+	f->reg.custom[1].index = 1;
+
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 4);
+	fs(&f->b, 8, 4, 0); fs(&f->b, 82, 0xffff, 0); fs(&f->b, 1234, 4, 9); fs(&f->b, 7, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	/* short length form */
+	ip4(&f->b, "10.0.0.1"); u8(&f->b, 3); raw(&f->b, "et0", 3); u32(&f->b, 0xdeadbeef);
+	u16(&f->b, 111);
+	/* 255 escape + 2-byte length (RFC 7011 §7) */
+	ip4(&f->b, "10.0.0.2"); u8(&f->b, 255); u16(&f->b, 300);
+	for (int i = 0; i < 300; i++)
+		u8(&f->b, 'x');
+	u32(&f->b, 0xcafe); u16(&f->b, 222);
+	/* empty value */
+	ip4(&f->b, "10.0.0.3"); u8(&f->b, 0); u32(&f->b, 1); u16(&f->b, 333);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 3);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_int_equal(r->src_port, 111);
+	assert_int_equal(r->custom_len[0], 3);
+	assert_memory_equal(r->custom_ptr[0], "et0", 3);
+	assert_int_equal(r->custom_len[1], 4);
+	assert_memory_equal(r->custom_ptr[1], "\xde\xad\xbe\xef", 4);
+	assert_ptr_equal(r->custom_ptr[0], f->b.b + 16 + 28 + 4 + 4 + 1); /* points into the datagram */
+	assert_int_equal(f->s.rec[1].src_port, 222);
+	assert_int_equal(f->s.rec[1].custom_len[0], 300);
+	assert_true(addr_is(&f->s.rec[2].src_addr, "10.0.0.3"));
+	assert_int_equal(f->s.rec[2].src_port, 333);
+	assert_int_equal(f->s.rec[2].custom_len[0], 0);
+
+	/* a varlen record cut short: truncated, earlier records still emitted */
+	ipfix_hdr(&f->b, 3, 1);
+	s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.0.0.4"); u8(&f->b, 1); u8(&f->b, 'a'); u32(&f->b, 1); u16(&f->b, 1);
+	ip4(&f->b, "10.0.0.5"); u8(&f->b, 200); raw(&f->b, "abcdefgh", 8); /* > min_len */
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_TRUNCATED);
+	assert_int_equal(f->s.n, 4);
+}
+
+static void test_ipfix_options_pen_and_scope(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 5);
+	/* options template: scope selectorId (302), enterprise field, 305/306 */
+	size_t s = set_begin(&f->b, 3);
+	u16(&f->b, 300); u16(&f->b, 4); u16(&f->b, 1);
+	fs(&f->b, 302, 8, 0); fs(&f->b, 77, 2, 29305); fs(&f->b, 305, 4, 0); fs(&f->b, 306, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 300);
+	u64(&f->b, 0x1122334455ull); u16(&f->b, 7); u32(&f->b, 1); u32(&f->b, 511);
+	zeros(&f->b, 3); /* padding: shorter than a record, not an error */
+	set_end(&f->b, s);
+	/* data template with the selector id and an enterprise field before it */
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 301); u16(&f->b, 3); fs(&f->b, 8, 4, 0); fs(&f->b, 99, 3, 2636);
+	fs(&f->b, 302, 8, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 301);
+	ip4(&f->b, "10.7.7.7"); raw(&f->b, "abc", 3); u64(&f->b, 0x1122334455ull);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	assert_int_equal(f->s.rec[0].sampling_rate, 512);
+	assert_true(FR_HAS(&f->s.rec[0], FR_SAMPLING));
+	for (int i = 0; i < NF_ERR__COUNT; i++)
+		assert_int_equal(f->ex->st.err[i], 0);
+
+	/* options scoped by something that is not a sampler scope: ignored */
+	ipfix_hdr(&f->b, 2, 6);
+	s = set_begin(&f->b, 3);
+	u16(&f->b, 300); u16(&f->b, 2); u16(&f->b, 1); fs(&f->b, 12, 4, 0); fs(&f->b, 34, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 300);
+	ip4(&f->b, "10.0.0.1"); u32(&f->b, 10);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.7.7.8");
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	assert_false(FR_HAS(&f->s.rec[1], FR_SAMPLING));
+
+	/* options template withdrawal (set 3, count 0) */
+	ipfix_hdr(&f->b, 4, 5);
+	s = set_begin(&f->b, 3);
+	u16(&f->b, 300); u16(&f->b, 0);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_null(nf_tpl_get(f->ex->templates, 10, 5, 300));
+	assert_non_null(nf_tpl_get(f->ex->templates, 10, 6, 300));
+
+	/* options template with scope count 0 or > field count: bad options */
+	ipfix_hdr(&f->b, 4, 5);
+	s = set_begin(&f->b, 3);
+	u16(&f->b, 310); u16(&f->b, 1); u16(&f->b, 0); fs(&f->b, 34, 4, 0);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_BAD_OPTIONS);
+}
+
+static void test_ipfix_time_encodings(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t ntp = (uint64_t)(T_SECS - 10 + 2208988800u) << 32 | 0x80000000u; /* .5 s */
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 2); fs(&f->b, 152, 8, 0); fs(&f->b, 153, 8, 0);
+	u16(&f->b, 257); u16(&f->b, 2); fs(&f->b, 154, 8, 0); fs(&f->b, 157, 8, 0);
+	u16(&f->b, 258); u16(&f->b, 2); fs(&f->b, 158, 4, 0); fs(&f->b, 159, 4, 0);
+	u16(&f->b, 259); u16(&f->b, 3); fs(&f->b, 160, 8, 0); fs(&f->b, 22, 4, 0); fs(&f->b, 21, 4, 0);
+	u16(&f->b, 260); u16(&f->b, 2); fs(&f->b, 22, 4, 0); fs(&f->b, 21, 4, 0); /* no 160 */
+	u16(&f->b, 261); u16(&f->b, 2); fs(&f->b, 22, 4, 0); fs(&f->b, 153, 8, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u64(&f->b, (T_SECS - 20) * 1000ull + 123); u64(&f->b, (T_SECS - 1) * 1000ull + 999);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 257);
+	u64(&f->b, ntp); u64(&f->b, ntp);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 258);
+	u32(&f->b, 5000000); u32(&f->b, 250);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 259);
+	u64(&f->b, (T_SECS - 3600) * 1000ull); u32(&f->b, 1000); u32(&f->b, 2500);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 260);
+	u32(&f->b, 1000); u32(&f->b, 2000);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 261);
+	u32(&f->b, 1000); u64(&f->b, T_SECS * 1000ull);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 6);
+	const uint64_t E = T_SECS * 1000000ull;
+	assert_int_equal(f->s.rec[0].ts_start, E - 20000000 + 123000);
+	assert_int_equal(f->s.rec[0].ts_end, E - 1000000 + 999000);
+	assert_int_equal(f->s.rec[1].ts_start, E - 10000000 + 500000);
+	assert_int_equal(f->s.rec[1].ts_end, E - 10000000 + 500000);
+	assert_int_equal(f->s.rec[2].ts_start, E - 5000000);
+	assert_int_equal(f->s.rec[2].ts_end, E - 250);
+	assert_int_equal(f->s.rec[3].ts_start, E - 3600000000ull + 1000000);
+	assert_int_equal(f->s.rec[3].ts_end, E - 3600000000ull + 2500000);
+	/* IPFIX has no sysUptime in its header: 21/22 without 160 are unusable */
+	assert_false(FR_HAS(&f->s.rec[4], FR_TS_START));
+	assert_false(FR_HAS(&f->s.rec[4], FR_TS_END));
+	assert_false(FR_HAS(&f->s.rec[5], FR_TS_START));
+	assert_int_equal(f->s.rec[5].ts_end, E);
+}
+
+/* ---- malformations ------------------------------------------------------- */
+
+static void test_truncated_set(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 1, 0, 0);
+	v9_basic_template(&f->b);
+	size_t s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.1", 1);
+	set_end(&f->b, s);
+	patch16(&f->b, s + 2, (uint16_t)(f->b.n - s + 50)); /* claims more than there is */
+	assert_int_equal(dec(f), NF_ERR_TRUNCATED);
+	assert_int_equal(f->s.n, 0);
+	assert_non_null(nf_tpl_get(f->ex->templates, 9, 0, 256)); /* the template set was fine */
+
+	/* template set cut in the middle of its field list */
+	v9_hdr(&f->b, 1, 1, 0);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 260); u16(&f->b, 10); fs(&f->b, 8, 4, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_TRUNCATED);
+	assert_null(nf_tpl_get(f->ex->templates, 9, 0, 260));
+
+	/* IPFIX header length beyond the datagram */
+	ipfix_hdr(&f->b, 0, 0);
+	ipfix_end(&f->b);
+	patch16(&f->b, 2, 100);
+	assert_int_equal(dec(f), NF_ERR_TRUNCATED);
+	/* too short for a header */
+	f->b.n = 10;
+	assert_int_equal(dec(f), NF_ERR_SHORT);
+}
+
+static void test_bad_set_length(void **state)
+{
+	struct fx *f = *state;
+	static const uint16_t lens[] = {0, 1, 3};
+	for (size_t i = 0; i < 3; i++) {
+		ipfix_hdr(&f->b, 0, 0);
+		u16(&f->b, 256); u16(&f->b, lens[i]); zeros(&f->b, 8);
+		ipfix_end(&f->b);
+		assert_int_equal(dec(f), NF_ERR_BAD_SET);
+	}
+	v9_hdr(&f->b, 1, 0, 0);
+	u16(&f->b, 256); u16(&f->b, 2); zeros(&f->b, 8);
+	assert_int_equal(dec(f), NF_ERR_BAD_SET);
+	assert_int_equal(f->ex->st.err[NF_ERR_BAD_SET], 4);
+}
+
+static void test_bad_templates(void **state)
+{
+	struct fx *f = *state;
+	/* zero fields in v9 */
+	v9_hdr(&f->b, 1, 0, 0);
+	size_t s = set_begin(&f->b, 0);
+	u16(&f->b, 256); u16(&f->b, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
+	/* records that cannot fit any set */
+	v9_hdr(&f->b, 1, 1, 0);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 257); u16(&f->b, 3);
+	fs(&f->b, 8, 65000, 0); fs(&f->b, 12, 65000, 0); fs(&f->b, 1, 4, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
+	/* only zero-length fields: would loop on nothing */
+	v9_hdr(&f->b, 1, 2, 0);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 258); u16(&f->b, 2); fs(&f->b, 8, 0, 0); fs(&f->b, 12, 0, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
+	/* template id below 256 */
+	v9_hdr(&f->b, 1, 3, 0);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 17); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
+	/* varlen is IPFIX only */
+	v9_hdr(&f->b, 1, 4, 0);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 259); u16(&f->b, 1); fs(&f->b, 82, 0xffff, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
+	/* known IE with a wrong size is skipped, never misread */
+	v9_hdr(&f->b, 1, 5, 0);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 260); u16(&f->b, 2); fs(&f->b, 8, 3, 0); fs(&f->b, 7, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 260);
+	raw(&f->b, "\x0a\x00\x01", 3); u16(&f->b, 99);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	assert_false(FR_HAS(&f->s.rec[0], FR_SRC_ADDR));
+	assert_int_equal(f->s.rec[0].src_port, 99);
+	assert_int_equal(nf_tpl_store_count(f->ex->templates), 1);
+	/* options template with lengths not a multiple of 4 */
+	v9_hdr(&f->b, 1, 6, 0);
+	s = set_begin(&f->b, 1);
+	u16(&f->b, 261); u16(&f->b, 3); u16(&f->b, 4); zeros(&f->b, 8);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_ERR_BAD_OPTIONS);
+}
+
+/* ---- v8 ------------------------------------------------------------------ */
+
+static void v8_hdr(struct buf *b, uint16_t count, uint8_t agg)
+{
+	b->n = 0;
+	u16(b, 8); u16(b, count); u32(b, T_UPTIME); u32(b, T_SECS); u32(b, 0); u32(b, 77);
+	u8(b, 1); u8(b, 2); u8(b, agg); u8(b, 2); u32(b, 0);
+}
+
+static void v8_common(struct buf *b)
+{
+	u32(b, 4); u32(b, 10); u32(b, 1000); u32(b, 90000); u32(b, 95000);
+}
+
+static void test_v8(void **state)
+{
+	struct fx *f = *state;
+	v8_hdr(&f->b, 1, 1);
+	v8_common(&f->b); u16(&f->b, 100); u16(&f->b, 200); u16(&f->b, 3); u16(&f->b, 4);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_int_equal(r->flows, 4);
+	assert_int_equal(r->packets, 10);
+	assert_int_equal(r->bytes, 1000);
+	assert_int_equal(r->src_as, 100);
+	assert_int_equal(r->dst_as, 200);
+	assert_int_equal(r->in_iface, 3);
+	assert_int_equal(r->out_iface, 4);
+	assert_int_equal(r->ts_start, (T_SECS - 10) * 1000000ull);
+	assert_int_equal(r->export_version, 8);
+	assert_int_equal(r->engine_type, 1);
+	assert_int_equal(r->engine_id, 2);
+	assert_false(FR_HAS(r, FR_SRC_ADDR));
+
+	v8_hdr(&f->b, 1, 5);
+	v8_common(&f->b); ip4(&f->b, "10.1.0.0"); ip4(&f->b, "10.2.0.0"); u8(&f->b, 24);
+	u8(&f->b, 16); u16(&f->b, 0); u16(&f->b, 1); u16(&f->b, 2); u16(&f->b, 3); u16(&f->b, 4);
+	assert_int_equal(dec(f), NF_OK);
+	r = &f->s.rec[1];
+	assert_true(addr_is(&r->src_addr, "10.1.0.0"));
+	assert_true(addr_is(&r->dst_addr, "10.2.0.0"));
+	assert_int_equal(r->src_mask, 16);
+	assert_int_equal(r->dst_mask, 24);
+	assert_int_equal(r->out_iface, 4);
+
+	v8_hdr(&f->b, 1, 2);
+	v8_common(&f->b); u8(&f->b, 17); u8(&f->b, 0); u16(&f->b, 0); u16(&f->b, 53);
+	u16(&f->b, 5353);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.rec[2].proto, 17);
+	assert_int_equal(f->s.rec[2].dst_port, 5353);
+
+	v8_hdr(&f->b, 1, 13);
+	v8_common(&f->b); ip4(&f->b, "10.1.0.0"); ip4(&f->b, "10.2.0.0"); u8(&f->b, 24);
+	u8(&f->b, 16); u8(&f->b, 0x20); u8(&f->b, 0); u16(&f->b, 1); u16(&f->b, 2);
+	u16(&f->b, 3); u16(&f->b, 4);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.rec[3].tos, 0x20);
+	assert_int_equal(f->s.rec[3].dst_as, 2);
+
+	v8_hdr(&f->b, 2, 1); /* count says 2, one record present */
+	v8_common(&f->b); zeros(&f->b, 8);
+	assert_int_equal(dec(f), NF_ERR_COUNT);
+	v8_hdr(&f->b, 1, 7); /* cache scheme: unsupported */
+	zeros(&f->b, 40);
+	assert_int_equal(dec(f), NF_ERR_VERSION);
+	f->b.n = 20;
+	assert_int_equal(dec(f), NF_ERR_SHORT);
+	assert_int_equal(f->s.n, 4);
+}
+
+/* ---- templates file ------------------------------------------------------ */
+
+static void tmpname(char *p, size_t n, const char *tag)
+{
+	snprintf(p, n, "/tmp/test_nf9_%s_%ld.json", tag, (long)getpid());
+}
+
+static void test_templates_file_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	char path[128], err[256] = "";
+	tmpname(path, sizeof path, "rt");
+
+	ipfix_hdr(&f->b, 0, 3);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 3); fs(&f->b, 8, 4, 0); fs(&f->b, 82, 0xffff, 0);
+	fs(&f->b, 5, 2, 4242);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 3);
+	u16(&f->b, 257); u16(&f->b, 2); u16(&f->b, 1); fs(&f->b, 302, 4, 0); fs(&f->b, 305, 4, 0);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	v9_hdr(&f->b, 1, 0, 8);
+	v9_basic_template(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(nf_templates_save(path, &f->c, err, sizeof err), 0);
+
+	/* "restart": a new collector loads the file, data decodes without templates */
+	struct nf_collector c2;
+	struct sink s2;
+	memset(&s2, 0, sizeof s2);
+	assert_int_equal(nf_collector_init(&c2, &f->c.opt, emit, &s2), 0);
+	c2.opt.template_arg = &s2;
+	size_t loaded = 0;
+	assert_int_equal(nf_templates_load(path, &c2, &loaded, err, sizeof err), 0);
+	assert_int_equal(loaded, 3);
+	assert_int_equal(s2.changed, 0);
+	struct nt_addr a = mkaddr("192.0.2.1");
+	struct nf_exporter *ex2 = nf_exporter_get(&c2, &a, 2055);
+	assert_int_equal(nf_tpl_store_count(ex2->templates), 3);
+	const struct nf_template *t1 = nf_tpl_get(f->ex->templates, 10, 3, 256);
+	const struct nf_template *t2 = nf_tpl_get(ex2->templates, 10, 3, 256);
+	assert_non_null(t2);
+	assert_true(nf_tpl_equal(t1, t2));
+	assert_int_equal(t2->f[2].pen, 4242);
+	assert_true(nf_tpl_get(ex2->templates, 10, 3, 257)->options);
+
+	v9_hdr(&f->b, 1, 1, 8);
+	s = set_begin(&f->b, 256);
+	v9_basic_record(&f->b, "10.0.0.9", 9);
+	set_end(&f->b, s);
+	assert_int_equal(nf_decode(&c2, ex2, f->b.b, f->b.n, 1), NF_OK);
+	assert_int_equal(s2.n, 1);
+	assert_true(addr_is(&s2.rec[0].src_addr, "10.0.0.9"));
+	nf_collector_free(&c2);
+	unlink(path);
+
+	/* missing file: first start, not an error */
+	assert_int_equal(nf_templates_load(path, &f->c, &loaded, err, sizeof err), 0);
+	assert_int_equal(loaded, 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_templates_file_corrupt(void **state)
+{
+	struct fx *f = *state;
+	char path[128], err[256];
+	static const char *bad[] = {
+	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": [",
+	    "{\"format\": \"something-else\", \"version\": 1, \"exporters\": []}",
+	    "{\"format\": \"netacct-nf-templates\", \"version\": 2, \"exporters\": []}",
+	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": [{\"addr\": "
+	    "\"192.0.2.1\", \"port\": 2055, \"templates\": [{\"export_version\": 9, \"domain\": 0, "
+	    "\"id\": 300, \"options\": false, \"scope_fields\": 0, \"fields\": []}]}]}",
+	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": [{\"addr\": "
+	    "\"not-an-ip\", \"port\": 2055, \"templates\": []}]}",
+	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": [{\"addr\": "
+	    "\"192.0.2.1\", \"port\": 2055, \"templates\": [{\"export_version\": 10, \"domain\": 0, "
+	    "\"id\": 300, \"options\": false, \"scope_fields\": 0, \"fields\": [[8, 4, 0]]}, "
+	    "{\"export_version\": 10, \"domain\": 0, \"id\": 301, \"options\": false, "
+	    "\"scope_fields\": 0, \"fields\": [[8, 4, \"x\"]]}]}]}",
+	};
+	tmpname(path, sizeof path, "bad");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t loaded = 99;
+		err[0] = 0;
+		write_file(path, bad[i]);
+		assert_int_equal(nf_templates_load(path, &f->c, &loaded, err, sizeof err), -1);
+		assert_non_null(strstr(err, path));
+		assert_int_equal(loaded, 0);
+		/* nothing installed, even from the valid first half of the last file */
+		assert_int_equal(nf_tpl_store_count(f->ex->templates), 0);
+	}
+	unlink(path);
+}
+
+/* ---- sampling_map -------------------------------------------------------- */
+
+static void test_sampling_map(void **state)
+{
+	(void)state;
+	struct nf_sampling_map *m = NULL;
+	char err[256];
+	const char *text = "! comment\n"
+			   "id=1024\t\tip=192.168.1.1\n"
+			   "id=2048 ip=192.168.2.1 in=5\n"
+			   "id=4096 ip=192.168.2.1 out=-3\n"
+			   "id=8 ip=2001:db8::/32\n"
+			   "\n";
+	assert_int_equal(nf_sampling_map_parse(&m, text, "sm", err, sizeof err), 0);
+	assert_int_equal(nf_sampling_map_count(m), 4);
+	struct nt_addr a1 = mkaddr("192.168.1.1"), a2 = mkaddr("192.168.2.1");
+	struct nt_addr a3 = mkaddr("2001:db8:1::1"), a4 = mkaddr("10.0.0.1");
+	struct flow_rec r;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(nf_sampling_map_lookup(m, &a1, NULL), 1024);
+	assert_int_equal(nf_sampling_map_lookup(m, &a2, NULL), 0); /* needs interfaces */
+	r.in_iface = 5;
+	r.out_iface = 3;
+	FR_SET(&r, FR_IN_IFACE);
+	FR_SET(&r, FR_OUT_IFACE);
+	assert_int_equal(nf_sampling_map_lookup(m, &a2, &r), 2048);
+	r.in_iface = 6;
+	assert_int_equal(nf_sampling_map_lookup(m, &a2, &r), 0); /* out=-3 excludes 3 */
+	r.out_iface = 4;
+	assert_int_equal(nf_sampling_map_lookup(m, &a2, &r), 4096);
+	assert_int_equal(nf_sampling_map_lookup(m, &a3, NULL), 8);
+	assert_int_equal(nf_sampling_map_lookup(m, &a4, NULL), 0);
+	nf_sampling_map_free(m);
+
+	static const char *bad[] = {"id=10\n", "ip=1.2.3.4\n", "id = 10 ip=1.2.3.4\n",
+				    "id=10 ip=1.2.3.4 foo=1\n", "id=x ip=1.2.3.4\n",
+				    "id=10 ip=1.2.3.4/33\n", "id=10 ip=1.2.3.4 in=0\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char t[128];
+		snprintf(t, sizeof t, "! x\n%s", bad[i]);
+		m = NULL;
+		assert_int_equal(nf_sampling_map_parse(&m, t, "sm", err, sizeof err), -1);
+		assert_null(m);
+		assert_non_null(strstr(err, "sm:2:"));
+	}
+	/* the upstream example file parses */
+	const char *srcdir = getenv("srcdir");
+	char path[512];
+	snprintf(path, sizeof path, "%s/../shared/fixtures/pmacct/_example-maps/sampling.map.example",
+		 srcdir ? srcdir : ".");
+	if (access(path, R_OK) == 0) {
+		assert_int_equal(nf_sampling_map_load(&m, path, err, sizeof err), 0);
+		assert_int_equal(nf_sampling_map_count(m), 3);
+		nf_sampling_map_free(m);
+	}
+	assert_int_equal(nf_sampling_map_load(&m, "/nonexistent/sm", err, sizeof err), -1);
+}
+
+/* ---- pmacct fixture captures --------------------------------------------- */
+
+/*
+ * Minimal pcap reader: classic pcap, Ethernet (optionally 802.1Q) or Linux
+ * cooked, IPv4/IPv6, UDP.  Calls fn for each UDP payload.
+ */
+static int pcap_udp(const char *path, void (*fn)(void *, const uint8_t *, size_t, const uint8_t *,
+						   int),
+		    void *arg)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	uint8_t gh[24];
+	if (fread(gh, 1, 24, fp) != 24) {
+		fclose(fp);
+		return -1;
+	}
+	int swap = gh[0] == 0xd4; /* little-endian file */
+#define RD32(p) (swap ? ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | \
+			 (uint32_t)(p)[3] << 24)                                                 \
+		      : ((uint32_t)(p)[3] | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[1] << 16 |   \
+			 (uint32_t)(p)[0] << 24))
+	uint32_t linktype = RD32(gh + 20);
+	static uint8_t pkt[262144];
+	uint8_t ph[16];
+	int n = 0;
+	while (fread(ph, 1, 16, fp) == 16) {
+		uint32_t caplen = RD32(ph + 8);
+		if (caplen > sizeof pkt || fread(pkt, 1, caplen, fp) != caplen)
+			break;
+		size_t off;
+		uint16_t et;
+		if (linktype == 1) {
+			off = 14;
+			et = (uint16_t)(pkt[12] << 8 | pkt[13]);
+			if (et == 0x8100) {
+				et = (uint16_t)(pkt[16] << 8 | pkt[17]);
+				off = 18;
+			}
+		} else if (linktype == 113) {
+			off = 16;
+			et = (uint16_t)(pkt[14] << 8 | pkt[15]);
+		} else {
+			continue;
+		}
+		const uint8_t *src;
+		int fam;
+		if (et == 0x0800) {
+			size_t ihl = (size_t)(pkt[off] & 15) * 4;
+			if (pkt[off + 9] != 17)
+				continue;
+			src = pkt + off + 12;
+			fam = 4;
+			off += ihl;
+		} else if (et == 0x86dd) {
+			if (pkt[off + 6] != 17)
+				continue;
+			src = pkt + off + 8;
+			fam = 6;
+			off += 40;
+		} else {
+			continue;
+		}
+		uint16_t ulen = (uint16_t)(pkt[off + 4] << 8 | pkt[off + 5]);
+		if (ulen < 8 || off + ulen > caplen)
+			continue;
+		fn(arg, pkt + off + 8, ulen - 8u, src, fam);
+		n++;
+	}
+#undef RD32
+	fclose(fp);
+	return n;
+}
+
+struct replay {
+	struct nf_collector *c;
+	int errors;
+};
+
+static void replay_one(void *arg, const uint8_t *p, size_t n, const uint8_t *src, int fam)
+{
+	struct replay *rp = arg;
+	struct nt_addr a;
+	memset(&a, 0, sizeof a);
+	a.family = (uint8_t)fam;
+	memcpy(a.a, src, fam == 4 ? 4 : 16);
+	struct nf_exporter *ex = nf_exporter_get(rp->c, &a, 9991);
+	if (nf_decode(rp->c, ex, p, n, 1) != NF_OK)
+		rp->errors++;
+}
+
+static int fixture(const char *name, char *path, size_t n)
+{
+	const char *srcdir = getenv("srcdir");
+	snprintf(path, n, "%s/../shared/fixtures/pmacct/%s/traffic-00.pcap", srcdir ? srcdir : ".",
+		 name);
+	return access(path, R_OK) == 0;
+}
+
+static const struct flow_rec *find_src(const struct sink *s, const char *ip, uint16_t port)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (addr_is(&s->rec[i].src_addr, ip) && s->rec[i].src_port == port)
+			return &s->rec[i];
+	return NULL;
+}
+
+static void test_fixture_100_ipfix_cisco(void **state)
+{
+	struct fx *f = *state;
+	char path[512];
+	if (!fixture("100-IPFIXv10-CISCO", path, sizeof path))
+		skip();
+	struct replay rp = {&f->c, 0};
+	assert_true(pcap_udp(path, replay_one, &rp) > 0);
+	assert_int_equal(rp.errors, 0);
+	/* from output-flow-00.json */
+	const struct flow_rec *r = find_src(&f->s, "10.231.65.56", 17000);
+	assert_non_null(r);
+	assert_true(addr_is(&r->dst_addr, "10.192.12.213"));
+	assert_int_equal(r->dst_port, 17000);
+	assert_int_equal(r->in_iface, 995);
+	assert_int_equal(r->out_iface, 841);
+	assert_int_equal(r->proto, 17);
+	assert_int_equal(r->tos, 184);
+	assert_int_equal(r->packets, 2);
+	assert_int_equal(r->bytes, 220);
+	assert_int_equal(r->mpls_depth, 2);
+	assert_int_equal(r->mpls[0] >> 4, 69);
+	assert_int_equal(r->mpls[1] >> 4, 24305);
+}
+
+static void test_fixture_104_ipfix_sampling(void **state)
+{
+	struct fx *f = *state;
+	char path[512];
+	if (!fixture("104-IPFIXv10-IPv6-CISCO-sampling_option", path, sizeof path))
+		skip();
+	struct replay rp = {&f->c, 0};
+	assert_true(pcap_udp(path, replay_one, &rp) > 0);
+	assert_int_equal(rp.errors, 0);
+	assert_true(f->s.total > 0);
+	size_t sampled = 0;
+	for (size_t i = 0; i < f->s.n; i++)
+		if (FR_HAS(&f->s.rec[i], FR_SAMPLING))
+			sampled++;
+	assert_true(sampled > 0);
+}
+
+static void test_fixture_nfv9(void **state)
+{
+	struct fx *f = *state;
+	char path[512];
+	static const char *names[] = {"101-NFv9-CISCO-cust_primitives",
+				      "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
+				      "103-IPFIXv10-CISCO-pretag-JSON_encoding",
+				      "106-IPFIXv10-HUAWEI-vrf_name"};
+	int any = 0;
+	for (size_t i = 0; i < 4; i++) {
+		if (!fixture(names[i], path, sizeof path))
+			continue;
+		any = 1;
+		struct replay rp = {&f->c, 0};
+		size_t before = f->s.total;
+		assert_true(pcap_udp(path, replay_one, &rp) > 0);
+		assert_int_equal(rp.errors, 0);
+		assert_true(f->s.total > before);
+	}
+	if (!any)
+		skip();
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_v9_template_then_data),
+	    T(test_v9_time_secs),
+	    T(test_v9_count_mismatch_and_trailing_padding),
+	    T(test_data_before_template),
+	    T(test_v9_options_sampling),
+	    T(test_v9_options_bad_scope),
+	    T(test_ipfix_fields),
+	    T(test_ipfix_counter_fallbacks),
+	    T(test_ipfix_redefinition),
+	    T(test_ipfix_withdrawal),
+	    T(test_ipfix_varlen_and_custom),
+	    T(test_ipfix_options_pen_and_scope),
+	    T(test_ipfix_time_encodings),
+	    T(test_truncated_set),
+	    T(test_bad_set_length),
+	    T(test_bad_templates),
+	    T(test_v8),
+	    T(test_templates_file_roundtrip),
+	    T(test_templates_file_corrupt),
+	    T(test_sampling_map),
+	    T(test_fixture_100_ipfix_cisco),
+	    T(test_fixture_104_ipfix_sampling),
+	    T(test_fixture_nfv9),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
