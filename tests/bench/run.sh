@@ -37,6 +37,11 @@ SCENARIOS=("$@")
 
 die() { echo "bench: $*" >&2; exit 2; }
 [ -x "$NFSEND" ] || die "$NFSEND not built (run 'make' or 'make bench')"
+for b in "$NETACCT" "$NFSEND"; do
+	if [ -x "$b" ] && ldd "$b" 2>/dev/null | grep -q 'libasan'; then
+		echo "bench: WARNING: $b is a sanitizer build (--enable-sanitizers): figures not representative" >&2
+	fi
+done
 command -v python3 >/dev/null || die "python3 is required"
 
 work=$(mktemp -d /tmp/netacct-bench.XXXXXX)
@@ -206,7 +211,7 @@ wait_idle() { # PID
 run_one() {
 	local scen=$1 daemon=$2 bin=$3
 	shift 4
-	local dir="$work/$scen-$daemon" port hz t0 t1 hwm n sendout sent rate
+	local dir="$work/$scen-$daemon" port hz t0 t1 hwm n sendout sent rate dgrams
 	local kd0 kd1 pids acc keys lines i status=ok
 	mkdir -p "$dir"
 	port=$(free_port)
@@ -231,6 +236,7 @@ run_one() {
 	sendout=$("$NFSEND" --quiet --port "$port" --sources "$SOURCES" "$@")
 	sent=$(sed -n 's/.*records=\([0-9]*\).*/\1/p' <<<"$sendout")
 	rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$sendout")
+	dgrams=$(sed -n 's/.* datagrams=\([0-9]*\).*/\1/p' <<<"$sendout")
 
 	wait_idle "$daemon_pid"
 	read -r t1 hwm n < <(tree_stats "$daemon_pid")
@@ -258,8 +264,9 @@ run_one() {
 	done
 
 	read -r acc keys lines < <(summarize "$dir/out.json")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$daemon" "$sent" "$rate" \
-		"$acc" "$keys" "$((kd1 - kd0))" "$(( t1 - t0 ))" "$hz" "$hwm" "$n" "$status" >>"$work/results"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$daemon" "$sent" "$rate" \
+		"$acc" "$keys" "$((kd1 - kd0))" "$(( t1 - t0 ))" "$hz" "$hwm" "$n" "$status" "$dgrams" \
+		>>"$work/results"
 }
 
 scenario_args() { # SCEN -> "label|nfsend args"
@@ -295,34 +302,44 @@ done
 
 # The table.  CPU = utime+stime of the daemon's whole process tree (threads,
 # plugin processes, reaped children) from ready to drained, before SIGINT.
+# rec/cpu-s counts records accounted; recv/cpu-s counts records that reached
+# the daemon's socket (sent minus kernel receive-buffer drops), which credits
+# a daemon for records it decoded and then lost internally (pmacct's
+# core->plugin pipe).  kdrop is the host-wide UDP RcvbufErrors delta.
 python3 - "$work/results" "${SCENARIOS[*]}" <<'EOF'
 import sys
 labels = {'a': 'a: v5, 64 keys, full', 'b': 'b: v5, 100k keys, paced',
           'c': 'c: v9, 64 keys, full', 'd': 'd: IPFIX, 64 keys, full'}
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
 hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop',
-       'cpu s', 'rec/cpu-s', 'peakRSS MB', 'procs')
-fmt = '%-24s %-8s %11s %10s %11s %7s %7s %9s %7s %11s %10s %5s'
+       'cpu s', 'rec/cpu-s', 'recv/cpu-s', 'peakRSS MB', 'procs')
+fmt = '%-24s %-8s %10s %9s %10s %7s %7s %8s %6s %10s %10s %10s %5s'
 print(fmt % hdr)
 per = {}
 for r in rows:
     scen, daemon = r[0], r[1]
-    if len(r) < 12:
+    if len(r) < 13:
         print('%-24s %-8s %s' % (labels.get(scen, scen), daemon, r[2]))
         continue
-    sent, rate, acc, keys, kdrop, ticks, hz, hwm, n, status = map(str, r[2:12])
-    sent, acc, ticks, hz = int(sent), int(acc), int(ticks), int(hz)
+    sent, rate, acc, keys, kdrop, ticks, hz, hwm, n, status, dgrams = r[2:13]
+    sent, acc, kdrop, ticks, hz, dgrams = map(int, (sent, acc, kdrop, ticks, hz, dgrams))
     cpu = ticks / hz
     loss = 1 - acc / sent if sent else 0.0
-    rps = acc / cpu if cpu > 0 else float('inf')
-    per.setdefault(scen, {})[daemon] = rps
+    recv = max(0, sent - kdrop * (sent / dgrams if dgrams else 0))
+    rps = acc / cpu if cpu > 0 else 0.0
+    rcps = recv / cpu if cpu > 0 else 0.0
+    per.setdefault(scen, {})[daemon] = (rps, rcps)
     print(fmt % (labels.get(scen, scen), daemon, sent, rate, acc, keys, '%.2f%%' % (100 * loss),
-                 kdrop, '%.2f' % cpu, '%.0f' % rps, '%.1f' % (int(hwm) / 1024), n)
+                 kdrop, '%.2f' % cpu, '%.0f' % rps, '%.0f' % rcps, '%.1f' % (int(hwm) / 1024), n)
           + ('' if status == 'ok' else '  [' + status + ']'))
 print()
+print('netacct/pmacct ratio       records per CPU-second: accounted   received')
 for scen in sys.argv[2].split():
     p = per.get(scen, {})
-    if 'netacct' in p and 'pmacct' in p and p['pmacct'] > 0:
-        print('%-24s netacct/pmacct records per CPU-second: %.2fx' % (labels.get(scen, scen), p['netacct'] / p['pmacct']))
+    if 'netacct' in p and 'pmacct' in p and p['pmacct'][0] > 0:
+        print('%-26s %33.2fx %9.2fx' % (labels.get(scen, scen), p['netacct'][0] / p['pmacct'][0],
+                                        p['netacct'][1] / p['pmacct'][1]))
+    elif 'netacct' in p and 'pmacct' in p:
+        print('%-26s %34s' % (labels.get(scen, scen), 'n/a (pmacct accounted nothing)'))
 EOF
 exit $failed
