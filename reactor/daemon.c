@@ -13,6 +13,7 @@
 
 #include "conf/cli.h"
 #include "out/writer.h"
+#include "proto/nf_sampling.h"
 #include "reactor/worker.h"
 
 static int write_pidfile(struct daemon_ctx *ctx, char *err, size_t errlen)
@@ -67,6 +68,40 @@ static int daemonize(char *err, size_t errlen)
 	return 0;
 }
 
+/* Load sampling_map (start-up and SIGUSR2).  Returns -1 and logs on error. */
+static int load_maps(struct daemon_ctx *ctx, int reload)
+{
+	char err[1024];
+	const char *path = ctx->conf.sampling_map;
+	struct nf_sampling_map *m = NULL;
+	if (!path || !*path)
+		return 0;
+	if (reload && atomic_load(&ctx->quiesce_pending) != 0) {
+		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "SIGUSR2: previous map reload still settling, try again");
+		return -1;
+	}
+	if (nf_sampling_map_load(&m, path, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "sampling_map: %s%s", err,
+		       reload ? " (keeping the previous map)" : "");
+		return -1;
+	}
+	struct nf_sampling_map *old = atomic_exchange(&ctx->sampling_map, m);
+	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "sampling_map %s: %zu entries %s", path,
+	       nf_sampling_map_count(m), reload ? "reloaded" : "loaded");
+	if (!old)
+		return 0;
+	if (!ctx->workers) {
+		nf_sampling_map_free(old);
+		return 0;
+	}
+	ctx->retired_map = old;
+	atomic_store(&ctx->quiesce_pending, ctx->nworkers);
+	for (unsigned i = 0; i < ctx->nworkers; i++)
+		worker_request_quiesce(&ctx->workers[i]);
+	return 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon_ctx *ctx = arg;
@@ -84,6 +119,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			       ctx->log.path);
 		else
 			nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "SIGHUP: log file reopened");
+		break;
+	case SIGUSR2:
+		load_maps(ctx, 1);
 		break;
 	case SIGUSR1:
 		for (unsigned i = 0; i < ctx->nout; i++) {
@@ -140,13 +178,16 @@ static void shutdown_all(struct daemon_ctx *ctx)
 		worker_free(&ctx->workers[i]);
 	free(ctx->workers);
 	ctx->workers = NULL;
+	/* workers are gone: nobody can hold a map pointer any more */
+	nf_sampling_map_free(ctx->retired_map);
+	ctx->retired_map = NULL;
 	if (ctx->pidfile_written)
 		unlink(ctx->conf.pidfile);
 }
 
 int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 	struct event *sev[sizeof sigs / sizeof sigs[0]] = {0};
 	struct daemon_ctx *ctx = calloc(1, sizeof *ctx);
 	char err[1024];
@@ -199,6 +240,9 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		}
 		ctx->nout++;
 	}
+
+	if (load_maps(ctx, 0) < 0)
+		goto out;
 
 	if (ctx->conf.daemonize && daemonize(err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
@@ -276,6 +320,7 @@ out:
 		event_base_free(ctx->base);
 	if (rc == 0 && ctx->nout)
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "exiting");
+	nf_sampling_map_free(atomic_exchange(&ctx->sampling_map, NULL));
 	logger_close(&ctx->log);
 	conf_free(&ctx->conf);
 	free(ctx);

@@ -5,6 +5,8 @@
 #ifndef NETACCT_REACTOR_DAEMON_H
 #define NETACCT_REACTOR_DAEMON_H
 
+#include <stdatomic.h>
+
 #include "agg/primitive.h"
 #include "conf/config.h"
 #include "out/output.h"
@@ -12,6 +14,7 @@
 
 struct worker;
 struct event_base;
+struct nf_sampling_map;
 
 struct daemon_ctx {
 	struct conf conf;
@@ -24,7 +27,16 @@ struct daemon_ctx {
 	unsigned nworkers;
 	struct event_base *base; /* main thread: signals only */
 	int pidfile_written;
-	unsigned workers_running;
+
+	/*
+	 * Maps reloaded on SIGUSR2 are swapped in with one atomic pointer store;
+	 * workers read the pointer once per receive batch.  The old map is freed
+	 * by the last worker to pass a quiescent point (its ev_quiesce callback,
+	 * which never runs inside a batch), so no worker can still be reading it.
+	 */
+	struct nf_sampling_map *_Atomic sampling_map;
+	struct nf_sampling_map *retired_map;
+	atomic_uint quiesce_pending;
 };
 
 #define CORE_COMPONENT "default/core"

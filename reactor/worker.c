@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "out/writer.h"
+#include "proto/nf_sampling.h"
 #include "reactor/daemon.h"
 #include "reactor/socket.h"
 
@@ -28,6 +29,14 @@ void worker_account(struct worker *w, struct flow_rec *r)
 	struct daemon_ctx *ctx = w->ctx;
 	struct agg_counters c;
 
+	if (w->smap) {
+		/* sampling_map overrides what the exporter says about its sampling */
+		uint32_t rate = nf_sampling_map_lookup(w->smap, &r->peer_src_ip, r);
+		if (rate) {
+			r->sampling_rate = rate;
+			FR_SET(r, FR_SAMPLING);
+		}
+	}
 	if (ctx->conf.nfacctd_renormalize && r->sampling_rate > 1) {
 		r->packets *= r->sampling_rate;
 		r->bytes *= r->sampling_rate;
@@ -78,6 +87,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	(void)what;
+	w->smap = atomic_load_explicit(&w->ctx->sampling_map, memory_order_acquire);
 	/* drain a bounded number of batches, then yield so timers get their turn */
 	for (int rounds = 0; rounds < 16; rounds++) {
 		for (unsigned i = 0; i < w->batch; i++) {
@@ -196,6 +206,20 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+static void on_quiesce(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct daemon_ctx *ctx = w->ctx;
+	(void)fd;
+	(void)what;
+	/* outside any batch: this worker holds no map pointer now */
+	w->smap = NULL;
+	if (atomic_fetch_sub(&ctx->quiesce_pending, 1) == 1) {
+		nf_sampling_map_free(ctx->retired_map);
+		ctx->retired_map = NULL;
+	}
+}
+
 static void log_exporter(void *arg, struct nf_exporter *ex)
 {
 	struct worker *w = arg;
@@ -294,7 +318,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->ev_read = event_new(w->base, w->fd, EV_READ | EV_PERSIST, on_readable, w);
 	w->ev_stop = event_new(w->base, -1, 0, on_stop, w);
 	w->ev_stats = event_new(w->base, -1, 0, on_stats, w);
-	if (!w->ev_read || !w->ev_stop || !w->ev_stats || event_add(w->ev_read, NULL) < 0) {
+	w->ev_quiesce = event_new(w->base, -1, 0, on_quiesce, w);
+	if (!w->ev_read || !w->ev_stop || !w->ev_stats || !w->ev_quiesce || event_add(w->ev_read, NULL) < 0) {
 		snprintf(err, errlen, "event_new failed");
 		return -1;
 	}
@@ -347,6 +372,12 @@ void worker_request_stats(struct worker *w)
 		event_active(w->ev_stats, 0, 0);
 }
 
+void worker_request_quiesce(struct worker *w)
+{
+	if (w->ev_quiesce)
+		event_active(w->ev_quiesce, 0, 0);
+}
+
 void worker_join(struct worker *w)
 {
 	if (w->started)
@@ -374,6 +405,8 @@ void worker_free(struct worker *w)
 		event_free(w->ev_stop);
 	if (w->ev_stats)
 		event_free(w->ev_stats);
+	if (w->ev_quiesce)
+		event_free(w->ev_quiesce);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->fd >= 0)

@@ -37,7 +37,8 @@ struct worker {
 	int started;
 	struct event_base *base;
 	int fd;
-	struct event *ev_read, *ev_stop, *ev_stats;
+	struct event *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
+	const struct nf_sampling_map *smap; /* this batch's sampling_map */
 	struct event *ev_tick[CONF_MAX_PLUGINS];
 	struct agg_table *tables[CONF_MAX_PLUGINS];
 	uint8_t *keybuf;
@@ -60,6 +61,8 @@ int worker_start(struct worker *w, char *err, size_t errlen);
 /* Thread-safe requests, served by the worker's own loop. */
 void worker_request_stop(struct worker *w);
 void worker_request_stats(struct worker *w);
+/* Ask the worker to acknowledge a map swap (see daemon_ctx.sampling_map). */
+void worker_request_quiesce(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 
