@@ -212,6 +212,16 @@ static void options_template_set(struct nf9_msg *m, uint16_t set_id, struct curs
 
 enum { TK_NONE, TK_UPTIME, TK_SEC, TK_MS, TK_NTP, TK_DELTA };
 
+/* Sampling fields as exported; which ones are present decides the rate. */
+struct smp_raw {
+	uint64_t interval, space, size, population;
+	uint8_t have; /* SMP_* bits */
+};
+#define SMP_INTERVAL 1u
+#define SMP_SPACE 2u
+#define SMP_SIZE 4u
+#define SMP_POPULATION 8u
+
 /* Values that depend on other fields of the record, resolved at its end. */
 struct rec_scratch {
 	uint64_t bytes[3], pkts[3];  /* by precedence: IE 1/2, 85/86, 23/24 */
@@ -219,8 +229,9 @@ struct rec_scratch {
 	uint64_t t_raw[2];           /* start, end */
 	uint8_t t_kind[2];
 	uint64_t sysinit_ms;
-	uint64_t sampler_id, interval, space;
-	uint8_t have_sysinit, have_sampler, have_interval, have_space, have_bgp_nh;
+	struct smp_raw smp;
+	uint64_t sampler_id;
+	uint8_t have_sysinit, have_sampler, have_bgp_nh;
 	uint8_t direction, have_direction;
 };
 
@@ -242,6 +253,35 @@ static void addr_v6(struct cursor *fc, struct nt_addr *a)
 {
 	a->family = 6;
 	cur_bytes(fc, a->a, 16);
+}
+
+static void smp_field(struct smp_raw *p, uint8_t kind, uint64_t v)
+{
+	switch (kind) {
+	case FK_SAMPLING_INTERVAL: p->interval = v; p->have |= SMP_INTERVAL; break;
+	case FK_SAMPLING_SPACE: p->space = v; p->have |= SMP_SPACE; break;
+	case FK_SAMPLING_SIZE: p->size = v; p->have |= SMP_SIZE; break;
+	case FK_SAMPLING_POPULATION: p->population = v; p->have |= SMP_POPULATION; break;
+	default: break;
+	}
+}
+
+/*
+ * 1-in-N rate from what was exported, 0 when nothing usable:
+ *  random n-out-of-N (RFC 5477 309/310): N / n  (Cisco IOS XR sends 1/256);
+ *  systematic count-based (305/306): (interval + space) / interval;
+ *  v9 34/50 or a lone 305: the interval itself.
+ */
+static uint32_t smp_rate(const struct smp_raw *p)
+{
+	uint64_t r = 0;
+	if ((p->have & (SMP_SIZE | SMP_POPULATION)) == (SMP_SIZE | SMP_POPULATION) && p->size)
+		r = p->population / p->size;
+	else if ((p->have & (SMP_INTERVAL | SMP_SPACE)) == (SMP_INTERVAL | SMP_SPACE) && p->interval)
+		r = (p->interval + p->space) / p->interval;
+	else if (p->have & SMP_INTERVAL)
+		r = p->interval;
+	return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
 static void set_time(struct rec_scratch *s, int which, uint8_t kind, uint64_t v)
@@ -389,8 +429,10 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 	case FK_VRF_IN: r->vrf_in = (uint32_t)uval(fc); FR_SET(r, FR_VRF_IN); break;
 	case FK_VRF_OUT: r->vrf_out = (uint32_t)uval(fc); FR_SET(r, FR_VRF_OUT); break;
 	case FK_SAMPLER_ID: s->sampler_id = uval(fc); s->have_sampler = 1; break;
-	case FK_SAMPLING_INTERVAL: s->interval = uval(fc); s->have_interval = 1; break;
-	case FK_SAMPLING_SPACE: s->space = uval(fc); s->have_space = 1; break;
+	case FK_SAMPLING_INTERVAL:
+	case FK_SAMPLING_SPACE:
+	case FK_SAMPLING_SIZE:
+	case FK_SAMPLING_POPULATION: smp_field(&s->smp, f->kind, uval(fc)); break;
 	case FK__COUNT: break;
 	}
 }
@@ -415,8 +457,14 @@ static int resolve_time(const struct nf9_msg *m, const struct rec_scratch *s, in
 		} else if (m->version == 9 && m->c->opt.time_secs) {
 			t = (int64_t)v * 1000000; /* nfacctd_time_secs: exporter sends epoch seconds */
 		} else if (m->version == 9) {
+			/*
+			 * The v9 header has whole export seconds only, so the
+			 * sub-second part is unknowable; like pmacct we take
+			 * whole seconds of the delta (truncated toward zero),
+			 * which keeps binning identical to nfacctd's.
+			 */
 			int64_t delta_ms = (int64_t)(int32_t)(m->uptime_ms - (uint32_t)v);
-			t = (int64_t)m->export_usec - delta_ms * 1000;
+			t = (int64_t)m->export_usec - (delta_ms / 1000) * 1000000;
 		} else {
 			return 0;
 		}
@@ -437,14 +485,6 @@ static int resolve_time(const struct nf9_msg *m, const struct rec_scratch *s, in
 	return 1;
 }
 
-static uint32_t rate_of(uint64_t interval, int have_space, uint64_t space)
-{
-	/* IPFIX 305/306 (RFC 5477): sample `interval` packets, skip `space` */
-	if (have_space && interval)
-		interval = (interval + space) / interval;
-	return interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
-}
-
 static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct rec_scratch *s)
 {
 	for (int i = 0; i < 3; i++)
@@ -462,10 +502,8 @@ static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct re
 	if (resolve_time(m, s, 1, &r->ts_end))
 		FR_SET(r, FR_TS_END);
 
-	uint32_t rate = 0;
-	if (s->have_interval) {
-		rate = rate_of(s->interval, s->have_space, s->space);
-	} else {
+	uint32_t rate = smp_rate(&s->smp);
+	if (!rate) {
 		const struct nf_sampler *smp = nf_sampler_find(m->ex->samplers, m->domain,
 							       s->have_sampler ? s->sampler_id
 									       : NF_SAMPLER_ANY);
@@ -537,8 +575,7 @@ static int data_record(struct nf9_msg *m, const struct nf_template *t, struct cu
 static int options_record(struct nf9_msg *m, const struct nf_template *t, struct cursor *rc)
 {
 	struct nf_sampler smp = {.domain = m->domain, .id = NF_SAMPLER_ANY};
-	uint64_t interval = 0, space = 0;
-	int have_interval = 0, have_space = 0;
+	struct smp_raw raw = {0};
 	struct cursor fc;
 
 	for (uint16_t i = 0; i < t->nfields; i++) {
@@ -547,8 +584,10 @@ static int options_record(struct nf9_msg *m, const struct nf_template *t, struct
 			return -1;
 		switch (f->kind) {
 		case FK_SAMPLER_ID: smp.id = uval(&fc); break;
-		case FK_SAMPLING_INTERVAL: interval = uval(&fc); have_interval = 1; break;
-		case FK_SAMPLING_SPACE: space = uval(&fc); have_space = 1; break;
+		case FK_SAMPLING_INTERVAL:
+		case FK_SAMPLING_SPACE:
+		case FK_SAMPLING_SIZE:
+		case FK_SAMPLING_POPULATION: smp_field(&raw, f->kind, uval(&fc)); break;
 		case FK_DIRECTION:
 			smp.direction = (uint8_t)uval(&fc);
 			smp.has_direction = 1;
@@ -556,9 +595,9 @@ static int options_record(struct nf9_msg *m, const struct nf_template *t, struct
 		default: break;
 		}
 	}
-	if (!have_interval || (!t->scope_ok && !m->c->opt.disable_opt_scope_check))
+	if (!t->scope_ok && !m->c->opt.disable_opt_scope_check)
 		return 0;
-	smp.interval = rate_of(interval, have_space, space);
+	smp.interval = smp_rate(&raw);
 	if (smp.interval)
 		nf_sampler_set(m->ex->samplers, &smp); /* ENOMEM: keep the old rate */
 	return 0;

@@ -95,6 +95,8 @@ static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
 	case 302: return uint_len(len) ? FK_SAMPLER_ID : FK_SKIP;
 	case 305: return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
 	case 306: return uint_len(len) ? FK_SAMPLING_SPACE : FK_SKIP;
+	case 309: return uint_len(len) ? FK_SAMPLING_SIZE : FK_SKIP;
+	case 310: return uint_len(len) ? FK_SAMPLING_POPULATION : FK_SKIP;
 	default:
 		break;
 	}
@@ -107,7 +109,8 @@ static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
 
 /*
  * Options records only feed the sampler table: sampler id, interval (v9
- * 34/50, IPFIX 305/306), algorithm/mode are informative, direction (61).
+ * 34/50, IPFIX 305/306 or 309/310), direction (61); algorithm/mode fields
+ * are informative only.
  */
 static uint8_t plan_options(uint16_t type, uint16_t len)
 {
@@ -117,6 +120,8 @@ static uint8_t plan_options(uint16_t type, uint16_t len)
 	case 48: case 302: return FK_SAMPLER_ID;
 	case 34: case 50: case 305: return FK_SAMPLING_INTERVAL;
 	case 306: return FK_SAMPLING_SPACE;
+	case 309: return FK_SAMPLING_SIZE;
+	case 310: return FK_SAMPLING_POPULATION;
 	case 61: return FK_DIRECTION;
 	default: return FK_SKIP;
 	}

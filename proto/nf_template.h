@@ -58,6 +58,8 @@ enum nf_fk {
 	FK_SAMPLER_ID,               /* IE 48 / 302 */
 	FK_SAMPLING_INTERVAL,        /* IE 34 / 50 / 305 */
 	FK_SAMPLING_SPACE,           /* IE 306 */
+	FK_SAMPLING_SIZE,            /* IE 309: n of random n-out-of-N (RFC 5477) */
+	FK_SAMPLING_POPULATION,      /* IE 310: N */
 	FK__COUNT
 };
 

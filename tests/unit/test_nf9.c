@@ -668,6 +668,26 @@ static void test_ipfix_options_pen_and_scope(void **state)
 	assert_null(nf_tpl_get(f->ex->templates, 10, 5, 300));
 	assert_non_null(nf_tpl_get(f->ex->templates, 10, 6, 300));
 
+	/* random n-out-of-N (RFC 5477 309/310), exporter-wide via ODID scope */
+	ipfix_hdr(&f->b, 4, 7);
+	s = set_begin(&f->b, 3);
+	u16(&f->b, 320); u16(&f->b, 3); u16(&f->b, 1);
+	fs(&f->b, 149, 4, 0); fs(&f->b, 309, 2, 0); fs(&f->b, 310, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 320);
+	u32(&f->b, 7); u16(&f->b, 2); u16(&f->b, 1000);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.7.7.9");
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 3);
+	assert_int_equal(f->s.rec[2].sampling_rate, 500);
+
 	/* options template with scope count 0 or > field count: bad options */
 	ipfix_hdr(&f->b, 4, 5);
 	s = set_begin(&f->b, 3);
@@ -1207,12 +1227,38 @@ static void test_fixture_104_ipfix_sampling(void **state)
 	struct replay rp = {&f->c, 0};
 	assert_true(pcap_udp(path, replay_one, &rp) > 0);
 	assert_int_equal(rp.errors, 0);
-	assert_true(f->s.total > 0);
-	size_t sampled = 0;
-	for (size_t i = 0; i < f->s.n; i++)
-		if (FR_HAS(&f->s.rec[i], FR_SAMPLING))
-			sampled++;
-	assert_true(sampled > 0);
+	/* options 257: selectorId scope, samplingSize 1 / samplingPopulation 256;
+	 * output-flow-00.json has these counters renormalised x256 */
+	const struct flow_rec *r = find_src(&f->s, "fe80::fa53:29ff:fe3a:3152", 0);
+	assert_non_null(r);
+	assert_true(FR_HAS(r, FR_SAMPLING));
+	assert_int_equal(r->sampling_rate, 256);
+	assert_int_equal(r->packets, 1);
+	assert_int_equal(r->bytes, 72);
+	assert_int_equal(r->in_iface, 42);
+	assert_int_equal(r->vrf_in, 1610612736u);
+	assert_int_equal(r->fwd_status, 195); /* "CONSUMED For us" */
+	assert_true(addr_is(&r->peer_src_ip, "2a02:a90:4007:700::54"));
+}
+
+static void test_fixture_102_nfv9_times(void **state)
+{
+	struct fx *f = *state;
+	char path[512];
+	if (!fixture("102-NFv9-CISCO-f2rd-pretag-sampling-reload", path, sizeof path))
+		skip();
+	struct replay rp = {&f->c, 0};
+	assert_true(pcap_udp(path, replay_one, &rp) > 0);
+	assert_int_equal(rp.errors, 0);
+	/* first line of output-flow-00.json: timestamp_start/end 1677577600 */
+	const struct flow_rec *r = find_src(&f->s, "213.3.216.138", 44187);
+	assert_non_null(r);
+	assert_int_equal(r->ts_start, 1677577600000000ull);
+	assert_int_equal(r->ts_end, 1677577600000000ull);
+	assert_int_equal(r->bytes, 60);
+	assert_int_equal(r->tcp_flags, 0x10);
+	assert_int_equal(r->vrf_in, 1610612741u);
+	assert_int_equal(r->in_iface, 203);
 }
 
 static void test_fixture_nfv9(void **state)
@@ -1265,6 +1311,7 @@ int main(void)
 	    T(test_sampling_map),
 	    T(test_fixture_100_ipfix_cisco),
 	    T(test_fixture_104_ipfix_sampling),
+	    T(test_fixture_102_nfv9_times),
 	    T(test_fixture_nfv9),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
