@@ -31,3 +31,11 @@ tests_unit_test_nf9_SOURCES = tests/unit/test_nf9.c
 tests_unit_test_nf9_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_nf9_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_primitive
+TESTS += tests/unit/test_primitive
+tests_unit_test_primitive_SOURCES = tests/unit/test_primitive.c
+tests_unit_test_primitive_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_primitive_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DUNIT_DATA_DIR='"$(abs_top_srcdir)/tests/unit/data"'
+endif
