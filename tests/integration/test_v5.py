@@ -55,8 +55,9 @@ def test_no_flows_counter_unless_asked(nfacctd, tmp_path):
     assert rows == [{"event_type": "purge", "ip_proto": "udp", "packets": 6, "bytes": 180}]
 
 
+# peer_dst_ip: see test_peer_dst_ip_empty_for_v5
 ALL = ("src_host, dst_host, src_net, dst_net, src_mask, dst_mask, src_port, dst_port, proto, "
-       "tos, src_as, dst_as, in_iface, out_iface, peer_src_ip, peer_dst_ip, tcpflags, flows")
+       "tos, src_as, dst_as, in_iface, out_iface, peer_src_ip, tcpflags, flows")
 
 
 def test_every_primitive_json_name_and_value(nfacctd, tmp_path):
@@ -66,23 +67,42 @@ def test_every_primitive_json_name_and_value(nfacctd, tmp_path):
     d, rows = run_once(nfacctd, tmp_path, ALL, [v5_datagram([rec])])
     assert rows == [{
         "event_type": "purge", "as_src": 64512, "as_dst": 65001, "peer_ip_src": "127.0.0.1",
-        "peer_ip_dst": "203.0.113.1", "iface_in": 3, "iface_out": 7, "ip_src": "192.0.2.77",
+        "iface_in": 3, "iface_out": 7, "ip_src": "192.0.2.77",
         "net_src": "192.0.2.0", "ip_dst": "198.51.100.200", "net_dst": "198.51.100.128",
         "mask_src": 24, "mask_dst": 25, "port_src": 1234, "port_dst": 80, "tcp_flags": "18",
         "ip_proto": "tcp", "tos": 8, "packets": 10, "flows": 1, "bytes": 1000}]
 
 
-def test_tcp_flags_as_key(nfacctd, tmp_path):
-    """tcpflags as a key: different flag sets are different rows, same sets merge."""
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: tcp_flags is part of the aggregation key (3 rows: \"2\", \"24\", \"17\"); pmacct "
+    "ORs the flags of the flows aggregated into one row (\"27\")"))
+def test_tcp_flags_ored_not_keyed(nfacctd, tmp_path):
     d, rows = run_once(nfacctd, tmp_path, "src_host, tcpflags",
-                       [v5_datagram([dict(tcp_flags=0x02), dict(tcp_flags=0x10),
-                                     dict(tcp_flags=0x02)])])
+                       [v5_datagram([dict(tcp_flags=0x02), dict(tcp_flags=0x18),
+                                     dict(tcp_flags=0x11)])])
+    assert rows == [{"event_type": "purge", "ip_src": "10.0.0.1", "tcp_flags": "27",
+                     "packets": 3, "bytes": 300}]
+
+
+def test_tcp_flags_single_value(nfacctd, tmp_path):
+    d, rows = run_once(nfacctd, tmp_path, "src_host, tcpflags",
+                       [v5_datagram([dict(tcp_flags=0x12), dict(src="10.0.0.9", tcp_flags=0),
+                                     dict(tcp_flags=0x12)])])
     assert canon(rows) == canon([
-        {"event_type": "purge", "ip_src": "10.0.0.1", "tcp_flags": "2", "packets": 2,
+        {"event_type": "purge", "ip_src": "10.0.0.1", "tcp_flags": "18", "packets": 2,
          "bytes": 200},
-        {"event_type": "purge", "ip_src": "10.0.0.1", "tcp_flags": "16", "packets": 1,
-         "bytes": 100},
-    ])
+        {"event_type": "purge", "ip_src": "10.0.0.9", "tcp_flags": "0", "packets": 1,
+         "bytes": 100}])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: peer_ip_dst is filled from the v5 IP next-hop; pmacct's peer_dst_ip is the BGP "
+    "next-hop, absent from v5, and prints \"\" (checked against Debian's nfacctd)"))
+def test_peer_dst_ip_empty_for_v5(nfacctd, tmp_path):
+    d, rows = run_once(nfacctd, tmp_path, "src_host, peer_dst_ip",
+                       [v5_datagram([dict(nexthop="203.0.113.1")])])
+    assert rows == [{"event_type": "purge", "ip_src": "10.0.0.1", "peer_ip_dst": "",
+                     "packets": 1, "bytes": 100}]
 
 
 def parse_formatted(text):
