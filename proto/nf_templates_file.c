@@ -66,21 +66,28 @@ static void put_exporter(void *arg, struct nf_exporter *ex)
 		s->failed = 1;
 }
 
-int nf_templates_save(const char *path, struct nf_collector *c, char *err, size_t errlen)
+json_t *nf_templates_exporter_json(const struct nf_exporter *ex)
 {
 	struct save_ctx s = {.exporters = json_array()};
+	json_t *o = NULL;
+	if (!s.exporters)
+		return NULL;
+	put_exporter(&s, (struct nf_exporter *)ex); /* only read: shares the foreach callback */
+	if (!s.failed && json_array_size(s.exporters) == 1)
+		o = json_incref(json_array_get(s.exporters, 0));
+	json_decref(s.exporters);
+	return o;
+}
+
+int nf_templates_write(const char *path, json_t *exporters, char *err, size_t errlen)
+{
 	json_t *root = NULL;
 	char *tmp = NULL;
 	FILE *f = NULL;
 	int fd = -1, rc = -1;
 
-	if (!s.exporters)
-		goto nomem;
-	nf_collector_foreach(c, put_exporter, &s);
-	if (s.failed)
-		goto nomem;
 	root = json_pack("{s:s, s:i, s:O}", "format", NF_TEMPLATES_FORMAT, "version",
-			 NF_TEMPLATES_VERSION, "exporters", s.exporters);
+			 NF_TEMPLATES_VERSION, "exporters", exporters);
 	if (!root)
 		goto nomem;
 
@@ -123,6 +130,24 @@ nomem:
 out:
 	free(tmp);
 	json_decref(root);
+	return rc;
+}
+
+int nf_templates_save(const char *path, struct nf_collector *c, char *err, size_t errlen)
+{
+	struct save_ctx s = {.exporters = json_array()};
+	int rc;
+	if (!s.exporters) {
+		snprintf(err, errlen, "%s: out of memory building templates JSON", path);
+		return -1;
+	}
+	nf_collector_foreach(c, put_exporter, &s);
+	if (s.failed) {
+		snprintf(err, errlen, "%s: out of memory building templates JSON", path);
+		rc = -1;
+	} else {
+		rc = nf_templates_write(path, s.exporters, err, errlen);
+	}
 	json_decref(s.exporters);
 	return rc;
 }

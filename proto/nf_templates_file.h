@@ -13,6 +13,7 @@
 #ifndef NETACCT_PROTO_NF_TEMPLATES_FILE_H
 #define NETACCT_PROTO_NF_TEMPLATES_FILE_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "proto/netflow.h"
@@ -26,6 +27,15 @@
  * a reason naming the path in err.
  */
 int nf_templates_save(const char *path, struct nf_collector *c, char *err, size_t errlen);
+
+/*
+ * The pieces of nf_templates_save, for a daemon whose exporters are spread
+ * over several collectors: one exporter's entry ({"addr", "port",
+ * "templates"}; NULL when it has no templates or on allocation failure), and
+ * the atomic write of a document holding an array of such entries.
+ */
+json_t *nf_templates_exporter_json(const struct nf_exporter *ex);
+int nf_templates_write(const char *path, json_t *exporters, char *err, size_t errlen);
 
 /*
  * Load templates from path into c (exporters are created as needed).  The

@@ -14,6 +14,7 @@
 #include "conf/cli.h"
 #include "out/writer.h"
 #include "proto/nf_sampling.h"
+#include "reactor/templates_sync.h"
 #include "reactor/worker.h"
 
 static int write_pidfile(struct daemon_ctx *ctx, char *err, size_t errlen)
@@ -178,6 +179,13 @@ static void shutdown_all(struct daemon_ctx *ctx)
 		worker_free(&ctx->workers[i]);
 	free(ctx->workers);
 	ctx->workers = NULL;
+	if (ctx->tpl) {
+		/* the last template changes of the workers, written before exit */
+		tpl_sync_flush(ctx->tpl);
+		tpl_sync_free(ctx->tpl);
+		free(ctx->tpl);
+		ctx->tpl = NULL;
+	}
 	/* workers are gone: nobody can hold a map pointer any more */
 	nf_sampling_map_free(ctx->retired_map);
 	ctx->retired_map = NULL;
@@ -253,6 +261,20 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "evthread_use_pthreads failed");
 		goto out;
 	}
+	ctx->base = event_base_new();
+	if (!ctx->base) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "event_base_new failed");
+		goto out;
+	}
+	if (ctx->conf.nfacctd_templates_file && *ctx->conf.nfacctd_templates_file) {
+		ctx->tpl = calloc(1, sizeof *ctx->tpl);
+		if (!ctx->tpl || tpl_sync_init(ctx->tpl, ctx->conf.nfacctd_templates_file, ctx->base,
+					       &ctx->log, err, sizeof err) < 0) {
+			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s",
+			       ctx->tpl ? err : "out of memory");
+			goto out;
+		}
+	}
 	ctx->nworkers = worker_count(&ctx->conf);
 	ctx->workers = calloc(ctx->nworkers, sizeof *ctx->workers);
 	if (!ctx->workers) {
@@ -264,13 +286,10 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 			goto out;
 		}
+	if (ctx->tpl && ctx->workers[0].templates_loaded)
+		tpl_sync_seed(ctx->tpl);
 	if (write_pidfile(ctx, err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
-		goto out;
-	}
-	ctx->base = event_base_new();
-	if (!ctx->base) {
-		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "event_base_new failed");
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {

@@ -15,6 +15,7 @@
 struct worker;
 struct event_base;
 struct nf_sampling_map;
+struct tpl_sync;
 
 struct daemon_ctx {
 	struct conf conf;
@@ -27,6 +28,7 @@ struct daemon_ctx {
 	unsigned nworkers;
 	struct event_base *base; /* main thread: signals only */
 	int pidfile_written;
+	struct tpl_sync *tpl; /* nfacctd_templates_file; NULL when unset */
 
 	/*
 	 * Maps reloaded on SIGUSR2 are swapped in with one atomic pointer store;

@@ -1,5 +1,6 @@
 libnetacct_a_SOURCES += reactor/log.c reactor/log.h reactor/socket.c reactor/socket.h \
-	reactor/worker.c reactor/worker.h reactor/daemon.c reactor/daemon.h conf/cli.c conf/cli.h
+	reactor/worker.c reactor/worker.h reactor/daemon.c reactor/daemon.h reactor/templates_sync.c \
+	reactor/templates_sync.h conf/cli.c conf/cli.h
 
 sbin_PROGRAMS += nfacctd
 nfacctd_SOURCES = reactor/nfacctd.c

@@ -12,6 +12,8 @@
 
 #include "out/writer.h"
 #include "proto/nf_sampling.h"
+#include "proto/nf_templates_file.h"
+#include "reactor/templates_sync.h"
 #include "reactor/daemon.h"
 #include "reactor/socket.h"
 
@@ -54,6 +56,12 @@ void worker_account(struct worker *w, struct flow_rec *r)
 }
 
 static void on_record(void *arg, struct flow_rec *r) { worker_account(arg, r); }
+
+static void on_template_changed(void *arg, const struct nf_exporter *ex)
+{
+	struct worker *w = arg;
+	tpl_sync_exporter_changed(w->ctx->tpl, ex);
+}
 
 /* Malformed input: counted always, logged at most log_rate_limit times a minute. */
 static void log_malformed(struct worker *w, struct nf_exporter *ex, enum nf_err e, size_t len)
@@ -266,6 +274,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	    .time_secs = c->nfacctd_time_secs,
 	    .disable_opt_scope_check = c->nfacctd_disable_opt_scope_check,
 	    .custom = &ctx->prims,
+	    .template_changed = ctx->tpl ? on_template_changed : NULL,
 	};
 
 	memset(w, 0, sizeof *w);
@@ -307,8 +316,25 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 			goto oom;
 		w->tables[i]->max_entries = (uint64_t)ctx->out[i].conf->cache_max_entries;
 	}
+	opt.template_arg = w;
 	if (nf_collector_init(&w->nf, &opt, on_record, w) < 0)
 		goto oom;
+	if (ctx->tpl) {
+		size_t loaded = 0;
+		char why[512];
+		if (nf_templates_load(c->nfacctd_templates_file, &w->nf, &loaded, why, sizeof why) <
+		    0) {
+			if (id == 0)
+				nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+				       "nfacctd_templates_file ignored: %s", why);
+		} else {
+			w->templates_loaded = 1;
+			if (id == 0)
+				nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+				       "nfacctd_templates_file %s: %zu templates loaded",
+				       c->nfacctd_templates_file, loaded);
+		}
+	}
 
 	w->base = event_base_new();
 	if (!w->base) {

@@ -44,6 +44,7 @@ struct worker {
 	uint8_t *keybuf;
 	struct nf_collector nf;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
+	int templates_loaded; /* nfacctd_templates_file was valid and loaded */
 
 	/* recvmmsg batch */
 	unsigned batch;
