@@ -211,6 +211,8 @@ static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
 	case CT_INT:
 		snprintf(buf, len, "%ld", k->max);
 		return buf;
+	case CT_DURATION:
+		return "1h";
 	case CT_ENUM: {
 		/* last choice, upper-cased to exercise lowercasing */
 		const char *last = strrchr(k->choices, '|');
@@ -220,9 +222,12 @@ static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
 				*p = (char)(*p - 'a' + 'A');
 		return buf;
 	}
-	default:
+	case CT_STRING:
+	case CT_LIST:
 		snprintf(buf, len, "value-of-%s", k->name);
 		return buf;
+	default:
+		return NULL; /* a type this test does not know yet: skipped */
 	}
 }
 
@@ -235,6 +240,9 @@ static void check_plugin_key(const struct conf_plugin *p, const struct conf_key 
 		break;
 	case CT_INT:
 		assert_int_equal(*(const int *)slot, strtol(v, NULL, 10));
+		break;
+	case CT_DURATION:
+		assert_int_equal(*(const int *)slot, 3600);
 		break;
 	case CT_ENUM: {
 		const char *s = *(char *const *)slot;
@@ -266,6 +274,10 @@ static void test_every_plugin_key_unnamed(void **state)
 		if (tab[i].scope != SCOPE_PLUGIN || tab[i].type == CT_OBSOLETE)
 			continue;
 		const char *v = sample_value(&tab[i], vals[i], sizeof vals[i]);
+		if (!v) {
+			vals[i][0] = '\0';
+			continue;
+		}
 		if (v != vals[i])
 			snprintf(vals[i], sizeof vals[i], "%s", v);
 		o += (size_t)snprintf(text + o, sizeof text - o, "%s: %s\n", tab[i].name, vals[i]);
@@ -273,11 +285,16 @@ static void test_every_plugin_key_unnamed(void **state)
 	assert_true(o < sizeof text);
 	struct conf c;
 	char err[512];
-	assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+	if (load(&c, &NF, text, err, sizeof err) != 0) {
+		print_error("%s\n", err);
+		conf_free(&c);
+		fail();
+	}
 	assert_int_equal(c.nplugins, 2);
 	for (unsigned j = 0; j < 2; j++)
 		for (size_t i = 0; i < n && i < 128; i++)
-			if (tab[i].scope == SCOPE_PLUGIN && tab[i].type != CT_OBSOLETE)
+			if (tab[i].scope == SCOPE_PLUGIN && tab[i].type != CT_OBSOLETE &&
+			    vals[i][0])
 				check_plugin_key(&c.plugin[j], &tab[i], vals[i]);
 	conf_free(&c);
 }
@@ -293,10 +310,16 @@ static void test_every_plugin_key_named(void **state)
 			continue;
 		char vbuf[128], text[512], err[512];
 		const char *v = sample_value(&tab[i], vbuf, sizeof vbuf);
+		if (!v)
+			continue;
 		snprintf(text, sizeof text, "plugins: print[one], print[two]\n%s[two]: %s\n",
 			 tab[i].name, v);
 		struct conf c;
-		assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+		if (load(&c, &NF, text, err, sizeof err) != 0) {
+			print_error("%s\n", err);
+			conf_free(&c);
+			fail();
+		}
 		check_plugin_key(plugin(&c, "two"), &tab[i], v);
 		/* "one" keeps the default */
 		struct conf d;
@@ -304,7 +327,7 @@ static void test_every_plugin_key_named(void **state)
 		assert_int_equal(load(&d, &NF, "plugins: print[x]\n", derr, sizeof derr), 0);
 		const char *a = (const char *)plugin(&c, "one") + tab[i].off;
 		const char *b = (const char *)&d.plugin[0] + tab[i].off;
-		if (tab[i].type == CT_BOOL || tab[i].type == CT_INT)
+		if (tab[i].type == CT_BOOL || tab[i].type == CT_INT || tab[i].type == CT_DURATION)
 			assert_int_equal(*(const int *)a, *(const int *)b);
 		else if (*(char *const *)b)
 			assert_string_equal(*(char *const *)a, *(char *const *)b);
@@ -313,6 +336,44 @@ static void test_every_plugin_key_named(void **state)
 		conf_free(&d);
 		conf_free(&c);
 	}
+}
+
+static void test_duration(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		int want;
+	} good[] = {{"30s", 30}, {"5m", 300}, {"1h", 3600}, {"1d", 86400}, {"1w", 604800},
+		    {"31d", 31 * 86400}, {"  15m ", 900}};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct conf c;
+		char err[512], text[128];
+		snprintf(text, sizeof text, "print_history: %s\n", good[i].v);
+		assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
+		assert_int_equal(c.plugin[0].print_history, good[i].want);
+		conf_free(&c);
+	}
+	static const char *const bad[] = {"5", "5x", "0m", "-1m", "32d", "5mm", "m", "1.5h",
+					  "99999999999999999999s"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct conf c;
+		char err[512], text[128];
+		snprintf(text, sizeof text, "debug: true\nprint_history: %s\n", bad[i]);
+		if (load(&c, &NF, text, err, sizeof err) != -1) {
+			print_error("accepted print_history: %s\n", bad[i]);
+			fail();
+		}
+		assert_contains(err, ORIGIN ":2:");
+		assert_contains(err, "print_history");
+		conf_free(&c);
+	}
+	/* default: no time bins */
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "", err, sizeof err), 0);
+	assert_int_equal(c.plugin[0].print_history, 0);
+	conf_free(&c);
 }
 
 static void test_named_wins_regardless_of_order(void **state)
@@ -916,6 +977,7 @@ int main(void)
 	    cmocka_unit_test(test_plugins_declared),
 	    cmocka_unit_test(test_every_plugin_key_unnamed),
 	    cmocka_unit_test(test_every_plugin_key_named),
+	    cmocka_unit_test(test_duration),
 	    cmocka_unit_test(test_named_wins_regardless_of_order),
 	    cmocka_unit_test(test_plugins_key_after_plugin_keys),
 	    cmocka_unit_test(test_obsolete_key_notice),
