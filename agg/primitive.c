@@ -6,6 +6,8 @@
  */
 #include "agg/primitive.h"
 
+#include "agg/table.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -229,13 +231,14 @@ static void ren_proto(const uint8_t *k, const struct keyspec_field *f, const str
 	}
 }
 
-static void ext_tcpflags(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-			 const struct prim_opts *o)
+/* Never called: tcpflags is accumulated in the counters (see worker_account). */
+static void ext_none(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		     const struct prim_opts *o)
 {
+	(void)r;
+	(void)k;
 	(void)f;
 	(void)o;
-	/* flags only mean something for TCP; exporters leave junk in them otherwise */
-	k[0] = r->proto == 6 ? r->tcp_flags : 0;
 }
 
 static void ren_tcpflags(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
@@ -438,7 +441,7 @@ static void ren_bin(const uint8_t *k, const struct keyspec_field *f, const struc
 
 static const struct primitive history_row = {
     "stamp_inserted", "stamp_inserted", "STAMP_INSERTED", 8, 22, "time bin start (history)",
-    ext_bin, ren_bin};
+    ext_bin, ren_bin, 0};
 
 /* ---- user-defined primitives ------------------------------------------- */
 
@@ -517,71 +520,72 @@ static void ren_custom(const uint8_t *k, const struct keyspec_field *f, const st
 }
 
 static const struct primitive custom_row = {
-    "custom", "custom", "CUSTOM", 0, 20, "user-defined", ext_custom, ren_custom};
+    "custom", "custom", "CUSTOM", 0, 20, "user-defined", ext_custom, ren_custom, 0};
 
 /* ---- the table -------------------------------------------------------- */
 
 static const struct primitive builtins[] = {
-    {"src_mac", "mac_src", "SRC_MAC", 6, 19, "Source MAC address", ext_raw, ren_mac},
-    {"dst_mac", "mac_dst", "DST_MAC", 6, 19, "Destination MAC address", ext_raw, ren_mac},
-    {"vlan", "vlan", "VLAN", 2, 7, "Ethernet VLAN, 802.1Q (ingress)", ext_raw, ren_uint},
-    {"in_vlan", "vlan_in", "IN_VLAN", 2, 9, "Ingress VLAN", ext_raw, ren_uint},
-    {"out_vlan", "vlan_out", "OUT_VLAN", 2, 9, "Egress VLAN", ext_raw, ren_uint},
-    {"src_as", "as_src", "SRC_AS", 4, 12, "Source ASN", ext_raw, ren_uint},
-    {"dst_as", "as_dst", "DST_AS", 4, 12, "Destination ASN", ext_raw, ren_uint},
-    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr},
-    {"peer_dst_ip", "peer_ip_dst", "PEER_DST_IP", 17, 47, "BGP next-hop", ext_addr, ren_addr},
-    {"in_iface", "iface_in", "IN_IFACE", 4, 12, "Input interface, SNMP ifIndex", ext_raw, ren_uint},
+    {"src_mac", "mac_src", "SRC_MAC", 6, 19, "Source MAC address", ext_raw, ren_mac, 0},
+    {"dst_mac", "mac_dst", "DST_MAC", 6, 19, "Destination MAC address", ext_raw, ren_mac, 0},
+    {"vlan", "vlan", "VLAN", 2, 7, "Ethernet VLAN, 802.1Q (ingress)", ext_raw, ren_uint, 0},
+    {"in_vlan", "vlan_in", "IN_VLAN", 2, 9, "Ingress VLAN", ext_raw, ren_uint, 0},
+    {"out_vlan", "vlan_out", "OUT_VLAN", 2, 9, "Egress VLAN", ext_raw, ren_uint, 0},
+    {"src_as", "as_src", "SRC_AS", 4, 12, "Source ASN", ext_raw, ren_uint, 0},
+    {"dst_as", "as_dst", "DST_AS", 4, 12, "Destination ASN", ext_raw, ren_uint, 0},
+    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr, 0},
+    {"peer_dst_ip", "peer_ip_dst", "PEER_DST_IP", 17, 47, "BGP next-hop", ext_addr, ren_addr, 0},
+    {"in_iface", "iface_in", "IN_IFACE", 4, 12, "Input interface, SNMP ifIndex", ext_raw, ren_uint, 0},
     {"out_iface", "iface_out", "OUT_IFACE", 4, 12, "Output interface, SNMP ifIndex", ext_raw,
-     ren_uint},
+     ren_uint, 0},
     {"mpls_label_top", "mpls_label_top", "MPLS_LABEL_TOP", 4, 16, "Top MPLS label", ext_mpls_top,
-     ren_uint},
+     ren_uint, 0},
     {"mpls_label_bottom", "mpls_label_bottom", "MPLS_LABEL_BOTTOM", 4, 19, "Bottom MPLS label",
-     ext_mpls_bottom, ren_uint},
+     ext_mpls_bottom, ren_uint, 0},
     {"mpls_label_stack", "mpls_label_stack", "MPLS_LABEL_STACK", 1 + 4 * FR_MPLS_MAX, 40,
-     "MPLS label stack", ext_mpls_stack, ren_mpls_stack},
-    {"src_host", "ip_src", "SRC_IP", 17, 47, "Source IPv4/IPv6 address", ext_addr, ren_addr},
-    {"src_net", "net_src", "SRC_NET", 17, 47, "Source IPv4/IPv6 prefix", ext_src_net, ren_addr},
-    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr},
+     "MPLS label stack", ext_mpls_stack, ren_mpls_stack, 0},
+    {"src_host", "ip_src", "SRC_IP", 17, 47, "Source IPv4/IPv6 address", ext_addr, ren_addr, 0},
+    {"src_net", "net_src", "SRC_NET", 17, 47, "Source IPv4/IPv6 prefix", ext_src_net, ren_addr, 0},
+    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr, 0},
     {"dst_net", "net_dst", "DST_NET", 17, 47, "Destination IPv4/IPv6 prefix", ext_dst_net,
-     ren_addr},
-    {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint},
-    {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint},
-    {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint},
-    {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port", ext_raw, ren_uint},
-    {"tcpflags", "tcp_flags", "TCP_FLAGS", 1, 11, "TCP flags", ext_tcpflags, ren_tcpflags},
+     ren_addr, 0},
+    {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint, 0},
+    {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint, 0},
+    {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint, 0},
+    {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port", ext_raw, ren_uint, 0},
+    {"tcpflags", "tcp_flags", "TCP_FLAGS", 0, 11, "TCP flags (OR of the aggregated flows)", ext_none,
+     ren_tcpflags, 1},
     {"fwd_status", "fwd_status", "FWD_STATUS", 1, 12, "Forwarding status (IE 89)", ext_fwd_status,
-     ren_fwd_status},
-    {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto},
-    {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint},
-    {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint},
+     ren_fwd_status, 0},
+    {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto, 0},
+    {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint, 0},
+    {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint, 0},
     {"post_nat_src_host", "post_nat_ip_src", "POST_NAT_SRC_IP", 17, 47,
-     "Source address after NAT", ext_addr, ren_addr},
+     "Source address after NAT", ext_addr, ren_addr, 0},
     {"post_nat_dst_host", "post_nat_ip_dst", "POST_NAT_DST_IP", 17, 47,
-     "Destination address after NAT", ext_addr, ren_addr},
+     "Destination address after NAT", ext_addr, ren_addr, 0},
     {"post_nat_src_port", "post_nat_port_src", "POST_NAT_SRC_PORT", 2, 19,
-     "Source port after NAT", ext_raw, ren_uint},
+     "Source port after NAT", ext_raw, ren_uint, 0},
     {"post_nat_dst_port", "post_nat_port_dst", "POST_NAT_DST_PORT", 2, 19,
-     "Destination port after NAT", ext_raw, ren_uint},
-    {"nat_event", "nat_event", "NAT_EVENT", 1, 11, "NAT event ID", ext_raw, ren_uint},
+     "Destination port after NAT", ext_raw, ren_uint, 0},
+    {"nat_event", "nat_event", "NAT_EVENT", 1, 11, "NAT event ID", ext_raw, ren_uint, 0},
     {"sampling_rate", "sampling_rate", "SAMPLING_RATE", 4, 15, "Sampling rate", ext_raw,
-     ren_uint},
+     ren_uint, 0},
     {"sampling_direction", "sampling_direction", "SAMPLING_DIRECTION", 1, 20,
-     "Sampling direction (ingress/egress)", ext_sampling_dir, ren_sampling_dir},
+     "Sampling direction (ingress/egress)", ext_sampling_dir, ren_sampling_dir, 0},
     {"timestamp_start", "timestamp_start", "TIMESTAMP_START", 8, 30, "Flow start time", ext_time,
-     ren_time},
+     ren_time, 0},
     {"timestamp_end", "timestamp_end", "TIMESTAMP_END", 8, 30, "Flow end time", ext_time,
-     ren_time},
+     ren_time, 0},
     {"timestamp_arrival", "timestamp_arrival", "TIMESTAMP_ARRIVAL", 8, 30,
-     "Collector arrival time", ext_time, ren_time},
+     "Collector arrival time", ext_time, ren_time, 0},
     {"timestamp_export", "timestamp_export", "TIMESTAMP_EXPORT", 8, 30, "Export header time",
-     ext_time, ren_time},
+     ext_time, ren_time, 0},
     {"export_proto_seqno", "export_proto_seqno", "EXPORT_PROTO_SEQNO", 4, 20,
-     "Export protocol sequence number", ext_raw, ren_uint},
+     "Export protocol sequence number", ext_raw, ren_uint, 0},
     {"export_proto_version", "export_proto_version", "EXPORT_PROTO_VERSION", 2, 22,
-     "Export protocol version", ext_raw, ren_uint},
+     "Export protocol version", ext_raw, ren_uint, 0},
     {"export_proto_sysid", "export_proto_sysid", "EXPORT_PROTO_SYSID", 4, 20,
-     "Export protocol source id / observation domain", ext_raw, ren_uint},
+     "Export protocol source id / observation domain", ext_raw, ren_uint, 0},
 };
 
 const struct primitive *prim_builtins(size_t *n)
@@ -700,8 +704,17 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
 	memset(key, 0, ks->key_len);
 	for (unsigned i = 0; i < ks->n; i++) {
 		const struct keyspec_field *f = &ks->f[i];
-		f->p->extract(r, key + f->off, f, &ks->opts);
+		if (!f->p->accumulate)
+			f->p->extract(r, key + f->off, f, &ks->opts);
 	}
+}
+
+const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,
+			     const void *counters)
+{
+	if (f->p->accumulate)
+		return (const uint8_t *)counters + offsetof(struct agg_counters, tcp_flags);
+	return key + f->off;
 }
 
 int keyspec_has(const struct keyspec *ks, const char *name)

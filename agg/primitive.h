@@ -85,7 +85,17 @@ struct primitive {
 			const struct prim_opts *o);
 	void (*render)(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
 		       struct prim_val *v);
+	/*
+	 * Accumulated, not keyed: the value is folded into the entry's counters
+	 * (tcp flags are OR-ed over every flow of a row, as pmacct does) and
+	 * render() is given a pointer into struct agg_counters instead of the key.
+	 */
+	uint8_t accumulate;
 };
+
+/* Where a field's value lives in an entry: its key slice, or the counters. */
+const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,
+			     const void *counters);
 
 /* User-defined primitives loaded from aggregate_primitives. */
 struct prim_registry {

@@ -100,6 +100,7 @@ static void fold(struct agg_counters *dst, const struct agg_counters *src)
 	dst->packets += src->packets;
 	dst->bytes += src->bytes;
 	dst->flows += src->flows;
+	dst->tcp_flags |= src->tcp_flags;
 	if (src->first_usec && (!dst->first_usec || src->first_usec < dst->first_usec))
 		dst->first_usec = src->first_usec;
 	if (src->last_usec > dst->last_usec)

@@ -16,6 +16,7 @@
 struct agg_counters {
 	uint64_t packets, bytes, flows;
 	uint64_t first_usec, last_usec; /* first/last time this key was seen */
+	uint8_t tcp_flags;              /* OR of the flows' TCP flags (not a key) */
 };
 
 struct agg_entry {

@@ -8,7 +8,7 @@ static void render(const struct keyspec *ks, unsigned i, const struct agg_entry 
 		   struct prim_val *v)
 {
 	const struct keyspec_field *f = &ks->f[i];
-	f->p->render(e->key + f->off, f, &ks->opts, v);
+	f->p->render(keyspec_value(f, e->key, &e->c), f, &ks->opts, v);
 }
 
 static const char *field_json_name(const struct keyspec_field *f)

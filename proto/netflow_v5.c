@@ -79,7 +79,7 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 			return NF_ERR_COUNT;
 		v4(&r->src_addr, p);
 		v4(&r->dst_addr, p + 4);
-		v4(&r->peer_dst_ip, p + 8);
+		/* p + 8 is the IP next hop; peer_dst_ip is the BGP next hop, which v5 lacks */
 		r->peer_src_ip = ex->addr;
 		r->in_iface = be16(p + 12);
 		r->out_iface = be16(p + 14);
@@ -105,7 +105,7 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 		r->export_sysid = (uint32_t)engine_type << 8 | engine_id;
 		r->ts_arrival = arrival;
 		r->ts_export = export_usec;
-		r->present = (1ull << FR_SRC_ADDR) | (1ull << FR_DST_ADDR) | (1ull << FR_PEER_DST_IP) |
+		r->present = (1ull << FR_SRC_ADDR) | (1ull << FR_DST_ADDR) |
 			     (1ull << FR_PEER_SRC_IP) | (1ull << FR_IN_IFACE) |
 			     (1ull << FR_OUT_IFACE) | (1ull << FR_TS_START) | (1ull << FR_TS_END) |
 			     (1ull << FR_SRC_PORT) | (1ull << FR_DST_PORT) |

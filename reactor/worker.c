@@ -47,6 +47,8 @@ void worker_account(struct worker *w, struct flow_rec *r)
 	c.bytes = r->bytes;
 	c.flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
 	c.first_usec = c.last_usec = w->now_usec;
+	/* flags only mean something for TCP; exporters leave junk in them otherwise */
+	c.tcp_flags = r->proto == 6 ? r->tcp_flags : 0;
 	w->st.records += 1;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
