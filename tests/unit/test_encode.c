@@ -56,6 +56,7 @@ static struct agg_entry *entry(const struct keyspec *ks, const struct flow_rec *
 	e->c.packets = pkts;
 	e->c.bytes = bytes;
 	e->c.flows = flows;
+	e->c.tcp_flags = r->proto == 6 ? r->tcp_flags : 0; /* accumulated, as the worker does */
 	return e;
 }
 

@@ -192,7 +192,9 @@ static void test_one_record(void **state)
 	const struct flow_rec *r = &f->cap.rec[0];
 	assert_v4(&r->src_addr, REC1.src);
 	assert_v4(&r->dst_addr, REC1.dst);
-	assert_v4(&r->peer_dst_ip, REC1.nh);
+	/* the v5 next hop is the IP next hop, not the BGP next hop: not peer_dst_ip */
+	assert_int_equal(r->peer_dst_ip.family, 0);
+	assert_false(FR_HAS(r, FR_PEER_DST_IP));
 	assert_int_equal(r->peer_src_ip.family, 4);
 	assert_memory_equal(r->peer_src_ip.a, EXPORTER.a, 16);
 	assert_int_equal(r->in_iface, 11);
@@ -224,7 +226,7 @@ static void test_one_record(void **state)
 	static const enum fr_field present[] = {
 	    FR_SRC_ADDR, FR_DST_ADDR,  FR_SRC_MASK,   FR_DST_MASK,    FR_SRC_PORT,
 	    FR_DST_PORT, FR_PROTO,     FR_TOS,        FR_TCP_FLAGS,   FR_SRC_AS,
-	    FR_DST_AS,   FR_IN_IFACE,  FR_OUT_IFACE,  FR_PEER_SRC_IP, FR_PEER_DST_IP,
+	    FR_DST_AS,   FR_IN_IFACE,  FR_OUT_IFACE,  FR_PEER_SRC_IP,
 	    FR_TS_START, FR_TS_END,    FR_ENGINE,     FR_FLOWS};
 	for (size_t i = 0; i < sizeof present / sizeof present[0]; i++)
 		assert_true(FR_HAS(r, present[i]));
@@ -299,7 +301,7 @@ static void test_thirty_records(void **state)
 		const struct flow_rec *x = &f->cap.rec[i];
 		assert_v4(&x->src_addr, r[i].src);
 		assert_v4(&x->dst_addr, r[i].dst);
-		assert_v4(&x->peer_dst_ip, r[i].nh);
+		assert_int_equal(x->peer_dst_ip.family, 0);
 		assert_memory_equal(x->peer_src_ip.a, EXPORTER.a, 16);
 		assert_int_equal(x->in_iface, 100 + i);
 		assert_int_equal(x->out_iface, 200 + i);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agg/primitive.h"
+#include "agg/table.h"
 
 #ifndef UNIT_DATA_DIR
 #define UNIT_DATA_DIR "tests/unit/data"
@@ -96,6 +97,17 @@ static void base_rec(struct flow_rec *r)
 	r->present = ~0ull;
 }
 
+/* Counters as the worker accounts r (tcp flags are accumulated, TCP only). */
+static struct agg_counters counters_of(const struct flow_rec *r)
+{
+	struct agg_counters c;
+	memset(&c, 0, sizeof c);
+	c.packets = r->packets;
+	c.bytes = r->bytes;
+	c.tcp_flags = r->proto == 6 ? r->tcp_flags : 0;
+	return c;
+}
+
 /* Build a one-primitive spec, extract r and render it. */
 static void one(const char *agg, const struct prim_opts *o, const struct flow_rec *r,
 		struct prim_val *v)
@@ -112,7 +124,8 @@ static void one(const char *agg, const struct prim_opts *o, const struct flow_re
 	assert_non_null(key);
 	keyspec_extract(&ks, r, key);
 	memset(v, 0, sizeof *v);
-	ks.f[0].p->render(key + ks.f[0].off, &ks.f[0], &ks.opts, v);
+	struct agg_counters c = counters_of(r);
+	ks.f[0].p->render(keyspec_value(&ks.f[0], key, &c), &ks.f[0], &ks.opts, v);
 	free(key);
 }
 
@@ -181,6 +194,9 @@ static void test_keyspec_builtin_table_order(void **state)
 		assert_int_equal(ks.f[i].off, off);
 		assert_int_equal(ks.f[i].width, p[i].width);
 		off += p[i].width;
+		/* accumulated primitives take no key bytes */
+		if (p[i].accumulate)
+			assert_int_equal(p[i].width, 0);
 	}
 	assert_int_equal(ks.key_len % 8, 0);
 	assert_true(ks.key_len >= off);
@@ -191,7 +207,7 @@ static void test_keyspec_builtin_table_order(void **state)
 		assert_non_null(p[i].descr);
 		assert_non_null(p[i].extract);
 		assert_non_null(p[i].render);
-		assert_true(p[i].width > 0);
+		assert_true(p[i].width > 0 || p[i].accumulate);
 		assert_true(p[i].col > 0);
 		for (size_t j = 0; j < i; j++) {
 			assert_string_not_equal(p[i].name, p[j].name);
@@ -339,10 +355,11 @@ static void test_render_all_builtins_together(void **state)
 	base_rec(&r);
 	uint8_t *key = malloc(ks.key_len);
 	keyspec_extract(&ks, &r, key);
+	struct agg_counters c = counters_of(&r);
 	for (unsigned i = 0; i < ks.n; i++) {
 		struct prim_val all, alone;
 		memset(&all, 0, sizeof all);
-		ks.f[i].p->render(key + ks.f[i].off, &ks.f[i], &ks.opts, &all);
+		ks.f[i].p->render(keyspec_value(&ks.f[i], key, &c), &ks.f[i], &ks.opts, &all);
 		one(ks.f[i].p->name, &opts, &r, &alone);
 		assert_string_equal(all.s, alone.s);
 		assert_int_equal(all.kind, alone.kind);
@@ -428,13 +445,43 @@ static void test_tcpflags(void **state)
 	expect("tcpflags", &arr, &r, PV_LIST, "URG,ACK,PSH,RST,SYN,FIN");
 	r.tcp_flags = 0;
 	expect("tcpflags", &arr, &r, PV_LIST, "");
-	/* non-TCP: flags are zeroed */
+	/* non-TCP: flags are zeroed (by the accounting, mirrored in counters_of) */
 	r.tcp_flags = 0x12;
 	r.proto = 17;
 	expect("tcpflags", &plain, &r, PV_STR, "0");
 	expect("tcpflags", &arr, &r, PV_LIST, "");
 	r.proto = 1;
 	expect("tcpflags", &plain, &r, PV_STR, "0");
+}
+
+static void test_tcpflags_not_keyed(void **state)
+{
+	(void)state;
+	/* tcp flags are OR-ed in the counters, so they never split a row */
+	struct keyspec ks;
+	char err[256];
+	assert_int_equal(keyspec_build(&ks, "src_host, tcpflags", NULL, NULL, err, sizeof err), 0);
+	struct flow_rec a, b;
+	base_rec(&a);
+	base_rec(&b);
+	b.tcp_flags = 0x01;
+	uint8_t ka[64], kb[64];
+	keyspec_extract(&ks, &a, ka);
+	keyspec_extract(&ks, &b, kb);
+	assert_memory_equal(ka, kb, ks.key_len);
+	assert_true(keyspec_has(&ks, "tcpflags"));
+	/* and the value comes from the counters */
+	struct agg_counters c = counters_of(&a);
+	c.tcp_flags |= 0x01;
+	unsigned i = ks.f[0].p->accumulate ? 0 : 1;
+	assert_string_equal(ks.f[i].p->name, "tcpflags");
+	assert_ptr_equal(keyspec_value(&ks.f[i], ka, &c), (const uint8_t *)&c.tcp_flags);
+	struct prim_val v;
+	ks.f[i].p->render(keyspec_value(&ks.f[i], ka, &c), &ks.f[i], &ks.opts, &v);
+	assert_string_equal(v.s, "19");
+	/* other primitives still read the key */
+	unsigned j = 1 - i;
+	assert_ptr_equal(keyspec_value(&ks.f[j], ka, &c), ka + ks.f[j].off);
 }
 
 static void test_proto_names(void **state)
@@ -820,7 +867,8 @@ static void render_custom(const struct prim_registry *reg, const char *agg,
 	uint8_t *key = malloc(ks.key_len);
 	keyspec_extract(&ks, r, key);
 	struct prim_val v;
-	ks.f[0].p->render(key + ks.f[0].off, &ks.f[0], &ks.opts, &v);
+	struct agg_counters c = counters_of(r);
+	ks.f[0].p->render(keyspec_value(&ks.f[0], key, &c), &ks.f[0], &ks.opts, &v);
 	free(key);
 	if (strcmp(v.s, want) != 0) {
 		print_error("%s: got '%s', want '%s'\n", agg, v.s, want);
@@ -907,6 +955,7 @@ int main(void)
 	    cmocka_unit_test(test_render_all_builtins_together),
 	    cmocka_unit_test(test_src_dst_net_masks),
 	    cmocka_unit_test(test_tcpflags),
+	    cmocka_unit_test(test_tcpflags_not_keyed),
 	    cmocka_unit_test(test_proto_names),
 	    cmocka_unit_test(test_fwd_status),
 	    cmocka_unit_test(test_mpls),

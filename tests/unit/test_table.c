@@ -126,6 +126,33 @@ static void test_insert_find(void **state)
 	agg_table_free(&t);
 }
 
+static void test_tcp_flags_or(void **state)
+{
+	(void)state;
+	struct agg_table a, b;
+	assert_int_equal(agg_table_init(&a, KL, 16), 0);
+	assert_int_equal(agg_table_init(&b, KL, 16), 0);
+	struct agg_counters c = ctr(1, 1, 1, 0, 0);
+	c.tcp_flags = 0x02; /* SYN */
+	assert_int_equal(add(&a, 1, &c), 0);
+	c.tcp_flags = 0x10; /* ACK */
+	assert_int_equal(add(&a, 1, &c), 0);
+	assert_int_equal(find(&a, 1)->c.tcp_flags, 0x12);
+	c.tcp_flags = 0;
+	assert_int_equal(add(&a, 1, &c), 0);
+	assert_int_equal(find(&a, 1)->c.tcp_flags, 0x12);
+	/* merge ORs too */
+	c.tcp_flags = 0x01; /* FIN */
+	assert_int_equal(add(&b, 1, &c), 0);
+	c.tcp_flags = 0x04;
+	assert_int_equal(add(&b, 2, &c), 0);
+	assert_int_equal(agg_table_merge(&a, &b), 0);
+	assert_int_equal(find(&a, 1)->c.tcp_flags, 0x13);
+	assert_int_equal(find(&a, 2)->c.tcp_flags, 0x04);
+	agg_table_free(&a);
+	agg_table_free(&b);
+}
+
 static void test_growth_100k(void **state)
 {
 	(void)state;
@@ -405,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_init_rounds_capacity),
 	    cmocka_unit_test(test_insert_find),
+	    cmocka_unit_test(test_tcp_flags_or),
 	    cmocka_unit_test(test_growth_100k),
 	    cmocka_unit_test(test_forced_collisions),
 	    cmocka_unit_test(test_max_entries),
