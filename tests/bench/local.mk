@@ -6,5 +6,5 @@ tests_bench_nfsend_SOURCES = tests/bench/nfsend.c
 EXTRA_DIST += tests/bench/run.sh tests/bench/README.md
 
 bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
-	NETACCT_BUILDDIR=$(abs_top_builddir) bash $(srcdir)/tests/bench/run.sh $(BENCH_SCENARIOS)
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/run.sh $(BENCH_SCENARIOS)
 .PHONY: bench

@@ -48,8 +48,10 @@ work=$(mktemp -d /tmp/netacct-bench.XXXXXX)
 old_rmem=$(cat /proc/sys/net/core/rmem_max)
 daemon_pid=
 cleanup() {
+	# set -m: the daemon leads its own process group, which holds pmacct's
+	# plugin processes too.
 	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -KILL "$daemon_pid" 2>/dev/null || true
+		kill -KILL -- "-$daemon_pid" 2>/dev/null || kill -KILL "$daemon_pid" 2>/dev/null || true
 	fi
 	if [ "$(cat /proc/sys/net/core/rmem_max)" != "$old_rmem" ]; then
 		echo "$old_rmem" >/proc/sys/net/core/rmem_max 2>/dev/null || true
@@ -183,11 +185,20 @@ EOF
 	fi
 }
 
-wait_ready() { # LOG PID
-	local i
+# Ready = the log has every PATTERN.  pmacct logs "waiting for NetFlow/IPFIX
+# data" from its core process before the print plugin process has finished
+# starting, and what the core receives meanwhile never reaches the output; so
+# for pmacct we also wait for the JSON plugin's last start-up line.
+wait_ready() { # LOG PID PATTERN...
+	local log=$1 pid=$2 i p ok
+	shift 2
 	for i in $(seq 1 200); do
-		grep -q 'waiting for NetFlow/IPFIX data' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
+		ok=1
+		for p in "$@"; do
+			grep -q -- "$p" "$log" 2>/dev/null || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
@@ -220,7 +231,9 @@ run_one() {
 
 	"$bin" -f "$dir/nfacctd.conf" >"$dir/stdout" 2>"$dir/stderr" &
 	daemon_pid=$!
-	if ! wait_ready "$dir/nfacctd.log" "$daemon_pid"; then
+	local ready=('waiting for NetFlow/IPFIX data')
+	[ "$daemon" = pmacct ] && ready+=('JSON: setting object handlers')
+	if ! wait_ready "$dir/nfacctd.log" "$daemon_pid" "${ready[@]}"; then
 		echo "bench: $daemon did not become ready; see below" >&2
 		tail -n 5 "$dir/nfacctd.log" "$dir/stderr" >&2 2>/dev/null || true
 		kill -KILL "$daemon_pid" 2>/dev/null || true
@@ -229,7 +242,7 @@ run_one() {
 		printf '%s\t%s\tFAILED\n' "$scen" "$daemon" >>"$work/results"
 		return 1
 	fi
-	sleep 0.3 # let forked plugin processes (pmacct) settle
+	sleep 0.2
 	read -r t0 _ _ < <(tree_stats "$daemon_pid")
 	kd0=$(rcvbuf_errors)
 
