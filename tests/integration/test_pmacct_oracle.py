@@ -116,9 +116,8 @@ V5_RECORDS = [
           tos=0, src_as=100, dst_as=200, src_mask=12, dst_mask=32)],
 ]
 
-ALL_BUT_NEXTHOP = ("src_host, dst_host, src_net, dst_net, src_mask, dst_mask, src_port, "
-                   "dst_port, proto, tos, src_as, dst_as, in_iface, out_iface, peer_src_ip, "
-                   "tcpflags, flows")
+ALL = ("src_host, dst_host, src_net, dst_net, src_mask, dst_mask, src_port, dst_port, proto, "
+       "tos, src_as, dst_as, in_iface, out_iface, peer_src_ip, peer_dst_ip, tcpflags, flows")
 
 
 def send_v5(records_per_datagram):
@@ -132,7 +131,7 @@ def send_v5(records_per_datagram):
 
 
 def test_v5_crafted_json_and_csv_match_pmacct(nfacctd, pmacct, tmp_path):
-    specs = [("full", ALL_BUT_NEXTHOP, "json"),
+    specs = [("full", ALL, "json"), ("flags", "proto, tcpflags, flows", "json"),
              ("hosts", "src_host, dst_host, proto", "json"),
              ("ports", "src_port, dst_port, proto, flows", "csv")]
     ours, theirs = run_both(nfacctd, pmacct, tmp_path, specs, send_v5(V5_RECORDS))
@@ -143,9 +142,6 @@ def test_v5_crafted_json_and_csv_match_pmacct(nfacctd, pmacct, tmp_path):
     assert hosts[("10.0.0.1", "10.0.0.2")] == (4, 304)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: netacct fills peer_ip_dst from the v5 record's IP next-hop (\"203.0.113.1\"); "
-    "pmacct's peer_dst_ip is the BGP next-hop, which v5 does not carry: it prints \"\""))
 def test_v5_peer_dst_ip_matches_pmacct(nfacctd, pmacct, tmp_path):
     specs = [("a", "src_host, peer_dst_ip", "json")]
     recs = [[dict(src="10.9.9.9", nexthop="203.0.113.1", packets=2, octets=200),
@@ -159,9 +155,6 @@ def test_v5_peer_dst_ip_matches_pmacct(nfacctd, pmacct, tmp_path):
     assert_same(ours, theirs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: netacct makes tcp_flags part of the aggregation key (one row per flag set); "
-    "pmacct ORs the flags of every flow aggregated into a row"))
 def test_v5_tcpflags_ored_like_pmacct(nfacctd, pmacct, tmp_path):
     specs = [("a", "src_host, proto, tcpflags", "json")]
     recs = [[dict(src="10.3.3.3", tcp_flags=0x02, packets=1, octets=40),

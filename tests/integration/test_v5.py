@@ -55,9 +55,9 @@ def test_no_flows_counter_unless_asked(nfacctd, tmp_path):
     assert rows == [{"event_type": "purge", "ip_proto": "udp", "packets": 6, "bytes": 180}]
 
 
-# peer_dst_ip: see test_peer_dst_ip_empty_for_v5
+# peer_dst_ip is the BGP next hop (pmacct): v5 has none, its IP next hop is not used
 ALL = ("src_host, dst_host, src_net, dst_net, src_mask, dst_mask, src_port, dst_port, proto, "
-       "tos, src_as, dst_as, in_iface, out_iface, peer_src_ip, tcpflags, flows")
+       "tos, src_as, dst_as, in_iface, out_iface, peer_src_ip, peer_dst_ip, tcpflags, flows")
 
 
 def test_every_primitive_json_name_and_value(nfacctd, tmp_path):
@@ -67,15 +67,12 @@ def test_every_primitive_json_name_and_value(nfacctd, tmp_path):
     d, rows = run_once(nfacctd, tmp_path, ALL, [v5_datagram([rec])])
     assert rows == [{
         "event_type": "purge", "as_src": 64512, "as_dst": 65001, "peer_ip_src": "127.0.0.1",
-        "iface_in": 3, "iface_out": 7, "ip_src": "192.0.2.77",
+        "peer_ip_dst": "", "iface_in": 3, "iface_out": 7, "ip_src": "192.0.2.77",
         "net_src": "192.0.2.0", "ip_dst": "198.51.100.200", "net_dst": "198.51.100.128",
         "mask_src": 24, "mask_dst": 25, "port_src": 1234, "port_dst": 80, "tcp_flags": "18",
         "ip_proto": "tcp", "tos": 8, "packets": 10, "flows": 1, "bytes": 1000}]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: tcp_flags is part of the aggregation key (3 rows: \"2\", \"24\", \"17\"); pmacct "
-    "ORs the flags of the flows aggregated into one row (\"27\")"))
 def test_tcp_flags_ored_not_keyed(nfacctd, tmp_path):
     d, rows = run_once(nfacctd, tmp_path, "src_host, tcpflags",
                        [v5_datagram([dict(tcp_flags=0x02), dict(tcp_flags=0x18),
@@ -95,9 +92,6 @@ def test_tcp_flags_single_value(nfacctd, tmp_path):
          "bytes": 100}])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: peer_ip_dst is filled from the v5 IP next-hop; pmacct's peer_dst_ip is the BGP "
-    "next-hop, absent from v5, and prints \"\" (checked against Debian's nfacctd)"))
 def test_peer_dst_ip_empty_for_v5(nfacctd, tmp_path):
     d, rows = run_once(nfacctd, tmp_path, "src_host, peer_dst_ip",
                        [v5_datagram([dict(nexthop="203.0.113.1")])])
@@ -436,3 +430,44 @@ def test_two_workers_merge_rows_exactly(nfacctd, tmp_path):
         {"event_type": "purge", "ip_src": "10.0.0.2", "port_dst": 443,
          "packets": 64, "flows": 32, "bytes": 640},
     ])
+
+
+# ---------------------------------------------------------------------------
+# refresh and sampling
+
+def test_periodic_refresh_writes_without_shutdown(nfacctd, tmp_path):
+    out = tmp_path / "out.json"
+    d = nfacctd("plugins: print[a]\naggregate[a]: src_host\nprint_output[a]: json\n"
+                "print_output_file[a]: %s\nprint_output_file_append[a]: true\n"
+                "print_refresh_time[a]: 1\n" % out)
+    s = Sender(d.port)
+    s.send(v5_datagram([dict(src="10.4.4.4", packets=2, octets=20)]))
+    d.wait_datagrams(1)
+    # written by the periodic flush while the daemon keeps running
+    rows = wait_for(lambda: read_text(out).endswith("\n") and read_json(out),
+                    what="a periodic write")
+    assert d.proc.poll() is None
+    assert rows == [{"event_type": "purge", "ip_src": "10.4.4.4", "packets": 2, "bytes": 20}]
+    d.stop()
+    # the shutdown flush adds nothing: the interval's data was already written
+    assert read_json(out) == rows
+
+
+def test_renormalize_scales_by_v5_sampling_interval(nfacctd, tmp_path):
+    body, out = json_plugin(tmp_path, "a", "src_host")
+    d = nfacctd("nfacctd_renormalize: true\nplugins: print[a]\n" + body)
+    s = Sender(d.port)
+    # sampling field: top 2 bits mode (01 = deterministic), low 14 bits interval 100
+    s.send(v5_datagram([dict(packets=3, octets=300)], sampling=0x4000 | 100),
+           v5_datagram([dict(src="10.0.0.2", packets=3, octets=300)], seq=1, sampling=0))
+    d.wait_datagrams(2)
+    d.stop()
+    assert canon(read_json(out)) == canon([
+        {"event_type": "purge", "ip_src": "10.0.0.1", "packets": 300, "bytes": 30000},
+        {"event_type": "purge", "ip_src": "10.0.0.2", "packets": 3, "bytes": 300}])
+
+
+def test_no_renormalize_by_default(nfacctd, tmp_path):
+    d, rows = run_once(nfacctd, tmp_path, "src_host",
+                       [v5_datagram([dict(packets=3, octets=300)], sampling=0x4000 | 100)])
+    assert rows == [{"event_type": "purge", "ip_src": "10.0.0.1", "packets": 3, "bytes": 300}]
