@@ -1,0 +1,331 @@
+"""End-to-end conformance against real router captures from pmacct's regression suite.
+
+Each test replays one capture (UDP payloads to the fixture's collector port, in file order,
+one local socket per original exporter socket) into netacct's nfacctd on loopback, stops it
+with SIGINT (the shutdown flush writes every row), reads the print plugin's JSON and compares
+it, as a multiset of rows, with the fixture's expected Kafka output after normalisation
+(fixtures_replay.py):
+
+* the upstream replayer placeholders (172.21.1.10N, 192.168.100.N, fd25::10N, cafe::N) are
+  rewritten to our replay address (127.0.0.1, or ::1 for the IPv6-transport variants);
+* Avro nests custom primitives in "custom_primitives": {...} with string values; netacct
+  prints custom primitives as top-level keys, so the object is flattened (values unchanged);
+* the upstream volatile fields (timestamp_arrival, timestamp_min, timestamp_max,
+  stamp_inserted, stamp_updated) and the per-test dropped fields are removed, and the
+  expected rows are re-aggregated over the remaining fields (packets and bytes summed):
+  upstream aggregated on more primitives and inside a time bin;
+* always dropped from the expected side: `writer_id` (Kafka framing, writer_id_string) and
+  `flows` (null in Avro: upstream did not count flows).  Avro records have no `event_type`
+  while netacct's JSON rows carry "event_type": "purge" (as pmacct's JSON encodings do): it
+  is checked and removed from netacct's rows, except for 103's Kafka JSON file, which has it
+  and where it is compared.
+
+netacct is configured with the upstream settings it implements: JSON print output,
+tcpflags_encode_as_array, fwd_status_encode_as_string, mpls_label_stack_encode_as_array,
+timestamps_secs, timestamps_since_epoch, nfacctd_time_new, and the aggregate primitives of
+the upstream test that it supports plus `flows` (checked to be a positive integer on every
+row, then removed: there is nothing to compare it with).  timestamp_arrival is never
+aggregated: it is volatile and would split rows across a second boundary.
+
+Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmacct nfacctd
+(a development cross-check of the normalisation; 1.7.7 lacks some newer features).
+"""
+import pytest
+
+import fixtures_replay as fr
+
+pytestmark = pytest.mark.skipif(not fr.FIXTURES.exists(),
+                                reason="pmacct fixtures not found in %s" % fr.FIXTURES)
+
+# Fields produced upstream by features netacct does not have (yet).
+RD = ("mpls_vpn_rd", "mpls_vpn_rd_origin")    # mpls_vpn_rd primitive, flow_to_rd_map
+VRF = ("vrf_name",)                           # vrf_name primitive (IPFIX VRF name options)
+FRAMING = ("writer_id", "flows")              # Kafka/Avro framing; flows null upstream
+
+CUSTOM5 = ("vrf_id_ingress", "vrf_id_egress", "mpls_tl_ipv4_address", "mpls_tl_prefix_length",
+           "mpls_tl_type")
+CUSTOM2 = ("vrf_id_ingress", "vrf_id_egress")
+
+BASE = ("peer_src_ip", "in_iface", "out_iface", "src_host", "dst_host", "src_port", "dst_port",
+        "tcpflags", "fwd_status", "mpls_label_stack", "proto", "tos")
+NETS = ("src_net", "dst_net", "src_mask", "dst_mask")
+TIMES = ("timestamp_start", "timestamp_end")
+
+ADDRS = {"ipv4": "127.0.0.1", "ipv6": "::1"}
+
+# Known netacct deviations (decoder bug reports); the full comparisons stay, marked xfail.
+V9_TIME = ("NetFlow v9 sysUptime-relative times: pmacct computes unix_secs - (sysUptime - "
+           "switched) / 1000 with the millisecond delta truncated to whole seconds; netacct "
+           "floors the exact time, so timestamp_start/timestamp_end are 1 s early on every "
+           "row whose delta is not a whole second (101, first record: unix_secs 1677577615, "
+           "sysUptime 328882689, first/last_switched 328866242: expected 1677577599, "
+           "netacct prints 1677577598)")
+SAMPLER_310 = ("IPFIX sampler options with selectorAlgorithm 3 (random n-out-of-N, RFC 5477): "
+               "the rate is samplingPopulation (IE 310) / samplingSize (IE 309) = 256 / 1; "
+               "netacct takes samplingPacketInterval (IE 305) = 1 as the rate, so packets/bytes "
+               "are not renormalized (e.g. iface_in 71 row: expected packets 15360 bytes "
+               "1474560, netacct 60 / 5760)")
+
+
+def write_map(tmp_path, fixture, rel, addr, name=None):
+    """Copy a fixture map into tmp_path with the placeholders rewritten; return its path."""
+    text = (fr.fixture_dir(fixture) / rel).read_text()
+    dst = tmp_path / (name or rel.replace("/", "_"))
+    dst.write_text(fr.rewrite_placeholders(text, addr))
+    return dst
+
+
+def actual_rows(rows, event_type=False):
+    """Check and remove `flows` from netacct's rows (no expected value exists).  Unless the
+    expected file is a Kafka JSON one (event_type compared), also check and remove
+    "event_type": "purge", which the JSON print output carries and Avro records lack."""
+    out = []
+    for r in rows:
+        r = dict(r)
+        f = r.pop("flows", None)
+        assert isinstance(f, int) and f >= 1, "bad flows counter %r in %s" % (f, r)
+        if not event_type:
+            e = r.pop("event_type", None)
+            assert e == "purge", "event_type %r in %s" % (e, r)
+        out.append(r)
+    return out
+
+
+def check(nfacctd, tmp_path, fixture, aggregate, drop, expected="output-flow-00.json",
+          extra=None, addr="127.0.0.1", dport=9991, custom=(), event_type=False):
+    payloads = fr.pcap_payloads(fr.fixture_dir(fixture) / "traffic-00.pcap", dport)
+    aggregate = list(aggregate) + list(custom) + ["flows"]
+    rows, st = fr.run_collector(nfacctd, tmp_path, payloads, aggregate, extra, addr)
+    exp = fr.normalise_expected(fr.load_expected(fr.fixture_dir(fixture) / expected, addr), drop)
+    if fr.daemon_kind() == "netacct":
+        got = actual_rows(rows, event_type)
+    else:  # development cross-check against pmacct 1.7.7: not an assertion on netacct
+        got = [{k: v for k, v in r.items() if k not in ("flows", "event_type")} for r in rows]
+        exp, dropped = fr.pmacct_align(got, exp)
+        print("pmacct 1.7.7 did not print: %s" % dropped)
+    fr.assert_rows_equal(got, exp, "%s/%s" % (fixture, expected))
+    if st is not None:
+        assert st.total("malformed") == 0, "malformed datagrams: %s" % st.workers
+    return rows
+
+
+def custom_extra(tmp_path, fixture, addr, rel="pmacct_mount/custom-primitives-00.map", **kw):
+    extra = {"aggregate_primitives": write_map(tmp_path, fixture, rel, addr)}
+    extra.update(kw)
+    return extra
+
+
+# --------------------------------------------------------------------------
+# 100: Cisco IOS XR IPFIX, templates 260/261, MPLS-labelled IPv4/IPv6
+
+
+F100 = "100-IPFIXv10-CISCO"
+
+
+def test_100_ipfix_cisco(nfacctd, tmp_path):
+    """100 default: compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst, net_src,
+    net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
+    mpls_label_stack, ip_proto, tos, packets, bytes.
+    Dropped: mpls_vpn_rd, mpls_vpn_rd_origin (no mpls_vpn_rd primitive in netacct),
+    writer_id, flows (Kafka/Avro framing)."""
+    check(nfacctd, tmp_path, F100, BASE + NETS, RD + FRAMING)
+
+
+def test_100_ipfix_cisco_nat_timestamps(nfacctd, tmp_path):
+    """100 scenario-01: as the default plus post_nat_ip_src, post_nat_ip_dst,
+    post_nat_port_src, post_nat_port_dst, nat_event, timestamp_start, timestamp_end,
+    timestamp_export.  Dropped: mpls_vpn_rd, mpls_vpn_rd_origin, writer_id, flows; upstream
+    also had nfacctd_stitching (not in netacct), whose timestamp_min/max are volatile
+    anyway, and timestamp_arrival (volatile)."""
+    nat = ("post_nat_src_host", "post_nat_dst_host", "post_nat_src_port", "post_nat_dst_port",
+           "nat_event")
+    check(nfacctd, tmp_path, F100, BASE + NETS + nat + TIMES + ("timestamp_export",),
+          RD + FRAMING, expected="scenario-01/output-flow-00.json")
+
+
+# --------------------------------------------------------------------------
+# 101: Cisco NetFlow v9 template 313 with custom primitives
+
+
+F101 = "101-NFv9-CISCO-cust_primitives"
+
+
+@pytest.mark.xfail(strict=True, reason=V9_TIME)
+def test_101_nfv9_custom_primitives(nfacctd, tmp_path):
+    """101: compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst, port_src, port_dst,
+    tcp_flags, fwd_status, mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end,
+    the custom primitives vrf_id_ingress (IE 234), vrf_id_egress (235), mpls_tl_ipv4_address
+    (47), mpls_tl_prefix_length (91), mpls_tl_type (46) (flattened from Avro's
+    custom_primitives object, string values), packets, bytes.
+    Dropped: mpls_vpn_rd, mpls_vpn_rd_origin (no mpls_vpn_rd primitive), vrf_name (not
+    implemented), writer_id, flows (framing); timestamp_arrival (volatile)."""
+    check(nfacctd, tmp_path, F101, BASE + TIMES, RD + VRF + FRAMING, custom=CUSTOM5,
+          extra=custom_extra(tmp_path, F101, "127.0.0.1"))
+
+
+def test_101_nfv9_custom_primitives_no_times(nfacctd, tmp_path):
+    """101 without the time primitives, a complement to the full comparison above (which
+    stays, xfail on V9_TIME): timestamp_start/timestamp_end are neither aggregated by
+    netacct nor kept on the expected side (re-aggregated without them); every other field
+    of test_101_nfv9_custom_primitives is compared the same way."""
+    check(nfacctd, tmp_path, F101, BASE, RD + VRF + FRAMING + TIMES, custom=CUSTOM5,
+          extra=custom_extra(tmp_path, F101, "127.0.0.1"))
+
+
+# --------------------------------------------------------------------------
+# 102: NetFlow v9, two source IDs, sampling_map + renormalize, pre_tag/f2rd maps, reload
+
+
+F102 = "102-NFv9-CISCO-f2rd-pretag-sampling-reload"
+DROP102 = ("label",) + RD + VRF + FRAMING
+
+
+def extra102(tmp_path, addr, suffix="00"):
+    return custom_extra(tmp_path, F102, addr,
+                        sampling_map=write_map(tmp_path, F102,
+                                               "pmacct_mount/sampling-%s.map" % suffix, addr,
+                                               name="sampling.map"),
+                        nfacctd_renormalize="true")
+
+
+@pytest.mark.xfail(strict=True, reason=V9_TIME)
+def test_102_nfv9_sampling_map(nfacctd, tmp_path):
+    """102 run 1 (-00 maps): compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
+    net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
+    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, the five custom
+    primitives of test 101, packets, bytes (renormalized by sampling_map rate 1).
+    Dropped: label (pre_tag_map not implemented), mpls_vpn_rd, mpls_vpn_rd_origin
+    (flow_to_rd_map / mpls_vpn_rd not implemented), vrf_name, writer_id, flows."""
+    check(nfacctd, tmp_path, F102, BASE + NETS + TIMES, DROP102, custom=CUSTOM5,
+          extra=extra102(tmp_path, "127.0.0.1"))
+
+
+def test_102_nfv9_sampling_map_no_times(nfacctd, tmp_path):
+    """102 run 1 without the time primitives, a complement to the full comparison above
+    (which stays, xfail on V9_TIME): timestamp_start/timestamp_end are neither aggregated
+    nor kept on the expected side; every other field is compared as in run 1."""
+    check(nfacctd, tmp_path, F102, BASE + NETS, DROP102 + TIMES, custom=CUSTOM5,
+          extra=extra102(tmp_path, "127.0.0.1"))
+
+
+@pytest.mark.xfail(strict=True, reason="map reload on SIGUSR2 is not implemented: nfacctd does "
+                                       "not handle SIGUSR2, whose default action kills it "
+                                       "(exit -12); then also " + V9_TIME)
+def test_102_nfv9_sampling_map_reload(nfacctd, tmp_path):
+    """102 run 2: after run 1, the sampling map is swapped for sampling-01.map (rate 1000),
+    SIGUSR2 reloads the maps and the capture is replayed again.  netacct has no time bins
+    here, so the table holds both replays: expected = output-flow-00 (x1) + output-flow-01
+    (already x1000 upstream), re-aggregated.  Same fields compared/dropped as run 1."""
+    import signal
+    addr = "127.0.0.1"
+    extra = extra102(tmp_path, addr)
+    payloads = fr.pcap_payloads(fr.fixture_dir(F102) / "traffic-00.pcap")
+
+    def reload_and_replay(d, sent):
+        write_map(tmp_path, F102, "pmacct_mount/sampling-01.map", addr, name="sampling.map")
+        d.send_signal(signal.SIGUSR2)
+        if fr.daemon_kind() == "netacct":
+            try:
+                d.wait_log(r"(?i)(sampling_map|maps?)\b.*reload|reload.*(sampling_map|maps?)\b",
+                           timeout=5)
+            except AssertionError:
+                raise AssertionError("no map reload logged after SIGUSR2; nfacctd %s"
+                                     % ("still running" if d.proc.poll() is None else
+                                        "exited with %s" % d.proc.returncode))
+        fr.replay(payloads, d.port, addr)
+        if fr.daemon_kind() == "netacct":
+            d.wait_datagrams(2 * sent)
+
+    aggregate = list(BASE + NETS + TIMES + CUSTOM5) + ["flows"]
+    rows, _ = fr.run_collector(nfacctd, tmp_path, payloads, aggregate, extra, addr,
+                               between=reload_and_replay)
+    exp = [r for f in ("output-flow-00.json", "output-flow-01.json")
+           for r in fr.normalise_expected(fr.load_expected(fr.fixture_dir(F102) / f, addr),
+                                          DROP102)]
+    got = actual_rows(rows) if fr.daemon_kind() == "netacct" else rows
+    fr.assert_rows_equal(got, fr.merge(exp), F102 + " reload")
+
+
+# --------------------------------------------------------------------------
+# 103: same capture as 100, JSON and Avro encodings, pre_tag_map label
+
+
+F103 = "103-IPFIXv10-CISCO-pretag-JSON_encoding"
+SCEN103 = ["output-flow-00.json"] + ["scenario-0%d/output-flow-00.json" % i for i in range(1, 6)]
+DROP103 = ("event_type", "label") + RD + ("writer_id",)
+
+
+def _drop103(f):
+    # the JSON variants (default, 01, 02) carry event_type and no flows; Avro ones the reverse
+    json_variant = f in SCEN103[:3]
+    return DROP103 if json_variant else tuple(x for x in DROP103 if x != "event_type") + ("flows",)
+
+
+def test_103_normalised_scenarios_agree():
+    """Harness self-check: once label, event_type, writer_id, flows and mpls_vpn_rd* are
+    dropped, the JSON (default, 01, 02) and Avro (03-05) renderings of the six scenarios
+    are the same rows, so running netacct once against the default covers all of them."""
+    ref = fr.normalise_expected(fr.load_expected(fr.fixture_dir(F103) / SCEN103[0], "x"),
+                                _drop103(SCEN103[0]))
+    for f in SCEN103[1:]:
+        rows = fr.normalise_expected(fr.load_expected(fr.fixture_dir(F103) / f, "x"), _drop103(f))
+        fr.assert_rows_equal(rows, ref, f)
+
+
+def test_103_ipfix_json_encoding(nfacctd, tmp_path):
+    """103 default (Kafka JSON): compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
+    net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
+    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, packets, bytes.
+    This is the one JSON-encoded expected file with no label map, so event_type ("purge") is
+    compared too.  Dropped: writer_id (Kafka framing), label (pre_tag_map/label not
+    implemented; "" here), mpls_vpn_rd, mpls_vpn_rd_origin (not implemented);
+    timestamp_arrival (volatile)."""
+    check(nfacctd, tmp_path, F103, BASE + NETS + TIMES,
+          tuple(f for f in DROP103 if f != "event_type"), event_type=True)
+
+
+# --------------------------------------------------------------------------
+# 104: Cisco IPFIX over IPv6, sampler option template 257, renormalize
+
+
+F104 = "104-IPFIXv10-IPv6-CISCO-sampling_option"
+
+
+@pytest.mark.xfail(strict=True, reason=SAMPLER_310)
+@pytest.mark.parametrize("transport", ["ipv4", "ipv6"])
+def test_104_ipfix_sampling_option_renormalize(nfacctd, tmp_path, transport):
+    """104 (capture sent to udp/9992): compares peer_ip_src, iface_in, iface_out, ip_src,
+    ip_dst, port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack, ip_proto, tos, the
+    custom primitives vrf_id_ingress/vrf_id_egress (flattened, string values), packets and
+    bytes renormalized (nfacctd_renormalize: true) by the sampling interval of the option
+    records.  Dropped: label (pre_tag_map not implemented; catch-all nkey/pkey unknown),
+    mpls_vpn_rd, mpls_vpn_rd_origin ("vrfid:<id>" from the flow: not implemented),
+    vrf_name, writer_id, flows.  Upstream used IPv6 transport; both are replayed here."""
+    addr = ADDRS[transport]
+    check(nfacctd, tmp_path, F104, BASE, ("label",) + RD + VRF + FRAMING, custom=CUSTOM2,
+          addr=addr, dport=9992,
+          extra=custom_extra(tmp_path, F104, addr, nfacctd_renormalize="true"))
+
+
+# --------------------------------------------------------------------------
+# 106: Huawei IPFIX with VRF information
+
+
+F106 = "106-IPFIXv10-HUAWEI-vrf_name"
+
+
+@pytest.mark.parametrize("transport", ["ipv4", "ipv6"])
+def test_106_ipfix_huawei(nfacctd, tmp_path, transport):
+    """106: compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst, net_src, net_dst,
+    mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack,
+    ip_proto, tos, timestamp_start, timestamp_end, the five custom primitives of test 101
+    (flattened, string values), packets, bytes (nfacctd_renormalize: true, as upstream).
+    Dropped: label (pre_tag_map), mpls_vpn_rd, mpls_vpn_rd_origin (RD from flow data),
+    vrf_name, ingress_vrf_name, egress_vrf_name (VRF-name resolution), writer_id, flows:
+    not implemented in netacct / framing.  Upstream also had nfacctd_stitching (its
+    timestamp_min/max are volatile).  Upstream used IPv6 transport; both are replayed."""
+    addr = ADDRS[transport]
+    check(nfacctd, tmp_path, F106, BASE + NETS + TIMES,
+          ("label",) + RD + VRF + ("ingress_vrf_name", "egress_vrf_name") + FRAMING,
+          custom=CUSTOM5, addr=addr,
+          extra=custom_extra(tmp_path, F106, addr, nfacctd_renormalize="true"))
