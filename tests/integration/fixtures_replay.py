@@ -15,7 +15,8 @@ What this module does:
 * rewrite_placeholders(): the expected files and maps refer to the upstream replayer
   (172.21.1.10N, 192.168.100.N, fd25::10N, cafe::N); rewrite them to our replay address.
 * normalise_expected(): flatten Avro's "custom_primitives" object, drop the fields we do not
-  compare and re-aggregate (sum packets/bytes) over the fields that are kept.
+  compare and re-aggregate over the fields that are kept (packets/bytes summed, tcp_flags
+  OR-ed: pmacct accumulates tcp_flags rather than keying on them).
 * compare_rows(): multiset comparison of JSON rows with a readable diff (missing rows,
   unexpected rows, and for each missing row the closest unexpected one field by field).
 * run_collector(): start netacct (the conftest ``nfacctd`` factory) -- or, when
@@ -140,14 +141,30 @@ def flatten_custom(row):
     return row
 
 
+# pmacct's (and netacct's) order of the tcp_flags array
+TCP_FLAG_ORDER = ("URG", "ACK", "PSH", "RST", "SYN", "FIN")
+
+
+def _or_flags(a, b):
+    both = set(a) | set(b)
+    unknown = both - set(TCP_FLAG_ORDER)
+    assert not unknown, "unknown tcp flag names %s" % unknown
+    return [f for f in TCP_FLAG_ORDER if f in both]
+
+
 def merge(rows, counters=COUNTERS):
-    """Sum counters of rows that are equal over every other field."""
+    """Re-aggregate: rows equal over every field but the counters and tcp_flags are one row;
+    counters are summed and tcp_flags (an array of names) OR-ed, as pmacct accumulates
+    tcp_flags over a row's flows instead of keying on them."""
     out = collections.OrderedDict()
     for r in rows:
-        key = json.dumps({k: v for k, v in r.items() if k not in counters}, sort_keys=True)
+        key = json.dumps({k: v for k, v in r.items() if k not in counters and k != "tcp_flags"},
+                         sort_keys=True)
         if key in out:
             for c in counters:
                 out[key][c] = out[key].get(c, 0) + r.get(c, 0)
+            if "tcp_flags" in r:
+                out[key]["tcp_flags"] = _or_flags(out[key]["tcp_flags"], r["tcp_flags"])
         else:
             out[key] = dict(r)
     return list(out.values())
