@@ -235,11 +235,24 @@ struct rec_scratch {
 	uint8_t direction, have_direction;
 };
 
-static uint64_t uval(struct cursor *fc)
+/*
+ * Unsigned value of a whole field (length 1..8, guaranteed by the plan).
+ * The common widths get straight-line reads: a byte loop with a varying
+ * trip count costs a mispredicted branch per field.
+ */
+static inline uint64_t uval(struct cursor *fc)
 {
 	uint64_t v = 0;
-	cur_uint_n(fc, cur_left(fc), &v); /* length 1..8 guaranteed by the plan */
-	return v;
+	uint32_t v32;
+	uint16_t v16;
+	uint8_t v8;
+	switch (cur_left(fc)) {
+	case 1: cur_u8(fc, &v8); return v8;
+	case 2: cur_u16(fc, &v16); return v16;
+	case 4: cur_u32(fc, &v32); return v32;
+	case 8: cur_u64(fc, &v); return v;
+	default: cur_uint_n(fc, cur_left(fc), &v); return v;
+	}
 }
 
 static void addr_v4(struct cursor *fc, struct nt_addr *a)
@@ -448,40 +461,56 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 static int resolve_time(const struct nf9_msg *m, const struct rec_scratch *s, int which,
 			nt_usec *out)
 {
+	/* exporter-supplied values can be anything: stay in unsigned, clamp */
+	const uint64_t max_s = UINT64_MAX / 1000000u, max_ms = UINT64_MAX / 1000u;
 	uint64_t v = s->t_raw[which];
-	int64_t t;
+	uint64_t t;
 	switch (s->t_kind[which]) {
 	case TK_UPTIME:
 		if (s->have_sysinit) {
-			t = (int64_t)((s->sysinit_ms + v) * 1000u);
+			if (s->sysinit_ms > max_ms || v > max_ms - s->sysinit_ms)
+				return 0;
+			t = (s->sysinit_ms + v) * 1000u;
 		} else if (m->version == 9 && m->c->opt.time_secs) {
-			t = (int64_t)v * 1000000; /* nfacctd_time_secs: exporter sends epoch seconds */
+			if (v > max_s) /* nfacctd_time_secs: epoch seconds */
+				return 0;
+			t = v * 1000000u;
 		} else if (m->version == 9) {
 			/*
 			 * The v9 header has whole export seconds only, so the
 			 * sub-second part is unknowable; like pmacct we take
 			 * whole seconds of the delta (truncated toward zero),
-			 * which keeps binning identical to nfacctd's.
+			 * which keeps binning identical to nfacctd's.  All
+			 * terms are below 2^53: no overflow.
 			 */
 			int64_t delta_ms = (int64_t)(int32_t)(m->uptime_ms - (uint32_t)v);
-			t = (int64_t)m->export_usec - (delta_ms / 1000) * 1000000;
+			int64_t st = (int64_t)m->export_usec - (delta_ms / 1000) * 1000000;
+			t = st > 0 ? (uint64_t)st : 0;
 		} else {
 			return 0;
 		}
 		break;
-	case TK_SEC: t = (int64_t)(v * 1000000u); break;
-	case TK_MS: t = (int64_t)(v * 1000u); break;
+	case TK_SEC:
+		if (v > max_s)
+			return 0;
+		t = v * 1000000u;
+		break;
+	case TK_MS:
+		if (v > max_ms)
+			return 0;
+		t = v * 1000u;
+		break;
 	case TK_NTP: {
 		uint64_t sec = v >> 32, frac = v & 0xffffffffu;
 		if (sec < NTP_UNIX_OFFSET)
 			return 0;
-		t = (int64_t)((sec - NTP_UNIX_OFFSET) * 1000000u + ((frac * 1000000u) >> 32));
+		t = (sec - NTP_UNIX_OFFSET) * 1000000u + ((frac * 1000000u) >> 32);
 		break;
 	}
-	case TK_DELTA: t = (int64_t)m->export_usec - (int64_t)v; break;
+	case TK_DELTA: t = v < m->export_usec ? m->export_usec - v : 0; break;
 	default: return 0;
 	}
-	*out = t > 0 ? (nt_usec)t : 0;
+	*out = t;
 	return 1;
 }
 

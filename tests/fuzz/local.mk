@@ -1,0 +1,29 @@
+
+# ---- fuzzing: NetFlow v5/v8/v9/IPFIX decoders and template cache ----
+# `make fuzz-nf9` builds tests/fuzz/fuzz_nf9 with libFuzzer and runs it over
+# the committed seed corpus (new inputs go to tests/fuzz/work-nf9, never into
+# the corpus).  The same source, built without libFuzzer, replays the corpus
+# as a regular `make check` test.
+FUZZ_CC = clang
+FUZZ_RUNS = 200000
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_NF9_SRCS = $(srcdir)/tests/fuzz/fuzz_nf9.c $(srcdir)/proto/netflow.c \
+	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
+	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c $(srcdir)/agg/primitive.c
+
+check_PROGRAMS += tests/fuzz/replay_nf9
+TESTS += tests/fuzz/replay_nf9
+tests_fuzz_replay_nf9_SOURCES = tests/fuzz/fuzz_nf9.c
+tests_fuzz_replay_nf9_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_replay_nf9_LDADD = $(CORE_LIBS)
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/gen_corpus_nf9.py
+
+tests/fuzz/fuzz_nf9: $(FUZZ_NF9_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(FUZZ_NF9_SRCS) -o $@
+
+fuzz-nf9: tests/fuzz/fuzz_nf9
+	@mkdir -p tests/fuzz/work-nf9
+	./tests/fuzz/fuzz_nf9 -runs=$(FUZZ_RUNS) tests/fuzz/work-nf9 $(srcdir)/tests/fuzz/corpus/nf9
+.PHONY: fuzz-nf9
+CLEANFILES += tests/fuzz/fuzz_nf9
