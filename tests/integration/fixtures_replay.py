@@ -200,12 +200,13 @@ def _canon(row):
 def _field_diff(exp, got):
     lines = []
     for k in sorted(set(exp) | set(got)):
+        e, g = json.dumps(exp.get(k)), json.dumps(got.get(k))
         if k not in got:
-            lines.append("      %s: expected %s, netacct has no such field" % (k, json.dumps(exp[k])))
+            lines.append("      %s: expected %s, the collector has no such field" % (k, e))
         elif k not in exp:
-            lines.append("      %s: not expected, got %s" % (k, json.dumps(got[k])))
+            lines.append("      %s: not expected, got %s" % (k, g))
         elif exp[k] != got[k]:
-            lines.append("      %s: expected %s, got %s" % (k, json.dumps(exp[k]), json.dumps(got[k])))
+            lines.append("      %s: expected %s, got %s" % (k, e, g))
     return lines
 
 
