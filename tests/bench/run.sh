@@ -3,7 +3,7 @@
 # nfacctd and then into Debian's pmacct nfacctd, same input, one after the
 # other, and compare records accounted per CPU-second.  See README.md.
 #
-# Usage: tests/bench/run.sh [SCENARIO...]      (default: a b c d)
+# Usage: tests/bench/run.sh [SCENARIO...]   a b c d (default), x = exactness check
 # Environment:
 #   BENCH_SECONDS   send duration per run (default 10)
 #   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct")
