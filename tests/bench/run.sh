@@ -198,9 +198,9 @@ EOF
 # starting, and what the core receives meanwhile never reaches the output; so
 # for pmacct we also wait for the JSON plugin's last start-up line.
 wait_ready() { # LOG PID PATTERN...
-	local log=$1 pid=$2 i p ok
+	local log=$1 pid=$2 p ok
 	shift 2
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		ok=1
 		for p in "$@"; do
 			grep -q -- "$p" "$log" 2>/dev/null || ok=0
@@ -215,9 +215,9 @@ wait_ready() { # LOG PID PATTERN...
 # Wait until the tree has stopped burning CPU (the backlog is drained):
 # less than one tick per 0.5 s, at most 60 s.
 wait_idle() { # PID
-	local prev cur i
+	local prev cur
 	prev=$(tree_stats "$1" | cut -d' ' -f1)
-	for i in $(seq 1 120); do
+	for _ in $(seq 1 120); do
 		sleep 0.5
 		cur=$(tree_stats "$1" | cut -d' ' -f1)
 		[ $((cur - prev)) -le 1 ] && return 0
@@ -231,7 +231,7 @@ run_one() {
 	local scen=$1 daemon=$2 bin=$3 agg=$4
 	shift 4
 	local dir="$work/$scen-$daemon" port hz t0 t1 hwm n sendout sent rate dgrams
-	local kd0 kd1 pids acc keys lines i status=ok
+	local kd0 kd1 pids acc keys status=ok
 	mkdir -p "$dir"
 	port=$(free_port)
 	write_config "$daemon" "$dir" "$port" "$agg"
@@ -271,13 +271,13 @@ run_one() {
 	if [ "$daemon" = pmacct ]; then
 		local purged
 		purged=$(grep -c 'Purging cache - END' "$dir/nfacctd.log" || true)
-		for i in $(seq 1 $((REFRESH * 20 + 40))); do
+		for _ in $(seq 1 $((REFRESH * 20 + 40))); do
 			[ "$(grep -c 'Purging cache - END' "$dir/nfacctd.log" || true)" -gt "$purged" ] && break
 			sleep 0.05
 		done
 	fi
 	kill -INT "$daemon_pid"
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		kill -0 "$daemon_pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -289,14 +289,14 @@ run_one() {
 	wait "$daemon_pid" 2>/dev/null || true
 	daemon_pid=
 	# pmacct's plugin may outlive the core process by a moment: wait for it.
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		local alive=0 p
 		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
 		[ $alive = 0 ] && break
 		sleep 0.1
 	done
 
-	read -r acc keys lines < <(summarize "$dir/out.json")
+	read -r acc keys _ < <(summarize "$dir/out.json")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$daemon" "$sent" "$rate" \
 		"$acc" "$keys" "$((kd1 - kd0))" "$(( t1 - t0 ))" "$hz" "$hwm" "$n" "$status" "$dgrams" \
 		>>"$work/results"
