@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 /* A plugin-scoped setting, applied once the plugin instances are known. */
 struct conf_pending {
-	char origin[256];
+	char origin[CONF_ORIGIN_MAX];
 	unsigned line;
 	const struct conf_key *key;
 	char name[CONF_NAME_MAX]; /* "" = every instance */
@@ -22,18 +23,47 @@ static const char *const plugin_types[] = {"print"};
 static const char *const future_plugin_types[] = {
     "memory", "kafka", "amqp", "redis", "pgsql", "mysql", "sqlite3", "tee", "nfprobe", "sfprobe"};
 
-static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
+static void vfail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
+		  va_list ap)
 {
 	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (line)
 		snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
 	else
 		snprintf(err, errlen, "%s: %s", origin, msg);
+}
+
+static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(err, errlen, origin, line, fmt, ap);
+	va_end(ap);
 	return -1;
+}
+
+/*
+ * An error about a key checked after parsing (conf_finish): named by where the
+ * key was last set, "file:line: key 'name': ...".
+ */
+static int fail_at(char *err, size_t errlen, const struct conf_where *at, const char *key,
+		   const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* never set: the value is the built-in default */
+	return fail(err, errlen, at->origin[0] ? at->origin : "default", at->line,
+		    "key '%s': %s", key, msg);
+}
+
+static void set_where(struct conf_where *at, const char *origin, unsigned line)
+{
+	snprintf(at->origin, sizeof at->origin, "%s", origin);
+	at->line = line;
 }
 
 static const struct conf_key *key_find(const char *name)
@@ -201,6 +231,11 @@ static int assign(struct conf *c, const struct conf_daemon *d, const char *origi
 				    k->name, name);
 		if (store(k, c, value, why, sizeof why) < 0)
 			return fail(err, errlen, origin, line, "key '%s' %s", k->name, why);
+		/* checked again in conf_finish, whose errors must name this line */
+		if (k->off == offsetof(struct conf, plugins))
+			set_where(&c->plugins_at, origin, line);
+		else if (k->off == offsetof(struct conf, nfacctd_ip))
+			set_where(&c->nfacctd_ip_at, origin, line);
 		return 0;
 	}
 	/* validate now so the error names this line, apply in conf_finish */
@@ -367,7 +402,8 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 		if (open) {
 			char *close = strchr(open, ']');
 			if (!close || close[1])
-				return fail(err, errlen, "plugins", 0, "malformed entry '%s'", t);
+				return fail_at(err, errlen, &c->plugins_at, "plugins",
+					       "malformed entry '%s'", t);
 			*open = '\0';
 			*close = '\0';
 			name = trim(open + 1);
@@ -380,26 +416,28 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 		     i++)
 			future |= strcmp(t, future_plugin_types[i]) == 0;
 		if (!known && future)
-			return fail(err, errlen, "plugins", 0,
-				    "plugin type '%s' is not available in this version of netacct",
-				    t);
+			return fail_at(err, errlen, &c->plugins_at, "plugins",
+				       "plugin type '%s' is not available in this version of netacct",
+				       t);
 		if (!known)
-			return fail(err, errlen, "plugins", 0, "unknown plugin type '%s'", t);
+			return fail_at(err, errlen, &c->plugins_at, "plugins",
+				       "unknown plugin type '%s'", t);
 		if (!valid_name(name))
-			return fail(err, errlen, "plugins", 0, "bad plugin name '%s'", name);
+			return fail_at(err, errlen, &c->plugins_at, "plugins",
+				       "bad plugin name '%s'", name);
 		for (unsigned i = 0; i < c->nplugins; i++)
 			if (strcmp(c->plugin[i].name, name) == 0)
-				return fail(err, errlen, "plugins", 0,
-					    "plugin name '%s' used twice", name);
+				return fail_at(err, errlen, &c->plugins_at, "plugins",
+					       "plugin name '%s' used twice", name);
 		if (c->nplugins == CONF_MAX_PLUGINS)
-			return fail(err, errlen, "plugins", 0, "too many plugins (max %d)",
-				    CONF_MAX_PLUGINS);
+			return fail_at(err, errlen, &c->plugins_at, "plugins",
+				       "too many plugins (max %d)", CONF_MAX_PLUGINS);
 		struct conf_plugin *p = &c->plugin[c->nplugins++];
 		snprintf(p->name, sizeof p->name, "%s", name);
 		snprintf(p->type, sizeof p->type, "%s", t);
 	}
 	if (c->nplugins == 0)
-		return fail(err, errlen, "plugins", 0, "no plugin declared");
+		return fail_at(err, errlen, &c->plugins_at, "plugins", "no plugin declared");
 	return 0;
 }
 
@@ -439,8 +477,8 @@ int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t e
 		unsigned char buf[16];
 		if (inet_pton(AF_INET, c->nfacctd_ip, buf) != 1 &&
 		    inet_pton(AF_INET6, c->nfacctd_ip, buf) != 1)
-			return fail(err, errlen, "nfacctd_ip", 0, "'%s' is not an IPv4/IPv6 address",
-				    c->nfacctd_ip);
+			return fail_at(err, errlen, &c->nfacctd_ip_at, "nfacctd_ip",
+				       "'%s' is not an IPv4/IPv6 address", c->nfacctd_ip);
 	}
 	return 0;
 }

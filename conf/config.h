@@ -18,6 +18,13 @@
 
 #define CONF_MAX_PLUGINS 16
 #define CONF_NAME_MAX 64
+#define CONF_ORIGIN_MAX 256
+
+/* Where a key was set: a file name or "command line", and the line (0: none). */
+struct conf_where {
+	char origin[CONF_ORIGIN_MAX];
+	unsigned line;
+};
 
 enum conf_type {
 	CT_BOOL,
@@ -80,6 +87,7 @@ struct conf {
 	/* reactor */
 	int reactor_workers;      /* 0: number of online CPUs */
 	char *nfacctd_ip;
+	struct conf_where nfacctd_ip_at;
 	int nfacctd_port;
 	int nfacctd_pipe_size;    /* SO_RCVBUF bytes, 0: kernel default */
 	int reactor_batch;        /* datagrams per recvmmsg */
@@ -95,6 +103,7 @@ struct conf {
 	int log_rate_limit;       /* malformed-input log lines per exporter per minute */
 
 	char *plugins;
+	struct conf_where plugins_at; /* where `plugins` was last set, for conf_finish errors */
 	struct conf_plugin plugin[CONF_MAX_PLUGINS];
 	unsigned nplugins;
 

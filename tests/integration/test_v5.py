@@ -338,9 +338,7 @@ BAD_CONFIGS = [
                  marks=_bug("an unknown primitive is reported as \"aggregate[a]: unknown "
                             "primitive 'foo'\" without file:line, after the 'starting' log line")),
     pytest.param("nfacctd_port: 2100\nplugins: bogus[a]\n", 2, "plugins",
-                 id="unknown_plugin_type",
-                 marks=_bug("an unknown plugin type is reported as \"plugins: unknown plugin "
-                            "type 'bogus'\" without file:line")),
+                 id="unknown_plugin_type"),
 ]
 
 

@@ -598,21 +598,33 @@ static void test_bad_plugins_name_file_and_line(void **state)
 {
 	(void)state;
 	/*
-	 * BUG: errors found in conf_finish() while declaring plugins
-	 * (declare_plugins) are reported with origin "plugins" and line 0, e.g.
-	 * "plugins: unknown plugin type 'foo'", instead of "test.conf:2: key
-	 * 'plugins' ...": config.h promises that every error names file, line
-	 * and key.  Remove this skip() once fixed.
+	 * Errors found in conf_finish() while declaring plugins name the file
+	 * and line where `plugins` was set, and the key, as config.h promises.
 	 */
-	skip();
 	for (size_t i = 0; i < sizeof plugin_cases / sizeof plugin_cases[0]; i++) {
 		struct conf c;
 		char err[512];
 		assert_int_equal(load(&c, &NF, plugin_cases[i].text, err, sizeof err), -1);
-		assert_contains(err, ORIGIN ":2:");
-		assert_contains(err, "plugins");
+		assert_contains(err, ORIGIN ":2: key 'plugins': ");
+		assert_contains(err, plugin_cases[i].also);
 		conf_free(&c);
 	}
+	/* the last assignment wins, and so does its line */
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "plugins: print\ndebug: true\nplugins: foo\n", err,
+			      sizeof err),
+			 -1);
+	assert_string_equal(err, ORIGIN ":3: key 'plugins': unknown plugin type 'foo'");
+	conf_free(&c);
+	/* set on the command line: named so, without a line */
+	conf_init(&c);
+	assert_int_equal(conf_load_string(&c, &NF, ORIGIN, "plugins: print\n", err, sizeof err),
+			 0);
+	assert_int_equal(conf_set(&c, &NF, "plugins", "foo[x]", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
+	assert_string_equal(err, "command line: key 'plugins': unknown plugin type 'foo'");
+	conf_free(&c);
 }
 
 static void test_bad_nfacctd_ip(void **state)
@@ -642,19 +654,18 @@ static void test_bad_nfacctd_ip(void **state)
 static void test_bad_nfacctd_ip_names_file_and_line(void **state)
 {
 	(void)state;
-	/*
-	 * BUG: a bad nfacctd_ip is reported by conf_finish() as
-	 * "nfacctd_ip: 'localhost' is not an IPv4/IPv6 address", without the
-	 * file name and line of the assignment (config.h promises file, line and
-	 * key).  Remove this skip() once fixed.
-	 */
-	skip();
+	/* checked in conf_finish(), reported at the line that set it */
 	struct conf c;
 	char err[512];
 	assert_int_equal(load(&c, &NF, "debug: true\nnfacctd_ip: localhost\n", err, sizeof err),
 			 -1);
-	assert_contains(err, ORIGIN ":2:");
-	assert_contains(err, "nfacctd_ip");
+	assert_string_equal(err,
+			    ORIGIN ":2: key 'nfacctd_ip': 'localhost' is not an IPv4/IPv6 address");
+	conf_free(&c);
+	conf_init(&c);
+	assert_int_equal(conf_set(&c, &NF, "nfacctd_ip", "10.0.0.256", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
+	assert_contains(err, "command line: key 'nfacctd_ip': '10.0.0.256'");
 	conf_free(&c);
 }
 
