@@ -466,6 +466,9 @@ int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t e
 				if (store(p->key, &c->plugin[j], p->value, why, sizeof why) < 0)
 					return fail(err, errlen, p->origin, p->line, "key '%s' %s",
 						    p->key->name, why);
+				/* checked by out_instance_init, whose errors name this line */
+				if (p->key->off == offsetof(struct conf_plugin, aggregate))
+					set_where(&c->plugin[j].aggregate_at, p->origin, p->line);
 			}
 			if (named && !hit)
 				return fail(err, errlen, p->origin, p->line,

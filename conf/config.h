@@ -54,6 +54,7 @@ struct conf_plugin {
 	char type[CONF_NAME_MAX]; /* print, kafka, ... */
 
 	char *aggregate;
+	struct conf_where aggregate_at; /* origin "" when `aggregate` was not set */
 	char *print_output;       /* json | csv | formatted */
 	char *print_output_file;
 	int print_output_file_append;

@@ -39,7 +39,15 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 		return -1;
 	}
 	if (keyspec_build(&oi->ks, pc->aggregate, reg, &opts, why, sizeof why) < 0) {
-		snprintf(err, errlen, "aggregate[%s]: %s", pc->name, why);
+		/* name the line that set `aggregate`, like every other configuration error */
+		if (!pc->aggregate_at.origin[0])
+			snprintf(err, errlen, "key 'aggregate[%s]': %s", pc->name, why);
+		else if (pc->aggregate_at.line)
+			snprintf(err, errlen, "%s:%u: key 'aggregate[%s]': %s",
+				 pc->aggregate_at.origin, pc->aggregate_at.line, pc->name, why);
+		else
+			snprintf(err, errlen, "%s: key 'aggregate[%s]': %s",
+				 pc->aggregate_at.origin, pc->name, why);
 		return -1;
 	}
 	oi->refresh = pc->print_refresh_time;

@@ -334,9 +334,7 @@ BAD_CONFIGS = [
     pytest.param("plugins: print[a]\nnfacctd_port[a]: 2100\n", 2, "nfacctd_port",
                  id="global_key_with_name"),
     pytest.param("! comment\nplugins: print[a]\naggregate[a]: src_host, foo\n", 3, "aggregate",
-                 id="unknown_primitive",
-                 marks=_bug("an unknown primitive is reported as \"aggregate[a]: unknown "
-                            "primitive 'foo'\" without file:line, after the 'starting' log line")),
+                 id="unknown_primitive"),
     pytest.param("nfacctd_port: 2100\nplugins: bogus[a]\n", 2, "plugins",
                  id="unknown_plugin_type"),
 ]

@@ -669,6 +669,43 @@ static void test_bad_nfacctd_ip_names_file_and_line(void **state)
 	conf_free(&c);
 }
 
+static void test_aggregate_where_recorded(void **state)
+{
+	(void)state;
+	/*
+	 * The primitives in `aggregate` are checked after parsing
+	 * (out_instance_init): conf_finish() records where each instance's
+	 * value came from so that error can name file and line.
+	 */
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF,
+			      "plugins: print[a], print[b], print[c]\n"
+			      "aggregate: src_host\n"
+			      "! comment\n"
+			      "aggregate[b]: dst_host\n",
+			      err, sizeof err),
+			 0);
+	assert_string_equal(plugin(&c, "a")->aggregate_at.origin, ORIGIN);
+	assert_int_equal(plugin(&c, "a")->aggregate_at.line, 2);
+	assert_string_equal(plugin(&c, "b")->aggregate_at.origin, ORIGIN);
+	assert_int_equal(plugin(&c, "b")->aggregate_at.line, 4);
+	assert_int_equal(plugin(&c, "c")->aggregate_at.line, 2);
+	conf_free(&c);
+	/* not set at all: no origin */
+	assert_int_equal(load(&c, &NF, "plugins: print[a]\n", err, sizeof err), 0);
+	assert_string_equal(plugin(&c, "a")->aggregate_at.origin, "");
+	conf_free(&c);
+	/* command line */
+	conf_init(&c);
+	assert_int_equal(conf_set(&c, &NF, "aggregate[a]", "src_host", err, sizeof err), 0);
+	assert_int_equal(conf_set(&c, &NF, "plugins", "print[a]", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
+	assert_string_equal(plugin(&c, "a")->aggregate_at.origin, "command line");
+	assert_int_equal(plugin(&c, "a")->aggregate_at.line, 0);
+	conf_free(&c);
+}
+
 /* ---- files ------------------------------------------------------------ */
 
 static void test_file_good(void **state)
@@ -1000,6 +1037,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_plugins_name_file_and_line),
 	    cmocka_unit_test(test_bad_nfacctd_ip),
 	    cmocka_unit_test(test_bad_nfacctd_ip_names_file_and_line),
+	    cmocka_unit_test(test_aggregate_where_recorded),
 	    cmocka_unit_test(test_file_good),
 	    cmocka_unit_test(test_file_crlf),
 	    cmocka_unit_test(test_file_bad_line),

@@ -14,7 +14,9 @@
 
 #include "agg/primitive.h"
 #include "agg/table.h"
+#include "conf/config.h"
 #include "out/encode.h"
+#include "out/output.h"
 
 static void v4(struct nt_addr *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
 {
@@ -306,6 +308,7 @@ static void test_csv(void **state)
 	free(e);
 }
 
+/* Fields in one CSV line, RFC 4180: a separator inside double quotes does not count. */
 static unsigned count_fields(const char *line, const char *sep)
 {
 	unsigned n = 1;
@@ -340,6 +343,42 @@ static void test_csv_list_values_keep_columns(void **state)
 	assert_int_equal(count_fields(s, ","), count_fields(nl + 1, ","));
 	free(s);
 	free(e);
+}
+
+/* ---- output instance set-up ----------------------------------------------- */
+
+static void test_instance_bad_aggregate_names_line(void **state)
+{
+	(void)state;
+	/*
+	 * An unknown primitive is found when the key spec is built, after the
+	 * configuration was parsed: the error still names file, line and key.
+	 */
+	static const struct conf_daemon nf = {D_NFACCTD, "nfacctd"};
+	struct conf c;
+	char err[512];
+	struct out_instance oi;
+	conf_init(&c);
+	assert_int_equal(conf_load_string(&c, &nf, "bad.conf",
+					  "! comment\nplugins: print[a], print[b]\n"
+					  "aggregate: src_host\naggregate[b]: src_host, foo\n",
+					  err, sizeof err),
+			 0);
+	assert_int_equal(conf_finish(&c, &nf, err, sizeof err), 0);
+	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[0], NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[1], NULL, NULL, err, sizeof err), -1);
+	assert_string_equal(err, "bad.conf:4: key 'aggregate[b]': unknown primitive 'foo' "
+					"(nfacctd -a lists them)");
+	conf_free(&c);
+
+	/* from the command line: no line number */
+	conf_init(&c);
+	assert_int_equal(conf_set(&c, &nf, "aggregate", "bar", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &nf, err, sizeof err), 0);
+	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[0], NULL, NULL, err, sizeof err), -1);
+	assert_string_equal(err, "command line: key 'aggregate[default]': unknown primitive 'bar' "
+					"(nfacctd -a lists them)");
+	conf_free(&c);
 }
 
 /* ---- formatted ---------------------------------------------------------------- */
@@ -460,6 +499,7 @@ int main(void)
 	    cmocka_unit_test(test_custom_fields),
 	    cmocka_unit_test(test_csv),
 	    cmocka_unit_test(test_csv_list_values_keep_columns),
+	    cmocka_unit_test(test_instance_bad_aggregate_names_line),
 	    cmocka_unit_test(test_formatted),
 	    cmocka_unit_test(test_formatted_flows_and_wide),
 	    cmocka_unit_test(test_write_errors_reported),
