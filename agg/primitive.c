@@ -759,12 +759,21 @@ static int parse_custom_line(struct custom_prim *c, char *line, char *why, size_
 			snprintf(c->name, sizeof c->name, "%s", v);
 			have_name = 1;
 		} else if (strcmp(k, "field_type") == 0) {
+			/*
+			 * "<id>", or an enterprise field as "<pen>:<id>" (pmacct's
+			 * spelling) or "PEN:<pen>:<id>"
+			 */
 			const char *num = v;
-			if (strncasecmp(v, "PEN:", 4) == 0) {
+			int pen_prefix = strncasecmp(v, "PEN:", 4) == 0;
+			if (pen_prefix || strchr(v, ':')) {
+				const char *p = pen_prefix ? v + 4 : v;
 				errno = 0;
-				unsigned long pen = strtoul(v + 4, &end, 10);
-				if (errno || *end != ':' || pen > UINT32_MAX) {
-					snprintf(why, whylen, "bad field_type '%s' (PEN:id:field)", v);
+				unsigned long pen = strtoul(p, &end, 10);
+				if (errno || end == p || *end != ':' || pen > UINT32_MAX ||
+				    !isdigit((unsigned char)*p)) {
+					snprintf(why, whylen,
+						 "bad field_type '%s' (<pen>:<id> or PEN:<pen>:<id>)",
+						 v);
 					return -1;
 				}
 				c->pen = (uint32_t)pen;
