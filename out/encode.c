@@ -87,10 +87,31 @@ static const char *csv_name(const struct keyspec_field *f)
 	return f->custom && f->p->width == 0 ? f->custom->name : f->p->csv;
 }
 
+/*
+ * One CSV field and the separator after it.  RFC 4180 quoting: a field
+ * holding the separator, a double quote, CR or LF is written in double quotes
+ * with its quotes doubled, so lists ("ACK,SYN") and custom strings keep the
+ * row's column count.
+ */
+static void csv_field(FILE *fp, const char *s, const char *sep)
+{
+	if (!strpbrk(s, "\"\r\n") && !(*sep && strstr(s, sep))) {
+		fprintf(fp, "%s%s", s, sep);
+		return;
+	}
+	fputc('"', fp);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', fp);
+		fputc(*s, fp);
+	}
+	fprintf(fp, "\"%s", sep);
+}
+
 int enc_csv_header(FILE *fp, const struct keyspec *ks, const char *sep)
 {
 	for (unsigned i = 0; i < ks->n; i++)
-		fprintf(fp, "%s%s", csv_name(&ks->f[i]), sep);
+		csv_field(fp, csv_name(&ks->f[i]), sep);
 	if (ks->has_history)
 		fprintf(fp, "STAMP_UPDATED%s", sep);
 	fprintf(fp, "PACKETS%s", sep);
@@ -105,11 +126,11 @@ int enc_csv_row(FILE *fp, const struct keyspec *ks, const struct agg_entry *e, c
 	struct prim_val v;
 	for (unsigned i = 0; i < ks->n; i++) {
 		render(ks, i, e, &v);
-		fprintf(fp, "%s%s", v.s, sep);
+		csv_field(fp, v.s, sep);
 	}
 	if (ks->has_history) {
 		render_updated(ks, e, &v);
-		fprintf(fp, "%s%s", v.s, sep);
+		csv_field(fp, v.s, sep);
 	}
 	fprintf(fp, "%llu%s", (unsigned long long)e->c.packets, sep);
 	if (ks->want_flows)

@@ -231,8 +231,9 @@ static void test_custom_fields(void **state)
 	assert_int_equal(enc_csv_header(fp, &ks, ","), 0);
 	assert_int_equal(enc_csv_row(fp, &ks, e, ","), 0);
 	fclose(fp);
+	/* a double quote in a value makes it a quoted field (RFC 4180) */
 	assert_string_equal(buf, "SRC_PORT,vendor_tag,my_counter,PACKETS,BYTES\n"
-				 "443,a\"b\\c,256,2,3\n");
+				 "443,\"a\"\"b\\c\",256,2,3\n");
 	free(buf);
 	free(e);
 
@@ -313,8 +314,18 @@ static unsigned count_fields(const char *line, const char *sep)
 {
 	unsigned n = 1;
 	size_t sl = strlen(sep);
-	for (const char *p = line; (p = strstr(p, sep)) != NULL; p += sl)
-		n++;
+	int quoted = 0;
+	for (const char *p = line; *p;) {
+		if (*p == '"') {
+			quoted = !quoted; /* a doubled quote toggles twice */
+			p++;
+		} else if (!quoted && strncmp(p, sep, sl) == 0) {
+			n++;
+			p += sl;
+		} else {
+			p++;
+		}
+	}
 	return n;
 }
 
@@ -322,14 +333,10 @@ static void test_csv_list_values_keep_columns(void **state)
 {
 	(void)state;
 	/*
-	 * BUG: enc_csv_row() (out/encode.c) writes a PV_LIST value's text as is,
-	 * and list text is joined with ','.  With tcpflags_encode_as_array (or
-	 * mpls_label_stack_encode_as_array) and the default ',' separator a row
-	 * gets more fields than the header: "ACK,SYN,10,1500" under
-	 * "TCP_FLAGS,PACKETS,BYTES".  Lists need another joiner in CSV (or the
-	 * plain rendering, as pmacct's CSV ignores the *_as_array switches).
+	 * List values (tcpflags_encode_as_array, mpls_label_stack_encode_as_array)
+	 * are joined with ','; with the default ',' separator they are quoted
+	 * (RFC 4180) so a row has as many fields as the header.
 	 */
-	skip();
 	struct keyspec ks;
 	struct flow_rec r;
 	base_rec(&r);
@@ -341,8 +348,56 @@ static void test_csv_list_values_keep_columns(void **state)
 	assert_non_null(nl);
 	*nl = '\0';
 	assert_int_equal(count_fields(s, ","), count_fields(nl + 1, ","));
+	assert_string_equal(nl + 1, "\"0-16001,1-16002\",\"ACK,SYN\",10,1500\n");
+	free(s);
+	/* another separator: nothing to quote */
+	s = csv(&ks, e, ";");
+	nl = strchr(s, '\n');
+	assert_non_null(nl);
+	assert_string_equal(nl + 1, "0-16001,1-16002;ACK,SYN;10;1500\n");
 	free(s);
 	free(e);
+}
+
+static void test_csv_quotes_custom_strings(void **state)
+{
+	(void)state;
+	/*
+	 * Every field is quoted when needed, so custom string primitives holding
+	 * the separator, quotes or line breaks cannot shift columns or rows.
+	 */
+	struct prim_registry reg;
+	char err[256];
+	const char *path = write_tmp("name=note field_type=82 len=16 semantics=str\n");
+	assert_int_equal(prim_registry_load(&reg, path, err, sizeof err), 0);
+	unlink(path);
+	struct keyspec ks;
+	build(&ks, "src_port, note", &reg, NULL);
+	static const struct {
+		const char *value, *sep, *want;
+	} cases[] = {
+	    {"plain", ",", "443,plain,10,1500\n"},
+	    {"a,b", ",", "443,\"a,b\",10,1500\n"},
+	    {"say \"hi\"", ",", "443,\"say \"\"hi\"\"\",10,1500\n"},
+	    {"a,b", ";", "443;a,b;10;1500\n"},
+	    {"a | b", " | ", "443 | \"a | b\" | 10 | 1500\n"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct flow_rec r;
+		base_rec(&r);
+		r.custom_ptr[0] = (const uint8_t *)cases[i].value;
+		r.custom_len[0] = (uint16_t)strlen(cases[i].value);
+		struct agg_entry *e = entry(&ks, &r, 10, 1500, 3);
+		char *s = csv(&ks, e, cases[i].sep);
+		char *nl = strchr(s, '\n');
+		assert_non_null(nl);
+		if (strcmp(nl + 1, cases[i].want) != 0) {
+			print_error("got:  %s\nwant: %s\n", nl + 1, cases[i].want);
+			fail();
+		}
+		free(s);
+		free(e);
+	}
 }
 
 /* ---- output instance set-up ----------------------------------------------- */
@@ -499,6 +554,7 @@ int main(void)
 	    cmocka_unit_test(test_custom_fields),
 	    cmocka_unit_test(test_csv),
 	    cmocka_unit_test(test_csv_list_values_keep_columns),
+	    cmocka_unit_test(test_csv_quotes_custom_strings),
 	    cmocka_unit_test(test_instance_bad_aggregate_names_line),
 	    cmocka_unit_test(test_formatted),
 	    cmocka_unit_test(test_formatted_flows_and_wide),
