@@ -26,10 +26,27 @@ static nt_usec now_usec(void)
 	return (nt_usec)ts.tv_sec * 1000000u + (nt_usec)ts.tv_nsec / 1000u;
 }
 
+static void ahead_drain_one(struct worker *w)
+{
+	unsigned s = w->ahead_head;
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		uint32_t klen = w->tables[i]->key_len;
+		agg_table_add(w->tables[i], w->ahead_keys[i] + (size_t)s * klen, w->ahead_hash[i][s],
+			      &w->ahead_c[s]);
+	}
+	w->ahead_head = (s + 1) % ACCT_AHEAD;
+	w->ahead_len--;
+}
+
+void worker_flush_pending(struct worker *w)
+{
+	while (w->ahead_len)
+		ahead_drain_one(w);
+}
+
 void worker_account(struct worker *w, struct flow_rec *r)
 {
 	struct daemon_ctx *ctx = w->ctx;
-	struct agg_counters c;
 
 	if (w->smap) {
 		/* sampling_map overrides what the exporter says about its sampling */
@@ -43,18 +60,25 @@ void worker_account(struct worker *w, struct flow_rec *r)
 		r->packets *= r->sampling_rate;
 		r->bytes *= r->sampling_rate;
 	}
-	c.packets = r->packets;
-	c.bytes = r->bytes;
-	c.flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
-	c.first_usec = c.last_usec = w->now_usec;
+	w->st.records++;
+	if (w->ahead_len == ACCT_AHEAD)
+		ahead_drain_one(w);
+	unsigned s = (w->ahead_head + w->ahead_len) % ACCT_AHEAD;
+	struct agg_counters *c = &w->ahead_c[s];
+	c->packets = r->packets;
+	c->bytes = r->bytes;
+	c->flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
+	c->first_usec = c->last_usec = w->now_usec;
 	/* flags only mean something for TCP; exporters leave junk in them otherwise */
-	c.tcp_flags = r->proto == 6 ? r->tcp_flags : 0;
-	w->st.records += 1;
+	c->tcp_flags = r->proto == 6 ? r->tcp_flags : 0;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
-		keyspec_extract(ks, r, w->keybuf);
-		agg_table_add(w->tables[i], w->keybuf, agg_hash(w->keybuf, ks->key_len), &c);
+		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
+		keyspec_extract(ks, r, key);
+		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
+		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}
+	w->ahead_len++;
 }
 
 static void on_record(void *arg, struct flow_rec *r) { worker_account(arg, r); }
@@ -93,10 +117,19 @@ static void log_malformed(struct worker *w, struct nf_exporter *ex, enum nf_err 
 		       nf_err_name(e));
 }
 
+static int read_batches(struct worker *w, evutil_socket_t fd);
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	(void)what;
+	read_batches(w, fd);
+	worker_flush_pending(w);
+}
+
+/* Read up to 16 batches; returns 1 when the socket has been drained. */
+static int read_batches(struct worker *w, evutil_socket_t fd)
+{
 	w->smap = atomic_load_explicit(&w->ctx->sampling_map, memory_order_acquire);
 	/* drain a bounded number of batches, then yield so timers get their turn */
 	for (int rounds = 0; rounds < 16; rounds++) {
@@ -108,7 +141,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				w->st.recv_errors++;
-			return;
+			return errno != EINTR;
 		}
 		w->now_usec = now_usec();
 		for (int i = 0; i < n; i++) {
@@ -136,8 +169,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 		if ((unsigned)n < w->batch)
-			return;
+			return 1;
 	}
+	return 0;
 }
 
 /* Seconds until the next multiple of refresh (wall clock), and that boundary. */
@@ -166,6 +200,7 @@ static void schedule_tick(struct worker *w, unsigned i)
 static void hand_off(struct worker *w, unsigned i, uint64_t round)
 {
 	struct out_instance *oi = &w->ctx->out[i];
+	worker_flush_pending(w); /* adds still in flight belong to this interval */
 	struct agg_table *old = w->tables[i];
 	struct agg_table *fresh = malloc(sizeof *fresh);
 	if (!fresh || agg_table_init(fresh, old->key_len, old->count + old->count / 2) < 0) {
@@ -207,6 +242,12 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	(void)fd;
 	(void)what;
+	/*
+	 * What the kernel already queued for us was sent before the stop: account
+	 * it (bounded, so a sender that never pauses cannot hold up the exit).
+	 */
+	for (int i = 0; i < 4096 && !read_batches(w, w->fd); i++)
+		;
 	time_t now = time(NULL);
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		int refresh = w->ctx->out[i].refresh;
@@ -296,13 +337,11 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->iov = calloc(w->batch, sizeof *w->iov);
 	w->addrs = calloc(w->batch, sizeof *w->addrs);
 	w->bufs = malloc((size_t)w->batch * RECV_BUF);
-	uint32_t max_key = 8;
-	for (unsigned i = 0; i < ctx->nout; i++)
-		if (ctx->out[i].ks.key_len > max_key)
-			max_key = ctx->out[i].ks.key_len;
-	w->keybuf = calloc(1, max_key);
-	if (!w->msgs || !w->iov || !w->addrs || !w->bufs || !w->keybuf)
+	if (!w->msgs || !w->iov || !w->addrs || !w->bufs)
 		goto oom;
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (!(w->ahead_keys[i] = calloc(ACCT_AHEAD, ctx->out[i].ks.key_len)))
+			goto oom;
 	for (unsigned i = 0; i < w->batch; i++) {
 		w->iov[i].iov_base = w->bufs + (size_t)i * RECV_BUF;
 		w->iov[i].iov_len = RECV_BUF;
@@ -426,6 +465,7 @@ void worker_free(struct worker *w)
 			agg_table_free(w->tables[i]);
 			free(w->tables[i]);
 		}
+		free(w->ahead_keys[i]);
 	}
 	if (w->ev_read)
 		event_free(w->ev_read);
@@ -445,6 +485,5 @@ void worker_free(struct worker *w)
 	free(w->iov);
 	free(w->addrs);
 	free(w->bufs);
-	free(w->keybuf);
 	memset(w, 0, sizeof *w);
 }

@@ -41,7 +41,17 @@ struct worker {
 	const struct nf_sampling_map *smap; /* this batch's sampling_map */
 	struct event *ev_tick[CONF_MAX_PLUGINS];
 	struct agg_table *tables[CONF_MAX_PLUGINS];
-	uint8_t *keybuf;
+
+	/*
+	 * Records whose keys are computed and whose table slots are being
+	 * prefetched, added ACCT_AHEAD records later: the cache misses of
+	 * several records overlap instead of stalling one by one.
+	 */
+#define ACCT_AHEAD 8
+	uint8_t *ahead_keys[CONF_MAX_PLUGINS]; /* ACCT_AHEAD keys per output */
+	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
+	struct agg_counters ahead_c[ACCT_AHEAD];
+	unsigned ahead_head, ahead_len;
 	struct nf_collector nf;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 	int templates_loaded; /* nfacctd_templates_file was valid and loaded */
@@ -67,7 +77,12 @@ void worker_request_quiesce(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 
-/* Account one decoded record into the worker's tables (the aggregation pipeline). */
+/*
+ * Account one decoded record into the worker's tables (the aggregation
+ * pipeline).  The add itself may be deferred by a few records; call
+ * worker_flush_pending() before the tables are read or handed off.
+ */
 void worker_account(struct worker *w, struct flow_rec *r);
+void worker_flush_pending(struct worker *w);
 
 #endif
