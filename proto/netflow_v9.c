@@ -40,6 +40,14 @@ struct nf9_msg {
 	nt_usec arrival;
 	uint32_t records;     /* data + options records seen (IPFIX sequence advance) */
 	enum nf_err first_err;
+	/*
+	 * Template whose fast plan last filled c->rec, NULL when the record
+	 * holds anything else.  Records of that template write the same
+	 * fields every time, so the next one need not clear it first.  Reset
+	 * whenever a template set is processed: a template freed and another
+	 * allocated at the same address must not be taken for the same one.
+	 */
+	const struct nf_template *owner;
 };
 
 static void msg_err(struct nf9_msg *m, enum nf_err e)
@@ -129,6 +137,7 @@ static void withdraw(struct nf9_msg *m, uint16_t set_id, uint16_t id, int option
 static void template_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 {
 	struct nf_tpl_field f[NF_TPL_MAX_FIELDS];
+	m->owner = NULL; /* templates may be freed and reallocated below */
 	while (cur_left(set) >= 4) {
 		uint16_t id, count;
 		cur_u16(set, &id);
@@ -166,6 +175,7 @@ static void template_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 static void options_template_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 {
 	struct nf_tpl_field f[NF_TPL_MAX_FIELDS];
+	m->owner = NULL; /* templates may be freed and reallocated below */
 	while (cur_left(set) >= 4) {
 		uint16_t id, a, b = 0, nscope, nfields;
 		cur_u16(set, &id);
@@ -209,8 +219,6 @@ static void options_template_set(struct nf9_msg *m, uint16_t set_id, struct curs
 }
 
 /* ---- data records ------------------------------------------------------- */
-
-enum { TK_NONE, TK_UPTIME, TK_SEC, TK_MS, TK_NTP, TK_DELTA };
 
 /* Sampling fields as exported; which ones are present decides the rate. */
 struct smp_raw {
@@ -300,7 +308,7 @@ static uint32_t smp_rate(const struct smp_raw *p)
 static void set_time(struct rec_scratch *s, int which, uint8_t kind, uint64_t v)
 {
 	/* an absolute encoding beats sysUptime when an exporter sends both */
-	if (s->t_kind[which] > TK_UPTIME && kind == TK_UPTIME)
+	if (s->t_kind[which] > NF_TK_UPTIME && kind == NF_TK_UPTIME)
 		return;
 	s->t_kind[which] = kind;
 	s->t_raw[which] = v;
@@ -399,16 +407,16 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 	case FK_EXPORTER_V4: addr_v4(fc, &r->peer_src_ip); break;
 	case FK_EXPORTER_V6: addr_v6(fc, &r->peer_src_ip); break;
 	case FK_DIRECTION: r->direction = (uint8_t)uval(fc); FR_SET(r, FR_DIRECTION); break;
-	case FK_T_UPTIME_START: set_time(s, 0, TK_UPTIME, uval(fc)); break;
-	case FK_T_UPTIME_END: set_time(s, 1, TK_UPTIME, uval(fc)); break;
-	case FK_T_SEC_START: set_time(s, 0, TK_SEC, uval(fc)); break;
-	case FK_T_SEC_END: set_time(s, 1, TK_SEC, uval(fc)); break;
-	case FK_T_MS_START: set_time(s, 0, TK_MS, uval(fc)); break;
-	case FK_T_MS_END: set_time(s, 1, TK_MS, uval(fc)); break;
-	case FK_T_NTP_START: set_time(s, 0, TK_NTP, uval(fc)); break;
-	case FK_T_NTP_END: set_time(s, 1, TK_NTP, uval(fc)); break;
-	case FK_T_DELTA_START: set_time(s, 0, TK_DELTA, uval(fc)); break;
-	case FK_T_DELTA_END: set_time(s, 1, TK_DELTA, uval(fc)); break;
+	case FK_T_UPTIME_START: set_time(s, 0, NF_TK_UPTIME, uval(fc)); break;
+	case FK_T_UPTIME_END: set_time(s, 1, NF_TK_UPTIME, uval(fc)); break;
+	case FK_T_SEC_START: set_time(s, 0, NF_TK_SEC, uval(fc)); break;
+	case FK_T_SEC_END: set_time(s, 1, NF_TK_SEC, uval(fc)); break;
+	case FK_T_MS_START: set_time(s, 0, NF_TK_MS, uval(fc)); break;
+	case FK_T_MS_END: set_time(s, 1, NF_TK_MS, uval(fc)); break;
+	case FK_T_NTP_START: set_time(s, 0, NF_TK_NTP, uval(fc)); break;
+	case FK_T_NTP_END: set_time(s, 1, NF_TK_NTP, uval(fc)); break;
+	case FK_T_DELTA_START: set_time(s, 0, NF_TK_DELTA, uval(fc)); break;
+	case FK_T_DELTA_END: set_time(s, 1, NF_TK_DELTA, uval(fc)); break;
 	case FK_T_SYSINIT: s->sysinit_ms = uval(fc); s->have_sysinit = 1; break;
 	case FK_NAT_SRC_V4:
 		addr_v4(fc, &r->post_nat_src_addr);
@@ -458,19 +466,18 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
  *  150/151 seconds, 152/153 ms, 154-157 NTP 64-bit (RFC 7011 §6.1.9-10),
  *  158/159 microseconds before the export time.
  */
-static int resolve_time(const struct nf9_msg *m, const struct rec_scratch *s, int which,
-			nt_usec *out)
+static int resolve_time(const struct nf9_msg *m, uint8_t kind, uint64_t v, int have_sysinit,
+			uint64_t sysinit_ms, nt_usec *out)
 {
 	/* exporter-supplied values can be anything: stay in unsigned, clamp */
 	const uint64_t max_s = UINT64_MAX / 1000000u, max_ms = UINT64_MAX / 1000u;
-	uint64_t v = s->t_raw[which];
 	uint64_t t;
-	switch (s->t_kind[which]) {
-	case TK_UPTIME:
-		if (s->have_sysinit) {
-			if (s->sysinit_ms > max_ms || v > max_ms - s->sysinit_ms)
+	switch (kind) {
+	case NF_TK_UPTIME:
+		if (have_sysinit) {
+			if (sysinit_ms > max_ms || v > max_ms - sysinit_ms)
 				return 0;
-			t = (s->sysinit_ms + v) * 1000u;
+			t = (sysinit_ms + v) * 1000u;
 		} else if (m->version == 9 && m->c->opt.time_secs) {
 			if (v > max_s) /* nfacctd_time_secs: epoch seconds */
 				return 0;
@@ -490,24 +497,24 @@ static int resolve_time(const struct nf9_msg *m, const struct rec_scratch *s, in
 			return 0;
 		}
 		break;
-	case TK_SEC:
+	case NF_TK_SEC:
 		if (v > max_s)
 			return 0;
 		t = v * 1000000u;
 		break;
-	case TK_MS:
+	case NF_TK_MS:
 		if (v > max_ms)
 			return 0;
 		t = v * 1000u;
 		break;
-	case TK_NTP: {
+	case NF_TK_NTP: {
 		uint64_t sec = v >> 32, frac = v & 0xffffffffu;
 		if (sec < NTP_UNIX_OFFSET)
 			return 0;
 		t = (sec - NTP_UNIX_OFFSET) * 1000000u + ((frac * 1000000u) >> 32);
 		break;
 	}
-	case TK_DELTA: t = v < m->export_usec ? m->export_usec - v : 0; break;
+	case NF_TK_DELTA: t = v < m->export_usec ? m->export_usec - v : 0; break;
 	default: return 0;
 	}
 	*out = t;
@@ -526,10 +533,10 @@ static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct re
 			r->packets = s->pkts[i];
 			break;
 		}
-	if (resolve_time(m, s, 0, &r->ts_start))
-		FR_SET(r, FR_TS_START);
-	if (resolve_time(m, s, 1, &r->ts_end))
-		FR_SET(r, FR_TS_END);
+	for (int i = 0; i < 2; i++)
+		if (resolve_time(m, s->t_kind[i], s->t_raw[i], s->have_sysinit, s->sysinit_ms,
+				 i ? &r->ts_end : &r->ts_start))
+			FR_SET(r, i ? FR_TS_END : FR_TS_START);
 
 	uint32_t rate = smp_rate(&s->smp);
 	if (!rate) {
@@ -546,6 +553,164 @@ static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct re
 		r->sampling_rate = rate;
 		FR_SET(r, FR_SAMPLING);
 	}
+}
+
+/* ---- fast path: fixed-length templates with a plan (nf_template.h) ------ */
+
+/* Big-endian unsigned of 1..8 bytes inside a block validated by cur_take(). */
+static inline uint64_t be_n(const uint8_t *q, unsigned n)
+{
+	uint64_t v = 0;
+	switch (n) {
+	case 1: return q[0];
+	case 2: return be16(q);
+	case 4: return be32(q);
+	case 8: return (uint64_t)be32(q) << 32 | be32(q + 4);
+	default:
+		for (unsigned i = 0; i < n; i++)
+			v = v << 8 | q[i];
+		return v;
+	}
+}
+
+static inline uint64_t plan_val(const uint8_t *rec, const struct nf_plan_val *v)
+{
+	return be_n(rec + v->off, v->len);
+}
+
+/* Store the low `width` bytes of v into the flow_rec member at dst. */
+static inline void store_int(struct flow_rec *r, uint16_t dst, unsigned width, uint64_t v)
+{
+	uint8_t *d = (uint8_t *)r + dst;
+	switch (width) {
+	case 1: *d = (uint8_t)v; break;
+	case 2: { uint16_t x = (uint16_t)v; memcpy(d, &x, 2); break; }
+	case 4: { uint32_t x = (uint32_t)v; memcpy(d, &x, 4); break; }
+	default: memcpy(d, &v, 8); break;
+	}
+}
+
+/* What stays the same for every record of one data set. */
+struct set_ctx {
+	const struct nf_sampler *any; /* sampler for records without a sampler id */
+	int any_found;
+};
+
+/*
+ * One record of a template with a plan; rec is the record's validated
+ * block.  Produces exactly what data_record() would: the plan already
+ * resolved which field wins wherever the generic path decides per field.
+ *
+ * Every member the template can write is written for every record (zero
+ * when a value does not resolve), and so are the ones the emit callback may
+ * change (present, packets, bytes, sampling_rate, as v5 relies on too).
+ * So when the previous record came from the same template, the rest of
+ * flow_rec is still clear and the memset can be skipped.
+ */
+static void fast_record(struct nf9_msg *m, const struct nf_template *t, const uint8_t *rec,
+			struct set_ctx *sc)
+{
+	const struct nf_plan *pl = t->plan;
+	struct flow_rec *r = &m->c->rec;
+	uint64_t present = pl->present;
+
+	if (m->owner != t) {
+		flow_rec_clear(r);
+		m->owner = t;
+	}
+	r->flows = 1;
+	r->bytes = 0;
+	r->packets = 0;
+	r->peer_src_ip = m->ex->addr; /* IE 130/131 override it */
+
+	for (const struct nf_plan_int *e = pl->ints, *end = e + pl->nint; e < end; e++)
+		store_int(r, e->dst, e->width, be_n(rec + e->off, e->wlen));
+
+	unsigned depth = 0;
+	for (const struct nf_plan_op *o = pl->ops, *end = o + pl->nop; o < end; o++) {
+		const uint8_t *q = rec + o->off;
+		struct nt_addr *a = (struct nt_addr *)((uint8_t *)r + o->dst);
+		switch ((enum nf_pop)o->op) {
+		case NF_POP_ADDR4:
+			memset(a, 0, sizeof *a);
+			a->family = 4;
+			memcpy(a->a, q, 4);
+			break;
+		case NF_POP_ADDR6:
+			a->family = 6;
+			memcpy(a->a, q, 16);
+			break;
+		case NF_POP_MAC: memcpy((uint8_t *)r + o->dst, q, 6); break;
+		case NF_POP_MPLS: {
+			/* RFC 3954 §8 MPLS_LABEL_1..10: 3-byte entries, top first */
+			uint32_t e = (uint32_t)q[0] << 16 | (uint32_t)q[1] << 8 | q[2];
+			r->mpls[o->arg] = e;
+			if (e && o->arg >= depth)
+				depth = o->arg + 1u;
+			break;
+		}
+		case NF_POP_FLOW_LABEL: r->flow_label = (uint32_t)be_n(q, o->len) & 0xfffff; break;
+		case NF_POP_CUSTOM:
+			r->custom_ptr[o->arg] = q;
+			r->custom_len[o->arg] = o->len;
+			break;
+		}
+	}
+	if (pl->has_mpls) {
+		r->mpls_depth = (uint8_t)depth;
+		if (depth)
+			present |= 1ull << FR_MPLS;
+	}
+
+	int have_sysinit = pl->sysinit.len != 0;
+	uint64_t sysinit_ms = have_sysinit ? plan_val(rec, &pl->sysinit) : 0;
+	r->ts_start = r->ts_end = 0;
+	if (pl->t[0].tk && resolve_time(m, pl->t[0].tk, plan_val(rec, &pl->t[0]), have_sysinit,
+					sysinit_ms, &r->ts_start))
+		present |= 1ull << FR_TS_START;
+	if (pl->t[1].tk && resolve_time(m, pl->t[1].tk, plan_val(rec, &pl->t[1]), have_sysinit,
+					sysinit_ms, &r->ts_end))
+		present |= 1ull << FR_TS_END;
+
+	uint32_t rate = 0;
+	struct smp_raw raw = {0};
+	for (int i = 0; i < 4; i++)
+		if (pl->smp[i].len)
+			smp_field(&raw, (uint8_t)(FK_SAMPLING_INTERVAL + i), plan_val(rec, &pl->smp[i]));
+	if (raw.have)
+		rate = smp_rate(&raw);
+	r->sampling_direction = 0;
+	if (!rate) {
+		const struct nf_sampler *smp;
+		if (pl->sampler_id.len) {
+			smp = nf_sampler_find(m->ex->samplers, m->domain,
+					      plan_val(rec, &pl->sampler_id));
+		} else {
+			/* no sampler id: the same answer for the whole set */
+			if (!sc->any_found) {
+				sc->any = nf_sampler_find(m->ex->samplers, m->domain, NF_SAMPLER_ANY);
+				sc->any_found = 1;
+			}
+			smp = sc->any;
+		}
+		if (smp) {
+			rate = smp->interval;
+			if (smp->has_direction)
+				r->sampling_direction = smp->direction;
+		}
+	}
+	r->sampling_rate = rate;
+	if (rate)
+		present |= 1ull << FR_SAMPLING;
+
+	r->present = present;
+	r->export_version = m->version;
+	r->export_seqno = m->seq;
+	r->export_sysid = m->domain;
+	r->ts_export = m->export_usec;
+	r->ts_arrival = m->arrival;
+	m->ex->st.records++;
+	m->c->emit(m->c->emit_arg, r);
 }
 
 /* Value of the next field: fixed length, or RFC 7011 §7 variable length. */
@@ -574,6 +739,7 @@ static int data_record(struct nf9_msg *m, const struct nf_template *t, struct cu
 	struct cursor fc;
 
 	flow_rec_clear(r);
+	m->owner = NULL; /* which fields this writes depends on the record */
 	memset(&s, 0, sizeof s);
 	r->flows = 1;
 	r->peer_src_ip = m->ex->addr; /* IE 130/131 override it */
@@ -637,6 +803,15 @@ static void data_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 	const struct nf_template *t = nf_tpl_get(m->ex->templates, m->version, m->domain, set_id);
 	if (!t) {
 		msg_err(m, NF_ERR_NO_TEMPLATE);
+		return;
+	}
+	if (t->plan) {
+		/* fixed length: every whole record, then padding (RFC 7011 §3.3.1) */
+		struct set_ctx sc = {NULL, 0};
+		for (size_t n = cur_left(set) / t->min_len; n > 0; n--) {
+			fast_record(m, t, cur_take(set, t->min_len), &sc);
+			m->records++;
+		}
 		return;
 	}
 	/* RFC 7011 §3.3.1: padding is shorter than the shortest record */

@@ -163,6 +163,304 @@ static uint8_t custom_index(const struct prim_registry *reg, uint32_t pen, uint1
 	return NF_TPL_NO_CUSTOM;
 }
 
+/* ---- fast plan ----------------------------------------------------------- */
+
+/* Integer handlers: where the value goes and which FR_ bit says so. */
+struct int_dst {
+	uint16_t dst;
+	uint8_t width;
+	int8_t bit; /* enum fr_field, -1: no bit of its own */
+};
+
+#define INT_DST(kind, member, fr) \
+	[kind] = {offsetof(struct flow_rec, member), sizeof(((struct flow_rec *)0)->member), fr}
+
+static const struct int_dst int_dsts[FK__COUNT] = {
+	INT_DST(FK_SRC_MASK, src_mask, FR_SRC_MASK),
+	INT_DST(FK_DST_MASK, dst_mask, FR_DST_MASK),
+	INT_DST(FK_SRC_PORT, src_port, FR_SRC_PORT),
+	INT_DST(FK_DST_PORT, dst_port, FR_DST_PORT),
+	INT_DST(FK_PROTO, proto, FR_PROTO),
+	INT_DST(FK_TOS, tos, FR_TOS),
+	INT_DST(FK_TCP_FLAGS, tcp_flags, FR_TCP_FLAGS),
+	INT_DST(FK_SRC_AS, src_as, FR_SRC_AS),
+	INT_DST(FK_DST_AS, dst_as, FR_DST_AS),
+	INT_DST(FK_IN_IF, in_iface, FR_IN_IFACE),
+	INT_DST(FK_OUT_IF, out_iface, FR_OUT_IFACE),
+	INT_DST(FK_FLOWS, flows, -1),
+	INT_DST(FK_VLAN_IN, vlan_in, FR_VLAN_IN),
+	INT_DST(FK_VLAN_OUT, vlan_out, FR_VLAN_OUT),
+	INT_DST(FK_DOT1Q_IN, vlan_in, FR_VLAN_IN),
+	INT_DST(FK_DOT1Q_OUT, vlan_out, FR_VLAN_OUT),
+	INT_DST(FK_FWD_STATUS, fwd_status, FR_FWD_STATUS),
+	INT_DST(FK_DIRECTION, direction, FR_DIRECTION),
+	INT_DST(FK_NAT_SRC_PORT, post_nat_src_port, FR_POST_NAT_SRC_PORT),
+	INT_DST(FK_NAT_DST_PORT, post_nat_dst_port, FR_POST_NAT_DST_PORT),
+	INT_DST(FK_NAT_EVENT, nat_event, FR_NAT_EVENT),
+	INT_DST(FK_VRF_IN, vrf_in, FR_VRF_IN),
+	INT_DST(FK_VRF_OUT, vrf_out, FR_VRF_OUT),
+	/* the counters' winner is picked below; they have no FR_ bit */
+	INT_DST(FK_BYTES, bytes, -1),
+	INT_DST(FK_BYTES_TOTAL, bytes, -1),
+	INT_DST(FK_BYTES_OUT, bytes, -1),
+	INT_DST(FK_PKTS, packets, -1),
+	INT_DST(FK_PKTS_TOTAL, packets, -1),
+	INT_DST(FK_PKTS_OUT, packets, -1),
+};
+
+/* Address and MAC handlers: destination, FR_ bit (-1: none), op. */
+static int addr_dst(uint8_t kind, uint16_t *dst, int *bit, uint8_t *op)
+{
+	switch (kind) {
+	case FK_SRC_V4: case FK_SRC_V6:
+		*dst = offsetof(struct flow_rec, src_addr); *bit = FR_SRC_ADDR; break;
+	case FK_DST_V4: case FK_DST_V6:
+		*dst = offsetof(struct flow_rec, dst_addr); *bit = FR_DST_ADDR; break;
+	case FK_NH_V4: case FK_NH_V6: case FK_BGP_NH_V4: case FK_BGP_NH_V6:
+		*dst = offsetof(struct flow_rec, peer_dst_ip); *bit = FR_PEER_DST_IP; break;
+	case FK_EXPORTER_V4: case FK_EXPORTER_V6:
+		*dst = offsetof(struct flow_rec, peer_src_ip); *bit = -1; break;
+	case FK_NAT_SRC_V4: case FK_NAT_SRC_V6:
+		*dst = offsetof(struct flow_rec, post_nat_src_addr);
+		*bit = FR_POST_NAT_SRC_ADDR;
+		break;
+	case FK_NAT_DST_V4: case FK_NAT_DST_V6:
+		*dst = offsetof(struct flow_rec, post_nat_dst_addr);
+		*bit = FR_POST_NAT_DST_ADDR;
+		break;
+	case FK_SRC_MAC: case FK_SRC_MAC_POST:
+		*dst = offsetof(struct flow_rec, src_mac); *bit = FR_SRC_MAC; *op = NF_POP_MAC;
+		return 1;
+	case FK_DST_MAC: case FK_DST_MAC_POST:
+		*dst = offsetof(struct flow_rec, dst_mac); *bit = FR_DST_MAC; *op = NF_POP_MAC;
+		return 1;
+	default:
+		return 0;
+	}
+	switch (kind) {
+	case FK_SRC_V6: case FK_DST_V6: case FK_NH_V6: case FK_BGP_NH_V6:
+	case FK_EXPORTER_V6: case FK_NAT_SRC_V6: case FK_NAT_DST_V6:
+		*op = NF_POP_ADDR6;
+		break;
+	default:
+		*op = NF_POP_ADDR4;
+		break;
+	}
+	return 1;
+}
+
+static enum nf_tk time_tk(uint8_t kind, int *which)
+{
+	*which = 0;
+	switch (kind) {
+	case FK_T_UPTIME_END: *which = 1; /* fall through */
+	case FK_T_UPTIME_START: return NF_TK_UPTIME;
+	case FK_T_SEC_END: *which = 1; /* fall through */
+	case FK_T_SEC_START: return NF_TK_SEC;
+	case FK_T_MS_END: *which = 1; /* fall through */
+	case FK_T_MS_START: return NF_TK_MS;
+	case FK_T_NTP_END: *which = 1; /* fall through */
+	case FK_T_NTP_START: return NF_TK_NTP;
+	case FK_T_DELTA_END: *which = 1; /* fall through */
+	case FK_T_DELTA_START: return NF_TK_DELTA;
+	default: return NF_TK_NONE;
+	}
+}
+
+static int int_order(const void *a, const void *b)
+{
+	const struct nf_plan_int *x = a, *y = b;
+	if (x->wlen != y->wlen)
+		return x->wlen - y->wlen;
+	if (x->width != y->width)
+		return x->width - y->width;
+	return x->off - y->off;
+}
+
+/* Position of the field whose value a record-level rule keeps; -1: none. */
+struct winners {
+	int bytes, pkts;   /* counter precedence: IE 1/2, then 85/86, then 23/24 */
+	int nh;            /* BGP next hop (18/63) beats the IP next hop (15/62) */
+	int mac[2], vlan[2]; /* 56/80 beat 81/57, 58/59 beat 243/254 */
+};
+
+/*
+ * Whether field i survives the record-level rules of the generic decoder
+ * (apply() / set_time() / finish_record() in netflow_v9.c), which the fast
+ * path must reproduce exactly:
+ *  - counters: the last field of the best class present;
+ *  - next hop: the last BGP next hop if any, else the last IP next hop;
+ *  - MACs / VLANs: the last 56/80 (58/59) if any, else the FIRST 81/57
+ *    (243/254), because those only write when nothing was there yet.
+ */
+static void find_winners(const struct nf_tpl_field *f, uint16_t n, struct winners *w)
+{
+	int bclass = 3, pclass = 3, bgp = 0;
+	int mac_direct[2] = {0, 0}, vlan_direct[2] = {0, 0};
+	w->bytes = w->pkts = w->nh = -1;
+	w->mac[0] = w->mac[1] = w->vlan[0] = w->vlan[1] = -1;
+	for (int i = 0; i < n; i++) {
+		int c = -1, side = -1;
+		switch (f[i].kind) {
+		case FK_BYTES: c = 0; break;
+		case FK_BYTES_TOTAL: c = 1; break;
+		case FK_BYTES_OUT: c = 2; break;
+		default: break;
+		}
+		if (c >= 0 && c <= bclass) {
+			bclass = c;
+			w->bytes = i;
+		}
+		c = -1;
+		switch (f[i].kind) {
+		case FK_PKTS: c = 0; break;
+		case FK_PKTS_TOTAL: c = 1; break;
+		case FK_PKTS_OUT: c = 2; break;
+		default: break;
+		}
+		if (c >= 0 && c <= pclass) {
+			pclass = c;
+			w->pkts = i;
+		}
+		switch (f[i].kind) {
+		case FK_BGP_NH_V4: case FK_BGP_NH_V6:
+			bgp = 1;
+			w->nh = i;
+			break;
+		case FK_NH_V4: case FK_NH_V6:
+			if (!bgp)
+				w->nh = i;
+			break;
+		case FK_SRC_MAC: case FK_DST_MAC:
+			side = f[i].kind == FK_DST_MAC;
+			mac_direct[side] = 1;
+			w->mac[side] = i;
+			break;
+		case FK_SRC_MAC_POST: case FK_DST_MAC_POST:
+			side = f[i].kind == FK_DST_MAC_POST;
+			if (!mac_direct[side] && w->mac[side] < 0)
+				w->mac[side] = i;
+			break;
+		case FK_VLAN_IN: case FK_VLAN_OUT:
+			side = f[i].kind == FK_VLAN_OUT;
+			vlan_direct[side] = 1;
+			w->vlan[side] = i;
+			break;
+		case FK_DOT1Q_IN: case FK_DOT1Q_OUT:
+			side = f[i].kind == FK_DOT1Q_OUT;
+			if (!vlan_direct[side] && w->vlan[side] < 0)
+				w->vlan[side] = i;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int survives(const struct nf_tpl_field *f, int i, const struct winners *w)
+{
+	switch (f[i].kind) {
+	case FK_BYTES: case FK_BYTES_TOTAL: case FK_BYTES_OUT: return i == w->bytes;
+	case FK_PKTS: case FK_PKTS_TOTAL: case FK_PKTS_OUT: return i == w->pkts;
+	case FK_NH_V4: case FK_NH_V6: case FK_BGP_NH_V4: case FK_BGP_NH_V6: return i == w->nh;
+	case FK_SRC_MAC: case FK_SRC_MAC_POST: return i == w->mac[0];
+	case FK_DST_MAC: case FK_DST_MAC_POST: return i == w->mac[1];
+	case FK_VLAN_IN: case FK_DOT1Q_IN: return i == w->vlan[0];
+	case FK_VLAN_OUT: case FK_DOT1Q_OUT: return i == w->vlan[1];
+	default: return 1;
+	}
+}
+
+/*
+ * Fill the fast plan of a fixed-length data template (fields already
+ * planned); ints and ops have room for nfields entries each.  Returns 0, or
+ * -1 when the template needs the generic path: two MPLS fields for the same
+ * stack position make the depth depend on their order and values.
+ */
+static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_plan *p,
+			   struct nf_plan_int *ints, struct nf_plan_op *ops)
+{
+	struct winners w;
+	uint16_t mpls_seen = 0, off = 0, nint = 0, nop = 0;
+	uint8_t int_at[sizeof(struct flow_rec)];
+
+	memset(p, 0, sizeof *p);
+	memset(int_at, 0, sizeof int_at);
+	p->present = (1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS);
+	find_winners(f, n, &w);
+	for (int i = 0; i < n; off = (uint16_t)(off + f[i].len), i++) {
+		uint8_t kind = f[i].kind, op = 0;
+		uint16_t dst;
+		int bit, which;
+		enum nf_tk tk;
+
+		if (f[i].custom != NF_TPL_NO_CUSTOM) {
+			ops[nop++] = (struct nf_plan_op){off, 0, f[i].len, NF_POP_CUSTOM, f[i].custom};
+		}
+		if (kind == FK_SKIP || !survives(f, i, &w))
+			continue;
+		if (int_dsts[kind].width) {
+			const struct int_dst *d = &int_dsts[kind];
+			/* a later field for the same member wins: replace the entry */
+			if (int_at[d->dst]) {
+				ints[int_at[d->dst] - 1].off = off;
+				ints[int_at[d->dst] - 1].wlen = (uint8_t)f[i].len;
+			} else {
+				ints[nint] = (struct nf_plan_int){off, d->dst, (uint8_t)f[i].len,
+								  d->width};
+				int_at[d->dst] = (uint8_t)++nint;
+			}
+			if (d->bit >= 0)
+				p->present |= 1ull << d->bit;
+			continue;
+		}
+		if (addr_dst(kind, &dst, &bit, &op)) {
+			ops[nop++] = (struct nf_plan_op){off, dst, f[i].len, op, 0};
+			if (bit >= 0)
+				p->present |= 1ull << bit;
+			continue;
+		}
+		if ((tk = time_tk(kind, &which)) != NF_TK_NONE) {
+			/* an absolute encoding beats sysUptime; otherwise the last one wins */
+			if (!(p->t[which].tk > NF_TK_UPTIME && tk == NF_TK_UPTIME))
+				p->t[which] = (struct nf_plan_val){off, (uint8_t)f[i].len, (uint8_t)tk};
+			continue;
+		}
+		switch (kind) {
+		case FK_MPLS:
+			if (mpls_seen & (1u << f[i].arg))
+				return -1;
+			mpls_seen |= (uint16_t)(1u << f[i].arg);
+			ops[nop++] = (struct nf_plan_op){off, 0, 3, NF_POP_MPLS, f[i].arg};
+			p->has_mpls = 1;
+			break;
+		case FK_FLOW_LABEL:
+			ops[nop++] = (struct nf_plan_op){off, 0, f[i].len, NF_POP_FLOW_LABEL, 0};
+			p->present |= 1ull << FR_FLOW_LABEL;
+			break;
+		case FK_T_SYSINIT: p->sysinit = (struct nf_plan_val){off, (uint8_t)f[i].len, 0}; break;
+		case FK_SAMPLER_ID:
+			p->sampler_id = (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			break;
+		case FK_SAMPLING_INTERVAL:
+		case FK_SAMPLING_SPACE:
+		case FK_SAMPLING_SIZE:
+		case FK_SAMPLING_POPULATION:
+			p->smp[kind - FK_SAMPLING_INTERVAL] =
+				(struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			break;
+		default:
+			break; /* every handler is covered above; a new one stays inert */
+		}
+	}
+	qsort(ints, nint, sizeof *ints, int_order);
+	p->nint = nint;
+	p->nop = nop;
+	p->ints = ints;
+	p->ops = ops;
+	return 0;
+}
+
 struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, int options,
 				 uint16_t nscope, const struct nf_tpl_field *fields,
 				 uint16_t nfields, const struct prim_registry *custom,
@@ -183,7 +481,22 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 		*why = "bad scope field count";
 		return NULL;
 	}
-	struct nf_template *t = calloc(1, sizeof *t + (size_t)nfields * sizeof t->f[0]);
+	/*
+	 * Fixed-length data templates carry their fast plan behind the field
+	 * list, in the same allocation: the templates file loader and the
+	 * store release templates with a plain free().
+	 */
+	int fast = !options;
+	for (uint16_t i = 0; i < nfields && fast; i++)
+		if (fields[i].len == NF_TPL_VARLEN)
+			fast = 0;
+	size_t base = sizeof(struct nf_template) + (size_t)nfields * sizeof(struct nf_tpl_field);
+	size_t plan_at = (base + _Alignof(struct nf_plan) - 1) & ~(_Alignof(struct nf_plan) - 1);
+	size_t size = fast ? plan_at + sizeof(struct nf_plan) +
+				     (size_t)nfields * (sizeof(struct nf_plan_op) +
+							sizeof(struct nf_plan_int))
+			   : base;
+	struct nf_template *t = calloc(1, size);
 	if (!t) {
 		*why = "out of memory";
 		return NULL;
@@ -236,6 +549,13 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 	t->min_len = (uint16_t)min_len;
 	t->has_varlen = (uint8_t)varlen;
 	t->scope_ok = (uint8_t)(options ? scope_ok : 1);
+	if (fast) {
+		struct nf_plan *p = (struct nf_plan *)((char *)t + plan_at);
+		struct nf_plan_op *ops = (struct nf_plan_op *)(p + 1);
+		struct nf_plan_int *ints = (struct nf_plan_int *)(ops + nfields);
+		if (build_fast_plan(t->f, nfields, p, ints, ops) == 0)
+			t->plan = p;
+	}
 	return t;
 }
 

@@ -73,8 +73,77 @@ struct nf_tpl_field {
 	uint8_t scope;   /* options template scope field */
 };
 
+/* How an exported timestamp is encoded (decides how it is resolved). */
+enum nf_tk { NF_TK_NONE, NF_TK_UPTIME, NF_TK_SEC, NF_TK_MS, NF_TK_NTP, NF_TK_DELTA };
+
+/*
+ * Fast decode plan of a fixed-length data template.
+ *
+ * The generic path walks every field of every record through a switch on
+ * its handler; for the fixed-length templates real routers send, all the
+ * decisions that do not depend on the record's bytes are taken here, once,
+ * when the template is installed:
+ *  - fields nothing reads get no entry at all;
+ *  - fields whose effect depends on other fields of the record (BGP next hop
+ *    over IP next hop, IE 56/80 over 81/57, 58/59 over 243/254, the byte and
+ *    packet counter precedence, absolute times over sysUptime ones) are
+ *    resolved to the one field that would win, so every remaining entry is
+ *    an unconditional store;
+ *  - plain integers become (record offset, wire length, flow_rec offset,
+ *    width) entries, sorted by wire length and width so the decode loop's
+ *    branches come in predictable runs; their FR_ bits are one mask.
+ * Only addresses, MACs, MPLS entries, the flow label and custom primitives
+ * need an op; times and sampling fields have one slot each.
+ *
+ * Because every store is unconditional, the set of flow_rec fields written
+ * is the same for every record of the template: the decoder clears the
+ * record once when consecutive records share the template, not per record.
+ */
+struct nf_plan_int {
+	uint16_t off;   /* in the record */
+	uint16_t dst;   /* offsetof(struct flow_rec, member) */
+	uint8_t wlen;   /* wire length 1..8 (reduced-size encoding) */
+	uint8_t width;  /* sizeof the member: 1, 2, 4 or 8 */
+};
+
+enum nf_pop {
+	NF_POP_ADDR4,      /* 4 bytes -> struct nt_addr at dst, family 4 */
+	NF_POP_ADDR6,      /* 16 bytes -> struct nt_addr at dst, family 6 */
+	NF_POP_MAC,        /* 6 bytes copied to dst */
+	NF_POP_MPLS,       /* 3-byte label stack entry, position in arg */
+	NF_POP_FLOW_LABEL, /* low 20 bits */
+	NF_POP_CUSTOM      /* custom primitive index arg: pointer + length */
+};
+
+struct nf_plan_op {
+	uint16_t off;
+	uint16_t dst;
+	uint16_t len;   /* wire length (custom primitives can be long) */
+	uint8_t op;     /* enum nf_pop */
+	uint8_t arg;
+};
+
+/* One field read as an unsigned integer; len 0 = absent. */
+struct nf_plan_val {
+	uint16_t off;
+	uint8_t len;
+	uint8_t tk;     /* times: enum nf_tk of the winning field */
+};
+
+struct nf_plan {
+	uint64_t present;             /* FR_ bits every record sets (not times, MPLS, sampling) */
+	uint16_t nint, nop;           /* ops run in template order: later fields win */
+	uint8_t has_mpls;
+	struct nf_plan_val t[2];      /* flow start, end */
+	struct nf_plan_val sysinit, sampler_id;
+	struct nf_plan_val smp[4];    /* interval, space, size, population */
+	const struct nf_plan_int *ints;
+	const struct nf_plan_op *ops;
+};
+
 struct nf_template {
 	struct nf_template *next; /* hash chain */
+	const struct nf_plan *plan; /* fixed-length data templates; NULL: generic path */
 	uint32_t domain;          /* v9 source id / IPFIX observation domain id */
 	uint16_t id;
 	uint8_t version;          /* 9 or 10 */
@@ -90,7 +159,9 @@ struct nf_template {
 struct nf_template_store;
 
 /*
- * Build a template from field specifiers, computing its plan.  For options
+ * Build a template from field specifiers, computing its plan (and, for a
+ * fixed-length data template, its fast plan, in the same allocation so that
+ * free() still releases everything).  For options
  * templates the first nscope fields are the scope.  custom may be NULL.
  * Returns NULL with *why set when the template is unusable (zero fields,
  * records that could not fit in a set, too many fields) or on ENOMEM
