@@ -1284,6 +1284,435 @@ static void test_fixture_nfv9(void **state)
 		skip();
 }
 
+/* ---- fast plan (fixed-length templates) ---------------------------------- */
+
+static const struct nf_plan *plan_of(struct fx *f, uint8_t version, uint32_t domain, uint16_t id)
+{
+	const struct nf_template *t = nf_tpl_get(f->ex->templates, version, domain, id);
+	assert_non_null(t);
+	return t->plan;
+}
+
+/* Reduced-size encoding (RFC 7011 §6.2) of every integer width, both ways. */
+static void test_fast_reduced_sizes(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 12);
+	fs(&f->b, 1, 3, 0);   /* bytes: 3 of 8 */
+	fs(&f->b, 2, 1, 0);   /* packets: 1 of 8 */
+	fs(&f->b, 16, 8, 0);  /* src_as: 8 into 4, truncated */
+	fs(&f->b, 17, 2, 0);  /* dst_as: 2 of 4 */
+	fs(&f->b, 10, 1, 0);  /* in_iface: 1 of 4 */
+	fs(&f->b, 14, 8, 0);  /* out_iface: 8 into 4 */
+	fs(&f->b, 7, 4, 0);   /* src_port: 4 into 2 */
+	fs(&f->b, 11, 1, 0);  /* dst_port: 1 of 2 */
+	fs(&f->b, 4, 2, 0);   /* proto: 2 into 1 */
+	fs(&f->b, 3, 5, 0);   /* flows: 5 of 8 */
+	fs(&f->b, 5, 8, 0);   /* tos: 8 into 1 */
+	fs(&f->b, 234, 7, 0); /* vrf_in: 7 into 4 */
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u8(&f->b, 0x01); u16(&f->b, 0x0203);
+	u8(&f->b, 200);
+	u64(&f->b, 0x1122334455667788ull);
+	u16(&f->b, 0xfedc);
+	u8(&f->b, 0x99);
+	u64(&f->b, 0xa1a2a3a4b1b2b3b4ull);
+	u32(&f->b, 0x00071f90);
+	u8(&f->b, 53);
+	u16(&f->b, 0x0111);
+	u8(&f->b, 0x01); u32(&f->b, 0x02030405);
+	u64(&f->b, 0x00000000000000b8ull);
+	raw(&f->b, "\x01\x02\x03\x04\x05\x06\x07", 7);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	const struct nf_plan *p = plan_of(f, 10, 1, 256);
+	assert_non_null(p);
+	assert_int_equal(p->nint, 12);
+	assert_int_equal(p->nop, 0);
+	assert_int_equal(f->s.n, 1);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_int_equal(r->bytes, 0x010203);
+	assert_int_equal(r->packets, 200);
+	assert_int_equal(r->src_as, 0x55667788u);
+	assert_int_equal(r->dst_as, 0xfedc);
+	assert_int_equal(r->in_iface, 0x99);
+	assert_int_equal(r->out_iface, 0xb1b2b3b4u);
+	assert_int_equal(r->src_port, 0x1f90);
+	assert_int_equal(r->dst_port, 53);
+	assert_int_equal(r->proto, 0x11);
+	assert_int_equal(r->flows, 0x0102030405ull);
+	assert_int_equal(r->tos, 0xb8);
+	assert_int_equal(r->vrf_in, 0x04050607u);
+	uint64_t want = (1ull << FR_SRC_AS) | (1ull << FR_DST_AS) | (1ull << FR_IN_IFACE) |
+			(1ull << FR_OUT_IFACE) | (1ull << FR_SRC_PORT) | (1ull << FR_DST_PORT) |
+			(1ull << FR_PROTO) | (1ull << FR_TOS) | (1ull << FR_VRF_IN) |
+			(1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS);
+	assert_int_equal(r->present, want);
+}
+
+/*
+ * Fields nobody reads get no plan entry; fields whose effect depends on
+ * others are resolved the way the generic path resolves them.
+ */
+static void test_fast_used_and_unused_fields(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 14);
+	fs(&f->b, 999, 4, 0);  /* unknown IE */
+	fs(&f->b, 8, 4, 0);    /* src addr */
+	fs(&f->b, 5, 1, 9);    /* enterprise field, same number as tos */
+	fs(&f->b, 12, 2, 0);   /* dst addr with a wrong length: ignored */
+	fs(&f->b, 15, 4, 0);   /* IP next hop ... */
+	fs(&f->b, 18, 4, 0);   /* ... loses to the BGP next hop after it */
+	fs(&f->b, 81, 6, 0);   /* post src MAC before src MAC: 56 wins */
+	fs(&f->b, 56, 6, 0);
+	fs(&f->b, 243, 2, 0);  /* dot1q vlan: the first one wins without 58 */
+	fs(&f->b, 243, 2, 0);
+	fs(&f->b, 85, 4, 0);   /* total bytes: loses to IE 1 */
+	fs(&f->b, 1, 4, 0);
+	fs(&f->b, 1, 2, 0);    /* a second IE 1: the last one wins */
+	fs(&f->b, 7, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u32(&f->b, 0xffffffff);
+	ip4(&f->b, "10.1.1.1");
+	u8(&f->b, 0x77);
+	u16(&f->b, 0xffff);
+	ip4(&f->b, "192.0.2.254");
+	ip4(&f->b, "198.51.100.1");
+	raw(&f->b, "\x0a\x0a\x0a\x0a\x0a\x0a", 6);
+	raw(&f->b, "\x02\x00\x00\x00\x00\x01", 6);
+	u16(&f->b, 100);
+	u16(&f->b, 200);
+	u32(&f->b, 5000);
+	u32(&f->b, 6000);
+	u16(&f->b, 7000);
+	u16(&f->b, 4321);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	const struct nf_plan *p = plan_of(f, 10, 1, 256);
+	assert_non_null(p);
+	/* vlan, bytes, src port; src addr, BGP next hop, src MAC */
+	assert_int_equal(p->nint, 3);
+	assert_int_equal(p->nop, 3);
+	assert_int_equal(f->s.n, 1);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_true(addr_is(&r->src_addr, "10.1.1.1"));
+	assert_false(FR_HAS(r, FR_DST_ADDR));
+	assert_false(FR_HAS(r, FR_TOS));
+	assert_int_equal(r->tos, 0);
+	assert_true(addr_is(&r->peer_dst_ip, "198.51.100.1"));
+	assert_memory_equal(r->src_mac, "\x02\x00\x00\x00\x00\x01", 6);
+	assert_true(FR_HAS(r, FR_SRC_MAC) && FR_HAS(r, FR_VLAN_IN));
+	assert_int_equal(r->vlan_in, 100);
+	assert_int_equal(r->bytes, 7000);
+	assert_int_equal(r->packets, 0);
+	assert_int_equal(r->src_port, 4321);
+}
+
+static void test_fast_plan_fallbacks(void **state)
+{
+	struct fx *f = *state;
+	/* varlen (generic path), options (never a plan), duplicate MPLS position */
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256); u16(&f->b, 2); fs(&f->b, 7, 2, 0); fs(&f->b, 82, 0xffff, 0);
+	u16(&f->b, 257); u16(&f->b, 4);
+	fs(&f->b, 70, 3, 0); fs(&f->b, 71, 3, 0); fs(&f->b, 70, 3, 0); fs(&f->b, 7, 2, 0);
+	u16(&f->b, 258); u16(&f->b, 3); fs(&f->b, 71, 3, 0); fs(&f->b, 70, 3, 0); fs(&f->b, 7, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 3);
+	u16(&f->b, 300); u16(&f->b, 2); u16(&f->b, 1); fs(&f->b, 302, 1, 0); fs(&f->b, 305, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u16(&f->b, 11); u8(&f->b, 2); raw(&f->b, "ab", 2);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 257);
+	/* label 1 set then overwritten by zero: the depth still counts it */
+	u8(&f->b, 0); u8(&f->b, 0x01); u8(&f->b, 0x41);
+	u8(&f->b, 0); u8(&f->b, 0x02); u8(&f->b, 0x01);
+	u8(&f->b, 0); u8(&f->b, 0); u8(&f->b, 0);
+	u16(&f->b, 22);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 258);
+	u8(&f->b, 0); u8(&f->b, 0x02); u8(&f->b, 0x01);
+	u8(&f->b, 0); u8(&f->b, 0x01); u8(&f->b, 0x40);
+	u16(&f->b, 33);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_null(plan_of(f, 10, 1, 256));
+	assert_null(plan_of(f, 10, 1, 257));
+	assert_non_null(plan_of(f, 10, 1, 258));
+	assert_null(plan_of(f, 10, 1, 300));
+	assert_int_equal(f->s.n, 3);
+	assert_int_equal(f->s.rec[0].src_port, 11);
+	assert_int_equal(f->s.rec[1].src_port, 22);
+	assert_int_equal(f->s.rec[1].mpls[0], 0);
+	assert_int_equal(f->s.rec[1].mpls[1], 0x201);
+	assert_int_equal(f->s.rec[1].mpls_depth, 2);
+	assert_int_equal(f->s.rec[2].src_port, 33);
+	assert_int_equal(f->s.rec[2].mpls[0], 0x140);
+	assert_int_equal(f->s.rec[2].mpls[1], 0x201);
+	assert_int_equal(f->s.rec[2].mpls_depth, 2);
+	assert_true(FR_HAS(&f->s.rec[2], FR_MPLS));
+}
+
+/*
+ * What the daemon's accounting may do to a record after decoding
+ * (reactor/worker.c renormalizes and applies sampling_map), made visible
+ * even on zero counters.
+ */
+static void emit_and_scribble(void *arg, struct flow_rec *r)
+{
+	emit(arg, r);
+	r->packets = r->packets * 1000 + 1;
+	r->bytes = r->bytes * 1000 + 1;
+	r->sampling_rate = 77;
+	FR_SET(r, FR_SAMPLING);
+}
+
+/*
+ * The record is cleared once per run of same-template records: a record
+ * must show nothing of a previous record of another template, nor of what
+ * the emit callback changed in the previous one.
+ */
+static void test_fast_clear_between_templates(void **state)
+{
+	struct fx *f = *state;
+	f->c.emit = emit_and_scribble;
+	v9_hdr(&f->b, 4, 1, 1);
+	size_t s = set_begin(&f->b, 0);
+	u16(&f->b, 256); u16(&f->b, 5);
+	fs(&f->b, 8, 4, 0); fs(&f->b, 16, 4, 0); fs(&f->b, 56, 6, 0); fs(&f->b, 2, 4, 0);
+	fs(&f->b, 70, 3, 0);
+	u16(&f->b, 257); u16(&f->b, 2);
+	fs(&f->b, 12, 4, 0); fs(&f->b, 7, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	for (int i = 0; i < 2; i++) {
+		ip4(&f->b, "10.0.0.1"); u32(&f->b, 64500); raw(&f->b, "\x02\x01\x02\x03\x04\x05", 6);
+		u32(&f->b, 5);
+		u8(&f->b, 0); u8(&f->b, 0); u8(&f->b, i ? 0 : 0x11); /* depth 1, then 0 */
+	}
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 257);
+	ip4(&f->b, "10.0.0.2"); u16(&f->b, 80);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.0.0.3"); u32(&f->b, 64501); raw(&f->b, "\x02\x01\x02\x03\x04\x05", 6);
+	u32(&f->b, 6); u8(&f->b, 0); u8(&f->b, 0); u8(&f->b, 0);
+	set_end(&f->b, s);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 4);
+	const struct flow_rec *r = f->s.rec;
+	for (int i = 0; i < 4; i++) {
+		assert_false(FR_HAS(&r[i], FR_SAMPLING));
+		assert_int_equal(r[i].sampling_rate, 0);
+	}
+	assert_int_equal(r[0].packets, 5);
+	assert_int_equal(r[0].mpls_depth, 1);
+	assert_true(FR_HAS(&r[0], FR_MPLS));
+	assert_int_equal(r[1].packets, 5);
+	assert_int_equal(r[1].mpls_depth, 0);
+	assert_false(FR_HAS(&r[1], FR_MPLS));
+	/* template 257 has no src addr, AS, MAC, packets or MPLS */
+	assert_int_equal(r[2].present, (1ull << FR_DST_ADDR) | (1ull << FR_SRC_PORT) |
+					      (1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS));
+	assert_int_equal(r[2].src_addr.family, 0);
+	assert_int_equal(r[2].src_as, 0);
+	assert_int_equal(r[2].packets, 0);
+	assert_int_equal(r[2].src_mac[0], 0);
+	assert_int_equal(r[2].mpls[0], 0);
+	assert_int_equal(r[2].src_port, 80);
+	assert_true(addr_is(&r[3].src_addr, "10.0.0.3"));
+	assert_int_equal(r[3].src_as, 64501);
+	assert_int_equal(r[3].packets, 6);
+	assert_int_equal(r[3].dst_addr.family, 0);
+	assert_int_equal(r[3].src_port, 0);
+	assert_false(FR_HAS(&r[3], FR_DST_ADDR) || FR_HAS(&r[3], FR_SRC_PORT));
+}
+
+/* ---- fast path vs generic path on random templates ----------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* Every IE the decoder knows, at its usual length (plus a few it does not). */
+static const struct {
+	uint16_t type, len;
+} ie_pool[] = {
+	{1, 4}, {2, 4}, {3, 4}, {4, 1}, {5, 1}, {6, 1}, {7, 2}, {8, 4}, {9, 1}, {10, 2},
+	{11, 2}, {12, 4}, {13, 1}, {14, 2}, {15, 4}, {16, 2}, {17, 4}, {18, 4}, {21, 4},
+	{22, 4}, {23, 8}, {24, 8}, {27, 16}, {28, 16}, {29, 1}, {30, 1}, {31, 3}, {34, 4},
+	{48, 1}, {50, 4}, {56, 6}, {57, 6}, {58, 2}, {59, 2}, {61, 1}, {62, 16}, {63, 16},
+	{70, 3}, {71, 3}, {72, 3}, {79, 3}, {80, 6}, {81, 6}, {85, 8}, {86, 8}, {89, 1},
+	{130, 4}, {131, 16}, {150, 4}, {151, 4}, {152, 8}, {153, 8}, {154, 8}, {155, 8},
+	{156, 8}, {157, 8}, {158, 4}, {159, 4}, {160, 8}, {225, 4}, {226, 4}, {227, 2},
+	{228, 2}, {230, 1}, {234, 4}, {235, 4}, {243, 2}, {254, 2}, {281, 16}, {282, 16},
+	{302, 4}, {305, 4}, {306, 4}, {309, 4}, {310, 4}, {999, 4}, {1234, 4},
+};
+
+struct rnd_tpl {
+	uint16_t type[24], len[24];
+	uint32_t pen[24];
+	unsigned n, rec_len;
+};
+
+static void rnd_template(struct rnd_tpl *t, int ipfix)
+{
+	t->n = 1 + rnd(24);
+	t->rec_len = 0;
+	for (unsigned i = 0; i < t->n; i++) {
+		unsigned k = rnd(sizeof ie_pool / sizeof ie_pool[0]);
+		t->type[i] = ie_pool[k].type;
+		t->len[i] = ie_pool[k].len;
+		/* reduced-size, oversized and wrongly-sized variants */
+		if (rnd(4) == 0)
+			t->len[i] = (uint16_t)(1 + rnd(9));
+		t->pen[i] = ipfix && t->type[i] == 1234 ? 9 : 0;
+		t->rec_len += t->len[i];
+	}
+}
+
+static void put_template(struct buf *b, const struct rnd_tpl *t, uint16_t id)
+{
+	u16(b, id);
+	u16(b, (uint16_t)t->n);
+	for (unsigned i = 0; i < t->n; i++)
+		fs(b, t->type[i], t->len[i], t->pen[i]);
+}
+
+static void put_records(struct buf *b, const struct rnd_tpl *t, uint16_t id, unsigned n)
+{
+	size_t s = set_begin(b, id);
+	for (unsigned r = 0; r < n; r++)
+		for (unsigned i = 0; i < t->rec_len; i++) {
+			/* plenty of zeros (MPLS depth, unset times) and small values */
+			unsigned c = rnd(8);
+			u8(b, c < 3 ? 0 : c < 5 ? (uint8_t)rnd(4) : (uint8_t)rnd(256));
+		}
+	set_end(b, s);
+}
+
+static void same_record(const struct flow_rec *a, const struct flow_rec *b)
+{
+	assert_memory_equal(a, b, offsetof(struct flow_rec, custom_ptr));
+	for (unsigned i = 0; i < FR_CUSTOM_MAX; i++) {
+		assert_int_equal(a->custom_len[i], b->custom_len[i]);
+		if (a->custom_len[i])
+			assert_ptr_equal(a->custom_ptr[i], b->custom_ptr[i]);
+	}
+}
+
+/*
+ * The fast plan must reproduce the generic path exactly: random templates
+ * (duplicates, conflicting fields, reduced and wrong sizes, custom and
+ * enterprise fields, sampler options) are decoded once with their plans and
+ * once with the plans hidden, and every record must be identical.  The
+ * emit callback scribbles on the record as the daemon does.
+ */
+static void test_fast_matches_generic(void **state)
+{
+	struct fx *f = *state;
+	f->reg.ncustom = 2;
+	strcpy(f->reg.custom[0].name, "vendor");
+	f->reg.custom[0].field_type = 1234;
+	f->reg.custom[0].pen = 9;
+	f->reg.custom[0].len = 4;
+	f->reg.custom[0].index = 0;
+	strcpy(f->reg.custom[1].name, "sport");
+	f->reg.custom[1].field_type = 7;
+	f->reg.custom[1].len = 2;
+	f->reg.custom[1].index = 1;
+	f->c.emit = emit_and_scribble;
+	f->c.opt.time_secs = 0;
+
+	for (int iter = 0; iter < 400; iter++) {
+		int ipfix = iter % 2;
+		uint8_t ver = ipfix ? 10 : 9;
+		struct rnd_tpl a, b;
+		rnd_template(&a, ipfix);
+		rnd_template(&b, ipfix);
+
+		/* templates, and sometimes a sampler (with a direction) */
+		if (ipfix)
+			ipfix_hdr(&f->b, 0, 5);
+		else
+			v9_hdr(&f->b, 1, 0, 5);
+		size_t s = set_begin(&f->b, ipfix ? 2 : 0);
+		put_template(&f->b, &a, 256);
+		put_template(&f->b, &b, 257);
+		set_end(&f->b, s);
+		if (rnd(2)) {
+			s = set_begin(&f->b, ipfix ? 3 : 1);
+			if (ipfix) {
+				u16(&f->b, 300); u16(&f->b, 3); u16(&f->b, 1);
+				fs(&f->b, 302, 4, 0);
+			} else {
+				u16(&f->b, 300); u16(&f->b, 4); u16(&f->b, 12);
+				fs(&f->b, 1, 4, 0); fs(&f->b, 48, 4, 0);
+			}
+			fs(&f->b, ipfix ? 305 : 34, 4, 0); fs(&f->b, 61, 1, 0);
+			set_end(&f->b, s);
+			s = set_begin(&f->b, 300);
+			if (!ipfix)
+				u32(&f->b, 0);
+			u32(&f->b, rnd(4)); u32(&f->b, 1 + rnd(1000)); u8(&f->b, (uint8_t)rnd(2));
+			set_end(&f->b, s);
+		}
+		if (ipfix)
+			ipfix_end(&f->b);
+		f->c.opt.time_secs = !ipfix && rnd(4) == 0;
+		dec(f);
+
+		/* data: runs of both templates, so the record changes hands */
+		struct nf_template *ta = nf_tpl_get(f->ex->templates, ver, 5, 256);
+		struct nf_template *tb = nf_tpl_get(f->ex->templates, ver, 5, 257);
+		if (ipfix)
+			ipfix_hdr(&f->b, 0, 5);
+		else
+			v9_hdr(&f->b, 3, 0, 5);
+		put_records(&f->b, &a, 256, 1 + rnd(4));
+		put_records(&f->b, &b, 257, 1 + rnd(3));
+		put_records(&f->b, &a, 256, 1 + rnd(3));
+		if (ipfix)
+			ipfix_end(&f->b);
+
+		f->s.n = 0;
+		enum nf_err e1 = dec(f);
+		size_t n = f->s.n;
+		const struct nf_plan *pa = ta ? ta->plan : NULL, *pb = tb ? tb->plan : NULL;
+		if (ta)
+			ta->plan = NULL;
+		if (tb)
+			tb->plan = NULL;
+		enum nf_err e2 = dec(f);
+		if (ta)
+			ta->plan = pa;
+		if (tb)
+			tb->plan = pb;
+		assert_int_equal(e1, e2);
+		assert_int_equal(f->s.n, 2 * n);
+		for (size_t i = 0; i < n; i++)
+			same_record(&f->s.rec[i], &f->s.rec[n + i]);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -1313,6 +1742,11 @@ int main(void)
 	    T(test_fixture_104_ipfix_sampling),
 	    T(test_fixture_102_nfv9_times),
 	    T(test_fixture_nfv9),
+	    T(test_fast_reduced_sizes),
+	    T(test_fast_used_and_unused_fields),
+	    T(test_fast_plan_fallbacks),
+	    T(test_fast_clear_between_templates),
+	    T(test_fast_matches_generic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
