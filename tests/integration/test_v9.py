@@ -1,0 +1,478 @@
+"""NetFlow v9 and IPFIX end to end: hand-built templates and data in, exact aggregates out.
+
+Every datagram is built here with struct, field by field, so every byte sent is known:
+
+  v9 header (RFC 3954 5.1):    version=9, count, sysUptime ms, unix secs, sequence, source id
+  IPFIX header (RFC 7011 3.1): version=10, length, export time, sequence, observation domain
+  sets: |id|length (header included)|body|; v9 templates 0, options 1; IPFIX 2 and 3;
+  data sets carry the template id (>= 256).
+
+Synchronisation is by SIGUSR1 statistics (datagrams seen) and log lines, never sleeps.
+"""
+import calendar
+import json
+import random
+import signal
+import socket
+import struct
+import time
+
+import pytest
+
+from conftest import (PMACCT_NFACCTD, Sender, canon, merge_rows, read_json, read_text,
+                      wait_for)
+
+PUT = socket.inet_pton
+
+
+# ---------------------------------------------------------------------------
+# crafting
+
+
+def enc(value, length):
+    """One field value: ints big-endian on `length` bytes, addresses, MACs, raw bytes.
+
+    length 65535 is IPFIX variable length (RFC 7011 7): a one-byte (or 255 + two-byte)
+    length prefix, then the bytes."""
+    if length == 65535:
+        raw = value.encode() if isinstance(value, str) else bytes(value)
+        if len(raw) < 255:
+            return bytes([len(raw)]) + raw
+        return b"\xff" + struct.pack("!H", len(raw)) + raw
+    if isinstance(value, bytes):
+        assert len(value) == length
+        return value
+    if isinstance(value, int):
+        return value.to_bytes(length, "big")
+    if length == 6 and value.count(":") == 5:
+        return bytes(int(x, 16) for x in value.split(":"))
+    if length == 4:
+        return PUT(socket.AF_INET, value)
+    if length == 16:
+        return PUT(socket.AF_INET6, value)
+    raise ValueError("cannot encode %r on %d bytes" % (value, length))
+
+
+def pad4(b):
+    return b + b"\x00" * (-len(b) % 4)
+
+
+class Tpl:
+    """A template: id and fields as (type, length) or (type, length, enterprise number)."""
+
+    def __init__(self, tid, fields, scope=()):
+        self.id = tid
+        self.scope = [tuple(f) for f in scope]      # options templates: scope fields first
+        self.fields = [tuple(f) for f in fields]
+
+    @property
+    def all_fields(self):
+        return self.scope + self.fields
+
+    def record(self, *values):
+        fs = self.all_fields
+        assert len(values) == len(fs), (len(values), len(fs))
+        return b"".join(enc(v, f[1]) for v, f in zip(values, fs))
+
+    # -- template set bodies (without the set header)
+    def v9_body(self):
+        assert not self.scope
+        out = struct.pack("!HH", self.id, len(self.fields))
+        for f in self.fields:
+            assert len(f) == 2
+            out += struct.pack("!HH", f[0], f[1])
+        return out
+
+    def v9_options_body(self):
+        out = struct.pack("!HHH", self.id, 4 * len(self.scope), 4 * len(self.fields))
+        for f in self.scope + self.fields:
+            out += struct.pack("!HH", f[0], f[1])
+        return out
+
+    def ipfix_body(self):
+        if self.scope:
+            out = struct.pack("!HHH", self.id, len(self.all_fields), len(self.scope))
+        else:
+            out = struct.pack("!HH", self.id, len(self.fields))
+        for f in self.all_fields:
+            if len(f) == 3 and f[2]:
+                out += struct.pack("!HHI", f[0] | 0x8000, f[1], f[2])
+            else:
+                out += struct.pack("!HH", f[0], f[1])
+        return out
+
+
+def set_(set_id, body, pad=True):
+    body = pad4(body) if pad else body
+    return struct.pack("!HH", set_id, 4 + len(body)) + body
+
+
+def v9_tpl_set(*tpls):
+    return set_(0, b"".join(t.v9_body() for t in tpls))
+
+
+def v9_opt_set(tpl):
+    return set_(1, tpl.v9_options_body())
+
+
+def ipfix_tpl_set(*tpls):
+    return set_(2, b"".join(t.ipfix_body() for t in tpls))
+
+
+def ipfix_opt_set(*tpls):
+    return set_(3, b"".join(t.ipfix_body() for t in tpls))
+
+
+def data_set(tpl, *records):
+    """records: tuples of values in template order (or pre-encoded bytes)."""
+    body = b"".join(r if isinstance(r, bytes) else tpl.record(*r) for r in records)
+    return set_(tpl.id, body)
+
+
+def v9_msg(*sets, seq=0, source_id=0, uptime=100000, secs=None, count=None):
+    """count defaults to the number of flowsets (what routers send)."""
+    if secs is None:
+        secs = int(time.time())
+    if count is None:
+        count = len(sets)
+    return struct.pack("!HHIIII", 9, count, uptime, secs, seq, source_id) + b"".join(sets)
+
+
+def ipfix_msg(*sets, seq=0, domain=0, secs=None, length=None):
+    if secs is None:
+        secs = int(time.time())
+    body = b"".join(sets)
+    if length is None:
+        length = 16 + len(body)
+    return struct.pack("!HHIII", 10, length, secs, seq, domain) + body
+
+
+# the five-tuple-ish template used by most tests
+BASIC_FIELDS = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (2, 4), (1, 4)]
+
+
+def basic(src, dst, sport, dport, proto, packets, octets):
+    return (src, dst, sport, dport, proto, packets, octets)
+
+
+# ---------------------------------------------------------------------------
+# running the collector
+
+
+def json_plugin(tmp_path, aggregate, name="a", extra=""):
+    out = tmp_path / ("%s.json" % name)
+    body = ("plugins: print[%s]\nprint_output[%s]: json\nprint_output_file[%s]: %s\n"
+            "print_refresh_time[%s]: 3600\naggregate[%s]: %s\n"
+            % (name, name, name, out, name, name, aggregate)) + extra
+    return body, out
+
+
+def run(nfacctd, tmp_path, aggregate, datagrams, extra="", glob=""):
+    """Start, send the datagrams one by one from one socket, wait until all are seen,
+    SIGINT, return (daemon, stats, JSON rows)."""
+    body, out = json_plugin(tmp_path, aggregate, extra=extra)
+    d = nfacctd(glob + body)
+    s = Sender(d.port)
+    s.send(*datagrams)
+    st = d.wait_datagrams(len(datagrams))
+    d.stop()
+    s.close()
+    return d, st, read_json(out)
+
+
+def P(**kw):
+    """An expected JSON row: event_type purge plus the given fields."""
+    r = {"event_type": "purge"}
+    r.update(kw)
+    return r
+
+
+def bug(reason):
+    return pytest.mark.xfail(strict=True, reason="bug: " + reason)
+
+
+ERRS = ("short_datagram", "bad_version", "bad_count", "truncated", "bad_set", "bad_template",
+        "no_template", "bad_options")
+
+
+def only_err(ex, reason, n=1):
+    """The exporter counted n errors of `reason` and none of any other reason."""
+    for e in ERRS:
+        assert ex[e] == (n if e == reason else 0), (e, ex)
+
+
+# ---------------------------------------------------------------------------
+# 1. basics
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_template_then_data_aggregates(nfacctd, tmp_path, version):
+    t = Tpl(256, BASIC_FIELDS)
+    recs = [basic("10.0.0.1", "10.0.0.2", 1000, 80, 6, 10, 1000),
+            basic("10.0.0.1", "10.0.0.2", 1001, 80, 6, 5, 300),
+            basic("10.0.0.3", "10.0.0.2", 53, 53, 17, 1, 40)]
+    if version == 9:
+        dgs = [v9_msg(v9_tpl_set(t), seq=0),
+               v9_msg(data_set(t, *recs), seq=1),
+               v9_msg(data_set(t, basic("10.0.0.1", "10.0.0.2", 9, 80, 6, 7, 700)), seq=2)]
+    else:
+        dgs = [ipfix_msg(ipfix_tpl_set(t), seq=0),
+               ipfix_msg(data_set(t, *recs), seq=0),
+               ipfix_msg(data_set(t, basic("10.0.0.1", "10.0.0.2", 9, 80, 6, 7, 700)), seq=3)]
+    d, st, rows = run(nfacctd, tmp_path, "src_host, dst_host, dst_port, proto, flows", dgs)
+    ex = st.exporter("127.0.0.1")
+    assert ex["records"] == 4 and ex["seq_gaps"] == 0
+    only_err(ex, None, 0)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", ip_dst="10.0.0.2", port_dst=80, ip_proto="tcp", packets=22,
+          flows=3, bytes=2000),
+        P(ip_src="10.0.0.3", ip_dst="10.0.0.2", port_dst=53, ip_proto="udp", packets=1,
+          flows=1, bytes=40)])
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_template_and_data_in_one_datagram(nfacctd, tmp_path, version):
+    t = Tpl(300, BASIC_FIELDS)
+    sets = (data_set(t, basic("10.9.0.1", "10.9.0.2", 1, 2, 17, 3, 90)),)
+    if version == 9:
+        dg = v9_msg(v9_tpl_set(t), *sets)
+    else:
+        dg = ipfix_msg(ipfix_tpl_set(t), *sets)
+    d, st, rows = run(nfacctd, tmp_path, "src_host, src_port, dst_port", [dg])
+    assert rows == [P(ip_src="10.9.0.1", port_src=1, port_dst=2, packets=3, bytes=90)]
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_ipv6_records(nfacctd, tmp_path, version):
+    # IE 27/28 addresses, 29/30 prefix lengths, 31 flow label, 62 next hop
+    t = Tpl(260, [(27, 16), (28, 16), (29, 1), (30, 1), (31, 4), (7, 2), (11, 2), (4, 1),
+                  (2, 8), (1, 8)])
+    r1 = ("2001:db8::1", "2001:db8:ffff::2", 48, 64, 0x12345, 40000, 443, 6, 4, 4000)
+    r2 = ("2001:db8::1", "2001:db8:ffff::2", 48, 64, 0x12345, 40000, 443, 6, 6, 2 ** 33)
+    r3 = ("2001:db8::1", "2001:db8:ffff::2", 48, 64, 0xfffff, 40000, 443, 6, 1, 60)
+    mk = v9_msg if version == 9 else ipfix_msg
+    tset = v9_tpl_set(t) if version == 9 else ipfix_tpl_set(t)
+    d, st, rows = run(nfacctd, tmp_path,
+                      "src_host, dst_host, src_net, dst_net, src_mask, dst_mask, flow_label, "
+                      "src_port, dst_port, proto",
+                      [mk(tset, data_set(t, r1, r2, r3))])
+    common = dict(ip_src="2001:db8::1", ip_dst="2001:db8:ffff::2", net_src="2001:db8::",
+                  net_dst="2001:db8:ffff::", mask_src=48, mask_dst=64, port_src=40000,
+                  port_dst=443, ip_proto="tcp")
+    assert canon(rows) == canon([
+        P(flow_label=0x12345, packets=10, bytes=4000 + 2 ** 33, **common),
+        P(flow_label=0xfffff, packets=1, bytes=60, **common)])
+
+
+# every v9/IPFIX-carried primitive, one record, exact JSON names and values
+ALL_FIELDS = [
+    (8, 4), (12, 4), (9, 1), (13, 1), (7, 2), (11, 2), (4, 1), (5, 1), (6, 1),
+    (16, 4), (17, 4), (10, 4), (14, 4),
+    (56, 6), (80, 6), (58, 2), (59, 2),
+    (70, 3), (71, 3), (72, 3),
+    (18, 4), (89, 1),
+    (225, 4), (226, 4), (227, 2), (228, 2), (230, 1),
+    (31, 4),
+    (152, 8), (153, 8),
+    (2, 4), (1, 4),
+]
+
+
+def mpls(label, exp=0, bos=0):
+    """A 3-byte MPLS label stack entry: label(20) exp(3) bottom-of-stack(1)."""
+    return (label << 4) | (exp << 1) | bos
+
+
+ALL_VALUES = (
+    "192.0.2.77", "198.51.100.200", 24, 25, 1234, 80, 6, 8, 0x12,
+    64512, 65001, 3, 7,
+    "00:11:22:33:44:55", "66:77:88:99:aa:bb", 100, 200,
+    mpls(1000, 3), mpls(2000), mpls(524287, 0, 1),
+    "203.0.113.1", 66,
+    "100.64.0.1", "100.64.0.2", 40000, 50000, 1,
+    0,
+    1700000000123, 1700000009456,
+    10, 1000,
+)
+
+ALL_AGG = ("src_mac, dst_mac, vlan, in_vlan, out_vlan, src_as, dst_as, peer_src_ip, peer_dst_ip, "
+           "in_iface, out_iface, mpls_label_top, mpls_label_bottom, mpls_label_stack, "
+           "src_host, src_net, dst_host, dst_net, src_mask, dst_mask, src_port, dst_port, "
+           "tcpflags, fwd_status, proto, tos, flow_label, post_nat_src_host, post_nat_dst_host, "
+           "post_nat_src_port, post_nat_dst_port, nat_event, timestamp_start, timestamp_end, "
+           "export_proto_seqno, export_proto_version, export_proto_sysid, flows")
+
+ALL_EXPECTED = dict(
+    mac_src="00:11:22:33:44:55", mac_dst="66:77:88:99:aa:bb", vlan=100, vlan_in=100,
+    vlan_out=200, as_src=64512, as_dst=65001, peer_ip_src="127.0.0.1",
+    peer_ip_dst="203.0.113.1", iface_in=3, iface_out=7, mpls_label_top=1000,
+    mpls_label_bottom=524287, mpls_label_stack="0-1000_1-2000_2-524287",
+    ip_src="192.0.2.77", net_src="192.0.2.0", ip_dst="198.51.100.200",
+    net_dst="198.51.100.128", mask_src=24, mask_dst=25, port_src=1234, port_dst=80,
+    tcp_flags="18", fwd_status="FORWARDED Not Fragmented", ip_proto="tcp", tos=8,
+    flow_label=0, post_nat_ip_src="100.64.0.1", post_nat_ip_dst="100.64.0.2",
+    post_nat_port_src=40000, post_nat_port_dst=50000, nat_event=1,
+    timestamp_start="1700000000.123000", timestamp_end="1700000009.456000",
+    packets=10, flows=1, bytes=1000)
+
+ALL_CONF = ("fwd_status_encode_as_string[a]: true\ntimestamps_since_epoch[a]: true\n")
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_every_primitive_json_name_and_value(nfacctd, tmp_path, version):
+    t = Tpl(256, ALL_FIELDS)
+    if version == 9:
+        dg = v9_msg(v9_tpl_set(t), data_set(t, ALL_VALUES), seq=4242, source_id=77)
+    else:
+        # in IPFIX the sequence number counts data records
+        dg = ipfix_msg(ipfix_tpl_set(t), data_set(t, ALL_VALUES), seq=4242, domain=77)
+    d, st, rows = run(nfacctd, tmp_path, ALL_AGG, [dg], extra=ALL_CONF)
+    assert rows == [P(export_proto_seqno=4242, export_proto_version=version,
+                      export_proto_sysid=77, **ALL_EXPECTED)]
+
+
+def test_fwd_status_numeric_by_default(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (89, 1)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, fwd_status",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", 130),
+                                                            ("10.0.0.2", 64)))])
+    assert canon(rows) == canon([P(ip_src="10.0.0.1", fwd_status=130, packets=0, bytes=0),
+                                 P(ip_src="10.0.0.2", fwd_status=64, packets=0, bytes=0)])
+
+
+def test_fwd_status_strings(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (89, 1), (2, 4)])
+    vals = [("10.0.0.1", 64, 1), ("10.0.0.2", 130, 1), ("10.0.0.3", 195, 1),
+            ("10.0.0.4", 0, 1)]
+    d, st, rows = run(nfacctd, tmp_path, "src_host, fwd_status",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, *vals))],
+                      extra="fwd_status_encode_as_string[a]: true\n")
+    got = {r["ip_src"]: r["fwd_status"] for r in rows}
+    assert got == {"10.0.0.1": "FORWARDED Unknown", "10.0.0.2": "DROPPED ACL drop",
+                   "10.0.0.3": "CONSUMED For us", "10.0.0.4": "UNKNOWN Unclassified"}
+
+
+def test_bgp_next_hop_is_peer_dst_ip_not_ip_next_hop(nfacctd, tmp_path):
+    # IE 15 (IP next hop) alone is used when no BGP next hop (18/63) is exported;
+    # with IE 18 present, 18 wins whatever the field order
+    t1 = Tpl(256, [(8, 4), (15, 4), (18, 4)])
+    t2 = Tpl(257, [(8, 4), (18, 4), (15, 4)])
+    t3 = Tpl(258, [(8, 4), (15, 4)])
+    t4 = Tpl(259, [(8, 4), (63, 16)])
+    dg = v9_msg(v9_tpl_set(t1, t2, t3, t4),
+                data_set(t1, ("10.0.0.1", "192.0.2.1", "203.0.113.1")),
+                data_set(t2, ("10.0.0.2", "203.0.113.2", "192.0.2.2")),
+                data_set(t3, ("10.0.0.3", "192.0.2.3")),
+                data_set(t4, ("10.0.0.4", "2001:db8::99")))
+    d, st, rows = run(nfacctd, tmp_path, "src_host, peer_dst_ip", [dg])
+    got = {r["ip_src"]: r["peer_ip_dst"] for r in rows}
+    assert got == {"10.0.0.1": "203.0.113.1", "10.0.0.2": "203.0.113.2",
+                   "10.0.0.3": "192.0.2.3", "10.0.0.4": "2001:db8::99"}
+
+
+def test_mpls_stack_as_array(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (70, 3), (71, 3)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, mpls_label_stack, mpls_label_top, "
+                      "mpls_label_bottom",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", mpls(16),
+                                                                 mpls(17, bos=1))))],
+                      extra="mpls_label_stack_encode_as_array[a]: true\n")
+    assert rows == [P(ip_src="10.0.0.1", mpls_label_stack=["0-16", "1-17"], mpls_label_top=16,
+                      mpls_label_bottom=17, packets=0, bytes=0)]
+
+
+NTP = 2208988800
+
+
+@pytest.mark.parametrize("fields,start,end,exp_start,exp_end", [
+    pytest.param((150, 4), 1700000000, 1700000100, "1700000000.000000", "1700000100.000000",
+                 id="150_151_seconds"),
+    pytest.param((152, 8), 1700000000250, 1700000100999, "1700000000.250000",
+                 "1700000100.999000", id="152_153_milliseconds"),
+    pytest.param((154, 8), ((1700000000 + NTP) << 32) | 0x80000000,
+                 ((1700000100 + NTP) << 32) | 0x40000000, "1700000000.500000",
+                 "1700000100.250000", id="154_155_microseconds_ntp"),
+    pytest.param((156, 8), ((1700000000 + NTP) << 32) | 0xc0000000,
+                 ((1700000100 + NTP) << 32), "1700000000.750000", "1700000100.000000",
+                 id="156_157_nanoseconds_ntp"),
+])
+def test_ipfix_timestamps_since_epoch(nfacctd, tmp_path, fields, start, end, exp_start,
+                                      exp_end):
+    ie, ln = fields
+    t = Tpl(256, [(8, 4), (ie, ln), (ie + 1, ln), (2, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, timestamp_start, timestamp_end",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", start, end, 2)))],
+                      extra="timestamps_since_epoch[a]: true\n")
+    assert rows == [P(ip_src="10.0.0.1", timestamp_start=exp_start, timestamp_end=exp_end,
+                      packets=2, bytes=0)]
+
+
+def test_ipfix_timestamps_secs_utc(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (152, 8), (153, 8)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, timestamp_start, timestamp_end",
+                      [ipfix_msg(ipfix_tpl_set(t),
+                                 data_set(t, ("10.0.0.1", 1700000000999, 1700000001001)))],
+                      extra="timestamps_secs[a]: true\ntimestamps_utc[a]: true\n")
+    # 1700000000 = 2023-11-14 22:13:20 UTC; timestamps_secs truncates the milliseconds
+    assert rows == [P(ip_src="10.0.0.1", timestamp_start="2023-11-14 22:13:20",
+                      timestamp_end="2023-11-14 22:13:21", packets=0, bytes=0)]
+
+
+def test_timestamps_since_epoch_and_secs(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (152, 8), (153, 8)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, timestamp_start, timestamp_end",
+                      [ipfix_msg(ipfix_tpl_set(t),
+                                 data_set(t, ("10.0.0.1", 1700000000999, 1700000001001)))],
+                      extra="timestamps_secs[a]: true\ntimestamps_since_epoch[a]: true\n")
+    # whole seconds; since-epoch keeps the ".000000" suffix as the pmacct reference does
+    assert rows == [P(ip_src="10.0.0.1", timestamp_start="1700000000.000000",
+                      timestamp_end="1700000001.000000", packets=0, bytes=0)]
+
+
+def test_v9_uptime_timestamps(nfacctd, tmp_path):
+    # boot = export secs - sysUptime; first/last switched are ms since boot
+    t = Tpl(256, [(8, 4), (22, 4), (21, 4), (2, 4)])
+    export = 1700000600
+    uptime = 3600000
+    dg = v9_msg(v9_tpl_set(t), data_set(t, ("10.0.0.1", uptime - 600000, uptime - 5000, 1)),
+                secs=export, uptime=uptime)
+    d, st, rows = run(nfacctd, tmp_path, "src_host, timestamp_start, timestamp_end", [dg],
+                      extra="timestamps_since_epoch[a]: true\n")
+    assert rows == [P(ip_src="10.0.0.1", timestamp_start="1700000000.000000",
+                      timestamp_end="1700000595.000000", packets=1, bytes=0)]
+
+
+def test_packets_and_bytes_alternative_ies(nfacctd, tmp_path):
+    # 85/86 (total counts) count when 1/2 are absent; 3 (flows) is used for flows
+    t = Tpl(256, [(8, 4), (86, 8), (85, 8), (3, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, flows",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", 7, 700, 3)))])
+    assert rows == [P(ip_src="10.0.0.1", packets=7, flows=3, bytes=700)]
+
+
+# ---------------------------------------------------------------------------
+# 2. exporter address
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_exporter_address_ie130_is_peer_src_ip(nfacctd, tmp_path, version):
+    t1 = Tpl(256, [(8, 4), (130, 4), (2, 4)])
+    t2 = Tpl(257, [(8, 4), (2, 4)])
+    sets = (data_set(t1, ("10.0.0.1", "192.0.2.254", 2)), data_set(t2, ("10.0.0.1", 3)))
+    if version == 9:
+        dg = v9_msg(v9_tpl_set(t1, t2), *sets)
+    else:
+        dg = ipfix_msg(ipfix_tpl_set(t1, t2), *sets)
+    d, st, rows = run(nfacctd, tmp_path, "peer_src_ip, src_host", [dg])
+    assert canon(rows) == canon([
+        P(peer_ip_src="192.0.2.254", ip_src="10.0.0.1", packets=2, bytes=0),
+        P(peer_ip_src="127.0.0.1", ip_src="10.0.0.1", packets=3, bytes=0)])
+    # the stats still name the datagram's source
+    assert st.exporter("127.0.0.1")["records"] == 2
+
+
+def test_exporter_address_ie131_ipv6(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (131, 16), (2, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "peer_src_ip, src_host",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", "2001:db8::fe", 4)))])
+    assert rows == [P(peer_ip_src="2001:db8::fe", ip_src="10.0.0.1", packets=4, bytes=0)]
