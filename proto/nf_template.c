@@ -267,14 +267,22 @@ static enum nf_tk time_tk(uint8_t kind, int *which)
 	}
 }
 
+static unsigned pow2_class(unsigned n) { return n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3; }
+
+static unsigned int_run(const struct nf_plan_int *e)
+{
+	if (e->wlen != 1 && e->wlen != 2 && e->wlen != 4 && e->wlen != 8)
+		return NF_RUN_OTHER;
+	return NF_RUN(pow2_class(e->wlen), pow2_class(e->width));
+}
+
 static int int_order(const void *a, const void *b)
 {
 	const struct nf_plan_int *x = a, *y = b;
-	if (x->wlen != y->wlen)
-		return x->wlen - y->wlen;
-	if (x->width != y->width)
-		return x->width - y->width;
-	return x->off - y->off;
+	unsigned rx = int_run(x), ry = int_run(y);
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	return x->off - y->off; /* destinations are unique: any order is right */
 }
 
 /* Position of the field whose value a record-level rule keeps; -1: none. */
@@ -454,6 +462,11 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 		}
 	}
 	qsort(ints, nint, sizeof *ints, int_order);
+	for (uint16_t i = 0; i < nint; i++)
+		p->run[int_run(&ints[i])]++;
+	for (int i = 0; i < 4; i++)
+		if (p->smp[i].len)
+			p->has_smp = 1;
 	p->nint = nint;
 	p->nop = nop;
 	p->ints = ints;

@@ -89,9 +89,10 @@ enum nf_tk { NF_TK_NONE, NF_TK_UPTIME, NF_TK_SEC, NF_TK_MS, NF_TK_NTP, NF_TK_DEL
  *    packet counter precedence, absolute times over sysUptime ones) are
  *    resolved to the one field that would win, so every remaining entry is
  *    an unconditional store;
- *  - plain integers become (record offset, wire length, flow_rec offset,
- *    width) entries, sorted by wire length and width so the decode loop's
- *    branches come in predictable runs; their FR_ bits are one mask.
+ *  - plain integers become (record offset, flow_rec offset) entries grouped
+ *    in runs of the same wire length and member width, so the decoder has
+ *    one tight loop per run with both widths known at compile time and no
+ *    per-field branch; their FR_ bits are one mask.
  * Only addresses, MACs, MPLS entries, the flow label and custom primitives
  * need an op; times and sampling fields have one slot each.
  *
@@ -130,10 +131,20 @@ struct nf_plan_val {
 	uint8_t tk;     /* times: enum nf_tk of the winning field */
 };
 
+/*
+ * Integer runs: NF_RUN(wire length class, width class) for wire lengths
+ * 1/2/4/8 and widths 1/2/4/8 (class 0..3); NF_RUN_OTHER holds the odd wire
+ * lengths (3, 5, 6, 7), decoded with a byte loop.  ints[] is sorted by run.
+ */
+#define NF_RUN(wl_class, width_class) ((wl_class) * 4 + (width_class))
+#define NF_RUN_OTHER 16
+#define NF_RUNS 17
+
 struct nf_plan {
 	uint64_t present;             /* FR_ bits every record sets (not times, MPLS, sampling) */
 	uint16_t nint, nop;           /* ops run in template order: later fields win */
-	uint8_t has_mpls;
+	uint8_t run[NF_RUNS];         /* entries of ints[] in each run, in run order */
+	uint8_t has_mpls, has_smp;
 	struct nf_plan_val t[2];      /* flow start, end */
 	struct nf_plan_val sysinit, sampler_id;
 	struct nf_plan_val smp[4];    /* interval, space, size, population */
