@@ -197,8 +197,8 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	nt_usec export_usec = (nt_usec)secs * 1000000u + nsecs / 1000u;
 	struct flow_rec *r = &c->rec;
 	for (unsigned i = 0; i < count; i++) {
-		struct cursor rc;
-		uint32_t flows, pkts, octets, first, last;
+		struct cursor rc = {0};
+		uint32_t flows = 0, pkts = 0, octets = 0, first = 0, last = 0;
 
 		cur_sub(&cur, sc->rec_len, &rc); /* length checked against count above */
 		flow_rec_clear(r);
