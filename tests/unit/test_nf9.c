@@ -1713,6 +1713,92 @@ static void test_fast_matches_generic(void **state)
 	}
 }
 
+/* ---- fast path vs generic path on the fixture captures ------------------- */
+
+#define TWIN_MAX 512
+
+struct twin_sink {
+	struct flow_rec rec[TWIN_MAX];
+	size_t n;
+};
+
+struct twin {
+	struct nf_collector fast, slow;
+	struct twin_sink sf, ss;
+	size_t compared;
+};
+
+static void twin_emit(void *arg, struct flow_rec *r)
+{
+	struct twin_sink *s = arg;
+	if (s->n < TWIN_MAX)
+		s->rec[s->n] = *r;
+	s->n++;
+}
+
+static void hide_plan(void *arg, const struct nf_template *t)
+{
+	struct nf_template *w = nf_tpl_get(arg, t->version, t->domain, t->id);
+	w->plan = NULL;
+}
+
+/*
+ * Each datagram goes to two collectors; the second one's templates have
+ * their plans hidden (except while a template installed by that very
+ * datagram decodes its data), so it decodes with the generic path.
+ */
+static void twin_one(void *arg, const uint8_t *p, size_t n, const uint8_t *src, int fam)
+{
+	struct twin *tw = arg;
+	struct nt_addr a;
+	memset(&a, 0, sizeof a);
+	a.family = (uint8_t)fam;
+	memcpy(a.a, src, fam == 4 ? 4 : 16);
+	struct nf_exporter *ef = nf_exporter_get(&tw->fast, &a, 9991);
+	struct nf_exporter *es = nf_exporter_get(&tw->slow, &a, 9991);
+	assert_non_null(ef);
+	assert_non_null(es);
+	nf_tpl_foreach(es->templates, hide_plan, es->templates);
+	tw->sf.n = tw->ss.n = 0;
+	enum nf_err e1 = nf_decode(&tw->fast, ef, p, n, 1);
+	enum nf_err e2 = nf_decode(&tw->slow, es, p, n, 1);
+	assert_int_equal(e1, e2);
+	assert_int_equal(tw->sf.n, tw->ss.n);
+	for (size_t i = 0; i < tw->sf.n && i < TWIN_MAX; i++)
+		same_record(&tw->sf.rec[i], &tw->ss.rec[i]);
+	tw->compared += tw->sf.n;
+}
+
+static void test_fixture_fast_matches_generic(void **state)
+{
+	(void)state;
+	char path[512];
+	static const char *names[] = {"100-IPFIXv10-CISCO",
+				      "101-NFv9-CISCO-cust_primitives",
+				      "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
+				      "103-IPFIXv10-CISCO-pretag-JSON_encoding",
+				      "104-IPFIXv10-IPv6-CISCO-sampling_option",
+				      "106-IPFIXv10-HUAWEI-vrf_name",
+				      "400-IPFIXv10-BMP-CISCO-SRv6-multiple-sources",
+				      "401-IPFIXv10-BMP-IPv6-CISCO-MPLS-multiple-sources",
+				      "402-IPFIXv10-BMP-IPv6-high-availability"};
+	static struct twin tw; /* large: keep it off the stack */
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!fixture(names[i], path, sizeof path))
+			continue;
+		memset(&tw, 0, sizeof tw);
+		assert_int_equal(nf_collector_init(&tw.fast, NULL, twin_emit, &tw.sf), 0);
+		assert_int_equal(nf_collector_init(&tw.slow, NULL, twin_emit, &tw.ss), 0);
+		assert_true(pcap_udp(path, twin_one, &tw) > 0);
+		total += tw.compared;
+		nf_collector_free(&tw.fast);
+		nf_collector_free(&tw.slow);
+	}
+	if (!total)
+		skip();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -1747,6 +1833,7 @@ int main(void)
 	    T(test_fast_plan_fallbacks),
 	    T(test_fast_clear_between_templates),
 	    T(test_fast_matches_generic),
+	    T(test_fixture_fast_matches_generic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
