@@ -219,6 +219,21 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
+	if (ctx->conf.aggregate_primitives && *ctx->conf.aggregate_primitives &&
+	    prim_registry_load(&ctx->prims, ctx->conf.aggregate_primitives, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "aggregate_primitives: %s", err);
+		goto out;
+	}
+	for (unsigned i = 0; i < ctx->conf.nplugins; i++) {
+		if (out_instance_init(&ctx->out[i], &ctx->conf, &ctx->conf.plugin[i], &ctx->prims, &ctx->log, err,
+				      sizeof err) < 0) {
+			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
+			goto out;
+		}
+		ctx->nout++;
+	}
+
+	/* the configuration is valid: from here on, log where the operator asked */
 	if (logger_configure(&ctx->log, ctx->conf.logfile, ctx->conf.syslog, ctx->conf.debug, err,
 			     sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
@@ -235,20 +250,6 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 			p += l + (p[l] == '\n');
 		}
 	}
-	if (ctx->conf.aggregate_primitives && *ctx->conf.aggregate_primitives &&
-	    prim_registry_load(&ctx->prims, ctx->conf.aggregate_primitives, err, sizeof err) < 0) {
-		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "aggregate_primitives: %s", err);
-		goto out;
-	}
-	for (unsigned i = 0; i < ctx->conf.nplugins; i++) {
-		if (out_instance_init(&ctx->out[i], &ctx->conf, &ctx->conf.plugin[i], &ctx->prims, &ctx->log, err,
-				      sizeof err) < 0) {
-			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
-			goto out;
-		}
-		ctx->nout++;
-	}
-
 	if (load_maps(ctx, 0) < 0)
 		goto out;
 
