@@ -476,3 +476,420 @@ def test_exporter_address_ie131_ipv6(nfacctd, tmp_path):
     d, st, rows = run(nfacctd, tmp_path, "peer_src_ip, src_host",
                       [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", "2001:db8::fe", 4)))])
     assert rows == [P(peer_ip_src="2001:db8::fe", ip_src="10.0.0.1", packets=4, bytes=0)]
+
+
+# ---------------------------------------------------------------------------
+# 3. templates
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_data_before_template_counted_no_template(nfacctd, tmp_path, version):
+    t = Tpl(256, BASIC_FIELDS)
+    early = data_set(t, basic("10.0.0.66", "10.0.0.2", 1, 2, 6, 100, 10000))
+    late = data_set(t, basic("10.0.0.1", "10.0.0.2", 1, 2, 6, 1, 100))
+    if version == 9:
+        dgs = [v9_msg(early, seq=0), v9_msg(v9_tpl_set(t), seq=1), v9_msg(late, seq=2)]
+    else:
+        dgs = [ipfix_msg(early, seq=0), ipfix_msg(ipfix_tpl_set(t), seq=0),
+               ipfix_msg(late, seq=0)]
+    body, out = json_plugin(tmp_path, "src_host")
+    d = nfacctd(body)
+    s = Sender(d.port)
+    s.send(*dgs)
+    st = d.wait_datagrams(3)
+    ex = st.exporter("127.0.0.1")
+    only_err(ex, "no_template")
+    assert ex["records"] == 1
+    assert st.total("malformed") == 1
+    assert "malformed datagram (%d bytes): no_template" % len(dgs[0]) in d.log_text()
+    d.stop()
+    assert read_json(out) == [P(ip_src="10.0.0.1", packets=1, bytes=100)]
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_template_redefinition_uses_new_layout(nfacctd, tmp_path, version):
+    old = Tpl(256, [(8, 4), (2, 4)])
+    new = Tpl(256, [(2, 8), (12, 4), (8, 4), (7, 2)])
+    tset = v9_tpl_set if version == 9 else ipfix_tpl_set
+    mk = v9_msg if version == 9 else ipfix_msg
+    dgs = [mk(tset(old), data_set(old, ("10.0.0.1", 5)), seq=0),
+           mk(tset(new), data_set(new, (7, "10.0.0.2", "10.0.0.3", 99)), seq=1),
+           mk(data_set(new, (1, "10.0.0.2", "10.0.0.3", 99)), seq=2)]
+    d, st, rows = run(nfacctd, tmp_path, "src_host, dst_host, src_port", dgs)
+    only_err(st.exporter("127.0.0.1"), None, 0)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", ip_dst="", port_src=0, packets=5, bytes=0),
+        P(ip_src="10.0.0.3", ip_dst="10.0.0.2", port_src=99, packets=8, bytes=0)])
+
+
+def test_templates_are_per_source_id(nfacctd, tmp_path):
+    """v9 source id / IPFIX domain scope templates: the same id in another domain is
+    another template."""
+    a = Tpl(256, [(8, 4), (2, 4)])
+    b = Tpl(256, [(2, 4), (8, 4)])
+    dgs = [v9_msg(v9_tpl_set(a), source_id=1),
+           v9_msg(v9_tpl_set(b), source_id=2),
+           v9_msg(data_set(a, ("10.0.0.1", 3)), source_id=1, seq=1),
+           v9_msg(data_set(b, (4, "10.0.0.2")), source_id=2, seq=1),
+           v9_msg(data_set(a, ("10.0.0.9", 3)), source_id=3)]
+    d, st, rows = run(nfacctd, tmp_path, "src_host, export_proto_sysid", dgs)
+    ex = st.exporter("127.0.0.1")
+    only_err(ex, "no_template")
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", export_proto_sysid=1, packets=3, bytes=0),
+        P(ip_src="10.0.0.2", export_proto_sysid=2, packets=4, bytes=0)])
+
+
+def test_ipfix_template_withdrawal(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (2, 4)])
+    withdraw = set_(2, struct.pack("!HH", 256, 0))
+    dgs = [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", 1))),
+           ipfix_msg(withdraw, seq=1),
+           ipfix_msg(data_set(t, ("10.0.0.2", 2)), seq=1)]
+    body, out = json_plugin(tmp_path, "src_host")
+    d = nfacctd(body)
+    s = Sender(d.port)
+    s.send(*dgs)
+    st = d.wait_datagrams(3)
+    only_err(st.exporter("127.0.0.1"), "no_template")
+    # and it can be defined again
+    s.send(ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.3", 3)), seq=1))
+    st = d.wait_datagrams(4)
+    d.stop()
+    assert canon(read_json(out)) == canon([P(ip_src="10.0.0.1", packets=1, bytes=0),
+                                           P(ip_src="10.0.0.3", packets=3, bytes=0)])
+
+
+def test_ipfix_withdraw_all_templates(nfacctd, tmp_path):
+    # RFC 7011 8.1: template id 2 with field count 0 withdraws every data template
+    t1 = Tpl(256, [(8, 4), (2, 4)])
+    t2 = Tpl(257, [(12, 4), (2, 4)])
+    dgs = [ipfix_msg(ipfix_tpl_set(t1, t2)),
+           ipfix_msg(set_(2, struct.pack("!HH", 2, 0))),
+           ipfix_msg(data_set(t1, ("10.0.0.1", 1))),
+           ipfix_msg(data_set(t2, ("10.0.0.2", 1)))]
+    d, st, rows = run(nfacctd, tmp_path, "src_host", dgs)
+    only_err(st.exporter("127.0.0.1"), "no_template", 2)
+    assert rows == []
+
+
+# ---------------------------------------------------------------------------
+# sampling
+
+V9_SAMPLER_OPT = Tpl(257, scope=[(1, 4)], fields=[(48, 1), (49, 1), (50, 4)])
+V9_SAMPLED = Tpl(256, [(8, 4), (48, 1), (2, 4), (1, 4)])
+
+
+def v9_sampled(renorm_extra=""):
+    # sampler 5: 1 in 100; sampler 6: 1 in 10
+    return [v9_msg(v9_opt_set(V9_SAMPLER_OPT), v9_tpl_set(V9_SAMPLED), seq=0),
+            v9_msg(data_set(V9_SAMPLER_OPT, (0, 5, 2, 100), (0, 6, 2, 10)), seq=1),
+            v9_msg(data_set(V9_SAMPLED, ("10.0.0.1", 5, 3, 300), ("10.0.0.2", 6, 2, 100),
+                            ("10.0.0.1", 5, 1, 50)), seq=2)]
+
+
+def test_v9_options_sampler_interval_and_renormalize(nfacctd, tmp_path):
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_rate", v9_sampled(),
+                      glob="nfacctd_renormalize: true\n")
+    only_err(st.exporter("127.0.0.1"), None, 0)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", sampling_rate=100, packets=400, bytes=35000),
+        P(ip_src="10.0.0.2", sampling_rate=10, packets=20, bytes=1000)])
+
+
+def test_v9_sampling_rate_without_renormalize(nfacctd, tmp_path):
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_rate", v9_sampled())
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", sampling_rate=100, packets=4, bytes=350),
+        P(ip_src="10.0.0.2", sampling_rate=10, packets=2, bytes=100)])
+
+
+def test_v9_sampling_interval_ie34_in_record(nfacctd, tmp_path):
+    # IE 34 (SAMPLING_INTERVAL) in the data record itself
+    t = Tpl(256, [(8, 4), (34, 4), (2, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_rate",
+                      [v9_msg(v9_tpl_set(t), data_set(t, ("10.0.0.1", 64, 2)))],
+                      glob="nfacctd_renormalize: true\n")
+    assert rows == [P(ip_src="10.0.0.1", sampling_rate=64, packets=128, bytes=0)]
+
+
+def test_ipfix_options_selector_interval_space_and_renormalize(nfacctd, tmp_path):
+    # selector 9: 305 interval 1 + 306 space 99 -> 1 in 100; selector 10: lone 305 = 50
+    opt = Tpl(258, scope=[(302, 4)], fields=[(305, 4), (306, 4)])
+    opt2 = Tpl(259, scope=[(302, 4)], fields=[(305, 4)])
+    t = Tpl(256, [(8, 4), (302, 4), (2, 4), (1, 4)])
+    dgs = [ipfix_msg(ipfix_opt_set(opt, opt2), ipfix_tpl_set(t)),
+           ipfix_msg(data_set(opt, (9, 1, 99)), data_set(opt2, (10, 50))),
+           ipfix_msg(data_set(t, ("10.0.0.1", 9, 2, 200), ("10.0.0.2", 10, 1, 40)))]
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_rate", dgs,
+                      glob="nfacctd_renormalize: true\n")
+    only_err(st.exporter("127.0.0.1"), None, 0)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", sampling_rate=100, packets=200, bytes=20000),
+        P(ip_src="10.0.0.2", sampling_rate=50, packets=50, bytes=2000)])
+
+
+def test_sampling_map_overrides_exported_rate(nfacctd, tmp_path):
+    smap = tmp_path / "sampling.map"
+    smap.write_text("! per exporter\nid=1000 ip=127.0.0.1\n")
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_rate", v9_sampled(),
+                      glob="nfacctd_renormalize: true\nsampling_map: %s\n" % smap)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", sampling_rate=1000, packets=4000, bytes=350000),
+        P(ip_src="10.0.0.2", sampling_rate=1000, packets=2000, bytes=100000)])
+    assert "sampling_map %s: 1 entries loaded" % smap in d.log_text()
+
+
+def test_sampling_map_other_exporter_does_not_apply(nfacctd, tmp_path):
+    smap = tmp_path / "sampling.map"
+    smap.write_text("id=1000 ip=192.0.2.1\n")
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_rate", v9_sampled(),
+                      glob="nfacctd_renormalize: true\nsampling_map: %s\n" % smap)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", sampling_rate=100, packets=400, bytes=35000),
+        P(ip_src="10.0.0.2", sampling_rate=10, packets=20, bytes=1000)])
+
+
+def test_sampling_map_reload_on_sigusr2(nfacctd, tmp_path):
+    smap = tmp_path / "sampling.map"
+    smap.write_text("id=10 ip=127.0.0.1\n")
+    t = Tpl(256, [(8, 4), (2, 4), (1, 4)])
+    body, out = json_plugin(tmp_path, "src_host, sampling_rate")
+    d = nfacctd("nfacctd_renormalize: true\nsampling_map: %s\n" % smap + body)
+    s = Sender(d.port)
+    s.send(ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", 2, 100))))
+    d.wait_datagrams(1)
+    smap.write_text("id=7 ip=127.0.0.1\n")
+    mark = len(d.log_text())
+    d.send_signal(signal.SIGUSR2)
+    d.wait_log(r"sampling_map \S+: 1 entries reloaded", start=mark)
+    s.send(ipfix_msg(data_set(t, ("10.0.0.2", 2, 100)), seq=1))
+    d.wait_datagrams(2)
+    # a broken map on reload keeps the previous one
+    smap.write_text("this is not a map\n")
+    mark = len(d.log_text())
+    d.send_signal(signal.SIGUSR2)
+    d.wait_log(r"sampling_map: .*keeping the previous map", start=mark)
+    s.send(ipfix_msg(data_set(t, ("10.0.0.3", 2, 100)), seq=2))
+    d.wait_datagrams(3)
+    d.stop()
+    assert canon(read_json(out)) == canon([
+        P(ip_src="10.0.0.1", sampling_rate=10, packets=20, bytes=1000),
+        P(ip_src="10.0.0.2", sampling_rate=7, packets=14, bytes=700),
+        P(ip_src="10.0.0.3", sampling_rate=7, packets=14, bytes=700)])
+
+
+# ---------------------------------------------------------------------------
+# 4. nfacctd_templates_file
+
+
+class FixedSender(Sender):
+    """A sender bound to a chosen source port: templates belong to (address, port)."""
+
+    def __init__(self, port, src_port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", src_port))
+        self.dest = ("127.0.0.1", port)
+
+
+def free_udp4_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+TF_TPL = Tpl(256, [(8, 4), (12, 4), (11, 2), (2, 4), (1, 4)])
+TF_OPT = Tpl(257, scope=[(302, 4)], fields=[(305, 4)])
+
+
+def templates_run(nfacctd, tmp_path, tf, name, datagrams, src_port, port):
+    body, out = json_plugin(tmp_path, "src_host, dst_host, dst_port, sampling_rate",
+                            name=name)
+    d = nfacctd("nfacctd_templates_file: %s\n" % tf + body, port=port, name=name)
+    s = FixedSender(d.port, src_port)
+    s.send(*datagrams)
+    st = d.wait_datagrams(len(datagrams))
+    d.stop()
+    s.close()
+    return d, st, read_json(out)
+
+
+def test_templates_file_survives_restart(nfacctd, tmp_path):
+    tf = tmp_path / "templates.json"
+    src_port = free_udp4_port()
+    d1, st, rows = templates_run(nfacctd, tmp_path, tf, "run1",
+                                 [ipfix_msg(ipfix_tpl_set(TF_TPL), ipfix_opt_set(TF_OPT))],
+                                 src_port, None)
+    assert rows == []
+    doc = json.loads(read_text(tf))
+    assert doc["format"] == "netacct-nf-templates"
+    ex = doc["exporters"]
+    assert len(ex) == 1 and ex[0]["addr"] == "127.0.0.1"
+    assert sorted(t["id"] for t in ex[0]["templates"]) == [256, 257]
+    # run 2: data only (and options data), decoded with the saved templates
+    d2, st, rows = templates_run(
+        nfacctd, tmp_path, tf, "run2",
+        [ipfix_msg(data_set(TF_OPT, (1, 20)), data_set(TF_TPL, ("10.1.1.1", "10.2.2.2", 443, 3,
+                                                                 180)), seq=2)],
+        src_port, None)
+    assert "nfacctd_templates_file %s: 2 templates loaded" % tf in d2.log_text()
+    only_err(st.exporter("127.0.0.1"), None, 0)
+    assert rows == [P(ip_src="10.1.1.1", ip_dst="10.2.2.2", port_dst=443, sampling_rate=20,
+                      packets=3, bytes=180)]
+
+
+@pytest.mark.parametrize("content", [b"\x00garbage{{{\xff", b'{"x":1}', b"",
+                                     b'{"format": "netacct-nf-templates", "version": 99, '
+                                     b'"exporters": []}'],
+                         ids=["garbage", "foreign_json", "empty", "future_version"])
+def test_bad_templates_file_reported_and_replaced(nfacctd, tmp_path, content):
+    tf = tmp_path / "templates.json"
+    tf.write_bytes(content)
+    src_port = free_udp4_port()
+    dg = ipfix_msg(ipfix_tpl_set(TF_TPL), data_set(TF_TPL, ("10.1.1.1", "10.2.2.2", 80, 1,
+                                                            60)))
+    d, st, rows = templates_run(nfacctd, tmp_path, tf, "bad", [dg], src_port, None)
+    assert "nfacctd_templates_file ignored" in d.log_text()
+    assert rows == [P(ip_src="10.1.1.1", ip_dst="10.2.2.2", port_dst=80, sampling_rate=0,
+                      packets=1, bytes=60)]
+    doc = json.loads(read_text(tf))
+    assert doc["format"] == "netacct-nf-templates"
+    assert [t["id"] for t in doc["exporters"][0]["templates"]] == [256]
+    assert doc["exporters"][0]["templates"][0]["fields"] == [[8, 4, 0], [12, 4, 0], [11, 2, 0],
+                                                            [2, 4, 0], [1, 4, 0]]
+
+
+def test_templates_file_withdrawal_persisted(nfacctd, tmp_path):
+    tf = tmp_path / "templates.json"
+    src_port = free_udp4_port()
+    templates_run(nfacctd, tmp_path, tf, "run1",
+                  [ipfix_msg(ipfix_tpl_set(TF_TPL)),
+                   ipfix_msg(set_(2, struct.pack("!HH", 256, 0)))], src_port, None)
+    d, st, rows = templates_run(
+        nfacctd, tmp_path, tf, "run2",
+        [ipfix_msg(data_set(TF_TPL, ("10.1.1.1", "10.2.2.2", 80, 1, 60)))], src_port, None)
+    only_err(st.exporter("127.0.0.1"), "no_template")
+    assert rows == []
+
+
+# ---------------------------------------------------------------------------
+# 5. time bins
+
+
+def utc_text(secs):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(secs))
+
+
+def parse_utc(text):
+    return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
+
+
+def test_history_time_new_bins_by_arrival(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (150, 4), (2, 4)])
+    hour_ago = int(time.time()) - 3600
+    before = time.time()
+    d, st, rows = run(nfacctd, tmp_path, "src_host",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", hour_ago, 5)))],
+                      extra="print_history[a]: 1m\ntimestamps_utc[a]: true\n",
+                      glob="nfacctd_time_new: true\n")
+    after = time.time()
+    assert len(rows) == 1
+    r = rows[0]
+    ins, upd = parse_utc(r["stamp_inserted"]), parse_utc(r["stamp_updated"])
+    assert ins % 60 == 0
+    assert ins in (int(before) - int(before) % 60, int(after) - int(after) % 60)
+    assert int(before) <= upd <= after
+    assert {k: v for k, v in r.items() if not k.startswith("stamp_")} == \
+        P(ip_src="10.0.0.1", packets=5, bytes=0)
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_history_bins_by_flow_start(nfacctd, tmp_path, version):
+    now = int(time.time())
+    start = now - 3600 - 17  # an hour ago, not on a minute boundary
+    if version == 10:
+        t = Tpl(256, [(8, 4), (150, 4), (151, 4), (2, 4)])
+        dg = ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", start, now - 5, 5),
+                                                   ("10.0.0.2", now - 200, now - 5, 1)),
+                       secs=now)
+    else:
+        t = Tpl(256, [(8, 4), (22, 4), (21, 4), (2, 4)])
+        uptime = 10 ** 8
+        dg = v9_msg(v9_tpl_set(t),
+                    data_set(t, ("10.0.0.1", uptime - (now - start) * 1000, uptime - 5000, 5),
+                             ("10.0.0.2", uptime - 200000, uptime - 5000, 1)),
+                    secs=now, uptime=uptime)
+    d, st, rows = run(nfacctd, tmp_path, "src_host", [dg],
+                      extra="print_history[a]: 1m\ntimestamps_utc[a]: true\n")
+    got = {r["ip_src"]: r["stamp_inserted"] for r in rows}
+    assert got == {"10.0.0.1": utc_text(start - start % 60),
+                   "10.0.0.2": utc_text((now - 200) - (now - 200) % 60)}
+
+
+def test_history_same_key_two_bins(nfacctd, tmp_path):
+    t = Tpl(256, [(8, 4), (150, 4), (2, 4)])
+    base = 1700000000 - 1700000000 % 60
+    d, st, rows = run(nfacctd, tmp_path, "src_host",
+                      [ipfix_msg(ipfix_tpl_set(t),
+                                 data_set(t, ("10.0.0.1", base + 1, 1), ("10.0.0.1", base + 59, 2),
+                                          ("10.0.0.1", base + 60, 4)))],
+                      extra="print_history[a]: 1m\ntimestamps_utc[a]: true\n")
+    got = sorted((r["stamp_inserted"], r["packets"]) for r in rows)
+    assert got == [(utc_text(base), 3), (utc_text(base + 60), 4)]
+
+
+# ---------------------------------------------------------------------------
+# 6. aggregate_primitives
+
+PRIMS = ("! custom primitives\n"
+         "name=vrfin field_type=234 len=4 semantics=u_int\n"
+         "name=entf field_type=9:300 len=4 semantics=u_int\n"
+         "name=appname field_type=96 len=vlen semantics=str\n"
+         "name=entmac field_type=PEN:9:301 len=6 semantics=mac\n"
+         "name=hexblob field_type=9:302 len=3 semantics=hex\n")
+
+
+def test_aggregate_primitives_custom_fields(nfacctd, tmp_path):
+    pf = tmp_path / "primitives.map"
+    pf.write_text(PRIMS)
+    t = Tpl(256, [(8, 4), (234, 4), (300, 4, 9), (96, 65535), (301, 6, 9), (302, 3, 9),
+                  (2, 4), (1, 4)])
+    long_name = "x" * 300  # 3-byte varlen length encoding, kept up to 128 bytes
+    recs = [("10.0.0.1", 42, 7, "http", "00:aa:bb:cc:dd:ee", b"\x01\x02\x03", 1, 100),
+            ("10.0.0.1", 42, 7, "http", "00:aa:bb:cc:dd:ee", b"\x01\x02\x03", 2, 200),
+            ("10.0.0.1", 43, 4000000000, "dns", "00:aa:bb:cc:dd:ee", b"\xff\x00\x10", 1, 60),
+            ("10.0.0.2", 0, 0, long_name, "00:00:00:00:00:01", b"\x00\x00\x00", 1, 10)]
+    d, st, rows = run(nfacctd, tmp_path, "src_host, vrfin, entf, appname, entmac, hexblob",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, *recs))],
+                      glob="aggregate_primitives: %s\n" % pf)
+    only_err(st.exporter("127.0.0.1"), None, 0)
+    assert canon(rows) == canon([
+        P(ip_src="10.0.0.1", vrfin="42", entf="7", appname="http", entmac="00:aa:bb:cc:dd:ee",
+          hexblob="010203", packets=3, bytes=300),
+        P(ip_src="10.0.0.1", vrfin="43", entf="4000000000", appname="dns",
+          entmac="00:aa:bb:cc:dd:ee", hexblob="ff0010", packets=1, bytes=60),
+        P(ip_src="10.0.0.2", vrfin="0", entf="0", appname="x" * 128,
+          entmac="00:00:00:00:00:01", hexblob="000000", packets=1, bytes=10)])
+
+
+def test_aggregate_primitives_v9(nfacctd, tmp_path):
+    pf = tmp_path / "primitives.map"
+    pf.write_text("name=vrfin field_type=234 len=4 semantics=u_int\n"
+                  "name=appid field_type=95 len=4 semantics=hex\n")
+    t = Tpl(256, [(8, 4), (234, 4), (95, 4), (2, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, vrfin, appid",
+                      [v9_msg(v9_tpl_set(t), data_set(t, ("10.0.0.1", 5, 0x0d000050, 2)))],
+                      glob="aggregate_primitives: %s\n" % pf)
+    assert rows == [P(ip_src="10.0.0.1", vrfin="5", appid="0d000050", packets=2, bytes=0)]
+
+
+def test_aggregate_primitive_absent_from_record(nfacctd, tmp_path):
+    pf = tmp_path / "primitives.map"
+    pf.write_text("name=vrfin field_type=234 len=4 semantics=u_int\n")
+    t = Tpl(256, [(8, 4), (2, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, vrfin",
+                      [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", 2)))],
+                      glob="aggregate_primitives: %s\n" % pf)
+    assert rows == [P(ip_src="10.0.0.1", vrfin="0", packets=2, bytes=0)]
