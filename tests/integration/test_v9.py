@@ -893,3 +893,143 @@ def test_aggregate_primitive_absent_from_record(nfacctd, tmp_path):
                       [ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", 2)))],
                       glob="aggregate_primitives: %s\n" % pf)
     assert rows == [P(ip_src="10.0.0.1", vrfin="0", packets=2, bytes=0)]
+
+
+# ---------------------------------------------------------------------------
+# 8. malformed input: counted under its reason, the daemon keeps going
+
+GOOD_TPL = Tpl(256, BASIC_FIELDS)
+GOOD_ROW = P(ip_src="10.7.7.7", packets=4, bytes=400)
+
+
+def good(version):
+    rec = basic("10.7.7.7", "10.8.8.8", 1, 2, 6, 4, 400)
+    if version == 9:
+        return v9_msg(v9_tpl_set(GOOD_TPL), data_set(GOOD_TPL, rec), seq=50)
+    return ipfix_msg(ipfix_tpl_set(GOOD_TPL), data_set(GOOD_TPL, rec), seq=50)
+
+
+def hdr9(body, count=1):
+    return struct.pack("!HHIIII", 9, count, 1000, 1700000000, 0, 0) + body
+
+
+def hdr10(body, length=None):
+    return struct.pack("!HHIII", 10, 16 + len(body) if length is None else length, 1700000000,
+                       0, 0) + body
+
+
+def random_tail(seed=20240611, n=200):
+    """Random bytes after a valid v9 header.  The first set header decides the reason:
+    with this seed its length runs past the datagram, so the set is truncated."""
+    b = bytes(random.Random(seed).getrandbits(8) for _ in range(n))
+    set_len = struct.unpack("!H", b[2:4])[0]
+    assert set_len >= 4 and set_len - 4 > n - 4, "seed no longer gives a truncated set"
+    return hdr9(b)
+
+
+VARLEN_TPL = Tpl(300, [(8, 4), (96, 65535)])
+
+MALFORMED = [
+    ("v9_short_header", hdr9(b"")[:12], "short_datagram"),
+    ("ipfix_length_below_header", hdr10(b"", length=10), "short_datagram"),
+    ("ipfix_length_past_datagram", hdr10(b"\x00" * 8, length=200), "truncated"),
+    ("v9_set_length_below_4", hdr9(struct.pack("!HH", 256, 2) + b"\x00\x00"), "bad_set"),
+    ("ipfix_set_length_below_4", hdr10(struct.pack("!HH", 2, 3) + b"\x00" * 8), "bad_set"),
+    ("v9_set_longer_than_datagram", hdr9(struct.pack("!HH", 256, 100) + b"\x00" * 8),
+     "truncated"),
+    ("ipfix_set_longer_than_message", hdr10(struct.pack("!HH", 2, 64) + b"\x00" * 12),
+     "truncated"),
+    ("v9_template_set_truncated", hdr9(set_(0, struct.pack("!HHHHHH", 300, 5, 8, 4, 12, 4))),
+     "truncated"),
+    ("ipfix_template_set_truncated",
+     hdr10(set_(2, struct.pack("!HHHHHH", 300, 3, 8, 4, 12, 4))), "truncated"),
+    ("v9_template_zero_fields", hdr9(set_(0, struct.pack("!HH", 300, 0))), "bad_template"),
+    ("template_id_below_256", hdr9(set_(0, struct.pack("!HHHH", 255, 1, 8, 4))),
+     "bad_template"),
+    ("absurd_field_length", hdr9(set_(0, struct.pack("!HHHHHH", 300, 2, 8, 40000, 12, 40000))),
+     "bad_template"),
+    ("ipfix_absurd_field_length", hdr10(set_(2, struct.pack("!HHHH", 300, 1, 8, 65534))),
+     "bad_template"),
+    ("v9_variable_length_field", hdr9(set_(0, struct.pack("!HHHH", 300, 1, 96, 65535))),
+     "bad_template"),
+    ("v9_options_scope_not_multiple_of_4",
+     hdr9(set_(1, struct.pack("!HHHHHHH", 300, 3, 4, 1, 4, 34, 4))), "bad_options"),
+    ("ipfix_options_without_scope",
+     hdr10(set_(3, struct.pack("!HHHHH", 300, 1, 0, 305, 4))), "bad_options"),
+    ("ipfix_varlen_value_past_set",
+     hdr10(ipfix_tpl_set(VARLEN_TPL) + set_(300, PUT(socket.AF_INET, "10.0.0.1") + b"\x40abc")),
+     "truncated"),
+    ("data_without_template", hdr9(set_(999, b"\x00" * 16)), "no_template"),
+    ("random_bytes_after_v9_header", random_tail(), "truncated"),
+]
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["then_v9", "then_ipfix"])
+@pytest.mark.parametrize("payload,reason", [m[1:] for m in MALFORMED],
+                         ids=[m[0] for m in MALFORMED])
+def test_malformed_counted_then_good_accounted(nfacctd, tmp_path, payload, reason, version):
+    body, out = json_plugin(tmp_path, "src_host")
+    d = nfacctd(body)
+    s = Sender(d.port)
+    s.send(payload, good(version))
+    st = d.wait_datagrams(2)
+    assert st.total("malformed") == 1
+    assert st.total("records") == 1
+    ex = st.exporter("127.0.0.1")
+    assert ex["datagrams"] == 2
+    only_err(ex, reason)
+    assert "exporter 127.0.0.1: malformed datagram (%d bytes): %s" % (len(payload), reason) \
+        in d.log_text()
+    assert d.proc.poll() is None
+    d.stop()
+    assert read_json(out) == [GOOD_ROW]
+
+
+def test_records_before_a_bad_set_are_kept(nfacctd, tmp_path):
+    t = GOOD_TPL
+    dg = v9_msg(v9_tpl_set(t), data_set(t, basic("10.1.0.1", "10.1.0.2", 1, 2, 6, 1, 10)),
+                struct.pack("!HH", 256, 1))
+    d, st, rows = run(nfacctd, tmp_path, "src_host", [dg])
+    only_err(st.exporter("127.0.0.1"), "bad_set")
+    assert rows == [P(ip_src="10.1.0.1", packets=1, bytes=10)]
+
+
+def test_bad_redefinition_withdraws_old_template(nfacctd, tmp_path):
+    # a template we cannot use must not leave the old layout decoding new data
+    t = Tpl(256, [(8, 4), (2, 4)])
+    dgs = [v9_msg(v9_tpl_set(t), data_set(t, ("10.0.0.1", 1)), seq=0),
+           v9_msg(set_(0, struct.pack("!HHHH", 256, 1, 96, 65535)), seq=1),
+           v9_msg(data_set(t, ("10.0.0.2", 1)), seq=2)]
+    d, st, rows = run(nfacctd, tmp_path, "src_host", dgs)
+    ex = st.exporter("127.0.0.1")
+    assert ex["bad_template"] == 1 and ex["no_template"] == 1
+    assert rows == [P(ip_src="10.0.0.1", packets=1, bytes=0)]
+
+
+def test_set_padding_is_not_an_error(nfacctd, tmp_path):
+    # 7-byte records padded to a multiple of 4; IPFIX template set padded with zeros
+    t = Tpl(256, [(8, 4), (2, 2), (4, 1)])
+    tset = set_(2, t.ipfix_body() + b"\x00" * 4)
+    d, st, rows = run(nfacctd, tmp_path, "src_host, proto",
+                      [ipfix_msg(tset, data_set(t, ("10.0.0.1", 3, 17))),
+                       v9_msg(v9_tpl_set(t), data_set(t, ("10.0.0.2", 1, 6)), b"\x00" * 8)])
+    only_err(st.exporter("127.0.0.1"), None, 0)
+    assert canon(rows) == canon([P(ip_src="10.0.0.1", ip_proto="udp", packets=3, bytes=0),
+                                 P(ip_src="10.0.0.2", ip_proto="tcp", packets=1, bytes=0)])
+
+
+def test_many_malformed_then_good_daemon_alive(nfacctd, tmp_path):
+    body, out = json_plugin(tmp_path, "src_host")
+    d = nfacctd("log_rate_limit: 3\n" + body)
+    s = Sender(d.port)
+    payloads = [m[1] for m in MALFORMED]
+    rng = random.Random(7)
+    for i in range(40):
+        payloads.append(hdr10(bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 120)))))
+        payloads.append(hdr9(bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 120)))))
+    s.send(*payloads)
+    s.send(good(10))
+    st = d.wait_datagrams(len(payloads) + 1)
+    assert st.exporter("127.0.0.1")["datagrams"] == len(payloads) + 1
+    d.stop()
+    assert GOOD_ROW in read_json(out)
