@@ -1,7 +1,7 @@
 """Replay pmacct's router captures into a collector and normalise the expected output.
 
 Helper for test_fixtures.py.  The fixtures (captures, expected Kafka messages and maps from
-pmacct's regression suite) live in /work/shared/fixtures/pmacct (override with
+pmacct's regression suite) live in tests/fixtures/pmacct (override with
 NETACCT_PMACCT_FIXTURES); see the README.md there for how the upstream harness replays and
 compares.
 
@@ -34,7 +34,12 @@ from pathlib import Path
 
 from conftest import Daemon, base_config, free_port, read_json, read_text, wait_for
 
-FIXTURES = Path(os.environ.get("NETACCT_PMACCT_FIXTURES", "/work/shared/fixtures/pmacct"))
+# The repository carries the 1xx fixtures (tests/fixtures/pmacct); the shared tree
+# they came from is the fallback.
+_IN_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "pmacct"
+FIXTURES = Path(os.environ.get(
+    "NETACCT_PMACCT_FIXTURES",
+    str(_IN_REPO if _IN_REPO.exists() else Path("/work/shared/fixtures/pmacct"))))
 PMACCT_BINARY = Path("/usr/sbin/nfacctd")
 
 # Fields the upstream harness deletes from both sides before comparing (fixtures README).

@@ -47,3 +47,4 @@ tests_unit_test_encode_SOURCES = tests/unit/test_encode.c
 tests_unit_test_encode_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_encode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+EXTRA_DIST += tests/unit/data tests/fixtures

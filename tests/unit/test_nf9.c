@@ -1075,7 +1075,7 @@ static void test_sampling_map(void **state)
 	/* the upstream example file parses */
 	const char *srcdir = getenv("srcdir");
 	char path[512];
-	snprintf(path, sizeof path, "%s/../shared/fixtures/pmacct/_example-maps/sampling.map.example",
+	snprintf(path, sizeof path, "%s/tests/fixtures/pmacct/_example-maps/sampling.map.example",
 		 srcdir ? srcdir : ".");
 	if (access(path, R_OK) == 0) {
 		assert_int_equal(nf_sampling_map_load(&m, path, err, sizeof err), 0);
@@ -1180,7 +1180,7 @@ static void replay_one(void *arg, const uint8_t *p, size_t n, const uint8_t *src
 static int fixture(const char *name, char *path, size_t n)
 {
 	const char *srcdir = getenv("srcdir");
-	snprintf(path, n, "%s/../shared/fixtures/pmacct/%s/traffic-00.pcap", srcdir ? srcdir : ".",
+	snprintf(path, n, "%s/tests/fixtures/pmacct/%s/traffic-00.pcap", srcdir ? srcdir : ".",
 		 name);
 	return access(path, R_OK) == 0;
 }
