@@ -57,6 +57,7 @@ enum fr_field {
 	FR_VRF_OUT,
 	FR_ENGINE,
 	FR_FLOWS,
+	FR_ICMP,
 	FR__COUNT
 };
 
@@ -86,6 +87,7 @@ struct flow_rec {
 	uint16_t src_port, dst_port;
 	uint16_t post_nat_src_port, post_nat_dst_port;
 	uint16_t vlan_in, vlan_out;
+	uint16_t icmp_type_code; /* type << 8 | code (IPFIX IE 32 / 139) */
 
 	uint8_t src_mask, dst_mask;
 	uint8_t proto, tos, tcp_flags;

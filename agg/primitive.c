@@ -202,6 +202,22 @@ static void ext_dst_net(const struct flow_rec *r, uint8_t *k, const struct keysp
 	mask_addr(k, r->dst_mask);
 }
 
+/*
+ * ICMP has no ports: NetFlow v5 exporters put type << 8 | code in the
+ * destination port, and pmacct shows it there whatever the export protocol,
+ * so a type/code exported on its own (IPFIX IE 32 / 139) lands there too.
+ */
+static void ext_dst_port(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	uint16_t port = r->dst_port;
+	if (FR_HAS(r, FR_ICMP) && !port && (r->proto == 1 || r->proto == 58))
+		port = r->icmp_type_code;
+	memcpy(k, &port, 2);
+}
+
 static void ext_proto(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 		      const struct prim_opts *o)
 {
@@ -562,7 +578,8 @@ static const struct primitive builtins[] = {
     {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint, 0},
     {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint, 0},
     {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint, 0},
-    {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port", ext_raw, ren_uint, 0},
+    {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port (ICMP: type, code)",
+     ext_dst_port, ren_uint, 0},
     {"tcpflags", "tcp_flags", "TCP_FLAGS", 0, 11, "TCP flags (OR of the aggregated flows)", ext_none,
      ren_tcpflags, 1},
     {"fwd_status", "fwd_status", "FWD_STATUS", 1, 12, "Forwarding status (IE 89)", ext_fwd_status,

@@ -328,6 +328,7 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 	case FK_DST_MASK: r->dst_mask = (uint8_t)uval(fc); FR_SET(r, FR_DST_MASK); break;
 	case FK_SRC_PORT: r->src_port = (uint16_t)uval(fc); FR_SET(r, FR_SRC_PORT); break;
 	case FK_DST_PORT: r->dst_port = (uint16_t)uval(fc); FR_SET(r, FR_DST_PORT); break;
+	case FK_ICMP: r->icmp_type_code = (uint16_t)uval(fc); FR_SET(r, FR_ICMP); break;
 	case FK_PROTO: r->proto = (uint8_t)uval(fc); FR_SET(r, FR_PROTO); break;
 	case FK_TOS: r->tos = (uint8_t)uval(fc); FR_SET(r, FR_TOS); break;
 	/* IPFIX tcpControlBits is 16 bits (RFC 7125); the record keeps the classic 8 */

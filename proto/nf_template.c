@@ -55,7 +55,9 @@ static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
 	case 29: return uint_len(len) ? FK_SRC_MASK : FK_SKIP;
 	case 30: return uint_len(len) ? FK_DST_MASK : FK_SKIP;
 	case 31: return uint_len(len) ? FK_FLOW_LABEL : FK_SKIP;
+	case 32: return uint_len(len) ? FK_ICMP : FK_SKIP;
 	case 34: return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
+	case 139: return uint_len(len) ? FK_ICMP : FK_SKIP;
 	case 48: return uint_len(len) ? FK_SAMPLER_ID : FK_SKIP;
 	case 50: return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
 	case 56: return len == 6 ? FK_SRC_MAC : FK_SKIP;
@@ -197,6 +199,7 @@ static const struct int_dst int_dsts[FK__COUNT] = {
 	INT_DST(FK_NAT_SRC_PORT, post_nat_src_port, FR_POST_NAT_SRC_PORT),
 	INT_DST(FK_NAT_DST_PORT, post_nat_dst_port, FR_POST_NAT_DST_PORT),
 	INT_DST(FK_NAT_EVENT, nat_event, FR_NAT_EVENT),
+	INT_DST(FK_ICMP, icmp_type_code, FR_ICMP),
 	INT_DST(FK_VRF_IN, vrf_in, FR_VRF_IN),
 	INT_DST(FK_VRF_OUT, vrf_out, FR_VRF_OUT),
 	/* the counters' winner is picked below; they have no FR_ bit */

@@ -54,6 +54,7 @@ enum nf_fk {
 	FK_NAT_SRC_V4, FK_NAT_DST_V4, FK_NAT_SRC_V6, FK_NAT_DST_V6,
 	FK_NAT_SRC_PORT, FK_NAT_DST_PORT, FK_NAT_EVENT,
 	FK_FLOW_LABEL,
+	FK_ICMP,                     /* IE 32 / 139: ICMP type and code */
 	FK_VRF_IN, FK_VRF_OUT,
 	FK_SAMPLER_ID,               /* IE 48 / 302 */
 	FK_SAMPLING_INTERVAL,        /* IE 34 / 50 / 305 */

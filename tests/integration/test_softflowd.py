@@ -49,8 +49,6 @@ def test_softflowd_v5_over_ipv6(nfacctd, tmp_path):
     assert canon(rows) == canon(expected_rows(pkts))
 
 
-@pytest.mark.xfail(strict=False, reason="NetFlow v9/IPFIX decoding not landed yet "
-                                        "(proto/netflow_v9.c in progress)")
 @pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
 def test_softflowd_v9_ipfix_exact_aggregates(nfacctd, tmp_path, version):
     pkts, sent, st, rows = run_export(nfacctd, tmp_path, version)

@@ -282,6 +282,30 @@ static void test_keyspec_opts_copied(void **state)
 
 /* ---- built-ins: extract + render ---------------------------------------- */
 
+/* ICMP type/code exported on its own (IPFIX IE 32/139) shows as the destination port. */
+static void test_dst_port_icmp_type_code(void **state)
+{
+	(void)state;
+	struct flow_rec r;
+	struct prim_opts o = {0};
+	memset(&r, 0, sizeof r);
+	r.proto = 1;
+	r.icmp_type_code = 0x0800;
+	FR_SET(&r, FR_ICMP);
+	expect("dst_port", &o, &r, PV_UINT, "2048");
+	r.proto = 58; /* ICMPv6 echo request: type 128 */
+	r.icmp_type_code = 0x8000;
+	expect("dst_port", &o, &r, PV_UINT, "32768");
+	r.dst_port = 7; /* an exported port wins */
+	expect("dst_port", &o, &r, PV_UINT, "7");
+	r.dst_port = 0;
+	r.proto = 17; /* not ICMP: type/code is ignored */
+	expect("dst_port", &o, &r, PV_UINT, "0");
+	r.proto = 1;
+	r.present = 0; /* not exported: nothing to show */
+	expect("dst_port", &o, &r, PV_UINT, "0");
+}
+
 static void test_render_plain(void **state)
 {
 	(void)state;
@@ -961,6 +985,7 @@ int main(void)
 	    cmocka_unit_test(test_keyspec_flows_and_empty),
 	    cmocka_unit_test(test_keyspec_opts_copied),
 	    cmocka_unit_test(test_render_plain),
+	    cmocka_unit_test(test_dst_port_icmp_type_code),
 	    cmocka_unit_test(test_render_all_builtins_together),
 	    cmocka_unit_test(test_src_dst_net_masks),
 	    cmocka_unit_test(test_tcpflags),
