@@ -117,6 +117,34 @@ void nf_seq_check(struct nf_exporter *ex, uint16_t version, uint32_t domain, uin
 	ex->seq[free_slot].next_seq = seq + advance;
 }
 
+int nf_legacy_hdr_read(struct cursor *cur, struct nf_legacy_hdr *h)
+{
+	if (cur_left(cur) < NF_LEGACY_HDR_LEN)
+		return -1;
+	cur_u16(cur, &h->version);
+	cur_u16(cur, &h->count);
+	cur_u32(cur, &h->uptime_ms);
+	cur_u32(cur, &h->secs);
+	cur_u32(cur, &h->nsecs);
+	cur_u32(cur, &h->seq);
+	cur_u8(cur, &h->engine_type);
+	cur_u8(cur, &h->engine_id);
+	return 0;
+}
+
+nt_usec nf_legacy_export_usec(const struct nf_legacy_hdr *h)
+{
+	return (nt_usec)h->secs * 1000000u + h->nsecs / 1000u;
+}
+
+nt_usec nf_uptime_to_usec(nt_usec export_usec, uint32_t uptime_ms, uint32_t stamp_ms)
+{
+	/* signed: a flow may end a little after the export header was stamped */
+	int64_t delta_ms = (int64_t)(int32_t)(uptime_ms - stamp_ms);
+	int64_t t = (int64_t)export_usec - delta_ms * 1000;
+	return t > 0 ? (nt_usec)t : 0;
+}
+
 enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
 		      size_t len, nt_usec arrival)
 {

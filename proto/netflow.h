@@ -117,6 +117,29 @@ enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint
 void nf_seq_check(struct nf_exporter *ex, uint16_t version, uint32_t domain, uint32_t seq,
 		  uint32_t advance);
 
+/*
+ * The 20 header bytes NetFlow v5 and v8 share:
+ *   version(2) count(2) sysUptime(4) unix_secs(4) unix_nsecs(4) sequence(4)
+ *   engine_type(1) engine_id(1)
+ */
+struct nf_legacy_hdr {
+	uint16_t version, count;
+	uint32_t uptime_ms, secs, nsecs, seq;
+	uint8_t engine_type, engine_id;
+};
+
+#define NF_LEGACY_HDR_LEN 22
+
+/* Read the shared header; -1 when fewer than NF_LEGACY_HDR_LEN bytes are left. */
+struct cursor;
+int nf_legacy_hdr_read(struct cursor *cur, struct nf_legacy_hdr *h);
+
+/* Export time of a legacy header, in microseconds. */
+nt_usec nf_legacy_export_usec(const struct nf_legacy_hdr *h);
+
+/* A sysUptime-relative millisecond stamp as absolute microseconds (0 if before 1970). */
+nt_usec nf_uptime_to_usec(nt_usec export_usec, uint32_t uptime_ms, uint32_t stamp_ms);
+
 /* Version decoders (one file each). */
 enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
 		       size_t len, nt_usec arrival);

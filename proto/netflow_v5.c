@@ -28,33 +28,20 @@ static inline void v4(struct nt_addr *a, const uint8_t *p)
 	memcpy(a->a, p, 4);
 }
 
-/* sysUptime-relative millisecond stamp to absolute microseconds. */
-static nt_usec uptime_to_usec(uint64_t export_usec, uint32_t uptime_ms, uint32_t stamp_ms)
-{
-	int64_t delta_ms = (int64_t)(int32_t)(uptime_ms - stamp_ms);
-	int64_t t = (int64_t)export_usec - delta_ms * 1000;
-	return t > 0 ? (nt_usec)t : 0;
-}
-
 enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
 		       size_t len, nt_usec arrival)
 {
 	struct cursor cur = cur_make(buf, len);
-	uint16_t version, count, sampling;
-	uint32_t uptime, secs, nsecs, seq;
-	uint8_t engine_type, engine_id;
+	struct nf_legacy_hdr h;
+	uint16_t sampling;
 
 	if (len < NF5_HDR_LEN)
 		return NF_ERR_SHORT;
-	cur_u16(&cur, &version);
-	cur_u16(&cur, &count);
-	cur_u32(&cur, &uptime);
-	cur_u32(&cur, &secs);
-	cur_u32(&cur, &nsecs);
-	cur_u32(&cur, &seq);
-	cur_u8(&cur, &engine_type);
-	cur_u8(&cur, &engine_id);
+	nf_legacy_hdr_read(&cur, &h);
 	cur_u16(&cur, &sampling);
+	uint16_t version = h.version, count = h.count;
+	uint32_t uptime = h.uptime_ms, seq = h.seq;
+	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;
 	if (version != 5)
 		return NF_ERR_VERSION;
 	if (count == 0 || count > NF5_MAX_COUNT ||
@@ -65,7 +52,7 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 
 	/* top two bits: sampling mode; low 14: interval */
 	uint32_t interval = sampling & 0x3fff;
-	nt_usec export_usec = (nt_usec)secs * 1000000u + nsecs / 1000u;
+	nt_usec export_usec = nf_legacy_export_usec(&h);
 
 	struct flow_rec *r = &c->rec;
 	if (c->rec_owner != 5) {
@@ -86,8 +73,8 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 		r->packets = be32(p + 16);
 		r->bytes = be32(p + 20);
 		r->flows = 1;
-		r->ts_start = uptime_to_usec(export_usec, uptime, be32(p + 24));
-		r->ts_end = uptime_to_usec(export_usec, uptime, be32(p + 28));
+		r->ts_start = nf_uptime_to_usec(export_usec, uptime, be32(p + 24));
+		r->ts_end = nf_uptime_to_usec(export_usec, uptime, be32(p + 28));
 		r->src_port = be16(p + 32);
 		r->dst_port = be16(p + 34);
 		r->tcp_flags = p[37];

@@ -62,13 +62,6 @@ static void v4(struct nt_addr *a, uint32_t ip)
 	a->a[3] = (uint8_t)ip;
 }
 
-static nt_usec uptime_to_usec(nt_usec export_usec, uint32_t uptime_ms, uint32_t stamp_ms)
-{
-	int64_t delta_ms = (int64_t)(int32_t)(uptime_ms - stamp_ms);
-	int64_t t = (int64_t)export_usec - delta_ms * 1000;
-	return t > 0 ? (nt_usec)t : 0;
-}
-
 #define BIT(f) (1ull << (f))
 
 /* Scheme-specific tail of one record; rc holds exactly rec_len - 20 bytes. */
@@ -165,23 +158,18 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 		       size_t len, nt_usec arrival)
 {
 	struct cursor cur = cur_make(buf, len);
-	uint16_t version, count;
-	uint32_t uptime, secs, nsecs, seq;
-	uint8_t engine_type, engine_id, agg, agg_version;
+	struct nf_legacy_hdr h;
+	uint8_t agg, agg_version;
 
 	if (len < NF8_HDR_LEN)
 		return NF_ERR_SHORT;
-	cur_u16(&cur, &version);
-	cur_u16(&cur, &count);
-	cur_u32(&cur, &uptime);
-	cur_u32(&cur, &secs);
-	cur_u32(&cur, &nsecs);
-	cur_u32(&cur, &seq);
-	cur_u8(&cur, &engine_type);
-	cur_u8(&cur, &engine_id);
+	nf_legacy_hdr_read(&cur, &h);
 	cur_u8(&cur, &agg);
 	cur_u8(&cur, &agg_version);
 	cur_skip(&cur, 4);
+	uint16_t version = h.version, count = h.count;
+	uint32_t uptime = h.uptime_ms, seq = h.seq;
+	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;
 	if (version != 8)
 		return NF_ERR_VERSION;
 	const struct v8_scheme *sc = scheme_of(agg);
@@ -194,7 +182,7 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	uint32_t domain = (uint32_t)engine_type << 8 | engine_id;
 	nf_seq_check(ex, 8, domain, seq, count);
 
-	nt_usec export_usec = (nt_usec)secs * 1000000u + nsecs / 1000u;
+	nt_usec export_usec = nf_legacy_export_usec(&h);
 	struct flow_rec *r = &c->rec;
 	for (unsigned i = 0; i < count; i++) {
 		struct cursor rc = {0};
@@ -211,8 +199,8 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 		r->flows = flows;
 		r->packets = pkts;
 		r->bytes = octets;
-		r->ts_start = uptime_to_usec(export_usec, uptime, first);
-		r->ts_end = uptime_to_usec(export_usec, uptime, last);
+		r->ts_start = nf_uptime_to_usec(export_usec, uptime, first);
+		r->ts_end = nf_uptime_to_usec(export_usec, uptime, last);
 		r->peer_src_ip = ex->addr;
 		r->engine_type = engine_type;
 		r->engine_id = engine_id;
