@@ -58,6 +58,7 @@ enum fr_field {
 	FR_ENGINE,
 	FR_FLOWS,
 	FR_ICMP,
+	FR_SAMPLING_DIR, /* sampling_direction known from the sampler's options */
 	FR__COUNT
 };
 

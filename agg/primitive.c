@@ -383,12 +383,21 @@ static void ren_mpls_stack(const uint8_t *k, const struct keyspec_field *f,
 	}
 }
 
+/*
+ * Direction the flow was sampled in: the sampler's own (options data) when it
+ * says, else the record's flowDirection (IE 61).  0 unknown, 1 ingress, 2 egress.
+ */
 static void ext_sampling_dir(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 			     const struct prim_opts *o)
 {
 	(void)f;
 	(void)o;
-	k[0] = FR_HAS(r, FR_DIRECTION) ? (uint8_t)(1 + r->sampling_direction) : 0;
+	if (FR_HAS(r, FR_SAMPLING_DIR))
+		k[0] = (uint8_t)(1 + (r->sampling_direction & 1));
+	else if (FR_HAS(r, FR_DIRECTION))
+		k[0] = (uint8_t)(1 + (r->direction & 1));
+	else
+		k[0] = 0;
 }
 
 static void ren_sampling_dir(const uint8_t *k, const struct keyspec_field *f,
@@ -396,7 +405,8 @@ static void ren_sampling_dir(const uint8_t *k, const struct keyspec_field *f,
 {
 	(void)f;
 	(void)o;
-	val_str(v, k[0] == 1 ? "ingress" : k[0] == 2 ? "egress" : "u");
+	/* pmacct's spelling */
+	val_str(v, k[0] == 1 ? "i" : k[0] == 2 ? "e" : "u");
 }
 
 static void ext_time(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,

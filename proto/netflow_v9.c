@@ -546,8 +546,10 @@ static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct re
 									       : NF_SAMPLER_ANY);
 		if (smp) {
 			rate = smp->interval;
-			if (smp->has_direction)
+			if (smp->has_direction) {
 				r->sampling_direction = smp->direction;
+				FR_SET(r, FR_SAMPLING_DIR);
+			}
 		}
 	}
 	if (rate) {
@@ -723,8 +725,10 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 		}
 		if (smp) {
 			rate = smp->interval;
-			if (smp->has_direction)
+			if (smp->has_direction) {
 				r->sampling_direction = smp->direction;
+				present |= 1ull << FR_SAMPLING_DIR; /* r->present is assigned below */
+			}
 		}
 	}
 	r->sampling_rate = rate;

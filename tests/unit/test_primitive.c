@@ -597,13 +597,21 @@ static void test_sampling_direction(void **state)
 	struct flow_rec r;
 	base_rec(&r);
 	struct prim_opts o = {0};
-	r.present &= ~(1ull << FR_DIRECTION);
+	r.present &= ~((1ull << FR_DIRECTION) | (1ull << FR_SAMPLING_DIR));
 	expect("sampling_direction", &o, &r, PV_STR, "u");
+	/* the record's flowDirection (IE 61) */
 	FR_SET(&r, FR_DIRECTION);
+	r.direction = 0;
+	expect("sampling_direction", &o, &r, PV_STR, "i");
+	r.direction = 1;
+	expect("sampling_direction", &o, &r, PV_STR, "e");
+	/* the sampler's direction, from options data, wins */
+	FR_SET(&r, FR_SAMPLING_DIR);
 	r.sampling_direction = 0;
-	expect("sampling_direction", &o, &r, PV_STR, "ingress");
+	expect("sampling_direction", &o, &r, PV_STR, "i");
+	r.present &= ~(1ull << FR_DIRECTION);
 	r.sampling_direction = 1;
-	expect("sampling_direction", &o, &r, PV_STR, "egress");
+	expect("sampling_direction", &o, &r, PV_STR, "e");
 }
 
 static void test_addresses_v6_and_absent(void **state)
