@@ -1264,8 +1264,6 @@ def test_softflowd_exact_aggregates(nfacctd, tmp_path, version):
 # more: sampling direction, sequence numbers, IPv6 transport, workers
 
 
-
-
 def test_sampling_direction_from_record(nfacctd, tmp_path):
     t = Tpl(256, [(8, 4), (61, 1), (2, 4)])
     d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_direction",
@@ -1274,6 +1272,17 @@ def test_sampling_direction_from_record(nfacctd, tmp_path):
     got = {r["ip_src"]: r["sampling_direction"] for r in rows}
     assert got["10.0.0.1"] != got["10.0.0.2"]
     assert got == {"10.0.0.1": "i", "10.0.0.2": "e"}
+
+
+def test_sampling_direction_from_sampler_options_wins(nfacctd, tmp_path):
+    # the sampler's direction (IE 61 in options data) beats the record's flowDirection
+    opt = Tpl(258, scope=[(302, 4)], fields=[(305, 4), (61, 1)])
+    t = Tpl(256, [(8, 4), (302, 4), (61, 1), (2, 4)])
+    d, st, rows = run(nfacctd, tmp_path, "src_host, sampling_direction, sampling_rate",
+                      [ipfix_msg(ipfix_opt_set(opt), ipfix_tpl_set(t), data_set(opt, (9, 10, 1))),
+                       ipfix_msg(data_set(t, ("10.0.0.1", 9, 0, 1)), seq=1)])
+    assert rows == [P(ip_src="10.0.0.1", sampling_direction="e", sampling_rate=10, packets=1,
+                      bytes=0)]
 
 
 def test_sampling_direction_unknown_without_ie61(nfacctd, tmp_path):
