@@ -18,7 +18,7 @@ struct nt_addr {
 	uint8_t a[16];
 };
 
-#define FR_MPLS_MAX 10
+#define FR_MPLS_MAX   10
 #define FR_CUSTOM_MAX 32
 
 enum fr_field {
@@ -93,7 +93,7 @@ struct flow_rec {
 	uint8_t src_mask, dst_mask;
 	uint8_t proto, tos, tcp_flags;
 	uint8_t fwd_status;
-	uint8_t direction; /* 0 ingress, 1 egress */
+	uint8_t direction;	    /* 0 ingress, 1 egress */
 	uint8_t sampling_direction; /* 0 ingress, 1 egress (from sampler options) */
 	uint8_t nat_event;
 	uint8_t mpls_depth;
@@ -101,8 +101,8 @@ struct flow_rec {
 	uint8_t src_mac[6], dst_mac[6];
 
 	nt_usec ts_start, ts_end; /* flow start/end as exported */
-	nt_usec ts_arrival;       /* when the datagram was received */
-	nt_usec ts_export;        /* export header time */
+	nt_usec ts_arrival;	  /* when the datagram was received */
+	nt_usec ts_export;	  /* export header time */
 
 	/* export protocol metadata, always set by a NetFlow/IPFIX decoder */
 	uint16_t export_version;

@@ -43,7 +43,9 @@ static void mask_addr(uint8_t *k, uint8_t bits)
 		bits = (uint8_t)total;
 	for (unsigned i = 0; i < total / 8; i++) {
 		unsigned lo = i * 8;
-		uint8_t m = bits >= lo + 8 ? 0xff : bits <= lo ? 0 : (uint8_t)(0xff << (8 - (bits - lo)));
+		uint8_t m = bits >= lo + 8 ? 0xff
+			    : bits <= lo   ? 0
+					   : (uint8_t)(0xff << (8 - (bits - lo)));
 		k[1 + i] &= m;
 	}
 }
@@ -97,38 +99,38 @@ struct gen_field {
 
 /* Where table-driven extractors (ext_addr, ext_raw, ext_time) find their field. */
 static const struct gen_field gen_fields[] = {
-	{"src_host", OFF(src_addr), 0},
-	{"dst_host", OFF(dst_addr), 0},
-	{"peer_src_ip", OFF(peer_src_ip), 0},
-	{"peer_dst_ip", OFF(peer_dst_ip), 0},
-	{"post_nat_src_host", OFF(post_nat_src_addr), 0},
-	{"post_nat_dst_host", OFF(post_nat_dst_addr), 0},
-	{"src_as", OFF(src_as), 4},
-	{"dst_as", OFF(dst_as), 4},
-	{"in_iface", OFF(in_iface), 4},
-	{"out_iface", OFF(out_iface), 4},
-	{"src_mask", OFF(src_mask), 1},
-	{"dst_mask", OFF(dst_mask), 1},
-	{"src_port", OFF(src_port), 2},
-	{"dst_port", OFF(dst_port), 2},
-	{"post_nat_src_port", OFF(post_nat_src_port), 2},
-	{"post_nat_dst_port", OFF(post_nat_dst_port), 2},
-	{"tos", OFF(tos), 1},
-	{"nat_event", OFF(nat_event), 1},
-	{"vlan", OFF(vlan_in), 2},
-	{"in_vlan", OFF(vlan_in), 2},
-	{"out_vlan", OFF(vlan_out), 2},
-	{"sampling_rate", OFF(sampling_rate), 4},
-	{"flow_label", OFF(flow_label), 4},
-	{"export_proto_version", OFF(export_version), 2},
-	{"export_proto_seqno", OFF(export_seqno), 4},
-	{"export_proto_sysid", OFF(export_sysid), 4},
-	{"timestamp_start", OFF(ts_start), 8},
-	{"timestamp_end", OFF(ts_end), 8},
-	{"timestamp_arrival", OFF(ts_arrival), 8},
-	{"timestamp_export", OFF(ts_export), 8},
-	{"src_mac", OFF(src_mac), 6},
-	{"dst_mac", OFF(dst_mac), 6},
+    {"src_host", OFF(src_addr), 0},
+    {"dst_host", OFF(dst_addr), 0},
+    {"peer_src_ip", OFF(peer_src_ip), 0},
+    {"peer_dst_ip", OFF(peer_dst_ip), 0},
+    {"post_nat_src_host", OFF(post_nat_src_addr), 0},
+    {"post_nat_dst_host", OFF(post_nat_dst_addr), 0},
+    {"src_as", OFF(src_as), 4},
+    {"dst_as", OFF(dst_as), 4},
+    {"in_iface", OFF(in_iface), 4},
+    {"out_iface", OFF(out_iface), 4},
+    {"src_mask", OFF(src_mask), 1},
+    {"dst_mask", OFF(dst_mask), 1},
+    {"src_port", OFF(src_port), 2},
+    {"dst_port", OFF(dst_port), 2},
+    {"post_nat_src_port", OFF(post_nat_src_port), 2},
+    {"post_nat_dst_port", OFF(post_nat_dst_port), 2},
+    {"tos", OFF(tos), 1},
+    {"nat_event", OFF(nat_event), 1},
+    {"vlan", OFF(vlan_in), 2},
+    {"in_vlan", OFF(vlan_in), 2},
+    {"out_vlan", OFF(vlan_out), 2},
+    {"sampling_rate", OFF(sampling_rate), 4},
+    {"flow_label", OFF(flow_label), 4},
+    {"export_proto_version", OFF(export_version), 2},
+    {"export_proto_seqno", OFF(export_seqno), 4},
+    {"export_proto_sysid", OFF(export_sysid), 4},
+    {"timestamp_start", OFF(ts_start), 8},
+    {"timestamp_end", OFF(ts_end), 8},
+    {"timestamp_arrival", OFF(ts_arrival), 8},
+    {"timestamp_export", OFF(ts_export), 8},
+    {"src_mac", OFF(src_mac), 6},
+    {"dst_mac", OFF(dst_mac), 6},
 };
 
 static const struct gen_field *gen_lookup(const char *name)
@@ -140,7 +142,10 @@ static const struct gen_field *gen_lookup(const char *name)
 }
 
 /* Record offsets are resolved once, at keyspec build time, not per record. */
-static size_t gen_off(const struct keyspec_field *f) { return f->rec_off; }
+static size_t gen_off(const struct keyspec_field *f)
+{
+	return f->rec_off;
+}
 
 static void ext_addr(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 		     const struct prim_opts *o)
@@ -233,10 +238,10 @@ static void ren_proto(const uint8_t *k, const struct keyspec_field *f, const str
 	(void)o;
 	/* Names from the IANA protocol registry, as pmacct prints them. */
 	static const char *const names[256] = {
-	    [0] = "ip",     [1] = "icmp",   [2] = "igmp",     [4] = "ipencap", [6] = "tcp",
-	    [8] = "egp",    [9] = "igp",    [17] = "udp",     [41] = "ipv6",   [46] = "rsvp",
-	    [47] = "gre",   [50] = "esp",   [51] = "ah",      [58] = "ipv6-icmp", [88] = "eigrp",
-	    [89] = "ospf",  [94] = "ipip",  [103] = "pim",    [112] = "vrrp",  [115] = "l2tp",
+	    [0] = "ip",	    [1] = "icmp",	  [2] = "igmp",	 [4] = "ipencap",    [6] = "tcp",
+	    [8] = "egp",    [9] = "igp",	  [17] = "udp",	 [41] = "ipv6",	     [46] = "rsvp",
+	    [47] = "gre",   [50] = "esp",	  [51] = "ah",	 [58] = "ipv6-icmp", [88] = "eigrp",
+	    [89] = "ospf",  [94] = "ipip",	  [103] = "pim", [112] = "vrrp",     [115] = "l2tp",
 	    [132] = "sctp", [137] = "mpls-in-ip",
 	};
 	if (names[k[0]])
@@ -293,35 +298,62 @@ static void ext_fwd_status(const struct flow_rec *r, uint8_t *k, const struct ke
 static const char *fwd_status_text(uint8_t s)
 {
 	switch (s) {
-	case 64: return "FORWARDED Unknown";
-	case 65: return "FORWARDED Fragmented";
-	case 66: return "FORWARDED Not Fragmented";
-	case 128: return "DROPPED Unknown";
-	case 129: return "DROPPED ACL deny";
-	case 130: return "DROPPED ACL drop";
-	case 131: return "DROPPED Unroutable";
-	case 132: return "DROPPED Adjacency";
-	case 133: return "DROPPED Fragmentation and DF set";
-	case 134: return "DROPPED Bad header checksum";
-	case 135: return "DROPPED Bad total Length";
-	case 136: return "DROPPED Bad header length";
-	case 137: return "DROPPED bad TTL";
-	case 138: return "DROPPED Policer";
-	case 139: return "DROPPED WRED";
-	case 140: return "DROPPED RPF";
-	case 141: return "DROPPED For us";
-	case 142: return "DROPPED Bad output interface";
-	case 143: return "DROPPED Hardware";
-	case 192: return "CONSUMED Unknown";
-	case 193: return "CONSUMED Punt Adjacency";
-	case 194: return "CONSUMED Incomplete Adjacency";
-	case 195: return "CONSUMED For us";
+	case 64:
+		return "FORWARDED Unknown";
+	case 65:
+		return "FORWARDED Fragmented";
+	case 66:
+		return "FORWARDED Not Fragmented";
+	case 128:
+		return "DROPPED Unknown";
+	case 129:
+		return "DROPPED ACL deny";
+	case 130:
+		return "DROPPED ACL drop";
+	case 131:
+		return "DROPPED Unroutable";
+	case 132:
+		return "DROPPED Adjacency";
+	case 133:
+		return "DROPPED Fragmentation and DF set";
+	case 134:
+		return "DROPPED Bad header checksum";
+	case 135:
+		return "DROPPED Bad total Length";
+	case 136:
+		return "DROPPED Bad header length";
+	case 137:
+		return "DROPPED bad TTL";
+	case 138:
+		return "DROPPED Policer";
+	case 139:
+		return "DROPPED WRED";
+	case 140:
+		return "DROPPED RPF";
+	case 141:
+		return "DROPPED For us";
+	case 142:
+		return "DROPPED Bad output interface";
+	case 143:
+		return "DROPPED Hardware";
+	case 192:
+		return "CONSUMED Unknown";
+	case 193:
+		return "CONSUMED Punt Adjacency";
+	case 194:
+		return "CONSUMED Incomplete Adjacency";
+	case 195:
+		return "CONSUMED For us";
 	default:
 		switch (s >> 6) {
-		case 1: return "FORWARDED Unknown";
-		case 2: return "DROPPED Unknown";
-		case 3: return "CONSUMED Unknown";
-		default: return "UNKNOWN Unclassified";
+		case 1:
+			return "FORWARDED Unknown";
+		case 2:
+			return "DROPPED Unknown";
+		case 3:
+			return "CONSUMED Unknown";
+		default:
+			return "UNKNOWN Unclassified";
 		}
 	}
 }
@@ -477,8 +509,8 @@ static void ren_bin(const uint8_t *k, const struct keyspec_field *f, const struc
 }
 
 static const struct primitive history_row = {
-    "stamp_inserted", "stamp_inserted", "STAMP_INSERTED", 8, 22, "time bin start (history)",
-    ext_bin, ren_bin, 0};
+    "stamp_inserted",		"stamp_inserted", "STAMP_INSERTED", 8, 22,
+    "time bin start (history)", ext_bin,	  ren_bin,	    0};
 
 /* ---- user-defined primitives ------------------------------------------- */
 
@@ -556,8 +588,8 @@ static void ren_custom(const uint8_t *k, const struct keyspec_field *f, const st
 	}
 }
 
-static const struct primitive custom_row = {
-    "custom", "custom", "CUSTOM", 0, 20, "user-defined", ext_custom, ren_custom, 0};
+static const struct primitive custom_row = {"custom",	    "custom",	"CUSTOM",   0, 20,
+					    "user-defined", ext_custom, ren_custom, 0};
 
 /* ---- the table -------------------------------------------------------- */
 
@@ -569,9 +601,11 @@ static const struct primitive builtins[] = {
     {"out_vlan", "vlan_out", "OUT_VLAN", 2, 9, "Egress VLAN", ext_raw, ren_uint, 0},
     {"src_as", "as_src", "SRC_AS", 4, 12, "Source ASN", ext_raw, ren_uint, 0},
     {"dst_as", "as_dst", "DST_AS", 4, 12, "Destination ASN", ext_raw, ren_uint, 0},
-    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr, 0},
+    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr,
+     0},
     {"peer_dst_ip", "peer_ip_dst", "PEER_DST_IP", 17, 47, "BGP next-hop", ext_addr, ren_addr, 0},
-    {"in_iface", "iface_in", "IN_IFACE", 4, 12, "Input interface, SNMP ifIndex", ext_raw, ren_uint, 0},
+    {"in_iface", "iface_in", "IN_IFACE", 4, 12, "Input interface, SNMP ifIndex", ext_raw, ren_uint,
+     0},
     {"out_iface", "iface_out", "OUT_IFACE", 4, 12, "Output interface, SNMP ifIndex", ext_raw,
      ren_uint, 0},
     {"mpls_label_top", "mpls_label_top", "MPLS_LABEL_TOP", 4, 16, "Top MPLS label", ext_mpls_top,
@@ -582,40 +616,41 @@ static const struct primitive builtins[] = {
      "MPLS label stack", ext_mpls_stack, ren_mpls_stack, 0},
     {"src_host", "ip_src", "SRC_IP", 17, 47, "Source IPv4/IPv6 address", ext_addr, ren_addr, 0},
     {"src_net", "net_src", "SRC_NET", 17, 47, "Source IPv4/IPv6 prefix", ext_src_net, ren_addr, 0},
-    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr, 0},
-    {"dst_net", "net_dst", "DST_NET", 17, 47, "Destination IPv4/IPv6 prefix", ext_dst_net,
-     ren_addr, 0},
+    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr,
+     0},
+    {"dst_net", "net_dst", "DST_NET", 17, 47, "Destination IPv4/IPv6 prefix", ext_dst_net, ren_addr,
+     0},
     {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint, 0},
     {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint, 0},
     {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint, 0},
     {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port (ICMP: type, code)",
      ext_dst_port, ren_uint, 0},
-    {"tcpflags", "tcp_flags", "TCP_FLAGS", 0, 11, "TCP flags (OR of the aggregated flows)", ext_none,
-     ren_tcpflags, 1},
+    {"tcpflags", "tcp_flags", "TCP_FLAGS", 0, 11, "TCP flags (OR of the aggregated flows)",
+     ext_none, ren_tcpflags, 1},
     {"fwd_status", "fwd_status", "FWD_STATUS", 1, 12, "Forwarding status (IE 89)", ext_fwd_status,
      ren_fwd_status, 0},
     {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto, 0},
     {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint, 0},
     {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint, 0},
-    {"post_nat_src_host", "post_nat_ip_src", "POST_NAT_SRC_IP", 17, 47,
-     "Source address after NAT", ext_addr, ren_addr, 0},
+    {"post_nat_src_host", "post_nat_ip_src", "POST_NAT_SRC_IP", 17, 47, "Source address after NAT",
+     ext_addr, ren_addr, 0},
     {"post_nat_dst_host", "post_nat_ip_dst", "POST_NAT_DST_IP", 17, 47,
      "Destination address after NAT", ext_addr, ren_addr, 0},
-    {"post_nat_src_port", "post_nat_port_src", "POST_NAT_SRC_PORT", 2, 19,
-     "Source port after NAT", ext_raw, ren_uint, 0},
+    {"post_nat_src_port", "post_nat_port_src", "POST_NAT_SRC_PORT", 2, 19, "Source port after NAT",
+     ext_raw, ren_uint, 0},
     {"post_nat_dst_port", "post_nat_port_dst", "POST_NAT_DST_PORT", 2, 19,
      "Destination port after NAT", ext_raw, ren_uint, 0},
     {"nat_event", "nat_event", "NAT_EVENT", 1, 11, "NAT event ID", ext_raw, ren_uint, 0},
-    {"sampling_rate", "sampling_rate", "SAMPLING_RATE", 4, 15, "Sampling rate", ext_raw,
-     ren_uint, 0},
+    {"sampling_rate", "sampling_rate", "SAMPLING_RATE", 4, 15, "Sampling rate", ext_raw, ren_uint,
+     0},
     {"sampling_direction", "sampling_direction", "SAMPLING_DIRECTION", 1, 20,
      "Sampling direction (ingress/egress)", ext_sampling_dir, ren_sampling_dir, 0},
     {"timestamp_start", "timestamp_start", "TIMESTAMP_START", 8, 30, "Flow start time", ext_time,
      ren_time, 0},
-    {"timestamp_end", "timestamp_end", "TIMESTAMP_END", 8, 30, "Flow end time", ext_time,
-     ren_time, 0},
-    {"timestamp_arrival", "timestamp_arrival", "TIMESTAMP_ARRIVAL", 8, 30,
-     "Collector arrival time", ext_time, ren_time, 0},
+    {"timestamp_end", "timestamp_end", "TIMESTAMP_END", 8, 30, "Flow end time", ext_time, ren_time,
+     0},
+    {"timestamp_arrival", "timestamp_arrival", "TIMESTAMP_ARRIVAL", 8, 30, "Collector arrival time",
+     ext_time, ren_time, 0},
     {"timestamp_export", "timestamp_export", "TIMESTAMP_EXPORT", 8, 30, "Export header time",
      ext_time, ren_time, 0},
     {"export_proto_seqno", "export_proto_seqno", "EXPORT_PROTO_SEQNO", 4, 20,
@@ -692,7 +727,8 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 				}
 		}
 		if (!f.p) {
-			snprintf(err, errlen, "unknown primitive '%s' (nfacctd -a lists them)", tok);
+			snprintf(err, errlen, "unknown primitive '%s' (nfacctd -a lists them)",
+				 tok);
 			return -1;
 		}
 		for (unsigned i = 0; i < n; i++)
@@ -758,7 +794,8 @@ const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,
 int keyspec_has(const struct keyspec *ks, const char *name)
 {
 	for (unsigned i = 0; i < ks->n; i++) {
-		const char *n = ks->f[i].p == &custom_row ? ks->f[i].custom->name : ks->f[i].p->name;
+		const char *n =
+		    ks->f[i].p == &custom_row ? ks->f[i].custom->name : ks->f[i].p->name;
 		if (strcmp(n, name) == 0)
 			return 1;
 	}
@@ -809,9 +846,10 @@ static int parse_custom_line(struct custom_prim *c, char *line, char *why, size_
 				unsigned long pen = strtoul(p, &end, 10);
 				if (errno || end == p || *end != ':' || pen > UINT32_MAX ||
 				    !isdigit((unsigned char)*p)) {
-					snprintf(why, whylen,
-						 "bad field_type '%s' (<pen>:<id> or PEN:<pen>:<id>)",
-						 v);
+					snprintf(
+					    why, whylen,
+					    "bad field_type '%s' (<pen>:<id> or PEN:<pen>:<id>)",
+					    v);
 					return -1;
 				}
 				c->pen = (uint32_t)pen;

@@ -16,24 +16,24 @@
 #include "agg/flow.h"
 
 #define PRIM_TEXT_MAX 512
-#define KEYSPEC_MAX 96
+#define KEYSPEC_MAX   96
 
 /* Output-shaping switches, from configuration, shared by all encoders. */
 struct prim_opts {
-	int tcpflags_as_array;        /* tcpflags_encode_as_array */
-	int fwd_status_as_string;     /* fwd_status_encode_as_string */
-	int mpls_stack_as_array;      /* mpls_label_stack_encode_as_array */
-	int timestamps_secs;          /* timestamps_secs: drop sub-second part */
-	int timestamps_since_epoch;   /* timestamps_since_epoch: "<epoch>.<usec>" */
-	int timestamps_utc;           /* timestamps_utc: render in UTC, not local */
-	int time_new;                 /* nfacctd_time_new: bin by arrival, not flow time */
-	int history;                  /* *_history in seconds: time bins in the key; 0 = none */
+	int tcpflags_as_array;	    /* tcpflags_encode_as_array */
+	int fwd_status_as_string;   /* fwd_status_encode_as_string */
+	int mpls_stack_as_array;    /* mpls_label_stack_encode_as_array */
+	int timestamps_secs;	    /* timestamps_secs: drop sub-second part */
+	int timestamps_since_epoch; /* timestamps_since_epoch: "<epoch>.<usec>" */
+	int timestamps_utc;	    /* timestamps_utc: render in UTC, not local */
+	int time_new;		    /* nfacctd_time_new: bin by arrival, not flow time */
+	int history;		    /* *_history in seconds: time bins in the key; 0 = none */
 };
 
 /* How a rendered value is typed in JSON. */
 enum prim_kind {
 	PV_UINT, /* integer */
-	PV_STR,  /* string */
+	PV_STR,	 /* string */
 	PV_LIST, /* JSON array of strings; text is the items joined by ',' */
 	PV_NULL, /* JSON null */
 };
@@ -57,30 +57,30 @@ enum custom_sem {
 /* One aggregate_primitives entry. */
 struct custom_prim {
 	char name[64];
-	uint32_t pen;       /* enterprise number, 0 = IANA */
-	uint16_t field_type;/* IE / v9 field type */
-	uint16_t len;       /* key bytes; for vlen the maximum kept */
-	int vlen;           /* variable length (len: vlen) */
+	uint32_t pen;	     /* enterprise number, 0 = IANA */
+	uint16_t field_type; /* IE / v9 field type */
+	uint16_t len;	     /* key bytes; for vlen the maximum kept */
+	int vlen;	     /* variable length (len: vlen) */
 	enum custom_sem sem;
-	unsigned index;     /* slot in flow_rec.custom_* */
+	unsigned index; /* slot in flow_rec.custom_* */
 };
 
 struct primitive;
 struct keyspec_field {
 	const struct primitive *p;
-	uint16_t off;                   /* byte offset in the key */
-	uint16_t width;                 /* bytes in the key */
-	uint16_t rec_off;               /* flow_rec offset for table-driven extractors */
+	uint16_t off;			  /* byte offset in the key */
+	uint16_t width;			  /* bytes in the key */
+	uint16_t rec_off;		  /* flow_rec offset for table-driven extractors */
 	const struct custom_prim *custom; /* only for user-defined primitives */
 };
 
 struct primitive {
-	const char *name; /* as written in `aggregate:` */
-	const char *json; /* JSON field name */
-	const char *csv;  /* CSV / formatted column header */
-	uint16_t width;   /* key bytes (0: derived from the custom definition) */
-	uint8_t col;      /* formatted-output column width */
-	const char *descr;/* for -a */
+	const char *name;  /* as written in `aggregate:` */
+	const char *json;  /* JSON field name */
+	const char *csv;   /* CSV / formatted column header */
+	uint16_t width;	   /* key bytes (0: derived from the custom definition) */
+	uint8_t col;	   /* formatted-output column width */
+	const char *descr; /* for -a */
 	void (*extract)(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 			const struct prim_opts *o);
 	void (*render)(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
@@ -107,9 +107,9 @@ struct prim_registry {
 struct keyspec {
 	struct keyspec_field f[KEYSPEC_MAX];
 	unsigned n;
-	uint16_t key_len;  /* multiple of 8 (table compares in words) */
-	int want_flows;    /* `flows` in aggregate: print the flows counter */
-	int has_history;   /* f[0] is the time bin (stamp_inserted) */
+	uint16_t key_len; /* multiple of 8 (table compares in words) */
+	int want_flows;	  /* `flows` in aggregate: print the flows counter */
+	int has_history;  /* f[0] is the time bin (stamp_inserted) */
 	struct prim_opts opts;
 };
 

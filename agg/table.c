@@ -40,14 +40,17 @@ uint64_t agg_hash(const uint8_t *key, uint32_t key_len)
  */
 #define HUGE_MIN (2u << 20)
 
-static size_t huge_len(size_t bytes) { return (bytes + HUGE_MIN - 1) & ~(size_t)(HUGE_MIN - 1); }
+static size_t huge_len(size_t bytes)
+{
+	return (bytes + HUGE_MIN - 1) & ~(size_t)(HUGE_MIN - 1);
+}
 
 static uint8_t *slots_alloc(size_t bytes)
 {
 	if (bytes < HUGE_MIN)
 		return calloc(1, bytes);
-	void *p = mmap(NULL, huge_len(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	void *p =
+	    mmap(NULL, huge_len(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	madvise(p, huge_len(bytes), MADV_HUGEPAGE); /* a hint: failure only costs speed */

@@ -16,7 +16,7 @@
 struct agg_counters {
 	uint64_t packets, bytes, flows;
 	uint64_t first_usec, last_usec; /* first/last time this key was seen */
-	uint8_t tcp_flags;              /* OR of the flows' TCP flags (not a key) */
+	uint8_t tcp_flags;		/* OR of the flows' TCP flags (not a key) */
 };
 
 struct agg_entry {
@@ -29,7 +29,7 @@ struct agg_table {
 	uint8_t *slots;
 	size_t entry_size;
 	uint32_t key_len;
-	uint64_t cap;     /* power of two */
+	uint64_t cap; /* power of two */
 	uint64_t count;
 	uint64_t max_entries; /* 0 = unbounded; beyond it new keys are dropped */
 	uint64_t dropped;     /* records refused because the table was full */

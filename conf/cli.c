@@ -32,13 +32,13 @@ static const struct {
 
 static void usage(FILE *out, const char *prog)
 {
-	fprintf(out, "%s (netacct %s), NetFlow/IPFIX accounting daemon\n\n", prog,
-		PACKAGE_VERSION);
+	fprintf(out, "%s (netacct %s), NetFlow/IPFIX accounting daemon\n\n", prog, PACKAGE_VERSION);
 	fprintf(out, "Usage: %s [-f config_file] [options]\n\n", prog);
 	fprintf(out, "  -f FILE  load configuration from FILE (flags below override it)\n");
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
 		fprintf(out, "  -%c%s  %s (%s)\n", flag_keys[i].flag,
-			flag_keys[i].fixed ? "     " : " ARG ", flag_keys[i].help, flag_keys[i].key);
+			flag_keys[i].fixed ? "     " : " ARG ", flag_keys[i].help,
+			flag_keys[i].key);
 	fprintf(out, "  -a       list the aggregation primitives\n"
 		     "  -V       print the version and exit\n"
 		     "  -h       this help\n"
@@ -96,14 +96,16 @@ enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct co
 		case 1:
 			return conf_write_reference(out) < 0 ? CLI_EXIT_ERR : CLI_EXIT_OK;
 		case '?':
-			snprintf(err, errlen, "command line: unknown option or missing argument: %s",
+			snprintf(err, errlen,
+				 "command line: unknown option or missing argument: %s",
 				 argv[optind - 1]);
 			return CLI_EXIT_ERR;
 		}
 		for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
 			if (flag_keys[i].flag == opt && nlater < 64) {
 				later[nlater].idx = i;
-				later[nlater].val = flag_keys[i].fixed ? flag_keys[i].fixed : optarg;
+				later[nlater].val =
+				    flag_keys[i].fixed ? flag_keys[i].fixed : optarg;
 				nlater++;
 			}
 	}

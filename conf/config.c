@@ -56,8 +56,8 @@ static int fail_at(char *err, size_t errlen, const struct conf_where *at, const 
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	/* never set: the value is the built-in default */
-	return fail(err, errlen, at->origin[0] ? at->origin : "default", at->line,
-		    "key '%s': %s", key, msg);
+	return fail(err, errlen, at->origin[0] ? at->origin : "default", at->line, "key '%s': %s",
+		    key, msg);
 }
 
 static void set_where(struct conf_where *at, const char *origin, unsigned line)
@@ -156,15 +156,20 @@ static int store(const struct conf_key *k, void *base, const char *v, char *why,
 		char *end;
 		errno = 0;
 		long n = strtol(v, &end, 10);
-		long mult = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400
-			  : *end == 'w' ? 604800 : *end == 's' ? 1 : 0;
+		long mult = *end == 'm'	  ? 60
+			    : *end == 'h' ? 3600
+			    : *end == 'd' ? 86400
+			    : *end == 'w' ? 604800
+			    : *end == 's' ? 1
+					  : 0;
 		if (errno || end == v || n <= 0 || !mult || end[1] != '\0') {
-			snprintf(why, whylen, "expects a duration like 30s, 5m, 1h, 1d or 1w, got '%s'",
-				 v);
+			snprintf(why, whylen,
+				 "expects a duration like 30s, 5m, 1h, 1d or 1w, got '%s'", v);
 			return -1;
 		}
 		if (n > k->max / mult) {
-			snprintf(why, whylen, "duration '%s' is longer than %ld seconds", v, k->max);
+			snprintf(why, whylen, "duration '%s' is longer than %ld seconds", v,
+				 k->max);
 			return -1;
 		}
 		*(int *)slot = (int)(n * mult);
@@ -227,8 +232,8 @@ static int assign(struct conf *c, const struct conf_daemon *d, const char *origi
 	if (k->scope == SCOPE_GLOBAL) {
 		if (*name)
 			return fail(err, errlen, origin, line,
-				    "key '%s' is global and cannot be set for plugin '%s'",
-				    k->name, name);
+				    "key '%s' is global and cannot be set for plugin '%s'", k->name,
+				    name);
 		if (store(k, c, value, why, sizeof why) < 0)
 			return fail(err, errlen, origin, line, "key '%s' %s", k->name, why);
 		/* checked again in conf_finish, whose errors must name this line */
@@ -314,7 +319,8 @@ int conf_load_string(struct conf *c, const struct conf_daemon *d, const char *or
 			continue;
 		char *colon = strchr(s, ':');
 		if (!colon)
-			return fail(err, errlen, origin, lineno, "expected 'key: value', got '%s'", s);
+			return fail(err, errlen, origin, lineno, "expected 'key: value', got '%s'",
+				    s);
 		*colon = '\0';
 		char *lhs = trim(s), *value = trim(colon + 1), *key;
 		char name[CONF_NAME_MAX];
@@ -416,9 +422,9 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 		     i++)
 			future |= strcmp(t, future_plugin_types[i]) == 0;
 		if (!known && future)
-			return fail_at(err, errlen, &c->plugins_at, "plugins",
-				       "plugin type '%s' is not available in this version of netacct",
-				       t);
+			return fail_at(
+			    err, errlen, &c->plugins_at, "plugins",
+			    "plugin type '%s' is not available in this version of netacct", t);
 		if (!known)
 			return fail_at(err, errlen, &c->plugins_at, "plugins",
 				       "unknown plugin type '%s'", t);
@@ -489,8 +495,8 @@ int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t e
 static void free_strings(const struct conf_key *tab, size_t n, enum conf_scope scope, void *base)
 {
 	for (size_t i = 0; i < n; i++)
-		if (tab[i].scope == scope &&
-		    (tab[i].type == CT_STRING || tab[i].type == CT_LIST || tab[i].type == CT_ENUM)) {
+		if (tab[i].scope == scope && (tab[i].type == CT_STRING || tab[i].type == CT_LIST ||
+					      tab[i].type == CT_ENUM)) {
 			char **s = (char **)((char *)base + tab[i].off);
 			free(*s);
 			*s = NULL;
@@ -512,27 +518,38 @@ void conf_free(struct conf *c)
 	memset(c, 0, sizeof *c);
 }
 
-const char *conf_notices(const struct conf *c) { return c->notices; }
+const char *conf_notices(const struct conf *c)
+{
+	return c->notices;
+}
 
 static const char *type_name(const struct conf_key *k)
 {
 	switch (k->type) {
-	case CT_BOOL: return "bool";
-	case CT_INT: return "integer";
-	case CT_STRING: return "string";
-	case CT_ENUM: return "enum";
-	case CT_LIST: return "list";
-	case CT_OBSOLETE: return "obsolete";
-	case CT_DURATION: return "duration";
+	case CT_BOOL:
+		return "bool";
+	case CT_INT:
+		return "integer";
+	case CT_STRING:
+		return "string";
+	case CT_ENUM:
+		return "enum";
+	case CT_LIST:
+		return "list";
+	case CT_OBSOLETE:
+		return "obsolete";
+	case CT_DURATION:
+		return "duration";
 	}
 	return "?";
 }
 
 static void daemons_text(unsigned m, char *buf, size_t len)
 {
-	static const struct conf_daemon names[] = {
-	    {D_NFACCTD, "nfacctd"}, {D_SFACCTD, "sfacctd"}, {D_PMACCTD, "pmacctd"},
-	    {D_UACCTD, "uacctd"}};
+	static const struct conf_daemon names[] = {{D_NFACCTD, "nfacctd"},
+						   {D_SFACCTD, "sfacctd"},
+						   {D_PMACCTD, "pmacctd"},
+						   {D_UACCTD, "uacctd"}};
 	if (m == D_ALL) {
 		snprintf(buf, len, "all");
 		return;
@@ -541,7 +558,8 @@ static void daemons_text(unsigned m, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (m & names[i].bit)
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", names[i].name);
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+					      names[i].name);
 }
 
 int conf_write_reference(FILE *fp)

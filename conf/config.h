@@ -17,8 +17,8 @@
 #include <stdio.h>
 
 #define CONF_MAX_PLUGINS 16
-#define CONF_NAME_MAX 64
-#define CONF_ORIGIN_MAX 256
+#define CONF_NAME_MAX	 64
+#define CONF_ORIGIN_MAX	 256
 
 /* Where a key was set: a file name or "command line", and the line (0: none). */
 struct conf_where {
@@ -28,10 +28,10 @@ struct conf_where {
 
 enum conf_type {
 	CT_BOOL,
-	CT_INT,    /* signed, with min/max */
+	CT_INT, /* signed, with min/max */
 	CT_STRING,
-	CT_ENUM,   /* one of the '|' separated values in `choices` */
-	CT_LIST,   /* free-form comma separated list, stored as text */
+	CT_ENUM,     /* one of the '|' separated values in `choices` */
+	CT_LIST,     /* free-form comma separated list, stored as text */
 	CT_OBSOLETE, /* accepted, ignored, with a one-line notice */
 	CT_DURATION, /* "<n>[smhdw]", stored as seconds (int) */
 };
@@ -42,12 +42,12 @@ enum conf_scope {
 };
 
 /* Daemons, as a bitmask, for keys that only some of them accept. */
-#define D_NFACCTD 0x01u
-#define D_SFACCTD 0x02u
-#define D_PMACCTD 0x04u
-#define D_UACCTD 0x08u
+#define D_NFACCTD    0x01u
+#define D_SFACCTD    0x02u
+#define D_PMACCTD    0x04u
+#define D_UACCTD     0x08u
 #define D_COLLECTORS (D_NFACCTD | D_SFACCTD | D_PMACCTD | D_UACCTD)
-#define D_ALL 0xffu
+#define D_ALL	     0xffu
 
 struct conf_plugin {
 	char name[CONF_NAME_MAX]; /* instance name; "default" when unnamed */
@@ -55,12 +55,12 @@ struct conf_plugin {
 
 	char *aggregate;
 	struct conf_where aggregate_at; /* origin "" when `aggregate` was not set */
-	char *print_output;       /* json | csv | formatted */
+	char *print_output;		/* json | csv | formatted */
 	char *print_output_file;
 	int print_output_file_append;
 	char *print_output_separator;
 	int print_refresh_time;
-	int print_history;        /* seconds; 0 = no time bins */
+	int print_history; /* seconds; 0 = no time bins */
 	char *print_history_roundoff;
 	int print_cache_entries;
 	int print_markers;
@@ -72,8 +72,8 @@ struct conf_plugin {
 	int timestamps_secs;
 	int timestamps_since_epoch;
 	int timestamps_utc;
-	int flush_queue_size;     /* netacct: intervals a writer may fall behind */
-	int cache_max_entries;    /* netacct: per-worker table cap (0: unbounded) */
+	int flush_queue_size;  /* netacct: intervals a writer may fall behind */
+	int cache_max_entries; /* netacct: per-worker table cap (0: unbounded) */
 };
 
 struct conf {
@@ -86,12 +86,12 @@ struct conf {
 	char *config_file;
 
 	/* reactor */
-	int reactor_workers;      /* 0: number of online CPUs */
+	int reactor_workers; /* 0: number of online CPUs */
 	char *nfacctd_ip;
 	struct conf_where nfacctd_ip_at;
 	int nfacctd_port;
-	int nfacctd_pipe_size;    /* SO_RCVBUF bytes, 0: kernel default */
-	int reactor_batch;        /* datagrams per recvmmsg */
+	int nfacctd_pipe_size; /* SO_RCVBUF bytes, 0: kernel default */
+	int reactor_batch;     /* datagrams per recvmmsg */
 
 	/* NetFlow/IPFIX */
 	int nfacctd_renormalize;
@@ -101,7 +101,7 @@ struct conf {
 	int nfacctd_disable_opt_scope_check;
 	char *sampling_map;
 	char *aggregate_primitives;
-	int log_rate_limit;       /* malformed-input log lines per exporter per minute */
+	int log_rate_limit; /* malformed-input log lines per exporter per minute */
 
 	char *plugins;
 	struct conf_where plugins_at; /* where `plugins` was last set, for conf_finish errors */
@@ -118,11 +118,11 @@ struct conf_key {
 	const char *name;
 	enum conf_type type;
 	enum conf_scope scope;
-	size_t off;            /* into struct conf or struct conf_plugin by scope */
+	size_t off; /* into struct conf or struct conf_plugin by scope */
 	unsigned daemons;
-	const char *def;       /* default, as text ("" = none) */
-	const char *choices;   /* CT_ENUM values, '|' separated */
-	long min, max;         /* CT_INT bounds */
+	const char *def;     /* default, as text ("" = none) */
+	const char *choices; /* CT_ENUM values, '|' separated */
+	long min, max;	     /* CT_INT bounds */
 	const char *doc;
 };
 

@@ -9,7 +9,7 @@
 
 #define G(f) SCOPE_GLOBAL, offsetof(struct conf, f)
 #define P(f) SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
-#define OBS SCOPE_GLOBAL, 0, D_ALL, "", NULL, 0, 0
+#define OBS  SCOPE_GLOBAL, 0, D_ALL, "", NULL, 0, 0
 
 static const struct conf_key keys[] = {
     /* daemon */
@@ -48,7 +48,8 @@ static const struct conf_key keys[] = {
     {"nfacctd_templates_file", CT_STRING, G(nfacctd_templates_file), D_NFACCTD, "", NULL, 0, 0,
      "Persist NetFlow v9/IPFIX templates to this JSON file and load them at start."},
     {"nfacctd_disable_opt_scope_check", CT_BOOL, G(nfacctd_disable_opt_scope_check), D_NFACCTD,
-     "false", NULL, 0, 0, "Accept options data whatever its scope (for exporters that get it wrong)."},
+     "false", NULL, 0, 0,
+     "Accept options data whatever its scope (for exporters that get it wrong)."},
     {"sampling_map", CT_STRING, G(sampling_map), D_NFACCTD | D_SFACCTD, "", NULL, 0, 0,
      "Map of per-exporter sampling rates overriding what is exported."},
     {"aggregate_primitives", CT_STRING, G(aggregate_primitives), D_ALL, "", NULL, 0, 0,
@@ -60,7 +61,8 @@ static const struct conf_key keys[] = {
     {"print_output", CT_ENUM, P(print_output), D_ALL, "formatted", "formatted|json|csv", 0, 0,
      "print plugin encoding."},
     {"print_output_file", CT_STRING, P(print_output_file), D_ALL, "", NULL, 0, 0,
-     "print plugin destination; strftime(3) variables expand to the interval start; unset = stdout."},
+     "print plugin destination; strftime(3) variables expand to the interval start; unset = "
+     "stdout."},
     {"print_output_file_append", CT_BOOL, P(print_output_file_append), D_ALL, "false", NULL, 0, 0,
      "Append to print_output_file instead of rewriting it every interval."},
     {"print_output_separator", CT_STRING, P(print_output_separator), D_ALL, ",", NULL, 0, 0,
@@ -78,10 +80,10 @@ static const struct conf_key keys[] = {
      "Write start/end markers around each flush."},
     {"print_write_empty_file", CT_BOOL, P(print_write_empty_file), D_ALL, "false", NULL, 0, 0,
      "Create print_output_file even when an interval has no data."},
-    {"tcpflags_encode_as_array", CT_BOOL, P(tcpflags_encode_as_array), D_ALL, "false", NULL, 0,
-     0, "Encode tcp_flags as an array of flag names."},
-    {"fwd_status_encode_as_string", CT_BOOL, P(fwd_status_encode_as_string), D_ALL, "false",
-     NULL, 0, 0, "Encode fwd_status as text (e.g. \"FORWARDED Unknown\")."},
+    {"tcpflags_encode_as_array", CT_BOOL, P(tcpflags_encode_as_array), D_ALL, "false", NULL, 0, 0,
+     "Encode tcp_flags as an array of flag names."},
+    {"fwd_status_encode_as_string", CT_BOOL, P(fwd_status_encode_as_string), D_ALL, "false", NULL,
+     0, 0, "Encode fwd_status as text (e.g. \"FORWARDED Unknown\")."},
     {"mpls_label_stack_encode_as_array", CT_BOOL, P(mpls_label_stack_encode_as_array), D_ALL,
      "false", NULL, 0, 0, "Encode mpls_label_stack as an array."},
     {"timestamps_secs", CT_BOOL, P(timestamps_secs), D_ALL, "false", NULL, 0, 0,

@@ -17,8 +17,7 @@ static const char *field_json_name(const struct keyspec_field *f)
 }
 
 /* stamp_updated: when the entry last saw traffic, rendered like stamp_inserted. */
-static void render_updated(const struct keyspec *ks, const struct agg_entry *e,
-			   struct prim_val *v)
+static void render_updated(const struct keyspec *ks, const struct agg_entry *e, struct prim_val *v)
 {
 	uint64_t t = e->c.last_usec - e->c.last_usec % 1000000u;
 	uint8_t k[8];

@@ -42,8 +42,8 @@ struct out_instance {
 	struct keyspec ks;
 	struct logger *log;
 	char component[2 * CONF_NAME_MAX + 2]; /* "name/type" for log lines */
-	int refresh;                             /* seconds between flushes */
-	void *state;                             /* module-private */
+	int refresh;			       /* seconds between flushes */
+	void *state;			       /* module-private */
 	struct writer *writer;
 
 	/* counters, written by workers/writer, read by the stats dump */
@@ -58,7 +58,8 @@ const struct out_module *out_module_find(const char *type);
 
 /* Set up an instance from its plugin config (key spec, module, refresh). */
 int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,
-		      const struct prim_registry *reg, struct logger *log, char *err, size_t errlen);
+		      const struct prim_registry *reg, struct logger *log, char *err,
+		      size_t errlen);
 
 extern const struct out_module out_print_module;
 

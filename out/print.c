@@ -98,8 +98,8 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 	struct tm tm;
 	localtime_r(&iv->start, &tm);
 	if (strftime(path, sizeof path, tmpl, &tm) == 0) {
-		nt_log(oi->log, LOG_LVL_ERROR, oi->component, "print_output_file '%s' expands to nothing",
-		       tmpl);
+		nt_log(oi->log, LOG_LVL_ERROR, oi->component,
+		       "print_output_file '%s' expands to nothing", tmpl);
 		return -1;
 	}
 
@@ -133,7 +133,8 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -1;
 	if (rc < 0) {
-		nt_log(oi->log, LOG_LVL_ERROR, oi->component, "write %s: %s", path, strerror(errno));
+		nt_log(oi->log, LOG_LVL_ERROR, oi->component, "write %s: %s", path,
+		       strerror(errno));
 		unlink(tmp);
 	}
 	return rc;

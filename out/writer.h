@@ -18,8 +18,8 @@
 
 struct writer;
 
-int writer_start(struct writer **w, struct out_instance *oi, unsigned nworkers,
-		 unsigned queue_size, char *err, size_t errlen);
+int writer_start(struct writer **w, struct out_instance *oi, unsigned nworkers, unsigned queue_size,
+		 char *err, size_t errlen);
 
 /*
  * Hand a worker's table for a round (interval end / refresh) to the writer,

@@ -24,8 +24,14 @@ static inline struct cursor cur_make(const void *buf, size_t len)
 	return c;
 }
 
-static inline size_t cur_left(const struct cursor *c) { return c->left; }
-static inline const uint8_t *cur_ptr(const struct cursor *c) { return c->ptr; }
+static inline size_t cur_left(const struct cursor *c)
+{
+	return c->left;
+}
+static inline const uint8_t *cur_ptr(const struct cursor *c)
+{
+	return c->ptr;
+}
 
 static inline int cur_skip(struct cursor *c, size_t n)
 {
@@ -121,7 +127,10 @@ static inline const uint8_t *cur_take(struct cursor *c, size_t n)
 }
 
 /* Accessors for blocks returned by cur_take(); never use on unchecked memory. */
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t be32(const uint8_t *p)
 {
 	uint32_t v;

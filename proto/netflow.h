@@ -19,11 +19,11 @@
 /* Why a datagram (or part of it) was rejected: each reason is a named counter. */
 enum nf_err {
 	NF_OK = 0,
-	NF_ERR_SHORT,        /* shorter than the version's header */
-	NF_ERR_VERSION,      /* unsupported version */
-	NF_ERR_COUNT,        /* header count disagrees with the datagram length */
+	NF_ERR_SHORT,	     /* shorter than the version's header */
+	NF_ERR_VERSION,	     /* unsupported version */
+	NF_ERR_COUNT,	     /* header count disagrees with the datagram length */
 	NF_ERR_TRUNCATED,    /* a record or set runs past the end */
-	NF_ERR_BAD_SET,      /* set/flowset header invalid (length, id) */
+	NF_ERR_BAD_SET,	     /* set/flowset header invalid (length, id) */
 	NF_ERR_BAD_TEMPLATE, /* template malformed (zero fields, bad lengths) */
 	NF_ERR_NO_TEMPLATE,  /* data set for a template we do not (yet) have */
 	NF_ERR_BAD_OPTIONS,  /* options template/data malformed */
@@ -35,8 +35,8 @@ const char *nf_err_name(enum nf_err e);
 struct nf_exporter_stats {
 	uint64_t datagrams;
 	uint64_t records;
-	uint64_t seq_gaps;    /* sequence discontinuities seen */
-	uint64_t lost_flows;  /* records missing according to sequence numbers */
+	uint64_t seq_gaps;   /* sequence discontinuities seen */
+	uint64_t lost_flows; /* records missing according to sequence numbers */
 	uint64_t err[NF_ERR__COUNT];
 };
 
@@ -50,7 +50,7 @@ struct nf_exporter {
 
 	/* sequence tracking per (version, engine/source id); small fixed set */
 	struct {
-		uint32_t domain;    /* v5: engine_type<<8|engine_id; v9: source id; IPFIX: ODID */
+		uint32_t domain; /* v5: engine_type<<8|engine_id; v9: source id; IPFIX: ODID */
 		uint16_t version;
 		uint8_t valid;
 		uint32_t next_seq;
@@ -71,8 +71,8 @@ typedef void (*nf_emit_fn)(void *arg, struct flow_rec *r);
 
 /* Options shared by the decoders, from configuration. */
 struct nf_options {
-	int time_secs;                /* nfacctd_time_secs */
-	int disable_opt_scope_check;  /* nfacctd_disable_opt_scope_check */
+	int time_secs;			    /* nfacctd_time_secs */
+	int disable_opt_scope_check;	    /* nfacctd_disable_opt_scope_check */
 	const struct prim_registry *custom; /* aggregate_primitives */
 	/* called when a v9/IPFIX template changes (templates file); may be NULL */
 	void (*template_changed)(void *arg, const struct nf_exporter *ex);

@@ -17,8 +17,8 @@
 #include "proto/cursor.h"
 #include "proto/netflow.h"
 
-#define NF5_HDR_LEN 24
-#define NF5_REC_LEN 48
+#define NF5_HDR_LEN   24
+#define NF5_REC_LEN   48
 #define NF5_MAX_COUNT 30 /* the v5 spec's ceiling; real exporters never exceed it */
 
 /* 4 address bytes in network order, straight from the wire. */
@@ -44,8 +44,7 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;
 	if (version != 5)
 		return NF_ERR_VERSION;
-	if (count == 0 || count > NF5_MAX_COUNT ||
-	    cur_left(&cur) < (size_t)count * NF5_REC_LEN)
+	if (count == 0 || count > NF5_MAX_COUNT || cur_left(&cur) < (size_t)count * NF5_REC_LEN)
 		return NF_ERR_COUNT;
 
 	nf_seq_check(ex, 5, (uint32_t)engine_type << 8 | engine_id, seq, count);

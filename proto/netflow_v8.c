@@ -41,8 +41,8 @@ struct v8_scheme {
 };
 
 static const struct v8_scheme schemes[] = {
-	{1, 28, 51},  {2, 28, 51},  {3, 32, 44},  {4, 32, 44},  {5, 40, 35},
-	{9, 32, 44},  {10, 32, 44}, {11, 32, 44}, {12, 32, 44}, {13, 40, 35}, {14, 40, 35},
+    {1, 28, 51},  {2, 28, 51},	{3, 32, 44},  {4, 32, 44},  {5, 40, 35},  {9, 32, 44},
+    {10, 32, 44}, {11, 32, 44}, {12, 32, 44}, {13, 40, 35}, {14, 40, 35},
 };
 
 static const struct v8_scheme *scheme_of(uint8_t agg)
@@ -73,66 +73,90 @@ static void v8_tail(uint8_t agg, struct cursor *rc, struct flow_rec *r)
 	uint64_t p = 0;
 
 	switch (agg) {
-	case 1: case 9:
-		cur_u16(rc, &sas); cur_u16(rc, &das); cur_u16(rc, &in); cur_u16(rc, &out);
+	case 1:
+	case 9:
+		cur_u16(rc, &sas);
+		cur_u16(rc, &das);
+		cur_u16(rc, &in);
+		cur_u16(rc, &out);
 		p = BIT(FR_SRC_AS) | BIT(FR_DST_AS) | BIT(FR_IN_IFACE) | BIT(FR_OUT_IFACE);
 		if (agg == 9) {
 			cur_u8(rc, &tos);
 			p |= BIT(FR_TOS);
 		}
 		break;
-	case 2: case 10:
+	case 2:
+	case 10:
 		cur_u8(rc, &proto);
 		cur_u8(rc, &tos); /* pad in scheme 2 */
 		cur_skip(rc, 2);
-		cur_u16(rc, &sport); cur_u16(rc, &dport);
+		cur_u16(rc, &sport);
+		cur_u16(rc, &dport);
 		p = BIT(FR_PROTO) | BIT(FR_SRC_PORT) | BIT(FR_DST_PORT);
 		if (agg == 10) {
-			cur_u16(rc, &in); cur_u16(rc, &out);
+			cur_u16(rc, &in);
+			cur_u16(rc, &out);
 			p |= BIT(FR_TOS) | BIT(FR_IN_IFACE) | BIT(FR_OUT_IFACE);
 		} else {
 			tos = 0;
 		}
 		break;
-	case 3: case 11:
-		cur_u32(rc, &src); cur_u8(rc, &smask); cur_u8(rc, &tos);
-		cur_u16(rc, &sas); cur_u16(rc, &in);
+	case 3:
+	case 11:
+		cur_u32(rc, &src);
+		cur_u8(rc, &smask);
+		cur_u8(rc, &tos);
+		cur_u16(rc, &sas);
+		cur_u16(rc, &in);
 		p = BIT(FR_SRC_ADDR) | BIT(FR_SRC_MASK) | BIT(FR_SRC_AS) | BIT(FR_IN_IFACE);
 		if (agg == 11)
 			p |= BIT(FR_TOS);
 		else
 			tos = 0;
 		break;
-	case 4: case 12:
-		cur_u32(rc, &dst); cur_u8(rc, &dmask); cur_u8(rc, &tos);
-		cur_u16(rc, &das); cur_u16(rc, &out);
+	case 4:
+	case 12:
+		cur_u32(rc, &dst);
+		cur_u8(rc, &dmask);
+		cur_u8(rc, &tos);
+		cur_u16(rc, &das);
+		cur_u16(rc, &out);
 		p = BIT(FR_DST_ADDR) | BIT(FR_DST_MASK) | BIT(FR_DST_AS) | BIT(FR_OUT_IFACE);
 		if (agg == 12)
 			p |= BIT(FR_TOS);
 		else
 			tos = 0;
 		break;
-	case 5: case 13: case 14:
-		cur_u32(rc, &src); cur_u32(rc, &dst);
-		cur_u8(rc, &dmask); cur_u8(rc, &smask);
+	case 5:
+	case 13:
+	case 14:
+		cur_u32(rc, &src);
+		cur_u32(rc, &dst);
+		cur_u8(rc, &dmask);
+		cur_u8(rc, &smask);
 		p = BIT(FR_SRC_ADDR) | BIT(FR_DST_ADDR) | BIT(FR_SRC_MASK) | BIT(FR_DST_MASK) |
 		    BIT(FR_IN_IFACE) | BIT(FR_OUT_IFACE);
 		if (agg == 5) {
 			cur_skip(rc, 2);
 		} else if (agg == 13) {
-			cur_u8(rc, &tos); cur_u8(rc, &pad);
+			cur_u8(rc, &tos);
+			cur_u8(rc, &pad);
 			p |= BIT(FR_TOS);
 		} else {
-			cur_u8(rc, &tos); cur_u8(rc, &proto);
+			cur_u8(rc, &tos);
+			cur_u8(rc, &proto);
 			p |= BIT(FR_TOS) | BIT(FR_PROTO) | BIT(FR_SRC_PORT) | BIT(FR_DST_PORT);
 		}
 		if (agg == 14) {
-			cur_u16(rc, &sport); cur_u16(rc, &dport);
+			cur_u16(rc, &sport);
+			cur_u16(rc, &dport);
 		} else {
-			cur_u16(rc, &sas); cur_u16(rc, &das);
+			cur_u16(rc, &sas);
+			cur_u16(rc, &das);
 			p |= BIT(FR_SRC_AS) | BIT(FR_DST_AS);
 		}
-		cur_u16(rc, &in); cur_u16(rc, &out);
+		cur_u16(rc, &in);
+		cur_u16(rc, &out);
 		break;
 	default:
 		break;

@@ -25,8 +25,8 @@
 #include "proto/nf_sampling.h"
 #include "proto/nf_template.h"
 
-#define NF9_HDR_LEN 20
-#define IPFIX_HDR_LEN 16
+#define NF9_HDR_LEN	20
+#define IPFIX_HDR_LEN	16
 #define NTP_UNIX_OFFSET 2208988800ull /* seconds 1900-01-01 .. 1970-01-01 */
 
 struct nf9_msg {
@@ -35,10 +35,10 @@ struct nf9_msg {
 	uint8_t version;
 	uint32_t domain;
 	uint32_t seq;
-	uint32_t uptime_ms;   /* v9 only */
+	uint32_t uptime_ms; /* v9 only */
 	nt_usec export_usec;
 	nt_usec arrival;
-	uint32_t records;     /* data + options records seen (IPFIX sequence advance) */
+	uint32_t records; /* data + options records seen (IPFIX sequence advance) */
 	enum nf_err first_err;
 	/*
 	 * Template whose fast plan last filled c->rec, NULL when the record
@@ -225,16 +225,16 @@ struct smp_raw {
 	uint64_t interval, space, size, population;
 	uint8_t have; /* SMP_* bits */
 };
-#define SMP_INTERVAL 1u
-#define SMP_SPACE 2u
-#define SMP_SIZE 4u
+#define SMP_INTERVAL   1u
+#define SMP_SPACE      2u
+#define SMP_SIZE       4u
 #define SMP_POPULATION 8u
 
 /* Values that depend on other fields of the record, resolved at its end. */
 struct rec_scratch {
-	uint64_t bytes[3], pkts[3];  /* by precedence: IE 1/2, 85/86, 23/24 */
+	uint64_t bytes[3], pkts[3]; /* by precedence: IE 1/2, 85/86, 23/24 */
 	uint8_t have_bytes, have_pkts;
-	uint64_t t_raw[2];           /* start, end */
+	uint64_t t_raw[2]; /* start, end */
 	uint8_t t_kind[2];
 	uint64_t sysinit_ms;
 	struct smp_raw smp;
@@ -255,11 +255,21 @@ static inline uint64_t uval(struct cursor *fc)
 	uint16_t v16;
 	uint8_t v8;
 	switch (cur_left(fc)) {
-	case 1: cur_u8(fc, &v8); return v8;
-	case 2: cur_u16(fc, &v16); return v16;
-	case 4: cur_u32(fc, &v32); return v32;
-	case 8: cur_u64(fc, &v); return v;
-	default: cur_uint_n(fc, cur_left(fc), &v); return v;
+	case 1:
+		cur_u8(fc, &v8);
+		return v8;
+	case 2:
+		cur_u16(fc, &v16);
+		return v16;
+	case 4:
+		cur_u32(fc, &v32);
+		return v32;
+	case 8:
+		cur_u64(fc, &v);
+		return v;
+	default:
+		cur_uint_n(fc, cur_left(fc), &v);
+		return v;
 	}
 }
 
@@ -279,11 +289,24 @@ static void addr_v6(struct cursor *fc, struct nt_addr *a)
 static void smp_field(struct smp_raw *p, uint8_t kind, uint64_t v)
 {
 	switch (kind) {
-	case FK_SAMPLING_INTERVAL: p->interval = v; p->have |= SMP_INTERVAL; break;
-	case FK_SAMPLING_SPACE: p->space = v; p->have |= SMP_SPACE; break;
-	case FK_SAMPLING_SIZE: p->size = v; p->have |= SMP_SIZE; break;
-	case FK_SAMPLING_POPULATION: p->population = v; p->have |= SMP_POPULATION; break;
-	default: break;
+	case FK_SAMPLING_INTERVAL:
+		p->interval = v;
+		p->have |= SMP_INTERVAL;
+		break;
+	case FK_SAMPLING_SPACE:
+		p->space = v;
+		p->have |= SMP_SPACE;
+		break;
+	case FK_SAMPLING_SIZE:
+		p->size = v;
+		p->have |= SMP_SIZE;
+		break;
+	case FK_SAMPLING_POPULATION:
+		p->population = v;
+		p->have |= SMP_POPULATION;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -298,7 +321,8 @@ static uint32_t smp_rate(const struct smp_raw *p)
 	uint64_t r = 0;
 	if ((p->have & (SMP_SIZE | SMP_POPULATION)) == (SMP_SIZE | SMP_POPULATION) && p->size)
 		r = p->population / p->size;
-	else if ((p->have & (SMP_INTERVAL | SMP_SPACE)) == (SMP_INTERVAL | SMP_SPACE) && p->interval)
+	else if ((p->have & (SMP_INTERVAL | SMP_SPACE)) == (SMP_INTERVAL | SMP_SPACE) &&
+		 p->interval)
 		r = (p->interval + p->space) / p->interval;
 	else if (p->have & SMP_INTERVAL)
 		r = p->interval;
@@ -319,31 +343,100 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 		  struct cursor *fc)
 {
 	switch ((enum nf_fk)f->kind) {
-	case FK_SKIP: break;
-	case FK_SRC_V4: addr_v4(fc, &r->src_addr); FR_SET(r, FR_SRC_ADDR); break;
-	case FK_DST_V4: addr_v4(fc, &r->dst_addr); FR_SET(r, FR_DST_ADDR); break;
-	case FK_SRC_V6: addr_v6(fc, &r->src_addr); FR_SET(r, FR_SRC_ADDR); break;
-	case FK_DST_V6: addr_v6(fc, &r->dst_addr); FR_SET(r, FR_DST_ADDR); break;
-	case FK_SRC_MASK: r->src_mask = (uint8_t)uval(fc); FR_SET(r, FR_SRC_MASK); break;
-	case FK_DST_MASK: r->dst_mask = (uint8_t)uval(fc); FR_SET(r, FR_DST_MASK); break;
-	case FK_SRC_PORT: r->src_port = (uint16_t)uval(fc); FR_SET(r, FR_SRC_PORT); break;
-	case FK_DST_PORT: r->dst_port = (uint16_t)uval(fc); FR_SET(r, FR_DST_PORT); break;
-	case FK_ICMP: r->icmp_type_code = (uint16_t)uval(fc); FR_SET(r, FR_ICMP); break;
-	case FK_PROTO: r->proto = (uint8_t)uval(fc); FR_SET(r, FR_PROTO); break;
-	case FK_TOS: r->tos = (uint8_t)uval(fc); FR_SET(r, FR_TOS); break;
+	case FK_SKIP:
+		break;
+	case FK_SRC_V4:
+		addr_v4(fc, &r->src_addr);
+		FR_SET(r, FR_SRC_ADDR);
+		break;
+	case FK_DST_V4:
+		addr_v4(fc, &r->dst_addr);
+		FR_SET(r, FR_DST_ADDR);
+		break;
+	case FK_SRC_V6:
+		addr_v6(fc, &r->src_addr);
+		FR_SET(r, FR_SRC_ADDR);
+		break;
+	case FK_DST_V6:
+		addr_v6(fc, &r->dst_addr);
+		FR_SET(r, FR_DST_ADDR);
+		break;
+	case FK_SRC_MASK:
+		r->src_mask = (uint8_t)uval(fc);
+		FR_SET(r, FR_SRC_MASK);
+		break;
+	case FK_DST_MASK:
+		r->dst_mask = (uint8_t)uval(fc);
+		FR_SET(r, FR_DST_MASK);
+		break;
+	case FK_SRC_PORT:
+		r->src_port = (uint16_t)uval(fc);
+		FR_SET(r, FR_SRC_PORT);
+		break;
+	case FK_DST_PORT:
+		r->dst_port = (uint16_t)uval(fc);
+		FR_SET(r, FR_DST_PORT);
+		break;
+	case FK_ICMP:
+		r->icmp_type_code = (uint16_t)uval(fc);
+		FR_SET(r, FR_ICMP);
+		break;
+	case FK_PROTO:
+		r->proto = (uint8_t)uval(fc);
+		FR_SET(r, FR_PROTO);
+		break;
+	case FK_TOS:
+		r->tos = (uint8_t)uval(fc);
+		FR_SET(r, FR_TOS);
+		break;
 	/* IPFIX tcpControlBits is 16 bits (RFC 7125); the record keeps the classic 8 */
-	case FK_TCP_FLAGS: r->tcp_flags = (uint8_t)uval(fc); FR_SET(r, FR_TCP_FLAGS); break;
-	case FK_SRC_AS: r->src_as = (uint32_t)uval(fc); FR_SET(r, FR_SRC_AS); break;
-	case FK_DST_AS: r->dst_as = (uint32_t)uval(fc); FR_SET(r, FR_DST_AS); break;
-	case FK_IN_IF: r->in_iface = (uint32_t)uval(fc); FR_SET(r, FR_IN_IFACE); break;
-	case FK_OUT_IF: r->out_iface = (uint32_t)uval(fc); FR_SET(r, FR_OUT_IFACE); break;
-	case FK_BYTES: s->bytes[0] = uval(fc); s->have_bytes |= 1; break;
-	case FK_BYTES_TOTAL: s->bytes[1] = uval(fc); s->have_bytes |= 2; break;
-	case FK_BYTES_OUT: s->bytes[2] = uval(fc); s->have_bytes |= 4; break;
-	case FK_PKTS: s->pkts[0] = uval(fc); s->have_pkts |= 1; break;
-	case FK_PKTS_TOTAL: s->pkts[1] = uval(fc); s->have_pkts |= 2; break;
-	case FK_PKTS_OUT: s->pkts[2] = uval(fc); s->have_pkts |= 4; break;
-	case FK_FLOWS: r->flows = uval(fc); break;
+	case FK_TCP_FLAGS:
+		r->tcp_flags = (uint8_t)uval(fc);
+		FR_SET(r, FR_TCP_FLAGS);
+		break;
+	case FK_SRC_AS:
+		r->src_as = (uint32_t)uval(fc);
+		FR_SET(r, FR_SRC_AS);
+		break;
+	case FK_DST_AS:
+		r->dst_as = (uint32_t)uval(fc);
+		FR_SET(r, FR_DST_AS);
+		break;
+	case FK_IN_IF:
+		r->in_iface = (uint32_t)uval(fc);
+		FR_SET(r, FR_IN_IFACE);
+		break;
+	case FK_OUT_IF:
+		r->out_iface = (uint32_t)uval(fc);
+		FR_SET(r, FR_OUT_IFACE);
+		break;
+	case FK_BYTES:
+		s->bytes[0] = uval(fc);
+		s->have_bytes |= 1;
+		break;
+	case FK_BYTES_TOTAL:
+		s->bytes[1] = uval(fc);
+		s->have_bytes |= 2;
+		break;
+	case FK_BYTES_OUT:
+		s->bytes[2] = uval(fc);
+		s->have_bytes |= 4;
+		break;
+	case FK_PKTS:
+		s->pkts[0] = uval(fc);
+		s->have_pkts |= 1;
+		break;
+	case FK_PKTS_TOTAL:
+		s->pkts[1] = uval(fc);
+		s->have_pkts |= 2;
+		break;
+	case FK_PKTS_OUT:
+		s->pkts[2] = uval(fc);
+		s->have_pkts |= 4;
+		break;
+	case FK_FLOWS:
+		r->flows = uval(fc);
+		break;
 	case FK_NH_V4:
 		if (!s->have_bgp_nh) {
 			addr_v4(fc, &r->peer_dst_ip);
@@ -366,8 +459,14 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 		FR_SET(r, FR_PEER_DST_IP);
 		s->have_bgp_nh = 1;
 		break;
-	case FK_SRC_MAC: cur_bytes(fc, r->src_mac, 6); FR_SET(r, FR_SRC_MAC); break;
-	case FK_DST_MAC: cur_bytes(fc, r->dst_mac, 6); FR_SET(r, FR_DST_MAC); break;
+	case FK_SRC_MAC:
+		cur_bytes(fc, r->src_mac, 6);
+		FR_SET(r, FR_SRC_MAC);
+		break;
+	case FK_DST_MAC:
+		cur_bytes(fc, r->dst_mac, 6);
+		FR_SET(r, FR_DST_MAC);
+		break;
 	case FK_SRC_MAC_POST:
 		if (!FR_HAS(r, FR_SRC_MAC)) {
 			cur_bytes(fc, r->src_mac, 6);
@@ -380,8 +479,14 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 			FR_SET(r, FR_DST_MAC);
 		}
 		break;
-	case FK_VLAN_IN: r->vlan_in = (uint16_t)uval(fc); FR_SET(r, FR_VLAN_IN); break;
-	case FK_VLAN_OUT: r->vlan_out = (uint16_t)uval(fc); FR_SET(r, FR_VLAN_OUT); break;
+	case FK_VLAN_IN:
+		r->vlan_in = (uint16_t)uval(fc);
+		FR_SET(r, FR_VLAN_IN);
+		break;
+	case FK_VLAN_OUT:
+		r->vlan_out = (uint16_t)uval(fc);
+		FR_SET(r, FR_VLAN_OUT);
+		break;
 	case FK_DOT1Q_IN:
 		if (!FR_HAS(r, FR_VLAN_IN)) {
 			r->vlan_in = (uint16_t)uval(fc);
@@ -404,21 +509,54 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 		}
 		break;
 	}
-	case FK_FWD_STATUS: r->fwd_status = (uint8_t)uval(fc); FR_SET(r, FR_FWD_STATUS); break;
-	case FK_EXPORTER_V4: addr_v4(fc, &r->peer_src_ip); break;
-	case FK_EXPORTER_V6: addr_v6(fc, &r->peer_src_ip); break;
-	case FK_DIRECTION: r->direction = (uint8_t)uval(fc); FR_SET(r, FR_DIRECTION); break;
-	case FK_T_UPTIME_START: set_time(s, 0, NF_TK_UPTIME, uval(fc)); break;
-	case FK_T_UPTIME_END: set_time(s, 1, NF_TK_UPTIME, uval(fc)); break;
-	case FK_T_SEC_START: set_time(s, 0, NF_TK_SEC, uval(fc)); break;
-	case FK_T_SEC_END: set_time(s, 1, NF_TK_SEC, uval(fc)); break;
-	case FK_T_MS_START: set_time(s, 0, NF_TK_MS, uval(fc)); break;
-	case FK_T_MS_END: set_time(s, 1, NF_TK_MS, uval(fc)); break;
-	case FK_T_NTP_START: set_time(s, 0, NF_TK_NTP, uval(fc)); break;
-	case FK_T_NTP_END: set_time(s, 1, NF_TK_NTP, uval(fc)); break;
-	case FK_T_DELTA_START: set_time(s, 0, NF_TK_DELTA, uval(fc)); break;
-	case FK_T_DELTA_END: set_time(s, 1, NF_TK_DELTA, uval(fc)); break;
-	case FK_T_SYSINIT: s->sysinit_ms = uval(fc); s->have_sysinit = 1; break;
+	case FK_FWD_STATUS:
+		r->fwd_status = (uint8_t)uval(fc);
+		FR_SET(r, FR_FWD_STATUS);
+		break;
+	case FK_EXPORTER_V4:
+		addr_v4(fc, &r->peer_src_ip);
+		break;
+	case FK_EXPORTER_V6:
+		addr_v6(fc, &r->peer_src_ip);
+		break;
+	case FK_DIRECTION:
+		r->direction = (uint8_t)uval(fc);
+		FR_SET(r, FR_DIRECTION);
+		break;
+	case FK_T_UPTIME_START:
+		set_time(s, 0, NF_TK_UPTIME, uval(fc));
+		break;
+	case FK_T_UPTIME_END:
+		set_time(s, 1, NF_TK_UPTIME, uval(fc));
+		break;
+	case FK_T_SEC_START:
+		set_time(s, 0, NF_TK_SEC, uval(fc));
+		break;
+	case FK_T_SEC_END:
+		set_time(s, 1, NF_TK_SEC, uval(fc));
+		break;
+	case FK_T_MS_START:
+		set_time(s, 0, NF_TK_MS, uval(fc));
+		break;
+	case FK_T_MS_END:
+		set_time(s, 1, NF_TK_MS, uval(fc));
+		break;
+	case FK_T_NTP_START:
+		set_time(s, 0, NF_TK_NTP, uval(fc));
+		break;
+	case FK_T_NTP_END:
+		set_time(s, 1, NF_TK_NTP, uval(fc));
+		break;
+	case FK_T_DELTA_START:
+		set_time(s, 0, NF_TK_DELTA, uval(fc));
+		break;
+	case FK_T_DELTA_END:
+		set_time(s, 1, NF_TK_DELTA, uval(fc));
+		break;
+	case FK_T_SYSINIT:
+		s->sysinit_ms = uval(fc);
+		s->have_sysinit = 1;
+		break;
 	case FK_NAT_SRC_V4:
 		addr_v4(fc, &r->post_nat_src_addr);
 		FR_SET(r, FR_POST_NAT_SRC_ADDR);
@@ -443,19 +581,34 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 		r->post_nat_dst_port = (uint16_t)uval(fc);
 		FR_SET(r, FR_POST_NAT_DST_PORT);
 		break;
-	case FK_NAT_EVENT: r->nat_event = (uint8_t)uval(fc); FR_SET(r, FR_NAT_EVENT); break;
+	case FK_NAT_EVENT:
+		r->nat_event = (uint8_t)uval(fc);
+		FR_SET(r, FR_NAT_EVENT);
+		break;
 	case FK_FLOW_LABEL:
 		r->flow_label = (uint32_t)uval(fc) & 0xfffff;
 		FR_SET(r, FR_FLOW_LABEL);
 		break;
-	case FK_VRF_IN: r->vrf_in = (uint32_t)uval(fc); FR_SET(r, FR_VRF_IN); break;
-	case FK_VRF_OUT: r->vrf_out = (uint32_t)uval(fc); FR_SET(r, FR_VRF_OUT); break;
-	case FK_SAMPLER_ID: s->sampler_id = uval(fc); s->have_sampler = 1; break;
+	case FK_VRF_IN:
+		r->vrf_in = (uint32_t)uval(fc);
+		FR_SET(r, FR_VRF_IN);
+		break;
+	case FK_VRF_OUT:
+		r->vrf_out = (uint32_t)uval(fc);
+		FR_SET(r, FR_VRF_OUT);
+		break;
+	case FK_SAMPLER_ID:
+		s->sampler_id = uval(fc);
+		s->have_sampler = 1;
+		break;
 	case FK_SAMPLING_INTERVAL:
 	case FK_SAMPLING_SPACE:
 	case FK_SAMPLING_SIZE:
-	case FK_SAMPLING_POPULATION: smp_field(&s->smp, f->kind, uval(fc)); break;
-	case FK__COUNT: break;
+	case FK_SAMPLING_POPULATION:
+		smp_field(&s->smp, f->kind, uval(fc));
+		break;
+	case FK__COUNT:
+		break;
 	}
 }
 
@@ -515,8 +668,11 @@ static int resolve_time(const struct nf9_msg *m, uint8_t kind, uint64_t v, int h
 		t = (sec - NTP_UNIX_OFFSET) * 1000000u + ((frac * 1000000u) >> 32);
 		break;
 	}
-	case NF_TK_DELTA: t = v < m->export_usec ? m->export_usec - v : 0; break;
-	default: return 0;
+	case NF_TK_DELTA:
+		t = v < m->export_usec ? m->export_usec - v : 0;
+		break;
+	default:
+		return 0;
 	}
 	*out = t;
 	return 1;
@@ -541,9 +697,8 @@ static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct re
 
 	uint32_t rate = smp_rate(&s->smp);
 	if (!rate) {
-		const struct nf_sampler *smp = nf_sampler_find(m->ex->samplers, m->domain,
-							       s->have_sampler ? s->sampler_id
-									       : NF_SAMPLER_ANY);
+		const struct nf_sampler *smp = nf_sampler_find(
+		    m->ex->samplers, m->domain, s->have_sampler ? s->sampler_id : NF_SAMPLER_ANY);
 		if (smp) {
 			rate = smp->interval;
 			if (smp->has_direction) {
@@ -565,10 +720,14 @@ static inline uint64_t be_n(const uint8_t *q, unsigned n)
 {
 	uint64_t v = 0;
 	switch (n) {
-	case 1: return q[0];
-	case 2: return be16(q);
-	case 4: return be32(q);
-	case 8: return (uint64_t)be32(q) << 32 | be32(q + 4);
+	case 1:
+		return q[0];
+	case 2:
+		return be16(q);
+	case 4:
+		return be32(q);
+	case 8:
+		return (uint64_t)be32(q) << 32 | be32(q + 4);
 	default:
 		for (unsigned i = 0; i < n; i++)
 			v = v << 8 | q[i];
@@ -586,10 +745,22 @@ static inline void store_int(struct flow_rec *r, uint16_t dst, unsigned width, u
 {
 	uint8_t *d = (uint8_t *)r + dst;
 	switch (width) {
-	case 1: *d = (uint8_t)v; break;
-	case 2: { uint16_t x = (uint16_t)v; memcpy(d, &x, 2); break; }
-	case 4: { uint32_t x = (uint32_t)v; memcpy(d, &x, 4); break; }
-	default: memcpy(d, &v, 8); break;
+	case 1:
+		*d = (uint8_t)v;
+		break;
+	case 2: {
+		uint16_t x = (uint16_t)v;
+		memcpy(d, &x, 2);
+		break;
+	}
+	case 4: {
+		uint32_t x = (uint32_t)v;
+		memcpy(d, &x, 4);
+		break;
+	}
+	default:
+		memcpy(d, &v, 8);
+		break;
 	}
 }
 
@@ -633,17 +804,20 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 	 */
 	const struct nf_plan_int *e = pl->ints;
 	unsigned n;
-#define INT_RUN(wl, T, READ)                                                   \
-	for (n = pl->run[NF_RUN(wl, sizeof(T) == 1 ? 0 : sizeof(T) == 2 ? 1 : \
-				sizeof(T) == 4 ? 2 : 3)]; n; n--, e++) {      \
-		const uint8_t *q = rec + e->off;                                 \
-		T x_ = (T)(READ);                                                \
-		memcpy((uint8_t *)r + e->dst, &x_, sizeof x_);                    \
+#define INT_RUN(wl, T, READ)                                                                       \
+	for (n = pl->run[NF_RUN(wl, sizeof(T) == 1   ? 0                                           \
+				    : sizeof(T) == 2 ? 1                                           \
+				    : sizeof(T) == 4 ? 2                                           \
+						     : 3)];                                        \
+	     n; n--, e++) {                                                                        \
+		const uint8_t *q = rec + e->off;                                                   \
+		T x_ = (T)(READ);                                                                  \
+		memcpy((uint8_t *)r + e->dst, &x_, sizeof x_);                                     \
 	}
-#define INT_RUNS(wl, READ)                                                     \
-	INT_RUN(wl, uint8_t, READ)                                             \
-	INT_RUN(wl, uint16_t, READ)                                            \
-	INT_RUN(wl, uint32_t, READ)                                            \
+#define INT_RUNS(wl, READ)                                                                         \
+	INT_RUN(wl, uint8_t, READ)                                                                 \
+	INT_RUN(wl, uint16_t, READ)                                                                \
+	INT_RUN(wl, uint32_t, READ)                                                                \
 	INT_RUN(wl, uint64_t, READ)
 	INT_RUNS(0, q[0])
 	INT_RUNS(1, be16(q))
@@ -668,7 +842,9 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 			a->family = 6;
 			memcpy(a->a, q, 16);
 			break;
-		case NF_POP_MAC: memcpy((uint8_t *)r + o->dst, q, 6); break;
+		case NF_POP_MAC:
+			memcpy((uint8_t *)r + o->dst, q, 6);
+			break;
 		case NF_POP_MPLS: {
 			/* RFC 3954 §8 MPLS_LABEL_1..10: 3-byte entries, top first */
 			uint32_t lse = (uint32_t)q[0] << 16 | (uint32_t)q[1] << 8 | q[2];
@@ -677,7 +853,9 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 				depth = o->arg + 1u;
 			break;
 		}
-		case NF_POP_FLOW_LABEL: r->flow_label = (uint32_t)be_n(q, o->len) & 0xfffff; break;
+		case NF_POP_FLOW_LABEL:
+			r->flow_label = (uint32_t)be_n(q, o->len) & 0xfffff;
+			break;
 		case NF_POP_CUSTOM:
 			r->custom_ptr[o->arg] = q;
 			r->custom_len[o->arg] = o->len;
@@ -718,7 +896,8 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 		} else {
 			/* no sampler id: the same answer for the whole set */
 			if (!sc->any_found) {
-				sc->any = nf_sampler_find(m->ex->samplers, m->domain, NF_SAMPLER_ANY);
+				sc->any =
+				    nf_sampler_find(m->ex->samplers, m->domain, NF_SAMPLER_ANY);
 				sc->any_found = 1;
 			}
 			smp = sc->any;
@@ -727,7 +906,8 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 			rate = smp->interval;
 			if (smp->has_direction) {
 				r->sampling_direction = smp->direction;
-				present |= 1ull << FR_SAMPLING_DIR; /* r->present is assigned below */
+				present |= 1ull
+					   << FR_SAMPLING_DIR; /* r->present is assigned below */
 			}
 		}
 	}
@@ -810,16 +990,21 @@ static int options_record(struct nf9_msg *m, const struct nf_template *t, struct
 		if (next_field(rc, f, &fc) < 0)
 			return -1;
 		switch (f->kind) {
-		case FK_SAMPLER_ID: smp.id = uval(&fc); break;
+		case FK_SAMPLER_ID:
+			smp.id = uval(&fc);
+			break;
 		case FK_SAMPLING_INTERVAL:
 		case FK_SAMPLING_SPACE:
 		case FK_SAMPLING_SIZE:
-		case FK_SAMPLING_POPULATION: smp_field(&raw, f->kind, uval(&fc)); break;
+		case FK_SAMPLING_POPULATION:
+			smp_field(&raw, f->kind, uval(&fc));
+			break;
 		case FK_DIRECTION:
 			smp.direction = (uint8_t)uval(&fc);
 			smp.has_direction = 1;
 			break;
-		default: break;
+		default:
+			break;
 		}
 	}
 	if (!t->scope_ok && !m->c->opt.disable_opt_scope_check)

@@ -109,7 +109,10 @@ void nf_sampling_map_free(struct nf_sampling_map *m)
 	free(m);
 }
 
-size_t nf_sampling_map_count(const struct nf_sampling_map *m) { return m ? m->n : 0; }
+size_t nf_sampling_map_count(const struct nf_sampling_map *m)
+{
+	return m ? m->n : 0;
+}
 
 static int parse_prefix(const char *v, struct nt_addr *a, uint8_t *plen)
 {
@@ -157,7 +160,8 @@ static int parse_line(struct smap_rule *rule, char *line, const char **why)
 	char *save = NULL;
 	int have_id = 0, have_ip = 0;
 	memset(rule, 0, sizeof *rule);
-	for (char *tok = strtok_r(line, " \t\r", &save); tok; tok = strtok_r(NULL, " \t\r", &save)) {
+	for (char *tok = strtok_r(line, " \t\r", &save); tok;
+	     tok = strtok_r(NULL, " \t\r", &save)) {
 		char *eq = strchr(tok, '=');
 		int64_t x;
 		if (!eq) {
@@ -253,8 +257,7 @@ fail:
 	return -1;
 }
 
-int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err,
-			 size_t errlen)
+int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {

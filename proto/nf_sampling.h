@@ -21,8 +21,8 @@
 struct nf_sampler {
 	uint32_t domain;
 	uint64_t id;
-	uint32_t interval;  /* 1-in-N */
-	uint8_t direction;  /* 0 ingress, 1 egress; from IE 61 when exported */
+	uint32_t interval; /* 1-in-N */
+	uint8_t direction; /* 0 ingress, 1 egress; from IE 61 when exported */
 	uint8_t has_direction;
 };
 
@@ -58,8 +58,7 @@ struct nf_sampling_map;
  * Returns 0 and *out (free with nf_sampling_map_free), or -1 with
  * "file:line: reason" in err.
  */
-int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err,
-			 size_t errlen);
+int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err, size_t errlen);
 
 /* Same from a string (tests); name is used in error messages. */
 int nf_sampling_map_parse(struct nf_sampling_map **out, const char *text, const char *name,

@@ -20,7 +20,10 @@ struct nf_template_store {
 
 /* ---- plan ---------------------------------------------------------------- */
 
-static int uint_len(uint16_t len) { return len >= 1 && len <= 8; }
+static int uint_len(uint16_t len)
+{
+	return len >= 1 && len <= 8;
+}
 
 /* Handler for a data template field; FK_SKIP when unknown or wrongly sized. */
 static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
@@ -28,77 +31,150 @@ static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
 	if (len == NF_TPL_VARLEN)
 		return FK_SKIP;
 	switch (type) {
-	case 1: return uint_len(len) ? FK_BYTES : FK_SKIP;
-	case 2: return uint_len(len) ? FK_PKTS : FK_SKIP;
-	case 3: return uint_len(len) ? FK_FLOWS : FK_SKIP;
-	case 4: return uint_len(len) ? FK_PROTO : FK_SKIP;
-	case 5: return uint_len(len) ? FK_TOS : FK_SKIP;
-	case 6: return uint_len(len) ? FK_TCP_FLAGS : FK_SKIP;
-	case 7: return uint_len(len) ? FK_SRC_PORT : FK_SKIP;
-	case 8: return len == 4 ? FK_SRC_V4 : FK_SKIP;
-	case 9: return uint_len(len) ? FK_SRC_MASK : FK_SKIP;
-	case 10: return uint_len(len) ? FK_IN_IF : FK_SKIP;
-	case 11: return uint_len(len) ? FK_DST_PORT : FK_SKIP;
-	case 12: return len == 4 ? FK_DST_V4 : FK_SKIP;
-	case 13: return uint_len(len) ? FK_DST_MASK : FK_SKIP;
-	case 14: return uint_len(len) ? FK_OUT_IF : FK_SKIP;
-	case 15: return len == 4 ? FK_NH_V4 : FK_SKIP;
-	case 16: return uint_len(len) ? FK_SRC_AS : FK_SKIP;
-	case 17: return uint_len(len) ? FK_DST_AS : FK_SKIP;
-	case 18: return len == 4 ? FK_BGP_NH_V4 : FK_SKIP;
-	case 21: return uint_len(len) ? FK_T_UPTIME_END : FK_SKIP;
-	case 22: return uint_len(len) ? FK_T_UPTIME_START : FK_SKIP;
-	case 23: return uint_len(len) ? FK_BYTES_OUT : FK_SKIP;
-	case 24: return uint_len(len) ? FK_PKTS_OUT : FK_SKIP;
-	case 27: return len == 16 ? FK_SRC_V6 : FK_SKIP;
-	case 28: return len == 16 ? FK_DST_V6 : FK_SKIP;
-	case 29: return uint_len(len) ? FK_SRC_MASK : FK_SKIP;
-	case 30: return uint_len(len) ? FK_DST_MASK : FK_SKIP;
-	case 31: return uint_len(len) ? FK_FLOW_LABEL : FK_SKIP;
-	case 32: return uint_len(len) ? FK_ICMP : FK_SKIP;
-	case 34: return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
-	case 139: return uint_len(len) ? FK_ICMP : FK_SKIP;
-	case 48: return uint_len(len) ? FK_SAMPLER_ID : FK_SKIP;
-	case 50: return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
-	case 56: return len == 6 ? FK_SRC_MAC : FK_SKIP;
-	case 57: return len == 6 ? FK_DST_MAC_POST : FK_SKIP;
-	case 58: return uint_len(len) ? FK_VLAN_IN : FK_SKIP;
-	case 59: return uint_len(len) ? FK_VLAN_OUT : FK_SKIP;
-	case 61: return uint_len(len) ? FK_DIRECTION : FK_SKIP;
-	case 62: return len == 16 ? FK_NH_V6 : FK_SKIP;
-	case 63: return len == 16 ? FK_BGP_NH_V6 : FK_SKIP;
-	case 80: return len == 6 ? FK_DST_MAC : FK_SKIP;
-	case 81: return len == 6 ? FK_SRC_MAC_POST : FK_SKIP;
-	case 85: return uint_len(len) ? FK_BYTES_TOTAL : FK_SKIP;
-	case 86: return uint_len(len) ? FK_PKTS_TOTAL : FK_SKIP;
-	case 89: return uint_len(len) ? FK_FWD_STATUS : FK_SKIP;
-	case 130: return len == 4 ? FK_EXPORTER_V4 : FK_SKIP;
-	case 131: return len == 16 ? FK_EXPORTER_V6 : FK_SKIP;
-	case 150: return uint_len(len) ? FK_T_SEC_START : FK_SKIP;
-	case 151: return uint_len(len) ? FK_T_SEC_END : FK_SKIP;
-	case 152: return uint_len(len) ? FK_T_MS_START : FK_SKIP;
-	case 153: return uint_len(len) ? FK_T_MS_END : FK_SKIP;
-	case 154: case 156: return len == 8 ? FK_T_NTP_START : FK_SKIP;
-	case 155: case 157: return len == 8 ? FK_T_NTP_END : FK_SKIP;
-	case 158: return uint_len(len) ? FK_T_DELTA_START : FK_SKIP;
-	case 159: return uint_len(len) ? FK_T_DELTA_END : FK_SKIP;
-	case 160: return uint_len(len) ? FK_T_SYSINIT : FK_SKIP;
-	case 225: return len == 4 ? FK_NAT_SRC_V4 : FK_SKIP;
-	case 226: return len == 4 ? FK_NAT_DST_V4 : FK_SKIP;
-	case 227: return uint_len(len) ? FK_NAT_SRC_PORT : FK_SKIP;
-	case 228: return uint_len(len) ? FK_NAT_DST_PORT : FK_SKIP;
-	case 230: return uint_len(len) ? FK_NAT_EVENT : FK_SKIP;
-	case 234: return uint_len(len) ? FK_VRF_IN : FK_SKIP;
-	case 235: return uint_len(len) ? FK_VRF_OUT : FK_SKIP;
-	case 243: return uint_len(len) ? FK_DOT1Q_IN : FK_SKIP;
-	case 254: return uint_len(len) ? FK_DOT1Q_OUT : FK_SKIP;
-	case 281: return len == 16 ? FK_NAT_SRC_V6 : FK_SKIP;
-	case 282: return len == 16 ? FK_NAT_DST_V6 : FK_SKIP;
-	case 302: return uint_len(len) ? FK_SAMPLER_ID : FK_SKIP;
-	case 305: return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
-	case 306: return uint_len(len) ? FK_SAMPLING_SPACE : FK_SKIP;
-	case 309: return uint_len(len) ? FK_SAMPLING_SIZE : FK_SKIP;
-	case 310: return uint_len(len) ? FK_SAMPLING_POPULATION : FK_SKIP;
+	case 1:
+		return uint_len(len) ? FK_BYTES : FK_SKIP;
+	case 2:
+		return uint_len(len) ? FK_PKTS : FK_SKIP;
+	case 3:
+		return uint_len(len) ? FK_FLOWS : FK_SKIP;
+	case 4:
+		return uint_len(len) ? FK_PROTO : FK_SKIP;
+	case 5:
+		return uint_len(len) ? FK_TOS : FK_SKIP;
+	case 6:
+		return uint_len(len) ? FK_TCP_FLAGS : FK_SKIP;
+	case 7:
+		return uint_len(len) ? FK_SRC_PORT : FK_SKIP;
+	case 8:
+		return len == 4 ? FK_SRC_V4 : FK_SKIP;
+	case 9:
+		return uint_len(len) ? FK_SRC_MASK : FK_SKIP;
+	case 10:
+		return uint_len(len) ? FK_IN_IF : FK_SKIP;
+	case 11:
+		return uint_len(len) ? FK_DST_PORT : FK_SKIP;
+	case 12:
+		return len == 4 ? FK_DST_V4 : FK_SKIP;
+	case 13:
+		return uint_len(len) ? FK_DST_MASK : FK_SKIP;
+	case 14:
+		return uint_len(len) ? FK_OUT_IF : FK_SKIP;
+	case 15:
+		return len == 4 ? FK_NH_V4 : FK_SKIP;
+	case 16:
+		return uint_len(len) ? FK_SRC_AS : FK_SKIP;
+	case 17:
+		return uint_len(len) ? FK_DST_AS : FK_SKIP;
+	case 18:
+		return len == 4 ? FK_BGP_NH_V4 : FK_SKIP;
+	case 21:
+		return uint_len(len) ? FK_T_UPTIME_END : FK_SKIP;
+	case 22:
+		return uint_len(len) ? FK_T_UPTIME_START : FK_SKIP;
+	case 23:
+		return uint_len(len) ? FK_BYTES_OUT : FK_SKIP;
+	case 24:
+		return uint_len(len) ? FK_PKTS_OUT : FK_SKIP;
+	case 27:
+		return len == 16 ? FK_SRC_V6 : FK_SKIP;
+	case 28:
+		return len == 16 ? FK_DST_V6 : FK_SKIP;
+	case 29:
+		return uint_len(len) ? FK_SRC_MASK : FK_SKIP;
+	case 30:
+		return uint_len(len) ? FK_DST_MASK : FK_SKIP;
+	case 31:
+		return uint_len(len) ? FK_FLOW_LABEL : FK_SKIP;
+	case 32:
+		return uint_len(len) ? FK_ICMP : FK_SKIP;
+	case 34:
+		return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
+	case 139:
+		return uint_len(len) ? FK_ICMP : FK_SKIP;
+	case 48:
+		return uint_len(len) ? FK_SAMPLER_ID : FK_SKIP;
+	case 50:
+		return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
+	case 56:
+		return len == 6 ? FK_SRC_MAC : FK_SKIP;
+	case 57:
+		return len == 6 ? FK_DST_MAC_POST : FK_SKIP;
+	case 58:
+		return uint_len(len) ? FK_VLAN_IN : FK_SKIP;
+	case 59:
+		return uint_len(len) ? FK_VLAN_OUT : FK_SKIP;
+	case 61:
+		return uint_len(len) ? FK_DIRECTION : FK_SKIP;
+	case 62:
+		return len == 16 ? FK_NH_V6 : FK_SKIP;
+	case 63:
+		return len == 16 ? FK_BGP_NH_V6 : FK_SKIP;
+	case 80:
+		return len == 6 ? FK_DST_MAC : FK_SKIP;
+	case 81:
+		return len == 6 ? FK_SRC_MAC_POST : FK_SKIP;
+	case 85:
+		return uint_len(len) ? FK_BYTES_TOTAL : FK_SKIP;
+	case 86:
+		return uint_len(len) ? FK_PKTS_TOTAL : FK_SKIP;
+	case 89:
+		return uint_len(len) ? FK_FWD_STATUS : FK_SKIP;
+	case 130:
+		return len == 4 ? FK_EXPORTER_V4 : FK_SKIP;
+	case 131:
+		return len == 16 ? FK_EXPORTER_V6 : FK_SKIP;
+	case 150:
+		return uint_len(len) ? FK_T_SEC_START : FK_SKIP;
+	case 151:
+		return uint_len(len) ? FK_T_SEC_END : FK_SKIP;
+	case 152:
+		return uint_len(len) ? FK_T_MS_START : FK_SKIP;
+	case 153:
+		return uint_len(len) ? FK_T_MS_END : FK_SKIP;
+	case 154:
+	case 156:
+		return len == 8 ? FK_T_NTP_START : FK_SKIP;
+	case 155:
+	case 157:
+		return len == 8 ? FK_T_NTP_END : FK_SKIP;
+	case 158:
+		return uint_len(len) ? FK_T_DELTA_START : FK_SKIP;
+	case 159:
+		return uint_len(len) ? FK_T_DELTA_END : FK_SKIP;
+	case 160:
+		return uint_len(len) ? FK_T_SYSINIT : FK_SKIP;
+	case 225:
+		return len == 4 ? FK_NAT_SRC_V4 : FK_SKIP;
+	case 226:
+		return len == 4 ? FK_NAT_DST_V4 : FK_SKIP;
+	case 227:
+		return uint_len(len) ? FK_NAT_SRC_PORT : FK_SKIP;
+	case 228:
+		return uint_len(len) ? FK_NAT_DST_PORT : FK_SKIP;
+	case 230:
+		return uint_len(len) ? FK_NAT_EVENT : FK_SKIP;
+	case 234:
+		return uint_len(len) ? FK_VRF_IN : FK_SKIP;
+	case 235:
+		return uint_len(len) ? FK_VRF_OUT : FK_SKIP;
+	case 243:
+		return uint_len(len) ? FK_DOT1Q_IN : FK_SKIP;
+	case 254:
+		return uint_len(len) ? FK_DOT1Q_OUT : FK_SKIP;
+	case 281:
+		return len == 16 ? FK_NAT_SRC_V6 : FK_SKIP;
+	case 282:
+		return len == 16 ? FK_NAT_DST_V6 : FK_SKIP;
+	case 302:
+		return uint_len(len) ? FK_SAMPLER_ID : FK_SKIP;
+	case 305:
+		return uint_len(len) ? FK_SAMPLING_INTERVAL : FK_SKIP;
+	case 306:
+		return uint_len(len) ? FK_SAMPLING_SPACE : FK_SKIP;
+	case 309:
+		return uint_len(len) ? FK_SAMPLING_SIZE : FK_SKIP;
+	case 310:
+		return uint_len(len) ? FK_SAMPLING_POPULATION : FK_SKIP;
 	default:
 		break;
 	}
@@ -119,13 +195,23 @@ static uint8_t plan_options(uint16_t type, uint16_t len)
 	if (!uint_len(len))
 		return FK_SKIP;
 	switch (type) {
-	case 48: case 302: return FK_SAMPLER_ID;
-	case 34: case 50: case 305: return FK_SAMPLING_INTERVAL;
-	case 306: return FK_SAMPLING_SPACE;
-	case 309: return FK_SAMPLING_SIZE;
-	case 310: return FK_SAMPLING_POPULATION;
-	case 61: return FK_DIRECTION;
-	default: return FK_SKIP;
+	case 48:
+	case 302:
+		return FK_SAMPLER_ID;
+	case 34:
+	case 50:
+	case 305:
+		return FK_SAMPLING_INTERVAL;
+	case 306:
+		return FK_SAMPLING_SPACE;
+	case 309:
+		return FK_SAMPLING_SIZE;
+	case 310:
+		return FK_SAMPLING_POPULATION;
+	case 61:
+		return FK_DIRECTION;
+	default:
+		return FK_SKIP;
 	}
 }
 
@@ -143,12 +229,16 @@ static int scope_acceptable(uint8_t version, const struct nf_tpl_field *f)
 	if (f->pen)
 		return 0;
 	switch (f->type) {
-	case 10: case 14:   /* ingress/egress interface */
-	case 48: case 302:  /* sampler / selector id */
-	case 130: case 131: /* exporter address */
-	case 141:           /* lineCardId */
-	case 143: case 144: /* metering / exporting process id */
-	case 149:           /* observationDomainId */
+	case 10:
+	case 14: /* ingress/egress interface */
+	case 48:
+	case 302: /* sampler / selector id */
+	case 130:
+	case 131: /* exporter address */
+	case 141: /* lineCardId */
+	case 143:
+	case 144: /* metering / exporting process id */
+	case 149: /* observationDomainId */
 		return 1;
 	default:
 		return 0;
@@ -174,75 +264,102 @@ struct int_dst {
 	int8_t bit; /* enum fr_field, -1: no bit of its own */
 };
 
-#define INT_DST(kind, member, fr) \
+#define INT_DST(kind, member, fr)                                                                  \
 	[kind] = {offsetof(struct flow_rec, member), sizeof(((struct flow_rec *)0)->member), fr}
 
 static const struct int_dst int_dsts[FK__COUNT] = {
-	INT_DST(FK_SRC_MASK, src_mask, FR_SRC_MASK),
-	INT_DST(FK_DST_MASK, dst_mask, FR_DST_MASK),
-	INT_DST(FK_SRC_PORT, src_port, FR_SRC_PORT),
-	INT_DST(FK_DST_PORT, dst_port, FR_DST_PORT),
-	INT_DST(FK_PROTO, proto, FR_PROTO),
-	INT_DST(FK_TOS, tos, FR_TOS),
-	INT_DST(FK_TCP_FLAGS, tcp_flags, FR_TCP_FLAGS),
-	INT_DST(FK_SRC_AS, src_as, FR_SRC_AS),
-	INT_DST(FK_DST_AS, dst_as, FR_DST_AS),
-	INT_DST(FK_IN_IF, in_iface, FR_IN_IFACE),
-	INT_DST(FK_OUT_IF, out_iface, FR_OUT_IFACE),
-	INT_DST(FK_FLOWS, flows, -1),
-	INT_DST(FK_VLAN_IN, vlan_in, FR_VLAN_IN),
-	INT_DST(FK_VLAN_OUT, vlan_out, FR_VLAN_OUT),
-	INT_DST(FK_DOT1Q_IN, vlan_in, FR_VLAN_IN),
-	INT_DST(FK_DOT1Q_OUT, vlan_out, FR_VLAN_OUT),
-	INT_DST(FK_FWD_STATUS, fwd_status, FR_FWD_STATUS),
-	INT_DST(FK_DIRECTION, direction, FR_DIRECTION),
-	INT_DST(FK_NAT_SRC_PORT, post_nat_src_port, FR_POST_NAT_SRC_PORT),
-	INT_DST(FK_NAT_DST_PORT, post_nat_dst_port, FR_POST_NAT_DST_PORT),
-	INT_DST(FK_NAT_EVENT, nat_event, FR_NAT_EVENT),
-	INT_DST(FK_ICMP, icmp_type_code, FR_ICMP),
-	INT_DST(FK_VRF_IN, vrf_in, FR_VRF_IN),
-	INT_DST(FK_VRF_OUT, vrf_out, FR_VRF_OUT),
-	/* the counters' winner is picked below; they have no FR_ bit */
-	INT_DST(FK_BYTES, bytes, -1),
-	INT_DST(FK_BYTES_TOTAL, bytes, -1),
-	INT_DST(FK_BYTES_OUT, bytes, -1),
-	INT_DST(FK_PKTS, packets, -1),
-	INT_DST(FK_PKTS_TOTAL, packets, -1),
-	INT_DST(FK_PKTS_OUT, packets, -1),
+    INT_DST(FK_SRC_MASK, src_mask, FR_SRC_MASK),
+    INT_DST(FK_DST_MASK, dst_mask, FR_DST_MASK),
+    INT_DST(FK_SRC_PORT, src_port, FR_SRC_PORT),
+    INT_DST(FK_DST_PORT, dst_port, FR_DST_PORT),
+    INT_DST(FK_PROTO, proto, FR_PROTO),
+    INT_DST(FK_TOS, tos, FR_TOS),
+    INT_DST(FK_TCP_FLAGS, tcp_flags, FR_TCP_FLAGS),
+    INT_DST(FK_SRC_AS, src_as, FR_SRC_AS),
+    INT_DST(FK_DST_AS, dst_as, FR_DST_AS),
+    INT_DST(FK_IN_IF, in_iface, FR_IN_IFACE),
+    INT_DST(FK_OUT_IF, out_iface, FR_OUT_IFACE),
+    INT_DST(FK_FLOWS, flows, -1),
+    INT_DST(FK_VLAN_IN, vlan_in, FR_VLAN_IN),
+    INT_DST(FK_VLAN_OUT, vlan_out, FR_VLAN_OUT),
+    INT_DST(FK_DOT1Q_IN, vlan_in, FR_VLAN_IN),
+    INT_DST(FK_DOT1Q_OUT, vlan_out, FR_VLAN_OUT),
+    INT_DST(FK_FWD_STATUS, fwd_status, FR_FWD_STATUS),
+    INT_DST(FK_DIRECTION, direction, FR_DIRECTION),
+    INT_DST(FK_NAT_SRC_PORT, post_nat_src_port, FR_POST_NAT_SRC_PORT),
+    INT_DST(FK_NAT_DST_PORT, post_nat_dst_port, FR_POST_NAT_DST_PORT),
+    INT_DST(FK_NAT_EVENT, nat_event, FR_NAT_EVENT),
+    INT_DST(FK_ICMP, icmp_type_code, FR_ICMP),
+    INT_DST(FK_VRF_IN, vrf_in, FR_VRF_IN),
+    INT_DST(FK_VRF_OUT, vrf_out, FR_VRF_OUT),
+    /* the counters' winner is picked below; they have no FR_ bit */
+    INT_DST(FK_BYTES, bytes, -1),
+    INT_DST(FK_BYTES_TOTAL, bytes, -1),
+    INT_DST(FK_BYTES_OUT, bytes, -1),
+    INT_DST(FK_PKTS, packets, -1),
+    INT_DST(FK_PKTS_TOTAL, packets, -1),
+    INT_DST(FK_PKTS_OUT, packets, -1),
 };
 
 /* Address and MAC handlers: destination, FR_ bit (-1: none), op. */
 static int addr_dst(uint8_t kind, uint16_t *dst, int *bit, uint8_t *op)
 {
 	switch (kind) {
-	case FK_SRC_V4: case FK_SRC_V6:
-		*dst = offsetof(struct flow_rec, src_addr); *bit = FR_SRC_ADDR; break;
-	case FK_DST_V4: case FK_DST_V6:
-		*dst = offsetof(struct flow_rec, dst_addr); *bit = FR_DST_ADDR; break;
-	case FK_NH_V4: case FK_NH_V6: case FK_BGP_NH_V4: case FK_BGP_NH_V6:
-		*dst = offsetof(struct flow_rec, peer_dst_ip); *bit = FR_PEER_DST_IP; break;
-	case FK_EXPORTER_V4: case FK_EXPORTER_V6:
-		*dst = offsetof(struct flow_rec, peer_src_ip); *bit = -1; break;
-	case FK_NAT_SRC_V4: case FK_NAT_SRC_V6:
+	case FK_SRC_V4:
+	case FK_SRC_V6:
+		*dst = offsetof(struct flow_rec, src_addr);
+		*bit = FR_SRC_ADDR;
+		break;
+	case FK_DST_V4:
+	case FK_DST_V6:
+		*dst = offsetof(struct flow_rec, dst_addr);
+		*bit = FR_DST_ADDR;
+		break;
+	case FK_NH_V4:
+	case FK_NH_V6:
+	case FK_BGP_NH_V4:
+	case FK_BGP_NH_V6:
+		*dst = offsetof(struct flow_rec, peer_dst_ip);
+		*bit = FR_PEER_DST_IP;
+		break;
+	case FK_EXPORTER_V4:
+	case FK_EXPORTER_V6:
+		*dst = offsetof(struct flow_rec, peer_src_ip);
+		*bit = -1;
+		break;
+	case FK_NAT_SRC_V4:
+	case FK_NAT_SRC_V6:
 		*dst = offsetof(struct flow_rec, post_nat_src_addr);
 		*bit = FR_POST_NAT_SRC_ADDR;
 		break;
-	case FK_NAT_DST_V4: case FK_NAT_DST_V6:
+	case FK_NAT_DST_V4:
+	case FK_NAT_DST_V6:
 		*dst = offsetof(struct flow_rec, post_nat_dst_addr);
 		*bit = FR_POST_NAT_DST_ADDR;
 		break;
-	case FK_SRC_MAC: case FK_SRC_MAC_POST:
-		*dst = offsetof(struct flow_rec, src_mac); *bit = FR_SRC_MAC; *op = NF_POP_MAC;
+	case FK_SRC_MAC:
+	case FK_SRC_MAC_POST:
+		*dst = offsetof(struct flow_rec, src_mac);
+		*bit = FR_SRC_MAC;
+		*op = NF_POP_MAC;
 		return 1;
-	case FK_DST_MAC: case FK_DST_MAC_POST:
-		*dst = offsetof(struct flow_rec, dst_mac); *bit = FR_DST_MAC; *op = NF_POP_MAC;
+	case FK_DST_MAC:
+	case FK_DST_MAC_POST:
+		*dst = offsetof(struct flow_rec, dst_mac);
+		*bit = FR_DST_MAC;
+		*op = NF_POP_MAC;
 		return 1;
 	default:
 		return 0;
 	}
 	switch (kind) {
-	case FK_SRC_V6: case FK_DST_V6: case FK_NH_V6: case FK_BGP_NH_V6:
-	case FK_EXPORTER_V6: case FK_NAT_SRC_V6: case FK_NAT_DST_V6:
+	case FK_SRC_V6:
+	case FK_DST_V6:
+	case FK_NH_V6:
+	case FK_BGP_NH_V6:
+	case FK_EXPORTER_V6:
+	case FK_NAT_SRC_V6:
+	case FK_NAT_DST_V6:
 		*op = NF_POP_ADDR6;
 		break;
 	default:
@@ -256,21 +373,35 @@ static enum nf_tk time_tk(uint8_t kind, int *which)
 {
 	*which = 0;
 	switch (kind) {
-	case FK_T_UPTIME_END: *which = 1; /* fall through */
-	case FK_T_UPTIME_START: return NF_TK_UPTIME;
-	case FK_T_SEC_END: *which = 1; /* fall through */
-	case FK_T_SEC_START: return NF_TK_SEC;
-	case FK_T_MS_END: *which = 1; /* fall through */
-	case FK_T_MS_START: return NF_TK_MS;
-	case FK_T_NTP_END: *which = 1; /* fall through */
-	case FK_T_NTP_START: return NF_TK_NTP;
-	case FK_T_DELTA_END: *which = 1; /* fall through */
-	case FK_T_DELTA_START: return NF_TK_DELTA;
-	default: return NF_TK_NONE;
+	case FK_T_UPTIME_END:
+		*which = 1; /* fall through */
+	case FK_T_UPTIME_START:
+		return NF_TK_UPTIME;
+	case FK_T_SEC_END:
+		*which = 1; /* fall through */
+	case FK_T_SEC_START:
+		return NF_TK_SEC;
+	case FK_T_MS_END:
+		*which = 1; /* fall through */
+	case FK_T_MS_START:
+		return NF_TK_MS;
+	case FK_T_NTP_END:
+		*which = 1; /* fall through */
+	case FK_T_NTP_START:
+		return NF_TK_NTP;
+	case FK_T_DELTA_END:
+		*which = 1; /* fall through */
+	case FK_T_DELTA_START:
+		return NF_TK_DELTA;
+	default:
+		return NF_TK_NONE;
 	}
 }
 
-static unsigned pow2_class(unsigned n) { return n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3; }
+static unsigned pow2_class(unsigned n)
+{
+	return n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3;
+}
 
 static unsigned int_run(const struct nf_plan_int *e)
 {
@@ -290,8 +421,8 @@ static int int_order(const void *a, const void *b)
 
 /* Position of the field whose value a record-level rule keeps; -1: none. */
 struct winners {
-	int bytes, pkts;   /* counter precedence: IE 1/2, then 85/86, then 23/24 */
-	int nh;            /* BGP next hop (18/63) beats the IP next hop (15/62) */
+	int bytes, pkts;     /* counter precedence: IE 1/2, then 85/86, then 23/24 */
+	int nh;		     /* BGP next hop (18/63) beats the IP next hop (15/62) */
 	int mac[2], vlan[2]; /* 56/80 beat 81/57, 58/59 beat 243/254 */
 };
 
@@ -313,10 +444,17 @@ static void find_winners(const struct nf_tpl_field *f, uint16_t n, struct winner
 	for (int i = 0; i < n; i++) {
 		int c = -1, side = -1;
 		switch (f[i].kind) {
-		case FK_BYTES: c = 0; break;
-		case FK_BYTES_TOTAL: c = 1; break;
-		case FK_BYTES_OUT: c = 2; break;
-		default: break;
+		case FK_BYTES:
+			c = 0;
+			break;
+		case FK_BYTES_TOTAL:
+			c = 1;
+			break;
+		case FK_BYTES_OUT:
+			c = 2;
+			break;
+		default:
+			break;
 		}
 		if (c >= 0 && c <= bclass) {
 			bclass = c;
@@ -324,40 +462,53 @@ static void find_winners(const struct nf_tpl_field *f, uint16_t n, struct winner
 		}
 		c = -1;
 		switch (f[i].kind) {
-		case FK_PKTS: c = 0; break;
-		case FK_PKTS_TOTAL: c = 1; break;
-		case FK_PKTS_OUT: c = 2; break;
-		default: break;
+		case FK_PKTS:
+			c = 0;
+			break;
+		case FK_PKTS_TOTAL:
+			c = 1;
+			break;
+		case FK_PKTS_OUT:
+			c = 2;
+			break;
+		default:
+			break;
 		}
 		if (c >= 0 && c <= pclass) {
 			pclass = c;
 			w->pkts = i;
 		}
 		switch (f[i].kind) {
-		case FK_BGP_NH_V4: case FK_BGP_NH_V6:
+		case FK_BGP_NH_V4:
+		case FK_BGP_NH_V6:
 			bgp = 1;
 			w->nh = i;
 			break;
-		case FK_NH_V4: case FK_NH_V6:
+		case FK_NH_V4:
+		case FK_NH_V6:
 			if (!bgp)
 				w->nh = i;
 			break;
-		case FK_SRC_MAC: case FK_DST_MAC:
+		case FK_SRC_MAC:
+		case FK_DST_MAC:
 			side = f[i].kind == FK_DST_MAC;
 			mac_direct[side] = 1;
 			w->mac[side] = i;
 			break;
-		case FK_SRC_MAC_POST: case FK_DST_MAC_POST:
+		case FK_SRC_MAC_POST:
+		case FK_DST_MAC_POST:
 			side = f[i].kind == FK_DST_MAC_POST;
 			if (!mac_direct[side] && w->mac[side] < 0)
 				w->mac[side] = i;
 			break;
-		case FK_VLAN_IN: case FK_VLAN_OUT:
+		case FK_VLAN_IN:
+		case FK_VLAN_OUT:
 			side = f[i].kind == FK_VLAN_OUT;
 			vlan_direct[side] = 1;
 			w->vlan[side] = i;
 			break;
-		case FK_DOT1Q_IN: case FK_DOT1Q_OUT:
+		case FK_DOT1Q_IN:
+		case FK_DOT1Q_OUT:
 			side = f[i].kind == FK_DOT1Q_OUT;
 			if (!vlan_direct[side] && w->vlan[side] < 0)
 				w->vlan[side] = i;
@@ -371,14 +522,33 @@ static void find_winners(const struct nf_tpl_field *f, uint16_t n, struct winner
 static int survives(const struct nf_tpl_field *f, int i, const struct winners *w)
 {
 	switch (f[i].kind) {
-	case FK_BYTES: case FK_BYTES_TOTAL: case FK_BYTES_OUT: return i == w->bytes;
-	case FK_PKTS: case FK_PKTS_TOTAL: case FK_PKTS_OUT: return i == w->pkts;
-	case FK_NH_V4: case FK_NH_V6: case FK_BGP_NH_V4: case FK_BGP_NH_V6: return i == w->nh;
-	case FK_SRC_MAC: case FK_SRC_MAC_POST: return i == w->mac[0];
-	case FK_DST_MAC: case FK_DST_MAC_POST: return i == w->mac[1];
-	case FK_VLAN_IN: case FK_DOT1Q_IN: return i == w->vlan[0];
-	case FK_VLAN_OUT: case FK_DOT1Q_OUT: return i == w->vlan[1];
-	default: return 1;
+	case FK_BYTES:
+	case FK_BYTES_TOTAL:
+	case FK_BYTES_OUT:
+		return i == w->bytes;
+	case FK_PKTS:
+	case FK_PKTS_TOTAL:
+	case FK_PKTS_OUT:
+		return i == w->pkts;
+	case FK_NH_V4:
+	case FK_NH_V6:
+	case FK_BGP_NH_V4:
+	case FK_BGP_NH_V6:
+		return i == w->nh;
+	case FK_SRC_MAC:
+	case FK_SRC_MAC_POST:
+		return i == w->mac[0];
+	case FK_DST_MAC:
+	case FK_DST_MAC_POST:
+		return i == w->mac[1];
+	case FK_VLAN_IN:
+	case FK_DOT1Q_IN:
+		return i == w->vlan[0];
+	case FK_VLAN_OUT:
+	case FK_DOT1Q_OUT:
+		return i == w->vlan[1];
+	default:
+		return 1;
 	}
 }
 
@@ -406,7 +576,8 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 		enum nf_tk tk;
 
 		if (f[i].custom != NF_TPL_NO_CUSTOM) {
-			ops[nop++] = (struct nf_plan_op){off, 0, f[i].len, NF_POP_CUSTOM, f[i].custom};
+			ops[nop++] =
+			    (struct nf_plan_op){off, 0, f[i].len, NF_POP_CUSTOM, f[i].custom};
 		}
 		if (kind == FK_SKIP || !survives(f, i, &w))
 			continue;
@@ -417,8 +588,8 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 				ints[int_at[d->dst] - 1].off = off;
 				ints[int_at[d->dst] - 1].wlen = (uint8_t)f[i].len;
 			} else {
-				ints[nint] = (struct nf_plan_int){off, d->dst, (uint8_t)f[i].len,
-								  d->width};
+				ints[nint] =
+				    (struct nf_plan_int){off, d->dst, (uint8_t)f[i].len, d->width};
 				int_at[d->dst] = (uint8_t)++nint;
 			}
 			if (d->bit >= 0)
@@ -434,7 +605,8 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 		if ((tk = time_tk(kind, &which)) != NF_TK_NONE) {
 			/* an absolute encoding beats sysUptime; otherwise the last one wins */
 			if (!(p->t[which].tk > NF_TK_UPTIME && tk == NF_TK_UPTIME))
-				p->t[which] = (struct nf_plan_val){off, (uint8_t)f[i].len, (uint8_t)tk};
+				p->t[which] =
+				    (struct nf_plan_val){off, (uint8_t)f[i].len, (uint8_t)tk};
 			continue;
 		}
 		switch (kind) {
@@ -449,7 +621,9 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 			ops[nop++] = (struct nf_plan_op){off, 0, f[i].len, NF_POP_FLOW_LABEL, 0};
 			p->present |= 1ull << FR_FLOW_LABEL;
 			break;
-		case FK_T_SYSINIT: p->sysinit = (struct nf_plan_val){off, (uint8_t)f[i].len, 0}; break;
+		case FK_T_SYSINIT:
+			p->sysinit = (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			break;
 		case FK_SAMPLER_ID:
 			p->sampler_id = (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
 			break;
@@ -458,7 +632,7 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 		case FK_SAMPLING_SIZE:
 		case FK_SAMPLING_POPULATION:
 			p->smp[kind - FK_SAMPLING_INTERVAL] =
-				(struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			    (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
 			break;
 		default:
 			break; /* every handler is covered above; a new one stays inert */
@@ -508,10 +682,10 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 			fast = 0;
 	size_t base = sizeof(struct nf_template) + (size_t)nfields * sizeof(struct nf_tpl_field);
 	size_t plan_at = (base + _Alignof(struct nf_plan) - 1) & ~(_Alignof(struct nf_plan) - 1);
-	size_t size = fast ? plan_at + sizeof(struct nf_plan) +
-				     (size_t)nfields * (sizeof(struct nf_plan_op) +
-							sizeof(struct nf_plan_int))
-			   : base;
+	size_t size =
+	    fast ? plan_at + sizeof(struct nf_plan) +
+		       (size_t)nfields * (sizeof(struct nf_plan_op) + sizeof(struct nf_plan_int))
+		 : base;
 	struct nf_template *t = calloc(1, size);
 	if (!t) {
 		*why = "out of memory";
@@ -615,10 +789,13 @@ void nf_tpl_store_free(struct nf_template_store *s)
 	free(s);
 }
 
-size_t nf_tpl_store_count(const struct nf_template_store *s) { return s ? s->count : 0; }
+size_t nf_tpl_store_count(const struct nf_template_store *s)
+{
+	return s ? s->count : 0;
+}
 
-struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t version,
-			       uint32_t domain, uint16_t id)
+struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t version, uint32_t domain,
+			       uint16_t id)
 {
 	if (!s)
 		return NULL;

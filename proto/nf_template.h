@@ -18,60 +18,90 @@
 
 #include "agg/primitive.h"
 
-#define NF_TPL_VARLEN 0xffffu   /* RFC 7011 §7: field length 65535 = variable */
-#define NF_TPL_MAX_FIELDS 512    /* no real exporter comes close */
-#define NF_TPL_NO_CUSTOM 0xffu
+#define NF_TPL_VARLEN	  0xffffu /* RFC 7011 §7: field length 65535 = variable */
+#define NF_TPL_MAX_FIELDS 512	  /* no real exporter comes close */
+#define NF_TPL_NO_CUSTOM  0xffu
 
 /* Field handlers: what a template field does to the flow record. */
 enum nf_fk {
 	FK_SKIP = 0,
-	FK_SRC_V4, FK_DST_V4, FK_SRC_V6, FK_DST_V6,
-	FK_SRC_MASK, FK_DST_MASK,
-	FK_SRC_PORT, FK_DST_PORT,
-	FK_PROTO, FK_TOS, FK_TCP_FLAGS,
-	FK_SRC_AS, FK_DST_AS,
-	FK_IN_IF, FK_OUT_IF,
-	FK_BYTES, FK_PKTS,           /* IE 1/2 */
-	FK_BYTES_TOTAL, FK_PKTS_TOTAL,/* IE 85/86: used when 1/2 are absent */
-	FK_BYTES_OUT, FK_PKTS_OUT,   /* IE 23/24: used when neither is present */
+	FK_SRC_V4,
+	FK_DST_V4,
+	FK_SRC_V6,
+	FK_DST_V6,
+	FK_SRC_MASK,
+	FK_DST_MASK,
+	FK_SRC_PORT,
+	FK_DST_PORT,
+	FK_PROTO,
+	FK_TOS,
+	FK_TCP_FLAGS,
+	FK_SRC_AS,
+	FK_DST_AS,
+	FK_IN_IF,
+	FK_OUT_IF,
+	FK_BYTES,
+	FK_PKTS, /* IE 1/2 */
+	FK_BYTES_TOTAL,
+	FK_PKTS_TOTAL, /* IE 85/86: used when 1/2 are absent */
+	FK_BYTES_OUT,
+	FK_PKTS_OUT, /* IE 23/24: used when neither is present */
 	FK_FLOWS,
-	FK_NH_V4, FK_NH_V6,          /* IE 15/62: peer_dst_ip unless a BGP next hop is there */
-	FK_BGP_NH_V4, FK_BGP_NH_V6,  /* IE 18/63 */
-	FK_SRC_MAC, FK_DST_MAC,      /* IE 56 / 80 */
-	FK_SRC_MAC_POST, FK_DST_MAC_POST, /* IE 81 / 57: only when 56/80 are absent */
-	FK_VLAN_IN, FK_VLAN_OUT,     /* IE 58 / 59 */
-	FK_DOT1Q_IN, FK_DOT1Q_OUT,   /* IE 243 / 254: only when 58/59 are absent */
-	FK_MPLS,                     /* IE 70-79; stack position in nf_tpl_field.arg */
+	FK_NH_V4,
+	FK_NH_V6, /* IE 15/62: peer_dst_ip unless a BGP next hop is there */
+	FK_BGP_NH_V4,
+	FK_BGP_NH_V6, /* IE 18/63 */
+	FK_SRC_MAC,
+	FK_DST_MAC, /* IE 56 / 80 */
+	FK_SRC_MAC_POST,
+	FK_DST_MAC_POST, /* IE 81 / 57: only when 56/80 are absent */
+	FK_VLAN_IN,
+	FK_VLAN_OUT, /* IE 58 / 59 */
+	FK_DOT1Q_IN,
+	FK_DOT1Q_OUT, /* IE 243 / 254: only when 58/59 are absent */
+	FK_MPLS,      /* IE 70-79; stack position in nf_tpl_field.arg */
 	FK_FWD_STATUS,
-	FK_EXPORTER_V4, FK_EXPORTER_V6,
+	FK_EXPORTER_V4,
+	FK_EXPORTER_V6,
 	FK_DIRECTION,
-	FK_T_UPTIME_START, FK_T_UPTIME_END,   /* IE 22 / 21 */
-	FK_T_SEC_START, FK_T_SEC_END,         /* IE 150 / 151 */
-	FK_T_MS_START, FK_T_MS_END,           /* IE 152 / 153 */
-	FK_T_NTP_START, FK_T_NTP_END,         /* IE 154-157 (RFC 7011 §6.1.9/6.1.10) */
-	FK_T_DELTA_START, FK_T_DELTA_END,     /* IE 158 / 159 */
-	FK_T_SYSINIT,                         /* IE 160 */
-	FK_NAT_SRC_V4, FK_NAT_DST_V4, FK_NAT_SRC_V6, FK_NAT_DST_V6,
-	FK_NAT_SRC_PORT, FK_NAT_DST_PORT, FK_NAT_EVENT,
+	FK_T_UPTIME_START,
+	FK_T_UPTIME_END, /* IE 22 / 21 */
+	FK_T_SEC_START,
+	FK_T_SEC_END, /* IE 150 / 151 */
+	FK_T_MS_START,
+	FK_T_MS_END, /* IE 152 / 153 */
+	FK_T_NTP_START,
+	FK_T_NTP_END, /* IE 154-157 (RFC 7011 §6.1.9/6.1.10) */
+	FK_T_DELTA_START,
+	FK_T_DELTA_END, /* IE 158 / 159 */
+	FK_T_SYSINIT,	/* IE 160 */
+	FK_NAT_SRC_V4,
+	FK_NAT_DST_V4,
+	FK_NAT_SRC_V6,
+	FK_NAT_DST_V6,
+	FK_NAT_SRC_PORT,
+	FK_NAT_DST_PORT,
+	FK_NAT_EVENT,
 	FK_FLOW_LABEL,
-	FK_ICMP,                     /* IE 32 / 139: ICMP type and code */
-	FK_VRF_IN, FK_VRF_OUT,
-	FK_SAMPLER_ID,               /* IE 48 / 302 */
-	FK_SAMPLING_INTERVAL,        /* IE 34 / 50 / 305 */
-	FK_SAMPLING_SPACE,           /* IE 306 */
-	FK_SAMPLING_SIZE,            /* IE 309: n of random n-out-of-N (RFC 5477) */
-	FK_SAMPLING_POPULATION,      /* IE 310: N */
+	FK_ICMP, /* IE 32 / 139: ICMP type and code */
+	FK_VRF_IN,
+	FK_VRF_OUT,
+	FK_SAMPLER_ID,		/* IE 48 / 302 */
+	FK_SAMPLING_INTERVAL,	/* IE 34 / 50 / 305 */
+	FK_SAMPLING_SPACE,	/* IE 306 */
+	FK_SAMPLING_SIZE,	/* IE 309: n of random n-out-of-N (RFC 5477) */
+	FK_SAMPLING_POPULATION, /* IE 310: N */
 	FK__COUNT
 };
 
 struct nf_tpl_field {
-	uint32_t pen;    /* enterprise number (IPFIX), 0 = IANA */
-	uint16_t type;   /* IE id without the enterprise bit */
-	uint16_t len;    /* wire length, NF_TPL_VARLEN = variable */
-	uint8_t kind;    /* enum nf_fk */
-	uint8_t arg;     /* handler argument (MPLS stack position) */
-	uint8_t custom;  /* aggregate_primitives index or NF_TPL_NO_CUSTOM */
-	uint8_t scope;   /* options template scope field */
+	uint32_t pen;	/* enterprise number (IPFIX), 0 = IANA */
+	uint16_t type;	/* IE id without the enterprise bit */
+	uint16_t len;	/* wire length, NF_TPL_VARLEN = variable */
+	uint8_t kind;	/* enum nf_fk */
+	uint8_t arg;	/* handler argument (MPLS stack position) */
+	uint8_t custom; /* aggregate_primitives index or NF_TPL_NO_CUSTOM */
+	uint8_t scope;	/* options template scope field */
 };
 
 /* How an exported timestamp is encoded (decides how it is resolved). */
@@ -102,26 +132,26 @@ enum nf_tk { NF_TK_NONE, NF_TK_UPTIME, NF_TK_SEC, NF_TK_MS, NF_TK_NTP, NF_TK_DEL
  * record once when consecutive records share the template, not per record.
  */
 struct nf_plan_int {
-	uint16_t off;   /* in the record */
-	uint16_t dst;   /* offsetof(struct flow_rec, member) */
-	uint8_t wlen;   /* wire length 1..8 (reduced-size encoding) */
-	uint8_t width;  /* sizeof the member: 1, 2, 4 or 8 */
+	uint16_t off;  /* in the record */
+	uint16_t dst;  /* offsetof(struct flow_rec, member) */
+	uint8_t wlen;  /* wire length 1..8 (reduced-size encoding) */
+	uint8_t width; /* sizeof the member: 1, 2, 4 or 8 */
 };
 
 enum nf_pop {
-	NF_POP_ADDR4,      /* 4 bytes -> struct nt_addr at dst, family 4 */
-	NF_POP_ADDR6,      /* 16 bytes -> struct nt_addr at dst, family 6 */
-	NF_POP_MAC,        /* 6 bytes copied to dst */
-	NF_POP_MPLS,       /* 3-byte label stack entry, position in arg */
+	NF_POP_ADDR4,	   /* 4 bytes -> struct nt_addr at dst, family 4 */
+	NF_POP_ADDR6,	   /* 16 bytes -> struct nt_addr at dst, family 6 */
+	NF_POP_MAC,	   /* 6 bytes copied to dst */
+	NF_POP_MPLS,	   /* 3-byte label stack entry, position in arg */
 	NF_POP_FLOW_LABEL, /* low 20 bits */
-	NF_POP_CUSTOM      /* custom primitive index arg: pointer + length */
+	NF_POP_CUSTOM	   /* custom primitive index arg: pointer + length */
 };
 
 struct nf_plan_op {
 	uint16_t off;
 	uint16_t dst;
-	uint16_t len;   /* wire length (custom primitives can be long) */
-	uint8_t op;     /* enum nf_pop */
+	uint16_t len; /* wire length (custom primitives can be long) */
+	uint8_t op;   /* enum nf_pop */
 	uint8_t arg;
 };
 
@@ -129,7 +159,7 @@ struct nf_plan_op {
 struct nf_plan_val {
 	uint16_t off;
 	uint8_t len;
-	uint8_t tk;     /* times: enum nf_tk of the winning field */
+	uint8_t tk; /* times: enum nf_tk of the winning field */
 };
 
 /*
@@ -137,34 +167,34 @@ struct nf_plan_val {
  * 1/2/4/8 and widths 1/2/4/8 (class 0..3); NF_RUN_OTHER holds the odd wire
  * lengths (3, 5, 6, 7), decoded with a byte loop.  ints[] is sorted by run.
  */
-#define NF_RUN(wl_class, width_class) ((wl_class) * 4 + (width_class))
-#define NF_RUN_OTHER 16
-#define NF_RUNS 17
+#define NF_RUN(wl_class, width_class) ((wl_class)*4 + (width_class))
+#define NF_RUN_OTHER		      16
+#define NF_RUNS			      17
 
 struct nf_plan {
-	uint64_t present;             /* FR_ bits every record sets (not times, MPLS, sampling) */
-	uint16_t nint, nop;           /* ops run in template order: later fields win */
-	uint8_t run[NF_RUNS];         /* entries of ints[] in each run, in run order */
+	uint64_t present;     /* FR_ bits every record sets (not times, MPLS, sampling) */
+	uint16_t nint, nop;   /* ops run in template order: later fields win */
+	uint8_t run[NF_RUNS]; /* entries of ints[] in each run, in run order */
 	uint8_t has_mpls, has_smp;
-	struct nf_plan_val t[2];      /* flow start, end */
+	struct nf_plan_val t[2]; /* flow start, end */
 	struct nf_plan_val sysinit, sampler_id;
-	struct nf_plan_val smp[4];    /* interval, space, size, population */
+	struct nf_plan_val smp[4]; /* interval, space, size, population */
 	const struct nf_plan_int *ints;
 	const struct nf_plan_op *ops;
 };
 
 struct nf_template {
-	struct nf_template *next; /* hash chain */
+	struct nf_template *next;   /* hash chain */
 	const struct nf_plan *plan; /* fixed-length data templates; NULL: generic path */
-	uint32_t domain;          /* v9 source id / IPFIX observation domain id */
+	uint32_t domain;	    /* v9 source id / IPFIX observation domain id */
 	uint16_t id;
-	uint8_t version;          /* 9 or 10 */
-	uint8_t options;          /* options template */
-	uint8_t scope_ok;         /* options: scope accepted by the scope check */
+	uint8_t version;  /* 9 or 10 */
+	uint8_t options;  /* options template */
+	uint8_t scope_ok; /* options: scope accepted by the scope check */
 	uint8_t has_varlen;
-	uint16_t nscope;          /* options: leading scope fields */
+	uint16_t nscope; /* options: leading scope fields */
 	uint16_t nfields;
-	uint16_t min_len;         /* record length (fixed) or minimum (varlen: 1 byte each) */
+	uint16_t min_len; /* record length (fixed) or minimum (varlen: 1 byte each) */
 	struct nf_tpl_field f[];
 };
 
@@ -191,8 +221,8 @@ struct nf_template_store *nf_tpl_store_new(void);
 void nf_tpl_store_free(struct nf_template_store *s);
 size_t nf_tpl_store_count(const struct nf_template_store *s);
 
-struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t version,
-			       uint32_t domain, uint16_t id);
+struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t version, uint32_t domain,
+			       uint16_t id);
 
 /*
  * Install t (ownership passes to the store), replacing any template with the

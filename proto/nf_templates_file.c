@@ -182,14 +182,14 @@ static struct nf_template *parse_template(json_t *jt, const struct prim_registry
 	if (!json_is_object(jt) || get_uint(jt, "export_version", 10, &ver) < 0 ||
 	    (ver != 9 && ver != 10) || get_uint(jt, "domain", UINT32_MAX, &dom) < 0 ||
 	    get_uint(jt, "id", 65535, &id) < 0 || id < 256 ||
-	    get_uint(jt, "scope_fields", NF_TPL_MAX_FIELDS, &nscope) < 0 ||
-	    !json_is_boolean(opt) || !json_is_array(fields) ||
-	    json_array_size(fields) > NF_TPL_MAX_FIELDS)
+	    get_uint(jt, "scope_fields", NF_TPL_MAX_FIELDS, &nscope) < 0 || !json_is_boolean(opt) ||
+	    !json_is_array(fields) || json_array_size(fields) > NF_TPL_MAX_FIELDS)
 		return NULL;
 	size_t n = json_array_size(fields);
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(fields, i);
-		json_t *ty = json_array_get(e, 0), *ln = json_array_get(e, 1), *pn = json_array_get(e, 2);
+		json_t *ty = json_array_get(e, 0), *ln = json_array_get(e, 1),
+		       *pn = json_array_get(e, 2);
 		if (!json_is_array(e) || json_array_size(e) != 3 || !json_is_integer(ty) ||
 		    !json_is_integer(ln) || !json_is_integer(pn) || json_integer_value(ty) < 0 ||
 		    json_integer_value(ty) > 0x7fff || json_integer_value(ln) < 0 ||
@@ -260,8 +260,8 @@ int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, 
 		}
 		for (size_t j = 0; j < json_array_size(jts); j++) {
 			const char *why = NULL;
-			struct nf_template *t = parse_template(json_array_get(jts, j), c->opt.custom,
-							       &why);
+			struct nf_template *t =
+			    parse_template(json_array_get(jts, j), c->opt.custom, &why);
 			if (!t) {
 				snprintf(err, errlen, "%s: exporter %s template #%zu: %s", path,
 					 json_string_value(ja), j, why);

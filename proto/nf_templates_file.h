@@ -18,7 +18,7 @@
 
 #include "proto/netflow.h"
 
-#define NF_TEMPLATES_FORMAT "netacct-nf-templates"
+#define NF_TEMPLATES_FORMAT  "netacct-nf-templates"
 #define NF_TEMPLATES_VERSION 1
 
 /*

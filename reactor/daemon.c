@@ -111,7 +111,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 	case SIGTERM:
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
-		       "%s received: flushing outputs and exiting", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		       "%s received: flushing outputs and exiting",
+		       sig == SIGINT ? "SIGINT" : "SIGTERM");
 		event_base_loopbreak(ctx->base);
 		break;
 	case SIGHUP:
@@ -119,7 +120,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "SIGHUP: cannot reopen %s",
 			       ctx->log.path);
 		else
-			nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "SIGHUP: log file reopened");
+			nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+			       "SIGHUP: log file reopened");
 		break;
 	case SIGUSR2:
 		load_maps(ctx, 1);
@@ -225,8 +227,8 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		goto out;
 	}
 	for (unsigned i = 0; i < ctx->conf.nplugins; i++) {
-		if (out_instance_init(&ctx->out[i], &ctx->conf, &ctx->conf.plugin[i], &ctx->prims, &ctx->log, err,
-				      sizeof err) < 0) {
+		if (out_instance_init(&ctx->out[i], &ctx->conf, &ctx->conf.plugin[i], &ctx->prims,
+				      &ctx->log, err, sizeof err) < 0) {
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 			goto out;
 		}
@@ -269,8 +271,8 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 	}
 	if (ctx->conf.nfacctd_templates_file && *ctx->conf.nfacctd_templates_file) {
 		ctx->tpl = calloc(1, sizeof *ctx->tpl);
-		if (!ctx->tpl || tpl_sync_init(ctx->tpl, ctx->conf.nfacctd_templates_file, ctx->base,
-					       &ctx->log, err, sizeof err) < 0) {
+		if (!ctx->tpl || tpl_sync_init(ctx->tpl, ctx->conf.nfacctd_templates_file,
+					       ctx->base, &ctx->log, err, sizeof err) < 0) {
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s",
 			       ctx->tpl ? err : "out of memory");
 			goto out;
@@ -296,7 +298,8 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		sev[i] = evsignal_new(ctx->base, sigs[i], on_signal, ctx);
 		if (!sev[i] || event_add(sev[i], NULL) < 0) {
-			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "cannot install signal handlers");
+			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT,
+			       "cannot install signal handlers");
 			goto out;
 		}
 	}

@@ -22,7 +22,7 @@ static int facility_from_name(const char *s)
 	static const struct {
 		const char *name;
 		int fac;
-	} tab[] = {{"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0},
+	} tab[] = {{"daemon", LOG_DAEMON}, {"user", LOG_USER},	   {"local0", LOG_LOCAL0},
 		   {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
 		   {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
 		   {"local7", LOG_LOCAL7}};
@@ -32,8 +32,8 @@ static int facility_from_name(const char *s)
 	return -1;
 }
 
-int logger_configure(struct logger *lg, const char *logfile, const char *syslog_facility,
-		     int debug, char *err, size_t errlen)
+int logger_configure(struct logger *lg, const char *logfile, const char *syslog_facility, int debug,
+		     char *err, size_t errlen)
 {
 	lg->debug = debug;
 	if (syslog_facility && *syslog_facility) {

@@ -13,16 +13,16 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 struct logger {
 	pthread_mutex_t mu;
-	FILE *fp;      /* stderr or logfile */
-	char *path;    /* logfile, NULL for stderr */
+	FILE *fp;   /* stderr or logfile */
+	char *path; /* logfile, NULL for stderr */
 	int syslog_on;
 	int debug;
 };
 
 void logger_init_stderr(struct logger *lg);
 /* Switch to a log file or syslog facility (either may be NULL).  -1 + err on failure. */
-int logger_configure(struct logger *lg, const char *logfile, const char *syslog_facility,
-		     int debug, char *err, size_t errlen);
+int logger_configure(struct logger *lg, const char *logfile, const char *syslog_facility, int debug,
+		     char *err, size_t errlen);
 /* Reopen the log file (SIGHUP, after rotation). */
 int logger_reopen(struct logger *lg);
 void logger_close(struct logger *lg);

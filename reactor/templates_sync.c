@@ -14,8 +14,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	tpl_sync_flush(arg);
 }
 
-int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base,
-		  struct logger *log, char *err, size_t errlen)
+int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base, struct logger *log,
+		  char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->mu, NULL);
@@ -96,8 +96,8 @@ void tpl_sync_flush(struct tpl_sync *s)
 	if (nf_templates_write(s->path, arr, err, sizeof err) < 0)
 		nt_log(s->log, LOG_LVL_ERROR, CORE_COMPONENT, "templates file: %s", err);
 	else
-		nt_log(s->log, LOG_LVL_DEBUG, CORE_COMPONENT, "templates file %s: %zu exporters saved",
-		       s->path, json_array_size(arr));
+		nt_log(s->log, LOG_LVL_DEBUG, CORE_COMPONENT,
+		       "templates file %s: %zu exporters saved", s->path, json_array_size(arr));
 	json_decref(arr);
 }
 

@@ -30,8 +30,8 @@ struct tpl_sync {
 	int armed;
 };
 
-int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base,
-		  struct logger *log, char *err, size_t errlen);
+int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base, struct logger *log,
+		  char *err, size_t errlen);
 /*
  * Carry the file's current entries forward; call only once the file has
  * been validated (a worker loaded it), so a rejected file is never rewritten.

@@ -31,8 +31,8 @@ static void ahead_drain_one(struct worker *w)
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint32_t klen = w->tables[i]->key_len;
-		agg_table_add(w->tables[i], w->ahead_keys[i] + (size_t)s * klen, w->ahead_hash[i][s],
-			      &w->ahead_c[s]);
+		agg_table_add(w->tables[i], w->ahead_keys[i] + (size_t)s * klen,
+			      w->ahead_hash[i][s], &w->ahead_c[s]);
 	}
 	w->ahead_head = (s + 1) % ACCT_AHEAD;
 	w->ahead_len--;
@@ -81,7 +81,10 @@ void worker_account(struct worker *w, struct flow_rec *r)
 	w->ahead_len++;
 }
 
-static void on_record(void *arg, struct flow_rec *r) { worker_account(arg, r); }
+static void on_record(void *arg, struct flow_rec *r)
+{
+	worker_account(arg, r);
+}
 
 static void on_template_changed(void *arg, const struct nf_exporter *ex)
 {
@@ -161,8 +164,8 @@ static int read_batches(struct worker *w, evutil_socket_t fd)
 				w->st.recv_errors++;
 				continue;
 			}
-			enum nf_err e = nf_decode(&w->nf, ex, w->bufs + (size_t)i * RECV_BUF, len,
-						  w->now_usec);
+			enum nf_err e =
+			    nf_decode(&w->nf, ex, w->bufs + (size_t)i * RECV_BUF, len, w->now_usec);
 			if (e != NF_OK) {
 				w->st.malformed++;
 				log_malformed(w, ex, e, len);
@@ -300,12 +303,10 @@ static void on_stats(evutil_socket_t fd, short what, void *arg)
 	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u datagrams=%llu bytes=%llu records=%llu malformed=%llu "
 	       "truncated=%llu recv_errors=%llu exporters=%zu",
-	       w->id, (unsigned long long)w->st.datagrams,
-	       (unsigned long long)w->st.bytes,
-	       (unsigned long long)w->st.records,
-	       (unsigned long long)w->st.malformed,
-	       (unsigned long long)w->st.truncated,
-	       (unsigned long long)w->st.recv_errors, w->nf.nexporters);
+	       w->id, (unsigned long long)w->st.datagrams, (unsigned long long)w->st.bytes,
+	       (unsigned long long)w->st.records, (unsigned long long)w->st.malformed,
+	       (unsigned long long)w->st.truncated, (unsigned long long)w->st.recv_errors,
+	       w->nf.nexporters);
 	nf_collector_foreach(&w->nf, log_exporter, w);
 }
 
@@ -386,7 +387,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->ev_stop = event_new(w->base, -1, 0, on_stop, w);
 	w->ev_stats = event_new(w->base, -1, 0, on_stats, w);
 	w->ev_quiesce = event_new(w->base, -1, 0, on_quiesce, w);
-	if (!w->ev_read || !w->ev_stop || !w->ev_stats || !w->ev_quiesce || event_add(w->ev_read, NULL) < 0) {
+	if (!w->ev_read || !w->ev_stop || !w->ev_stats || !w->ev_quiesce ||
+	    event_add(w->ev_read, NULL) < 0) {
 		snprintf(err, errlen, "event_new failed");
 		return -1;
 	}

@@ -24,8 +24,8 @@ struct iovec;
 struct worker_stats {
 	uint64_t datagrams;
 	uint64_t bytes;
-	uint64_t malformed;  /* datagrams with any decode error */
-	uint64_t truncated;  /* larger than the receive buffer */
+	uint64_t malformed; /* datagrams with any decode error */
+	uint64_t truncated; /* larger than the receive buffer */
 	uint64_t recv_errors;
 	uint64_t records;
 };
@@ -53,7 +53,7 @@ struct worker {
 	struct agg_counters ahead_c[ACCT_AHEAD];
 	unsigned ahead_head, ahead_len;
 	struct nf_collector nf;
-	nt_usec now_usec; /* arrival time of the datagram being decoded */
+	nt_usec now_usec;     /* arrival time of the datagram being decoded */
 	int templates_loaded; /* nfacctd_templates_file was valid and loaded */
 
 	/* recvmmsg batch */

@@ -24,18 +24,29 @@
 
 #define RECS_PER_DGRAM_V5 30
 /* records per data datagram: what fits a 1500-byte MTU (45-byte v9, 69-byte IPFIX records) */
-#define RECS_PER_DGRAM_V9 30
+#define RECS_PER_DGRAM_V9    30
 #define RECS_PER_DGRAM_IPFIX 20
-#define TPL_ID 256
+#define TPL_ID		     256
 
 struct wbuf {
 	uint8_t b[2048];
 	size_t n;
 };
 
-static void w8(struct wbuf *w, uint8_t v) { w->b[w->n++] = v; }
-static void w16(struct wbuf *w, uint16_t v) { w8(w, (uint8_t)(v >> 8)); w8(w, (uint8_t)v); }
-static void w32(struct wbuf *w, uint32_t v) { w16(w, (uint16_t)(v >> 16)); w16(w, (uint16_t)v); }
+static void w8(struct wbuf *w, uint8_t v)
+{
+	w->b[w->n++] = v;
+}
+static void w16(struct wbuf *w, uint16_t v)
+{
+	w8(w, (uint8_t)(v >> 8));
+	w8(w, (uint8_t)v);
+}
+static void w32(struct wbuf *w, uint32_t v)
+{
+	w16(w, (uint16_t)(v >> 16));
+	w16(w, (uint16_t)v);
+}
 static void wn(struct wbuf *w, uint64_t v, unsigned len)
 {
 	for (unsigned i = len; i-- > 0;)
@@ -51,62 +62,103 @@ static void put16at(struct wbuf *w, size_t off, uint16_t v)
 static const struct {
 	uint16_t type_v9, type_ipfix, len_v9, len_ipfix;
 } fields[] = {
-	{8, 8, 4, 4},       /* sourceIPv4Address */
-	{12, 12, 4, 4},     /* destinationIPv4Address */
-	{7, 7, 2, 2},       /* sourceTransportPort */
-	{11, 11, 2, 2},     /* destinationTransportPort */
-	{4, 4, 1, 1},       /* protocolIdentifier */
-	{5, 5, 1, 1},       /* ipClassOfService */
-	{6, 6, 1, 1},       /* tcpControlBits */
-	{10, 10, 2, 4},     /* ingressInterface */
-	{14, 14, 2, 4},     /* egressInterface */
-	{16, 16, 2, 4},     /* bgpSourceAsNumber */
-	{17, 17, 2, 4},     /* bgpDestinationAsNumber */
-	{9, 9, 1, 1},       /* sourceIPv4PrefixLength */
-	{13, 13, 1, 1},     /* destinationIPv4PrefixLength */
-	{15, 15, 4, 4},     /* ipNextHopIPv4Address */
-	{1, 1, 4, 8},       /* octetDeltaCount */
-	{2, 2, 4, 8},       /* packetDeltaCount */
-	{22, 152, 4, 8},    /* first switched / flowStartMilliseconds */
-	{21, 153, 4, 8},    /* last switched / flowEndMilliseconds */
+    {8, 8, 4, 4},    /* sourceIPv4Address */
+    {12, 12, 4, 4},  /* destinationIPv4Address */
+    {7, 7, 2, 2},    /* sourceTransportPort */
+    {11, 11, 2, 2},  /* destinationTransportPort */
+    {4, 4, 1, 1},    /* protocolIdentifier */
+    {5, 5, 1, 1},    /* ipClassOfService */
+    {6, 6, 1, 1},    /* tcpControlBits */
+    {10, 10, 2, 4},  /* ingressInterface */
+    {14, 14, 2, 4},  /* egressInterface */
+    {16, 16, 2, 4},  /* bgpSourceAsNumber */
+    {17, 17, 2, 4},  /* bgpDestinationAsNumber */
+    {9, 9, 1, 1},    /* sourceIPv4PrefixLength */
+    {13, 13, 1, 1},  /* destinationIPv4PrefixLength */
+    {15, 15, 4, 4},  /* ipNextHopIPv4Address */
+    {1, 1, 4, 8},    /* octetDeltaCount */
+    {2, 2, 4, 8},    /* packetDeltaCount */
+    {22, 152, 4, 8}, /* first switched / flowStartMilliseconds */
+    {21, 153, 4, 8}, /* last switched / flowEndMilliseconds */
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
 static uint64_t field_value(unsigned f, unsigned k, int ipfix)
 {
 	switch (fields[f].type_v9) {
-	case 8: return 0x0a000000u + k;
-	case 12: return 0xc0a80000u + (k & 0xffff);
-	case 7: return 1024 + k % 30000;
-	case 11: return k % 2 ? 443 : 80;
-	case 4: return 6;
-	case 5: return 0;
-	case 6: return 0x1b;
-	case 10: return 1 + k % 8;
-	case 14: return 10 + k % 8;
-	case 16: return 64512 + k % 100;
-	case 17: return 65000 + k % 100;
-	case 9: case 13: return 24;
-	case 15: return 0x0a0000feu;
-	case 1: return 1500u * (1 + k % 10);
-	case 2: return 1 + k % 10;
-	case 22: return ipfix ? 1700000000000ull - 5000 : 95000;
-	case 21: return ipfix ? 1700000000000ull - 1000 : 99000;
-	default: return 0;
+	case 8:
+		return 0x0a000000u + k;
+	case 12:
+		return 0xc0a80000u + (k & 0xffff);
+	case 7:
+		return 1024 + k % 30000;
+	case 11:
+		return k % 2 ? 443 : 80;
+	case 4:
+		return 6;
+	case 5:
+		return 0;
+	case 6:
+		return 0x1b;
+	case 10:
+		return 1 + k % 8;
+	case 14:
+		return 10 + k % 8;
+	case 16:
+		return 64512 + k % 100;
+	case 17:
+		return 65000 + k % 100;
+	case 9:
+	case 13:
+		return 24;
+	case 15:
+		return 0x0a0000feu;
+	case 1:
+		return 1500u * (1 + k % 10);
+	case 2:
+		return 1 + k % 10;
+	case 22:
+		return ipfix ? 1700000000000ull - 5000 : 95000;
+	case 21:
+		return ipfix ? 1700000000000ull - 1000 : 99000;
+	default:
+		return 0;
 	}
 }
 
 static void build_v5(struct wbuf *w)
 {
 	w->n = 0;
-	w16(w, 5); w16(w, RECS_PER_DGRAM_V5); w32(w, 100000); w32(w, 1700000000u); w32(w, 0);
-	w32(w, 1); w8(w, 0); w8(w, 0); w16(w, 0);
+	w16(w, 5);
+	w16(w, RECS_PER_DGRAM_V5);
+	w32(w, 100000);
+	w32(w, 1700000000u);
+	w32(w, 0);
+	w32(w, 1);
+	w8(w, 0);
+	w8(w, 0);
+	w16(w, 0);
 	for (unsigned k = 0; k < RECS_PER_DGRAM_V5; k++) {
-		w32(w, 0x0a000000u + k); w32(w, 0xc0a80000u + k); w32(w, 0x0a0000feu);
-		w16(w, (uint16_t)(1 + k % 8)); w16(w, (uint16_t)(10 + k % 8));
-		w32(w, 1 + k % 10); w32(w, 1500u * (1 + k % 10)); w32(w, 95000); w32(w, 99000);
-		w16(w, (uint16_t)(1024 + k)); w16(w, 443); w8(w, 0); w8(w, 0x1b); w8(w, 6); w8(w, 0);
-		w16(w, 64512); w16(w, 65000); w8(w, 24); w8(w, 24); w16(w, 0);
+		w32(w, 0x0a000000u + k);
+		w32(w, 0xc0a80000u + k);
+		w32(w, 0x0a0000feu);
+		w16(w, (uint16_t)(1 + k % 8));
+		w16(w, (uint16_t)(10 + k % 8));
+		w32(w, 1 + k % 10);
+		w32(w, 1500u * (1 + k % 10));
+		w32(w, 95000);
+		w32(w, 99000);
+		w16(w, (uint16_t)(1024 + k));
+		w16(w, 443);
+		w8(w, 0);
+		w8(w, 0x1b);
+		w8(w, 6);
+		w8(w, 0);
+		w16(w, 64512);
+		w16(w, 65000);
+		w8(w, 24);
+		w8(w, 24);
+		w16(w, 0);
 	}
 }
 
@@ -115,9 +167,18 @@ static void msg_hdr(struct wbuf *w, int ipfix)
 {
 	w->n = 0;
 	if (ipfix) {
-		w16(w, 10); w16(w, 0); w32(w, 1700000000u); w32(w, 0); w32(w, 1);
+		w16(w, 10);
+		w16(w, 0);
+		w32(w, 1700000000u);
+		w32(w, 0);
+		w32(w, 1);
 	} else {
-		w16(w, 9); w16(w, 1); w32(w, 100000); w32(w, 1700000000u); w32(w, 0); w32(w, 1);
+		w16(w, 9);
+		w16(w, 1);
+		w32(w, 100000);
+		w32(w, 1700000000u);
+		w32(w, 0);
+		w32(w, 1);
 	}
 }
 
@@ -131,8 +192,10 @@ static void build_template(struct wbuf *w, int ipfix)
 {
 	msg_hdr(w, ipfix);
 	size_t set = w->n;
-	w16(w, ipfix ? 2 : 0); w16(w, 0);
-	w16(w, TPL_ID); w16(w, (uint16_t)NFIELDS);
+	w16(w, ipfix ? 2 : 0);
+	w16(w, 0);
+	w16(w, TPL_ID);
+	w16(w, (uint16_t)NFIELDS);
 	for (unsigned f = 0; f < NFIELDS; f++) {
 		w16(w, ipfix ? fields[f].type_ipfix : fields[f].type_v9);
 		w16(w, ipfix ? fields[f].len_ipfix : fields[f].len_v9);
@@ -145,11 +208,13 @@ static void build_data(struct wbuf *w, int ipfix)
 {
 	msg_hdr(w, ipfix);
 	size_t set = w->n;
-	w16(w, TPL_ID); w16(w, 0);
+	w16(w, TPL_ID);
+	w16(w, 0);
 	unsigned n = ipfix ? RECS_PER_DGRAM_IPFIX : RECS_PER_DGRAM_V9;
 	for (unsigned k = 0; k < n; k++)
 		for (unsigned f = 0; f < NFIELDS; f++)
-			wn(w, field_value(f, k, ipfix), ipfix ? fields[f].len_ipfix : fields[f].len_v9);
+			wn(w, field_value(f, k, ipfix),
+			   ipfix ? fields[f].len_ipfix : fields[f].len_v9);
 	while ((w->n - set) % 4)
 		w8(w, 0);
 	put16at(w, set + 2, (uint16_t)(w->n - set));

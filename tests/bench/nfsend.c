@@ -37,11 +37,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_DGRAM 1472 /* 1500-byte MTU minus IPv4 and UDP headers */
-#define MAX_BATCH 1024
+#define MAX_DGRAM   1472 /* 1500-byte MTU minus IPv4 and UDP headers */
+#define MAX_BATCH   1024
 #define MAX_SOURCES 64
-#define MAX_KEYS (1u << 24)
-#define MAX_POOL 16384 /* pre-built datagrams, about 24 MB */
+#define MAX_KEYS    (1u << 24)
+#define MAX_POOL    16384 /* pre-built datagrams, about 24 MB */
 #define TEMPLATE_ID 256
 
 /* Field list shared by v9 and IPFIX; lengths differ where the two usually do. */
@@ -52,9 +52,24 @@ struct field {
 };
 
 enum {
-	F_SRC_ADDR, F_DST_ADDR, F_SRC_PORT, F_DST_PORT, F_PROTO, F_TOS, F_TCP_FLAGS,
-	F_BYTES, F_PKTS, F_IN_IF, F_OUT_IF, F_SRC_AS, F_DST_AS, F_SRC_MASK, F_DST_MASK,
-	F_FIRST, F_LAST, F_COUNT
+	F_SRC_ADDR,
+	F_DST_ADDR,
+	F_SRC_PORT,
+	F_DST_PORT,
+	F_PROTO,
+	F_TOS,
+	F_TCP_FLAGS,
+	F_BYTES,
+	F_PKTS,
+	F_IN_IF,
+	F_OUT_IF,
+	F_SRC_AS,
+	F_DST_AS,
+	F_SRC_MASK,
+	F_DST_MASK,
+	F_FIRST,
+	F_LAST,
+	F_COUNT
 };
 
 /*
@@ -63,12 +78,12 @@ enum {
  * IPFIX sends flowStart/EndMilliseconds (152/153, epoch ms).
  */
 static const struct field fields[F_COUNT] = {
-	[F_SRC_ADDR] = {8, 4, 4},   [F_DST_ADDR] = {12, 4, 4}, [F_SRC_PORT] = {7, 2, 2},
-	[F_DST_PORT] = {11, 2, 2},  [F_PROTO] = {4, 1, 1},     [F_TOS] = {5, 1, 1},
-	[F_TCP_FLAGS] = {6, 1, 1},  [F_BYTES] = {1, 4, 8},     [F_PKTS] = {2, 4, 8},
-	[F_IN_IF] = {10, 2, 4},     [F_OUT_IF] = {14, 2, 4},   [F_SRC_AS] = {16, 4, 4},
-	[F_DST_AS] = {17, 4, 4},    [F_SRC_MASK] = {9, 1, 1},  [F_DST_MASK] = {13, 1, 1},
-	[F_FIRST] = {22, 4, 8},     [F_LAST] = {21, 4, 8},
+    [F_SRC_ADDR] = {8, 4, 4},  [F_DST_ADDR] = {12, 4, 4}, [F_SRC_PORT] = {7, 2, 2},
+    [F_DST_PORT] = {11, 2, 2}, [F_PROTO] = {4, 1, 1},	  [F_TOS] = {5, 1, 1},
+    [F_TCP_FLAGS] = {6, 1, 1}, [F_BYTES] = {1, 4, 8},	  [F_PKTS] = {2, 4, 8},
+    [F_IN_IF] = {10, 2, 4},    [F_OUT_IF] = {14, 2, 4},	  [F_SRC_AS] = {16, 4, 4},
+    [F_DST_AS] = {17, 4, 4},   [F_SRC_MASK] = {9, 1, 1},  [F_DST_MASK] = {13, 1, 1},
+    [F_FIRST] = {22, 4, 8},    [F_LAST] = {21, 4, 8},
 };
 
 struct opts {
@@ -76,10 +91,10 @@ struct opts {
 	uint32_t keys;
 	const char *dst;
 	uint16_t port;
-	double rate;       /* records/s; 0 = full speed */
-	double duration;   /* seconds; 0 = no limit (needs --records) */
-	uint64_t records;  /* stop after this many records; 0 = no limit */
-	int batch;         /* datagrams per sendmmsg() */
+	double rate;	  /* records/s; 0 = full speed */
+	double duration;  /* seconds; 0 = no limit (needs --records) */
+	uint64_t records; /* stop after this many records; 0 = no limit */
+	int batch;	  /* datagrams per sendmmsg() */
 	int sources;
 	int template_every; /* data datagrams per source between templates */
 	bool quiet;
@@ -101,7 +116,7 @@ struct dgram {
 
 struct source {
 	int fd;
-	uint32_t seq;       /* v5: flows; v9: datagrams; IPFIX: data records */
+	uint32_t seq;	    /* v5: flows; v9: datagrams; IPFIX: data records */
 	uint64_t since_tpl; /* data datagrams since the last template */
 	bool tpl_sent;
 };
@@ -119,8 +134,8 @@ static void key_record(uint32_t k, struct rec *r)
 	static const uint16_t dports[8] = {80, 443, 53, 22, 25, 123, 8080, 3306};
 	uint32_t h = k * 2654435761u; /* Knuth's multiplicative hash: spreads dst */
 
-	r->src = 0x0a000000u | k;                  /* 10.0.0.0/8 + k */
-	r->dst = 0xc0a80000u | (h >> 16);           /* 192.168.0.0/16 */
+	r->src = 0x0a000000u | k;	  /* 10.0.0.0/8 + k */
+	r->dst = 0xc0a80000u | (h >> 16); /* 192.168.0.0/16 */
 	r->sport = (uint16_t)(1024 + k % 60000);
 	r->dport = dports[k % 8];
 	r->proto = (k / 8) % 2 ? 17 : 6;
@@ -174,10 +189,14 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
 static uint8_t *putn(uint8_t *p, uint64_t v, uint16_t len)
 {
 	switch (len) {
-	case 1: return put8(p, (uint8_t)v);
-	case 2: return put16(p, (uint16_t)v);
-	case 4: return put32(p, (uint32_t)v);
-	default: return put64(p, v);
+	case 1:
+		return put8(p, (uint8_t)v);
+	case 2:
+		return put16(p, (uint16_t)v);
+	case 4:
+		return put32(p, (uint32_t)v);
+	default:
+		return put64(p, v);
 	}
 }
 
@@ -210,8 +229,8 @@ static void build_v5(struct dgram *d, uint32_t first_key, uint16_t n, uint32_t k
 	p = put32(p, 0);
 	p = put32(p, 0);
 	p = put32(p, 0);
-	p = put8(p, 0);  /* engine_type */
-	p = put8(p, 0);  /* engine_id */
+	p = put8(p, 0);	 /* engine_type */
+	p = put8(p, 0);	 /* engine_id */
 	p = put16(p, 0); /* sampling */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rec r;
@@ -263,8 +282,8 @@ static uint8_t *put_header(uint8_t *p, int version, uint16_t count)
 	p = put16(p, count); /* v9: records incl. templates; IPFIX: length, patched later */
 	if (version == 9)
 		p = put32(p, uptime_ms());
-	p = put32(p, 0); /* unix_secs / export time: patched per send */
-	p = put32(p, 0); /* sequence: patched per send */
+	p = put32(p, 0);    /* unix_secs / export time: patched per send */
+	p = put32(p, 0);    /* sequence: patched per send */
 	return put32(p, 1); /* source_id / observation domain */
 }
 
@@ -288,8 +307,7 @@ static void build_template(struct dgram *d, int version)
 	d->nrec = 0;
 }
 
-static void build_data(struct dgram *d, int version, uint32_t first_key, uint16_t n,
-		       uint32_t keys)
+static void build_data(struct dgram *d, int version, uint32_t first_key, uint16_t n, uint32_t keys)
 {
 	uint8_t *p = put_header(d->buf, version, n);
 	uint8_t *set = p;
@@ -308,23 +326,57 @@ static void build_data(struct dgram *d, int version, uint32_t first_key, uint16_
 			uint64_t v = 0;
 
 			switch (f) {
-			case F_SRC_ADDR: v = r.src; break;
-			case F_DST_ADDR: v = r.dst; break;
-			case F_SRC_PORT: v = r.sport; break;
-			case F_DST_PORT: v = r.dport; break;
-			case F_PROTO: v = r.proto; break;
-			case F_TOS: v = r.tos; break;
-			case F_TCP_FLAGS: v = r.flags; break;
-			case F_BYTES: v = r.bytes; break;
-			case F_PKTS: v = 1; break;
-			case F_IN_IF: v = r.in_if; break;
-			case F_OUT_IF: v = r.out_if; break;
-			case F_SRC_AS: v = r.src_as; break;
-			case F_DST_AS: v = r.dst_as; break;
-			case F_SRC_MASK: v = r.smask; break;
-			case F_DST_MASK: v = r.dmask; break;
-			case F_FIRST: v = v9 ? up - 2000 : now - 2000; break;
-			case F_LAST: v = v9 ? up - 1000 : now - 1000; break;
+			case F_SRC_ADDR:
+				v = r.src;
+				break;
+			case F_DST_ADDR:
+				v = r.dst;
+				break;
+			case F_SRC_PORT:
+				v = r.sport;
+				break;
+			case F_DST_PORT:
+				v = r.dport;
+				break;
+			case F_PROTO:
+				v = r.proto;
+				break;
+			case F_TOS:
+				v = r.tos;
+				break;
+			case F_TCP_FLAGS:
+				v = r.flags;
+				break;
+			case F_BYTES:
+				v = r.bytes;
+				break;
+			case F_PKTS:
+				v = 1;
+				break;
+			case F_IN_IF:
+				v = r.in_if;
+				break;
+			case F_OUT_IF:
+				v = r.out_if;
+				break;
+			case F_SRC_AS:
+				v = r.src_as;
+				break;
+			case F_DST_AS:
+				v = r.dst_as;
+				break;
+			case F_SRC_MASK:
+				v = r.smask;
+				break;
+			case F_DST_MASK:
+				v = r.dmask;
+				break;
+			case F_FIRST:
+				v = v9 ? up - 2000 : now - 2000;
+				break;
+			case F_LAST:
+				v = v9 ? up - 1000 : now - 1000;
+				break;
 			}
 			p = putn(p, v, len);
 		}
@@ -387,45 +439,82 @@ static void sleep_until(double t)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
-		"              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
-		"              [--batch B] [--sources N] [--template-every D] [--quiet]\n"
-		"Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
-		"Prints: sent records=... datagrams=... templates=... bytes=... seconds=... rate=...\n");
+	fprintf(f, "usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
+		   "              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
+		   "              [--batch B] [--sources N] [--template-every D] [--quiet]\n"
+		   "Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
+		   "Prints: sent records=... datagrams=... templates=... bytes=... seconds=... "
+		   "rate=...\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{"version", required_argument, NULL, 'v'}, {"keys", required_argument, NULL, 'k'},
-		{"dst", required_argument, NULL, 'd'},     {"port", required_argument, NULL, 'p'},
-		{"rate", required_argument, NULL, 'r'},    {"duration", required_argument, NULL, 't'},
-		{"records", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'},
-		{"sources", required_argument, NULL, 's'}, {"template-every", required_argument, NULL, 'T'},
-		{"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"version", required_argument, NULL, 'v'},
+	    {"keys", required_argument, NULL, 'k'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"duration", required_argument, NULL, 't'},
+	    {"records", required_argument, NULL, 'n'},
+	    {"batch", required_argument, NULL, 'b'},
+	    {"sources", required_argument, NULL, 's'},
+	    {"template-every", required_argument, NULL, 'T'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	long port = 0;
 
-	*o = (struct opts){.version = 5, .keys = 64, .dst = "127.0.0.1", .duration = 10,
-			   .batch = 32, .sources = 1, .template_every = 1000};
+	*o = (struct opts){.version = 5,
+			   .keys = 64,
+			   .dst = "127.0.0.1",
+			   .duration = 10,
+			   .batch = 32,
+			   .sources = 1,
+			   .template_every = 1000};
 	while ((c = getopt_long(argc, argv, "v:k:d:p:r:t:n:b:s:T:qh", lo, NULL)) != -1) {
 		switch (c) {
-		case 'v': o->version = atoi(optarg); break;
-		case 'k': o->keys = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'd': o->dst = optarg; break;
-		case 'p': port = strtol(optarg, NULL, 10); break;
-		case 'r': o->rate = strtod(optarg, NULL); break;
-		case 't': o->duration = strtod(optarg, NULL); break;
-		case 'n': o->records = strtoull(optarg, NULL, 10); break;
-		case 'b': o->batch = atoi(optarg); break;
-		case 's': o->sources = atoi(optarg); break;
-		case 'T': o->template_every = atoi(optarg); break;
-		case 'q': o->quiet = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'v':
+			o->version = atoi(optarg);
+			break;
+		case 'k':
+			o->keys = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'd':
+			o->dst = optarg;
+			break;
+		case 'p':
+			port = strtol(optarg, NULL, 10);
+			break;
+		case 'r':
+			o->rate = strtod(optarg, NULL);
+			break;
+		case 't':
+			o->duration = strtod(optarg, NULL);
+			break;
+		case 'n':
+			o->records = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			o->batch = atoi(optarg);
+			break;
+		case 's':
+			o->sources = atoi(optarg);
+			break;
+		case 'T':
+			o->template_every = atoi(optarg);
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind != argc || port < 1 || port > 65535) {
@@ -440,8 +529,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (o->keys < 1 || o->keys > MAX_KEYS || o->batch < 1 || o->batch > MAX_BATCH ||
 	    o->sources < 1 || o->sources > MAX_SOURCES || o->template_every < 1 || o->rate < 0 ||
 	    o->duration < 0 || (o->duration == 0 && o->records == 0)) {
-		fprintf(stderr, "nfsend: bad option value (keys 1..%u, batch 1..%d, sources 1..%d, "
-				"and --duration or --records)\n", MAX_KEYS, MAX_BATCH, MAX_SOURCES);
+		fprintf(stderr,
+			"nfsend: bad option value (keys 1..%u, batch 1..%d, sources 1..%d, "
+			"and --duration or --records)\n",
+			MAX_KEYS, MAX_BATCH, MAX_SOURCES);
 		return -1;
 	}
 	return 0;
@@ -611,7 +702,8 @@ int main(int argc, char **argv)
 		    (o.records > 0 && sent_rec >= o.records))
 			break;
 		if (o.rate > 0) {
-			double due = (double)sent_rec / o.rate; /* when we may send the next batch */
+			double due =
+			    (double)sent_rec / o.rate; /* when we may send the next batch */
 
 			if (due > elapsed) {
 				sleep_until(t0 + due);
@@ -649,13 +741,14 @@ int main(int argc, char **argv)
 	}
 	elapsed = mono_now() - t0;
 
-	printf("sent records=%" PRIu64 " datagrams=%" PRIu64 " templates=%" PRIu64
-	       " bytes=%" PRIu64 " seconds=%.3f rate=%.0f\n",
+	printf("sent records=%" PRIu64 " datagrams=%" PRIu64 " templates=%" PRIu64 " bytes=%" PRIu64
+	       " seconds=%.3f rate=%.0f\n",
 	       sent_rec, sent_dg, sent_tpl, sent_bytes, elapsed,
 	       elapsed > 0 ? (double)sent_rec / elapsed : 0.0);
 	if (!o.quiet)
-		fprintf(stderr, "nfsend: v%d, %u keys, %u pre-built datagrams of <= %u records, "
-				"%d source(s) -> %s port %u\n",
+		fprintf(stderr,
+			"nfsend: v%d, %u keys, %u pre-built datagrams of <= %u records, "
+			"%d source(s) -> %s port %u\n",
 			o.version, o.keys, npool, per, o.sources, o.dst, o.port);
 	for (int i = 0; i < o.sources; i++)
 		close(src[i].fd);

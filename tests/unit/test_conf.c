@@ -93,23 +93,24 @@ static void test_globals_comments_case(void **state)
 	(void)state;
 	struct conf c;
 	char err[512];
-	const char *text = "! a comment\n"
-			   "\n"
-			   "   \t\n"
-			   "  ! indented comment\n"
-			   "Daemonize: TRUE\n"
-			   "NFACCTD_PORT:   2201   \n"
-			   "nfacctd_ip: ::1\n"
-			   "pidfile: /run/nfacctd.pid\n"
-			   "reactor_workers: 4\n"
-			   "nfacctd_pipe_size: 1048576\n"
-			   "nfacctd_renormalize: yes\n"
-			   "nfacctd_time_new: on\n"
-			   "nfacctd_time_secs: 1\n"
-			   "debug:off\n"
-			   "log_rate_limit: 0\n"
-			   "sampling_map: /etc/pmacct/sampling.map\n"
-			   "aggregate_primitives: /etc/pmacct/primitives.lst"; /* no final newline */
+	const char *text =
+	    "! a comment\n"
+	    "\n"
+	    "   \t\n"
+	    "  ! indented comment\n"
+	    "Daemonize: TRUE\n"
+	    "NFACCTD_PORT:   2201   \n"
+	    "nfacctd_ip: ::1\n"
+	    "pidfile: /run/nfacctd.pid\n"
+	    "reactor_workers: 4\n"
+	    "nfacctd_pipe_size: 1048576\n"
+	    "nfacctd_renormalize: yes\n"
+	    "nfacctd_time_new: on\n"
+	    "nfacctd_time_secs: 1\n"
+	    "debug:off\n"
+	    "log_rate_limit: 0\n"
+	    "sampling_map: /etc/pmacct/sampling.map\n"
+	    "aggregate_primitives: /etc/pmacct/primitives.lst"; /* no final newline */
 	assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
 	assert_int_equal(c.daemonize, 1);
 	assert_int_equal(c.nfacctd_port, 2201);
@@ -149,15 +150,15 @@ static void test_bool_spellings(void **state)
 	static const struct {
 		const char *v;
 		int want;
-	} cases[] = {{"true", 1}, {"TRUE", 1}, {"True", 1}, {"yes", 1}, {"YES", 1}, {"on", 1},
-		     {"On", 1},   {"1", 1},    {"false", 0}, {"FALSE", 0}, {"no", 0}, {"No", 0},
-		     {"off", 0},  {"OFF", 0},  {"0", 0}};
+	} cases[] = {{"true", 1}, {"TRUE", 1}, {"True", 1}, {"yes", 1},	  {"YES", 1},
+		     {"on", 1},	  {"On", 1},   {"1", 1},    {"false", 0}, {"FALSE", 0},
+		     {"no", 0},	  {"No", 0},   {"off", 0},  {"OFF", 0},	  {"0", 0}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct conf c;
 		char err[512], text[128];
 		/* start from the opposite value so a silent no-op is caught */
-		snprintf(text, sizeof text, "debug: %s\ndebug: %s\n", cases[i].want ? "false" : "true",
-			 cases[i].v);
+		snprintf(text, sizeof text, "debug: %s\ndebug: %s\n",
+			 cases[i].want ? "false" : "true", cases[i].v);
 		assert_int_equal(load(&c, &NF, text, err, sizeof err), 0);
 		assert_int_equal(c.debug, cases[i].want);
 		conf_free(&c);
@@ -344,8 +345,8 @@ static void test_duration(void **state)
 	static const struct {
 		const char *v;
 		int want;
-	} good[] = {{"30s", 30}, {"5m", 300}, {"1h", 3600}, {"1d", 86400}, {"1w", 604800},
-		    {"31d", 31 * 86400}, {"  15m ", 900}};
+	} good[] = {{"30s", 30},    {"5m", 300},	 {"1h", 3600},	 {"1d", 86400},
+		    {"1w", 604800}, {"31d", 31 * 86400}, {"  15m ", 900}};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		struct conf c;
 		char err[512], text[128];
@@ -354,8 +355,8 @@ static void test_duration(void **state)
 		assert_int_equal(c.plugin[0].print_history, good[i].want);
 		conf_free(&c);
 	}
-	static const char *const bad[] = {"5", "5x", "0m", "-1m", "32d", "5mm", "m", "1.5h",
-					  "99999999999999999999s"};
+	static const char *const bad[] = {
+	    "5", "5x", "0m", "-1m", "32d", "5mm", "m", "1.5h", "99999999999999999999s"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct conf c;
 		char err[512], text[128];
@@ -612,15 +613,13 @@ static void test_bad_plugins_name_file_and_line(void **state)
 	/* the last assignment wins, and so does its line */
 	struct conf c;
 	char err[512];
-	assert_int_equal(load(&c, &NF, "plugins: print\ndebug: true\nplugins: foo\n", err,
-			      sizeof err),
-			 -1);
+	assert_int_equal(
+	    load(&c, &NF, "plugins: print\ndebug: true\nplugins: foo\n", err, sizeof err), -1);
 	assert_string_equal(err, ORIGIN ":3: key 'plugins': unknown plugin type 'foo'");
 	conf_free(&c);
 	/* set on the command line: named so, without a line */
 	conf_init(&c);
-	assert_int_equal(conf_load_string(&c, &NF, ORIGIN, "plugins: print\n", err, sizeof err),
-			 0);
+	assert_int_equal(conf_load_string(&c, &NF, ORIGIN, "plugins: print\n", err, sizeof err), 0);
 	assert_int_equal(conf_set(&c, &NF, "plugins", "foo[x]", err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
 	assert_string_equal(err, "command line: key 'plugins': unknown plugin type 'foo'");
@@ -1007,8 +1006,8 @@ static void test_key_table_sane(void **state)
 			struct conf c;
 			char err[512];
 			conf_init(&c);
-			assert_int_equal(conf_set(&c, &NF, tab[i].name, tab[i].def, err, sizeof err),
-					 0);
+			assert_int_equal(
+			    conf_set(&c, &NF, tab[i].name, tab[i].def, err, sizeof err), 0);
 			conf_free(&c);
 		}
 	}

@@ -100,9 +100,10 @@ static void test_json_basic(void **state)
 		    "\"ip_dst\": \"192.168.200.77\", \"port_src\": 443, \"tcp_flags\": \"18\", "
 		    "\"ip_proto\": \"tcp\", \"packets\": 10, \"bytes\": 1500}");
 	/* no event type: no field */
-	assert_json(&ks, e, NULL,
-		    "{\"ip_src\": \"10.1.2.3\", \"ip_dst\": \"192.168.200.77\", \"port_src\": 443, "
-		    "\"tcp_flags\": \"18\", \"ip_proto\": \"tcp\", \"packets\": 10, \"bytes\": 1500}");
+	assert_json(
+	    &ks, e, NULL,
+	    "{\"ip_src\": \"10.1.2.3\", \"ip_dst\": \"192.168.200.77\", \"port_src\": 443, "
+	    "\"tcp_flags\": \"18\", \"ip_proto\": \"tcp\", \"packets\": 10, \"bytes\": 1500}");
 	free(e);
 }
 
@@ -423,7 +424,7 @@ static void test_instance_bad_aggregate_names_line(void **state)
 	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[0], NULL, NULL, err, sizeof err), 0);
 	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[1], NULL, NULL, err, sizeof err), -1);
 	assert_string_equal(err, "bad.conf:4: key 'aggregate[b]': unknown primitive 'foo' "
-					"(nfacctd -a lists them)");
+				 "(nfacctd -a lists them)");
 	conf_free(&c);
 
 	/* from the command line: no line number */
@@ -432,7 +433,7 @@ static void test_instance_bad_aggregate_names_line(void **state)
 	assert_int_equal(conf_finish(&c, &nf, err, sizeof err), 0);
 	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[0], NULL, NULL, err, sizeof err), -1);
 	assert_string_equal(err, "command line: key 'aggregate[default]': unknown primitive 'bar' "
-					"(nfacctd -a lists them)");
+				 "(nfacctd -a lists them)");
 	conf_free(&c);
 }
 

@@ -224,10 +224,9 @@ static void test_one_record(void **state)
 	assert_int_equal(r->ts_start, EXPORT_USEC - 10000ull * 1000u);
 	assert_int_equal(r->ts_end, EXPORT_USEC - 1000ull * 1000u);
 	static const enum fr_field present[] = {
-	    FR_SRC_ADDR, FR_DST_ADDR,  FR_SRC_MASK,   FR_DST_MASK,    FR_SRC_PORT,
-	    FR_DST_PORT, FR_PROTO,     FR_TOS,        FR_TCP_FLAGS,   FR_SRC_AS,
-	    FR_DST_AS,   FR_IN_IFACE,  FR_OUT_IFACE,  FR_PEER_SRC_IP,
-	    FR_TS_START, FR_TS_END,    FR_ENGINE,     FR_FLOWS};
+	    FR_SRC_ADDR,  FR_DST_ADDR,	  FR_SRC_MASK,	FR_DST_MASK, FR_SRC_PORT, FR_DST_PORT,
+	    FR_PROTO,	  FR_TOS,	  FR_TCP_FLAGS, FR_SRC_AS,   FR_DST_AS,	  FR_IN_IFACE,
+	    FR_OUT_IFACE, FR_PEER_SRC_IP, FR_TS_START,	FR_TS_END,   FR_ENGINE,	  FR_FLOWS};
 	for (size_t i = 0; i < sizeof present / sizeof present[0]; i++)
 		assert_true(FR_HAS(r, present[i]));
 	assert_false(FR_HAS(r, FR_SRC_MAC));
@@ -250,8 +249,13 @@ static void test_sampling_bits(void **state)
 		uint32_t interval;
 		int flagged;
 	} cases[] = {
-	    {0x0000, 0, 0},      {0x0001, 1, 0},      {0x4001, 1, 0},     {0x8000 | 1000, 1000, 1},
-	    {0xc000 | 0x3fff, 0x3fff, 1}, {0x3fff, 0x3fff, 1}, {0x0002, 2, 1},
+	    {0x0000, 0, 0},
+	    {0x0001, 1, 0},
+	    {0x4001, 1, 0},
+	    {0x8000 | 1000, 1000, 1},
+	    {0xc000 | 0x3fff, 0x3fff, 1},
+	    {0x3fff, 0x3fff, 1},
+	    {0x0002, 2, 1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct v5hdr h = HDR;
@@ -317,7 +321,8 @@ static void test_thirty_records(void **state)
 		assert_int_equal(x->src_mask, i);
 		assert_int_equal(x->dst_mask, 32 - i);
 		assert_int_equal(x->export_seqno, 1000);
-		assert_int_equal(x->ts_start, EXPORT_USEC - (100000ull - (50000 + i * 100)) * 1000u);
+		assert_int_equal(x->ts_start,
+				 EXPORT_USEC - (100000ull - (50000 + i * 100)) * 1000u);
 		assert_int_equal(x->ts_end, EXPORT_USEC - (100000ull - (60000 + i * 100)) * 1000u);
 	}
 	assert_int_equal(f->ex->st.records, 30);

@@ -27,14 +27,47 @@ struct buf {
 	size_t n;
 };
 
-static void u8(struct buf *b, uint8_t v) { b->b[b->n++] = v; }
-static void u16(struct buf *b, uint16_t v) { u8(b, (uint8_t)(v >> 8)); u8(b, (uint8_t)v); }
-static void u32(struct buf *b, uint32_t v) { u16(b, (uint16_t)(v >> 16)); u16(b, (uint16_t)v); }
-static void u64(struct buf *b, uint64_t v) { u32(b, (uint32_t)(v >> 32)); u32(b, (uint32_t)v); }
-static void raw(struct buf *b, const void *p, size_t n) { memcpy(b->b + b->n, p, n); b->n += n; }
-static void ip4(struct buf *b, const char *s) { uint8_t a[4]; inet_pton(AF_INET, s, a); raw(b, a, 4); }
-static void ip6(struct buf *b, const char *s) { uint8_t a[16]; inet_pton(AF_INET6, s, a); raw(b, a, 16); }
-static void zeros(struct buf *b, size_t n) { memset(b->b + b->n, 0, n); b->n += n; }
+static void u8(struct buf *b, uint8_t v)
+{
+	b->b[b->n++] = v;
+}
+static void u16(struct buf *b, uint16_t v)
+{
+	u8(b, (uint8_t)(v >> 8));
+	u8(b, (uint8_t)v);
+}
+static void u32(struct buf *b, uint32_t v)
+{
+	u16(b, (uint16_t)(v >> 16));
+	u16(b, (uint16_t)v);
+}
+static void u64(struct buf *b, uint64_t v)
+{
+	u32(b, (uint32_t)(v >> 32));
+	u32(b, (uint32_t)v);
+}
+static void raw(struct buf *b, const void *p, size_t n)
+{
+	memcpy(b->b + b->n, p, n);
+	b->n += n;
+}
+static void ip4(struct buf *b, const char *s)
+{
+	uint8_t a[4];
+	inet_pton(AF_INET, s, a);
+	raw(b, a, 4);
+}
+static void ip6(struct buf *b, const char *s)
+{
+	uint8_t a[16];
+	inet_pton(AF_INET6, s, a);
+	raw(b, a, 16);
+}
+static void zeros(struct buf *b, size_t n)
+{
+	memset(b->b + b->n, 0, n);
+	b->n += n;
+}
 
 static void patch16(struct buf *b, size_t off, uint16_t v)
 {
@@ -43,21 +76,33 @@ static void patch16(struct buf *b, size_t off, uint16_t v)
 }
 
 #define T_UPTIME 100000u
-#define T_SECS 1700000000u
+#define T_SECS	 1700000000u
 
 static void v9_hdr(struct buf *b, uint16_t count, uint32_t seq, uint32_t srcid)
 {
 	b->n = 0;
-	u16(b, 9); u16(b, count); u32(b, T_UPTIME); u32(b, T_SECS); u32(b, seq); u32(b, srcid);
+	u16(b, 9);
+	u16(b, count);
+	u32(b, T_UPTIME);
+	u32(b, T_SECS);
+	u32(b, seq);
+	u32(b, srcid);
 }
 
 static void ipfix_hdr(struct buf *b, uint32_t seq, uint32_t odid)
 {
 	b->n = 0;
-	u16(b, 10); u16(b, 0); u32(b, T_SECS); u32(b, seq); u32(b, odid);
+	u16(b, 10);
+	u16(b, 0);
+	u32(b, T_SECS);
+	u32(b, seq);
+	u32(b, odid);
 }
 
-static void ipfix_end(struct buf *b) { patch16(b, 2, (uint16_t)b->n); }
+static void ipfix_end(struct buf *b)
+{
+	patch16(b, 2, (uint16_t)b->n);
+}
 
 static size_t set_begin(struct buf *b, uint16_t id)
 {
@@ -67,7 +112,10 @@ static size_t set_begin(struct buf *b, uint16_t id)
 	return off;
 }
 
-static void set_end(struct buf *b, size_t off) { patch16(b, off + 2, (uint16_t)(b->n - off)); }
+static void set_end(struct buf *b, size_t off)
+{
+	patch16(b, off + 2, (uint16_t)(b->n - off));
+}
 
 /* field specifier; pen != 0 sets the enterprise bit (IPFIX only) */
 static void fs(struct buf *b, uint16_t type, uint16_t len, uint32_t pen)
@@ -145,7 +193,10 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-static enum nf_err dec(struct fx *f) { return nf_decode(&f->c, f->ex, f->b.b, f->b.n, 42); }
+static enum nf_err dec(struct fx *f)
+{
+	return nf_decode(&f->c, f->ex, f->b.b, f->b.n, 42);
+}
 
 static int addr_is(const struct nt_addr *a, const char *s)
 {
@@ -158,20 +209,49 @@ static int addr_is(const struct nt_addr *a, const char *s)
 static void v9_basic_template(struct buf *b)
 {
 	size_t s = set_begin(b, 0);
-	u16(b, 256); u16(b, 18);
-	fs(b, 8, 4, 0); fs(b, 12, 4, 0); fs(b, 7, 2, 0); fs(b, 11, 2, 0); fs(b, 4, 1, 0);
-	fs(b, 1, 4, 0); fs(b, 2, 4, 0); fs(b, 22, 4, 0); fs(b, 21, 4, 0); fs(b, 10, 2, 0);
-	fs(b, 14, 4, 0); fs(b, 6, 1, 0); fs(b, 5, 1, 0); fs(b, 16, 2, 0); fs(b, 17, 4, 0);
-	fs(b, 9, 1, 0); fs(b, 13, 1, 0); fs(b, 15, 4, 0);
+	u16(b, 256);
+	u16(b, 18);
+	fs(b, 8, 4, 0);
+	fs(b, 12, 4, 0);
+	fs(b, 7, 2, 0);
+	fs(b, 11, 2, 0);
+	fs(b, 4, 1, 0);
+	fs(b, 1, 4, 0);
+	fs(b, 2, 4, 0);
+	fs(b, 22, 4, 0);
+	fs(b, 21, 4, 0);
+	fs(b, 10, 2, 0);
+	fs(b, 14, 4, 0);
+	fs(b, 6, 1, 0);
+	fs(b, 5, 1, 0);
+	fs(b, 16, 2, 0);
+	fs(b, 17, 4, 0);
+	fs(b, 9, 1, 0);
+	fs(b, 13, 1, 0);
+	fs(b, 15, 4, 0);
 	set_end(b, s);
 }
 
 static void v9_basic_record(struct buf *b, const char *src, uint16_t sport)
 {
-	ip4(b, src); ip4(b, "198.51.100.7"); u16(b, sport); u16(b, 443); u8(b, 6);
-	u32(b, 1500); u32(b, 3); u32(b, 90000); u32(b, 99000); u16(b, 5);
-	u32(b, 7); u8(b, 0x12); u8(b, 0xb8); u16(b, 65001); u32(b, 4200000000u);
-	u8(b, 24); u8(b, 16); ip4(b, "203.0.113.254");
+	ip4(b, src);
+	ip4(b, "198.51.100.7");
+	u16(b, sport);
+	u16(b, 443);
+	u8(b, 6);
+	u32(b, 1500);
+	u32(b, 3);
+	u32(b, 90000);
+	u32(b, 99000);
+	u16(b, 5);
+	u32(b, 7);
+	u8(b, 0x12);
+	u8(b, 0xb8);
+	u16(b, 65001);
+	u32(b, 4200000000u);
+	u8(b, 24);
+	u8(b, 16);
+	ip4(b, "203.0.113.254");
 }
 
 static void test_v9_template_then_data(void **state)
@@ -236,10 +316,14 @@ static void test_v9_time_secs(void **state)
 	f->c.opt.time_secs = 1;
 	v9_hdr(&f->b, 2, 1, 0);
 	size_t s = set_begin(&f->b, 0);
-	u16(&f->b, 300); u16(&f->b, 2); fs(&f->b, 22, 4, 0); fs(&f->b, 21, 4, 0);
+	u16(&f->b, 300);
+	u16(&f->b, 2);
+	fs(&f->b, 22, 4, 0);
+	fs(&f->b, 21, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 300);
-	u32(&f->b, T_SECS - 60); u32(&f->b, T_SECS - 5);
+	u32(&f->b, T_SECS - 60);
+	u32(&f->b, T_SECS - 5);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_OK);
 	assert_int_equal(f->s.n, 1);
@@ -293,23 +377,40 @@ static void test_v9_options_sampling(void **state)
 	v9_hdr(&f->b, 4, 1, 0);
 	/* options template 257: scope System(4), options 48 (1), 49 (1), 50 (4) */
 	size_t s = set_begin(&f->b, 1);
-	u16(&f->b, 257); u16(&f->b, 4); u16(&f->b, 12);
-	fs(&f->b, 1, 4, 0); fs(&f->b, 48, 1, 0); fs(&f->b, 49, 1, 0); fs(&f->b, 50, 4, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 4);
+	u16(&f->b, 12);
+	fs(&f->b, 1, 4, 0);
+	fs(&f->b, 48, 1, 0);
+	fs(&f->b, 49, 1, 0);
+	fs(&f->b, 50, 4, 0);
 	zeros(&f->b, 2);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 257);
-	u32(&f->b, 0); u8(&f->b, 3); u8(&f->b, 2); u32(&f->b, 100);
-	u32(&f->b, 0); u8(&f->b, 4); u8(&f->b, 2); u32(&f->b, 1000);
+	u32(&f->b, 0);
+	u8(&f->b, 3);
+	u8(&f->b, 2);
+	u32(&f->b, 100);
+	u32(&f->b, 0);
+	u8(&f->b, 4);
+	u8(&f->b, 2);
+	u32(&f->b, 1000);
 	zeros(&f->b, 2);
 	set_end(&f->b, s);
 	/* data template 258 carries the sampler id */
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 258); u16(&f->b, 2); fs(&f->b, 8, 4, 0); fs(&f->b, 48, 1, 0);
+	u16(&f->b, 258);
+	u16(&f->b, 2);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 48, 1, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 258);
-	ip4(&f->b, "10.1.1.1"); u8(&f->b, 3);
-	ip4(&f->b, "10.1.1.2"); u8(&f->b, 4);
-	ip4(&f->b, "10.1.1.3"); u8(&f->b, 9); /* unknown sampler: newest announced */
+	ip4(&f->b, "10.1.1.1");
+	u8(&f->b, 3);
+	ip4(&f->b, "10.1.1.2");
+	u8(&f->b, 4);
+	ip4(&f->b, "10.1.1.3");
+	u8(&f->b, 9); /* unknown sampler: newest announced */
 	zeros(&f->b, 1);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_OK);
@@ -329,14 +430,20 @@ static void test_v9_options_bad_scope(void **state)
 		v9_hdr(&f->b, 4, (uint32_t)pass * 2, (uint32_t)pass);
 		/* scope "Template" (5) is not a sampler scope */
 		size_t s = set_begin(&f->b, 1);
-		u16(&f->b, 257); u16(&f->b, 4); u16(&f->b, 4);
-		fs(&f->b, 5, 4, 0); fs(&f->b, 34, 4, 0);
+		u16(&f->b, 257);
+		u16(&f->b, 4);
+		u16(&f->b, 4);
+		fs(&f->b, 5, 4, 0);
+		fs(&f->b, 34, 4, 0);
 		set_end(&f->b, s);
 		s = set_begin(&f->b, 257);
-		u32(&f->b, 0); u32(&f->b, 64);
+		u32(&f->b, 0);
+		u32(&f->b, 64);
 		set_end(&f->b, s);
 		s = set_begin(&f->b, 0);
-		u16(&f->b, 258); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+		u16(&f->b, 258);
+		u16(&f->b, 1);
+		fs(&f->b, 8, 4, 0);
 		set_end(&f->b, s);
 		s = set_begin(&f->b, 258);
 		ip4(&f->b, "10.1.1.1");
@@ -355,25 +462,64 @@ static void test_ipfix_fields(void **state)
 	struct fx *f = *state;
 	ipfix_hdr(&f->b, 500, 99);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 400); u16(&f->b, 27);
-	fs(&f->b, 27, 16, 0); fs(&f->b, 28, 16, 0); fs(&f->b, 29, 1, 0); fs(&f->b, 30, 1, 0);
-	fs(&f->b, 56, 6, 0); fs(&f->b, 80, 6, 0); fs(&f->b, 58, 2, 0); fs(&f->b, 59, 2, 0);
-	fs(&f->b, 70, 3, 0); fs(&f->b, 71, 3, 0); fs(&f->b, 89, 1, 0); fs(&f->b, 130, 4, 0);
-	fs(&f->b, 61, 1, 0); fs(&f->b, 225, 4, 0); fs(&f->b, 226, 4, 0); fs(&f->b, 227, 2, 0);
-	fs(&f->b, 228, 2, 0); fs(&f->b, 230, 1, 0); fs(&f->b, 31, 4, 0); fs(&f->b, 234, 4, 0);
-	fs(&f->b, 235, 4, 0); fs(&f->b, 15, 4, 0); fs(&f->b, 63, 16, 0); fs(&f->b, 85, 8, 0);
-	fs(&f->b, 86, 8, 0); fs(&f->b, 150, 4, 0); fs(&f->b, 151, 4, 0);
+	u16(&f->b, 400);
+	u16(&f->b, 27);
+	fs(&f->b, 27, 16, 0);
+	fs(&f->b, 28, 16, 0);
+	fs(&f->b, 29, 1, 0);
+	fs(&f->b, 30, 1, 0);
+	fs(&f->b, 56, 6, 0);
+	fs(&f->b, 80, 6, 0);
+	fs(&f->b, 58, 2, 0);
+	fs(&f->b, 59, 2, 0);
+	fs(&f->b, 70, 3, 0);
+	fs(&f->b, 71, 3, 0);
+	fs(&f->b, 89, 1, 0);
+	fs(&f->b, 130, 4, 0);
+	fs(&f->b, 61, 1, 0);
+	fs(&f->b, 225, 4, 0);
+	fs(&f->b, 226, 4, 0);
+	fs(&f->b, 227, 2, 0);
+	fs(&f->b, 228, 2, 0);
+	fs(&f->b, 230, 1, 0);
+	fs(&f->b, 31, 4, 0);
+	fs(&f->b, 234, 4, 0);
+	fs(&f->b, 235, 4, 0);
+	fs(&f->b, 15, 4, 0);
+	fs(&f->b, 63, 16, 0);
+	fs(&f->b, 85, 8, 0);
+	fs(&f->b, 86, 8, 0);
+	fs(&f->b, 150, 4, 0);
+	fs(&f->b, 151, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 400);
-	ip6(&f->b, "2001:db8::1"); ip6(&f->b, "2001:db8::2"); u8(&f->b, 48); u8(&f->b, 64);
-	raw(&f->b, "\x00\x11\x22\x33\x44\x55", 6); raw(&f->b, "\x66\x77\x88\x99\xaa\xbb", 6);
-	u16(&f->b, 100); u16(&f->b, 200);
-	raw(&f->b, "\x01\x23\x40", 3); raw(&f->b, "\x05\x67\x81", 3); /* 4660 exp0; 22136 bos */
-	u8(&f->b, 0x40); ip4(&f->b, "192.0.2.99"); u8(&f->b, 1);
-	ip4(&f->b, "100.64.0.1"); ip4(&f->b, "100.64.0.2"); u16(&f->b, 40000); u16(&f->b, 80);
-	u8(&f->b, 1); u32(&f->b, 0xabcde); u32(&f->b, 11); u32(&f->b, 12);
-	ip4(&f->b, "203.0.113.1"); ip6(&f->b, "2001:db8::fe");
-	u64(&f->b, 5000000000ull); u64(&f->b, 4000000ull); u32(&f->b, T_SECS - 30); u32(&f->b, T_SECS - 2);
+	ip6(&f->b, "2001:db8::1");
+	ip6(&f->b, "2001:db8::2");
+	u8(&f->b, 48);
+	u8(&f->b, 64);
+	raw(&f->b, "\x00\x11\x22\x33\x44\x55", 6);
+	raw(&f->b, "\x66\x77\x88\x99\xaa\xbb", 6);
+	u16(&f->b, 100);
+	u16(&f->b, 200);
+	raw(&f->b, "\x01\x23\x40", 3);
+	raw(&f->b, "\x05\x67\x81", 3); /* 4660 exp0; 22136 bos */
+	u8(&f->b, 0x40);
+	ip4(&f->b, "192.0.2.99");
+	u8(&f->b, 1);
+	ip4(&f->b, "100.64.0.1");
+	ip4(&f->b, "100.64.0.2");
+	u16(&f->b, 40000);
+	u16(&f->b, 80);
+	u8(&f->b, 1);
+	u32(&f->b, 0xabcde);
+	u32(&f->b, 11);
+	u32(&f->b, 12);
+	ip4(&f->b, "203.0.113.1");
+	ip6(&f->b, "2001:db8::fe");
+	u64(&f->b, 5000000000ull);
+	u64(&f->b, 4000000ull);
+	u32(&f->b, T_SECS - 30);
+	u32(&f->b, T_SECS - 2);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -426,15 +572,28 @@ static void test_ipfix_counter_fallbacks(void **state)
 	struct fx *f = *state;
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 3); fs(&f->b, 23, 4, 0); fs(&f->b, 24, 4, 0); fs(&f->b, 3, 4, 0);
-	u16(&f->b, 257); u16(&f->b, 4);
-	fs(&f->b, 23, 4, 0); fs(&f->b, 85, 4, 0); fs(&f->b, 24, 4, 0); fs(&f->b, 1, 4, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 3);
+	fs(&f->b, 23, 4, 0);
+	fs(&f->b, 24, 4, 0);
+	fs(&f->b, 3, 4, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 4);
+	fs(&f->b, 23, 4, 0);
+	fs(&f->b, 85, 4, 0);
+	fs(&f->b, 24, 4, 0);
+	fs(&f->b, 1, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	u32(&f->b, 700); u32(&f->b, 7); u32(&f->b, 5);
+	u32(&f->b, 700);
+	u32(&f->b, 7);
+	u32(&f->b, 5);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 257);
-	u32(&f->b, 1); u32(&f->b, 2); u32(&f->b, 3); u32(&f->b, 4);
+	u32(&f->b, 1);
+	u32(&f->b, 2);
+	u32(&f->b, 3);
+	u32(&f->b, 4);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -442,7 +601,7 @@ static void test_ipfix_counter_fallbacks(void **state)
 	assert_int_equal(f->s.rec[0].bytes, 700);
 	assert_int_equal(f->s.rec[0].packets, 7);
 	assert_int_equal(f->s.rec[0].flows, 5);
-	assert_int_equal(f->s.rec[1].bytes, 4);  /* IE 1 beats 85 and 23 */
+	assert_int_equal(f->s.rec[1].bytes, 4);	  /* IE 1 beats 85 and 23 */
 	assert_int_equal(f->s.rec[1].packets, 3); /* only 24 present */
 	assert_int_equal(f->ex->st.seq_gaps, 0);
 	/* IPFIX sequence counts data records: next message must say 2 */
@@ -461,9 +620,14 @@ static void ipfix_tpl_ab(struct buf *b, int layout_b)
 	size_t s = set_begin(b, 2);
 	u16(b, 256);
 	if (!layout_b) {
-		u16(b, 2); fs(b, 8, 4, 0); fs(b, 7, 2, 0);
+		u16(b, 2);
+		fs(b, 8, 4, 0);
+		fs(b, 7, 2, 0);
 	} else {
-		u16(b, 3); fs(b, 7, 2, 0); fs(b, 1, 4, 0); fs(b, 8, 4, 0);
+		u16(b, 3);
+		fs(b, 7, 2, 0);
+		fs(b, 1, 4, 0);
+		fs(b, 8, 4, 0);
 	}
 	set_end(b, s);
 }
@@ -474,7 +638,8 @@ static void test_ipfix_redefinition(void **state)
 	ipfix_hdr(&f->b, 0, 1);
 	ipfix_tpl_ab(&f->b, 0);
 	size_t s = set_begin(&f->b, 256);
-	ip4(&f->b, "10.9.9.9"); u16(&f->b, 53);
+	ip4(&f->b, "10.9.9.9");
+	u16(&f->b, 53);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -485,7 +650,9 @@ static void test_ipfix_redefinition(void **state)
 	ipfix_hdr(&f->b, 1, 1);
 	ipfix_tpl_ab(&f->b, 1);
 	s = set_begin(&f->b, 256);
-	u16(&f->b, 8080); u32(&f->b, 999); ip4(&f->b, "10.8.8.8");
+	u16(&f->b, 8080);
+	u32(&f->b, 999);
+	ip4(&f->b, "10.8.8.8");
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -499,10 +666,15 @@ static void test_ipfix_redefinition(void **state)
 	/* a malformed redefinition removes the old template: no stale decoding */
 	ipfix_hdr(&f->b, 2, 1);
 	s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 2); fs(&f->b, 8, 40000, 0); fs(&f->b, 7, 40000, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 2);
+	fs(&f->b, 8, 40000, 0);
+	fs(&f->b, 7, 40000, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	u16(&f->b, 8080); u32(&f->b, 999); ip4(&f->b, "10.8.8.8");
+	u16(&f->b, 8080);
+	u32(&f->b, 999);
+	ip4(&f->b, "10.8.8.8");
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
@@ -517,7 +689,9 @@ static void test_ipfix_withdrawal(void **state)
 	ipfix_hdr(&f->b, 0, 1);
 	ipfix_tpl_ab(&f->b, 0);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 257); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 1);
+	fs(&f->b, 8, 4, 0);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -526,10 +700,12 @@ static void test_ipfix_withdrawal(void **state)
 	/* withdraw 256, then data for it */
 	ipfix_hdr(&f->b, 0, 1);
 	s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	ip4(&f->b, "10.9.9.9"); u16(&f->b, 53);
+	ip4(&f->b, "10.9.9.9");
+	u16(&f->b, 53);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 257);
 	ip4(&f->b, "10.9.9.8");
@@ -543,7 +719,8 @@ static void test_ipfix_withdrawal(void **state)
 	/* withdraw all data templates: template id = set id 2 */
 	ipfix_hdr(&f->b, 0, 1);
 	s = set_begin(&f->b, 2);
-	u16(&f->b, 2); u16(&f->b, 0);
+	u16(&f->b, 2);
+	u16(&f->b, 0);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -569,20 +746,33 @@ static void test_ipfix_varlen_and_custom(void **state)
 
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 4);
-	fs(&f->b, 8, 4, 0); fs(&f->b, 82, 0xffff, 0); fs(&f->b, 1234, 4, 9); fs(&f->b, 7, 2, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 4);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 82, 0xffff, 0);
+	fs(&f->b, 1234, 4, 9);
+	fs(&f->b, 7, 2, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
 	/* short length form */
-	ip4(&f->b, "10.0.0.1"); u8(&f->b, 3); raw(&f->b, "et0", 3); u32(&f->b, 0xdeadbeef);
+	ip4(&f->b, "10.0.0.1");
+	u8(&f->b, 3);
+	raw(&f->b, "et0", 3);
+	u32(&f->b, 0xdeadbeef);
 	u16(&f->b, 111);
 	/* 255 escape + 2-byte length (RFC 7011 §7) */
-	ip4(&f->b, "10.0.0.2"); u8(&f->b, 255); u16(&f->b, 300);
+	ip4(&f->b, "10.0.0.2");
+	u8(&f->b, 255);
+	u16(&f->b, 300);
 	for (int i = 0; i < 300; i++)
 		u8(&f->b, 'x');
-	u32(&f->b, 0xcafe); u16(&f->b, 222);
+	u32(&f->b, 0xcafe);
+	u16(&f->b, 222);
 	/* empty value */
-	ip4(&f->b, "10.0.0.3"); u8(&f->b, 0); u32(&f->b, 1); u16(&f->b, 333);
+	ip4(&f->b, "10.0.0.3");
+	u8(&f->b, 0);
+	u32(&f->b, 1);
+	u16(&f->b, 333);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -593,7 +783,8 @@ static void test_ipfix_varlen_and_custom(void **state)
 	assert_memory_equal(r->custom_ptr[0], "et0", 3);
 	assert_int_equal(r->custom_len[1], 4);
 	assert_memory_equal(r->custom_ptr[1], "\xde\xad\xbe\xef", 4);
-	assert_ptr_equal(r->custom_ptr[0], f->b.b + 16 + 28 + 4 + 4 + 1); /* points into the datagram */
+	assert_ptr_equal(r->custom_ptr[0],
+			 f->b.b + 16 + 28 + 4 + 4 + 1); /* points into the datagram */
 	assert_int_equal(f->s.rec[1].src_port, 222);
 	assert_int_equal(f->s.rec[1].custom_len[0], 300);
 	assert_true(addr_is(&f->s.rec[2].src_addr, "10.0.0.3"));
@@ -603,8 +794,14 @@ static void test_ipfix_varlen_and_custom(void **state)
 	/* a varlen record cut short: truncated, earlier records still emitted */
 	ipfix_hdr(&f->b, 3, 1);
 	s = set_begin(&f->b, 256);
-	ip4(&f->b, "10.0.0.4"); u8(&f->b, 1); u8(&f->b, 'a'); u32(&f->b, 1); u16(&f->b, 1);
-	ip4(&f->b, "10.0.0.5"); u8(&f->b, 200); raw(&f->b, "abcdefgh", 8); /* > min_len */
+	ip4(&f->b, "10.0.0.4");
+	u8(&f->b, 1);
+	u8(&f->b, 'a');
+	u32(&f->b, 1);
+	u16(&f->b, 1);
+	ip4(&f->b, "10.0.0.5");
+	u8(&f->b, 200);
+	raw(&f->b, "abcdefgh", 8); /* > min_len */
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_ERR_TRUNCATED);
@@ -617,20 +814,33 @@ static void test_ipfix_options_pen_and_scope(void **state)
 	ipfix_hdr(&f->b, 0, 5);
 	/* options template: scope selectorId (302), enterprise field, 305/306 */
 	size_t s = set_begin(&f->b, 3);
-	u16(&f->b, 300); u16(&f->b, 4); u16(&f->b, 1);
-	fs(&f->b, 302, 8, 0); fs(&f->b, 77, 2, 29305); fs(&f->b, 305, 4, 0); fs(&f->b, 306, 4, 0);
+	u16(&f->b, 300);
+	u16(&f->b, 4);
+	u16(&f->b, 1);
+	fs(&f->b, 302, 8, 0);
+	fs(&f->b, 77, 2, 29305);
+	fs(&f->b, 305, 4, 0);
+	fs(&f->b, 306, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 300);
-	u64(&f->b, 0x1122334455ull); u16(&f->b, 7); u32(&f->b, 1); u32(&f->b, 511);
+	u64(&f->b, 0x1122334455ull);
+	u16(&f->b, 7);
+	u32(&f->b, 1);
+	u32(&f->b, 511);
 	zeros(&f->b, 3); /* padding: shorter than a record, not an error */
 	set_end(&f->b, s);
 	/* data template with the selector id and an enterprise field before it */
 	s = set_begin(&f->b, 2);
-	u16(&f->b, 301); u16(&f->b, 3); fs(&f->b, 8, 4, 0); fs(&f->b, 99, 3, 2636);
+	u16(&f->b, 301);
+	u16(&f->b, 3);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 99, 3, 2636);
 	fs(&f->b, 302, 8, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 301);
-	ip4(&f->b, "10.7.7.7"); raw(&f->b, "abc", 3); u64(&f->b, 0x1122334455ull);
+	ip4(&f->b, "10.7.7.7");
+	raw(&f->b, "abc", 3);
+	u64(&f->b, 0x1122334455ull);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -643,13 +853,20 @@ static void test_ipfix_options_pen_and_scope(void **state)
 	/* options scoped by something that is not a sampler scope: ignored */
 	ipfix_hdr(&f->b, 2, 6);
 	s = set_begin(&f->b, 3);
-	u16(&f->b, 300); u16(&f->b, 2); u16(&f->b, 1); fs(&f->b, 12, 4, 0); fs(&f->b, 34, 4, 0);
+	u16(&f->b, 300);
+	u16(&f->b, 2);
+	u16(&f->b, 1);
+	fs(&f->b, 12, 4, 0);
+	fs(&f->b, 34, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 300);
-	ip4(&f->b, "10.0.0.1"); u32(&f->b, 10);
+	ip4(&f->b, "10.0.0.1");
+	u32(&f->b, 10);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 1);
+	fs(&f->b, 8, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
 	ip4(&f->b, "10.7.7.8");
@@ -662,7 +879,8 @@ static void test_ipfix_options_pen_and_scope(void **state)
 	/* options template withdrawal (set 3, count 0) */
 	ipfix_hdr(&f->b, 4, 5);
 	s = set_begin(&f->b, 3);
-	u16(&f->b, 300); u16(&f->b, 0);
+	u16(&f->b, 300);
+	u16(&f->b, 0);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -672,14 +890,22 @@ static void test_ipfix_options_pen_and_scope(void **state)
 	/* random n-out-of-N (RFC 5477 309/310), exporter-wide via ODID scope */
 	ipfix_hdr(&f->b, 4, 7);
 	s = set_begin(&f->b, 3);
-	u16(&f->b, 320); u16(&f->b, 3); u16(&f->b, 1);
-	fs(&f->b, 149, 4, 0); fs(&f->b, 309, 2, 0); fs(&f->b, 310, 2, 0);
+	u16(&f->b, 320);
+	u16(&f->b, 3);
+	u16(&f->b, 1);
+	fs(&f->b, 149, 4, 0);
+	fs(&f->b, 309, 2, 0);
+	fs(&f->b, 310, 2, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 320);
-	u32(&f->b, 7); u16(&f->b, 2); u16(&f->b, 1000);
+	u32(&f->b, 7);
+	u16(&f->b, 2);
+	u16(&f->b, 1000);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 1);
+	fs(&f->b, 8, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
 	ip4(&f->b, "10.7.7.9");
@@ -692,7 +918,10 @@ static void test_ipfix_options_pen_and_scope(void **state)
 	/* options template with scope count 0 or > field count: bad options */
 	ipfix_hdr(&f->b, 4, 5);
 	s = set_begin(&f->b, 3);
-	u16(&f->b, 310); u16(&f->b, 1); u16(&f->b, 0); fs(&f->b, 34, 4, 0);
+	u16(&f->b, 310);
+	u16(&f->b, 1);
+	u16(&f->b, 0);
+	fs(&f->b, 34, 4, 0);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_ERR_BAD_OPTIONS);
@@ -704,30 +933,56 @@ static void test_ipfix_time_encodings(void **state)
 	const uint64_t ntp = (uint64_t)(T_SECS - 10 + 2208988800u) << 32 | 0x80000000u; /* .5 s */
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 2); fs(&f->b, 152, 8, 0); fs(&f->b, 153, 8, 0);
-	u16(&f->b, 257); u16(&f->b, 2); fs(&f->b, 154, 8, 0); fs(&f->b, 157, 8, 0);
-	u16(&f->b, 258); u16(&f->b, 2); fs(&f->b, 158, 4, 0); fs(&f->b, 159, 4, 0);
-	u16(&f->b, 259); u16(&f->b, 3); fs(&f->b, 160, 8, 0); fs(&f->b, 22, 4, 0); fs(&f->b, 21, 4, 0);
-	u16(&f->b, 260); u16(&f->b, 2); fs(&f->b, 22, 4, 0); fs(&f->b, 21, 4, 0); /* no 160 */
-	u16(&f->b, 261); u16(&f->b, 2); fs(&f->b, 22, 4, 0); fs(&f->b, 153, 8, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 2);
+	fs(&f->b, 152, 8, 0);
+	fs(&f->b, 153, 8, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 2);
+	fs(&f->b, 154, 8, 0);
+	fs(&f->b, 157, 8, 0);
+	u16(&f->b, 258);
+	u16(&f->b, 2);
+	fs(&f->b, 158, 4, 0);
+	fs(&f->b, 159, 4, 0);
+	u16(&f->b, 259);
+	u16(&f->b, 3);
+	fs(&f->b, 160, 8, 0);
+	fs(&f->b, 22, 4, 0);
+	fs(&f->b, 21, 4, 0);
+	u16(&f->b, 260);
+	u16(&f->b, 2);
+	fs(&f->b, 22, 4, 0);
+	fs(&f->b, 21, 4, 0); /* no 160 */
+	u16(&f->b, 261);
+	u16(&f->b, 2);
+	fs(&f->b, 22, 4, 0);
+	fs(&f->b, 153, 8, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	u64(&f->b, (T_SECS - 20) * 1000ull + 123); u64(&f->b, (T_SECS - 1) * 1000ull + 999);
+	u64(&f->b, (T_SECS - 20) * 1000ull + 123);
+	u64(&f->b, (T_SECS - 1) * 1000ull + 999);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 257);
-	u64(&f->b, ntp); u64(&f->b, ntp);
+	u64(&f->b, ntp);
+	u64(&f->b, ntp);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 258);
-	u32(&f->b, 5000000); u32(&f->b, 250);
+	u32(&f->b, 5000000);
+	u32(&f->b, 250);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 259);
-	u64(&f->b, (T_SECS - 3600) * 1000ull); u32(&f->b, 1000); u32(&f->b, 2500);
+	u64(&f->b, (T_SECS - 3600) * 1000ull);
+	u32(&f->b, 1000);
+	u32(&f->b, 2500);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 260);
-	u32(&f->b, 1000); u32(&f->b, 2000);
+	u32(&f->b, 1000);
+	u32(&f->b, 2000);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 261);
-	u32(&f->b, 1000); u64(&f->b, T_SECS * 1000ull);
+	u32(&f->b, 1000);
+	u64(&f->b, T_SECS * 1000ull);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -766,7 +1021,9 @@ static void test_truncated_set(void **state)
 	/* template set cut in the middle of its field list */
 	v9_hdr(&f->b, 1, 1, 0);
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 260); u16(&f->b, 10); fs(&f->b, 8, 4, 0);
+	u16(&f->b, 260);
+	u16(&f->b, 10);
+	fs(&f->b, 8, 4, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_TRUNCATED);
 	assert_null(nf_tpl_get(f->ex->templates, 9, 0, 260));
@@ -787,12 +1044,16 @@ static void test_bad_set_length(void **state)
 	static const uint16_t lens[] = {0, 1, 3};
 	for (size_t i = 0; i < 3; i++) {
 		ipfix_hdr(&f->b, 0, 0);
-		u16(&f->b, 256); u16(&f->b, lens[i]); zeros(&f->b, 8);
+		u16(&f->b, 256);
+		u16(&f->b, lens[i]);
+		zeros(&f->b, 8);
 		ipfix_end(&f->b);
 		assert_int_equal(dec(f), NF_ERR_BAD_SET);
 	}
 	v9_hdr(&f->b, 1, 0, 0);
-	u16(&f->b, 256); u16(&f->b, 2); zeros(&f->b, 8);
+	u16(&f->b, 256);
+	u16(&f->b, 2);
+	zeros(&f->b, 8);
 	assert_int_equal(dec(f), NF_ERR_BAD_SET);
 	assert_int_equal(f->ex->st.err[NF_ERR_BAD_SET], 4);
 }
@@ -803,41 +1064,56 @@ static void test_bad_templates(void **state)
 	/* zero fields in v9 */
 	v9_hdr(&f->b, 1, 0, 0);
 	size_t s = set_begin(&f->b, 0);
-	u16(&f->b, 256); u16(&f->b, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
 	/* records that cannot fit any set */
 	v9_hdr(&f->b, 1, 1, 0);
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 257); u16(&f->b, 3);
-	fs(&f->b, 8, 65000, 0); fs(&f->b, 12, 65000, 0); fs(&f->b, 1, 4, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 3);
+	fs(&f->b, 8, 65000, 0);
+	fs(&f->b, 12, 65000, 0);
+	fs(&f->b, 1, 4, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
 	/* only zero-length fields: would loop on nothing */
 	v9_hdr(&f->b, 1, 2, 0);
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 258); u16(&f->b, 2); fs(&f->b, 8, 0, 0); fs(&f->b, 12, 0, 0);
+	u16(&f->b, 258);
+	u16(&f->b, 2);
+	fs(&f->b, 8, 0, 0);
+	fs(&f->b, 12, 0, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
 	/* template id below 256 */
 	v9_hdr(&f->b, 1, 3, 0);
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 17); u16(&f->b, 1); fs(&f->b, 8, 4, 0);
+	u16(&f->b, 17);
+	u16(&f->b, 1);
+	fs(&f->b, 8, 4, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
 	/* varlen is IPFIX only */
 	v9_hdr(&f->b, 1, 4, 0);
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 259); u16(&f->b, 1); fs(&f->b, 82, 0xffff, 0);
+	u16(&f->b, 259);
+	u16(&f->b, 1);
+	fs(&f->b, 82, 0xffff, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_BAD_TEMPLATE);
 	/* known IE with a wrong size is skipped, never misread */
 	v9_hdr(&f->b, 1, 5, 0);
 	s = set_begin(&f->b, 0);
-	u16(&f->b, 260); u16(&f->b, 2); fs(&f->b, 8, 3, 0); fs(&f->b, 7, 2, 0);
+	u16(&f->b, 260);
+	u16(&f->b, 2);
+	fs(&f->b, 8, 3, 0);
+	fs(&f->b, 7, 2, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 260);
-	raw(&f->b, "\x0a\x00\x01", 3); u16(&f->b, 99);
+	raw(&f->b, "\x0a\x00\x01", 3);
+	u16(&f->b, 99);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_OK);
 	assert_int_equal(f->s.n, 1);
@@ -847,7 +1123,10 @@ static void test_bad_templates(void **state)
 	/* options template with lengths not a multiple of 4 */
 	v9_hdr(&f->b, 1, 6, 0);
 	s = set_begin(&f->b, 1);
-	u16(&f->b, 261); u16(&f->b, 3); u16(&f->b, 4); zeros(&f->b, 8);
+	u16(&f->b, 261);
+	u16(&f->b, 3);
+	u16(&f->b, 4);
+	zeros(&f->b, 8);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_ERR_BAD_OPTIONS);
 }
@@ -857,20 +1136,37 @@ static void test_bad_templates(void **state)
 static void v8_hdr(struct buf *b, uint16_t count, uint8_t agg)
 {
 	b->n = 0;
-	u16(b, 8); u16(b, count); u32(b, T_UPTIME); u32(b, T_SECS); u32(b, 0); u32(b, 77);
-	u8(b, 1); u8(b, 2); u8(b, agg); u8(b, 2); u32(b, 0);
+	u16(b, 8);
+	u16(b, count);
+	u32(b, T_UPTIME);
+	u32(b, T_SECS);
+	u32(b, 0);
+	u32(b, 77);
+	u8(b, 1);
+	u8(b, 2);
+	u8(b, agg);
+	u8(b, 2);
+	u32(b, 0);
 }
 
 static void v8_common(struct buf *b)
 {
-	u32(b, 4); u32(b, 10); u32(b, 1000); u32(b, 90000); u32(b, 95000);
+	u32(b, 4);
+	u32(b, 10);
+	u32(b, 1000);
+	u32(b, 90000);
+	u32(b, 95000);
 }
 
 static void test_v8(void **state)
 {
 	struct fx *f = *state;
 	v8_hdr(&f->b, 1, 1);
-	v8_common(&f->b); u16(&f->b, 100); u16(&f->b, 200); u16(&f->b, 3); u16(&f->b, 4);
+	v8_common(&f->b);
+	u16(&f->b, 100);
+	u16(&f->b, 200);
+	u16(&f->b, 3);
+	u16(&f->b, 4);
 	assert_int_equal(dec(f), NF_OK);
 	assert_int_equal(f->s.n, 1);
 	const struct flow_rec *r = &f->s.rec[0];
@@ -888,8 +1184,16 @@ static void test_v8(void **state)
 	assert_false(FR_HAS(r, FR_SRC_ADDR));
 
 	v8_hdr(&f->b, 1, 5);
-	v8_common(&f->b); ip4(&f->b, "10.1.0.0"); ip4(&f->b, "10.2.0.0"); u8(&f->b, 24);
-	u8(&f->b, 16); u16(&f->b, 0); u16(&f->b, 1); u16(&f->b, 2); u16(&f->b, 3); u16(&f->b, 4);
+	v8_common(&f->b);
+	ip4(&f->b, "10.1.0.0");
+	ip4(&f->b, "10.2.0.0");
+	u8(&f->b, 24);
+	u8(&f->b, 16);
+	u16(&f->b, 0);
+	u16(&f->b, 1);
+	u16(&f->b, 2);
+	u16(&f->b, 3);
+	u16(&f->b, 4);
 	assert_int_equal(dec(f), NF_OK);
 	r = &f->s.rec[1];
 	assert_true(addr_is(&r->src_addr, "10.1.0.0"));
@@ -899,22 +1203,35 @@ static void test_v8(void **state)
 	assert_int_equal(r->out_iface, 4);
 
 	v8_hdr(&f->b, 1, 2);
-	v8_common(&f->b); u8(&f->b, 17); u8(&f->b, 0); u16(&f->b, 0); u16(&f->b, 53);
+	v8_common(&f->b);
+	u8(&f->b, 17);
+	u8(&f->b, 0);
+	u16(&f->b, 0);
+	u16(&f->b, 53);
 	u16(&f->b, 5353);
 	assert_int_equal(dec(f), NF_OK);
 	assert_int_equal(f->s.rec[2].proto, 17);
 	assert_int_equal(f->s.rec[2].dst_port, 5353);
 
 	v8_hdr(&f->b, 1, 13);
-	v8_common(&f->b); ip4(&f->b, "10.1.0.0"); ip4(&f->b, "10.2.0.0"); u8(&f->b, 24);
-	u8(&f->b, 16); u8(&f->b, 0x20); u8(&f->b, 0); u16(&f->b, 1); u16(&f->b, 2);
-	u16(&f->b, 3); u16(&f->b, 4);
+	v8_common(&f->b);
+	ip4(&f->b, "10.1.0.0");
+	ip4(&f->b, "10.2.0.0");
+	u8(&f->b, 24);
+	u8(&f->b, 16);
+	u8(&f->b, 0x20);
+	u8(&f->b, 0);
+	u16(&f->b, 1);
+	u16(&f->b, 2);
+	u16(&f->b, 3);
+	u16(&f->b, 4);
 	assert_int_equal(dec(f), NF_OK);
 	assert_int_equal(f->s.rec[3].tos, 0x20);
 	assert_int_equal(f->s.rec[3].dst_as, 2);
 
 	v8_hdr(&f->b, 2, 1); /* count says 2, one record present */
-	v8_common(&f->b); zeros(&f->b, 8);
+	v8_common(&f->b);
+	zeros(&f->b, 8);
 	assert_int_equal(dec(f), NF_ERR_COUNT);
 	v8_hdr(&f->b, 1, 7); /* cache scheme: unsupported */
 	zeros(&f->b, 40);
@@ -939,11 +1256,18 @@ static void test_templates_file_roundtrip(void **state)
 
 	ipfix_hdr(&f->b, 0, 3);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 3); fs(&f->b, 8, 4, 0); fs(&f->b, 82, 0xffff, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 3);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 82, 0xffff, 0);
 	fs(&f->b, 5, 2, 4242);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 3);
-	u16(&f->b, 257); u16(&f->b, 2); u16(&f->b, 1); fs(&f->b, 302, 4, 0); fs(&f->b, 305, 4, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 2);
+	u16(&f->b, 1);
+	fs(&f->b, 302, 4, 0);
+	fs(&f->b, 305, 4, 0);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
@@ -1009,7 +1333,8 @@ static void test_templates_file_corrupt(void **state)
 	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": [{\"addr\": "
 	    "\"not-an-ip\", \"port\": 2055, \"templates\": []}]}",
 	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": [{\"addr\": "
-	    "\"192.0.2.1\", \"port\": 2055, \"templates\": [{\"export_version\": 10, \"domain\": 0, "
+	    "\"192.0.2.1\", \"port\": 2055, \"templates\": [{\"export_version\": 10, \"domain\": "
+	    "0, "
 	    "\"id\": 300, \"options\": false, \"scope_fields\": 0, \"fields\": [[8, 4, 0]]}, "
 	    "{\"export_version\": 10, \"domain\": 0, \"id\": 301, \"options\": false, "
 	    "\"scope_fields\": 0, \"fields\": [[8, 4, \"x\"]]}]}]}",
@@ -1062,9 +1387,13 @@ static void test_sampling_map(void **state)
 	assert_int_equal(nf_sampling_map_lookup(m, &a4, NULL), 0);
 	nf_sampling_map_free(m);
 
-	static const char *bad[] = {"id=10\n", "ip=1.2.3.4\n", "id = 10 ip=1.2.3.4\n",
-				    "id=10 ip=1.2.3.4 foo=1\n", "id=x ip=1.2.3.4\n",
-				    "id=10 ip=1.2.3.4/33\n", "id=10 ip=1.2.3.4 in=0\n"};
+	static const char *bad[] = {"id=10\n",
+				    "ip=1.2.3.4\n",
+				    "id = 10 ip=1.2.3.4\n",
+				    "id=10 ip=1.2.3.4 foo=1\n",
+				    "id=x ip=1.2.3.4\n",
+				    "id=10 ip=1.2.3.4/33\n",
+				    "id=10 ip=1.2.3.4 in=0\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char t[128];
 		snprintf(t, sizeof t, "! x\n%s", bad[i]);
@@ -1092,9 +1421,8 @@ static void test_sampling_map(void **state)
  * Minimal pcap reader: classic pcap, Ethernet (optionally 802.1Q) or Linux
  * cooked, IPv4/IPv6, UDP.  Calls fn for each UDP payload.
  */
-static int pcap_udp(const char *path, void (*fn)(void *, const uint8_t *, size_t, const uint8_t *,
-						   int),
-		    void *arg)
+static int pcap_udp(const char *path,
+		    void (*fn)(void *, const uint8_t *, size_t, const uint8_t *, int), void *arg)
 {
 	FILE *fp = fopen(path, "rb");
 	if (!fp)
@@ -1105,10 +1433,11 @@ static int pcap_udp(const char *path, void (*fn)(void *, const uint8_t *, size_t
 		return -1;
 	}
 	int swap = gh[0] == 0xd4; /* little-endian file */
-#define RD32(p) (swap ? ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | \
-			 (uint32_t)(p)[3] << 24)                                                 \
-		      : ((uint32_t)(p)[3] | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[1] << 16 |   \
-			 (uint32_t)(p)[0] << 24))
+#define RD32(p)                                                                                    \
+	(swap ? ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 |               \
+		 (uint32_t)(p)[3] << 24)                                                           \
+	      : ((uint32_t)(p)[3] | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[1] << 16 |               \
+		 (uint32_t)(p)[0] << 24))
 	uint32_t linktype = RD32(gh + 20);
 	static uint8_t pkt[262144];
 	uint8_t ph[16];
@@ -1266,10 +1595,9 @@ static void test_fixture_nfv9(void **state)
 {
 	struct fx *f = *state;
 	char path[512];
-	static const char *names[] = {"101-NFv9-CISCO-cust_primitives",
-				      "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
-				      "103-IPFIXv10-CISCO-pretag-JSON_encoding",
-				      "106-IPFIXv10-HUAWEI-vrf_name"};
+	static const char *names[] = {
+	    "101-NFv9-CISCO-cust_primitives", "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
+	    "103-IPFIXv10-CISCO-pretag-JSON_encoding", "106-IPFIXv10-HUAWEI-vrf_name"};
 	int any = 0;
 	for (size_t i = 0; i < 4; i++) {
 		if (!fixture(names[i], path, sizeof path))
@@ -1300,7 +1628,8 @@ static void test_fast_reduced_sizes(void **state)
 	struct fx *f = *state;
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 12);
+	u16(&f->b, 256);
+	u16(&f->b, 12);
 	fs(&f->b, 1, 3, 0);   /* bytes: 3 of 8 */
 	fs(&f->b, 2, 1, 0);   /* packets: 1 of 8 */
 	fs(&f->b, 16, 8, 0);  /* src_as: 8 into 4, truncated */
@@ -1315,7 +1644,8 @@ static void test_fast_reduced_sizes(void **state)
 	fs(&f->b, 234, 7, 0); /* vrf_in: 7 into 4 */
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	u8(&f->b, 0x01); u16(&f->b, 0x0203);
+	u8(&f->b, 0x01);
+	u16(&f->b, 0x0203);
 	u8(&f->b, 200);
 	u64(&f->b, 0x1122334455667788ull);
 	u16(&f->b, 0xfedc);
@@ -1324,7 +1654,8 @@ static void test_fast_reduced_sizes(void **state)
 	u32(&f->b, 0x00071f90);
 	u8(&f->b, 53);
 	u16(&f->b, 0x0111);
-	u8(&f->b, 0x01); u32(&f->b, 0x02030405);
+	u8(&f->b, 0x01);
+	u32(&f->b, 0x02030405);
 	u64(&f->b, 0x00000000000000b8ull);
 	raw(&f->b, "\x01\x02\x03\x04\x05\x06\x07", 7);
 	set_end(&f->b, s);
@@ -1364,20 +1695,21 @@ static void test_fast_used_and_unused_fields(void **state)
 	struct fx *f = *state;
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 14);
-	fs(&f->b, 999, 4, 0);  /* unknown IE */
-	fs(&f->b, 8, 4, 0);    /* src addr */
-	fs(&f->b, 5, 1, 9);    /* enterprise field, same number as tos */
-	fs(&f->b, 12, 2, 0);   /* dst addr with a wrong length: ignored */
-	fs(&f->b, 15, 4, 0);   /* IP next hop ... */
-	fs(&f->b, 18, 4, 0);   /* ... loses to the BGP next hop after it */
-	fs(&f->b, 81, 6, 0);   /* post src MAC before src MAC: 56 wins */
+	u16(&f->b, 256);
+	u16(&f->b, 14);
+	fs(&f->b, 999, 4, 0); /* unknown IE */
+	fs(&f->b, 8, 4, 0);   /* src addr */
+	fs(&f->b, 5, 1, 9);   /* enterprise field, same number as tos */
+	fs(&f->b, 12, 2, 0);  /* dst addr with a wrong length: ignored */
+	fs(&f->b, 15, 4, 0);  /* IP next hop ... */
+	fs(&f->b, 18, 4, 0);  /* ... loses to the BGP next hop after it */
+	fs(&f->b, 81, 6, 0);  /* post src MAC before src MAC: 56 wins */
 	fs(&f->b, 56, 6, 0);
-	fs(&f->b, 243, 2, 0);  /* dot1q vlan: the first one wins without 58 */
+	fs(&f->b, 243, 2, 0); /* dot1q vlan: the first one wins without 58 */
 	fs(&f->b, 243, 2, 0);
-	fs(&f->b, 85, 4, 0);   /* total bytes: loses to IE 1 */
+	fs(&f->b, 85, 4, 0); /* total bytes: loses to IE 1 */
 	fs(&f->b, 1, 4, 0);
-	fs(&f->b, 1, 2, 0);    /* a second IE 1: the last one wins */
+	fs(&f->b, 1, 2, 0); /* a second IE 1: the last one wins */
 	fs(&f->b, 7, 2, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
@@ -1424,27 +1756,54 @@ static void test_fast_plan_fallbacks(void **state)
 	/* varlen (generic path), options (never a plan), duplicate MPLS position */
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
-	u16(&f->b, 256); u16(&f->b, 2); fs(&f->b, 7, 2, 0); fs(&f->b, 82, 0xffff, 0);
-	u16(&f->b, 257); u16(&f->b, 4);
-	fs(&f->b, 70, 3, 0); fs(&f->b, 71, 3, 0); fs(&f->b, 70, 3, 0); fs(&f->b, 7, 2, 0);
-	u16(&f->b, 258); u16(&f->b, 3); fs(&f->b, 71, 3, 0); fs(&f->b, 70, 3, 0); fs(&f->b, 7, 2, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 2);
+	fs(&f->b, 7, 2, 0);
+	fs(&f->b, 82, 0xffff, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 4);
+	fs(&f->b, 70, 3, 0);
+	fs(&f->b, 71, 3, 0);
+	fs(&f->b, 70, 3, 0);
+	fs(&f->b, 7, 2, 0);
+	u16(&f->b, 258);
+	u16(&f->b, 3);
+	fs(&f->b, 71, 3, 0);
+	fs(&f->b, 70, 3, 0);
+	fs(&f->b, 7, 2, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 3);
-	u16(&f->b, 300); u16(&f->b, 2); u16(&f->b, 1); fs(&f->b, 302, 1, 0); fs(&f->b, 305, 4, 0);
+	u16(&f->b, 300);
+	u16(&f->b, 2);
+	u16(&f->b, 1);
+	fs(&f->b, 302, 1, 0);
+	fs(&f->b, 305, 4, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	u16(&f->b, 11); u8(&f->b, 2); raw(&f->b, "ab", 2);
+	u16(&f->b, 11);
+	u8(&f->b, 2);
+	raw(&f->b, "ab", 2);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 257);
 	/* label 1 set then overwritten by zero: the depth still counts it */
-	u8(&f->b, 0); u8(&f->b, 0x01); u8(&f->b, 0x41);
-	u8(&f->b, 0); u8(&f->b, 0x02); u8(&f->b, 0x01);
-	u8(&f->b, 0); u8(&f->b, 0); u8(&f->b, 0);
+	u8(&f->b, 0);
+	u8(&f->b, 0x01);
+	u8(&f->b, 0x41);
+	u8(&f->b, 0);
+	u8(&f->b, 0x02);
+	u8(&f->b, 0x01);
+	u8(&f->b, 0);
+	u8(&f->b, 0);
+	u8(&f->b, 0);
 	u16(&f->b, 22);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 258);
-	u8(&f->b, 0); u8(&f->b, 0x02); u8(&f->b, 0x01);
-	u8(&f->b, 0); u8(&f->b, 0x01); u8(&f->b, 0x40);
+	u8(&f->b, 0);
+	u8(&f->b, 0x02);
+	u8(&f->b, 0x01);
+	u8(&f->b, 0);
+	u8(&f->b, 0x01);
+	u8(&f->b, 0x40);
 	u16(&f->b, 33);
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
@@ -1491,25 +1850,41 @@ static void test_fast_clear_between_templates(void **state)
 	f->c.emit = emit_and_scribble;
 	v9_hdr(&f->b, 4, 1, 1);
 	size_t s = set_begin(&f->b, 0);
-	u16(&f->b, 256); u16(&f->b, 5);
-	fs(&f->b, 8, 4, 0); fs(&f->b, 16, 4, 0); fs(&f->b, 56, 6, 0); fs(&f->b, 2, 4, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 5);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 16, 4, 0);
+	fs(&f->b, 56, 6, 0);
+	fs(&f->b, 2, 4, 0);
 	fs(&f->b, 70, 3, 0);
-	u16(&f->b, 257); u16(&f->b, 2);
-	fs(&f->b, 12, 4, 0); fs(&f->b, 7, 2, 0);
+	u16(&f->b, 257);
+	u16(&f->b, 2);
+	fs(&f->b, 12, 4, 0);
+	fs(&f->b, 7, 2, 0);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
 	for (int i = 0; i < 2; i++) {
-		ip4(&f->b, "10.0.0.1"); u32(&f->b, 64500); raw(&f->b, "\x02\x01\x02\x03\x04\x05", 6);
+		ip4(&f->b, "10.0.0.1");
+		u32(&f->b, 64500);
+		raw(&f->b, "\x02\x01\x02\x03\x04\x05", 6);
 		u32(&f->b, 5);
-		u8(&f->b, 0); u8(&f->b, 0); u8(&f->b, i ? 0 : 0x11); /* depth 1, then 0 */
+		u8(&f->b, 0);
+		u8(&f->b, 0);
+		u8(&f->b, i ? 0 : 0x11); /* depth 1, then 0 */
 	}
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 257);
-	ip4(&f->b, "10.0.0.2"); u16(&f->b, 80);
+	ip4(&f->b, "10.0.0.2");
+	u16(&f->b, 80);
 	set_end(&f->b, s);
 	s = set_begin(&f->b, 256);
-	ip4(&f->b, "10.0.0.3"); u32(&f->b, 64501); raw(&f->b, "\x02\x01\x02\x03\x04\x05", 6);
-	u32(&f->b, 6); u8(&f->b, 0); u8(&f->b, 0); u8(&f->b, 0);
+	ip4(&f->b, "10.0.0.3");
+	u32(&f->b, 64501);
+	raw(&f->b, "\x02\x01\x02\x03\x04\x05", 6);
+	u32(&f->b, 6);
+	u8(&f->b, 0);
+	u8(&f->b, 0);
+	u8(&f->b, 0);
 	set_end(&f->b, s);
 	assert_int_equal(dec(f), NF_OK);
 	assert_int_equal(f->s.n, 4);
@@ -1526,7 +1901,7 @@ static void test_fast_clear_between_templates(void **state)
 	assert_false(FR_HAS(&r[1], FR_MPLS));
 	/* template 257 has no src addr, AS, MAC, packets or MPLS */
 	assert_int_equal(r[2].present, (1ull << FR_DST_ADDR) | (1ull << FR_SRC_PORT) |
-					      (1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS));
+					   (1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS));
 	assert_int_equal(r[2].src_addr.family, 0);
 	assert_int_equal(r[2].src_as, 0);
 	assert_int_equal(r[2].packets, 0);
@@ -1557,15 +1932,15 @@ static uint32_t rnd(uint32_t n)
 static const struct {
 	uint16_t type, len;
 } ie_pool[] = {
-	{1, 4}, {2, 4}, {3, 4}, {4, 1}, {5, 1}, {6, 1}, {7, 2}, {8, 4}, {9, 1}, {10, 2},
-	{11, 2}, {12, 4}, {13, 1}, {14, 2}, {15, 4}, {16, 2}, {17, 4}, {18, 4}, {21, 4},
-	{22, 4}, {23, 8}, {24, 8}, {27, 16}, {28, 16}, {29, 1}, {30, 1}, {31, 3}, {34, 4},
-	{48, 1}, {50, 4}, {56, 6}, {57, 6}, {58, 2}, {59, 2}, {61, 1}, {62, 16}, {63, 16},
-	{70, 3}, {71, 3}, {72, 3}, {79, 3}, {80, 6}, {81, 6}, {85, 8}, {86, 8}, {89, 1},
-	{130, 4}, {131, 16}, {150, 4}, {151, 4}, {152, 8}, {153, 8}, {154, 8}, {155, 8},
-	{156, 8}, {157, 8}, {158, 4}, {159, 4}, {160, 8}, {225, 4}, {226, 4}, {227, 2},
-	{228, 2}, {230, 1}, {234, 4}, {235, 4}, {243, 2}, {254, 2}, {281, 16}, {282, 16},
-	{302, 4}, {305, 4}, {306, 4}, {309, 4}, {310, 4}, {999, 4}, {1234, 4},
+    {1, 4},   {2, 4},	{3, 4},	   {4, 1},   {5, 1},	{6, 1},	   {7, 2},    {8, 4},	{9, 1},
+    {10, 2},  {11, 2},	{12, 4},   {13, 1},  {14, 2},	{15, 4},   {16, 2},   {17, 4},	{18, 4},
+    {21, 4},  {22, 4},	{23, 8},   {24, 8},  {27, 16},	{28, 16},  {29, 1},   {30, 1},	{31, 3},
+    {34, 4},  {48, 1},	{50, 4},   {56, 6},  {57, 6},	{58, 2},   {59, 2},   {61, 1},	{62, 16},
+    {63, 16}, {70, 3},	{71, 3},   {72, 3},  {79, 3},	{80, 6},   {81, 6},   {85, 8},	{86, 8},
+    {89, 1},  {130, 4}, {131, 16}, {150, 4}, {151, 4},	{152, 8},  {153, 8},  {154, 8}, {155, 8},
+    {156, 8}, {157, 8}, {158, 4},  {159, 4}, {160, 8},	{225, 4},  {226, 4},  {227, 2}, {228, 2},
+    {230, 1}, {234, 4}, {235, 4},  {243, 2}, {254, 2},	{281, 16}, {282, 16}, {302, 4}, {305, 4},
+    {306, 4}, {309, 4}, {310, 4},  {999, 4}, {1234, 4},
 };
 
 struct rnd_tpl {
@@ -1662,18 +2037,26 @@ static void test_fast_matches_generic(void **state)
 		if (rnd(2)) {
 			s = set_begin(&f->b, ipfix ? 3 : 1);
 			if (ipfix) {
-				u16(&f->b, 300); u16(&f->b, 3); u16(&f->b, 1);
+				u16(&f->b, 300);
+				u16(&f->b, 3);
+				u16(&f->b, 1);
 				fs(&f->b, 302, 4, 0);
 			} else {
-				u16(&f->b, 300); u16(&f->b, 4); u16(&f->b, 12);
-				fs(&f->b, 1, 4, 0); fs(&f->b, 48, 4, 0);
+				u16(&f->b, 300);
+				u16(&f->b, 4);
+				u16(&f->b, 12);
+				fs(&f->b, 1, 4, 0);
+				fs(&f->b, 48, 4, 0);
 			}
-			fs(&f->b, ipfix ? 305 : 34, 4, 0); fs(&f->b, 61, 1, 0);
+			fs(&f->b, ipfix ? 305 : 34, 4, 0);
+			fs(&f->b, 61, 1, 0);
 			set_end(&f->b, s);
 			s = set_begin(&f->b, 300);
 			if (!ipfix)
 				u32(&f->b, 0);
-			u32(&f->b, rnd(4)); u32(&f->b, 1 + rnd(1000)); u8(&f->b, (uint8_t)rnd(2));
+			u32(&f->b, rnd(4));
+			u32(&f->b, 1 + rnd(1000));
+			u8(&f->b, (uint8_t)rnd(2));
 			set_end(&f->b, s);
 		}
 		if (ipfix)

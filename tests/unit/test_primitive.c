@@ -148,9 +148,9 @@ static void test_keyspec_canonical_order(void **state)
 	(void)state;
 	struct keyspec a, b;
 	char err[256];
-	assert_int_equal(keyspec_build(&a, "proto, dst_host, src_port,src_host", NULL, NULL, err,
-				       sizeof err),
-			 0);
+	assert_int_equal(
+	    keyspec_build(&a, "proto, dst_host, src_port,src_host", NULL, NULL, err, sizeof err),
+	    0);
 	assert_int_equal(
 	    keyspec_build(&b, "src_host\tsrc_port  dst_host,,proto", NULL, NULL, err, sizeof err),
 	    0);
@@ -224,9 +224,8 @@ static void test_keyspec_errors(void **state)
 	assert_int_equal(keyspec_build(&ks, "src_host, bogus_prim", NULL, NULL, err, sizeof err),
 			 -1);
 	assert_contains(err, "bogus_prim");
-	assert_int_equal(keyspec_build(&ks, "src_host,dst_host,src_host", NULL, NULL, err,
-				       sizeof err),
-			 -1);
+	assert_int_equal(
+	    keyspec_build(&ks, "src_host,dst_host,src_host", NULL, NULL, err, sizeof err), -1);
 	assert_contains(err, "src_host");
 	assert_contains(err, "twice");
 	/* case matters, as in pmacct */
@@ -239,8 +238,8 @@ static void test_keyspec_flows_and_empty(void **state)
 	(void)state;
 	struct keyspec ks;
 	char err[256];
-	assert_int_equal(keyspec_build(&ks, "src_host, flows, dst_port", NULL, NULL, err, sizeof err),
-			 0);
+	assert_int_equal(
+	    keyspec_build(&ks, "src_host, flows, dst_port", NULL, NULL, err, sizeof err), 0);
 	assert_int_equal(ks.want_flows, 1);
 	assert_int_equal(ks.n, 2);
 	assert_false(keyspec_has(&ks, "flows"));
@@ -406,9 +405,9 @@ static void test_src_dst_net_masks(void **state)
 	static const struct {
 		uint8_t mask;
 		const char *want;
-	} v4cases[] = {{0, "0.0.0.0"},   {1, "0.0.0.0"},     {8, "10.0.0.0"},  {9, "10.0.0.0"},
-		       {15, "10.0.0.0"}, {16, "10.1.0.0"},   {23, "10.1.2.0"}, {24, "10.1.2.0"},
-		       {31, "10.1.2.2"}, {32, "10.1.2.3"},   {33, "10.1.2.3"}, {255, "10.1.2.3"}};
+	} v4cases[] = {{0, "0.0.0.0"},	 {1, "0.0.0.0"},   {8, "10.0.0.0"},  {9, "10.0.0.0"},
+		       {15, "10.0.0.0"}, {16, "10.1.0.0"}, {23, "10.1.2.0"}, {24, "10.1.2.0"},
+		       {31, "10.1.2.2"}, {32, "10.1.2.3"}, {33, "10.1.2.3"}, {255, "10.1.2.3"}};
 	for (size_t i = 0; i < sizeof v4cases / sizeof v4cases[0]; i++) {
 		r.src_mask = v4cases[i].mask;
 		r.dst_mask = v4cases[i].mask;
@@ -517,10 +516,10 @@ static void test_proto_names(void **state)
 	static const struct {
 		uint8_t p;
 		const char *name;
-	} cases[] = {{0, "ip"},    {1, "icmp"},  {2, "igmp"},       {6, "tcp"},  {17, "udp"},
-		     {41, "ipv6"}, {47, "gre"},  {50, "esp"},       {51, "ah"},  {58, "ipv6-icmp"},
-		     {89, "ospf"}, {103, "pim"}, {132, "sctp"},     {3, "3"},    {250, "250"},
-		     {255, "255"}};
+	} cases[] = {{0, "ip"},	    {1, "icmp"},       {2, "igmp"},  {6, "tcp"},
+		     {17, "udp"},   {41, "ipv6"},      {47, "gre"},  {50, "esp"},
+		     {51, "ah"},    {58, "ipv6-icmp"}, {89, "ospf"}, {103, "pim"},
+		     {132, "sctp"}, {3, "3"},	       {250, "250"}, {255, "255"}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		r.proto = cases[i].p;
 		expect("proto", &o, &r, PV_STR, cases[i].name);
@@ -536,12 +535,12 @@ static void test_fwd_status(void **state)
 	static const struct {
 		uint8_t s;
 		const char *text;
-	} cases[] = {{64, "FORWARDED Unknown"},    {65, "FORWARDED Fragmented"},
+	} cases[] = {{64, "FORWARDED Unknown"},	       {65, "FORWARDED Fragmented"},
 		     {66, "FORWARDED Not Fragmented"}, {69, "FORWARDED Unknown"},
-		     {128, "DROPPED Unknown"},      {130, "DROPPED ACL drop"},
-		     {143, "DROPPED Hardware"},     {160, "DROPPED Unknown"},
-		     {192, "CONSUMED Unknown"},     {195, "CONSUMED For us"},
-		     {200, "CONSUMED Unknown"},     {0, "UNKNOWN Unclassified"},
+		     {128, "DROPPED Unknown"},	       {130, "DROPPED ACL drop"},
+		     {143, "DROPPED Hardware"},	       {160, "DROPPED Unknown"},
+		     {192, "CONSUMED Unknown"},	       {195, "CONSUMED For us"},
+		     {200, "CONSUMED Unknown"},	       {0, "UNKNOWN Unclassified"},
 		     {5, "UNKNOWN Unclassified"}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char n[8];
@@ -757,9 +756,9 @@ static void test_registry_good(void **state)
 		int vlen;
 		enum custom_sem sem;
 	} want[] = {
-	    {"mtla", 0, 47, 4, 0, CS_IP},      {"mtlpl", 0, 91, 1, 0, CS_UINT},
-	    {"my_hex", 0, 200, 2, 0, CS_HEX},  {"my_mac", 0, 56, 6, 0, CS_MAC},
-	    {"my_str", 0, 82, 16, 0, CS_STR},  {"my_raw", 9, 12, 3, 0, CS_RAW},
+	    {"mtla", 0, 47, 4, 0, CS_IP},	{"mtlpl", 0, 91, 1, 0, CS_UINT},
+	    {"my_hex", 0, 200, 2, 0, CS_HEX},	{"my_mac", 0, 56, 6, 0, CS_MAC},
+	    {"my_str", 0, 82, 16, 0, CS_STR},	{"my_raw", 9, 12, 3, 0, CS_RAW},
 	    {"my_vlen", 0, 94, 128, 1, CS_STR}, {"my_u64", 0, 1, 8, 0, CS_UINT},
 	};
 	for (unsigned i = 0; i < 8; i++) {
@@ -784,9 +783,9 @@ static void test_registry_pmacct_pen_syntax(void **state)
 	 */
 	struct prim_registry reg;
 	char err[512];
-	assert_int_equal(prim_registry_load(&reg, UNIT_DATA_DIR "/primitives_pmacct_pen.lst", err,
-					    sizeof err),
-			 0);
+	assert_int_equal(
+	    prim_registry_load(&reg, UNIT_DATA_DIR "/primitives_pmacct_pen.lst", err, sizeof err),
+	    0);
 	assert_int_equal(reg.ncustom, 1);
 	assert_int_equal(reg.custom[0].pen, 637);
 	assert_int_equal(reg.custom[0].field_type, 91);
@@ -927,8 +926,9 @@ static void test_custom_extract_render(void **state)
 	struct flow_rec r;
 	base_rec(&r);
 	static const uint8_t ip[4] = {10, 0, 0, 1}, u8[1] = {24}, hx[2] = {0x01, 0xab},
-			     mac[6] = {0, 0x11, 0x22, 0x33, 0x44, 0x55}, raw[3] = {0xde, 0xad, 0xbe},
-			     u32[4] = {0, 0, 1, 0}, u64[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+			     mac[6] = {0, 0x11, 0x22, 0x33, 0x44, 0x55},
+			     raw[3] = {0xde, 0xad, 0xbe}, u32[4] = {0, 0, 1, 0},
+			     u64[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	set_custom(&r, &reg, "mtla", ip, 4);
 	set_custom(&r, &reg, "mtlpl", u8, 1);
 	set_custom(&r, &reg, "my_hex", hx, 2);
@@ -952,7 +952,10 @@ static void test_custom_extract_render(void **state)
 	set_custom(&r, &reg, "my_str", "0123456789abcdefXYZ", 19);
 	render_custom(&reg, "my_str", &r, "0123456789abcdef");
 	/* non-printable bytes in a str field are replaced */
-	set_custom(&r, &reg, "my_str", "a\x01" "b", 3);
+	set_custom(&r, &reg, "my_str",
+		   "a\x01"
+		   "b",
+		   3);
 	render_custom(&reg, "my_str", &r, "a?b");
 	/* absent: empty (or zero) */
 	set_custom(&r, &reg, "my_raw", raw, 0);
@@ -962,9 +965,8 @@ static void test_custom_extract_render(void **state)
 
 	/* custom primitives come after the built-ins, in file order */
 	struct keyspec ks;
-	assert_int_equal(keyspec_build(&ks, "my_raw, src_host, mtla, proto", &reg, NULL, err,
-				       sizeof err),
-			 0);
+	assert_int_equal(
+	    keyspec_build(&ks, "my_raw, src_host, mtla, proto", &reg, NULL, err, sizeof err), 0);
 	assert_int_equal(ks.n, 4);
 	assert_string_equal(ks.f[0].p->name, "src_host");
 	assert_string_equal(ks.f[1].p->name, "proto");

@@ -24,7 +24,8 @@ static void mkkey(uint8_t *k, uint32_t key_len, uint64_t id)
 
 static struct agg_counters ctr(uint64_t p, uint64_t b, uint64_t fl, uint64_t first, uint64_t last)
 {
-	struct agg_counters c = {.packets = p, .bytes = b, .flows = fl, .first_usec = first, .last_usec = last};
+	struct agg_counters c = {
+	    .packets = p, .bytes = b, .flows = fl, .first_usec = first, .last_usec = last};
 	return c;
 }
 
