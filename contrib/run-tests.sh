@@ -9,6 +9,7 @@ contrib/deps.sh --test
 make -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 make check-docs
+make check-format
 make -j"$(nproc)" check || { cat test-suite.log; exit 1; }
 make fuzz-nf9 FUZZ_RUNS=200000
 make distcheck DISTCHECK_CONFIGURE_FLAGS=--quiet >/dev/null
