@@ -101,7 +101,9 @@ struct conf {
 	int nfacctd_disable_opt_scope_check;
 	char *sampling_map;
 	char *aggregate_primitives;
-	int log_rate_limit; /* malformed-input log lines per exporter per minute */
+	int log_rate_limit;
+	int nfacctd_max_exporters;
+	    /* per worker */ /* malformed-input log lines per exporter per minute */
 
 	char *plugins;
 	struct conf_where plugins_at; /* where `plugins` was last set, for conf_finish errors */

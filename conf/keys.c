@@ -50,6 +50,10 @@ static const struct conf_key keys[] = {
     {"nfacctd_disable_opt_scope_check", CT_BOOL, G(nfacctd_disable_opt_scope_check), D_NFACCTD,
      "false", NULL, 0, 0,
      "Accept options data whatever its scope (for exporters that get it wrong)."},
+    {"nfacctd_max_exporters", CT_INT, G(nfacctd_max_exporters), D_NFACCTD, "65536", NULL, 0,
+     1 << 24,
+     "netacct: most exporters (source addresses) a worker keeps state for; datagrams from new "
+     "sources beyond it are dropped, counted and logged. 0 = unbounded."},
     {"sampling_map", CT_STRING, G(sampling_map), D_NFACCTD | D_SFACCTD, "", NULL, 0, 0,
      "Map of per-exporter sampling rates overriding what is exported."},
     {"aggregate_primitives", CT_STRING, G(aggregate_primitives), D_ALL, "", NULL, 0, 0,

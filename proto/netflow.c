@@ -15,6 +15,7 @@ static const char *const err_names[NF_ERR__COUNT] = {
     [NF_ERR_BAD_TEMPLATE] = "bad_template",
     [NF_ERR_NO_TEMPLATE] = "no_template",
     [NF_ERR_BAD_OPTIONS] = "bad_options",
+    [NF_ERR_LIMIT] = "limit_reached",
 };
 
 const char *nf_err_name(enum nf_err e)
@@ -60,6 +61,28 @@ static size_t addr_hash(const struct nt_addr *a, uint16_t port, size_t nbuckets)
 	return (size_t)(h & (nbuckets - 1));
 }
 
+/* Double the bucket array once chains get long: lookups stay O(1) at 10k+ exporters. */
+static void rehash(struct nf_collector *c)
+{
+	size_t n = c->nbuckets * 2;
+	struct nf_exporter **b = calloc(n, sizeof *b);
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		struct nf_exporter *e = c->buckets[i];
+		while (e) {
+			struct nf_exporter *next = e->next;
+			size_t h = addr_hash(&e->addr, e->port, n);
+			e->next = b[h];
+			b[h] = e;
+			e = next;
+		}
+	}
+	free(c->buckets);
+	c->buckets = b;
+	c->nbuckets = n;
+}
+
 struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr *addr,
 				    uint16_t port)
 {
@@ -68,11 +91,19 @@ struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr
 		if (e->port == port && e->addr.family == addr->family &&
 		    memcmp(e->addr.a, addr->a, 16) == 0)
 			return e;
+	if (c->opt.max_exporters && c->nexporters >= c->opt.max_exporters) {
+		c->refused++;
+		return NULL;
+	}
 	struct nf_exporter *e = calloc(1, sizeof *e);
 	if (!e)
 		return NULL;
 	e->addr = *addr;
 	e->port = port;
+	if (c->nexporters >= c->nbuckets * 2) {
+		rehash(c);
+		b = addr_hash(addr, port, c->nbuckets);
+	}
 	e->next = c->buckets[b];
 	c->buckets[b] = e;
 	c->nexporters++;

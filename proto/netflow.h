@@ -27,6 +27,7 @@ enum nf_err {
 	NF_ERR_BAD_TEMPLATE, /* template malformed (zero fields, bad lengths) */
 	NF_ERR_NO_TEMPLATE,  /* data set for a template we do not (yet) have */
 	NF_ERR_BAD_OPTIONS,  /* options template/data malformed */
+	NF_ERR_LIMIT,	     /* a per-exporter limit was reached (templates) */
 	NF_ERR__COUNT
 };
 
@@ -74,6 +75,7 @@ struct nf_options {
 	int time_secs;			    /* nfacctd_time_secs */
 	int disable_opt_scope_check;	    /* nfacctd_disable_opt_scope_check */
 	const struct prim_registry *custom; /* aggregate_primitives */
+	size_t max_exporters;		    /* 0 = unbounded; beyond it new sources are refused */
 	/* called when a v9/IPFIX template changes (templates file); may be NULL */
 	void (*template_changed)(void *arg, const struct nf_exporter *ex);
 	void *template_arg;
@@ -85,6 +87,7 @@ struct nf_collector {
 	struct nf_options opt;
 	nf_emit_fn emit;
 	void *emit_arg;
+	uint64_t refused;    /* datagrams from new sources beyond max_exporters */
 	struct flow_rec rec; /* scratch record reused for every flow */
 	/*
 	 * Which decoder last filled rec.  A decoder that writes the same fields
@@ -98,7 +101,10 @@ int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_e
 		      void *emit_arg);
 void nf_collector_free(struct nf_collector *c);
 
-/* Find or create the exporter for a datagram source; NULL on allocation failure. */
+/*
+ * Find or create the exporter for a datagram source; NULL on allocation
+ * failure or when opt.max_exporters are known already (c->refused counts it).
+ */
 struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr *addr,
 				    uint16_t port);
 

@@ -113,7 +113,10 @@ static void install(struct nf9_msg *m, uint16_t id, int options, uint16_t nscope
 			tpl_changed(m);
 		return;
 	}
-	if (nf_tpl_put(m->ex->templates, t))
+	int rc = nf_tpl_put(m->ex->templates, t);
+	if (rc < 0)
+		msg_err(m, NF_ERR_LIMIT);
+	else if (rc > 0)
 		tpl_changed(m);
 }
 

@@ -821,6 +821,11 @@ int nf_tpl_put(struct nf_template_store *s, struct nf_template *t)
 		free(old);
 		return 1;
 	}
+	if (s->count >= NF_TPL_MAX_PER_EXPORTER) {
+		/* a template flood (or spoofed exporter) must not grow memory without bound */
+		free(t);
+		return -1;
+	}
 	t->next = NULL;
 	*pp = t;
 	s->count++;

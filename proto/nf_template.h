@@ -18,9 +18,10 @@
 
 #include "agg/primitive.h"
 
-#define NF_TPL_VARLEN	  0xffffu /* RFC 7011 §7: field length 65535 = variable */
-#define NF_TPL_MAX_FIELDS 512	  /* no real exporter comes close */
-#define NF_TPL_NO_CUSTOM  0xffu
+#define NF_TPL_VARLEN		0xffffu /* RFC 7011 §7: field length 65535 = variable */
+#define NF_TPL_MAX_PER_EXPORTER 4096	/* templates of all domains of one exporter */
+#define NF_TPL_MAX_FIELDS	512	/* no real exporter comes close */
+#define NF_TPL_NO_CUSTOM	0xffu
 
 /* Field handlers: what a template field does to the flow record. */
 enum nf_fk {
@@ -228,7 +229,8 @@ struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t versio
  * Install t (ownership passes to the store), replacing any template with the
  * same key.  Returns 1 when the store changed, 0 when t was identical to the
  * stored one (t is freed: exporters resend templates every few seconds and
- * that must not trigger a templates-file write).
+ * that must not trigger a templates-file write), and -1 when t is a new key
+ * but the store already holds NF_TPL_MAX_PER_EXPORTER templates (t is freed).
  */
 int nf_tpl_put(struct nf_template_store *s, struct nf_template *t);
 

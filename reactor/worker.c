@@ -122,6 +122,28 @@ static void log_malformed(struct worker *w, struct nf_exporter *ex, enum nf_err 
 
 static int read_batches(struct worker *w, evutil_socket_t fd);
 
+/* A datagram from a source the collector would not (or could not) take on. */
+static void refused(struct worker *w, const struct nt_addr *src)
+{
+	uint64_t minute = w->now_usec / 60000000u;
+	w->st.refused++;
+	if (minute == w->refused_logged_minute)
+		return;
+	w->refused_logged_minute = minute;
+	char addr[64];
+	uint8_t slot[17];
+	slot[0] = src->family;
+	memcpy(slot + 1, src->a, 16);
+	addr_to_text(slot, addr, sizeof addr);
+	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+	       "worker %u: datagram from %s dropped: %s (%llu so far; logged once a minute)", w->id,
+	       addr,
+	       w->nf.nexporters >= (size_t)w->ctx->conf.nfacctd_max_exporters
+		   ? "nfacctd_max_exporters reached"
+		   : "out of memory",
+	       (unsigned long long)w->st.refused);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -161,7 +183,7 @@ static int read_batches(struct worker *w, evutil_socket_t fd)
 			/* exporters are keyed by address: a restarted exporter keeps its state */
 			struct nf_exporter *ex = nf_exporter_get(&w->nf, &src, 0);
 			if (!ex) {
-				w->st.recv_errors++;
+				refused(w, &src);
 				continue;
 			}
 			enum nf_err e =
@@ -302,11 +324,11 @@ static void on_stats(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u datagrams=%llu bytes=%llu records=%llu malformed=%llu "
-	       "truncated=%llu recv_errors=%llu exporters=%zu",
+	       "truncated=%llu recv_errors=%llu exporters=%zu refused=%llu",
 	       w->id, (unsigned long long)w->st.datagrams, (unsigned long long)w->st.bytes,
 	       (unsigned long long)w->st.records, (unsigned long long)w->st.malformed,
 	       (unsigned long long)w->st.truncated, (unsigned long long)w->st.recv_errors,
-	       w->nf.nexporters);
+	       w->nf.nexporters, (unsigned long long)w->st.refused);
 	nf_collector_foreach(&w->nf, log_exporter, w);
 }
 
@@ -318,6 +340,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	    .time_secs = c->nfacctd_time_secs,
 	    .disable_opt_scope_check = c->nfacctd_disable_opt_scope_check,
 	    .custom = &ctx->prims,
+	    .max_exporters = (size_t)c->nfacctd_max_exporters,
 	    .template_changed = ctx->tpl ? on_template_changed : NULL,
 	};
 

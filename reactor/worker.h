@@ -28,6 +28,7 @@ struct worker_stats {
 	uint64_t truncated; /* larger than the receive buffer */
 	uint64_t recv_errors;
 	uint64_t records;
+	uint64_t refused; /* from new sources beyond nfacctd_max_exporters */
 };
 
 struct worker {
@@ -64,6 +65,7 @@ struct worker {
 	uint8_t *bufs;
 
 	struct worker_stats st;
+	uint64_t refused_logged_minute;
 };
 
 /* Allocate state and bind the socket; the thread is not started yet. */

@@ -294,10 +294,8 @@ class Daemon:
             for l in lines:
                 m = STATS_WORKER.search(l)
                 if m and int(m.group(1)) not in st.workers:
-                    g = [int(x) for x in m.groups()]
-                    st.workers[g[0]] = dict(zip(
-                        ("worker", "datagrams", "bytes", "records", "malformed", "truncated",
-                         "recv_errors", "exporters"), g))
+                    # every key=value of the line, so new counters need no change here
+                    st.workers[int(m.group(1))] = _kv(l[m.start():])
                     continue
                 m = STATS_EXPORTER.search(l)
                 if m:

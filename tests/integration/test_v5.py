@@ -467,3 +467,25 @@ def test_no_renormalize_by_default(nfacctd, tmp_path):
     d, rows = run_once(nfacctd, tmp_path, "src_host",
                        [v5_datagram([dict(packets=3, octets=300)], sampling=0x4000 | 100)])
     assert rows == [{"event_type": "purge", "ip_src": "10.0.0.1", "packets": 3, "bytes": 300}]
+
+
+def test_max_exporters_refuses_new_sources(nfacctd, tmp_path):
+    """Past nfacctd_max_exporters a worker keeps no state for new sources: their datagrams
+    are dropped, counted (refused=) and logged once a minute; known exporters go on."""
+    body, out = json_plugin(tmp_path, "a", "peer_src_ip")
+    d = nfacctd("nfacctd_max_exporters: 2\nreactor_workers: 1\nplugins: print[a]\n" + body)
+    socks = []
+    for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((host, 0))
+        s.sendto(GOOD, ("127.0.0.1", d.port))
+        socks.append(s)
+    st = d.wait_datagrams(4)
+    assert st.total("refused") == 1
+    assert st.total("records") == 3
+    d.stop()
+    for s in socks:
+        s.close()
+    assert "datagram from 127.0.0.3 dropped: nfacctd_max_exporters reached" in d.log_text()
+    rows = {r["peer_ip_src"]: r["packets"] for r in read_json(out)}
+    assert rows == {"127.0.0.1": 8, "127.0.0.2": 4}

@@ -683,6 +683,68 @@ static void test_ipfix_redefinition(void **state)
 	assert_int_equal(f->s.changed, 3);
 }
 
+/* One exporter cannot make the collector hold more than NF_TPL_MAX_PER_EXPORTER templates. */
+static void test_template_limit(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	for (unsigned i = 0; i <= NF_TPL_MAX_PER_EXPORTER; i++) {
+		u16(&f->b, (uint16_t)(256 + i));
+		u16(&f->b, 1);
+		fs(&f->b, 8, 4, 0);
+	}
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_LIMIT);
+	assert_int_equal(nf_tpl_store_count(f->ex->templates), NF_TPL_MAX_PER_EXPORTER);
+	/* the ones that fit decode; redefining one of them still works at the limit */
+	ipfix_hdr(&f->b, 0, 1);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256);
+	u16(&f->b, 2);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 7, 2, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	ip4(&f->b, "10.7.7.7");
+	u16(&f->b, 99);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, (uint16_t)(256 + NF_TPL_MAX_PER_EXPORTER));
+	ip4(&f->b, "10.7.7.8");
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_NO_TEMPLATE);
+	assert_int_equal(f->s.n, 1);
+	assert_int_equal(f->s.rec[0].src_port, 99);
+	assert_string_equal(nf_err_name(NF_ERR_LIMIT), "limit_reached");
+}
+
+/* Exporters beyond max_exporters are refused and counted; the index grows as needed. */
+static void test_exporter_limit_and_growth(void **state)
+{
+	(void)state;
+	struct nf_collector c;
+	struct nf_options opt = {.max_exporters = 3000};
+	assert_int_equal(nf_collector_init(&c, &opt, NULL, NULL), 0);
+	struct nf_exporter *first[3000];
+	for (unsigned i = 0; i < 3000; i++) {
+		struct nt_addr a = {4, {10, (uint8_t)(i >> 8), (uint8_t)i, 1}};
+		first[i] = nf_exporter_get(&c, &a, 0);
+		assert_non_null(first[i]);
+	}
+	assert_true(c.nbuckets > 256); /* grew past the initial index */
+	for (unsigned i = 0; i < 3000; i++) {
+		struct nt_addr a = {4, {10, (uint8_t)(i >> 8), (uint8_t)i, 1}};
+		assert_ptr_equal(nf_exporter_get(&c, &a, 0), first[i]);
+	}
+	struct nt_addr extra = {4, {192, 0, 2, 1}};
+	assert_null(nf_exporter_get(&c, &extra, 0));
+	assert_int_equal(c.refused, 1);
+	assert_int_equal(c.nexporters, 3000);
+	nf_collector_free(&c);
+}
+
 static void test_ipfix_withdrawal(void **state)
 {
 	struct fx *f = *state;
@@ -2198,6 +2260,8 @@ int main(void)
 	    T(test_ipfix_counter_fallbacks),
 	    T(test_ipfix_redefinition),
 	    T(test_ipfix_withdrawal),
+	    T(test_template_limit),
+	    cmocka_unit_test(test_exporter_limit_and_growth),
 	    T(test_ipfix_varlen_and_custom),
 	    T(test_ipfix_options_pen_and_scope),
 	    T(test_ipfix_time_encodings),
