@@ -103,7 +103,7 @@ struct conf {
 	char *aggregate_primitives;
 	int log_rate_limit;
 	int nfacctd_max_exporters;
-	    /* per worker */ /* malformed-input log lines per exporter per minute */
+	/* per worker */ /* malformed-input log lines per exporter per minute */
 
 	char *plugins;
 	struct conf_where plugins_at; /* where `plugins` was last set, for conf_finish errors */
