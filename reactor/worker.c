@@ -356,6 +356,9 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 		       "nfacctd_pipe_size %d: kernel granted %d bytes (raise net.core.rmem_max)",
 		       c->nfacctd_pipe_size, got);
+	nt_log(&ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
+	       "worker %u: socket %d bound, receive buffer %d bytes, %u datagrams per read", id,
+	       w->fd, got, w->batch);
 
 	w->msgs = calloc(w->batch, sizeof *w->msgs);
 	w->iov = calloc(w->batch, sizeof *w->iov);
