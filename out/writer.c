@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct item {
 	uint64_t round;
@@ -44,10 +45,22 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 		       "(cache_max_entries) or out of memory",
 		       (unsigned long long)p->merged.dropped);
 	}
-	if (w->oi->mod->write(w->oi, &p->merged, &iv) < 0)
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = w->oi->mod->write(w->oi, &p->merged, &iv);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (rc < 0) {
 		atomic_fetch_add(&w->oi->write_errors, 1);
-	else
+	} else {
 		atomic_fetch_add(&w->oi->written_entries, p->merged.count);
+		/* one line per flush, like pmacct's purge lines: operators watch for them */
+		if (p->merged.count || final)
+			nt_log(w->oi->log, LOG_LVL_INFO, w->oi->component,
+			       "flushed %llu entries of %u/%u worker tables in %ld ms%s",
+			       (unsigned long long)p->merged.count, p->received, w->nworkers, ms,
+			       final ? " (final)" : "");
+	}
 	agg_table_free(&p->merged);
 	p->used = 0;
 }
