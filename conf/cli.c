@@ -77,7 +77,13 @@ enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct co
 		optstring[l + 1] = flag_keys[i].fixed ? '\0' : ':';
 		optstring[l + 2] = '\0';
 	}
-	optind = 1;
+	/*
+	 * 0, not 1: a full getopt reset (glibc, musl).  With 1, a previous call
+	 * that returned in the middle of a cluster ("-aV" stops at -a) leaves
+	 * getopt's position inside that call's argv, and the next call would
+	 * resume there, reading memory that may be gone.
+	 */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (opt) {

@@ -900,6 +900,29 @@ static void test_cli_informational(void **state)
 	free(out);
 }
 
+/*
+ * A call that returns in the middle of an option cluster ("-ac..." stops at
+ * -a) must not leave getopt positioned inside that argv: the next call used
+ * to resume there (found by fuzz_conf; corpus regress-cli-getopt-stale-cluster).
+ */
+static void test_cli_reset_after_cluster(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-acpeer_src_ip", NULL), CLI_EXIT_OK);
+	conf_free(&c);
+	free(out);
+
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-c", "src_host", NULL), CLI_RUN);
+	assert_int_equal(c.nplugins, 1);
+	assert_string_equal(c.plugin[0].aggregate, "src_host");
+	conf_free(&c);
+	free(out);
+}
+
 static void test_cli_errors(void **state)
 {
 	(void)state;
@@ -1044,6 +1067,7 @@ int main(void)
 	    cmocka_unit_test(test_file_empty_and_binary),
 	    cmocka_unit_test(test_cli_file_and_overrides),
 	    cmocka_unit_test(test_cli_informational),
+	    cmocka_unit_test(test_cli_reset_after_cluster),
 	    cmocka_unit_test(test_cli_errors),
 	    cmocka_unit_test(test_cli_config_reference),
 	    cmocka_unit_test(test_key_table_sane),
