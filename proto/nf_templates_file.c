@@ -287,7 +287,15 @@ int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, 
 
 	/* everything validated: install */
 	for (size_t i = 0; i < npend; i++) {
+		uint64_t refused = c->refused;
 		struct nf_exporter *ex = nf_exporter_get(c, &pend[i].addr, pend[i].port);
+		if (!ex && c->refused != refused) {
+			/* beyond max_exporters: dropped, as its datagrams would be */
+			c->refused = refused;
+			free(pend[i].t);
+			pend[i].t = NULL;
+			continue;
+		}
 		if (ex && !ex->templates)
 			ex->templates = nf_tpl_store_new();
 		if (ex && !ex->samplers)
@@ -299,9 +307,11 @@ int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, 
 			npend = 0;
 			goto out;
 		}
+		/* a repeated entry replaces the first, one past the cap is dropped */
+		size_t before = nf_tpl_store_count(ex->templates);
 		nf_tpl_put(ex->templates, pend[i].t);
 		pend[i].t = NULL;
-		if (loaded)
+		if (loaded && nf_tpl_store_count(ex->templates) > before)
 			(*loaded)++;
 	}
 	npend = 0;

@@ -42,6 +42,8 @@ int nf_templates_write(const char *path, json_t *exporters, char *err, size_t er
  * whole file is validated before anything is installed: a corrupt or foreign
  * file returns -1 with the reason in err and leaves c untouched.  A missing
  * file is not an error (first start): returns 0 with *loaded = 0.
+ * *loaded counts the templates added to c (a repeated entry counts once).
+ * Exporters beyond opt.max_exporters are skipped, not an error.
  * template_changed is not called for loaded templates.  loaded may be NULL.
  */
 int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, char *err,

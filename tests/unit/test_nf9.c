@@ -1415,6 +1415,45 @@ static void test_templates_file_corrupt(void **state)
 	unlink(path);
 }
 
+/*
+ * Found by fuzz_maps: a repeated template entry was counted twice in *loaded,
+ * and an exporter beyond max_exporters failed the load ("out of memory")
+ * after the first exporters' templates were already installed.
+ */
+static void test_templates_file_duplicates_and_cap(void **state)
+{
+	(void)state;
+	char path[128], err[256] = "";
+	struct nf_collector c;
+	struct nf_options o;
+	struct sink s;
+	size_t loaded = 0;
+#define TPL(id)                                                                                    \
+	"{\"export_version\": 9, \"domain\": 0, \"id\": " #id ", \"options\": false, "             \
+	"\"scope_fields\": 0, \"fields\": [[8, 4, 0]]}"
+	tmpname(path, sizeof path, "dupcap");
+	write_file(
+	    path,
+	    "{\"format\": \"netacct-nf-templates\", \"version\": 1, \"exporters\": ["
+	    "{\"addr\": \"192.0.2.1\", \"port\": 2055, \"templates\": [" TPL(256) ", " TPL(
+		256) ", " TPL(257) "]},"
+				   "{\"addr\": \"192.0.2.2\", \"port\": 2055, \"templates\": [" TPL(
+				       256) "]},"
+					    "{\"addr\": \"192.0.2.3\", \"port\": 2055, "
+					    "\"templates\": [" TPL(256) "]}]}");
+#undef TPL
+	memset(&o, 0, sizeof o);
+	memset(&s, 0, sizeof s);
+	o.max_exporters = 2;
+	assert_int_equal(nf_collector_init(&c, &o, emit, &s), 0);
+	assert_int_equal(nf_templates_load(path, &c, &loaded, err, sizeof err), 0);
+	assert_int_equal(loaded, 3);
+	assert_int_equal(c.nexporters, 2);
+	assert_int_equal(c.refused, 0);
+	nf_collector_free(&c);
+	unlink(path);
+}
+
 /* ---- sampling_map -------------------------------------------------------- */
 
 static void test_sampling_map(void **state)
@@ -2271,6 +2310,7 @@ int main(void)
 	    T(test_v8),
 	    T(test_templates_file_roundtrip),
 	    T(test_templates_file_corrupt),
+	    T(test_templates_file_duplicates_and_cap),
 	    T(test_sampling_map),
 	    T(test_fixture_100_ipfix_cisco),
 	    T(test_fixture_104_ipfix_sampling),
