@@ -27,3 +27,43 @@ fuzz-nf9: tests/fuzz/fuzz_nf9
 	./tests/fuzz/fuzz_nf9 -runs=$(FUZZ_RUNS) tests/fuzz/work-nf9 $(srcdir)/tests/fuzz/corpus/nf9
 .PHONY: fuzz-nf9
 CLEANFILES += tests/fuzz/fuzz_nf9
+
+# ---- fuzzing: configuration, command line and the map/primitives/templates files ----
+# `make fuzz-conf` (conf_load_string, conf_finish, cli_parse) and `make fuzz-maps`
+# (sampling_map, aggregate_primitives, nfacctd_templates_file) follow fuzz-nf9:
+# libFuzzer over the committed corpus, new inputs into tests/fuzz/work-*, and a
+# -DFUZZ_REPLAY build that replays the corpus under `make check`.
+FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c $(srcdir)/conf/config.c $(srcdir)/conf/keys.c \
+	$(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c
+FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
+	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
+	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c \
+	$(srcdir)/proto/nf_templates_file.c $(srcdir)/agg/primitive.c
+
+check_PROGRAMS += tests/fuzz/replay_conf tests/fuzz/replay_maps
+TESTS += tests/fuzz/replay_conf tests/fuzz/replay_maps
+tests_fuzz_replay_conf_SOURCES = tests/fuzz/fuzz_conf.c
+tests_fuzz_replay_conf_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_replay_conf_LDADD = $(CORE_LIBS)
+tests_fuzz_replay_maps_SOURCES = tests/fuzz/fuzz_maps.c
+tests_fuzz_replay_maps_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_replay_maps_LDADD = $(CORE_LIBS)
+
+tests/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(FUZZ_CONF_SRCS) -o $@
+
+tests/fuzz/fuzz_maps: $(FUZZ_MAPS_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(JANSSON_CFLAGS) \
+	  $(FUZZ_MAPS_SRCS) $(JANSSON_LIBS) -o $@
+
+fuzz-conf: tests/fuzz/fuzz_conf
+	@mkdir -p tests/fuzz/work-conf
+	./tests/fuzz/fuzz_conf -runs=$(FUZZ_RUNS) tests/fuzz/work-conf $(srcdir)/tests/fuzz/corpus/conf
+
+fuzz-maps: tests/fuzz/fuzz_maps
+	@mkdir -p tests/fuzz/work-maps
+	./tests/fuzz/fuzz_maps -runs=$(FUZZ_RUNS) tests/fuzz/work-maps $(srcdir)/tests/fuzz/corpus/maps
+.PHONY: fuzz-conf fuzz-maps
+CLEANFILES += tests/fuzz/fuzz_conf tests/fuzz/fuzz_maps
