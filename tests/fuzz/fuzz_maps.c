@@ -183,20 +183,6 @@ static size_t template_count(struct nf_collector *c)
 	return n;
 }
 
-static char saved_path[256];
-
-static void remove_saved(void)
-{
-	char dir[256];
-	unlink(saved_path);
-	snprintf(dir, sizeof dir, "%s", saved_path);
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		rmdir(dir);
-	}
-}
-
 static void fuzz_templates(unsigned flags, const uint8_t *data, size_t size)
 {
 	char err[512];
@@ -205,13 +191,6 @@ static void fuzz_templates(unsigned flags, const uint8_t *data, size_t size)
 	struct prim_registry reg;
 	size_t loaded = 0, loaded2 = 0;
 
-	if (!saved_path[0]) {
-		char dir[] = "/tmp/fuzz-maps.XXXXXX";
-		if (!mkdtemp(dir))
-			return;
-		snprintf(saved_path, sizeof saved_path, "%s/templates.json", dir);
-		atexit(remove_saved);
-	}
 	const char *path = as_file(data, size);
 	if (!path)
 		return;
@@ -232,6 +211,11 @@ static void fuzz_templates(unsigned flags, const uint8_t *data, size_t size)
 		}
 	} else {
 		size_t n = template_count(&c);
+		/* per run: libFuzzer does not always run atexit handlers */
+		char dir[] = "/tmp/fuzz-maps.XXXXXX", saved_path[64];
+		if (!mkdtemp(dir))
+			abort();
+		snprintf(saved_path, sizeof saved_path, "%s/templates.json", dir);
 		if (loaded != n) {
 			fprintf(stderr, "load reported %zu templates, installed %zu\n", loaded, n);
 			abort();
@@ -253,6 +237,7 @@ static void fuzz_templates(unsigned flags, const uint8_t *data, size_t size)
 		}
 		nf_collector_free(&c2);
 		unlink(saved_path);
+		rmdir(dir);
 	}
 	nf_collector_free(&c);
 }
