@@ -67,3 +67,26 @@ fuzz-maps: tests/fuzz/fuzz_maps
 	./tests/fuzz/fuzz_maps -runs=$(FUZZ_RUNS) tests/fuzz/work-maps $(srcdir)/tests/fuzz/corpus/maps
 .PHONY: fuzz-conf fuzz-maps
 CLEANFILES += tests/fuzz/fuzz_conf tests/fuzz/fuzz_maps
+
+# ---- AFL++: the same NetFlow harness, driven by afl-fuzz (Debian's afl++) ----
+# `make afl-nf9` builds tests/fuzz/afl_nf9 with afl-clang-fast (AFL++ links its
+# own driver for LLVMFuzzerTestOneInput under -fsanitize=fuzzer) and fuzzes the
+# committed corpus for AFL_SECONDS; findings go to tests/fuzz/work-afl-nf9.
+AFL_CC = afl-clang-fast
+AFL_SECONDS = 60
+AFL_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+tests/fuzz/afl_nf9: $(FUZZ_NF9_SRCS)
+	@mkdir -p tests/fuzz
+	AFL_QUIET=1 $(AFL_CC) $(AFL_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(FUZZ_NF9_SRCS) -o $@
+
+afl-nf9: tests/fuzz/afl_nf9
+	@mkdir -p tests/fuzz/work-afl-nf9
+	AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+	  AFL_SKIP_CRASHES=1 afl-fuzz -V $(AFL_SECONDS) -i $(srcdir)/tests/fuzz/corpus/nf9 \
+	  -o tests/fuzz/work-afl-nf9 -- ./tests/fuzz/afl_nf9
+	@crashes=$$(ls tests/fuzz/work-afl-nf9/default/crashes 2>/dev/null | grep -vc README); \
+	  echo "afl-nf9: $$crashes crash(es) in tests/fuzz/work-afl-nf9/default/crashes"; \
+	  test "$$crashes" -eq 0
+.PHONY: afl-nf9
+CLEANFILES += tests/fuzz/afl_nf9
