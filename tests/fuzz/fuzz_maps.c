@@ -15,7 +15,7 @@
  * Arbitrary input must be rejected or handled without crash, leak or
  * out-of-bounds access.
  *
- * Built two ways: with libFuzzer (make fuzz-maps), or with -DFUZZ_REPLAY as a
+ * Built two ways: with libFuzzer (make fuzz-maps), or linked with replay_main.c as a
  * plain program that replays the committed corpus (a `make check` test).
  */
 #ifndef _GNU_SOURCE
@@ -259,52 +259,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-#include <dirent.h>
-
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		return -1;
-	}
-	static uint8_t buf[1 << 20];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	char dir[1024];
-	const char *srcdir = getenv("srcdir");
-	int files = 0;
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++)
-			if (replay_file(argv[i]) == 0)
-				files++;
-	} else {
-		snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/maps", srcdir ? srcdir : ".");
-		DIR *d = opendir(dir);
-		if (!d) {
-			perror(dir);
-			return 1;
-		}
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			char path[2048];
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			if (replay_file(path) == 0)
-				files++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d inputs\n", files);
-	return files > 0 ? 0 : 1;
-}
-#endif

@@ -7,7 +7,7 @@
  *   length runs past the end takes the rest of the input.
  * All datagrams come from the same exporter, the last few from a second one.
  *
- * Built two ways: with libFuzzer (make fuzz-nf9), or with -DFUZZ_REPLAY as a
+ * Built two ways: with libFuzzer (make fuzz-nf9), or linked with replay_main.c as a
  * plain program that replays the committed corpus (a `make check` test).
  */
 #include <stddef.h>
@@ -108,52 +108,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nf_collector_free(&c);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-#include <dirent.h>
-
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		return -1;
-	}
-	static uint8_t buf[1 << 20];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	char dir[1024];
-	const char *srcdir = getenv("srcdir");
-	int files = 0;
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++)
-			if (replay_file(argv[i]) == 0)
-				files++;
-	} else {
-		snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/nf9", srcdir ? srcdir : ".");
-		DIR *d = opendir(dir);
-		if (!d) {
-			perror(dir);
-			return 1;
-		}
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			char path[2048];
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			if (replay_file(path) == 0)
-				files++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d inputs\n", files);
-	return files > 0 ? 0 : 1;
-}
-#endif

@@ -13,8 +13,8 @@ FUZZ_NF9_SRCS = $(srcdir)/tests/fuzz/fuzz_nf9.c $(srcdir)/proto/netflow.c \
 
 check_PROGRAMS += tests/fuzz/replay_nf9
 TESTS += tests/fuzz/replay_nf9
-tests_fuzz_replay_nf9_SOURCES = tests/fuzz/fuzz_nf9.c
-tests_fuzz_replay_nf9_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_replay_nf9_SOURCES = tests/fuzz/fuzz_nf9.c tests/fuzz/replay_main.c
+tests_fuzz_replay_nf9_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"nf9"'
 tests_fuzz_replay_nf9_LDADD = $(CORE_LIBS)
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/gen_corpus_nf9.py
 
@@ -42,11 +42,11 @@ FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
 
 check_PROGRAMS += tests/fuzz/replay_conf tests/fuzz/replay_maps
 TESTS += tests/fuzz/replay_conf tests/fuzz/replay_maps
-tests_fuzz_replay_conf_SOURCES = tests/fuzz/fuzz_conf.c
-tests_fuzz_replay_conf_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_replay_conf_SOURCES = tests/fuzz/fuzz_conf.c tests/fuzz/replay_main.c
+tests_fuzz_replay_conf_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"conf"'
 tests_fuzz_replay_conf_LDADD = $(CORE_LIBS)
-tests_fuzz_replay_maps_SOURCES = tests/fuzz/fuzz_maps.c
-tests_fuzz_replay_maps_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_replay_maps_SOURCES = tests/fuzz/fuzz_maps.c tests/fuzz/replay_main.c
+tests_fuzz_replay_maps_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"maps"'
 tests_fuzz_replay_maps_LDADD = $(CORE_LIBS)
 
 tests/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
