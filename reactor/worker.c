@@ -255,9 +255,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	int refresh = w->ctx->out[i].refresh;
 	(void)fd;
 	(void)what;
-	/* the round this tick closes: timers fire at (or just after) the boundary */
-	time_t now = time(NULL);
-	uint64_t round = (uint64_t)((now + refresh / 2) / refresh);
+	/*
+	 * The round this tick closes: the boundary nearest to now, in
+	 * milliseconds so that a timer a little early or late (even with a 1 s
+	 * refresh) still names the same round on every worker.
+	 */
+	uint64_t now_ms = now_usec() / 1000u, period_ms = (uint64_t)refresh * 1000u;
+	uint64_t round = (now_ms + period_ms / 2) / period_ms;
 	hand_off(w, i, round);
 	schedule_tick(w, i);
 }
