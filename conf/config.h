@@ -102,8 +102,9 @@ struct conf {
 	char *sampling_map;
 	char *aggregate_primitives;
 	int log_rate_limit;
-	int nfacctd_max_exporters;
-	/* per worker */ /* malformed-input log lines per exporter per minute */
+	int nfacctd_max_exporters; /* per worker */
+	int nfacctd_max_templates; /* per worker, all exporters */
+	/* per worker */	   /* malformed-input log lines per exporter per minute */
 
 	char *plugins;
 	struct conf_where plugins_at; /* where `plugins` was last set, for conf_finish errors */

@@ -54,6 +54,11 @@ static const struct conf_key keys[] = {
      1 << 24,
      "netacct: most exporters (source addresses) a worker keeps state for; datagrams from new "
      "sources beyond it are dropped, counted and logged. 0 = unbounded."},
+    {"nfacctd_max_templates", CT_INT, G(nfacctd_max_templates), D_NFACCTD, "65536", NULL, 0,
+     1 << 24,
+     "netacct: most v9/IPFIX templates a worker keeps, all exporters together (each exporter "
+     "also at most 4096); templates beyond it are refused and counted as limit_reached. "
+     "0 = unbounded."},
     {"sampling_map", CT_STRING, G(sampling_map), D_NFACCTD | D_SFACCTD, "", NULL, 0, 0,
      "Map of per-exporter sampling rates overriding what is exported."},
     {"aggregate_primitives", CT_STRING, G(aggregate_primitives), D_ALL, "", NULL, 0, 0,

@@ -35,6 +35,7 @@ int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_e
 		c->opt = *opt;
 	c->emit = emit;
 	c->emit_arg = emit_arg;
+	c->tpl_budget.max = c->opt.max_templates;
 	return 0;
 }
 

@@ -42,7 +42,15 @@ struct nf_exporter_stats {
 };
 
 struct nf_template_store; /* v9/IPFIX templates of one exporter (proto/netflow_v9.c) */
-struct nf_sampler_store;  /* sampler id -> interval of one exporter */
+
+/*
+ * Templates held by all exporters of one collector, against a cap (0: none),
+ * so that a flood of spoofed sources cannot grow memory without bound.
+ */
+struct nf_tpl_budget {
+	size_t used, max;
+};
+struct nf_sampler_store; /* sampler id -> interval of one exporter */
 
 struct nf_exporter {
 	struct nt_addr addr;
@@ -76,6 +84,7 @@ struct nf_options {
 	int disable_opt_scope_check;	    /* nfacctd_disable_opt_scope_check */
 	const struct prim_registry *custom; /* aggregate_primitives */
 	size_t max_exporters;		    /* 0 = unbounded; beyond it new sources are refused */
+	size_t max_templates;		    /* all exporters together; 0 = unbounded */
 	/* called when a v9/IPFIX template changes (templates file); may be NULL */
 	void (*template_changed)(void *arg, const struct nf_exporter *ex);
 	void *template_arg;
@@ -87,7 +96,8 @@ struct nf_collector {
 	struct nf_options opt;
 	nf_emit_fn emit;
 	void *emit_arg;
-	uint64_t refused;    /* datagrams from new sources beyond max_exporters */
+	uint64_t refused; /* datagrams from new sources beyond max_exporters */
+	struct nf_tpl_budget tpl_budget;
 	struct flow_rec rec; /* scratch record reused for every flow */
 	/*
 	 * Which decoder last filled rec.  A decoder that writes the same fields

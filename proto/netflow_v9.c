@@ -66,10 +66,13 @@ static void tpl_changed(struct nf9_msg *m)
 
 /* ---- templates ----------------------------------------------------------- */
 
-static int ensure_stores(struct nf_exporter *ex)
+static int ensure_stores(struct nf_collector *c, struct nf_exporter *ex)
 {
-	if (!ex->templates && !(ex->templates = nf_tpl_store_new()))
-		return -1;
+	if (!ex->templates) {
+		if (!(ex->templates = nf_tpl_store_new()))
+			return -1;
+		nf_tpl_store_set_budget(ex->templates, &c->tpl_budget);
+	}
 	if (!ex->samplers && !(ex->samplers = nf_sampler_store_new()))
 		return -1;
 	return 0;
@@ -1093,7 +1096,7 @@ enum nf_err nf9_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 		cur_u32(&cur, &m.seq);
 		cur_u32(&cur, &m.domain);
 	}
-	if (ensure_stores(ex) < 0)
+	if (ensure_stores(c, ex) < 0)
 		return NF_ERR_SHORT; /* out of memory: nothing sensible to count; drop */
 
 	uint16_t tpl_set = version == 9 ? 0 : 2, opt_set = version == 9 ? 1 : 3;

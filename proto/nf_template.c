@@ -8,6 +8,8 @@
  */
 #include "proto/nf_template.h"
 
+#include "proto/netflow.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,14 @@
 struct nf_template_store {
 	struct nf_template *b[STORE_BUCKETS];
 	size_t count;
+	struct nf_tpl_budget *budget; /* NULL: only the per-exporter cap applies */
 };
+
+static void budget_sub(struct nf_template_store *s, size_t n)
+{
+	if (s->budget)
+		s->budget->used -= n;
+}
 
 /* ---- plan ---------------------------------------------------------------- */
 
@@ -774,10 +783,20 @@ struct nf_template_store *nf_tpl_store_new(void)
 	return calloc(1, sizeof(struct nf_template_store));
 }
 
+void nf_tpl_store_set_budget(struct nf_template_store *s, struct nf_tpl_budget *b)
+{
+	if (s->budget)
+		s->budget->used -= s->count;
+	s->budget = b;
+	if (b)
+		b->used += s->count;
+}
+
 void nf_tpl_store_free(struct nf_template_store *s)
 {
 	if (!s)
 		return;
+	budget_sub(s, s->count);
 	for (unsigned i = 0; i < STORE_BUCKETS; i++) {
 		struct nf_template *t = s->b[i];
 		while (t) {
@@ -821,7 +840,8 @@ int nf_tpl_put(struct nf_template_store *s, struct nf_template *t)
 		free(old);
 		return 1;
 	}
-	if (s->count >= NF_TPL_MAX_PER_EXPORTER) {
+	if (s->count >= NF_TPL_MAX_PER_EXPORTER ||
+	    (s->budget && s->budget->max && s->budget->used >= s->budget->max)) {
 		/* a template flood (or spoofed exporter) must not grow memory without bound */
 		free(t);
 		return -1;
@@ -829,6 +849,8 @@ int nf_tpl_put(struct nf_template_store *s, struct nf_template *t)
 	t->next = NULL;
 	*pp = t;
 	s->count++;
+	if (s->budget)
+		s->budget->used++;
 	return 1;
 }
 
@@ -842,6 +864,7 @@ int nf_tpl_withdraw(struct nf_template_store *s, uint8_t version, uint32_t domai
 			*pp = t->next;
 			free(t);
 			s->count--;
+			budget_sub(s, 1);
 			return 1;
 		}
 	}
@@ -863,6 +886,7 @@ size_t nf_tpl_withdraw_all(struct nf_template_store *s, uint8_t version, uint32_
 				*pp = t->next;
 				free(t);
 				s->count--;
+				budget_sub(s, 1);
 				n++;
 			} else {
 				pp = &t->next;

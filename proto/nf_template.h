@@ -219,6 +219,9 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 int nf_tpl_equal(const struct nf_template *a, const struct nf_template *b);
 
 struct nf_template_store *nf_tpl_store_new(void);
+/* Count this store's templates against b (shared by a collector's stores). */
+struct nf_tpl_budget;
+void nf_tpl_store_set_budget(struct nf_template_store *s, struct nf_tpl_budget *b);
 void nf_tpl_store_free(struct nf_template_store *s);
 size_t nf_tpl_store_count(const struct nf_template_store *s);
 
@@ -230,7 +233,8 @@ struct nf_template *nf_tpl_get(const struct nf_template_store *s, uint8_t versio
  * same key.  Returns 1 when the store changed, 0 when t was identical to the
  * stored one (t is freed: exporters resend templates every few seconds and
  * that must not trigger a templates-file write), and -1 when t is a new key
- * but the store already holds NF_TPL_MAX_PER_EXPORTER templates (t is freed).
+ * but the store already holds NF_TPL_MAX_PER_EXPORTER templates, or the
+ * store's budget is used up (t is freed).
  */
 int nf_tpl_put(struct nf_template_store *s, struct nf_template *t);
 

@@ -296,8 +296,8 @@ int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, 
 			pend[i].t = NULL;
 			continue;
 		}
-		if (ex && !ex->templates)
-			ex->templates = nf_tpl_store_new();
+		if (ex && !ex->templates && (ex->templates = nf_tpl_store_new()))
+			nf_tpl_store_set_budget(ex->templates, &c->tpl_budget);
 		if (ex && !ex->samplers)
 			ex->samplers = nf_sampler_store_new();
 		if (!ex || !ex->templates || !ex->samplers) {

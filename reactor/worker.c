@@ -345,6 +345,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	    .disable_opt_scope_check = c->nfacctd_disable_opt_scope_check,
 	    .custom = &ctx->prims,
 	    .max_exporters = (size_t)c->nfacctd_max_exporters,
+	    .max_templates = (size_t)c->nfacctd_max_templates,
 	    .template_changed = ctx->tpl ? on_template_changed : NULL,
 	};
 

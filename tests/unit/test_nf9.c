@@ -720,6 +720,57 @@ static void test_template_limit(void **state)
 	assert_string_equal(nf_err_name(NF_ERR_LIMIT), "limit_reached");
 }
 
+static void one_template(struct buf *b, uint16_t id)
+{
+	b->n = 0;
+	ipfix_hdr(b, 0, 1);
+	size_t s = set_begin(b, 2);
+	u16(b, id);
+	u16(b, 1);
+	fs(b, 8, 4, 0);
+	set_end(b, s);
+	ipfix_end(b);
+}
+
+/* max_templates bounds all exporters of a collector together; withdrawals give room back. */
+static void test_template_budget_across_exporters(void **state)
+{
+	(void)state;
+	struct nf_collector c;
+	struct nf_options opt = {.max_templates = 3};
+	static struct buf b;
+	assert_int_equal(nf_collector_init(&c, &opt, NULL, NULL), 0);
+	struct nt_addr a1 = mkaddr("192.0.2.1"), a2 = mkaddr("192.0.2.2");
+	struct nf_exporter *e1 = nf_exporter_get(&c, &a1, 0), *e2 = nf_exporter_get(&c, &a2, 0);
+	one_template(&b, 256);
+	assert_int_equal(nf_decode(&c, e1, b.b, b.n, 1), NF_OK);
+	one_template(&b, 257);
+	assert_int_equal(nf_decode(&c, e1, b.b, b.n, 1), NF_OK);
+	one_template(&b, 256);
+	assert_int_equal(nf_decode(&c, e2, b.b, b.n, 1), NF_OK);
+	assert_int_equal(c.tpl_budget.used, 3);
+	one_template(&b, 257);
+	assert_int_equal(nf_decode(&c, e2, b.b, b.n, 1), NF_ERR_LIMIT);
+	assert_int_equal(e2->st.err[NF_ERR_LIMIT], 1);
+	/* resending a known template is not a new one: still accepted at the limit */
+	one_template(&b, 256);
+	assert_int_equal(nf_decode(&c, e1, b.b, b.n, 1), NF_OK);
+	/* withdrawing one makes room */
+	b.n = 0;
+	ipfix_hdr(&b, 0, 1);
+	size_t s = set_begin(&b, 2);
+	u16(&b, 257);
+	u16(&b, 0);
+	set_end(&b, s);
+	ipfix_end(&b);
+	assert_int_equal(nf_decode(&c, e1, b.b, b.n, 1), NF_OK);
+	assert_int_equal(c.tpl_budget.used, 2);
+	one_template(&b, 257);
+	assert_int_equal(nf_decode(&c, e2, b.b, b.n, 1), NF_OK);
+	assert_int_equal(c.tpl_budget.used, 3);
+	nf_collector_free(&c);
+}
+
 /* Exporters beyond max_exporters are refused and counted; the index grows as needed. */
 static void test_exporter_limit_and_growth(void **state)
 {
@@ -2301,6 +2352,7 @@ int main(void)
 	    T(test_ipfix_withdrawal),
 	    T(test_template_limit),
 	    cmocka_unit_test(test_exporter_limit_and_growth),
+	    cmocka_unit_test(test_template_budget_across_exporters),
 	    T(test_ipfix_varlen_and_custom),
 	    T(test_ipfix_options_pen_and_scope),
 	    T(test_ipfix_time_encodings),
