@@ -348,6 +348,11 @@ static void set_time(struct rec_scratch *s, int which, uint8_t kind, uint64_t v)
 static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl_field *f,
 		  struct cursor *fc)
 {
+	/* plain integers go through the same table as the decode plans */
+	if (nf_tpl_is_plain_int(f->kind)) {
+		nf_tpl_store_int(r, f->kind, uval(fc));
+		return;
+	}
 	switch ((enum nf_fk)f->kind) {
 	case FK_SKIP:
 		break;
@@ -366,55 +371,6 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 	case FK_DST_V6:
 		addr_v6(fc, &r->dst_addr);
 		FR_SET(r, FR_DST_ADDR);
-		break;
-	case FK_SRC_MASK:
-		r->src_mask = (uint8_t)uval(fc);
-		FR_SET(r, FR_SRC_MASK);
-		break;
-	case FK_DST_MASK:
-		r->dst_mask = (uint8_t)uval(fc);
-		FR_SET(r, FR_DST_MASK);
-		break;
-	case FK_SRC_PORT:
-		r->src_port = (uint16_t)uval(fc);
-		FR_SET(r, FR_SRC_PORT);
-		break;
-	case FK_DST_PORT:
-		r->dst_port = (uint16_t)uval(fc);
-		FR_SET(r, FR_DST_PORT);
-		break;
-	case FK_ICMP:
-		r->icmp_type_code = (uint16_t)uval(fc);
-		FR_SET(r, FR_ICMP);
-		break;
-	case FK_PROTO:
-		r->proto = (uint8_t)uval(fc);
-		FR_SET(r, FR_PROTO);
-		break;
-	case FK_TOS:
-		r->tos = (uint8_t)uval(fc);
-		FR_SET(r, FR_TOS);
-		break;
-	/* IPFIX tcpControlBits is 16 bits (RFC 7125); the record keeps the classic 8 */
-	case FK_TCP_FLAGS:
-		r->tcp_flags = (uint8_t)uval(fc);
-		FR_SET(r, FR_TCP_FLAGS);
-		break;
-	case FK_SRC_AS:
-		r->src_as = (uint32_t)uval(fc);
-		FR_SET(r, FR_SRC_AS);
-		break;
-	case FK_DST_AS:
-		r->dst_as = (uint32_t)uval(fc);
-		FR_SET(r, FR_DST_AS);
-		break;
-	case FK_IN_IF:
-		r->in_iface = (uint32_t)uval(fc);
-		FR_SET(r, FR_IN_IFACE);
-		break;
-	case FK_OUT_IF:
-		r->out_iface = (uint32_t)uval(fc);
-		FR_SET(r, FR_OUT_IFACE);
 		break;
 	case FK_BYTES:
 		s->bytes[0] = uval(fc);
@@ -485,14 +441,6 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 			FR_SET(r, FR_DST_MAC);
 		}
 		break;
-	case FK_VLAN_IN:
-		r->vlan_in = (uint16_t)uval(fc);
-		FR_SET(r, FR_VLAN_IN);
-		break;
-	case FK_VLAN_OUT:
-		r->vlan_out = (uint16_t)uval(fc);
-		FR_SET(r, FR_VLAN_OUT);
-		break;
 	case FK_DOT1Q_IN:
 		if (!FR_HAS(r, FR_VLAN_IN)) {
 			r->vlan_in = (uint16_t)uval(fc);
@@ -515,19 +463,11 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 		}
 		break;
 	}
-	case FK_FWD_STATUS:
-		r->fwd_status = (uint8_t)uval(fc);
-		FR_SET(r, FR_FWD_STATUS);
-		break;
 	case FK_EXPORTER_V4:
 		addr_v4(fc, &r->peer_src_ip);
 		break;
 	case FK_EXPORTER_V6:
 		addr_v6(fc, &r->peer_src_ip);
-		break;
-	case FK_DIRECTION:
-		r->direction = (uint8_t)uval(fc);
-		FR_SET(r, FR_DIRECTION);
 		break;
 	case FK_T_UPTIME_START:
 		set_time(s, 0, NF_TK_UPTIME, uval(fc));
@@ -579,29 +519,9 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 		addr_v6(fc, &r->post_nat_dst_addr);
 		FR_SET(r, FR_POST_NAT_DST_ADDR);
 		break;
-	case FK_NAT_SRC_PORT:
-		r->post_nat_src_port = (uint16_t)uval(fc);
-		FR_SET(r, FR_POST_NAT_SRC_PORT);
-		break;
-	case FK_NAT_DST_PORT:
-		r->post_nat_dst_port = (uint16_t)uval(fc);
-		FR_SET(r, FR_POST_NAT_DST_PORT);
-		break;
-	case FK_NAT_EVENT:
-		r->nat_event = (uint8_t)uval(fc);
-		FR_SET(r, FR_NAT_EVENT);
-		break;
 	case FK_FLOW_LABEL:
 		r->flow_label = (uint32_t)uval(fc) & 0xfffff;
 		FR_SET(r, FR_FLOW_LABEL);
-		break;
-	case FK_VRF_IN:
-		r->vrf_in = (uint32_t)uval(fc);
-		FR_SET(r, FR_VRF_IN);
-		break;
-	case FK_VRF_OUT:
-		r->vrf_out = (uint32_t)uval(fc);
-		FR_SET(r, FR_VRF_OUT);
 		break;
 	case FK_SAMPLER_ID:
 		s->sampler_id = uval(fc);
@@ -613,8 +533,8 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 	case FK_SAMPLING_POPULATION:
 		smp_field(&s->smp, f->kind, uval(fc));
 		break;
-	case FK__COUNT:
-		break;
+	default:
+		break; /* plain integers were stored above; FK_SKIP and FK__COUNT need nothing */
 	}
 }
 

@@ -283,6 +283,7 @@ static const struct int_dst int_dsts[FK__COUNT] = {
     INT_DST(FK_DST_PORT, dst_port, FR_DST_PORT),
     INT_DST(FK_PROTO, proto, FR_PROTO),
     INT_DST(FK_TOS, tos, FR_TOS),
+    /* IPFIX tcpControlBits is 16 bits (RFC 7125); the record keeps the classic 8 */
     INT_DST(FK_TCP_FLAGS, tcp_flags, FR_TCP_FLAGS),
     INT_DST(FK_SRC_AS, src_as, FR_SRC_AS),
     INT_DST(FK_DST_AS, dst_as, FR_DST_AS),
@@ -309,6 +310,42 @@ static const struct int_dst int_dsts[FK__COUNT] = {
     INT_DST(FK_PKTS_TOTAL, packets, -1),
     INT_DST(FK_PKTS_OUT, packets, -1),
 };
+
+int nf_tpl_is_plain_int(uint8_t kind)
+{
+	/* 243/254 only count when 58/59 are absent, counters have a precedence and
+	 * flows no presence bit: those are the caller's business */
+	return kind < FK__COUNT && kind != FK_DOT1Q_IN && kind != FK_DOT1Q_OUT &&
+	       int_dsts[kind].width && int_dsts[kind].bit >= 0;
+}
+
+int nf_tpl_store_int(struct flow_rec *r, uint8_t kind, uint64_t v)
+{
+	if (!nf_tpl_is_plain_int(kind))
+		return 0;
+	const struct int_dst *d = &int_dsts[kind];
+	uint8_t *dst = (uint8_t *)r + d->dst;
+	switch (d->width) {
+	case 1:
+		*dst = (uint8_t)v;
+		break;
+	case 2: {
+		uint16_t x = (uint16_t)v;
+		memcpy(dst, &x, 2);
+		break;
+	}
+	case 4: {
+		uint32_t x = (uint32_t)v;
+		memcpy(dst, &x, 4);
+		break;
+	}
+	default:
+		memcpy(dst, &v, 8);
+		break;
+	}
+	FR_SET(r, d->bit);
+	return 1;
+}
 
 /* Address and MAC handlers: destination, FR_ bit (-1: none), op. */
 static int addr_dst(uint8_t kind, uint16_t *dst, int *bit, uint8_t *op)

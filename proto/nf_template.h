@@ -218,6 +218,15 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 /* Same wire definition (version, kind, scope, field list)? */
 int nf_tpl_equal(const struct nf_template *a, const struct nf_template *b);
 
+/*
+ * Store a plain integer field (one whose value goes as-is into one flow_rec
+ * member with its own presence bit) the way the decode plans do.  Returns 0,
+ * storing nothing, for any other kind (counters, 243/254, addresses, ...).
+ */
+struct flow_rec;
+int nf_tpl_is_plain_int(uint8_t kind);
+int nf_tpl_store_int(struct flow_rec *r, uint8_t kind, uint64_t v);
+
 struct nf_template_store *nf_tpl_store_new(void);
 /* Count this store's templates against b (shared by a collector's stores). */
 struct nf_tpl_budget;
