@@ -10,3 +10,4 @@ contrib/systemd/nfacctd@.service: $(srcdir)/contrib/systemd/nfacctd@.service.in 
 examplesdir = $(docdir)/examples
 examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf
 dist_doc_DATA = docs/CONFIG-KEYS.md
+dist_man_MANS = docs/nfacctd.8
