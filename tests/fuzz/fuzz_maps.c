@@ -32,6 +32,7 @@
 #include "agg/primitive.h"
 #include "agg/table.h"
 #include "proto/netflow.h"
+#include "tests/fuzz/fuzz_registry.h"
 #include "proto/nf_sampling.h"
 #include "proto/nf_template.h"
 #include "proto/nf_templates_file.h"
@@ -150,25 +151,6 @@ static void no_emit(void *arg, struct flow_rec *r)
 {
 	(void)arg;
 	(void)r;
-}
-
-static void fuzz_registry(struct prim_registry *reg)
-{
-	static const struct {
-		uint32_t pen;
-		uint16_t type, len;
-		int vlen;
-	} defs[] = {{0, 82, 32, 1}, {9, 1234, 4, 0}, {0, 234, 4, 0}, {29305, 77, 2, 0}};
-	memset(reg, 0, sizeof *reg);
-	for (unsigned i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-		snprintf(reg->custom[i].name, sizeof reg->custom[i].name, "c%u", i);
-		reg->custom[i].pen = defs[i].pen;
-		reg->custom[i].field_type = defs[i].type;
-		reg->custom[i].len = defs[i].len;
-		reg->custom[i].vlen = defs[i].vlen;
-		reg->custom[i].index = i;
-	}
-	reg->ncustom = 4;
 }
 
 static void add_count(void *arg, struct nf_exporter *ex)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proto/netflow.h"
+#include "tests/fuzz/fuzz_registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,25 +41,6 @@ static void fuzz_changed(void *arg, const struct nf_exporter *ex)
 	((struct fuzz_sink *)arg)->sum++;
 }
 
-static void registry(struct prim_registry *reg)
-{
-	static const struct {
-		uint32_t pen;
-		uint16_t type, len;
-		int vlen;
-	} defs[] = {{0, 82, 32, 1}, {9, 1234, 4, 0}, {0, 234, 4, 0}, {29305, 77, 2, 0}};
-	memset(reg, 0, sizeof *reg);
-	for (unsigned i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-		snprintf(reg->custom[i].name, sizeof reg->custom[i].name, "c%u", i);
-		reg->custom[i].pen = defs[i].pen;
-		reg->custom[i].field_type = defs[i].type;
-		reg->custom[i].len = defs[i].len;
-		reg->custom[i].vlen = defs[i].vlen;
-		reg->custom[i].index = i;
-	}
-	reg->ncustom = 4;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nf_collector c;
@@ -72,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.time_secs = data[0] & 1;
 	o.disable_opt_scope_check = (data[0] >> 1) & 1;
 	if (data[0] & 4) {
-		registry(&reg);
+		fuzz_registry(&reg);
 		o.custom = &reg;
 	}
 	o.template_changed = fuzz_changed;

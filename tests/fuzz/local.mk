@@ -13,7 +13,8 @@ FUZZ_NF9_SRCS = $(srcdir)/tests/fuzz/fuzz_nf9.c $(srcdir)/proto/netflow.c \
 
 check_PROGRAMS += tests/fuzz/replay_nf9
 TESTS += tests/fuzz/replay_nf9
-tests_fuzz_replay_nf9_SOURCES = tests/fuzz/fuzz_nf9.c tests/fuzz/replay_main.c
+tests_fuzz_replay_nf9_SOURCES = tests/fuzz/fuzz_nf9.c tests/fuzz/replay_main.c \
+	tests/fuzz/fuzz_registry.h
 tests_fuzz_replay_nf9_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"nf9"'
 tests_fuzz_replay_nf9_LDADD = $(CORE_LIBS)
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/gen_corpus_nf9.py
