@@ -14,6 +14,7 @@
 #include "conf/cli.h"
 #include "out/writer.h"
 #include "proto/nf_sampling.h"
+#include "reactor/socket.h"
 #include "reactor/templates_sync.h"
 #include "reactor/worker.h"
 
@@ -289,6 +290,12 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 			goto out;
 		}
+	if (ctx->nworkers > 1 &&
+	    udp_steer_by_source(ctx->workers[0].fd, ctx->nworkers, err, sizeof err) < 0)
+		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "%s: exporters are spread by the kernel's 4-tuple hash, so one that "
+		       "changes source port may change worker (and wait for its templates)",
+		       err);
 	if (ctx->tpl && ctx->workers[0].templates_loaded)
 		tpl_sync_seed(ctx->tpl);
 	if (write_pidfile(ctx, err, sizeof err) < 0) {

@@ -1,6 +1,7 @@
 #include "reactor/socket.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -78,6 +79,34 @@ int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err,
 		return fail(fd, err, errlen, what);
 	}
 	return fd;
+}
+
+int udp_steer_by_source(int fd, unsigned nsockets, char *err, size_t errlen)
+{
+	/*
+	 * The program runs on the datagram with its network header reachable at
+	 * SKF_NET_OFF.  IPv4: source address at offset 12; IPv6: the last 32 bits
+	 * of the source at offset 20.  Multiplicative hash, then modulo the group
+	 * size: the return value is the index of the socket in the group.
+	 */
+	struct sock_filter code[] = {
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF),
+	    BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 2),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + 12)),
+	    BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + 20)),
+	    BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+	    BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+	    BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, nsockets ? nsockets : 1),
+	    BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = {(unsigned short)(sizeof code / sizeof code[0]), code};
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0) {
+		snprintf(err, errlen, "setsockopt(SO_ATTACH_REUSEPORT_CBPF): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 void sockaddr_to_nt(const struct sockaddr_storage *ss, struct nt_addr *a, unsigned short *port)

@@ -19,6 +19,16 @@
  */
 int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen);
 
+/*
+ * Make the kernel pick the worker socket by the sender's address alone
+ * (a classic BPF program for the SO_REUSEPORT group), so every datagram of
+ * an exporter reaches the same worker whatever its source port: templates,
+ * sequence numbers and samplers live there.  Without it the kernel hashes
+ * the 4-tuple and an exporter that changes source port changes worker.
+ * Returns -1 (err says why) when the kernel refuses; the default hash stays.
+ */
+int udp_steer_by_source(int fd, unsigned nsockets, char *err, size_t errlen);
+
 /* sockaddr (v4, v6 or v4-mapped v6) to nt_addr + port. */
 void sockaddr_to_nt(const struct sockaddr_storage *ss, struct nt_addr *a, unsigned short *port);
 

@@ -406,20 +406,26 @@ def test_two_workers_merge_rows_exactly(nfacctd, tmp_path):
     body, out = json_plugin(tmp_path, "a", "src_host, dst_port, flows")
     d = nfacctd("plugins: print[a]\n" + body, workers=2)
     assert d.nworkers == 2
-    senders = [Sender(d.port) for _ in range(32)]
+    # 32 exporters (127.0.0.1-32): workers are picked by a hash of the source address, so
+    # all of them on one worker is a 2^-31 event
+    socks = []
     n = 0
-    for i, s in enumerate(senders):
-        # each sender is its own flow of sequence numbers; the source port differs
-        s.send(v5_datagram([dict(src="10.0.0.1", dport=80, packets=1, octets=10),
-                            dict(src="10.0.0.2", dport=443, packets=2, octets=20)], seq=0),
-               v5_datagram([dict(src="10.0.0.1", dport=80, packets=i, octets=100)], seq=2))
-        n += 2
+    for i in range(32):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.%d" % (i + 1), 0))
+        for dg in (v5_datagram([dict(src="10.0.0.1", dport=80, packets=1, octets=10),
+                                dict(src="10.0.0.2", dport=443, packets=2, octets=20)], seq=0),
+                   v5_datagram([dict(src="10.0.0.1", dport=80, packets=i, octets=100)], seq=2)):
+            s.sendto(dg, ("127.0.0.1", d.port))
+            n += 1
+        socks.append(s)
     st = d.wait_datagrams(n)
     per_worker = [w["datagrams"] for w in st.workers.values()]
-    # SO_REUSEPORT hashes the 4-tuple: 32 source ports all on one socket is a 2^-31 event
     assert len(per_worker) == 2 and all(c > 0 for c in per_worker), per_worker
     assert st.total("records") == 96
     d.stop()
+    for s in socks:
+        s.close()
     assert canon(read_json(out)) == canon([
         {"event_type": "purge", "ip_src": "10.0.0.1", "port_dst": 80,
          "packets": 32 + sum(range(32)), "flows": 64, "bytes": 320 + 100 * 32},

@@ -1414,3 +1414,37 @@ def test_history_without_flow_times_uses_arrival(nfacctd, tmp_path):
     after = int(time.time())
     ins = parse_utc(rows[0]["stamp_inserted"])
     assert ins in (before - before % 60, after - after % 60)
+
+
+# ---------------------------------------------------------------------------
+# exporters pinned to a worker by address
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_exporter_changing_source_port_keeps_its_worker(nfacctd, tmp_path, version):
+    """With several workers, an exporter's datagrams reach the same worker whatever their
+    source port (SO_REUSEPORT steered by source address), so data sent from new ports
+    still finds the template sent from the first one.  With the kernel's 4-tuple hash,
+    20 fresh ports would almost surely hit the other worker at least once."""
+    t = Tpl(256, BASIC_FIELDS)
+    rec = basic("10.0.0.1", "10.0.0.2", 1000, 80, 6, 3, 300)
+    msg = v9_msg if version == 9 else ipfix_msg
+    tset = v9_tpl_set(t) if version == 9 else ipfix_tpl_set(t)
+    body, out = json_plugin(tmp_path, "src_host, dst_host, dst_port")
+    d = nfacctd(body, workers=2)
+    assert d.nworkers == 2
+    first = Sender(d.port)
+    first.send(msg(tset, seq=0))
+    senders = [Sender(d.port) for _ in range(20)]
+    for i, s in enumerate(senders):
+        s.send(msg(data_set(t, rec), seq=i + 1 if version == 9 else i))
+    st = d.wait_datagrams(21)
+    d.stop()
+    for s in [first] + senders:
+        s.close()
+    ex = st.exporter("127.0.0.1")
+    assert ex["no_template"] == 0
+    assert ex["records"] == 20
+    assert sum(1 for e in st.exporters if e["exporter"] == "127.0.0.1") == 1  # one worker
+    assert read_json(out) == [P(ip_src="10.0.0.1", ip_dst="10.0.0.2", port_dst=80,
+                                packets=60, bytes=6000)]
