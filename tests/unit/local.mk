@@ -35,7 +35,7 @@ endif
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_primitive
 TESTS += tests/unit/test_primitive
-tests_unit_test_primitive_SOURCES = tests/unit/test_primitive.c
+tests_unit_test_primitive_SOURCES = tests/unit/test_primitive.c tests/unit/unit_util.h
 tests_unit_test_primitive_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_primitive_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DUNIT_DATA_DIR='"$(abs_top_srcdir)/tests/unit/data"'
 endif
@@ -43,7 +43,7 @@ endif
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_encode
 TESTS += tests/unit/test_encode
-tests_unit_test_encode_SOURCES = tests/unit/test_encode.c
+tests_unit_test_encode_SOURCES = tests/unit/test_encode.c tests/unit/unit_util.h
 tests_unit_test_encode_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_encode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/unit_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,20 +185,6 @@ static void test_json_absent_address(void **state)
 		    "{\"peer_ip_src\": \"192.0.2.10\", \"peer_ip_dst\": \"\", \"packets\": 1, "
 		    "\"bytes\": 1}");
 	free(e);
-}
-
-static char tmp_path[64];
-
-static const char *write_tmp(const char *text)
-{
-	snprintf(tmp_path, sizeof tmp_path, "/tmp/netacct-enc-XXXXXX");
-	int fd = mkstemp(tmp_path);
-	assert_true(fd >= 0);
-	FILE *fp = fdopen(fd, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return tmp_path;
 }
 
 static void test_custom_fields(void **state)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/unit_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -789,20 +791,6 @@ static void test_registry_pmacct_pen_syntax(void **state)
 	assert_int_equal(reg.ncustom, 1);
 	assert_int_equal(reg.custom[0].pen, 637);
 	assert_int_equal(reg.custom[0].field_type, 91);
-}
-
-static char tmp_path[64];
-
-static const char *write_tmp(const char *text)
-{
-	snprintf(tmp_path, sizeof tmp_path, "/tmp/netacct-prim-XXXXXX");
-	int fd = mkstemp(tmp_path);
-	assert_true(fd >= 0);
-	FILE *fp = fdopen(fd, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return tmp_path;
 }
 
 static void test_registry_bad_lines(void **state)
