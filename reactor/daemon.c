@@ -1,8 +1,6 @@
 #include "reactor/daemon.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,8 +12,9 @@
 #include "conf/cli.h"
 #include "out/writer.h"
 #include "proto/nf_sampling.h"
+#include "reactor/input.h"
+#include "reactor/loop.h"
 #include "reactor/socket.h"
-#include "reactor/templates_sync.h"
 #include "reactor/worker.h"
 
 static int write_pidfile(struct daemon_ctx *ctx, char *err, size_t errlen)
@@ -104,17 +103,22 @@ static int load_maps(struct daemon_ctx *ctx, int reload)
 	return 0;
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+struct signal_arg {
+	struct daemon_ctx *ctx;
+	int sig;
+};
+
+static void on_signal(void *arg)
 {
-	struct daemon_ctx *ctx = arg;
-	(void)what;
+	struct daemon_ctx *ctx = ((struct signal_arg *)arg)->ctx;
+	int sig = ((struct signal_arg *)arg)->sig;
 	switch (sig) {
 	case SIGINT:
 	case SIGTERM:
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 		       "%s received: flushing outputs and exiting",
 		       sig == SIGINT ? "SIGINT" : "SIGTERM");
-		event_base_loopbreak(ctx->base);
+		nt_loop_break(ctx->loop);
 		break;
 	case SIGHUP:
 		if (logger_reopen(&ctx->log) < 0)
@@ -142,6 +146,29 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			worker_request_stats(&ctx->workers[i]);
 		break;
 	}
+}
+
+/* The line operators (and scripts) wait for: where the daemon reads from. */
+static void log_ready(struct daemon_ctx *ctx)
+{
+	const struct input_module *in = ctx->desc->input;
+	struct input_endpoint ep = {0};
+	in->endpoint(&ctx->conf, &ep);
+	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+	       "waiting for %s data on %s:%d/%s (%u workers)", in->name,
+	       ep.ip && *ep.ip ? ep.ip : "::", ep.port, in->proto, ctx->nworkers);
+}
+
+/*
+ * SO_REUSEPORT lets a second daemon bind a port another one serves and take
+ * part of its traffic without a word.  Refuse that, as any address in use,
+ * unless the operator asked for instances sharing the port (cluster_name).
+ */
+static int check_port_free(struct daemon_ctx *ctx, char *err, size_t errlen)
+{
+	struct input_endpoint ep = {0};
+	ctx->desc->input->endpoint(&ctx->conf, &ep);
+	return udp_port_unused(ep.ip, ep.port, err, errlen);
 }
 
 static unsigned worker_count(const struct conf *c)
@@ -182,13 +209,9 @@ static void shutdown_all(struct daemon_ctx *ctx)
 		worker_free(&ctx->workers[i]);
 	free(ctx->workers);
 	ctx->workers = NULL;
-	if (ctx->tpl) {
-		/* the last template changes of the workers, written before exit */
-		tpl_sync_flush(ctx->tpl);
-		tpl_sync_free(ctx->tpl);
-		free(ctx->tpl);
-		ctx->tpl = NULL;
-	}
+	if (ctx->desc->input->global_free)
+		ctx->desc->input->global_free(ctx->input_global);
+	ctx->input_global = NULL;
 	/* workers are gone: nobody can hold a map pointer any more */
 	nf_sampling_map_free(ctx->retired_map);
 	ctx->retired_map = NULL;
@@ -196,11 +219,27 @@ static void shutdown_all(struct daemon_ctx *ctx)
 		unlink(ctx->conf.pidfile);
 }
 
-int daemon_run(const struct conf_daemon *d, int argc, char **argv)
+static void on_finish(void *arg)
+{
+	struct daemon_ctx *ctx = arg;
+	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+	       "input ended: flushing outputs and exiting");
+	nt_loop_break(ctx->loop);
+}
+
+void daemon_request_finish(struct daemon_ctx *ctx)
+{
+	nt_ev_trigger(ctx->ev_finish);
+}
+
+int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
-	struct event *sev[sizeof sigs / sizeof sigs[0]] = {0};
+	struct nt_ev *sev[sizeof sigs / sizeof sigs[0]] = {0};
+	struct signal_arg sarg[sizeof sigs / sizeof sigs[0]];
 	struct daemon_ctx *ctx = calloc(1, sizeof *ctx);
+	const struct conf_daemon cd = {desc->bit, desc->name};
+	const struct conf_daemon *d = &cd;
 	char err[1024];
 	int rc = 1;
 
@@ -208,7 +247,8 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		fprintf(stderr, "out of memory\n");
 		return 1;
 	}
-	ctx->d = *d;
+	ctx->d = cd;
+	ctx->desc = desc;
 	logger_init_stderr(&ctx->log);
 	conf_init(&ctx->conf);
 
@@ -261,23 +301,26 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		goto out;
 	}
 	/* threads (and libevent locking) only after the last fork */
-	if (evthread_use_pthreads() < 0) {
-		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "evthread_use_pthreads failed");
+	if (nt_loop_threads() < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT,
+		       "cannot enable the event library's thread support");
 		goto out;
 	}
-	ctx->base = event_base_new();
-	if (!ctx->base) {
-		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "event_base_new failed");
+	ctx->loop = nt_loop_new();
+	ctx->ev_finish = ctx->loop ? nt_ev_wakeup(ctx->loop, on_finish, ctx) : NULL;
+	if (!ctx->ev_finish) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT,
+		       "cannot create the main event loop");
 		goto out;
 	}
-	if (ctx->conf.nfacctd_templates_file && *ctx->conf.nfacctd_templates_file) {
-		ctx->tpl = calloc(1, sizeof *ctx->tpl);
-		if (!ctx->tpl || tpl_sync_init(ctx->tpl, ctx->conf.nfacctd_templates_file,
-					       ctx->base, &ctx->log, err, sizeof err) < 0) {
-			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s",
-			       ctx->tpl ? err : "out of memory");
-			goto out;
-		}
+	if (desc->input->global_init &&
+	    desc->input->global_init(ctx, &ctx->input_global, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
+		goto out;
+	}
+	if (check_port_free(ctx, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
+		goto out;
 	}
 	ctx->nworkers = worker_count(&ctx->conf);
 	ctx->workers = calloc(ctx->nworkers, sizeof *ctx->workers);
@@ -296,15 +339,14 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		       "%s: exporters are spread by the kernel's 4-tuple hash, so one that "
 		       "changes source port may change worker (and wait for its templates)",
 		       err);
-	if (ctx->tpl && ctx->workers[0].templates_loaded)
-		tpl_sync_seed(ctx->tpl);
 	if (write_pidfile(ctx, err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		sev[i] = evsignal_new(ctx->base, sigs[i], on_signal, ctx);
-		if (!sev[i] || event_add(sev[i], NULL) < 0) {
+		sarg[i] = (struct signal_arg){ctx, sigs[i]};
+		sev[i] = nt_ev_signal(ctx->loop, sigs[i], on_signal, &sarg[i]);
+		if (!sev[i]) {
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT,
 			       "cannot install signal handlers");
 			goto out;
@@ -334,20 +376,18 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 		}
 	mask_signals(SIG_UNBLOCK);
 
-	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
-	       "waiting for NetFlow/IPFIX data on %s:%d/udp (%u workers)",
-	       ctx->conf.nfacctd_ip && *ctx->conf.nfacctd_ip ? ctx->conf.nfacctd_ip : "::",
-	       ctx->conf.nfacctd_port, ctx->nworkers);
-	event_base_dispatch(ctx->base);
+	log_ready(ctx);
+	nt_loop_run(ctx->loop);
 	rc = 0;
 out:
 	if (ctx->workers)
 		shutdown_all(ctx);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sev[i])
-			event_free(sev[i]);
-	if (ctx->base)
-		event_base_free(ctx->base);
+		nt_ev_free(sev[i]);
+	if (ctx->input_global && desc->input->global_free)
+		desc->input->global_free(ctx->input_global);
+	nt_ev_free(ctx->ev_finish);
+	nt_loop_free(ctx->loop);
 	if (rc == 0 && ctx->nout)
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "exiting");
 	nf_sampling_map_free(atomic_exchange(&ctx->sampling_map, NULL));

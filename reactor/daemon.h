@@ -13,9 +13,20 @@
 #include "reactor/log.h"
 
 struct worker;
-struct event_base;
+struct nt_loop;
+struct nt_ev;
 struct nf_sampling_map;
-struct tpl_sync;
+struct input_module;
+
+/*
+ * A daemon: its name (logs, config scoping), its D_* bit and the input
+ * module it runs.  One generic daemon_run() serves every descriptor.
+ */
+struct daemon_desc {
+	const char *name;
+	unsigned bit;
+	const struct input_module *input;
+};
 
 struct daemon_ctx {
 	struct conf conf;
@@ -24,11 +35,13 @@ struct daemon_ctx {
 	struct prim_registry prims;
 	struct out_instance out[CONF_MAX_PLUGINS];
 	unsigned nout;
+	const struct daemon_desc *desc;
+	void *input_global; /* the input module's daemon-wide state */
 	struct worker *workers;
 	unsigned nworkers;
-	struct event_base *base; /* main thread: signals only */
+	struct nt_loop *loop;	 /* main thread: signals and worker requests */
+	struct nt_ev *ev_finish; /* a worker's input ended (pcap_savefile): exit */
 	int pidfile_written;
-	struct tpl_sync *tpl; /* nfacctd_templates_file; NULL when unset */
 
 	/*
 	 * Maps reloaded on SIGUSR2 are swapped in with one atomic pointer store;
@@ -44,6 +57,9 @@ struct daemon_ctx {
 #define CORE_COMPONENT "default/core"
 
 /* Parse argv, validate, start, run until SIGINT/SIGTERM; returns the exit code. */
-int daemon_run(const struct conf_daemon *d, int argc, char **argv);
+int daemon_run(const struct daemon_desc *desc, int argc, char **argv);
+
+/* Any thread: the daemon's input has ended; flush and exit as on SIGTERM. */
+void daemon_request_finish(struct daemon_ctx *ctx);
 
 #endif

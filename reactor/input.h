@@ -1,13 +1,17 @@
 /*
  * Inputs: what a daemon reads.  Three kinds of source, each served by the
- * per-worker loop:
+ * per-worker loop (reactor/worker.c):
  *   datagram  UDP (NetFlow, sFlow, UDP telemetry): one SO_REUSEPORT socket per
  *             worker, exporters pinned to a worker by source address;
- *   capture   libpcap, NFLOG, and pcap_savefile (which drives the daemon's
- *             clock from the packets' timestamps);
+ *   capture   libpcap, NFLOG, and pcap_savefile, which drives the daemon's
+ *             clock from the packets' timestamps (reactor/capture.h);
  *   stream    a TCP listener per worker (SO_REUSEPORT); each accepted session
- *             belongs to the worker that accepted it (BGP, BMP, telemetry).
- * A protocol module (struct input_module) consumes what a source delivers.
+ *             belongs to the worker that accepted it (reactor/stream.h).
+ *
+ * A protocol module (struct input_module) consumes what a source delivers:
+ * the NetFlow module takes datagrams, whether they come from a socket or
+ * from a capture file, through the same decode path.  A daemon is one
+ * descriptor (struct daemon_desc in reactor/daemon.h) naming its module.
  */
 #ifndef NETACCT_REACTOR_INPUT_H
 #define NETACCT_REACTOR_INPUT_H
@@ -17,6 +21,10 @@
 
 #include "agg/flow.h"
 
+struct conf;
+struct daemon_ctx;
+struct worker;
+
 /* One datagram as a source delivers it, whatever the source. */
 struct nt_dgram {
 	const uint8_t *buf;
@@ -24,6 +32,59 @@ struct nt_dgram {
 	struct nt_addr src; /* sender (exporter) address */
 	uint16_t src_port;
 	nt_usec arrival; /* wall clock, or the capture's timestamp */
+};
+
+enum input_kind {
+	INPUT_DATAGRAM,
+	INPUT_CAPTURE,
+	INPUT_STREAM,
+};
+
+/* Where a datagram or stream input listens, from the daemon's own keys. */
+struct input_endpoint {
+	const char *ip; /* NULL or "": all addresses, dual-stack */
+	int port;
+	int rcvbuf; /* SO_RCVBUF bytes, 0: kernel default */
+};
+
+/* What a datagram handler made of one datagram. */
+enum input_verdict {
+	INPUT_OK,
+	INPUT_MALFORMED, /* counted by the worker as malformed */
+	INPUT_REFUSED,	 /* not taken on (a limit); the module counted and logged it */
+};
+
+struct input_module {
+	const char *name;  /* what it reads, for logs: "NetFlow/IPFIX" */
+	const char *proto; /* "udp" or "tcp", for the ready line */
+	enum input_kind kind;
+
+	/* The daemon's listening endpoint from configuration. */
+	void (*endpoint)(const struct conf *c, struct input_endpoint *ep);
+
+	/*
+	 * Daemon-wide state, created on the main thread before any worker and
+	 * freed after the last one stopped.  Optional.
+	 */
+	int (*global_init)(struct daemon_ctx *ctx, void **global, char *err, size_t errlen);
+	void (*global_started)(void *global); /* every worker's state exists */
+	void (*global_free)(void *global);
+
+	/* Per-worker state (decoders, per-source state); runs before the thread starts. */
+	int (*create)(struct worker *w, void **state, char *err, size_t errlen);
+	void (*destroy)(void *state);
+
+	/*
+	 * INPUT_DATAGRAM: decode one datagram on the worker's thread; records go
+	 * to worker_account().  Never blocks, never logs per record.
+	 */
+	enum input_verdict (*datagram)(void *state, struct worker *w, const struct nt_dgram *d);
+
+	/* Sources known to this worker (the stats line's `exporters=`). */
+	size_t (*sources)(void *state);
+	/* SIGUSR1: extra " key=value" text for the worker's stats line, then per-source lines. */
+	void (*stats)(void *state, struct worker *w, char *extra, size_t extralen);
+	void (*stats_sources)(void *state, struct worker *w);
 };
 
 #endif

@@ -4,7 +4,8 @@
  * watches, timers and cross-thread wake-ups, never a struct event.
  *
  * One loop per thread.  Every callback runs on the loop's own thread;
- * nt_ev_trigger() is the only call another thread may make on an event.
+ * nt_ev_trigger() and nt_ev_arm() are the calls another thread may make on
+ * an event (after nt_loop_threads()).
  */
 #ifndef NETACCT_REACTOR_LOOP_H
 #define NETACCT_REACTOR_LOOP_H

@@ -11,13 +11,16 @@
 
 static int fail(int fd, char *err, size_t errlen, const char *what)
 {
-	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	int e = errno;
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
 	if (fd >= 0)
 		close(fd);
+	errno = e;
 	return -1;
 }
 
-int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen)
+static int udp_open(const char *ip, int port, int reuseport, int rcvbuf, int *rcvbuf_got, char *err,
+		    size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -37,6 +40,7 @@ int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err,
 			sl = sizeof *s6;
 		} else {
 			snprintf(err, errlen, "'%s' is not an IPv4/IPv6 address", ip);
+			errno = EINVAL;
 			return -1;
 		}
 	} else {
@@ -60,7 +64,7 @@ int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err,
 	}
 	if (fd < 0)
 		return fail(-1, err, errlen, "socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
 		return fail(fd, err, errlen, "setsockopt(SO_REUSEPORT)");
 	if (ss.ss_family == AF_INET6 && !(ip && *ip) &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0)
@@ -79,6 +83,31 @@ int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err,
 		return fail(fd, err, errlen, what);
 	}
 	return fd;
+}
+
+int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen)
+{
+	return udp_open(ip, port, 1, rcvbuf, rcvbuf_got, err, errlen);
+}
+
+int udp_port_unused(const char *ip, int port, char *err, size_t errlen)
+{
+	char why[256];
+	/* without SO_REUSEPORT the bind fails if any socket holds the port */
+	int fd = udp_open(ip, port, 0, 0, NULL, why, sizeof why);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EADDRINUSE)
+		snprintf(
+		    err, errlen,
+		    "UDP port %d on %s is already in use by another process (another collector "
+		    "instance?); set cluster_name to share it between instances on purpose",
+		    port, ip && *ip ? ip : "all addresses");
+	else
+		snprintf(err, errlen, "%s", why);
+	return -1;
 }
 
 int udp_steer_by_source(int fd, unsigned nsockets, char *err, size_t errlen)

@@ -20,6 +20,13 @@
 int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen);
 
 /*
+ * Whether ip:port is free: a probe bind without SO_REUSEPORT fails when any
+ * other socket (another daemon in the reuseport group) holds the port.
+ * Returns 0, or -1 with a message naming the port.
+ */
+int udp_port_unused(const char *ip, int port, char *err, size_t errlen);
+
+/*
  * Make the kernel pick the worker socket by the sender's address alone
  * (a classic BPF program for the SO_REUSEPORT group), so every datagram of
  * an exporter reaches the same worker whatever its source port: templates,

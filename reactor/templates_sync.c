@@ -1,20 +1,18 @@
 #include "reactor/templates_sync.h"
 
-#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/nf_templates_file.h"
 #include "reactor/daemon.h"
+#include "reactor/loop.h"
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static void on_flush(void *arg)
 {
-	(void)fd;
-	(void)what;
 	tpl_sync_flush(arg);
 }
 
-int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base, struct logger *log,
+int tpl_sync_init(struct tpl_sync *s, const char *path, struct nt_loop *loop, struct logger *log,
 		  char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
@@ -22,7 +20,7 @@ int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base,
 	s->log = log;
 	s->by_addr = json_object();
 	s->path = strdup(path);
-	s->ev_flush = event_new(base, -1, 0, on_flush, s);
+	s->ev_flush = nt_ev_timer(loop, on_flush, s);
 	if (!s->by_addr || !s->path || !s->ev_flush) {
 		snprintf(err, errlen, "templates file: out of memory");
 		return -1;
@@ -65,9 +63,8 @@ void tpl_sync_exporter_changed(struct tpl_sync *s, const struct nf_exporter *ex)
 		json_object_del(s->by_addr, addr);
 	if (!s->armed) {
 		/* coalesce bursts (an exporter announces all its templates at once) */
-		struct timeval one = {1, 0};
 		s->armed = 1;
-		event_add(s->ev_flush, &one);
+		nt_ev_arm(s->ev_flush, 1000000u);
 	}
 	pthread_mutex_unlock(&s->mu);
 }
@@ -103,8 +100,7 @@ void tpl_sync_flush(struct tpl_sync *s)
 
 void tpl_sync_free(struct tpl_sync *s)
 {
-	if (s->ev_flush)
-		event_free(s->ev_flush);
+	nt_ev_free(s->ev_flush);
 	json_decref(s->by_addr);
 	free(s->path);
 	pthread_mutex_destroy(&s->mu);

@@ -18,19 +18,19 @@
 #include "proto/netflow.h"
 #include "reactor/log.h"
 
-struct event;
-struct event_base;
+struct nt_ev;
+struct nt_loop;
 
 struct tpl_sync {
 	pthread_mutex_t mu;
 	json_t *by_addr; /* exporter address -> entry */
 	char *path;
 	struct logger *log;
-	struct event *ev_flush;
+	struct nt_ev *ev_flush; /* on the main loop */
 	int armed;
 };
 
-int tpl_sync_init(struct tpl_sync *s, const char *path, struct event_base *base, struct logger *log,
+int tpl_sync_init(struct tpl_sync *s, const char *path, struct nt_loop *loop, struct logger *log,
 		  char *err, size_t errlen);
 /*
  * Carry the file's current entries forward; call only once the file has

@@ -1,7 +1,8 @@
 /*
- * A worker: one thread, one libevent loop, one SO_REUSEPORT socket, its own
- * decoder state and its own aggregation tables (one per output instance).
- * Nothing a worker touches per datagram is shared with another thread.
+ * A worker: one thread, one event loop (reactor/loop.h), its own source
+ * (a SO_REUSEPORT socket, or a capture), its input module's state and its
+ * own aggregation tables (one per output instance).  Nothing a worker
+ * touches per datagram is shared with another thread.
  */
 #ifndef NETACCT_REACTOR_WORKER_H
 #define NETACCT_REACTOR_WORKER_H
@@ -12,11 +13,11 @@
 
 #include "agg/table.h"
 #include "conf/config.h"
-#include "proto/netflow.h"
+#include "reactor/input.h"
 
 struct daemon_ctx;
-struct event;
-struct event_base;
+struct nt_ev;
+struct nt_loop;
 struct mmsghdr;
 struct iovec;
 
@@ -24,11 +25,18 @@ struct iovec;
 struct worker_stats {
 	uint64_t datagrams;
 	uint64_t bytes;
-	uint64_t malformed; /* datagrams with any decode error */
+	uint64_t malformed; /* datagrams the input module rejected */
 	uint64_t truncated; /* larger than the receive buffer */
 	uint64_t recv_errors;
 	uint64_t records;
-	uint64_t refused; /* from new sources beyond nfacctd_max_exporters */
+};
+
+/* One output's refresh timer on this worker. */
+struct worker_tick {
+	struct worker *w;
+	unsigned out;
+	struct nt_ev *ev;
+	uint64_t last_round; /* the last round handed off: rounds only go forward */
 };
 
 struct worker {
@@ -36,11 +44,12 @@ struct worker {
 	struct daemon_ctx *ctx;
 	pthread_t thread;
 	int started;
-	struct event_base *base;
-	int fd;
-	struct event *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
+	struct nt_loop *loop;
+	int fd; /* datagram socket; -1 when the source is not a socket */
+	struct nt_ev *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
+	void *in_state;			    /* the input module's per-worker state */
 	const struct nf_sampling_map *smap; /* this batch's sampling_map */
-	struct event *ev_tick[CONF_MAX_PLUGINS];
+	struct worker_tick tick[CONF_MAX_PLUGINS];
 	struct agg_table *tables[CONF_MAX_PLUGINS];
 
 	/*
@@ -53,9 +62,7 @@ struct worker {
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
 	unsigned ahead_head, ahead_len;
-	struct nf_collector nf;
-	nt_usec now_usec;     /* arrival time of the datagram being decoded */
-	int templates_loaded; /* nfacctd_templates_file was valid and loaded */
+	nt_usec now_usec; /* arrival time of the datagram being decoded */
 
 	/* recvmmsg batch */
 	unsigned batch;
@@ -65,10 +72,9 @@ struct worker {
 	uint8_t *bufs;
 
 	struct worker_stats st;
-	uint64_t refused_logged_minute;
 };
 
-/* Allocate state and bind the socket; the thread is not started yet. */
+/* Allocate state and open the source; the thread is not started yet. */
 int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err, size_t errlen);
 int worker_start(struct worker *w, char *err, size_t errlen);
 /* Thread-safe requests, served by the worker's own loop. */
@@ -86,5 +92,12 @@ void worker_free(struct worker *w);
  */
 void worker_account(struct worker *w, struct flow_rec *r);
 void worker_flush_pending(struct worker *w);
+
+/*
+ * The refresh round a tick at now_ms closes for a refresh of period_s
+ * seconds, given the last round handed off: the boundary just passed, or
+ * 0 when the timer fired before the next boundary (too early: re-arm).
+ */
+uint64_t worker_round_due(uint64_t now_ms, unsigned period_s, uint64_t last_round);
 
 #endif

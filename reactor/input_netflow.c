@@ -1,0 +1,257 @@
+/*
+ * The NetFlow v5/v8/v9 and IPFIX input: proto/netflow.c's collector behind
+ * the input interface.  Per worker: the exporters it has heard from (keyed
+ * by address, so an exporter that restarts on a new source port keeps its
+ * templates), their rate-limited malformation logs and stats lines.
+ * Daemon-wide: nfacctd_templates_file, written from every worker's changes.
+ */
+#include "reactor/input_netflow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/netflow.h"
+#include "proto/nf_templates_file.h"
+#include "reactor/daemon.h"
+#include "reactor/templates_sync.h"
+#include "reactor/worker.h"
+
+struct nf_input {
+	struct nf_collector nf;
+	struct worker *w;
+	struct tpl_sync *tpl; /* the daemon's, NULL when no templates file */
+	uint64_t refused;
+	uint64_t refused_logged_minute;
+};
+
+static void endpoint(const struct conf *c, struct input_endpoint *ep)
+{
+	ep->ip = c->nfacctd_ip;
+	ep->port = c->nfacctd_port;
+	ep->rcvbuf = c->nfacctd_pipe_size;
+}
+
+static int global_init(struct daemon_ctx *ctx, void **global, char *err, size_t errlen)
+{
+	const char *path = ctx->conf.nfacctd_templates_file;
+	*global = NULL;
+	if (!path || !*path)
+		return 0;
+	struct tpl_sync *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (tpl_sync_init(s, path, ctx->loop, &ctx->log, err, errlen) < 0) {
+		tpl_sync_free(s);
+		free(s);
+		return -1;
+	}
+	*global = s;
+	return 0;
+}
+
+static void global_free(void *global)
+{
+	struct tpl_sync *s = global;
+	if (!s)
+		return;
+	/* the last template changes of the workers, written before exit */
+	tpl_sync_flush(s);
+	tpl_sync_free(s);
+	free(s);
+}
+
+static void on_record(void *arg, struct flow_rec *r)
+{
+	struct nf_input *in = arg;
+	worker_account(in->w, r);
+}
+
+static void on_template_changed(void *arg, const struct nf_exporter *ex)
+{
+	struct nf_input *in = arg;
+	tpl_sync_exporter_changed(in->tpl, ex);
+}
+
+static void exporter_text(const struct nt_addr *a, char *buf, size_t len)
+{
+	uint8_t slot[17];
+	slot[0] = a->family;
+	memcpy(slot + 1, a->a, 16);
+	addr_to_text(slot, buf, len);
+}
+
+static int create(struct worker *w, void **state, char *err, size_t errlen)
+{
+	struct daemon_ctx *ctx = w->ctx;
+	const struct conf *c = &ctx->conf;
+	struct nf_input *in = calloc(1, sizeof *in);
+	if (!in) {
+		snprintf(err, errlen, "worker %u: out of memory", w->id);
+		return -1;
+	}
+	in->w = w;
+	in->tpl = ctx->input_global;
+	struct nf_options opt = {
+	    .time_secs = c->nfacctd_time_secs,
+	    .disable_opt_scope_check = c->nfacctd_disable_opt_scope_check,
+	    .custom = &ctx->prims,
+	    .max_exporters = (size_t)c->nfacctd_max_exporters,
+	    .max_templates = (size_t)c->nfacctd_max_templates,
+	    .template_changed = in->tpl ? on_template_changed : NULL,
+	    .template_arg = in,
+	};
+	if (nf_collector_init(&in->nf, &opt, on_record, in) < 0) {
+		free(in);
+		snprintf(err, errlen, "worker %u: out of memory", w->id);
+		return -1;
+	}
+	*state = in;
+	if (in->tpl) {
+		size_t loaded = 0;
+		char why[512];
+		if (nf_templates_load(c->nfacctd_templates_file, &in->nf, &loaded, why,
+				      sizeof why) < 0) {
+			if (w->id == 0)
+				nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+				       "nfacctd_templates_file ignored: %s", why);
+		} else if (w->id == 0) {
+			/* the file is valid: carry its entries forward when rewriting it */
+			tpl_sync_seed(in->tpl);
+			nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+			       "nfacctd_templates_file %s: %zu templates loaded",
+			       c->nfacctd_templates_file, loaded);
+		}
+	}
+	return 0;
+}
+
+static void destroy(void *state)
+{
+	struct nf_input *in = state;
+	nf_collector_free(&in->nf);
+	free(in);
+}
+
+/*
+ * Malformed input: counted always, logged at most log_rate_limit times a
+ * minute per exporter.  Data for a template not received yet is normal
+ * (exporters send data before templates after a restart): debug only.
+ */
+static void log_decode_error(struct nf_input *in, struct nf_exporter *ex, enum nf_err e,
+			     size_t len)
+{
+	struct worker *w = in->w;
+	unsigned limit = (unsigned)w->ctx->conf.log_rate_limit;
+	uint64_t window = w->now_usec / 60000000u;
+	char addr[64];
+	if (window != ex->log_window) {
+		ex->log_window = window;
+		ex->log_lines = 0;
+	}
+	if (ex->log_lines > limit)
+		return;
+	ex->log_lines++;
+	exporter_text(&ex->addr, addr, sizeof addr);
+	if (ex->log_lines > limit)
+		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "exporter %s: more malformed datagrams, suppressing messages for this "
+		       "minute (counters keep counting)",
+		       addr);
+	else
+		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "exporter %s: malformed datagram (%zu bytes): %s", addr, len,
+		       nf_err_name(e));
+}
+
+/* A datagram from a source the collector would not (or could not) take on. */
+static void refused(struct nf_input *in, const struct nt_addr *src)
+{
+	struct worker *w = in->w;
+	uint64_t minute = w->now_usec / 60000000u;
+	in->refused++;
+	if (minute == in->refused_logged_minute)
+		return;
+	in->refused_logged_minute = minute;
+	char addr[64];
+	exporter_text(src, addr, sizeof addr);
+	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+	       "worker %u: datagram from %s dropped: %s (%llu so far; logged once a minute)", w->id,
+	       addr,
+	       in->nf.nexporters >= (size_t)w->ctx->conf.nfacctd_max_exporters
+		   ? "nfacctd_max_exporters reached"
+		   : "out of memory",
+	       (unsigned long long)in->refused);
+}
+
+static enum input_verdict datagram(void *state, struct worker *w, const struct nt_dgram *d)
+{
+	struct nf_input *in = state;
+	(void)w;
+	/* exporters are keyed by address: a restarted exporter keeps its state */
+	struct nf_exporter *ex = nf_exporter_get(&in->nf, &d->src, 0);
+	if (!ex) {
+		refused(in, &d->src);
+		return INPUT_REFUSED;
+	}
+	enum nf_err e = nf_decode(&in->nf, ex, d->buf, d->len, d->arrival);
+	if (e == NF_OK)
+		return INPUT_OK;
+	log_decode_error(in, ex, e, d->len);
+	return INPUT_MALFORMED;
+}
+
+static size_t sources(void *state)
+{
+	struct nf_input *in = state;
+	return in->nf.nexporters;
+}
+
+static void stats(void *state, struct worker *w, char *extra, size_t extralen)
+{
+	struct nf_input *in = state;
+	(void)w;
+	snprintf(extra, extralen, " refused=%llu", (unsigned long long)in->refused);
+}
+
+static void log_exporter(void *arg, struct nf_exporter *ex)
+{
+	struct nf_input *in = arg;
+	char addr[64], errs[512];
+	size_t n = 0;
+	exporter_text(&ex->addr, addr, sizeof addr);
+	errs[0] = '\0';
+	for (int e = 1; e < NF_ERR__COUNT && n < sizeof errs; e++)
+		n += (size_t)snprintf(errs + n, sizeof errs - n, " %s=%llu", nf_err_name(e),
+				      (unsigned long long)ex->st.err[e]);
+	nt_log(&in->w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+	       "stats worker=%u exporter=%s datagrams=%llu records=%llu seq_gaps=%llu "
+	       "lost_flows=%llu%s",
+	       in->w->id, addr, (unsigned long long)ex->st.datagrams,
+	       (unsigned long long)ex->st.records, (unsigned long long)ex->st.seq_gaps,
+	       (unsigned long long)ex->st.lost_flows, errs);
+}
+
+static void stats_sources(void *state, struct worker *w)
+{
+	struct nf_input *in = state;
+	(void)w;
+	nf_collector_foreach(&in->nf, log_exporter, in);
+}
+
+const struct input_module input_netflow = {
+    .name = "NetFlow/IPFIX",
+    .proto = "udp",
+    .kind = INPUT_DATAGRAM,
+    .endpoint = endpoint,
+    .global_init = global_init,
+    .global_free = global_free,
+    .create = create,
+    .destroy = destroy,
+    .datagram = datagram,
+    .sources = sources,
+    .stats = stats,
+    .stats_sources = stats_sources,
+};
