@@ -140,8 +140,7 @@ static void destroy(void *state)
  * minute per exporter.  Data for a template not received yet is normal
  * (exporters send data before templates after a restart): debug only.
  */
-static void log_decode_error(struct nf_input *in, struct nf_exporter *ex, enum nf_err e,
-			     size_t len)
+static void log_decode_error(struct nf_input *in, struct nf_exporter *ex, enum nf_err e, size_t len)
 {
 	struct worker *w = in->w;
 	unsigned limit = (unsigned)w->ctx->conf.log_rate_limit;
