@@ -535,6 +535,154 @@ static void test_write_errors_reported(void **state)
 	free(e);
 }
 
+/* ---- byte buffer ------------------------------------------------------------ */
+
+static void test_buf_append_printf_reset(void **state)
+{
+	(void)state;
+	struct obuf b;
+	obuf_init(&b, 0);
+	assert_int_equal(obuf_puts(&b, "ab"), 0);
+	assert_int_equal(obuf_putc(&b, 'c'), 0);
+	assert_int_equal(obuf_append(&b, "d\0e", 3), 0); /* binary-safe */
+	assert_int_equal(b.len, 6);
+	assert_memory_equal(b.data, "abcd\0e", 7);
+	obuf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	/* printf past the current allocation grows it */
+	char big[3000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(obuf_printf(&b, "<%s|%d>", big, 42), 0);
+	assert_int_equal(b.len, sizeof big - 1 + 5);
+	assert_string_equal(b.data + b.len - 4, "|42>");
+	assert_int_equal(obuf_fill(&b, ' ', 3), 0);
+	assert_string_equal(b.data + b.len - 6, "42>   ");
+	obuf_consume(&b, b.len - 3);
+	assert_string_equal(b.data, "   ");
+	assert_int_equal(obuf_status(&b), 0);
+	obuf_free(&b);
+}
+
+static void test_buf_limit_reported(void **state)
+{
+	(void)state;
+	struct obuf b;
+	obuf_init(&b, 8);
+	assert_int_equal(obuf_puts(&b, "12345"), 0);
+	assert_int_equal(obuf_puts(&b, "6789"), -1); /* nothing of it appended */
+	assert_string_equal(b.data, "12345");
+	assert_int_equal(obuf_status(&b), -1); /* and remembered */
+	assert_int_equal(obuf_puts(&b, "6"), 0);
+	assert_int_equal(obuf_status(&b), -1);
+	assert_int_equal(obuf_printf(&b, "%d", 1234), -1);
+	assert_string_equal(b.data, "123456");
+	assert_int_equal(obuf_fill(&b, '-', 3), -1);
+	assert_int_equal(obuf_printf(&b, "%d", 78), 0);
+	assert_string_equal(b.data, "12345678");
+	obuf_reset(&b); /* a reset clears the failure */
+	assert_int_equal(obuf_status(&b), 0);
+	obuf_free(&b);
+}
+
+/* ---- typed values -------------------------------------------------------- */
+
+/* One field through an encoder, as a row of its own. */
+static char *one_field(const char *fmt, const struct prim_val *v)
+{
+	struct encoder enc;
+	struct obuf b;
+	struct enc_col c = {"k", "K", 0};
+	assert_int_equal(enc_init(&enc, fmt, ","), 0);
+	obuf_init(&b, 0);
+	assert_int_equal(enc.ops->begin_row(&enc, &b), 0);
+	assert_int_equal(enc.ops->field(&enc, &b, &c, v), 0);
+	assert_int_equal(enc.ops->end_row(&enc, &b), 0);
+	char *s = strdup(b.data);
+	assert_non_null(s);
+	obuf_free(&b);
+	return s;
+}
+
+static void expect_field(const char *fmt, const struct prim_val *v, const char *want)
+{
+	char *s = one_field(fmt, v);
+	if (strcmp(s, want) != 0) {
+		print_error("%s: got:  %s\nwant: %s\n", fmt, s, want);
+		free(s);
+		fail();
+	}
+	free(s);
+}
+
+static void test_typed_values(void **state)
+{
+	(void)state;
+	struct prim_val v;
+	memset(&v, 0, sizeof v);
+
+	prim_val_uint(&v, 18446744073709551615ull); /* unsigned, never negative */
+	expect_field("json", &v, "{\"k\": 18446744073709551615}\n");
+	expect_field("csv", &v, "18446744073709551615\n");
+
+	static const uint8_t a6[17] = {6, 0x20, 0x01, 0x0d, 0xb8, [16] = 1};
+	prim_val_addr(&v, a6);
+	assert_int_equal(v.kind, PV_ADDR);
+	expect_field("json", &v, "{\"k\": \"2001:db8::1\"}\n");
+	expect_field("formatted", &v, "2001:db8::1\n");
+
+	prim_val_null(&v);
+	expect_field("json", &v, "{\"k\": null}\n");
+	expect_field("csv", &v, "\n");
+
+	/* arrays of integers and strings */
+	prim_val_list(&v);
+	assert_int_equal(prim_val_list_uint(&v, 7), 0);
+	assert_int_equal(prim_val_list_str(&v, "x\"y"), 0);
+	assert_int_equal(prim_val_list_uint(&v, 0), 0);
+	expect_field("json", &v, "{\"k\": [7, \"x\\\"y\", 0]}\n");
+	expect_field("csv", &v, "\"7,x\"\"y,0\"\n");
+
+	/* maps */
+	prim_val_map(&v);
+	expect_field("json", &v, "{\"k\": {}}\n");
+	assert_int_equal(prim_val_map_str(&v, "site", "ams"), 0);
+	assert_int_equal(prim_val_map_uint(&v, "rack", 12), 0);
+	expect_field("json", &v, "{\"k\": {\"site\": \"ams\", \"rack\": 12}}\n");
+	expect_field("formatted", &v, "site=ams,rack=12\n");
+
+	/* an array is bounded: a full one refuses more, keeping what it has */
+	prim_val_list(&v);
+	unsigned n = 0;
+	while (prim_val_list_uint(&v, n) == 0)
+		n++;
+	assert_int_equal(n, PRIM_ITEMS_MAX);
+	assert_int_equal(v.n, PRIM_ITEMS_MAX);
+	char big[PRIM_TEXT_MAX];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	prim_val_list(&v);
+	assert_int_equal(prim_val_list_str(&v, "x"), 0);
+	assert_int_equal(prim_val_list_str(&v, big), -1);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.s, "x");
+}
+
+static void test_json_escapes(void **state)
+{
+	(void)state;
+	struct prim_val v;
+	memset(&v, 0, sizeof v);
+	/* the escapes of the JSON the fixtures were recorded with */
+	prim_val_str(&v, "q\" b\\ s/ \b\f\n\r\t \x01\x1f \x7f \xc3\xa9");
+	expect_field("json", &v,
+		     "{\"k\": \"q\\\" b\\\\ s/ \\b\\f\\n\\r\\t \\u0001\\u001F \x7f \xc3\xa9\"}\n");
+	/* bytes that are not UTF-8 cannot make the line invalid JSON */
+	prim_val_str(&v, "a\xff\xc3(b");
+	expect_field("json", &v, "{\"k\": \"a\\uFFFD\\uFFFD(b\"}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +699,10 @@ int main(void)
 	    cmocka_unit_test(test_formatted),
 	    cmocka_unit_test(test_formatted_flows_and_wide),
 	    cmocka_unit_test(test_write_errors_reported),
+	    cmocka_unit_test(test_buf_append_printf_reset),
+	    cmocka_unit_test(test_buf_limit_reported),
+	    cmocka_unit_test(test_typed_values),
+	    cmocka_unit_test(test_json_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
