@@ -60,7 +60,8 @@ static uint64_t round_of(const struct out_instance *oi, const struct out_interva
 	return (uint64_t)iv->end / (uint64_t)oi->refresh;
 }
 
-static int t_write(struct out_instance *oi, const struct agg_table *t, const struct out_interval *iv)
+static int t_write(struct out_instance *oi, const struct agg_table *t,
+		   const struct out_interval *iv)
 {
 	struct seen *s = oi->state;
 	uint64_t pos = 0, pk = 0;
@@ -136,8 +137,7 @@ static const struct out_module dgram_mod = {
     .datagram = t_datagram,
 };
 
-static struct fixture *setup(const struct out_module *mod, unsigned nworkers,
-			     unsigned event_queue)
+static struct fixture *setup(const struct out_module *mod, unsigned nworkers, unsigned event_queue)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	assert_non_null(f);
