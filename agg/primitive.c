@@ -73,17 +73,105 @@ static uint64_t get_uint(const uint8_t *k, unsigned width)
 	}
 }
 
-static void val_uint(struct prim_val *v, uint64_t u)
+/* ---- typed values ------------------------------------------------------ */
+
+void prim_val_uint(struct prim_val *v, uint64_t u)
 {
 	v->kind = PV_UINT;
 	v->u = u;
 	snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)u);
 }
 
-static void val_str(struct prim_val *v, const char *s)
+void prim_val_str(struct prim_val *v, const char *s)
 {
 	v->kind = PV_STR;
 	snprintf(v->s, sizeof v->s, "%s", s);
+}
+
+void prim_val_null(struct prim_val *v)
+{
+	v->kind = PV_NULL;
+	v->s[0] = '\0';
+}
+
+void prim_val_addr(struct prim_val *v, const uint8_t *slot)
+{
+	v->kind = PV_ADDR;
+	memcpy(v->addr, slot, 17);
+	addr_to_text(slot, v->s, sizeof v->s);
+}
+
+void prim_val_list(struct prim_val *v)
+{
+	v->kind = PV_LIST;
+	v->n = 0;
+	v->s[0] = '\0';
+}
+
+void prim_val_map(struct prim_val *v)
+{
+	prim_val_list(v);
+	v->kind = PV_MAP;
+}
+
+/* Append ",name=text" (or the first item without the comma) to s and index it. */
+static int add_item(struct prim_val *v, const char *name, const char *text, int is_uint, uint64_t u)
+{
+	size_t len = strlen(v->s), nl = name ? strlen(name) : 0, tl = strlen(text);
+	size_t need = (v->n ? 1 : 0) + (name ? nl + 1 : 0) + tl;
+	if (v->n == PRIM_ITEMS_MAX || len + need >= sizeof v->s)
+		return -1;
+	struct prim_item *it = &v->item[v->n++];
+	char *p = v->s + len;
+	if (v->n > 1)
+		*p++ = ',';
+	it->name_off = (uint16_t)(p - v->s);
+	it->name_len = (uint16_t)nl;
+	if (name) {
+		memcpy(p, name, nl);
+		p += nl;
+		*p++ = '=';
+	}
+	it->off = (uint16_t)(p - v->s);
+	it->len = (uint16_t)tl;
+	memcpy(p, text, tl + 1);
+	it->is_uint = (uint8_t)is_uint;
+	it->u = u;
+	return 0;
+}
+
+int prim_val_list_str(struct prim_val *v, const char *s)
+{
+	return add_item(v, NULL, s, 0, 0);
+}
+
+int prim_val_list_uint(struct prim_val *v, uint64_t u)
+{
+	char t[24];
+	snprintf(t, sizeof t, "%llu", (unsigned long long)u);
+	return add_item(v, NULL, t, 1, u);
+}
+
+int prim_val_map_str(struct prim_val *v, const char *name, const char *s)
+{
+	return add_item(v, name, s, 0, 0);
+}
+
+int prim_val_map_uint(struct prim_val *v, const char *name, uint64_t u)
+{
+	char t[24];
+	snprintf(t, sizeof t, "%llu", (unsigned long long)u);
+	return add_item(v, name, t, 1, u);
+}
+
+static void val_uint(struct prim_val *v, uint64_t u)
+{
+	prim_val_uint(v, u);
+}
+
+static void val_str(struct prim_val *v, const char *s)
+{
+	prim_val_str(v, s);
 }
 
 /* ---- generic extractors keyed by record offset ------------------------- */
@@ -166,8 +254,7 @@ static void ren_addr(const uint8_t *k, const struct keyspec_field *f, const stru
 {
 	(void)f;
 	(void)o;
-	v->kind = PV_STR;
-	addr_to_text(k, v->s, sizeof v->s);
+	prim_val_addr(v, k);
 }
 
 static void ren_uint(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
@@ -277,13 +364,10 @@ static void ren_tcpflags(const uint8_t *k, const struct keyspec_field *f, const 
 		const char *name;
 	} flags[] = {{0x20, "URG"}, {0x10, "ACK"}, {0x08, "PSH"},
 		     {0x04, "RST"}, {0x02, "SYN"}, {0x01, "FIN"}};
-	size_t n = 0;
-	v->kind = PV_LIST;
-	v->s[0] = '\0';
+	prim_val_list(v);
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
 		if (k[0] & flags[i].bit)
-			n += (size_t)snprintf(v->s + n, sizeof v->s - n, "%s%s", n ? "," : "",
-					      flags[i].name);
+			prim_val_list_str(v, flags[i].name);
 }
 
 static void ext_fwd_status(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
@@ -404,14 +488,21 @@ static void ren_mpls_stack(const uint8_t *k, const struct keyspec_field *f,
 			   const struct prim_opts *o, struct prim_val *v)
 {
 	(void)f;
+	char item[24];
 	size_t n = 0;
-	v->s[0] = '\0';
-	v->kind = o->mpls_stack_as_array ? PV_LIST : PV_STR;
+	if (o->mpls_stack_as_array)
+		prim_val_list(v);
+	else
+		prim_val_str(v, "");
 	for (unsigned i = 0; i < k[0] && i < FR_MPLS_MAX; i++) {
 		uint32_t l;
 		memcpy(&l, k + 1 + 4 * i, 4);
-		n += (size_t)snprintf(v->s + n, sizeof v->s - n, "%s%u-%u",
-				      n ? (o->mpls_stack_as_array ? "," : "_") : "", i, l);
+		snprintf(item, sizeof item, "%u-%u", i, l);
+		if (o->mpls_stack_as_array)
+			prim_val_list_str(v, item);
+		else
+			n +=
+			    (size_t)snprintf(v->s + n, sizeof v->s - n, "%s%s", n ? "_" : "", item);
 	}
 }
 
@@ -564,7 +655,7 @@ static void ren_custom(const uint8_t *k, const struct keyspec_field *f, const st
 			slot[0] = len == 4 ? 4 : 6;
 			memcpy(slot + 1, d, len);
 		}
-		addr_to_text(slot, v->s, sizeof v->s);
+		prim_val_addr(v, slot);
 		break;
 	}
 	case CS_MAC:

@@ -30,19 +30,54 @@ struct prim_opts {
 	int history;		    /* *_history in seconds: time bins in the key; 0 = none */
 };
 
-/* How a rendered value is typed in JSON. */
+/*
+ * A rendered value is typed, so each encoder can map it to its own types
+ * (JSON number/string/array/object, later Avro and SQL column types).  The
+ * text form `s` is always filled: it is what CSV and formatted print.
+ */
 enum prim_kind {
-	PV_UINT, /* integer */
-	PV_STR,	 /* string */
-	PV_LIST, /* JSON array of strings; text is the items joined by ',' */
-	PV_NULL, /* JSON null */
+	PV_UINT, /* integer: u; s is its decimal text */
+	PV_STR,	 /* string: s */
+	PV_LIST, /* array of strings/integers: item[]; s is the items joined by ',' */
+	PV_NULL, /* no value: JSON null; s is "" */
+	PV_ADDR, /* IPv4/IPv6 address: addr (family 4/6, 0 = none); s is its text or "" */
+	PV_MAP,	 /* name -> string/integer: item[] with names; s is "name=value" joined by ',' */
+};
+
+#define PRIM_ITEMS_MAX 32
+
+/* One array element or map entry; its text (and name) live in the value's s. */
+struct prim_item {
+	uint16_t off, len;	     /* text */
+	uint16_t name_off, name_len; /* PV_MAP only */
+	uint8_t is_uint;	     /* integer (u), else string */
+	uint64_t u;
 };
 
 struct prim_val {
 	enum prim_kind kind;
 	uint64_t u;
+	uint8_t addr[17]; /* family byte + 16 address bytes, as in a key slot */
+	unsigned n;	  /* items of a PV_LIST / PV_MAP */
+	struct prim_item item[PRIM_ITEMS_MAX];
 	char s[PRIM_TEXT_MAX];
 };
+
+/*
+ * Building values (renderers, event records, tests).  The scalar setters
+ * cannot fail (text longer than PRIM_TEXT_MAX is cut); adding an item
+ * returns -1, adding nothing, when the item or its text does not fit.
+ */
+void prim_val_uint(struct prim_val *v, uint64_t u);
+void prim_val_str(struct prim_val *v, const char *s);
+void prim_val_null(struct prim_val *v);
+void prim_val_addr(struct prim_val *v, const uint8_t *slot17);
+void prim_val_list(struct prim_val *v); /* an empty array */
+int prim_val_list_str(struct prim_val *v, const char *s);
+int prim_val_list_uint(struct prim_val *v, uint64_t u);
+void prim_val_map(struct prim_val *v); /* an empty map */
+int prim_val_map_str(struct prim_val *v, const char *name, const char *s);
+int prim_val_map_uint(struct prim_val *v, const char *name, uint64_t u);
 
 /* Semantics of a user-defined (aggregate_primitives) field. */
 enum custom_sem {

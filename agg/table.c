@@ -142,15 +142,15 @@ static void fold(struct agg_counters *dst, const struct agg_counters *src)
 		dst->last_usec = src->last_usec;
 }
 
-int agg_table_add(struct agg_table *t, const uint8_t *key, uint64_t hash,
-		  const struct agg_counters *c)
+static int add(struct agg_table *t, const uint8_t *key, uint64_t hash, const struct agg_counters *c,
+	       uint64_t max_entries)
 {
 	struct agg_entry *e = probe(t, key, hash);
 	if (e->hash) {
 		fold(&e->c, c);
 		return 0;
 	}
-	if (t->max_entries && t->count >= t->max_entries) {
+	if (max_entries && t->count >= max_entries) {
 		t->dropped++;
 		return -1;
 	}
@@ -166,6 +166,12 @@ int agg_table_add(struct agg_table *t, const uint8_t *key, uint64_t hash,
 	memcpy(e->key, key, t->key_len);
 	t->count++;
 	return 0;
+}
+
+int agg_table_add(struct agg_table *t, const uint8_t *key, uint64_t hash,
+		  const struct agg_counters *c)
+{
+	return add(t, key, hash, c, t->max_entries);
 }
 
 void agg_table_prefetch(const struct agg_table *t, uint64_t hash)
@@ -187,7 +193,8 @@ int agg_table_merge(struct agg_table *dst, const struct agg_table *src)
 	int rc = 0;
 	for (uint64_t i = 0; i < src->cap; i++) {
 		const struct agg_entry *e = slot_at(src, i);
-		if (e->hash && agg_table_add(dst, e->key, e->hash, &e->c) < 0)
+		/* no cap: each source table was capped when it was accounted */
+		if (e->hash && add(dst, e->key, e->hash, &e->c, 0) < 0)
 			rc = -1;
 	}
 	dst->dropped += src->dropped;

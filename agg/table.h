@@ -61,7 +61,13 @@ void agg_table_prefetch(const struct agg_table *t, uint64_t hash);
 /* Find an entry, or NULL. */
 struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, uint64_t hash);
 
-/* Fold every entry of src into dst (same key_len).  Returns -1 on allocation failure. */
+/*
+ * Fold every entry of src into dst (same key_len).  dst->max_entries does
+ * not apply: it bounds what one worker accounts, and the union of capped
+ * tables (the workers' tables of a round) keeps every key they hold.
+ * Returns -1 on allocation failure (the entries not added are counted in
+ * dst->dropped).
+ */
 int agg_table_merge(struct agg_table *dst, const struct agg_table *src);
 
 /* Iterate: start with *pos = 0; returns NULL at the end. */

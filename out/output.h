@@ -1,8 +1,17 @@
 /*
  * Output modules.  An output instance is one `plugins:` entry: its config,
  * its key spec (from `aggregate`), its module and the writer thread that
- * merges the workers' tables and calls the module.  A module only sees
- * merged tables; it never runs on a worker thread, so it may block.
+ * serves it.  A module takes what it declares in `sinks`:
+ *   OUT_SINK_TABLE     aggregated tables: the workers' tables of a round,
+ *                      merged, handed to write() on the writer thread (print;
+ *                      memory, SQL, brokers later);
+ *   OUT_SINK_DATAGRAM  raw datagrams: datagram() on the *worker* thread with
+ *                      each received datagram before it is decoded (tee);
+ *   OUT_SINK_EVENT     event records (sFlow counter samples, BGP/BMP message
+ *                      logs): submitted by workers through a bounded queue,
+ *                      handed to write_event() on the writer thread.
+ * Every hook but datagram() runs on the output's writer thread, one at a
+ * time, so a module's state needs no locks and those hooks may block.
  */
 #ifndef NETACCT_OUT_OUTPUT_H
 #define NETACCT_OUT_OUTPUT_H
@@ -24,13 +33,52 @@ struct out_interval {
 };
 
 struct out_instance;
+struct out_event;
+struct nt_dgram;
+struct obuf;
+
+enum out_sink {
+	OUT_SINK_TABLE = 1u << 0,
+	OUT_SINK_DATAGRAM = 1u << 1,
+	OUT_SINK_EVENT = 1u << 2,
+};
 
 struct out_module {
 	const char *type;
+	unsigned sinks; /* enum out_sink bits; 0 means OUT_SINK_TABLE */
+	/* Before the threads start (main thread); -1 + err refuses to start. */
 	int (*open)(struct out_instance *oi, char *err, size_t errlen);
 	/* Write one merged table; returns -1 on failure (the writer logs and counts it). */
 	int (*write)(struct out_instance *oi, const struct agg_table *t,
 		     const struct out_interval *iv);
+	/*
+	 * Optional.  A refresh boundary passed: called once per round after
+	 * write(), also when the round's table is empty (time-driven work:
+	 * rotating files, committing transactions, expiring state).
+	 */
+	void (*tick)(struct out_instance *oi, const struct out_interval *iv);
+	/*
+	 * Optional.  SIGHUP: reopen files / reconnect (log rotation).  Requested
+	 * from any thread with writer_request_reopen(), served on the writer
+	 * thread between writes.
+	 */
+	void (*reopen)(struct out_instance *oi);
+	/*
+	 * Optional.  Append " key=value" pairs to the output's stats line
+	 * (SIGUSR1, writer_request_stats()); served on the writer thread.
+	 */
+	void (*stats)(struct out_instance *oi, struct obuf *line);
+	/*
+	 * OUT_SINK_DATAGRAM: one received datagram, on worker thread `worker`
+	 * (0..nworkers-1), before decoding.  It must never block nor take a lock
+	 * another worker holds for long: keep per-worker state (indexed by
+	 * worker), copy what you need, count and drop what does not fit.  The
+	 * buffer is only valid during the call.
+	 */
+	void (*datagram)(struct out_instance *oi, unsigned worker, const struct nt_dgram *d);
+	/* OUT_SINK_EVENT: one event record; -1 on failure (counted). */
+	int (*write_event)(struct out_instance *oi, const struct out_event *ev);
+	/* After the writer stopped (main thread). */
 	void (*close)(struct out_instance *oi);
 };
 
@@ -51,7 +99,25 @@ struct out_instance {
 	atomic_uint_fast64_t dropped_records; /* entries in those tables + table-full drops */
 	atomic_uint_fast64_t written_entries;
 	atomic_uint_fast64_t write_errors;
+
+	unsigned nworkers; /* set before open(): datagram() is called with 0..nworkers-1 */
 };
+
+/* Whether the instance's module takes a sink kind. */
+static inline int out_takes(const struct out_instance *oi, enum out_sink k)
+{
+	unsigned s = oi->mod->sinks ? oi->mod->sinks : OUT_SINK_TABLE;
+	return (s & k) != 0;
+}
+
+/*
+ * The raw-datagram sink, called by a worker for each datagram it receives,
+ * before decoding, for every instance that takes OUT_SINK_DATAGRAM.
+ */
+static inline void out_datagram(struct out_instance *oi, unsigned worker, const struct nt_dgram *d)
+{
+	oi->mod->datagram(oi, worker, d);
+}
 
 /* Module lookup by plugin type; NULL if unknown. */
 const struct out_module *out_module_find(const char *type);

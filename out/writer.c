@@ -5,7 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "out/buf.h"
+
 struct item {
+	unsigned worker;
 	uint64_t round;
 	struct agg_table *t;
 };
@@ -13,7 +16,9 @@ struct item {
 /* A round being assembled from the workers' tables. */
 struct pending {
 	uint64_t round;
-	unsigned received;
+	unsigned received; /* distinct workers */
+	unsigned late;	   /* tables of already-written rounds folded in */
+	uint8_t *from;	   /* nworkers flags: this worker's table is in */
 	struct agg_table merged;
 	int used;
 };
@@ -25,42 +30,71 @@ struct writer {
 	unsigned nworkers;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;   /* work for the writer */
+	pthread_cond_t done; /* writer_sync: the writer went idle */
 	struct item *q;
 	unsigned cap, head, len;
-	int stopping;
+	struct out_event **evq;
+	unsigned ev_cap, ev_head, ev_len;
+	int stopping, want_reopen, want_stats;
+	uint64_t sync_req, sync_done;
+
+	/* writer thread only */
 	struct pending pend[MAX_PENDING];
+	uint64_t last_written; /* highest round written, 0 = none yet */
+
+	atomic_uint_fast64_t rounds_written, late_tables, repeat_tables;
+	atomic_uint_fast64_t events_written, events_dropped, event_errors;
 };
+
+static int takes(const struct writer *w, enum out_sink k)
+{
+	return out_takes(w->oi, k);
+}
 
 static void flush_round(struct writer *w, struct pending *p, int final)
 {
+	struct out_instance *oi = w->oi;
 	struct out_interval iv;
-	iv.end = (time_t)(p->round * (uint64_t)w->oi->refresh);
-	iv.start = iv.end - w->oi->refresh;
+	iv.end = (time_t)(p->round * (uint64_t)oi->refresh);
+	iv.start = iv.end - oi->refresh;
 	iv.final = final;
 	if (p->merged.dropped) {
-		atomic_fetch_add(&w->oi->dropped_records, p->merged.dropped);
-		nt_log(w->oi->log, LOG_LVL_WARN, w->oi->component,
+		atomic_fetch_add(&oi->dropped_records, p->merged.dropped);
+		nt_log(oi->log, LOG_LVL_WARN, oi->component,
 		       "%llu records not accounted in this interval: table full "
 		       "(cache_max_entries) or out of memory",
 		       (unsigned long long)p->merged.dropped);
 	}
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = w->oi->mod->write(w->oi, &p->merged, &iv);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (rc < 0) {
-		atomic_fetch_add(&w->oi->write_errors, 1);
-	} else {
-		atomic_fetch_add(&w->oi->written_entries, p->merged.count);
-		/* one line per flush, like pmacct's purge lines: operators watch for them */
-		if (p->merged.count || final)
-			nt_log(w->oi->log, LOG_LVL_INFO, w->oi->component,
-			       "flushed %llu entries of %u/%u worker tables in %ld ms%s",
-			       (unsigned long long)p->merged.count, p->received, w->nworkers, ms,
-			       final ? " (final)" : "");
+	if (takes(w, OUT_SINK_TABLE) && oi->mod->write) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int rc = oi->mod->write(oi, &p->merged, &iv);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms =
+		    (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (rc < 0) {
+			atomic_fetch_add(&oi->write_errors, 1);
+		} else {
+			atomic_fetch_add(&oi->written_entries, p->merged.count);
+			/* one line per flush, like pmacct's purge lines: operators watch for them
+			 */
+			if (p->merged.count || final) {
+				char late[64] = "";
+				if (p->late)
+					snprintf(late, sizeof late, " and %u late tables", p->late);
+				nt_log(oi->log, LOG_LVL_INFO, oi->component,
+				       "flushed %llu entries of %u/%u worker tables%s in %ld ms%s",
+				       (unsigned long long)p->merged.count, p->received,
+				       w->nworkers, late, ms, final ? " (final)" : "");
+			}
+		}
 	}
+	if (oi->mod->tick)
+		oi->mod->tick(oi, &iv);
+	atomic_fetch_add(&w->rounds_written, 1);
+	if (p->round > w->last_written)
+		w->last_written = p->round;
 	agg_table_free(&p->merged);
 	p->used = 0;
 }
@@ -74,34 +108,100 @@ static struct pending *oldest(struct writer *w)
 	return o;
 }
 
+static struct pending *find(struct writer *w, uint64_t round)
+{
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		if (w->pend[i].used && w->pend[i].round == round)
+			return &w->pend[i];
+	return NULL;
+}
+
+/* A free slot for a new round, writing the oldest round when all are taken. */
+static struct pending *slot(struct writer *w, uint64_t round)
+{
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		if (!w->pend[i].used) {
+			struct pending *p = &w->pend[i];
+			p->used = 1;
+			p->round = round;
+			p->received = 0;
+			p->late = 0;
+			memset(p->from, 0, w->nworkers);
+			memset(&p->merged, 0, sizeof p->merged);
+			return p;
+		}
+	flush_round(w, oldest(w), 0); /* a worker fell behind: write what we have */
+	return slot(w, round);
+}
+
+/* Move t's entries into p (the first table becomes the merge target: no copy). */
+static void take(struct writer *w, struct pending *p, struct agg_table *t)
+{
+	if (!p->merged.slots) {
+		p->merged = *t;
+	} else {
+		if (agg_table_merge(&p->merged, t) < 0)
+			nt_log(w->oi->log, LOG_LVL_ERROR, w->oi->component,
+			       "out of memory merging worker tables; entries lost");
+		agg_table_free(t);
+	}
+	/*
+	 * cache_max_entries bounds each worker's table; the union of several
+	 * capped tables may hold more keys and must keep them all.
+	 */
+	p->merged.max_entries = 0;
+	free(t);
+}
+
 static void absorb(struct writer *w, struct item *it)
 {
 	struct pending *p = NULL;
-	for (unsigned i = 0; i < MAX_PENDING && !p; i++)
-		if (w->pend[i].used && w->pend[i].round == it->round)
-			p = &w->pend[i];
-	if (!p) {
-		for (unsigned i = 0; i < MAX_PENDING && !p; i++)
-			if (!w->pend[i].used)
-				p = &w->pend[i];
-		if (!p) {
-			p = oldest(w); /* a worker fell behind: write what we have */
-			flush_round(w, p, 0);
+	if (it->worker >= w->nworkers) {
+		nt_log(w->oi->log, LOG_LVL_ERROR, w->oi->component,
+		       "table from unknown worker %u (of %u): counted as late", it->worker,
+		       w->nworkers);
+	} else if (it->round > w->last_written) {
+		p = find(w, it->round);
+		if (!p)
+			p = slot(w, it->round);
+		/* writing the oldest round to make room may have passed this one */
+		if (it->round <= w->last_written) {
+			p->used = 0;
+			p = NULL;
 		}
-		/* the first table of a round becomes the merge target: no copy */
-		p->used = 1;
-		p->round = it->round;
-		p->received = 1;
-		p->merged = *it->t;
-		free(it->t);
-	} else {
-		if (agg_table_merge(&p->merged, it->t) < 0)
-			nt_log(w->oi->log, LOG_LVL_ERROR, w->oi->component,
-			       "out of memory merging worker tables; entries lost");
-		p->received++;
-		agg_table_free(it->t);
-		free(it->t);
 	}
+	if (!p) {
+		/*
+		 * Late: this round was written already (a worker's timer ran late,
+		 * or it handed the round twice).  Writing the round again would
+		 * overwrite or duplicate its output: the entries go to the next
+		 * round written instead.
+		 */
+		p = oldest(w);
+		if (!p)
+			p = slot(w, w->last_written + 1);
+		atomic_fetch_add(&w->late_tables, 1);
+		p->late++;
+		nt_log(w->oi->log, LOG_LVL_WARN, w->oi->component,
+		       "worker %u: table of round %llu (%llu entries) arrived after that round "
+		       "was written; its entries go to round %llu",
+		       it->worker, (unsigned long long)it->round, (unsigned long long)it->t->count,
+		       (unsigned long long)p->round);
+		take(w, p, it->t);
+		return;
+	}
+	if (p->from[it->worker]) {
+		/* a second table for a round not yet written: same round, same write */
+		atomic_fetch_add(&w->repeat_tables, 1);
+		nt_log(w->oi->log, LOG_LVL_DEBUG, w->oi->component,
+		       "worker %u handed round %llu twice; tables merged", it->worker,
+		       (unsigned long long)it->round);
+		take(w, p, it->t);
+		return;
+	}
+	p->from[it->worker] = 1;
+	p->received++;
+	take(w, p, it->t);
 	if (p->received >= w->nworkers) {
 		/* complete: older incomplete rounds can no longer be completed */
 		struct pending *o;
@@ -111,20 +211,78 @@ static void absorb(struct writer *w, struct item *it)
 	}
 }
 
+static void write_event(struct writer *w, struct out_event *ev)
+{
+	if (w->oi->mod->write_event(w->oi, ev) < 0)
+		atomic_fetch_add(&w->event_errors, 1);
+	else
+		atomic_fetch_add(&w->events_written, 1);
+	out_event_free(ev);
+}
+
+static void log_stats(struct writer *w)
+{
+	struct out_instance *oi = w->oi;
+	struct obuf line;
+	obuf_init(&line, 0);
+	obuf_printf(&line,
+		    "stats output written_entries=%llu dropped_tables=%llu dropped_records=%llu "
+		    "write_errors=%llu late_tables=%llu events_written=%llu events_dropped=%llu "
+		    "event_errors=%llu",
+		    (unsigned long long)atomic_load(&oi->written_entries),
+		    (unsigned long long)atomic_load(&oi->dropped_tables),
+		    (unsigned long long)atomic_load(&oi->dropped_records),
+		    (unsigned long long)atomic_load(&oi->write_errors),
+		    (unsigned long long)atomic_load(&w->late_tables),
+		    (unsigned long long)atomic_load(&w->events_written),
+		    (unsigned long long)atomic_load(&w->events_dropped),
+		    (unsigned long long)atomic_load(&w->event_errors));
+	if (oi->mod->stats)
+		oi->mod->stats(oi, &line);
+	if (obuf_status(&line) == 0)
+		nt_log(oi->log, LOG_LVL_INFO, oi->component, "%s", line.data);
+	else
+		nt_log(oi->log, LOG_LVL_ERROR, oi->component, "stats: out of memory");
+	obuf_free(&line);
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->len == 0 && !w->stopping)
+		if (w->len) {
+			struct item it = w->q[w->head];
+			w->head = (w->head + 1) % w->cap;
+			w->len--;
+			pthread_mutex_unlock(&w->mu);
+			absorb(w, &it);
+		} else if (w->ev_len) {
+			struct out_event *ev = w->evq[w->ev_head];
+			w->ev_head = (w->ev_head + 1) % w->ev_cap;
+			w->ev_len--;
+			pthread_mutex_unlock(&w->mu);
+			write_event(w, ev);
+		} else if (w->want_reopen) {
+			w->want_reopen = 0;
+			pthread_mutex_unlock(&w->mu);
+			if (w->oi->mod->reopen)
+				w->oi->mod->reopen(w->oi);
+		} else if (w->want_stats) {
+			w->want_stats = 0;
+			pthread_mutex_unlock(&w->mu);
+			log_stats(w);
+		} else {
+			/* idle: everything asked for before now has been served */
+			if (w->sync_done != w->sync_req) {
+				w->sync_done = w->sync_req;
+				pthread_cond_broadcast(&w->done);
+			}
+			if (w->stopping)
+				break;
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->len == 0 && w->stopping)
-			break;
-		struct item it = w->q[w->head];
-		w->head = (w->head + 1) % w->cap;
-		w->len--;
-		pthread_mutex_unlock(&w->mu);
-		absorb(w, &it);
+			continue;
+		}
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -134,9 +292,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int writer_start(struct writer **out, struct out_instance *oi, unsigned nworkers,
-		 unsigned queue_size, char *err, size_t errlen)
+static void writer_free(struct writer *w)
 {
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		free(w->pend[i].from);
+	free(w->q);
+	free(w->evq);
+	free(w);
+}
+
+int writer_start_opts(struct writer **out, struct out_instance *oi, const struct writer_opts *o,
+		      char *err, size_t errlen)
+{
+	unsigned nworkers = o->nworkers ? o->nworkers : 1;
 	struct writer *w = calloc(1, sizeof *w);
 	if (!w) {
 		snprintf(err, errlen, "out of memory");
@@ -145,20 +313,30 @@ int writer_start(struct writer **out, struct out_instance *oi, unsigned nworkers
 	w->oi = oi;
 	w->nworkers = nworkers;
 	/* room for every worker's table of a few rounds, at least queue_size */
-	w->cap = queue_size > nworkers * 2 ? queue_size : nworkers * 2;
+	w->cap = o->queue_size > nworkers * 2 ? o->queue_size : nworkers * 2;
+	w->ev_cap = o->event_queue_size ? o->event_queue_size : WRITER_EVENT_QUEUE;
 	w->q = calloc(w->cap, sizeof *w->q);
-	if (!w->q) {
-		free(w);
+	w->evq = calloc(w->ev_cap, sizeof *w->evq);
+	int ok = w->q && w->evq;
+	for (unsigned i = 0; i < MAX_PENDING; i++)
+		ok = ok && (w->pend[i].from = calloc(nworkers, 1));
+	if (!ok) {
+		writer_free(w);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (!oi->nworkers)
+		oi->nworkers = nworkers;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_cond_init(&w->done, NULL);
 	int rc = pthread_create(&w->thread, NULL, writer_main, w);
 	if (rc != 0) {
 		snprintf(err, errlen, "pthread_create: %s", strerror(rc));
-		free(w->q);
-		free(w);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		pthread_cond_destroy(&w->done);
+		writer_free(w);
 		return -1;
 	}
 	oi->writer = w;
@@ -166,7 +344,14 @@ int writer_start(struct writer **out, struct out_instance *oi, unsigned nworkers
 	return 0;
 }
 
-int writer_submit(struct writer *w, uint64_t round, struct agg_table *t)
+int writer_start(struct writer **out, struct out_instance *oi, unsigned nworkers,
+		 unsigned queue_size, char *err, size_t errlen)
+{
+	struct writer_opts o = {.nworkers = nworkers, .queue_size = queue_size};
+	return writer_start_opts(out, oi, &o, err, errlen);
+}
+
+int writer_submit(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t)
 {
 	pthread_mutex_lock(&w->mu);
 	if (w->len == w->cap) {
@@ -177,11 +362,68 @@ int writer_submit(struct writer *w, uint64_t round, struct agg_table *t)
 		free(t);
 		return -1;
 	}
-	w->q[(w->head + w->len) % w->cap] = (struct item){round, t};
+	w->q[(w->head + w->len) % w->cap] = (struct item){worker, round, t};
 	w->len++;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+int writer_submit_event(struct writer *w, struct out_event *ev)
+{
+	if (!takes(w, OUT_SINK_EVENT) || !w->oi->mod->write_event) {
+		atomic_fetch_add(&w->events_dropped, 1);
+		out_event_free(ev);
+		return -1;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (w->ev_len == w->ev_cap) {
+		pthread_mutex_unlock(&w->mu);
+		atomic_fetch_add(&w->events_dropped, 1);
+		out_event_free(ev);
+		return -1;
+	}
+	w->evq[(w->ev_head + w->ev_len) % w->ev_cap] = ev;
+	w->ev_len++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+void writer_request_reopen(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->want_reopen = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void writer_request_stats(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->want_stats = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void writer_sync(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	uint64_t ticket = ++w->sync_req;
+	pthread_cond_signal(&w->cv);
+	while (w->sync_done < ticket)
+		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void writer_get_stats(struct writer *w, struct writer_stats *st)
+{
+	st->rounds_written = atomic_load(&w->rounds_written);
+	st->late_tables = atomic_load(&w->late_tables);
+	st->repeat_tables = atomic_load(&w->repeat_tables);
+	st->events_written = atomic_load(&w->events_written);
+	st->events_dropped = atomic_load(&w->events_dropped);
+	st->event_errors = atomic_load(&w->event_errors);
 }
 
 void writer_stop(struct writer *w)
@@ -195,6 +437,7 @@ void writer_stop(struct writer *w)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
-	free(w->q);
-	free(w);
+	pthread_cond_destroy(&w->done);
+	/* events still queued were drained before the thread ended */
+	writer_free(w);
 }

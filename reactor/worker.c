@@ -172,7 +172,7 @@ static void hand_off(struct worker *w, unsigned i, uint64_t round)
 	fresh->max_entries = old->max_entries;
 	w->tables[i] = fresh;
 	w->tick[i].last_round = round;
-	if (writer_submit(oi->writer, round, old) < 0)
+	if (writer_submit(oi->writer, w->id, round, old) < 0)
 		nt_log(&w->ctx->log, LOG_LVL_WARN, oi->component,
 		       "worker %u: writer queue full, interval dropped (see flush_queue_size)",
 		       w->id);

@@ -47,6 +47,14 @@ tests_unit_test_encode_SOURCES = tests/unit/test_encode.c tests/unit/unit_util.h
 tests_unit_test_encode_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_encode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_writer
+TESTS += tests/unit/test_writer
+tests_unit_test_writer_SOURCES = tests/unit/test_writer.c
+tests_unit_test_writer_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_writer_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
 EXTRA_DIST += tests/unit/data tests/fixtures
 
 if HAVE_CMOCKA

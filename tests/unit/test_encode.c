@@ -1,5 +1,6 @@
 /*
- * Unit tests for the row encoders (out/encode.c): JSON, CSV, formatted.
+ * Unit tests for the byte buffer (out/buf.c) and the encoders
+ * (out/encode.c): JSON, CSV, formatted, table rows and event records.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,9 @@
 #include "agg/primitive.h"
 #include "agg/table.h"
 #include "conf/config.h"
+#include "out/buf.h"
 #include "out/encode.h"
+#include "out/event.h"
 #include "out/output.h"
 
 static void v4(struct nt_addr *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
@@ -74,11 +77,33 @@ static void build(struct keyspec *ks, const char *agg, const struct prim_registr
 	}
 }
 
+/*
+ * Encode e (after a header line when asked) with the named encoder;
+ * malloc'd text.  JSON rows are compared without their newline.
+ */
+static char *encode(const char *fmt, const char *sep, const struct keyspec *ks,
+		    const struct agg_entry *e, const char *event, int header)
+{
+	struct encoder enc;
+	struct enc_schema sc;
+	struct obuf b;
+	assert_int_equal(enc_init(&enc, fmt, sep), 0);
+	enc.newline = strcmp(fmt, "json") != 0;
+	enc_schema_init(&sc, ks);
+	obuf_init(&b, 0);
+	if (header)
+		assert_int_equal(enc_header(&enc, &b, &sc), 0);
+	assert_int_equal(enc_row(&enc, &b, &sc, e, event), 0);
+	char *s = strdup(b.data);
+	assert_non_null(s);
+	obuf_free(&b);
+	return s;
+}
+
 static void assert_json(const struct keyspec *ks, const struct agg_entry *e, const char *event,
 			const char *want)
 {
-	char *s = enc_json_row(ks, e, event);
-	assert_non_null(s);
+	char *s = encode("json", NULL, ks, e, event, 0);
 	if (strcmp(s, want) != 0) {
 		print_error("got:  %s\nwant: %s\n", s, want);
 		free(s);
@@ -214,12 +239,7 @@ static void test_custom_fields(void **state)
 		    "\"packets\": 2, \"bytes\": 3}");
 
 	/* CSV header uses the custom names */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-	assert_int_equal(enc_csv_header(fp, &ks, ","), 0);
-	assert_int_equal(enc_csv_row(fp, &ks, e, ","), 0);
-	fclose(fp);
+	char *buf = encode("csv", ",", &ks, e, "purge", 1);
 	/* a double quote in a value makes it a quoted field (RFC 4180) */
 	assert_string_equal(buf, "SRC_PORT,vendor_tag,my_counter,PACKETS,BYTES\n"
 				 "443,\"a\"\"b\\c\",256,2,3\n");
@@ -232,11 +252,7 @@ static void test_custom_fields(void **state)
 	r.custom_ptr[2] = one;
 	r.custom_len[2] = 1;
 	e = entry(&ks, &r, 1, 1, 1);
-	buf = NULL;
-	fp = open_memstream(&buf, &len);
-	assert_int_equal(enc_formatted_header(fp, &ks), 0);
-	assert_int_equal(enc_formatted_row(fp, &ks, e), 0);
-	fclose(fp);
+	buf = encode("formatted", NULL, &ks, e, "purge", 1);
 	const size_t w = strlen("a_very_long_custom_primitive_name") + 2;
 	char want[512];
 	snprintf(want, sizeof want, "%-*s%-22sBYTES\n%-*s%-22s1\n", (int)w,
@@ -250,14 +266,7 @@ static void test_custom_fields(void **state)
 
 static char *csv(const struct keyspec *ks, const struct agg_entry *e, const char *sep)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-	assert_non_null(fp);
-	assert_int_equal(enc_csv_header(fp, ks, sep), 0);
-	assert_int_equal(enc_csv_row(fp, ks, e, sep), 0);
-	fclose(fp);
-	return buf;
+	return encode("csv", sep, ks, e, "purge", 1);
 }
 
 static void test_csv(void **state)
@@ -441,12 +450,7 @@ static void test_formatted(void **state)
 	base_rec(&r);
 	build(&ks, "src_host, dst_host, src_port, proto", NULL, NULL);
 	struct agg_entry *e = entry(&ks, &r, 10, 1500, 3);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-	assert_int_equal(enc_formatted_header(fp, &ks), 0);
-	assert_int_equal(enc_formatted_row(fp, &ks, e), 0);
-	fclose(fp);
+	char *buf = encode("formatted", NULL, &ks, e, "purge", 1);
 
 	/* column widths: addresses 47, ports 10, protocol 12, counters 22 */
 	char want[1024] = "";
@@ -484,12 +488,7 @@ static void test_formatted_flows_and_wide(void **state)
 	struct prim_opts o = {.timestamps_utc = 1};
 	build(&ks, "src_host, timestamp_start, flows", NULL, &o);
 	struct agg_entry *e = entry(&ks, &r, 123456789012ull, 98765432109876ull, 42);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-	assert_int_equal(enc_formatted_header(fp, &ks), 0);
-	assert_int_equal(enc_formatted_row(fp, &ks, e), 0);
-	fclose(fp);
+	char *buf = encode("formatted", NULL, &ks, e, "purge", 1);
 	char want[1024] = "";
 	pad(want, sizeof want, "SRC_IP", 47);
 	pad(want, sizeof want, "TIMESTAMP_START", 30);
@@ -520,16 +519,168 @@ static void test_write_errors_reported(void **state)
 	base_rec(&r);
 	build(&ks, "src_host", NULL, NULL);
 	struct agg_entry *e = entry(&ks, &r, 1, 1, 1);
-	/* a 4-byte fixed buffer overflows: the encoders must say so */
-	char small[4];
-	FILE *fp = fmemopen(small, sizeof small, "w");
-	assert_non_null(fp);
-	setvbuf(fp, NULL, _IONBF, 0);
-	int rc = enc_csv_row(fp, &ks, e, ",");
-	rc |= enc_formatted_row(fp, &ks, e);
-	fclose(fp);
-	assert_int_equal(rc, -1);
+	/* a buffer limited to 4 bytes overflows: every encoder must say so */
+	static const char *const fmts[] = {"json", "csv", "formatted"};
+	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		struct encoder enc;
+		struct enc_schema sc;
+		struct obuf b;
+		assert_int_equal(enc_init(&enc, fmts[i], ","), 0);
+		enc_schema_init(&sc, &ks);
+		obuf_init(&b, 4);
+		assert_int_equal(enc_row(&enc, &b, &sc, e, "purge"), -1);
+		assert_true(b.len <= 4);
+		obuf_free(&b);
+	}
 	free(e);
+}
+
+/* ---- byte buffer ------------------------------------------------------------ */
+
+static void test_buf_append_printf_reset(void **state)
+{
+	(void)state;
+	struct obuf b;
+	obuf_init(&b, 0);
+	assert_int_equal(obuf_puts(&b, "ab"), 0);
+	assert_int_equal(obuf_putc(&b, 'c'), 0);
+	assert_int_equal(obuf_append(&b, "d\0e", 3), 0); /* binary-safe */
+	assert_int_equal(b.len, 6);
+	assert_memory_equal(b.data, "abcd\0e", 7);
+	obuf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	/* printf past the current allocation grows it */
+	char big[3000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(obuf_printf(&b, "<%s|%d>", big, 42), 0);
+	assert_int_equal(b.len, sizeof big - 1 + 5);
+	assert_string_equal(b.data + b.len - 4, "|42>");
+	assert_int_equal(obuf_fill(&b, ' ', 3), 0);
+	assert_string_equal(b.data + b.len - 6, "42>   ");
+	obuf_consume(&b, b.len - 3);
+	assert_string_equal(b.data, "   ");
+	assert_int_equal(obuf_status(&b), 0);
+	obuf_free(&b);
+}
+
+static void test_buf_limit_reported(void **state)
+{
+	(void)state;
+	struct obuf b;
+	obuf_init(&b, 8);
+	assert_int_equal(obuf_puts(&b, "12345"), 0);
+	assert_int_equal(obuf_puts(&b, "6789"), -1); /* nothing of it appended */
+	assert_string_equal(b.data, "12345");
+	assert_int_equal(obuf_status(&b), -1); /* and remembered */
+	assert_int_equal(obuf_puts(&b, "6"), 0);
+	assert_int_equal(obuf_status(&b), -1);
+	assert_int_equal(obuf_printf(&b, "%d", 1234), -1);
+	assert_string_equal(b.data, "123456");
+	assert_int_equal(obuf_fill(&b, '-', 3), -1);
+	assert_int_equal(obuf_printf(&b, "%d", 78), 0);
+	assert_string_equal(b.data, "12345678");
+	obuf_reset(&b); /* a reset clears the failure */
+	assert_int_equal(obuf_status(&b), 0);
+	obuf_free(&b);
+}
+
+/* ---- typed values -------------------------------------------------------- */
+
+/* One field through an encoder, as a row of its own. */
+static char *one_field(const char *fmt, const struct prim_val *v)
+{
+	struct encoder enc;
+	struct obuf b;
+	struct enc_col c = {"k", "K", 0};
+	assert_int_equal(enc_init(&enc, fmt, ","), 0);
+	obuf_init(&b, 0);
+	assert_int_equal(enc.ops->begin_row(&enc, &b), 0);
+	assert_int_equal(enc.ops->field(&enc, &b, &c, v), 0);
+	assert_int_equal(enc.ops->end_row(&enc, &b), 0);
+	char *s = strdup(b.data);
+	assert_non_null(s);
+	obuf_free(&b);
+	return s;
+}
+
+static void expect_field(const char *fmt, const struct prim_val *v, const char *want)
+{
+	char *s = one_field(fmt, v);
+	if (strcmp(s, want) != 0) {
+		print_error("%s: got:  %s\nwant: %s\n", fmt, s, want);
+		free(s);
+		fail();
+	}
+	free(s);
+}
+
+static void test_typed_values(void **state)
+{
+	(void)state;
+	struct prim_val v;
+	memset(&v, 0, sizeof v);
+
+	prim_val_uint(&v, 18446744073709551615ull); /* unsigned, never negative */
+	expect_field("json", &v, "{\"k\": 18446744073709551615}\n");
+	expect_field("csv", &v, "18446744073709551615\n");
+
+	static const uint8_t a6[17] = {6, 0x20, 0x01, 0x0d, 0xb8, [16] = 1};
+	prim_val_addr(&v, a6);
+	assert_int_equal(v.kind, PV_ADDR);
+	expect_field("json", &v, "{\"k\": \"2001:db8::1\"}\n");
+	expect_field("formatted", &v, "2001:db8::1\n");
+
+	prim_val_null(&v);
+	expect_field("json", &v, "{\"k\": null}\n");
+	expect_field("csv", &v, "\n");
+
+	/* arrays of integers and strings */
+	prim_val_list(&v);
+	assert_int_equal(prim_val_list_uint(&v, 7), 0);
+	assert_int_equal(prim_val_list_str(&v, "x\"y"), 0);
+	assert_int_equal(prim_val_list_uint(&v, 0), 0);
+	expect_field("json", &v, "{\"k\": [7, \"x\\\"y\", 0]}\n");
+	expect_field("csv", &v, "\"7,x\"\"y,0\"\n");
+
+	/* maps */
+	prim_val_map(&v);
+	expect_field("json", &v, "{\"k\": {}}\n");
+	assert_int_equal(prim_val_map_str(&v, "site", "ams"), 0);
+	assert_int_equal(prim_val_map_uint(&v, "rack", 12), 0);
+	expect_field("json", &v, "{\"k\": {\"site\": \"ams\", \"rack\": 12}}\n");
+	expect_field("formatted", &v, "site=ams,rack=12\n");
+
+	/* an array is bounded: a full one refuses more, keeping what it has */
+	prim_val_list(&v);
+	unsigned n = 0;
+	while (prim_val_list_uint(&v, n) == 0)
+		n++;
+	assert_int_equal(n, PRIM_ITEMS_MAX);
+	assert_int_equal(v.n, PRIM_ITEMS_MAX);
+	char big[PRIM_TEXT_MAX];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	prim_val_list(&v);
+	assert_int_equal(prim_val_list_str(&v, "x"), 0);
+	assert_int_equal(prim_val_list_str(&v, big), -1);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.s, "x");
+}
+
+static void test_json_escapes(void **state)
+{
+	(void)state;
+	struct prim_val v;
+	memset(&v, 0, sizeof v);
+	/* the escapes of the JSON the fixtures were recorded with */
+	prim_val_str(&v, "q\" b\\ s/ \b\f\n\r\t \x01\x1f \x7f \xc3\xa9");
+	expect_field("json", &v,
+		     "{\"k\": \"q\\\" b\\\\ s/ \\b\\f\\n\\r\\t \\u0001\\u001F \x7f \xc3\xa9\"}\n");
+	/* bytes that are not UTF-8 cannot make the line invalid JSON */
+	prim_val_str(&v, "a\xff\xc3(b");
+	expect_field("json", &v, "{\"k\": \"a\\uFFFD\\uFFFD(b\"}\n");
 }
 
 int main(void)
@@ -548,6 +699,10 @@ int main(void)
 	    cmocka_unit_test(test_formatted),
 	    cmocka_unit_test(test_formatted_flows_and_wide),
 	    cmocka_unit_test(test_write_errors_reported),
+	    cmocka_unit_test(test_buf_append_printf_reset),
+	    cmocka_unit_test(test_buf_limit_reported),
+	    cmocka_unit_test(test_typed_values),
+	    cmocka_unit_test(test_json_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -325,16 +325,16 @@ static void test_render_plain(void **state)
 	    {"out_vlan", PV_UINT, "4094"},
 	    {"src_as", PV_UINT, "4200000000"},
 	    {"dst_as", PV_UINT, "15169"},
-	    {"peer_src_ip", PV_STR, "192.0.2.10"},
-	    {"peer_dst_ip", PV_STR, "2001:db8:abcd:1234:5678:9abc:def0:1"},
+	    {"peer_src_ip", PV_ADDR, "192.0.2.10"},
+	    {"peer_dst_ip", PV_ADDR, "2001:db8:abcd:1234:5678:9abc:def0:1"},
 	    {"in_iface", PV_UINT, "7"},
 	    {"out_iface", PV_UINT, "1000000"},
 	    {"mpls_label_top", PV_UINT, "16001"},
 	    {"mpls_label_bottom", PV_UINT, "16003"},
-	    {"src_host", PV_STR, "10.1.2.3"},
-	    {"src_net", PV_STR, "10.1.2.0"},
-	    {"dst_host", PV_STR, "192.168.200.77"},
-	    {"dst_net", PV_STR, "192.168.192.0"},
+	    {"src_host", PV_ADDR, "10.1.2.3"},
+	    {"src_net", PV_ADDR, "10.1.2.0"},
+	    {"dst_host", PV_ADDR, "192.168.200.77"},
+	    {"dst_net", PV_ADDR, "192.168.192.0"},
 	    {"src_mask", PV_UINT, "24"},
 	    {"dst_mask", PV_UINT, "20"},
 	    {"src_port", PV_UINT, "443"},
@@ -344,8 +344,8 @@ static void test_render_plain(void **state)
 	    {"proto", PV_STR, "tcp"},
 	    {"tos", PV_UINT, "184"},
 	    {"flow_label", PV_UINT, "1048575"},
-	    {"post_nat_src_host", PV_STR, "203.0.113.5"},
-	    {"post_nat_dst_host", PV_STR, "203.0.113.6"},
+	    {"post_nat_src_host", PV_ADDR, "203.0.113.5"},
+	    {"post_nat_dst_host", PV_ADDR, "203.0.113.6"},
 	    {"post_nat_src_port", PV_UINT, "1024"},
 	    {"post_nat_dst_port", PV_UINT, "2048"},
 	    {"nat_event", PV_UINT, "2"},
@@ -414,10 +414,10 @@ static void test_src_dst_net_masks(void **state)
 		r.src_mask = v4cases[i].mask;
 		r.dst_mask = v4cases[i].mask;
 		r.dst_addr = r.src_addr;
-		expect("src_net", &o, &r, PV_STR, v4cases[i].want);
-		expect("dst_net", &o, &r, PV_STR, v4cases[i].want);
+		expect("src_net", &o, &r, PV_ADDR, v4cases[i].want);
+		expect("dst_net", &o, &r, PV_ADDR, v4cases[i].want);
 		/* the host primitive is not masked */
-		expect("src_host", &o, &r, PV_STR, "10.1.2.3");
+		expect("src_host", &o, &r, PV_ADDR, "10.1.2.3");
 	}
 	v6(&r.src_addr, V6A);
 	v6(&r.dst_addr, V6A);
@@ -435,8 +435,8 @@ static void test_src_dst_net_masks(void **state)
 	for (size_t i = 0; i < sizeof v6cases / sizeof v6cases[0]; i++) {
 		r.src_mask = v6cases[i].mask;
 		r.dst_mask = v6cases[i].mask;
-		expect("src_net", &o, &r, PV_STR, v6cases[i].want);
-		expect("dst_net", &o, &r, PV_STR, v6cases[i].want);
+		expect("src_net", &o, &r, PV_ADDR, v6cases[i].want);
+		expect("dst_net", &o, &r, PV_ADDR, v6cases[i].want);
 	}
 	/* masked hosts of one network share a key */
 	struct keyspec ks;
@@ -450,8 +450,8 @@ static void test_src_dst_net_masks(void **state)
 	assert_memory_equal(k1, k2, ks.key_len);
 	/* an absent address renders empty */
 	memset(&r.src_addr, 0, sizeof r.src_addr);
-	expect("src_net", &o, &r, PV_STR, "");
-	expect("src_host", &o, &r, PV_STR, "");
+	expect("src_net", &o, &r, PV_ADDR, "");
+	expect("src_host", &o, &r, PV_ADDR, "");
 }
 
 static void test_tcpflags(void **state)
@@ -622,9 +622,9 @@ static void test_addresses_v6_and_absent(void **state)
 	base_rec(&r);
 	struct prim_opts o = {0};
 	v6(&r.src_addr, V6A);
-	expect("src_host", &o, &r, PV_STR, "2001:db8:abcd:1234:5678:9abc:def0:1");
+	expect("src_host", &o, &r, PV_ADDR, "2001:db8:abcd:1234:5678:9abc:def0:1");
 	memset(&r.peer_dst_ip, 0, sizeof r.peer_dst_ip);
-	expect("peer_dst_ip", &o, &r, PV_STR, "");
+	expect("peer_dst_ip", &o, &r, PV_ADDR, "");
 	/* v4 and v6 forms of "zero" differ in the key */
 	struct keyspec ks;
 	char err[256];

@@ -317,19 +317,33 @@ static void test_merge(void **state)
 	agg_table_free(&b);
 }
 
-static void test_merge_into_full(void **state)
+static void test_merge_ignores_cap(void **state)
 {
 	(void)state;
+	/*
+	 * cache_max_entries caps each worker's table; the writer merges the
+	 * workers' tables of a round, and the union must keep every key: two
+	 * capped tables of 10 distinct keys each merge into 20 keys, none dropped.
+	 */
 	struct agg_table a, b;
 	assert_int_equal(agg_table_init(&a, KL, 16), 0);
 	assert_int_equal(agg_table_init(&b, KL, 16), 0);
-	a.max_entries = 10;
+	a.max_entries = b.max_entries = 10;
 	struct agg_counters c = ctr(1, 1, 1, 0, 0);
-	for (uint64_t i = 0; i < 20; i++)
-		assert_int_equal(add(&b, i, &c), 0);
-	assert_int_equal(agg_table_merge(&a, &b), -1);
-	assert_int_equal(a.count, 10);
-	assert_int_equal(a.dropped, 10);
+	for (uint64_t i = 0; i < 10; i++) {
+		assert_int_equal(add(&a, i, &c), 0);
+		assert_int_equal(add(&b, 100 + i, &c), 0);
+	}
+	assert_int_equal(agg_table_merge(&a, &b), 0);
+	assert_int_equal(a.count, 20);
+	assert_int_equal(a.dropped, 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		assert_non_null(find(&a, i));
+		assert_non_null(find(&a, 100 + i));
+	}
+	/* accounting into a capped table still honours the cap */
+	assert_int_equal(add(&a, 1000, &c), -1);
+	assert_int_equal(a.dropped, 1);
 	agg_table_free(&a);
 	agg_table_free(&b);
 }
@@ -438,7 +452,7 @@ int main(void)
 	    cmocka_unit_test(test_forced_collisions),
 	    cmocka_unit_test(test_max_entries),
 	    cmocka_unit_test(test_merge),
-	    cmocka_unit_test(test_merge_into_full),
+	    cmocka_unit_test(test_merge_ignores_cap),
 	    cmocka_unit_test(test_clear_and_reuse),
 	    cmocka_unit_test(test_iteration),
 	    cmocka_unit_test(test_wide_keys),
