@@ -27,13 +27,14 @@
  */
 
 #define RBUF_INIT	4096u
-#define ACCEPT_BURST	32 /* accepts per readiness: other sessions get the loop too */
+#define BUF_KEEP	65536u /* an empty buffer larger than this goes back to the heap */
+#define ACCEPT_BURST	32     /* accepts per readiness: other sessions get the loop too */
 #define ACCEPT_PAUSE_US 100000u
 
 enum sstate {
-	S_OPEN,     /* reading, delivering, writing */
+	S_OPEN,	    /* reading, delivering, writing */
 	S_DRAINING, /* closing: flushing output, then waiting for the peer's FIN */
-	S_DEAD,     /* waiting for the reaper */
+	S_DEAD,	    /* waiting for the reaper */
 };
 
 struct buf {
@@ -81,11 +82,16 @@ struct stream_listener {
 };
 
 static const char *const end_names[STREAM_END_COUNT] = {
-    [STREAM_END_LOCAL] = "local",	[STREAM_END_PROTO] = "protocol error",
-    [STREAM_END_PEER] = "peer closed",	[STREAM_END_READ] = "read error",
-    [STREAM_END_WRITE] = "write error", [STREAM_END_IDLE] = "idle",
-    [STREAM_END_RBUF] = "read buffer full", [STREAM_END_FRAME] = "bad message length",
-    [STREAM_END_WBUF] = "write buffer full", [STREAM_END_SHUTDOWN] = "shutdown",
+    [STREAM_END_LOCAL] = "local",
+    [STREAM_END_PROTO] = "protocol error",
+    [STREAM_END_PEER] = "peer closed",
+    [STREAM_END_READ] = "read error",
+    [STREAM_END_WRITE] = "write error",
+    [STREAM_END_IDLE] = "idle",
+    [STREAM_END_RBUF] = "read buffer full",
+    [STREAM_END_FRAME] = "bad message length",
+    [STREAM_END_WBUF] = "write buffer full",
+    [STREAM_END_SHUTDOWN] = "shutdown",
 };
 
 const char *stream_end_name(enum stream_end why)
@@ -95,8 +101,7 @@ const char *stream_end_name(enum stream_end why)
 
 /* ---- addresses --------------------------------------------------------- */
 
-static void addr_from_sockaddr(const struct sockaddr_storage *ss, struct nt_addr *a,
-			       uint16_t *port)
+static void addr_from_sockaddr(const struct sockaddr_storage *ss, struct nt_addr *a, uint16_t *port)
 {
 	memset(a, 0, sizeof *a);
 	*port = 0;
@@ -136,6 +141,18 @@ static void session_want(struct stream_session *s);
 static size_t buf_used(const struct buf *b)
 {
 	return b->tail - b->head;
+}
+
+/* Empty now: rewind, and return a burst's large buffer (a BMP dump, say)
+ * rather than keep it for a session's whole life. */
+static void buf_rewind(struct buf *b)
+{
+	b->head = b->tail = 0;
+	if (b->cap > BUF_KEEP) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
 }
 
 static void timers_disarm(struct stream_session *s)
@@ -307,7 +324,7 @@ static void flush_out(struct stream_session *s)
 		s->st.bytes_out += (uint64_t)n;
 	}
 	if (!buf_used(b)) {
-		b->head = b->tail = 0;
+		buf_rewind(b);
 		if (s->state == S_DRAINING)
 			session_drained(s);
 	}
@@ -413,6 +430,8 @@ static void read_in(struct stream_session *s)
 	if (s->state == S_OPEN && buf_used(&s->in) >= s->ls->rlimit)
 		session_end(s, STREAM_END_RBUF, 1, "%zu bytes buffered without a whole message",
 			    buf_used(&s->in));
+	else if (!buf_used(&s->in))
+		buf_rewind(&s->in);
 }
 
 /* Closing: the peer's bytes no longer matter, but reading them is how we
@@ -610,8 +629,7 @@ static int framing_check(const struct stream_framing *f, char *err, size_t errle
 }
 
 /* ip NULL/"" = IPv6 any (dual-stack); sets *dual when it is. */
-static int parse_ip(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *sl,
-		    int *dual)
+static int parse_ip(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *sl, int *dual)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -768,8 +786,8 @@ static int out_append(struct stream_session *s, const uint8_t *p, size_t len)
 {
 	struct buf *b = &s->out;
 	if (buf_used(b) + len > s->ls->o.wbuf_max) {
-		session_end(s, STREAM_END_WBUF, 0, "more than %zu bytes queued for a peer not reading",
-			    s->ls->o.wbuf_max);
+		session_end(s, STREAM_END_WBUF, 0,
+			    "more than %zu bytes queued for a peer not reading", s->ls->o.wbuf_max);
 		return -1;
 	}
 	if (b->tail + len > b->cap && b->head > 0) {

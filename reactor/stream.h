@@ -103,7 +103,7 @@ struct stream_proto {
 
 /* Listener settings; a zero field (or opts NULL) takes the default. */
 struct stream_opts {
-	int backlog;           /* listen() backlog; default 128 */
+	int backlog;	       /* listen() backlog; default 128 */
 	unsigned max_sessions; /* per listener, further connections are closed; 0 = none */
 	size_t rbuf_max;       /* most bytes buffered unconsumed per session; default 1 MiB */
 	size_t wbuf_max;       /* most bytes queued for output per session; default 1 MiB */
@@ -123,8 +123,8 @@ struct stream_stats {
 
 /* Per-listener counters (stream_listener_stats()). */
 struct stream_listener_stats {
-	uint64_t accepted;      /* sessions opened (on_open said yes) */
-	uint64_t refused_full;  /* closed at accept: max_sessions reached */
+	uint64_t accepted;	/* sessions opened (on_open said yes) */
+	uint64_t refused_full;	/* closed at accept: max_sessions reached */
 	uint64_t refused_proto; /* on_open returned -1 */
 	uint64_t accept_errors; /* accept() failures other than "try again" */
 	uint64_t ended[STREAM_END_COUNT];

@@ -371,7 +371,7 @@ static void test_frames_in_one_write(void **state)
 	struct fx *f = *state;
 	fx_listen(f, NULL);
 	int c = cli_connect(f, 0);
-	static uint8_t big[20000];
+	static uint8_t big[65535]; /* grows the buffers past what an idle session keeps */
 	for (size_t i = 0; i < sizeof big; i++)
 		big[i] = (uint8_t)(i * 7u);
 	static uint8_t buf[sizeof big + 64];
@@ -386,6 +386,10 @@ static void test_frames_in_one_write(void **state)
 	assert_memory_equal(got, buf, n);
 	assert_int_equal(sstats(f->last).msgs_in, 4);
 	assert_int_equal(sstats(f->last).bytes_in, n);
+	/* the session goes on after its buffers were handed back */
+	cli_send_frame(c, "after");
+	RUN_UNTIL(f, f->frames == 5 && stream_pending(f->last) == 0);
+	cli_expect_frame(c, "after");
 }
 
 static void test_peer_address(void **state)
