@@ -5,3 +5,4 @@ libnetacct_a_SOURCES += reactor/log.c reactor/log.h reactor/loop.c reactor/loop.
 sbin_PROGRAMS += nfacctd
 nfacctd_SOURCES = reactor/nfacctd.c
 nfacctd_LDADD = $(CORE_LIBS)
+libnetacct_a_SOURCES += reactor/stream.c reactor/stream.h

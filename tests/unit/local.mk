@@ -63,4 +63,10 @@ TESTS += tests/unit/test_reactor
 tests_unit_test_reactor_SOURCES = tests/unit/test_reactor.c
 tests_unit_test_reactor_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_reactor_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_stream
+TESTS += tests/unit/test_stream
+tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
+tests_unit_test_stream_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_stream_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
