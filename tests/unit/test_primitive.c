@@ -292,13 +292,17 @@ static void test_dst_port_icmp_type_code(void **state)
 	memset(&r, 0, sizeof r);
 	r.proto = 1;
 	r.icmp_type_code = 0x0800;
+	FR_SET(&r, FR_PROTO);
 	FR_SET(&r, FR_ICMP);
 	expect("dst_port", &o, &r, PV_UINT, "2048");
 	r.proto = 58; /* ICMPv6 echo request: type 128 */
 	r.icmp_type_code = 0x8000;
 	expect("dst_port", &o, &r, PV_UINT, "32768");
 	r.dst_port = 7; /* an exported port wins */
+	FR_SET(&r, FR_DST_PORT);
 	expect("dst_port", &o, &r, PV_UINT, "7");
+	r.present &= ~(1ull << FR_DST_PORT); /* a stale port of an earlier record does not */
+	expect("dst_port", &o, &r, PV_UINT, "32768");
 	r.dst_port = 0;
 	r.proto = 17; /* not ICMP: type/code is ignored */
 	expect("dst_port", &o, &r, PV_UINT, "0");
