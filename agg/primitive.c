@@ -6,6 +6,7 @@
  */
 #include "agg/primitive.h"
 
+#include "agg/mapline.h"
 #include "agg/table.h"
 
 #include <arpa/inet.h>
@@ -282,7 +283,7 @@ static void ext_src_net(const struct flow_rec *r, uint8_t *k, const struct keysp
 	(void)f;
 	(void)o;
 	put_addr(k, &r->src_addr);
-	mask_addr(k, r->src_mask);
+	mask_addr(k, FR_HAS(r, FR_SRC_MASK) ? r->src_mask : 0);
 }
 
 static void ext_dst_net(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
@@ -291,7 +292,7 @@ static void ext_dst_net(const struct flow_rec *r, uint8_t *k, const struct keysp
 	(void)f;
 	(void)o;
 	put_addr(k, &r->dst_addr);
-	mask_addr(k, r->dst_mask);
+	mask_addr(k, FR_HAS(r, FR_DST_MASK) ? r->dst_mask : 0);
 }
 
 /*
@@ -304,8 +305,8 @@ static void ext_dst_port(const struct flow_rec *r, uint8_t *k, const struct keys
 {
 	(void)f;
 	(void)o;
-	uint16_t port = r->dst_port;
-	if (FR_HAS(r, FR_ICMP) && !port && (r->proto == 1 || r->proto == 58))
+	uint16_t port = FR_HAS(r, FR_DST_PORT) ? r->dst_port : 0;
+	if (FR_HAS(r, FR_ICMP) && !port && FR_HAS(r, FR_PROTO) && (r->proto == 1 || r->proto == 58))
 		port = r->icmp_type_code;
 	memcpy(k, &port, 2);
 }
@@ -339,7 +340,7 @@ static void ren_proto(const uint8_t *k, const struct keyspec_field *f, const str
 	}
 }
 
-/* Never called: tcpflags is accumulated in the counters (see worker_account). */
+/* Never called: tcpflags is accumulated in the counters (see prim_counters). */
 static void ext_none(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 		     const struct prim_opts *o)
 {
@@ -584,7 +585,8 @@ static void ext_bin(const struct flow_rec *r, uint8_t *k, const struct keyspec_f
 		    const struct prim_opts *o)
 {
 	(void)f;
-	nt_usec t = (!o->time_new && r->ts_start) ? r->ts_start : r->ts_arrival;
+	nt_usec t =
+	    (!o->time_new && FR_HAS(r, FR_TS_START) && r->ts_start) ? r->ts_start : r->ts_arrival;
 	uint64_t secs = t / 1000000u;
 	uint64_t bin = secs - secs % (uint64_t)o->history;
 	uint64_t usec = bin * 1000000u;
@@ -601,7 +603,7 @@ static void ren_bin(const uint8_t *k, const struct keyspec_field *f, const struc
 
 static const struct primitive history_row = {
     "stamp_inserted",		"stamp_inserted", "STAMP_INSERTED", 8, 22,
-    "time bin start (history)", ext_bin,	  ren_bin,	    0};
+    "time bin start (history)", ext_bin,	  ren_bin,	    0, 0};
 
 /* ---- user-defined primitives ------------------------------------------- */
 
@@ -680,76 +682,89 @@ static void ren_custom(const uint8_t *k, const struct keyspec_field *f, const st
 }
 
 static const struct primitive custom_row = {"custom",	    "custom",	"CUSTOM",   0, 20,
-					    "user-defined", ext_custom, ren_custom, 0};
+					    "user-defined", ext_custom, ren_custom, 0, 0};
 
 /* ---- the table -------------------------------------------------------- */
 
 static const struct primitive builtins[] = {
-    {"src_mac", "mac_src", "SRC_MAC", 6, 19, "Source MAC address", ext_raw, ren_mac, 0},
-    {"dst_mac", "mac_dst", "DST_MAC", 6, 19, "Destination MAC address", ext_raw, ren_mac, 0},
-    {"vlan", "vlan", "VLAN", 2, 7, "Ethernet VLAN, 802.1Q (ingress)", ext_raw, ren_uint, 0},
-    {"in_vlan", "vlan_in", "IN_VLAN", 2, 9, "Ingress VLAN", ext_raw, ren_uint, 0},
-    {"out_vlan", "vlan_out", "OUT_VLAN", 2, 9, "Egress VLAN", ext_raw, ren_uint, 0},
-    {"src_as", "as_src", "SRC_AS", 4, 12, "Source ASN", ext_raw, ren_uint, 0},
-    {"dst_as", "as_dst", "DST_AS", 4, 12, "Destination ASN", ext_raw, ren_uint, 0},
-    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr,
-     0},
-    {"peer_dst_ip", "peer_ip_dst", "PEER_DST_IP", 17, 47, "BGP next-hop", ext_addr, ren_addr, 0},
+    {"src_mac", "mac_src", "SRC_MAC", 6, 19, "Source MAC address", ext_raw, ren_mac, 0,
+     PRES(FR_SRC_MAC)},
+    {"dst_mac", "mac_dst", "DST_MAC", 6, 19, "Destination MAC address", ext_raw, ren_mac, 0,
+     PRES(FR_DST_MAC)},
+    {"vlan", "vlan", "VLAN", 2, 7, "Ethernet VLAN, 802.1Q (ingress)", ext_raw, ren_uint, 0,
+     PRES(FR_VLAN_IN)},
+    {"in_vlan", "vlan_in", "IN_VLAN", 2, 9, "Ingress VLAN", ext_raw, ren_uint, 0, PRES(FR_VLAN_IN)},
+    {"out_vlan", "vlan_out", "OUT_VLAN", 2, 9, "Egress VLAN", ext_raw, ren_uint, 0,
+     PRES(FR_VLAN_OUT)},
+    {"src_as", "as_src", "SRC_AS", 4, 12, "Source ASN", ext_raw, ren_uint, 0, PRES(FR_SRC_AS)},
+    {"dst_as", "as_dst", "DST_AS", 4, 12, "Destination ASN", ext_raw, ren_uint, 0, PRES(FR_DST_AS)},
+    {"peer_src_ip", "peer_ip_src", "PEER_SRC_IP", 17, 47, "Exporter address", ext_addr, ren_addr, 0,
+     PRES(FR_PEER_SRC_IP)},
+    {"peer_dst_ip", "peer_ip_dst", "PEER_DST_IP", 17, 47, "BGP next-hop", ext_addr, ren_addr, 0,
+     PRES(FR_PEER_DST_IP)},
     {"in_iface", "iface_in", "IN_IFACE", 4, 12, "Input interface, SNMP ifIndex", ext_raw, ren_uint,
-     0},
+     0, PRES(FR_IN_IFACE)},
     {"out_iface", "iface_out", "OUT_IFACE", 4, 12, "Output interface, SNMP ifIndex", ext_raw,
-     ren_uint, 0},
+     ren_uint, 0, PRES(FR_OUT_IFACE)},
     {"mpls_label_top", "mpls_label_top", "MPLS_LABEL_TOP", 4, 16, "Top MPLS label", ext_mpls_top,
-     ren_uint, 0},
+     ren_uint, 0, PRES(FR_MPLS)},
     {"mpls_label_bottom", "mpls_label_bottom", "MPLS_LABEL_BOTTOM", 4, 19, "Bottom MPLS label",
-     ext_mpls_bottom, ren_uint, 0},
+     ext_mpls_bottom, ren_uint, 0, PRES(FR_MPLS)},
     {"mpls_label_stack", "mpls_label_stack", "MPLS_LABEL_STACK", 1 + 4 * FR_MPLS_MAX, 40,
-     "MPLS label stack", ext_mpls_stack, ren_mpls_stack, 0},
-    {"src_host", "ip_src", "SRC_IP", 17, 47, "Source IPv4/IPv6 address", ext_addr, ren_addr, 0},
-    {"src_net", "net_src", "SRC_NET", 17, 47, "Source IPv4/IPv6 prefix", ext_src_net, ren_addr, 0},
-    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr,
-     0},
+     "MPLS label stack", ext_mpls_stack, ren_mpls_stack, 0, PRES(FR_MPLS)},
+    {"src_host", "ip_src", "SRC_IP", 17, 47, "Source IPv4/IPv6 address", ext_addr, ren_addr, 0,
+     PRES(FR_SRC_ADDR)},
+    {"src_net", "net_src", "SRC_NET", 17, 47, "Source IPv4/IPv6 prefix", ext_src_net, ren_addr, 0,
+     PRES(FR_SRC_ADDR)},
+    {"dst_host", "ip_dst", "DST_IP", 17, 47, "Destination IPv4/IPv6 address", ext_addr, ren_addr, 0,
+     PRES(FR_DST_ADDR)},
     {"dst_net", "net_dst", "DST_NET", 17, 47, "Destination IPv4/IPv6 prefix", ext_dst_net, ren_addr,
-     0},
-    {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint, 0},
-    {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint, 0},
-    {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint, 0},
+     0, PRES(FR_DST_ADDR)},
+    {"src_mask", "mask_src", "SRC_MASK", 1, 10, "Source network mask", ext_raw, ren_uint, 0,
+     PRES(FR_SRC_MASK)},
+    {"dst_mask", "mask_dst", "DST_MASK", 1, 10, "Destination network mask", ext_raw, ren_uint, 0,
+     PRES(FR_DST_MASK)},
+    {"src_port", "port_src", "SRC_PORT", 2, 10, "Source TCP/UDP port", ext_raw, ren_uint, 0,
+     PRES(FR_SRC_PORT)},
     {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port (ICMP: type, code)",
-     ext_dst_port, ren_uint, 0},
+     ext_dst_port, ren_uint, 0, 0},
     {"tcpflags", "tcp_flags", "TCP_FLAGS", 0, 11, "TCP flags (OR of the aggregated flows)",
-     ext_none, ren_tcpflags, 1},
+     ext_none, ren_tcpflags, 1, 0},
     {"fwd_status", "fwd_status", "FWD_STATUS", 1, 12, "Forwarding status (IE 89)", ext_fwd_status,
-     ren_fwd_status, 0},
-    {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto, 0},
-    {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint, 0},
-    {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint, 0},
+     ren_fwd_status, 0, PRES(FR_FWD_STATUS)},
+    {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto, 0,
+     PRES(FR_PROTO)},
+    {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint, 0, PRES(FR_TOS)},
+    {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint, 0,
+     PRES(FR_FLOW_LABEL)},
     {"post_nat_src_host", "post_nat_ip_src", "POST_NAT_SRC_IP", 17, 47, "Source address after NAT",
-     ext_addr, ren_addr, 0},
+     ext_addr, ren_addr, 0, PRES(FR_POST_NAT_SRC_ADDR)},
     {"post_nat_dst_host", "post_nat_ip_dst", "POST_NAT_DST_IP", 17, 47,
-     "Destination address after NAT", ext_addr, ren_addr, 0},
+     "Destination address after NAT", ext_addr, ren_addr, 0, PRES(FR_POST_NAT_DST_ADDR)},
     {"post_nat_src_port", "post_nat_port_src", "POST_NAT_SRC_PORT", 2, 19, "Source port after NAT",
-     ext_raw, ren_uint, 0},
+     ext_raw, ren_uint, 0, PRES(FR_POST_NAT_SRC_PORT)},
     {"post_nat_dst_port", "post_nat_port_dst", "POST_NAT_DST_PORT", 2, 19,
-     "Destination port after NAT", ext_raw, ren_uint, 0},
-    {"nat_event", "nat_event", "NAT_EVENT", 1, 11, "NAT event ID", ext_raw, ren_uint, 0},
+     "Destination port after NAT", ext_raw, ren_uint, 0, PRES(FR_POST_NAT_DST_PORT)},
+    {"nat_event", "nat_event", "NAT_EVENT", 1, 11, "NAT event ID", ext_raw, ren_uint, 0,
+     PRES(FR_NAT_EVENT)},
     {"sampling_rate", "sampling_rate", "SAMPLING_RATE", 4, 15, "Sampling rate", ext_raw, ren_uint,
-     0},
+     0, 0},
     {"sampling_direction", "sampling_direction", "SAMPLING_DIRECTION", 1, 20,
-     "Sampling direction (ingress/egress)", ext_sampling_dir, ren_sampling_dir, 0},
+     "Sampling direction (ingress/egress)", ext_sampling_dir, ren_sampling_dir, 0, 0},
     {"timestamp_start", "timestamp_start", "TIMESTAMP_START", 8, 30, "Flow start time", ext_time,
-     ren_time, 0},
+     ren_time, 0, PRES(FR_TS_START)},
     {"timestamp_end", "timestamp_end", "TIMESTAMP_END", 8, 30, "Flow end time", ext_time, ren_time,
-     0},
+     0, PRES(FR_TS_END)},
     {"timestamp_arrival", "timestamp_arrival", "TIMESTAMP_ARRIVAL", 8, 30, "Collector arrival time",
-     ext_time, ren_time, 0},
+     ext_time, ren_time, 0, 0},
     {"timestamp_export", "timestamp_export", "TIMESTAMP_EXPORT", 8, 30, "Export header time",
-     ext_time, ren_time, 0},
+     ext_time, ren_time, 0, 0},
     {"export_proto_seqno", "export_proto_seqno", "EXPORT_PROTO_SEQNO", 4, 20,
-     "Export protocol sequence number", ext_raw, ren_uint, 0},
+     "Export protocol sequence number", ext_raw, ren_uint, 0, 0},
     {"export_proto_version", "export_proto_version", "EXPORT_PROTO_VERSION", 2, 22,
-     "Export protocol version", ext_raw, ren_uint, 0},
+     "Export protocol version", ext_raw, ren_uint, 0, 0},
     {"export_proto_sysid", "export_proto_sysid", "EXPORT_PROTO_SYSID", 4, 20,
-     "Export protocol source id / observation domain", ext_raw, ren_uint, 0},
+     "Export protocol source id / observation domain", ext_raw, ren_uint, 0, 0},
 };
 
 const struct primitive *prim_builtins(size_t *n)
@@ -804,6 +819,7 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 		if (p) {
 			f.p = p;
 			f.width = p->width;
+			f.need = p->pres ? 1ull << (p->pres - 1) : 0;
 			const struct gen_field *g = gen_lookup(tok);
 			if (g)
 				f.rec_off = (uint16_t)g->off;
@@ -869,9 +885,19 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
 	memset(key, 0, ks->key_len);
 	for (unsigned i = 0; i < ks->n; i++) {
 		const struct keyspec_field *f = &ks->f[i];
-		if (!f->p->accumulate)
+		/* absent: the slice stays zero, whatever the reused record holds */
+		if (!f->p->accumulate && (r->present & f->need) == f->need)
 			f->p->extract(r, key + f->off, f, &ks->opts);
 	}
+}
+
+void prim_counters(struct agg_counters *c, const struct flow_rec *r, nt_usec now)
+{
+	c->packets = r->packets;
+	c->bytes = r->bytes;
+	c->flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
+	c->first_usec = c->last_usec = now;
+	c->tcp_flags = FR_HAS(r, FR_TCP_FLAGS) ? r->tcp_flags : 0;
 }
 
 const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,
@@ -902,98 +928,96 @@ void flow_rec_clear(struct flow_rec *r)
 
 /* ---- aggregate_primitives file ----------------------------------------- */
 
-static int parse_custom_line(struct custom_prim *c, char *line, char *why, size_t whylen)
+static const char *const custom_keys[] = {"name", "field_type", "len", "semantics", NULL};
+
+/* A name `aggregate` can list: its separators (',' and blanks) are never part of one. */
+static int custom_name_ok(const char *v)
 {
-	char *save = NULL;
-	int have_name = 0, have_type = 0, have_len = 0;
+	size_t n = strlen(v);
+	if (n == 0 || n >= sizeof(((struct custom_prim *)0)->name))
+		return 0;
+	for (; *v; v++)
+		if (!isalnum((unsigned char)*v) && *v != '_' && *v != '-' && *v != '.')
+			return 0;
+	return 1;
+}
+
+static int parse_custom_line(struct custom_prim *c, const struct mapline *l, char *why,
+			     size_t whylen)
+{
+	const char *v;
+	char *end;
+
 	memset(c, 0, sizeof *c);
 	c->sem = CS_RAW;
-	for (char *tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		char *eq = strchr(tok, '=');
-		if (!eq) {
-			snprintf(why, whylen, "'%s' is not key=value", tok);
-			return -1;
-		}
-		*eq = '\0';
-		const char *k = tok, *v = eq + 1;
-		char *end;
-		if (strcmp(k, "name") == 0) {
-			if (!*v || strlen(v) >= sizeof c->name) {
-				snprintf(why, whylen, "bad name");
-				return -1;
-			}
-			snprintf(c->name, sizeof c->name, "%s", v);
-			have_name = 1;
-		} else if (strcmp(k, "field_type") == 0) {
-			/*
-			 * "<id>", or an enterprise field as "<pen>:<id>" (pmacct's
-			 * spelling) or "PEN:<pen>:<id>"
-			 */
-			const char *num = v;
-			int pen_prefix = strncasecmp(v, "PEN:", 4) == 0;
-			if (pen_prefix || strchr(v, ':')) {
-				const char *p = pen_prefix ? v + 4 : v;
-				errno = 0;
-				unsigned long pen = strtoul(p, &end, 10);
-				if (errno || end == p || *end != ':' || pen > UINT32_MAX ||
-				    !isdigit((unsigned char)*p)) {
-					snprintf(
-					    why, whylen,
-					    "bad field_type '%s' (<pen>:<id> or PEN:<pen>:<id>)",
-					    v);
-					return -1;
-				}
-				c->pen = (uint32_t)pen;
-				num = end + 1;
-			}
-			errno = 0;
-			unsigned long ft = strtoul(num, &end, 10);
-			if (errno || *end || end == num || ft > 65535) {
-				snprintf(why, whylen, "bad field_type '%s'", v);
-				return -1;
-			}
-			c->field_type = (uint16_t)ft;
-			have_type = 1;
-		} else if (strcmp(k, "len") == 0) {
-			if (strcmp(v, "vlen") == 0) {
-				c->vlen = 1;
-				c->len = 128;
-			} else {
-				errno = 0;
-				unsigned long l = strtoul(v, &end, 10);
-				if (errno || *end || l == 0 || l > 1024) {
-					snprintf(why, whylen, "bad len '%s' (1-1024 or vlen)", v);
-					return -1;
-				}
-				c->len = (uint16_t)l;
-			}
-			have_len = 1;
-		} else if (strcmp(k, "semantics") == 0) {
-			if (strcmp(v, "u_int") == 0)
-				c->sem = CS_UINT;
-			else if (strcmp(v, "hex") == 0)
-				c->sem = CS_HEX;
-			else if (strcmp(v, "ip") == 0)
-				c->sem = CS_IP;
-			else if (strcmp(v, "mac") == 0)
-				c->sem = CS_MAC;
-			else if (strcmp(v, "str") == 0)
-				c->sem = CS_STR;
-			else if (strcmp(v, "raw") == 0)
-				c->sem = CS_RAW;
-			else {
-				snprintf(why, whylen, "bad semantics '%s'", v);
-				return -1;
-			}
-		} else {
-			/* packet_ptr etc. belong to packet daemons; not meaningful here */
-			snprintf(why, whylen, "unsupported key '%s'", k);
-			return -1;
-		}
-	}
-	if (!have_name || !have_type || !have_len) {
+	/* packet_ptr etc. belong to packet daemons; not meaningful here */
+	if (mapline_check_keys(l, custom_keys, why, whylen) < 0)
+		return -1;
+	if (!mapline_get(l, "name") || !mapline_get(l, "field_type") || !mapline_get(l, "len")) {
 		snprintf(why, whylen, "name, field_type and len are required");
 		return -1;
+	}
+	v = mapline_get(l, "name");
+	if (!custom_name_ok(v)) {
+		snprintf(why, whylen, "bad name '%.64s' (1-63 letters, digits, '_', '-' or '.')",
+			 v);
+		return -1;
+	}
+	snprintf(c->name, sizeof c->name, "%s", v);
+
+	/* "<id>", or an enterprise field as "<pen>:<id>" (pmacct's spelling) or "PEN:<pen>:<id>" */
+	v = mapline_get(l, "field_type");
+	const char *num = v;
+	int pen_prefix = strncasecmp(v, "PEN:", 4) == 0;
+	if (pen_prefix || strchr(v, ':')) {
+		const char *p = pen_prefix ? v + 4 : v;
+		errno = 0;
+		unsigned long pen = strtoul(p, &end, 10);
+		if (errno || end == p || *end != ':' || pen > UINT32_MAX ||
+		    !isdigit((unsigned char)*p)) {
+			snprintf(why, whylen,
+				 "bad field_type '%.64s' (<pen>:<id> or PEN:<pen>:<id>)", v);
+			return -1;
+		}
+		c->pen = (uint32_t)pen;
+		num = end + 1;
+	}
+	errno = 0;
+	unsigned long ft = strtoul(num, &end, 10);
+	if (errno || *end || end == num || ft > 65535 || !isdigit((unsigned char)*num)) {
+		snprintf(why, whylen, "bad field_type '%.64s'", v);
+		return -1;
+	}
+	c->field_type = (uint16_t)ft;
+
+	v = mapline_get(l, "len");
+	if (strcmp(v, "vlen") == 0) {
+		c->vlen = 1;
+		c->len = 128;
+	} else {
+		errno = 0;
+		unsigned long len = strtoul(v, &end, 10);
+		if (errno || *end || len == 0 || len > 1024 || !isdigit((unsigned char)*v)) {
+			snprintf(why, whylen, "bad len '%.64s' (1-1024 or vlen)", v);
+			return -1;
+		}
+		c->len = (uint16_t)len;
+	}
+
+	if ((v = mapline_get(l, "semantics"))) {
+		static const struct {
+			const char *name;
+			enum custom_sem sem;
+		} sems[] = {{"u_int", CS_UINT}, {"hex", CS_HEX}, {"ip", CS_IP},
+			    {"mac", CS_MAC},	{"str", CS_STR}, {"raw", CS_RAW}};
+		size_t i = 0;
+		while (i < sizeof sems / sizeof sems[0] && strcmp(sems[i].name, v) != 0)
+			i++;
+		if (i == sizeof sems / sizeof sems[0]) {
+			snprintf(why, whylen, "bad semantics '%.64s'", v);
+			return -1;
+		}
+		c->sem = sems[i].sem;
 	}
 	if (c->sem == CS_UINT && !c->vlen && c->len != 1 && c->len != 2 && c->len != 4 &&
 	    c->len != 8) {
@@ -1011,54 +1035,36 @@ static int parse_custom_line(struct custom_prim *c, char *line, char *why, size_
 	return 0;
 }
 
-int prim_registry_load(struct prim_registry *reg, const char *path, char *err, size_t errlen)
+static int on_custom_line(void *arg, const struct mapline *l, char *why, size_t whylen)
 {
-	FILE *fp = fopen(path, "r");
-	char line[1024];
-	unsigned lineno = 0;
+	struct prim_registry *reg = arg;
 	size_t dummy;
-
-	memset(reg, 0, sizeof *reg);
-	if (!fp) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (reg->ncustom == FR_CUSTOM_MAX) {
+		snprintf(why, whylen, "too many primitives (max %d)", FR_CUSTOM_MAX);
 		return -1;
 	}
-	while (fgets(line, sizeof line, fp)) {
-		char why[256];
-		lineno++;
-		char *s = line;
-		while (isspace((unsigned char)*s))
-			s++;
-		s[strcspn(s, "\r\n")] = '\0';
-		if (*s == '\0' || *s == '!' || *s == '#')
-			continue;
-		if (reg->ncustom == FR_CUSTOM_MAX) {
-			snprintf(err, errlen, "%s:%u: too many primitives (max %d)", path, lineno,
-				 FR_CUSTOM_MAX);
-			fclose(fp);
-			return -1;
-		}
-		struct custom_prim *c = &reg->custom[reg->ncustom];
-		if (parse_custom_line(c, s, why, sizeof why) < 0) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
-			fclose(fp);
-			return -1;
-		}
-		if (builtin_lookup(c->name, &dummy) || strcmp(c->name, "flows") == 0) {
-			snprintf(err, errlen, "%s:%u: '%s' is a built-in primitive", path, lineno,
-				 c->name);
-			fclose(fp);
-			return -1;
-		}
-		for (unsigned i = 0; i < reg->ncustom; i++)
-			if (strcmp(reg->custom[i].name, c->name) == 0) {
-				snprintf(err, errlen, "%s:%u: '%s' defined twice", path, lineno,
-					 c->name);
-				fclose(fp);
-				return -1;
-			}
-		c->index = reg->ncustom++;
+	struct custom_prim *c = &reg->custom[reg->ncustom];
+	if (parse_custom_line(c, l, why, whylen) < 0)
+		return -1;
+	if (builtin_lookup(c->name, &dummy) || strcmp(c->name, "flows") == 0) {
+		snprintf(why, whylen, "'%s' is a built-in primitive", c->name);
+		return -1;
 	}
-	fclose(fp);
+	for (unsigned i = 0; i < reg->ncustom; i++)
+		if (strcmp(reg->custom[i].name, c->name) == 0) {
+			snprintf(why, whylen, "'%s' defined twice", c->name);
+			return -1;
+		}
+	c->index = reg->ncustom++;
+	return 0;
+}
+
+int prim_registry_load(struct prim_registry *reg, const char *path, char *err, size_t errlen)
+{
+	memset(reg, 0, sizeof *reg);
+	if (mapline_parse_file(path, MAPLINE_HASH_COMMENTS, on_custom_line, reg, err, errlen) < 0) {
+		memset(reg, 0, sizeof *reg);
+		return -1;
+	}
 	return 0;
 }

@@ -106,8 +106,12 @@ struct keyspec_field {
 	uint16_t off;			  /* byte offset in the key */
 	uint16_t width;			  /* bytes in the key */
 	uint16_t rec_off;		  /* flow_rec offset for table-driven extractors */
+	uint64_t need;			  /* FR_* bit the field needs, 0: always extracted */
 	const struct custom_prim *custom; /* only for user-defined primitives */
 };
+
+/* primitive.pres: the FR_* bit a primitive's field needs, stored plus one. */
+#define PRES(f) ((uint8_t)((f) + 1))
 
 struct primitive {
 	const char *name;  /* as written in `aggregate:` */
@@ -126,6 +130,13 @@ struct primitive {
 	 * render() is given a pointer into struct agg_counters instead of the key.
 	 */
 	uint8_t accumulate;
+	/*
+	 * Presence: PRES(FR_x) when the field is only meaningful with FR_x set
+	 * (absent, it extracts as zeroes whatever the reused record holds); 0
+	 * when every decoder writes it for every record or the extractor checks
+	 * presence itself.
+	 */
+	uint8_t pres;
 };
 
 /* Where a field's value lives in an entry: its key slice, or the counters. */
@@ -160,16 +171,31 @@ const struct primitive *prim_builtins(size_t *n);
 int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
 		  const struct prim_opts *opts, char *err, size_t errlen);
 
-/* Fill key (ks->key_len bytes, zeroed first) from a record. */
+/*
+ * Fill key (ks->key_len bytes, zeroed first) from a record.  A field whose
+ * presence bit is clear in r stays zero (see struct primitive.pres).
+ */
 void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key);
+
+struct agg_counters;
+
+/*
+ * The counters one record contributes to its entry: packets, bytes, flows
+ * (1 unless exported), TCP flags when present (the tcp_flags_tcp_only stage
+ * clears them for other protocols) and first/last seen = now.
+ */
+void prim_counters(struct agg_counters *c, const struct flow_rec *r, nt_usec now);
 
 /* Whether the spec uses a primitive by name (for enrichment decisions). */
 int keyspec_has(const struct keyspec *ks, const char *name);
 
 /*
- * Parse an aggregate_primitives file into reg.  One definition per line:
- *   name=<n> field_type=<id|PEN:id> len=<n|vlen> semantics=<u_int|hex|ip|mac|str|raw>
- * Returns -1 with "file:line: reason" in err.
+ * Parse an aggregate_primitives file into reg, in map-line syntax
+ * (agg/mapline.h; '#' comments too).  One definition per line:
+ *   name=<n> field_type=<id|<pen>:<id>|PEN:<pen>:<id>> len=<n|vlen>
+ *   [semantics=<u_int|hex|ip|mac|str|raw>]
+ * A name is letters, digits, '_', '-' or '.', so that `aggregate` can name
+ * it.  Any bad line fails the file: -1 with "file:line: reason" in err.
  */
 int prim_registry_load(struct prim_registry *reg, const char *path, char *err, size_t errlen);
 

@@ -4,8 +4,9 @@
  * Two sources, both giving a 1-in-N rate:
  *  - the exporter's own options data (sampler id -> interval, per source id /
  *    observation domain), kept per exporter in an nf_sampler_store;
- *  - the operator's sampling_map (pmacct syntax), which the aggregation
- *    pipeline consults to override or supply the rate per exporter.
+ *  - the operator's sampling_map, which lives in agg/sampling_map.h (the
+ *    aggregation pipeline applies it).
+ * This module is the exporter-side store of the first.
  */
 #ifndef NETACCT_PROTO_NF_SAMPLING_H
 #define NETACCT_PROTO_NF_SAMPLING_H
@@ -47,33 +48,40 @@ const struct nf_sampler *nf_sampler_get(const struct nf_sampler_store *s, uint32
 const struct nf_sampler *nf_sampler_find(const struct nf_sampler_store *s, uint32_t domain,
 					 uint64_t id);
 
-/* ---- sampling_map ------------------------------------------------------- */
-
-struct nf_sampling_map;
-
 /*
- * Parse a sampling_map file.  Lines: `id=<rate> ip=<addr>[/<len>] [in=[-]<ifindex>]
- * [out=[-]<ifindex>]`, `!` starts a comment, keys in any order, the first
- * matching line wins, a negative in/out means "not this interface".
- * Returns 0 and *out (free with nf_sampling_map_free), or -1 with
- * "file:line: reason" in err.
+ * ---- transition: sampling_map moved to agg/sampling_map.h ----------------
+ * These wrappers keep reactor/ building until it calls sampling_map_*() and
+ * the map registry (agg/maps.h) itself; delete them then.
  */
-int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err, size_t errlen);
+#include "agg/sampling_map.h"
 
-/* Same from a string (tests); name is used in error messages. */
-int nf_sampling_map_parse(struct nf_sampling_map **out, const char *text, const char *name,
-			  char *err, size_t errlen);
+struct nf_sampling_map; /* really a struct sampling_map */
 
-void nf_sampling_map_free(struct nf_sampling_map *m);
+static inline int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err,
+				       size_t errlen)
+{
+	struct sampling_map *m = NULL;
+	if (sampling_map_load(&m, path, err, errlen) < 0)
+		return -1;
+	*out = (struct nf_sampling_map *)m;
+	return 0;
+}
 
-/*
- * Rate for an exporter (the datagram source address) and, when r is not
- * NULL, its in/out interfaces (FR_IN_IFACE / FR_OUT_IFACE); rules with
- * in/out never match a record that lacks the interface.  0 = no match.
- */
-uint32_t nf_sampling_map_lookup(const struct nf_sampling_map *m, const struct nt_addr *exporter,
-				const struct flow_rec *r);
+static inline void nf_sampling_map_free(struct nf_sampling_map *m)
+{
+	sampling_map_free((struct sampling_map *)m);
+}
 
-size_t nf_sampling_map_count(const struct nf_sampling_map *m);
+static inline uint32_t nf_sampling_map_lookup(const struct nf_sampling_map *m,
+					      const struct nt_addr *exporter,
+					      const struct flow_rec *r)
+{
+	return sampling_map_lookup((const struct sampling_map *)m, exporter, r);
+}
+
+static inline size_t nf_sampling_map_count(const struct nf_sampling_map *m)
+{
+	return sampling_map_count((const struct sampling_map *)m);
+}
 
 #endif

@@ -69,4 +69,22 @@ TESTS += tests/unit/test_stream
 tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
 tests_unit_test_stream_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_stream_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+# ---- unit tests: record pipeline, map registry, map-line parser, LPM ----
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_pipeline tests/unit/test_maps tests/unit/test_mapline \
+	tests/unit/test_lpm
+TESTS += tests/unit/test_pipeline tests/unit/test_maps tests/unit/test_mapline tests/unit/test_lpm
+tests_unit_test_pipeline_SOURCES = tests/unit/test_pipeline.c tests/unit/unit_util.h
+tests_unit_test_pipeline_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_pipeline_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_maps_SOURCES = tests/unit/test_maps.c tests/unit/unit_util.h
+tests_unit_test_maps_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_maps_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_mapline_SOURCES = tests/unit/test_mapline.c tests/unit/unit_util.h
+tests_unit_test_mapline_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_mapline_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_lpm_SOURCES = tests/unit/test_lpm.c
+tests_unit_test_lpm_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_lpm_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif

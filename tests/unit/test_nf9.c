@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto/netflow.h"
+#include "agg/sampling_map.h"
 #include "proto/nf_sampling.h"
 #include "proto/nf_template.h"
 #include "proto/nf_templates_file.h"
@@ -1510,7 +1511,7 @@ static void test_templates_file_duplicates_and_cap(void **state)
 static void test_sampling_map(void **state)
 {
 	(void)state;
-	struct nf_sampling_map *m = NULL;
+	struct sampling_map *m = NULL;
 	char err[256];
 	const char *text = "! comment\n"
 			   "id=1024\t\tip=192.168.1.1\n"
@@ -1518,26 +1519,26 @@ static void test_sampling_map(void **state)
 			   "id=4096 ip=192.168.2.1 out=-3\n"
 			   "id=8 ip=2001:db8::/32\n"
 			   "\n";
-	assert_int_equal(nf_sampling_map_parse(&m, text, "sm", err, sizeof err), 0);
-	assert_int_equal(nf_sampling_map_count(m), 4);
+	assert_int_equal(sampling_map_parse(&m, text, strlen(text), "sm", err, sizeof err), 0);
+	assert_int_equal(sampling_map_count(m), 4);
 	struct nt_addr a1 = mkaddr("192.168.1.1"), a2 = mkaddr("192.168.2.1");
 	struct nt_addr a3 = mkaddr("2001:db8:1::1"), a4 = mkaddr("10.0.0.1");
 	struct flow_rec r;
 	memset(&r, 0, sizeof r);
-	assert_int_equal(nf_sampling_map_lookup(m, &a1, NULL), 1024);
-	assert_int_equal(nf_sampling_map_lookup(m, &a2, NULL), 0); /* needs interfaces */
+	assert_int_equal(sampling_map_lookup(m, &a1, NULL), 1024);
+	assert_int_equal(sampling_map_lookup(m, &a2, NULL), 0); /* needs interfaces */
 	r.in_iface = 5;
 	r.out_iface = 3;
 	FR_SET(&r, FR_IN_IFACE);
 	FR_SET(&r, FR_OUT_IFACE);
-	assert_int_equal(nf_sampling_map_lookup(m, &a2, &r), 2048);
+	assert_int_equal(sampling_map_lookup(m, &a2, &r), 2048);
 	r.in_iface = 6;
-	assert_int_equal(nf_sampling_map_lookup(m, &a2, &r), 0); /* out=-3 excludes 3 */
+	assert_int_equal(sampling_map_lookup(m, &a2, &r), 0); /* out=-3 excludes 3 */
 	r.out_iface = 4;
-	assert_int_equal(nf_sampling_map_lookup(m, &a2, &r), 4096);
-	assert_int_equal(nf_sampling_map_lookup(m, &a3, NULL), 8);
-	assert_int_equal(nf_sampling_map_lookup(m, &a4, NULL), 0);
-	nf_sampling_map_free(m);
+	assert_int_equal(sampling_map_lookup(m, &a2, &r), 4096);
+	assert_int_equal(sampling_map_lookup(m, &a3, NULL), 8);
+	assert_int_equal(sampling_map_lookup(m, &a4, NULL), 0);
+	sampling_map_free(m);
 
 	static const char *bad[] = {"id=10\n",
 				    "ip=1.2.3.4\n",
@@ -1550,7 +1551,7 @@ static void test_sampling_map(void **state)
 		char t[128];
 		snprintf(t, sizeof t, "! x\n%s", bad[i]);
 		m = NULL;
-		assert_int_equal(nf_sampling_map_parse(&m, t, "sm", err, sizeof err), -1);
+		assert_int_equal(sampling_map_parse(&m, t, strlen(t), "sm", err, sizeof err), -1);
 		assert_null(m);
 		assert_non_null(strstr(err, "sm:2:"));
 	}
@@ -1560,11 +1561,11 @@ static void test_sampling_map(void **state)
 	snprintf(path, sizeof path, "%s/tests/fixtures/pmacct/_example-maps/sampling.map.example",
 		 srcdir ? srcdir : ".");
 	if (access(path, R_OK) == 0) {
-		assert_int_equal(nf_sampling_map_load(&m, path, err, sizeof err), 0);
-		assert_int_equal(nf_sampling_map_count(m), 3);
-		nf_sampling_map_free(m);
+		assert_int_equal(sampling_map_load(&m, path, err, sizeof err), 0);
+		assert_int_equal(sampling_map_count(m), 3);
+		sampling_map_free(m);
 	}
-	assert_int_equal(nf_sampling_map_load(&m, "/nonexistent/sm", err, sizeof err), -1);
+	assert_int_equal(sampling_map_load(&m, "/nonexistent/sm", err, sizeof err), -1);
 }
 
 /* ---- pmacct fixture captures --------------------------------------------- */

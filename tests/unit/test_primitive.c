@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agg/pipeline.h"
 #include "agg/primitive.h"
+#include "agg/stages.h"
 #include "agg/table.h"
 
 #ifndef UNIT_DATA_DIR
@@ -99,14 +101,31 @@ static void base_rec(struct flow_rec *r)
 	r->present = ~0ull;
 }
 
-/* Counters as the worker accounts r (tcp flags are accumulated, TCP only). */
+static void count_sink(void *arg, struct flow_rec *r)
+{
+	prim_counters(arg, r, 0);
+}
+
+/*
+ * Counters as the daemon accounts r: through the standard pipeline with
+ * TCP-only flags, then prim_counters() (the worker's accounting step).
+ */
 static struct agg_counters counters_of(const struct flow_rec *r)
 {
+	struct pipeline p;
+	struct pipeline_worker w;
+	struct pipeline_std std = {.sampling_map_slot = -1, .tcp_flags = 1};
 	struct agg_counters c;
-	memset(&c, 0, sizeof c);
-	c.packets = r->packets;
-	c.bytes = r->bytes;
-	c.tcp_flags = r->proto == 6 ? r->tcp_flags : 0;
+	char err[256];
+	memset(&c, 0xa5, sizeof c);
+	assert_int_equal(pipeline_build_std(&p, NULL, &std, err, sizeof err), 0);
+	assert_int_equal(pipeline_worker_init(&w, &p, count_sink, &c, err, sizeof err), 0);
+	struct flow_rec copy = *r;
+	pipeline_batch_begin(&w);
+	assert_int_equal(pipeline_run(&w, &copy), STAGE_KEEP);
+	pipeline_batch_end(&w);
+	pipeline_worker_free(&w);
+	assert_int_equal(copy.present, r->present);
 	return c;
 }
 
@@ -292,19 +311,76 @@ static void test_dst_port_icmp_type_code(void **state)
 	memset(&r, 0, sizeof r);
 	r.proto = 1;
 	r.icmp_type_code = 0x0800;
+	FR_SET(&r, FR_PROTO);
 	FR_SET(&r, FR_ICMP);
 	expect("dst_port", &o, &r, PV_UINT, "2048");
 	r.proto = 58; /* ICMPv6 echo request: type 128 */
 	r.icmp_type_code = 0x8000;
 	expect("dst_port", &o, &r, PV_UINT, "32768");
 	r.dst_port = 7; /* an exported port wins */
+	FR_SET(&r, FR_DST_PORT);
 	expect("dst_port", &o, &r, PV_UINT, "7");
+	r.present &= ~(1ull << FR_DST_PORT); /* a stale port of an earlier record does not */
+	expect("dst_port", &o, &r, PV_UINT, "32768");
 	r.dst_port = 0;
 	r.proto = 17; /* not ICMP: type/code is ignored */
 	expect("dst_port", &o, &r, PV_UINT, "0");
 	r.proto = 1;
 	r.present = 0; /* not exported: nothing to show */
 	expect("dst_port", &o, &r, PV_UINT, "0");
+}
+
+/*
+ * Decoders reuse one record without clearing it: a field whose presence bit
+ * is clear must extract as zeroes, whatever the record still holds.
+ */
+static void test_absent_fields_extract_zero(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct primitive *p = prim_builtins(&n);
+	unsigned checked = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct keyspec ks;
+		char err[256];
+		if (!p[i].pres || p[i].accumulate)
+			continue;
+		assert_int_equal(keyspec_build(&ks, p[i].name, NULL, NULL, err, sizeof err), 0);
+		struct flow_rec r;
+		base_rec(&r); /* every field holds a non-zero value */
+		uint8_t *key = malloc(ks.key_len), *zero = calloc(1, ks.key_len);
+		assert_non_null(key);
+		assert_non_null(zero);
+		keyspec_extract(&ks, &r, key);
+		if (memcmp(key, zero, ks.key_len) == 0) {
+			print_error("%s: present field extracts as zero\n", p[i].name);
+			fail();
+		}
+		r.present &= ~(1ull << (p[i].pres - 1));
+		keyspec_extract(&ks, &r, key);
+		if (memcmp(key, zero, ks.key_len) != 0) {
+			print_error("%s: absent field leaks into the key\n", p[i].name);
+			fail();
+		}
+		free(key);
+		free(zero);
+		checked++;
+	}
+	assert_true(checked >= 25);
+	/* special extractors check their own bits */
+	struct flow_rec r;
+	struct prim_opts o = {0};
+	base_rec(&r);
+	r.present &= ~(1ull << FR_SRC_MASK);
+	expect("src_net", &o, &r, PV_STR, "0.0.0.0");
+	base_rec(&r);
+	r.present &= ~(1ull << FR_DST_PORT);
+	expect("dst_port", &o, &r, PV_UINT, "0");
+	/* tcp flags are counters: absent, they add nothing */
+	base_rec(&r);
+	r.present &= ~(1ull << FR_TCP_FLAGS);
+	struct agg_counters c = counters_of(&r);
+	assert_int_equal(c.tcp_flags, 0);
 }
 
 static void test_render_plain(void **state)
@@ -470,7 +546,7 @@ static void test_tcpflags(void **state)
 	expect("tcpflags", &arr, &r, PV_LIST, "URG,ACK,PSH,RST,SYN,FIN");
 	r.tcp_flags = 0;
 	expect("tcpflags", &arr, &r, PV_LIST, "");
-	/* non-TCP: flags are zeroed (by the accounting, mirrored in counters_of) */
+	/* non-TCP: flags are zeroed (by the tcp_flags_tcp_only stage) */
 	r.tcp_flags = 0x12;
 	r.proto = 17;
 	expect("tcpflags", &plain, &r, PV_STR, "0");
@@ -827,6 +903,13 @@ static void test_registry_bad_lines(void **state)
 	    {"name=x packet_ptr=l3:0x800+8 len=1 semantics=u_int", "packet_ptr"},
 	    {"name=x field_type=1 len=4 junk", "junk"},
 	    {"name= field_type=1 len=4", "name"},
+	    /* found by fuzz_maps: a name no aggregate list can spell */
+	    {"name=, field_type=50 len=4", "name"},
+	    {"name=a,b field_type=50 len=4", "name"},
+	    {"name='a b' field_type=50 len=4", "name"},
+	    {"name=x name=y field_type=1 len=4", "twice"},
+	    {"name=x field_type=1 len=4 semantics='u_int", "quote"},
+	    {"name=x field_type=1 len=4=4", "len"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[512], where[128], err[512];
@@ -846,6 +929,23 @@ static void test_registry_bad_lines(void **state)
 		assert_contains(err, cases[i].also);
 		unlink(path);
 	}
+}
+
+static void test_registry_long_line(void **state)
+{
+	(void)state;
+	/* one rule however long: the tail of a long line is not a line of its own */
+	char text[4096], err[512];
+	size_t o = (size_t)snprintf(text, sizeof text, "name=x field_type=1 len=4");
+	memset(text + o, ' ', 2000);
+	o += 2000;
+	snprintf(text + o, sizeof text - o, "semantics=u_int\nname=y field_type=2 len=4\n");
+	const char *path = write_tmp(text);
+	struct prim_registry reg;
+	assert_int_equal(prim_registry_load(&reg, path, err, sizeof err), 0);
+	assert_int_equal(reg.ncustom, 2);
+	assert_int_equal(reg.custom[0].sem, CS_UINT);
+	unlink(path);
 }
 
 static void test_registry_limits_and_missing(void **state)
@@ -984,6 +1084,8 @@ int main(void)
 	    cmocka_unit_test(test_keyspec_opts_copied),
 	    cmocka_unit_test(test_render_plain),
 	    cmocka_unit_test(test_dst_port_icmp_type_code),
+	    cmocka_unit_test(test_absent_fields_extract_zero),
+	    cmocka_unit_test(test_registry_long_line),
 	    cmocka_unit_test(test_render_all_builtins_together),
 	    cmocka_unit_test(test_src_dst_net_masks),
 	    cmocka_unit_test(test_tcpflags),
