@@ -28,6 +28,10 @@ static const struct {
     {'o', "print_output_file", NULL, "print plugin output file"},
     {'r', "print_refresh_time", NULL, "print plugin refresh time (seconds)"},
     {'R', "nfacctd_renormalize", "true", "renormalize sampled counters"},
+    {'I', "pcap_savefile", NULL, "read the data from this libpcap capture file"},
+    {'W', "pcap_savefile_wait", "true", "keep running once the capture file is read"},
+    {'Z', "pcap_savefile_delay", NULL, "seconds to sleep before each pass over the file"},
+    {'Y', "pcap_savefile_replay", NULL, "passes over the capture file"},
 };
 
 static void usage(FILE *out, const char *prog)
@@ -100,7 +104,8 @@ enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct co
 			usage(out, d->name);
 			return CLI_EXIT_OK;
 		case 1:
-			return conf_write_reference(out) < 0 ? CLI_EXIT_ERR : CLI_EXIT_OK;
+			return conf_write_reference(out, c->schema) < 0 ? CLI_EXIT_ERR
+									: CLI_EXIT_OK;
 		case '?':
 			snprintf(err, errlen,
 				 "command line: unknown option or missing argument: %s",

@@ -210,7 +210,7 @@ int daemon_run(const struct conf_daemon *d, int argc, char **argv)
 	}
 	ctx->d = *d;
 	logger_init_stderr(&ctx->log);
-	conf_init(&ctx->conf);
+	conf_init(&ctx->conf, &out_schema_nfacctd);
 
 	switch (cli_parse(argc, argv, &ctx->conf, d, stdout, err, sizeof err)) {
 	case CLI_EXIT_OK:
