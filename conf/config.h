@@ -154,7 +154,10 @@ struct conf_key;
  * keys, struct conf_plugin for plugin keys) with a rule of its own; replaces
  * the type's rule (conf_store_value(), which a setter may call once it has
  * checked what it adds).  Runs where the key is set, so its error names that
- * line.
+ * line; for a plugin key that first run validates into a scratch instance,
+ * and conf_finish() runs it again into each instance the key reaches.  The
+ * slot's C type follows the key's type: int for CT_BOOL, CT_INT and
+ * CT_DURATION, a malloc'ed char * for CT_STRING, CT_LIST and CT_ENUM.
  *
  * check: a rule across keys, run by conf_finish() once everything is parsed,
  * once for a global key, once per instance for a plugin key.  at says where

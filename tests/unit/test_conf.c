@@ -1488,6 +1488,39 @@ static void test_cli_capture_flags(void **state)
 	free(out);
 }
 
+/* Flags exist for the keys the daemon's schema has, no others. */
+static void test_cli_flags_follow_schema(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+	size_t len = 0;
+	char *argv_i[] = {(char *)"nfacctd", (char *)"-I", (char *)"/tmp/a.pcap", NULL};
+	char *argv_h[] = {(char *)"nfacctd", (char *)"-h", NULL};
+	FILE *fp = open_memstream(&out, &len);
+	conf_init(&c, &TEST_SCHEMA); /* no capture keys */
+	assert_int_equal(cli_parse(3, argv_i, &c, &NF, fp, err, sizeof err), CLI_EXIT_ERR);
+	assert_contains(err, "-I");
+	conf_free(&c);
+	conf_init(&c, &TEST_SCHEMA);
+	assert_int_equal(cli_parse(2, argv_h, &c, &NF, fp, err, sizeof err), CLI_EXIT_OK);
+	fclose(fp);
+	assert_contains(out, "(nfacctd_port)");
+	assert_null(strstr(out, "pcap_savefile"));
+	conf_free(&c);
+	free(out);
+	/* a key of another daemon is no flag either: -L is nfacctd_ip, nfacctd's */
+	char *argv_l[] = {(char *)"sfacctd", (char *)"-L", (char *)"::1", NULL};
+	out = NULL;
+	fp = open_memstream(&out, &len);
+	conf_init(&c, SCHEMA);
+	assert_int_equal(cli_parse(3, argv_l, &c, &SF, fp, err, sizeof err), CLI_EXIT_ERR);
+	assert_contains(err, "-L");
+	fclose(fp);
+	conf_free(&c);
+	free(out);
+}
+
 /* The core learns refresh time, history and table size from the module's own keys. */
 static void test_instance_from_module_keys(void **state)
 {
@@ -1600,6 +1633,7 @@ int main(void)
 	    cmocka_unit_test(test_cluster_keys),
 	    cmocka_unit_test(test_new_keys_defaults_and_bounds),
 	    cmocka_unit_test(test_cli_capture_flags),
+	    cmocka_unit_test(test_cli_flags_follow_schema),
 	    cmocka_unit_test(test_instance_from_module_keys),
 	    cmocka_unit_test(test_reference_by_module),
 	};
