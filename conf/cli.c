@@ -28,17 +28,30 @@ static const struct {
     {'o', "print_output_file", NULL, "print plugin output file"},
     {'r', "print_refresh_time", NULL, "print plugin refresh time (seconds)"},
     {'R', "nfacctd_renormalize", "true", "renormalize sampled counters"},
+    {'I', "pcap_savefile", NULL, "read the data from this libpcap capture file"},
+    {'W', "pcap_savefile_wait", "true", "keep running once the capture file is read"},
+    {'Z', "pcap_savefile_delay", NULL, "seconds to sleep before each pass over the file"},
+    {'Y', "pcap_savefile_replay", NULL, "passes over the capture file"},
 };
 
-static void usage(FILE *out, const char *prog)
+/* Whether flag i's key is one this daemon's schema has (a flag for an absent key is no flag). */
+static int flag_usable(size_t i, const struct conf *c, const struct conf_daemon *d)
 {
+	const struct conf_key *k = conf_schema_key(c->schema, flag_keys[i].key, NULL);
+	return k && (k->daemons & d->bit);
+}
+
+static void usage(FILE *out, const struct conf *c, const struct conf_daemon *d)
+{
+	const char *prog = d->name;
 	fprintf(out, "%s (netacct %s), NetFlow/IPFIX accounting daemon\n\n", prog, PACKAGE_VERSION);
 	fprintf(out, "Usage: %s [-f config_file] [options]\n\n", prog);
 	fprintf(out, "  -f FILE  load configuration from FILE (flags below override it)\n");
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
-		fprintf(out, "  -%c%s  %s (%s)\n", flag_keys[i].flag,
-			flag_keys[i].fixed ? "     " : " ARG ", flag_keys[i].help,
-			flag_keys[i].key);
+		if (flag_usable(i, c, d))
+			fprintf(out, "  -%c%s  %s (%s)\n", flag_keys[i].flag,
+				flag_keys[i].fixed ? "     " : " ARG ", flag_keys[i].help,
+				flag_keys[i].key);
 	fprintf(out, "  -a       list the aggregation primitives\n"
 		     "  -V       print the version and exit\n"
 		     "  -h       this help\n"
@@ -72,6 +85,8 @@ enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct co
 	int opt;
 
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++) {
+		if (!flag_usable(i, c, d))
+			continue;
 		size_t l = strlen(optstring);
 		optstring[l] = flag_keys[i].flag;
 		optstring[l + 1] = flag_keys[i].fixed ? '\0' : ':';
@@ -97,10 +112,11 @@ enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct co
 			fprintf(out, "%s (netacct) %s\n", d->name, PACKAGE_VERSION);
 			return CLI_EXIT_OK;
 		case 'h':
-			usage(out, d->name);
+			usage(out, c, d);
 			return CLI_EXIT_OK;
 		case 1:
-			return conf_write_reference(out) < 0 ? CLI_EXIT_ERR : CLI_EXIT_OK;
+			return conf_write_reference(out, c->schema) < 0 ? CLI_EXIT_ERR
+									: CLI_EXIT_OK;
 		case '?':
 			snprintf(err, errlen,
 				 "command line: unknown option or missing argument: %s",

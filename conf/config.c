@@ -1,6 +1,5 @@
 #include "conf/config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,7 +18,12 @@ struct conf_pending {
 	char *value;
 };
 
-static const char *const plugin_types[] = {"print"};
+struct conf_set_at {
+	const struct conf_key *key;
+	struct conf_where at;
+};
+
+/* pmacct's plugin types that netacct does not have yet: a clearer error than "unknown". */
 static const char *const future_plugin_types[] = {
     "memory", "kafka", "amqp", "redis", "pgsql", "mysql", "sqlite3", "tee", "nfprobe", "sfprobe"};
 
@@ -66,16 +70,6 @@ static void set_where(struct conf_where *at, const char *origin, unsigned line)
 	at->line = line;
 }
 
-static const struct conf_key *key_find(const char *name)
-{
-	size_t n;
-	const struct conf_key *k = conf_keys(&n);
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(k[i].name, name) == 0)
-			return &k[i];
-	return NULL;
-}
-
 static int parse_bool(const char *v, int *out)
 {
 	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
@@ -103,8 +97,7 @@ static int enum_ok(const char *choices, const char *v)
 	return 0;
 }
 
-/* Validate v for k and store it at base + k->off.  why gets the reason. */
-static int store(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen)
+int conf_store_value(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen)
 {
 	void *slot = (char *)base + k->off;
 	switch (k->type) {
@@ -196,20 +189,204 @@ static void add_notice(struct conf *c, const char *fmt, ...)
 	c->notices = n;
 }
 
-static void apply_defaults(const struct conf_key *tab, size_t n, enum conf_scope scope, void *base)
+/* ---- schema ------------------------------------------------------------ */
+
+static size_t tables_len(const struct conf_key_table *const *list)
 {
-	char why[128];
-	for (size_t i = 0; i < n; i++)
-		if (tab[i].scope == scope && tab[i].type != CT_OBSOLETE && tab[i].def[0])
-			store(&tab[i], base, tab[i].def, why, sizeof why);
+	size_t n = 0;
+	while (list && list[n])
+		n++;
+	return n;
 }
 
-void conf_init(struct conf *c)
+static int table_has(const struct conf_key_table *t, const struct conf_key *k)
 {
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
+	/* equality only: rows of different tables are different objects */
+	for (size_t i = 0; i < t->nkeys; i++)
+		if (&t->keys[i] == k)
+			return 1;
+	return 0;
+}
+
+/* Whether type t lists table tab among its own. */
+static int type_has_table(const struct conf_plugin_type *t, const struct conf_key_table *tab)
+{
+	for (size_t i = 0; t->tables && t->tables[i]; i++)
+		if (t->tables[i] == tab)
+			return 1;
+	return 0;
+}
+
+const struct conf_key_table *conf_schema_next_table(const struct conf_schema *s, size_t *it)
+{
+	size_t ng = tables_len(s->tables);
+	for (;;) {
+		size_t i = (*it)++;
+		if (i < ng)
+			return s->tables[i];
+		i -= ng;
+		/* type tables: walk (type, table) pairs, skipping tables an earlier type had */
+		size_t ty = 0;
+		for (; s->types && s->types[ty]; ty++) {
+			size_t nt = tables_len(s->types[ty]->tables);
+			if (i < nt)
+				break;
+			i -= nt;
+		}
+		if (!s->types || !s->types[ty])
+			return NULL;
+		const struct conf_key_table *tab = s->types[ty]->tables[i];
+		int seen = 0;
+		for (size_t e = 0; e < ty && !seen; e++)
+			seen = type_has_table(s->types[e], tab);
+		for (size_t e = 0; e < i && !seen; e++)
+			seen = s->types[ty]->tables[e] == tab;
+		if (!seen)
+			return tab;
+	}
+}
+
+const struct conf_key *conf_schema_key(const struct conf_schema *s, const char *name,
+				       const struct conf_key_table **owner_table)
+{
+	size_t it = 0;
+	const struct conf_key_table *t;
+	while ((t = conf_schema_next_table(s, &it)))
+		for (size_t i = 0; i < t->nkeys; i++)
+			if (strcasecmp(t->keys[i].name, name) == 0) {
+				if (owner_table)
+					*owner_table = t;
+				return &t->keys[i];
+			}
+	return NULL;
+}
+
+const struct conf_plugin_type *conf_schema_type(const struct conf_schema *s, const char *type)
+{
+	for (size_t i = 0; s->types && s->types[i]; i++)
+		if (strcmp(s->types[i]->type, type) == 0)
+			return s->types[i];
+	return NULL;
+}
+
+/* Whether k is a row of the schema's own tables (global or generic plugin keys). */
+static int key_is_generic(const struct conf_schema *s, const struct conf_key *k)
+{
+	for (size_t i = 0; s->tables && s->tables[i]; i++)
+		if (table_has(s->tables[i], k))
+			return 1;
+	return 0;
+}
+
+int conf_key_applies(const struct conf_schema *s, const struct conf_key *k,
+		     const struct conf_plugin_type *t)
+{
+	if (k->scope != SCOPE_PLUGIN)
+		return 0;
+	if (key_is_generic(s, k))
+		return 1;
+	for (size_t i = 0; t && t->tables && t->tables[i]; i++)
+		if (table_has(t->tables[i], k))
+			return 1;
+	return 0;
+}
+
+/* "print" or "mysql, pgsql": the types that own k, for messages. */
+static void owner_types(const struct conf_schema *s, const struct conf_key *k, char *buf,
+			size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; s->types && s->types[i]; i++)
+		if (conf_key_applies(s, k, s->types[i]) && o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+					      s->types[i]->type);
+}
+
+/* ---- where keys were set ------------------------------------------------ */
+
+static struct conf_set_at *set_at_find(const struct conf *c, const struct conf_key *k)
+{
+	for (size_t i = 0; i < c->nset_at; i++)
+		if (c->set_at[i].key == k)
+			return &c->set_at[i];
+	return NULL;
+}
+
+static int record_set_at(struct conf *c, const struct conf_key *k, const char *origin,
+			 unsigned line)
+{
+	struct conf_set_at *e = set_at_find(c, k);
+	if (!e) {
+		e = realloc(c->set_at, (c->nset_at + 1) * sizeof *e);
+		if (!e)
+			return -1;
+		c->set_at = e;
+		e = &c->set_at[c->nset_at++];
+		e->key = k;
+	}
+	set_where(&e->at, origin, line);
+	return 0;
+}
+
+const struct conf_where *conf_where_set(const struct conf *c, const char *key)
+{
+	const struct conf_key *k = c->schema ? conf_schema_key(c->schema, key, NULL) : NULL;
+	const struct conf_set_at *e = k ? set_at_find(c, k) : NULL;
+	return e ? &e->at : NULL;
+}
+
+/* Where plugin key k got its value for instance p: the last named setting, else the last unnamed.
+ */
+static void plugin_where(const struct conf *c, const struct conf_key *k,
+			 const struct conf_plugin *p, struct conf_where *at)
+{
+	const struct conf_pending *named = NULL, *unnamed = NULL;
+	for (size_t i = 0; i < c->npending; i++) {
+		const struct conf_pending *e = &c->pending[i];
+		if (e->key != k)
+			continue;
+		if (!e->name[0])
+			unnamed = e;
+		else if (strcmp(e->name, p->name) == 0)
+			named = e;
+	}
+	const struct conf_pending *e = named ? named : unnamed;
+	memset(at, 0, sizeof *at);
+	if (e)
+		set_where(at, e->origin, e->line);
+}
+
+/* k's own setter, or the type's rule. */
+static int set_value(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen)
+{
+	return k->set ? k->set(k, base, v, why, whylen) : conf_store_value(k, base, v, why, whylen);
+}
+
+static int is_text(enum conf_type t)
+{
+	return t == CT_STRING || t == CT_LIST || t == CT_ENUM;
+}
+
+static void apply_defaults(const struct conf_key_table *t, enum conf_scope scope, void *base)
+{
+	char why[128];
+	for (size_t i = 0; i < t->nkeys; i++) {
+		const struct conf_key *k = &t->keys[i];
+		/* a default that fails its own rule is a table bug the unit tests catch */
+		if (k->scope == scope && k->type != CT_OBSOLETE && k->def[0])
+			(void)set_value(k, base, k->def, why, sizeof why);
+	}
+}
+
+void conf_init(struct conf *c, const struct conf_schema *s)
+{
 	memset(c, 0, sizeof *c);
-	apply_defaults(tab, n, SCOPE_GLOBAL, c);
+	c->schema = s;
+	size_t it = 0;
+	const struct conf_key_table *t;
+	while ((t = conf_schema_next_table(s, &it)))
+		apply_defaults(t, SCOPE_GLOBAL, c);
 }
 
 /* One `key[name]: value` assignment from a file line or the command line. */
@@ -217,7 +394,7 @@ static int assign(struct conf *c, const struct conf_daemon *d, const char *origi
 		  const char *key, const char *name, const char *value, char *err, size_t errlen)
 {
 	char why[256];
-	const struct conf_key *k = key_find(key);
+	const struct conf_key *k = conf_schema_key(c->schema, key, NULL);
 	if (!k)
 		return fail(err, errlen, origin, line, "unknown key '%s'", key);
 	if (!(k->daemons & d->bit))
@@ -234,22 +411,21 @@ static int assign(struct conf *c, const struct conf_daemon *d, const char *origi
 			return fail(err, errlen, origin, line,
 				    "key '%s' is global and cannot be set for plugin '%s'", k->name,
 				    name);
-		if (store(k, c, value, why, sizeof why) < 0)
-			return fail(err, errlen, origin, line, "key '%s' %s", k->name, why);
-		/* checked again in conf_finish, whose errors must name this line */
-		if (k->off == offsetof(struct conf, plugins))
-			set_where(&c->plugins_at, origin, line);
-		else if (k->off == offsetof(struct conf, nfacctd_ip))
-			set_where(&c->nfacctd_ip_at, origin, line);
+		if (set_value(k, c, value, why, sizeof why) < 0)
+			return fail(err, errlen, origin, line, "key '%s': %s", k->name, why);
+		/* checks after parsing (conf_finish, the daemon) name this line */
+		if (record_set_at(c, k, origin, line) < 0)
+			return fail(err, errlen, origin, line, "out of memory");
 		return 0;
 	}
 	/* validate now so the error names this line, apply in conf_finish */
 	struct conf_plugin scratch;
 	memset(&scratch, 0, sizeof scratch);
-	if (store(k, &scratch, value, why, sizeof why) < 0)
-		return fail(err, errlen, origin, line, "key '%s' %s", k->name, why);
-	if (k->type == CT_STRING || k->type == CT_LIST || k->type == CT_ENUM)
+	int rc = set_value(k, &scratch, value, why, sizeof why);
+	if (is_text(k->type))
 		free(*(char **)((char *)&scratch + k->off));
+	if (rc < 0)
+		return fail(err, errlen, origin, line, "key '%s': %s", k->name, why);
 	struct conf_pending *p = realloc(c->pending, (c->npending + 1) * sizeof *p);
 	if (!p)
 		return fail(err, errlen, origin, line, "out of memory");
@@ -399,7 +575,11 @@ static int valid_name(const char *s)
 
 static int declare_plugins(struct conf *c, char *err, size_t errlen)
 {
+	static const struct conf_where unset;
+	const struct conf_where *at = conf_where_set(c, "plugins");
 	char buf[4096], *save = NULL;
+	if (!at)
+		at = &unset;
 	snprintf(buf, sizeof buf, "%s", c->plugins ? c->plugins : "print");
 	c->nplugins = 0;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -408,96 +588,158 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 		if (open) {
 			char *close = strchr(open, ']');
 			if (!close || close[1])
-				return fail_at(err, errlen, &c->plugins_at, "plugins",
-					       "malformed entry '%s'", t);
+				return fail_at(err, errlen, at, "plugins", "malformed entry '%s'",
+					       t);
 			*open = '\0';
 			*close = '\0';
 			name = trim(open + 1);
 		}
 		t = trim(t);
-		int known = 0, future = 0;
-		for (size_t i = 0; i < sizeof plugin_types / sizeof plugin_types[0]; i++)
-			known |= strcmp(t, plugin_types[i]) == 0;
-		for (size_t i = 0; i < sizeof future_plugin_types / sizeof future_plugin_types[0];
-		     i++)
-			future |= strcmp(t, future_plugin_types[i]) == 0;
-		if (!known && future)
-			return fail_at(
-			    err, errlen, &c->plugins_at, "plugins",
-			    "plugin type '%s' is not available in this version of netacct", t);
-		if (!known)
-			return fail_at(err, errlen, &c->plugins_at, "plugins",
-				       "unknown plugin type '%s'", t);
+		const struct conf_plugin_type *type = conf_schema_type(c->schema, t);
+		if (!type) {
+			for (size_t i = 0;
+			     i < sizeof future_plugin_types / sizeof future_plugin_types[0]; i++)
+				if (strcmp(t, future_plugin_types[i]) == 0)
+					return fail_at(err, errlen, at, "plugins",
+						       "plugin type '%s' is not available in this "
+						       "version of netacct",
+						       t);
+			return fail_at(err, errlen, at, "plugins", "unknown plugin type '%s'", t);
+		}
 		if (!valid_name(name))
-			return fail_at(err, errlen, &c->plugins_at, "plugins",
-				       "bad plugin name '%s'", name);
+			return fail_at(err, errlen, at, "plugins", "bad plugin name '%s'", name);
 		for (unsigned i = 0; i < c->nplugins; i++)
 			if (strcmp(c->plugin[i].name, name) == 0)
-				return fail_at(err, errlen, &c->plugins_at, "plugins",
+				return fail_at(err, errlen, at, "plugins",
 					       "plugin name '%s' used twice", name);
 		if (c->nplugins == CONF_MAX_PLUGINS)
-			return fail_at(err, errlen, &c->plugins_at, "plugins",
-				       "too many plugins (max %d)", CONF_MAX_PLUGINS);
+			return fail_at(err, errlen, at, "plugins", "too many plugins (max %d)",
+				       CONF_MAX_PLUGINS);
 		struct conf_plugin *p = &c->plugin[c->nplugins++];
 		snprintf(p->name, sizeof p->name, "%s", name);
 		snprintf(p->type, sizeof p->type, "%s", t);
+		p->ptype = type;
 	}
 	if (c->nplugins == 0)
-		return fail_at(err, errlen, &c->plugins_at, "plugins", "no plugin declared");
+		return fail_at(err, errlen, at, "plugins", "no plugin declared");
+	return 0;
+}
+
+/* Store one pending setting into instance p. */
+static int apply_pending(struct conf *c, const struct conf_pending *e, struct conf_plugin *p,
+			 char *err, size_t errlen)
+{
+	char why[256];
+	(void)c;
+	if (set_value(e->key, p, e->value, why, sizeof why) < 0)
+		return fail(err, errlen, e->origin, e->line, "key '%s': %s", e->key->name, why);
+	/* checked by out_instance_init, whose errors name this line */
+	if (e->key->off == offsetof(struct conf_plugin, aggregate) && e->key->scope == SCOPE_PLUGIN)
+		set_where(&p->aggregate_at, e->origin, e->line);
+	return 0;
+}
+
+static int apply_plugin_keys(struct conf *c, char *err, size_t errlen)
+{
+	const struct conf_schema *s = c->schema;
+	for (unsigned i = 0; i < c->nplugins; i++) {
+		for (size_t g = 0; s->tables && s->tables[g]; g++)
+			apply_defaults(s->tables[g], SCOPE_PLUGIN, &c->plugin[i]);
+		const struct conf_plugin_type *t = c->plugin[i].ptype;
+		for (size_t g = 0; t->tables && t->tables[g]; g++)
+			apply_defaults(t->tables[g], SCOPE_PLUGIN, &c->plugin[i]);
+	}
+	/* unnamed first so that key[name] wins whatever the order in the file */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->npending; i++) {
+			const struct conf_pending *e = &c->pending[i];
+			int named = e->name[0] != '\0';
+			unsigned found = 0, applied = 0;
+			if (named != pass)
+				continue;
+			for (unsigned j = 0; j < c->nplugins; j++) {
+				struct conf_plugin *p = &c->plugin[j];
+				if (named && strcmp(e->name, p->name) != 0)
+					continue;
+				found++;
+				if (!conf_key_applies(s, e->key, p->ptype)) {
+					if (named)
+						return fail(err, errlen, e->origin, e->line,
+							    "key '%s' does not apply to plugin "
+							    "'%s' of type '%s'",
+							    e->key->name, p->name, p->type);
+					continue; /* unnamed: for the types that own it */
+				}
+				if (apply_pending(c, e, p, err, errlen) < 0)
+					return -1;
+				applied++;
+			}
+			if (named && !found)
+				return fail(err, errlen, e->origin, e->line,
+					    "key '%s[%s]': no plugin named '%s' in 'plugins'",
+					    e->key->name, e->name, e->name);
+			if (!named && !applied) {
+				char types[256];
+				owner_types(s, e->key, types, sizeof types);
+				add_notice(c,
+					   "%s:%u: key '%s' ignored: no plugin of type %s in "
+					   "'plugins'",
+					   e->origin, e->line, e->key->name, types);
+			}
+		}
+	return 0;
+}
+
+/* The check hooks of every table, global keys once, plugin keys per instance. */
+static int run_checks(struct conf *c, char *err, size_t errlen)
+{
+	static const struct conf_where unset;
+	char why[256];
+	size_t it = 0;
+	const struct conf_key_table *t;
+	while ((t = conf_schema_next_table(c->schema, &it)))
+		for (size_t i = 0; i < t->nkeys; i++) {
+			const struct conf_key *k = &t->keys[i];
+			if (!k->check)
+				continue;
+			if (k->scope == SCOPE_GLOBAL) {
+				const struct conf_where *at = conf_where_set(c, k->name);
+				if (!at)
+					at = &unset;
+				if (k->check(c, c, at, why, sizeof why) < 0)
+					return fail_at(err, errlen, at, k->name, "%s", why);
+				continue;
+			}
+			for (unsigned j = 0; j < c->nplugins; j++) {
+				const struct conf_plugin *p = &c->plugin[j];
+				struct conf_where at;
+				char key[2 * CONF_NAME_MAX + 64];
+				if (!conf_key_applies(c->schema, k, p->ptype))
+					continue;
+				plugin_where(c, k, p, &at);
+				if (k->check(c, p, &at, why, sizeof why) < 0) {
+					snprintf(key, sizeof key, "%s[%s]", k->name, p->name);
+					return fail_at(err, errlen, &at, key, "%s", why);
+				}
+			}
+		}
 	return 0;
 }
 
 int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t errlen)
 {
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
-	char why[256];
 	(void)d;
-
-	if (declare_plugins(c, err, errlen) < 0)
+	if (declare_plugins(c, err, errlen) < 0 || apply_plugin_keys(c, err, errlen) < 0)
 		return -1;
-	for (unsigned i = 0; i < c->nplugins; i++)
-		apply_defaults(tab, n, SCOPE_PLUGIN, &c->plugin[i]);
-	/* unnamed first so that key[name] wins whatever the order in the file */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < c->npending; i++) {
-			struct conf_pending *p = &c->pending[i];
-			int named = p->name[0] != '\0', hit = 0;
-			if (named != pass)
-				continue;
-			for (unsigned j = 0; j < c->nplugins; j++) {
-				if (named && strcmp(p->name, c->plugin[j].name) != 0)
-					continue;
-				hit = 1;
-				if (store(p->key, &c->plugin[j], p->value, why, sizeof why) < 0)
-					return fail(err, errlen, p->origin, p->line, "key '%s' %s",
-						    p->key->name, why);
-				/* checked by out_instance_init, whose errors name this line */
-				if (p->key->off == offsetof(struct conf_plugin, aggregate))
-					set_where(&c->plugin[j].aggregate_at, p->origin, p->line);
-			}
-			if (named && !hit)
-				return fail(err, errlen, p->origin, p->line,
-					    "key '%s[%s]': no plugin named '%s' in 'plugins'",
-					    p->key->name, p->name, p->name);
-		}
-	if (c->nfacctd_ip && c->nfacctd_ip[0]) {
-		/* a listen address must be a literal: resolving names at start hides typos */
-		unsigned char buf[16];
-		if (inet_pton(AF_INET, c->nfacctd_ip, buf) != 1 &&
-		    inet_pton(AF_INET6, c->nfacctd_ip, buf) != 1)
-			return fail_at(err, errlen, &c->nfacctd_ip_at, "nfacctd_ip",
-				       "'%s' is not an IPv4/IPv6 address", c->nfacctd_ip);
-	}
-	return 0;
+	return run_checks(c, err, errlen);
 }
 
-static void free_strings(const struct conf_key *tab, size_t n, enum conf_scope scope, void *base)
+static void free_strings(const struct conf_key_table *t, enum conf_scope scope, void *base)
 {
-	for (size_t i = 0; i < n; i++)
-		if (tab[i].scope == scope && (tab[i].type == CT_STRING || tab[i].type == CT_LIST ||
-					      tab[i].type == CT_ENUM)) {
-			char **s = (char **)((char *)base + tab[i].off);
+	for (size_t i = 0; i < t->nkeys; i++)
+		if (t->keys[i].scope == scope && is_text(t->keys[i].type)) {
+			/* NULL after free: two rows may share a field */
+			char **s = (char **)((char *)base + t->keys[i].off);
 			free(*s);
 			*s = NULL;
 		}
@@ -505,14 +747,17 @@ static void free_strings(const struct conf_key *tab, size_t n, enum conf_scope s
 
 void conf_free(struct conf *c)
 {
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
-	free_strings(tab, n, SCOPE_GLOBAL, c);
-	for (unsigned i = 0; i < c->nplugins; i++)
-		free_strings(tab, n, SCOPE_PLUGIN, &c->plugin[i]);
+	size_t it = 0;
+	const struct conf_key_table *t;
+	while (c->schema && (t = conf_schema_next_table(c->schema, &it))) {
+		free_strings(t, SCOPE_GLOBAL, c);
+		for (unsigned i = 0; i < c->nplugins; i++)
+			free_strings(t, SCOPE_PLUGIN, &c->plugin[i]);
+	}
 	for (size_t i = 0; i < c->npending; i++)
 		free(c->pending[i].value);
 	free(c->pending);
+	free(c->set_at);
 	free(c->notices);
 	free(c->config_file);
 	memset(c, 0, sizeof *c);
@@ -562,30 +807,59 @@ static void daemons_text(unsigned m, char *buf, size_t len)
 					      names[i].name);
 }
 
-int conf_write_reference(FILE *fp)
+/* The types owning table t, "" for the schema's own tables. */
+static void table_types(const struct conf_schema *s, const struct conf_key_table *t, char *buf,
+			size_t len)
 {
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; s->types && s->types[i]; i++)
+		if (type_has_table(s->types[i], t) && o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+					      s->types[i]->type);
+}
+
+int conf_write_reference(FILE *fp, const struct conf_schema *s)
+{
 	fprintf(fp, "# Configuration keys\n\n"
-		    "Generated from `conf/keys.c` by `make docs`; do not edit by hand.\n\n"
+		    "Generated by `nfacctd --config-reference` (`make docs`) from the key tables "
+		    "of the core (`conf/keys.c`), the inputs (`conf/keys_netflow.c`) and the "
+		    "output modules (`out/*.c`); do not edit by hand.\n\n"
 		    "Syntax: `key: value`; `key[name]: value` sets a plugin-scoped key for one "
 		    "instance declared in `plugins`; `!` starts a comment.\n\n"
-		    "| key | type | default | scope | daemons | description |\n"
-		    "|---|---|---|---|---|---|\n");
-	for (size_t i = 0; i < n; i++) {
-		char dm[64];
-		const struct conf_key *k = &tab[i];
-		daemons_text(k->daemons, dm, sizeof dm);
-		char type[160];
-		if (k->type == CT_ENUM)
-			snprintf(type, sizeof type, "enum (%s)", k->choices);
-		else if (k->type == CT_INT)
-			snprintf(type, sizeof type, "integer [%ld..%ld]", k->min, k->max);
-		else
-			snprintf(type, sizeof type, "%s", type_name(k));
-		fprintf(fp, "| `%s` | %s | %s%s%s | %s | %s | %s |\n", k->name, type,
-			k->def[0] ? "`" : "", k->def[0] ? k->def : "-", k->def[0] ? "`" : "",
-			k->scope == SCOPE_GLOBAL ? "global" : "plugin", dm, k->doc);
+		    "Keys of an output type (a section named after the type) apply to the "
+		    "instances of that type only: `key[name]` naming an instance of another type "
+		    "is an error; `key` without a name applies to the instances of the type, and "
+		    "when there is none it is ignored with a notice.\n");
+	size_t it = 0;
+	const struct conf_key_table *t;
+	while ((t = conf_schema_next_table(s, &it))) {
+		char types[256];
+		table_types(s, t, types, sizeof types);
+		fprintf(fp, "\n## %s\n\n%s%s%s%s\n\n", t->name, t->title,
+			types[0] ? " Plugin type: " : "", types, types[0] ? "." : "");
+		fprintf(fp, "| key | type | default | scope | daemons | description |\n"
+			    "|---|---|---|---|---|---|\n");
+		for (size_t i = 0; i < t->nkeys; i++) {
+			char dm[64], type[160], scope[300];
+			const struct conf_key *k = &t->keys[i];
+			daemons_text(k->daemons, dm, sizeof dm);
+			if (k->type == CT_ENUM)
+				snprintf(type, sizeof type, "enum (%s)", k->choices);
+			else if (k->type == CT_INT)
+				snprintf(type, sizeof type, "integer [%ld..%ld]", k->min, k->max);
+			else
+				snprintf(type, sizeof type, "%s", type_name(k));
+			if (k->scope == SCOPE_GLOBAL)
+				snprintf(scope, sizeof scope, "global");
+			else if (types[0])
+				snprintf(scope, sizeof scope, "plugin (%s)", types);
+			else
+				snprintf(scope, sizeof scope, "plugin");
+			fprintf(fp, "| `%s` | %s | %s%s%s | %s | %s | %s |\n", k->name, type,
+				k->def[0] ? "`" : "", k->def[0] ? k->def : "-",
+				k->def[0] ? "`" : "", scope, dm, k->doc);
+		}
 	}
 	return ferror(fp) ? -1 : 0;
 }

@@ -1,13 +1,24 @@
 /*
- * Configuration: pmacct-compatible syntax driven by one table of keys.
+ * Configuration: pmacct-compatible syntax driven by tables of keys.
  *
  *   key: value            global, or every plugin instance for plugin keys
  *   key[name]: value      one plugin instance (declared in `plugins:`)
  *   ! comment
  *
- * The key table (conf/keys.c) gives each key its type, default, scope and the
- * daemons that accept it; parsing, validation, the command line and
- * docs/CONFIG-KEYS.md all come from that table.
+ * Keys come in tables (struct conf_key_table), one per module: the core's
+ * (conf/keys.h), each input's (conf_keys_netflow, conf_keys_pcap) and each
+ * output type's own plugin keys (struct conf_plugin_type, contributed by the
+ * output module).  A daemon's schema (struct conf_schema) lists the tables it
+ * accepts and the output types it can run; parsing, validation, defaults,
+ * the command line and docs/CONFIG-KEYS.md all come from it.
+ *
+ * Plugin-scoped keys are either generic (a table in schema->tables: they apply
+ * to every plugin type) or a type's own (a table of a conf_plugin_type: they
+ * apply to instances of that type only).  For a type's own key:
+ *   key[name]: v   with `name` of another type   -> error naming key and type;
+ *   key: v         applies to the instances of the types that own the key;
+ *                  when no such instance exists, it is ignored with a notice
+ *                  (pmacct configs often carry keys of plugins not running).
  */
 #ifndef NETACCT_CONF_CONFIG_H
 #define NETACCT_CONF_CONFIG_H
@@ -49,13 +60,28 @@ enum conf_scope {
 #define D_COLLECTORS (D_NFACCTD | D_SFACCTD | D_PMACCTD | D_UACCTD)
 #define D_ALL	     0xffu
 
-struct conf_plugin {
-	char name[CONF_NAME_MAX]; /* instance name; "default" when unnamed */
-	char type[CONF_NAME_MAX]; /* print, kafka, ... */
+struct conf_plugin_type;
+struct conf_schema;
 
+struct conf_plugin {
+	char name[CONF_NAME_MAX];	      /* instance name; "default" when unnamed */
+	char type[CONF_NAME_MAX];	      /* print, kafka, ... */
+	const struct conf_plugin_type *ptype; /* the schema's entry for `type` */
+
+	/* generic plugin keys (conf_keys_plugin) */
 	char *aggregate;
 	struct conf_where aggregate_at; /* origin "" when `aggregate` was not set */
-	char *print_output;		/* json | csv | formatted */
+	int tcpflags_encode_as_array;
+	int fwd_status_encode_as_string;
+	int mpls_label_stack_encode_as_array;
+	int timestamps_secs;
+	int timestamps_since_epoch;
+	int timestamps_utc;
+	int flush_queue_size;  /* netacct: intervals a writer may fall behind */
+	int cache_max_entries; /* netacct: per-worker table cap (0: unbounded) */
+
+	/* print's own keys (out/print.c); left zero for other types */
+	char *print_output; /* json | csv | formatted */
 	char *print_output_file;
 	int print_output_file_append;
 	char *print_output_separator;
@@ -65,18 +91,11 @@ struct conf_plugin {
 	int print_cache_entries;
 	int print_markers;
 	int print_write_empty_file;
-
-	int tcpflags_encode_as_array;
-	int fwd_status_encode_as_string;
-	int mpls_label_stack_encode_as_array;
-	int timestamps_secs;
-	int timestamps_since_epoch;
-	int timestamps_utc;
-	int flush_queue_size;  /* netacct: intervals a writer may fall behind */
-	int cache_max_entries; /* netacct: per-worker table cap (0: unbounded) */
 };
 
 struct conf {
+	const struct conf_schema *schema; /* the keys this daemon accepts (conf_init) */
+
 	/* daemon */
 	int daemonize;
 	char *pidfile;
@@ -84,38 +103,73 @@ struct conf {
 	char *syslog;
 	int debug;
 	char *config_file;
+	int maps_refresh;   /* reload maps on SIGUSR2 */
+	char *cluster_name; /* set: instances may share the listening port */
+	int cluster_id;
 
 	/* reactor */
 	int reactor_workers; /* 0: number of online CPUs */
+	int reactor_batch;   /* datagrams per recvmmsg */
+	int log_rate_limit;  /* malformed-input log lines per exporter per minute */
+
+	/* NetFlow/IPFIX input (conf_keys_netflow) */
 	char *nfacctd_ip;
-	struct conf_where nfacctd_ip_at;
 	int nfacctd_port;
 	int nfacctd_pipe_size; /* SO_RCVBUF bytes, 0: kernel default */
-	int reactor_batch;     /* datagrams per recvmmsg */
-
-	/* NetFlow/IPFIX */
 	int nfacctd_renormalize;
 	int nfacctd_time_new;
 	int nfacctd_time_secs;
 	char *nfacctd_templates_file;
 	int nfacctd_disable_opt_scope_check;
 	char *sampling_map;
-	char *aggregate_primitives;
-	int log_rate_limit;
 	int nfacctd_max_exporters; /* per worker */
 	int nfacctd_max_templates; /* per worker, all exporters */
-	/* per worker */	   /* malformed-input log lines per exporter per minute */
 
+	/* capture input (conf_keys_pcap) */
+	char *pcap_savefile;
+	int pcap_savefile_wait;
+	int pcap_savefile_delay;  /* seconds before each pass over the file */
+	int pcap_savefile_replay; /* passes over the file */
+	char *pcap_filter;
+
+	char *aggregate_primitives;
 	char *plugins;
-	struct conf_where plugins_at; /* where `plugins` was last set, for conf_finish errors */
 	struct conf_plugin plugin[CONF_MAX_PLUGINS];
 	unsigned nplugins;
 
 	/* parse state: plugin-scoped settings wait for `plugins` to be known */
 	struct conf_pending *pending;
 	size_t npending;
+	struct conf_set_at *set_at; /* where each global key was last set */
+	size_t nset_at;
 	char *notices;
 };
+
+struct conf_key;
+
+/*
+ * Optional hooks of a key row; most rows have neither.
+ *
+ * set: parse v and store it at base + k->off (base is struct conf for global
+ * keys, struct conf_plugin for plugin keys) with a rule of its own; replaces
+ * the type's rule (conf_store_value(), which a setter may call once it has
+ * checked what it adds).  Runs where the key is set, so its error names that
+ * line; for a plugin key that first run validates into a scratch instance,
+ * and conf_finish() runs it again into each instance the key reaches.  The
+ * slot's C type follows the key's type: int for CT_BOOL, CT_INT and
+ * CT_DURATION, a malloc'ed char * for CT_STRING, CT_LIST and CT_ENUM.
+ *
+ * check: a rule across keys, run by conf_finish() once everything is parsed,
+ * once for a global key, once per instance for a plugin key.  at says where
+ * the key was set (origin "" when it holds its default); the error is
+ * reported at that place.
+ *
+ * Both return 0, or -1 with the reason in why (a phrase: "'x' is not ...").
+ */
+typedef int conf_set_fn(const struct conf_key *k, void *base, const char *v, char *why,
+			size_t whylen);
+typedef int conf_check_fn(const struct conf *c, const void *base, const struct conf_where *at,
+			  char *why, size_t whylen);
 
 struct conf_key {
 	const char *name;
@@ -127,10 +181,46 @@ struct conf_key {
 	const char *choices; /* CT_ENUM values, '|' separated */
 	long min, max;	     /* CT_INT bounds */
 	const char *doc;
+	conf_set_fn *set;     /* NULL: the type's rule */
+	conf_check_fn *check; /* NULL: none */
 };
 
-/* The key table and its length. */
-const struct conf_key *conf_keys(size_t *n);
+/* A row without hooks: CONF_ROW(name, type, G(field), daemons, def, choices, min, max, doc). */
+#define CONF_ROW(...)                                                                              \
+	{                                                                                          \
+		__VA_ARGS__, NULL, NULL                                                            \
+	}
+
+/* The rows one module contributes. */
+struct conf_key_table {
+	const char *name;  /* section of the reference, e.g. "core", "netflow", "print" */
+	const char *title; /* one line introducing the section */
+	const struct conf_key *keys;
+	size_t nkeys;
+};
+
+#define CONF_TABLE(name, title, rows)                                                              \
+	{                                                                                          \
+		name, title, rows, sizeof rows / sizeof rows[0]                                    \
+	}
+
+/* An output (plugin) type as the configuration sees it. */
+struct conf_plugin_type {
+	const char *type; /* as written in `plugins:` */
+	/* its own plugin-scoped keys; NULL-terminated, NULL for none.  Types may
+	 * share a table (e.g. the SQL types), each then owns its keys. */
+	const struct conf_key_table *const *tables;
+};
+
+/*
+ * What a daemon accepts: tables of global and generic plugin keys, and the
+ * output types it can run (their keys included).  Both lists NULL-terminated.
+ * A key name appears in one row of the whole schema.
+ */
+struct conf_schema {
+	const struct conf_key_table *const *tables;
+	const struct conf_plugin_type *const *types;
+};
 
 /* Which daemon is parsing (D_* bit) and how it is called in messages. */
 struct conf_daemon {
@@ -139,12 +229,13 @@ struct conf_daemon {
 };
 
 /*
- * Fill c with defaults.  Then conf_load_file() reads a file, and
- * conf_set() applies one key (command line).  conf_finish() declares the
- * plugin instances and validates cross-key rules.  All return 0 or -1
- * with a message naming file, line and key in err.
+ * conf_init() fills c with the defaults of schema s and remembers s (which
+ * must outlive c).  Then conf_load_file() reads a file, and conf_set()
+ * applies one key (command line).  conf_finish() declares the plugin
+ * instances, applies the plugin keys and runs the check hooks.  All return 0
+ * or -1 with a message naming file, line and key in err.
  */
-void conf_init(struct conf *c);
+void conf_init(struct conf *c, const struct conf_schema *s);
 int conf_load_file(struct conf *c, const struct conf_daemon *d, const char *path, char *err,
 		   size_t errlen);
 int conf_load_string(struct conf *c, const struct conf_daemon *d, const char *origin,
@@ -154,10 +245,35 @@ int conf_set(struct conf *c, const struct conf_daemon *d, const char *key, const
 int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t errlen);
 void conf_free(struct conf *c);
 
-/* Write the Markdown key reference (docs/CONFIG-KEYS.md) to fp. */
-int conf_write_reference(FILE *fp);
+/* The row of key `name` in s, NULL if s has none; *owner_table gets its table if non-NULL. */
+const struct conf_key *conf_schema_key(const struct conf_schema *s, const char *name,
+				       const struct conf_key_table **owner_table);
+/* The output type `type` of s, NULL if s cannot run it. */
+const struct conf_plugin_type *conf_schema_type(const struct conf_schema *s, const char *type);
+/* Whether plugin key k applies to type t (generic keys apply to every type). */
+int conf_key_applies(const struct conf_schema *s, const struct conf_key *k,
+		     const struct conf_plugin_type *t);
 
-/* Notices (obsolete keys) collected while parsing, one per line; NULL if none. */
+/*
+ * Every table of s once (the global/generic ones, then each type's, a
+ * shared table at its first type): start with *it = 0, NULL at the end.
+ */
+const struct conf_key_table *conf_schema_next_table(const struct conf_schema *s, size_t *it);
+
+/* The type's rule for k: validate v and store it at base + k->off. */
+int conf_store_value(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen);
+
+/*
+ * Where global key `key` was last set (file and line, or "command line"),
+ * NULL when it holds its default.  For errors found after parsing (a file
+ * that cannot be opened, a port in use) to name the line that asked for it.
+ */
+const struct conf_where *conf_where_set(const struct conf *c, const char *key);
+
+/* Write the Markdown key reference (docs/CONFIG-KEYS.md) of s to fp, one section per table. */
+int conf_write_reference(FILE *fp, const struct conf_schema *s);
+
+/* Notices (obsolete keys, keys of absent plugin types) collected while parsing; NULL if none. */
 const char *conf_notices(const struct conf *c);
 
 #endif

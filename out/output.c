@@ -3,19 +3,39 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct out_module *const modules[] = {&out_print_module};
+#include "conf/keys.h"
+
+/* The registry: add an output module here and `plugins:` accepts its type. */
+const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.conf, NULL};
+
+static const struct conf_key_table *const nfacctd_tables[] = {
+    &conf_keys_core,   &conf_keys_netflow,  &conf_keys_pcap,
+    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+
+const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
 const struct out_module *out_module_find(const char *type)
 {
-	for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
-		if (strcmp(modules[i]->type, type) == 0)
-			return modules[i];
+	/* one list: each entry is the `conf` member of its module */
+	for (size_t i = 0; out_plugin_types[i]; i++)
+		if (strcmp(out_plugin_types[i]->type, type) == 0)
+			return (const struct out_module *)(const void *)((const char *)
+									     out_plugin_types[i] -
+									 offsetof(struct out_module,
+										  conf));
 	return NULL;
+}
+
+/* The module's own int key at off for this instance; def when the type has none. */
+static int module_int(const struct conf_plugin *pc, size_t off, int def)
+{
+	return off ? *(const int *)(const void *)((const char *)pc + off) : def;
 }
 
 int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,
 		      const struct prim_registry *reg, struct logger *log, char *err, size_t errlen)
 {
+	const struct out_module *mod = out_module_find(pc->type);
 	struct prim_opts opts = {
 	    .tcpflags_as_array = pc->tcpflags_encode_as_array,
 	    .fwd_status_as_string = pc->fwd_status_encode_as_string,
@@ -24,7 +44,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .timestamps_since_epoch = pc->timestamps_since_epoch,
 	    .timestamps_utc = pc->timestamps_utc,
 	    .time_new = c->nfacctd_time_new,
-	    .history = pc->print_history,
+	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
 	};
 	char why[256];
 
@@ -32,7 +52,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	oi->conf = pc;
 	oi->log = log;
 	snprintf(oi->component, sizeof oi->component, "%s/%s", pc->name, pc->type);
-	oi->mod = out_module_find(pc->type);
+	oi->mod = mod;
 	if (!oi->mod) {
 		snprintf(err, errlen, "plugin %s: no output module for type '%s'", pc->name,
 			 pc->type);
@@ -50,6 +70,8 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 				 pc->aggregate_at.origin, pc->name, why);
 		return -1;
 	}
-	oi->refresh = pc->print_refresh_time;
+	oi->refresh = module_int(pc, mod->refresh_off, 60);
+	oi->history = opts.history;
+	oi->cache_entries = module_int(pc, mod->cache_entries_off, 16411);
 	return 0;
 }

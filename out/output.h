@@ -43,8 +43,18 @@ enum out_sink {
 	OUT_SINK_EVENT = 1u << 2,
 };
 
+/*
+ * An output type.  `conf` is how the configuration sees it: the type name
+ * (`plugins: print[x]`) and the module's own plugin-scoped keys (its
+ * directive tables), which apply to instances of this type only.  The
+ * refresh_off, history_off and cache_entries_off fields name the module's own
+ * int keys (offsets into struct conf_plugin) that give the core the
+ * instance's refresh time, time-bin length and table size hint; 0 means the
+ * type has no such key (offset 0 is the instance name, never an int key).
+ */
 struct out_module {
-	const char *type;
+	struct conf_plugin_type conf;
+	size_t refresh_off, history_off, cache_entries_off;
 	unsigned sinks; /* enum out_sink bits; 0 means OUT_SINK_TABLE */
 	/* Before the threads start (main thread); -1 + err refuses to start. */
 	int (*open)(struct out_instance *oi, char *err, size_t errlen);
@@ -90,7 +100,9 @@ struct out_instance {
 	struct keyspec ks;
 	struct logger *log;
 	char component[2 * CONF_NAME_MAX + 2]; /* "name/type" for log lines */
-	int refresh;			       /* seconds between flushes */
+	int refresh;			       /* seconds between flushes (module's key) */
+	int history;			       /* time-bin length in seconds, 0: none */
+	int cache_entries;		       /* initial table size hint per worker */
 	void *state;			       /* module-private */
 	struct writer *writer;
 
@@ -119,10 +131,23 @@ static inline void out_datagram(struct out_instance *oi, unsigned worker, const 
 	oi->mod->datagram(oi, worker, d);
 }
 
+/*
+ * The output types this build has, as the configuration sees them
+ * (NULL-terminated): a daemon's struct conf_schema points `types` here.
+ */
+extern const struct conf_plugin_type *const out_plugin_types[];
+
 /* Module lookup by plugin type; NULL if unknown. */
 const struct out_module *out_module_find(const char *type);
 
-/* Set up an instance from its plugin config (key spec, module, refresh). */
+/*
+ * nfacctd's configuration schema: the core, NetFlow and capture key tables
+ * and out_plugin_types.  For the daemon, the tests and the fuzzers until the
+ * daemon descriptor owns its key set.
+ */
+extern const struct conf_schema out_schema_nfacctd;
+
+/* Set up an instance from its plugin config (key spec, module, refresh, history, cache size). */
 int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,
 		      const struct prim_registry *reg, struct logger *log, char *err,
 		      size_t errlen);

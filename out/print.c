@@ -5,6 +5,7 @@
  * file renamed into place, so a reader never sees half an interval.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,39 @@
 
 /* Bytes gathered before they go to the file: few large writes, bounded memory. */
 #define PRINT_CHUNK (1u << 20)
+/* print's own keys: they apply to print instances only. */
+#define P(f) SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
+static const struct conf_key print_rows[] = {
+    CONF_ROW("print_output", CT_ENUM, P(print_output), D_ALL, "formatted", "formatted|json|csv", 0,
+	     0, "print plugin encoding."),
+    CONF_ROW(
+	"print_output_file", CT_STRING, P(print_output_file), D_ALL, "", NULL, 0, 0,
+	"print plugin destination; strftime(3) variables expand to the interval start; unset = "
+	"stdout."),
+    CONF_ROW("print_output_file_append", CT_BOOL, P(print_output_file_append), D_ALL, "false", NULL,
+	     0, 0, "Append to print_output_file instead of rewriting it every interval."),
+    CONF_ROW("print_output_separator", CT_STRING, P(print_output_separator), D_ALL, ",", NULL, 0, 0,
+	     "Field separator of the csv encoding."),
+    CONF_ROW("print_refresh_time", CT_INT, P(print_refresh_time), D_ALL, "60", NULL, 1, 86400,
+	     "Seconds between flushes of the print plugin."),
+    CONF_ROW("print_history", CT_DURATION, P(print_history), D_ALL, "", NULL, 0, 31 * 86400,
+	     "Time bins: aggregate per bin of this length (e.g. 5m, 1h) and print stamp_inserted / "
+	     "stamp_updated. Bins start at multiples of the length since the epoch (UTC)."),
+    CONF_ROW("print_history_roundoff", CT_ENUM, P(print_history_roundoff), D_ALL, "", "m|h|d|w", 0,
+	     0,
+	     "Accepted for compatibility; bins are always aligned to multiples of print_history."),
+    CONF_ROW("print_cache_entries", CT_INT, P(print_cache_entries), D_ALL, "16411", NULL, 1,
+	     1 << 28, "Initial table size hint per worker (tables grow as needed)."),
+    CONF_ROW("print_markers", CT_BOOL, P(print_markers), D_ALL, "false", NULL, 0, 0,
+	     "Write start/end markers around each flush."),
+    CONF_ROW("print_write_empty_file", CT_BOOL, P(print_write_empty_file), D_ALL, "false", NULL, 0,
+	     0, "Create print_output_file even when an interval has no data."),
+};
+#undef P
+static const struct conf_key_table print_keys = CONF_TABLE(
+    "print", "The print output: JSON, CSV or a formatted table, to stdout or files.", print_rows);
+static const struct conf_key_table *const print_tables[] = {&print_keys, NULL};
+
 
 struct print_state {
 	struct encoder enc;
@@ -188,8 +222,11 @@ static void print_close(struct out_instance *oi)
 }
 
 const struct out_module out_print_module = {
-    .type = "print",
     .sinks = OUT_SINK_TABLE,
+    .conf = {"print", print_tables},
+    .refresh_off = offsetof(struct conf_plugin, print_refresh_time),
+    .history_off = offsetof(struct conf_plugin, print_history),
+    .cache_entries_off = offsetof(struct conf_plugin, print_cache_entries),
     .open = print_open,
     .write = print_write,
     .reopen = print_reopen,

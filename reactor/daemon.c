@@ -250,7 +250,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 	ctx->d = cd;
 	ctx->desc = desc;
 	logger_init_stderr(&ctx->log);
-	conf_init(&ctx->conf);
+	conf_init(&ctx->conf, &out_schema_nfacctd);
 
 	switch (cli_parse(argc, argv, &ctx->conf, d, stdout, err, sizeof err)) {
 	case CLI_EXIT_OK:

@@ -28,6 +28,7 @@
 #include "agg/primitive.h"
 #include "conf/cli.h"
 #include "conf/config.h"
+#include "out/output.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,7 +56,7 @@ static void fuzz_text(const uint8_t *data, size_t size)
 		return;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	conf_init(&c);
+	conf_init(&c, &out_schema_nfacctd);
 	err[0] = '\0';
 	if (conf_load_string(&c, &NF, "fuzz.conf", text, err, sizeof err) == 0 &&
 	    conf_finish(&c, &NF, err, sizeof err) == 0)
@@ -101,7 +102,7 @@ static void run_cli(int with_file, const char *path, const uint8_t *data, size_t
 		argv[argc++] = buf + off;
 	}
 	argv[argc] = NULL;
-	conf_init(&c);
+	conf_init(&c, &out_schema_nfacctd);
 	err[0] = '\0';
 	if (cli_parse(argc, argv, &c, &NF, devnull, err, sizeof err) == CLI_RUN)
 		build_keyspecs(&c);

@@ -36,7 +36,9 @@ CLEANFILES += tests/fuzz/fuzz_nf9
 # libFuzzer over the committed corpus, new inputs into tests/fuzz/work-*, and a
 # -DFUZZ_REPLAY build that replays the corpus under `make check`.
 FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c $(srcdir)/conf/config.c $(srcdir)/conf/keys.c \
-	$(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c $(srcdir)/agg/mapline.c
+	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c \
+	$(srcdir)/agg/mapline.c $(srcdir)/out/output.c $(srcdir)/out/print.c $(srcdir)/out/encode.c \
+	$(srcdir)/out/buf.c $(srcdir)/agg/table.c $(srcdir)/reactor/log.c
 FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
 	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c \
@@ -54,7 +56,8 @@ tests_fuzz_replay_maps_LDADD = $(CORE_LIBS)
 
 tests/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
 	@mkdir -p tests/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(FUZZ_CONF_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(JANSSON_CFLAGS) \
+	  $(FUZZ_CONF_SRCS) $(JANSSON_LIBS) -o $@
 
 tests/fuzz/fuzz_maps: $(FUZZ_MAPS_SRCS)
 	@mkdir -p tests/fuzz

@@ -1,6 +1,7 @@
 /*
- * Unit tests for the configuration parser (conf/config.c, conf/keys.c) and
- * the command line (conf/cli.c).
+ * Unit tests for the configuration parser (conf/config.c), the key tables
+ * (conf/keys*.c, out/print.c), the output module registry's configuration
+ * side (out/output.c) and the command line (conf/cli.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,8 @@
 
 #include "conf/cli.h"
 #include "conf/config.h"
+#include "conf/keys.h"
+#include "out/output.h"
 
 #ifndef UNIT_DATA_DIR
 #define UNIT_DATA_DIR "tests/unit/data"
@@ -23,6 +26,23 @@
 
 static const struct conf_daemon NF = {D_NFACCTD, "nfacctd"};
 static const struct conf_daemon SF = {D_SFACCTD, "sfacctd"};
+static const struct conf_daemon UA = {D_UACCTD, "uacctd"};
+
+/* The real nfacctd schema: every key row the daemon accepts. */
+#define SCHEMA (&out_schema_nfacctd)
+
+/* Every row of schema s, in table order; returns how many. */
+static size_t all_keys(const struct conf_schema *s, const struct conf_key **out, size_t max)
+{
+	size_t n = 0, it = 0;
+	const struct conf_key_table *t;
+	while ((t = conf_schema_next_table(s, &it)))
+		for (size_t i = 0; i < t->nkeys; i++) {
+			assert_true(n < max);
+			out[n++] = &t->keys[i];
+		}
+	return n;
+}
 
 #define ORIGIN "test.conf"
 
@@ -30,7 +50,7 @@ static const struct conf_daemon SF = {D_SFACCTD, "sfacctd"};
 static int load(struct conf *c, const struct conf_daemon *d, const char *text, char *err,
 		size_t errlen)
 {
-	conf_init(c);
+	conf_init(c, SCHEMA);
 	err[0] = '\0';
 	if (conf_load_string(c, d, ORIGIN, text, err, errlen) < 0)
 		return -1;
@@ -266,22 +286,23 @@ static void check_plugin_key(const struct conf_plugin *p, const struct conf_key 
 static void test_every_plugin_key_unnamed(void **state)
 {
 	(void)state;
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
-	char text[16384], vals[128][128];
+	const struct conf_key *tab[256];
+	size_t n = all_keys(SCHEMA, tab, 256);
+	char text[16384], vals[256][128];
 	size_t o = 0;
 	o += (size_t)snprintf(text + o, sizeof text - o, "plugins: print[p1], print[p2]\n");
-	for (size_t i = 0; i < n && i < 128; i++) {
-		if (tab[i].scope != SCOPE_PLUGIN || tab[i].type == CT_OBSOLETE)
+	for (size_t i = 0; i < n; i++) {
+		vals[i][0] = '\0';
+		if (tab[i]->scope != SCOPE_PLUGIN || tab[i]->type == CT_OBSOLETE)
 			continue;
-		const char *v = sample_value(&tab[i], vals[i], sizeof vals[i]);
+		const char *v = sample_value(tab[i], vals[i], sizeof vals[i]);
 		if (!v) {
 			vals[i][0] = '\0';
 			continue;
 		}
 		if (v != vals[i])
 			snprintf(vals[i], sizeof vals[i], "%s", v);
-		o += (size_t)snprintf(text + o, sizeof text - o, "%s: %s\n", tab[i].name, vals[i]);
+		o += (size_t)snprintf(text + o, sizeof text - o, "%s: %s\n", tab[i]->name, vals[i]);
 	}
 	assert_true(o < sizeof text);
 	struct conf c;
@@ -293,10 +314,10 @@ static void test_every_plugin_key_unnamed(void **state)
 	}
 	assert_int_equal(c.nplugins, 2);
 	for (unsigned j = 0; j < 2; j++)
-		for (size_t i = 0; i < n && i < 128; i++)
-			if (tab[i].scope == SCOPE_PLUGIN && tab[i].type != CT_OBSOLETE &&
+		for (size_t i = 0; i < n; i++)
+			if (tab[i]->scope == SCOPE_PLUGIN && tab[i]->type != CT_OBSOLETE &&
 			    vals[i][0])
-				check_plugin_key(&c.plugin[j], &tab[i], vals[i]);
+				check_plugin_key(&c.plugin[j], tab[i], vals[i]);
 	conf_free(&c);
 }
 
@@ -304,31 +325,32 @@ static void test_every_plugin_key_unnamed(void **state)
 static void test_every_plugin_key_named(void **state)
 {
 	(void)state;
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
+	const struct conf_key *tab[256];
+	size_t n = all_keys(SCHEMA, tab, 256);
 	for (size_t i = 0; i < n; i++) {
-		if (tab[i].scope != SCOPE_PLUGIN || tab[i].type == CT_OBSOLETE)
+		if (tab[i]->scope != SCOPE_PLUGIN || tab[i]->type == CT_OBSOLETE)
 			continue;
 		char vbuf[128], text[512], err[512];
-		const char *v = sample_value(&tab[i], vbuf, sizeof vbuf);
+		const char *v = sample_value(tab[i], vbuf, sizeof vbuf);
 		if (!v)
 			continue;
 		snprintf(text, sizeof text, "plugins: print[one], print[two]\n%s[two]: %s\n",
-			 tab[i].name, v);
+			 tab[i]->name, v);
 		struct conf c;
 		if (load(&c, &NF, text, err, sizeof err) != 0) {
 			print_error("%s\n", err);
 			conf_free(&c);
 			fail();
 		}
-		check_plugin_key(plugin(&c, "two"), &tab[i], v);
+		check_plugin_key(plugin(&c, "two"), tab[i], v);
 		/* "one" keeps the default */
 		struct conf d;
 		char derr[512];
 		assert_int_equal(load(&d, &NF, "plugins: print[x]\n", derr, sizeof derr), 0);
-		const char *a = (const char *)plugin(&c, "one") + tab[i].off;
-		const char *b = (const char *)&d.plugin[0] + tab[i].off;
-		if (tab[i].type == CT_BOOL || tab[i].type == CT_INT || tab[i].type == CT_DURATION)
+		const char *a = (const char *)plugin(&c, "one") + tab[i]->off;
+		const char *b = (const char *)&d.plugin[0] + tab[i]->off;
+		if (tab[i]->type == CT_BOOL || tab[i]->type == CT_INT ||
+		    tab[i]->type == CT_DURATION)
 			assert_int_equal(*(const int *)a, *(const int *)b);
 		else if (*(char *const *)b)
 			assert_string_equal(*(char *const *)a, *(char *const *)b);
@@ -461,7 +483,7 @@ static void test_conf_set(void **state)
 	(void)state;
 	struct conf c;
 	char err[512];
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_set(&c, &NF, "nfacctd_port", "9999", err, sizeof err), 0);
 	assert_int_equal(conf_set(&c, &NF, "plugins", "print[a],print[b]", err, sizeof err), 0);
 	assert_int_equal(conf_set(&c, &NF, "aggregate[b]", "proto", err, sizeof err), 0);
@@ -618,7 +640,7 @@ static void test_bad_plugins_name_file_and_line(void **state)
 	assert_string_equal(err, ORIGIN ":3: key 'plugins': unknown plugin type 'foo'");
 	conf_free(&c);
 	/* set on the command line: named so, without a line */
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_string(&c, &NF, ORIGIN, "plugins: print\n", err, sizeof err), 0);
 	assert_int_equal(conf_set(&c, &NF, "plugins", "foo[x]", err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
@@ -653,7 +675,7 @@ static void test_bad_nfacctd_ip(void **state)
 static void test_bad_nfacctd_ip_names_file_and_line(void **state)
 {
 	(void)state;
-	/* checked in conf_finish(), reported at the line that set it */
+	/* reported at the line that set it */
 	struct conf c;
 	char err[512];
 	assert_int_equal(load(&c, &NF, "debug: true\nnfacctd_ip: localhost\n", err, sizeof err),
@@ -661,9 +683,9 @@ static void test_bad_nfacctd_ip_names_file_and_line(void **state)
 	assert_string_equal(err,
 			    ORIGIN ":2: key 'nfacctd_ip': 'localhost' is not an IPv4/IPv6 address");
 	conf_free(&c);
-	conf_init(&c);
-	assert_int_equal(conf_set(&c, &NF, "nfacctd_ip", "10.0.0.256", err, sizeof err), 0);
-	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
+	/* a setter: refused where it is set, before conf_finish() */
+	conf_init(&c, SCHEMA);
+	assert_int_equal(conf_set(&c, &NF, "nfacctd_ip", "10.0.0.256", err, sizeof err), -1);
 	assert_contains(err, "command line: key 'nfacctd_ip': '10.0.0.256'");
 	conf_free(&c);
 }
@@ -696,7 +718,7 @@ static void test_aggregate_where_recorded(void **state)
 	assert_string_equal(plugin(&c, "a")->aggregate_at.origin, "");
 	conf_free(&c);
 	/* command line */
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_set(&c, &NF, "aggregate[a]", "src_host", err, sizeof err), 0);
 	assert_int_equal(conf_set(&c, &NF, "plugins", "print[a]", err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
@@ -712,7 +734,7 @@ static void test_file_good(void **state)
 	(void)state;
 	struct conf c;
 	char err[512];
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/good.conf", err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
 	assert_string_equal(c.config_file, UNIT_DATA_DIR "/good.conf");
@@ -736,7 +758,7 @@ static void test_file_crlf(void **state)
 	(void)state;
 	struct conf c;
 	char err[512];
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/crlf.conf", err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
 	assert_int_equal(c.debug, 1);
@@ -750,7 +772,7 @@ static void test_file_bad_line(void **state)
 	(void)state;
 	struct conf c;
 	char err[512];
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/bad_line.conf", err, sizeof err),
 			 -1);
 	assert_contains(err, "bad_line.conf:4:");
@@ -758,7 +780,7 @@ static void test_file_bad_line(void **state)
 	assert_contains(err, "sometimes");
 	conf_free(&c);
 
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_file(&c, &NF, UNIT_DATA_DIR "/bad_named.conf", err, sizeof err),
 			 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
@@ -773,7 +795,7 @@ static void test_file_missing(void **state)
 	(void)state;
 	struct conf c;
 	char err[512];
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(
 	    conf_load_file(&c, &NF, UNIT_DATA_DIR "/does-not-exist.conf", err, sizeof err), -1);
 	assert_contains(err, "does-not-exist.conf");
@@ -791,7 +813,7 @@ static void test_file_empty_and_binary(void **state)
 	fclose(fp); /* empty: fine, all defaults */
 	struct conf c;
 	char err[512];
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_file(&c, &NF, path, err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
 	assert_int_equal(c.nfacctd_port, 2100);
@@ -801,7 +823,7 @@ static void test_file_empty_and_binary(void **state)
 	assert_non_null(fp);
 	fwrite("debug: true\n\0\x01\x02", 1, 15, fp);
 	fclose(fp);
-	conf_init(&c);
+	conf_init(&c, SCHEMA);
 	assert_int_equal(conf_load_file(&c, &NF, path, err, sizeof err), -1);
 	assert_contains(err, path);
 	conf_free(&c);
@@ -824,7 +846,7 @@ static enum cli_result run_cli(struct conf *c, char **out_text, char *err, size_
 	size_t len = 0;
 	FILE *out = open_memstream(out_text, &len);
 	assert_non_null(out);
-	conf_init(c);
+	conf_init(c, SCHEMA);
 	err[0] = '\0';
 	enum cli_result r = cli_parse(argc, argv, c, &NF, out, err, errlen);
 	fclose(out);
@@ -980,12 +1002,12 @@ static void test_cli_config_reference(void **state)
 	char err[512], *out = NULL;
 	assert_int_equal(run_cli(&c, &out, err, sizeof err, "--config-reference", NULL),
 			 CLI_EXIT_OK);
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
+	const struct conf_key *tab[256];
+	size_t n = all_keys(SCHEMA, tab, 256);
 	assert_true(n > 0);
 	for (size_t i = 0; i < n; i++) {
 		char cell[128];
-		snprintf(cell, sizeof cell, "| `%s` |", tab[i].name);
+		snprintf(cell, sizeof cell, "| `%s` |", tab[i]->name);
 		assert_contains(out, cell);
 	}
 	conf_free(&c);
@@ -995,7 +1017,7 @@ static void test_cli_config_reference(void **state)
 	char *direct = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&direct, &len);
-	assert_int_equal(conf_write_reference(fp), 0);
+	assert_int_equal(conf_write_reference(fp, SCHEMA), 0);
 	fclose(fp);
 	out = NULL;
 	assert_int_equal(run_cli(&c, &out, err, sizeof err, "--config-reference", NULL),
@@ -1009,31 +1031,562 @@ static void test_cli_config_reference(void **state)
 static void test_key_table_sane(void **state)
 {
 	(void)state;
-	size_t n;
-	const struct conf_key *tab = conf_keys(&n);
+	const struct conf_key *tab[256];
+	size_t n = all_keys(SCHEMA, tab, 256);
 	for (size_t i = 0; i < n; i++) {
-		assert_non_null(tab[i].name);
-		assert_non_null(tab[i].def);
-		assert_non_null(tab[i].doc);
-		for (const char *p = tab[i].name; *p; p++)
+		assert_non_null(tab[i]->name);
+		assert_non_null(tab[i]->def);
+		assert_non_null(tab[i]->doc);
+		for (const char *p = tab[i]->name; *p; p++)
 			assert_false(*p >= 'A' && *p <= 'Z');
+		/* one row per name in the whole schema */
 		for (size_t j = 0; j < i; j++)
-			assert_int_not_equal(strcasecmp(tab[i].name, tab[j].name), 0);
-		if (tab[i].type == CT_ENUM)
-			assert_non_null(tab[i].choices);
-		if (tab[i].type == CT_INT)
-			assert_true(tab[i].min <= tab[i].max);
+			assert_int_not_equal(strcasecmp(tab[i]->name, tab[j]->name), 0);
+		if (tab[i]->type == CT_ENUM)
+			assert_non_null(tab[i]->choices);
+		if (tab[i]->type == CT_INT)
+			assert_true(tab[i]->min <= tab[i]->max);
 		/* every default must pass its own validation */
-		if (tab[i].def[0] && tab[i].type != CT_OBSOLETE && tab[i].scope == SCOPE_GLOBAL &&
-		    (tab[i].daemons & D_NFACCTD)) {
+		if (tab[i]->def[0] && tab[i]->type != CT_OBSOLETE &&
+		    (tab[i]->daemons & D_NFACCTD)) {
 			struct conf c;
-			char err[512];
-			conf_init(&c);
-			assert_int_equal(
-			    conf_set(&c, &NF, tab[i].name, tab[i].def, err, sizeof err), 0);
+			char err[512], key[128];
+			conf_init(&c, SCHEMA);
+			if (tab[i]->scope == SCOPE_PLUGIN) {
+				assert_int_equal(
+				    conf_set(&c, &NF, "plugins", "print[x]", err, sizeof err), 0);
+				snprintf(key, sizeof key, "%s[x]", tab[i]->name);
+			} else {
+				snprintf(key, sizeof key, "%s", tab[i]->name);
+			}
+			assert_int_equal(conf_set(&c, &NF, key, tab[i]->def, err, sizeof err), 0);
+			/* a check hook may want other keys too (cluster_id: cluster_name) */
+			if (!tab[i]->check)
+				assert_int_equal(conf_finish(&c, &NF, err, sizeof err), 0);
 			conf_free(&c);
 		}
 	}
+	/* an output type's own tables hold plugin keys only */
+	for (size_t t = 0; out_plugin_types[t]; t++)
+		for (size_t g = 0; out_plugin_types[t]->tables && out_plugin_types[t]->tables[g];
+		     g++)
+			for (size_t i = 0; i < out_plugin_types[t]->tables[g]->nkeys; i++)
+				assert_int_equal(out_plugin_types[t]->tables[g]->keys[i].scope,
+						 SCOPE_PLUGIN);
+}
+
+/* ---- module registry, type-scoped keys, hooks ------------------------- */
+
+/*
+ * A schema of its own, as a daemon with more output types would have: a
+ * "kafka" type with keys of its own (one with a setter, one with a check),
+ * and "mysql" and "pgsql" sharing one table, as the SQL types will.  The
+ * test keys store into existing fields: only the parser is under test.
+ */
+#define TP(f) SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
+#define TG(f) SCOPE_GLOBAL, offsetof(struct conf, f)
+
+static int set_topic(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen)
+{
+	if (strchr(v, '/')) {
+		snprintf(why, whylen, "'%s' has a '/'", v);
+		return -1;
+	}
+	return conf_store_value(k, base, v, why, whylen);
+}
+
+static int check_topic(const struct conf *c, const void *base, const struct conf_where *at,
+		       char *why, size_t whylen)
+{
+	const struct conf_plugin *p = base;
+	(void)c;
+	(void)at;
+	if (!p->print_output_file) {
+		snprintf(why, whylen, "must be set");
+		return -1;
+	}
+	if (strcmp(p->print_output_file, "same") == 0 && strcmp(p->name, "k2") == 0) {
+		snprintf(why, whylen, "'same' is taken");
+		return -1;
+	}
+	return 0;
+}
+
+/* test_hi must not be below test_lo; records what it saw of where test_hi was set */
+static int check_hi(const struct conf *c, const void *base, const struct conf_where *at, char *why,
+		    size_t whylen)
+{
+	(void)base;
+	if (c->nfacctd_max_templates < c->nfacctd_max_exporters) {
+		snprintf(why, whylen, "%d is below test_lo (%d)%s", c->nfacctd_max_templates,
+			 c->nfacctd_max_exporters, at->origin[0] ? "" : " by default");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct conf_key kafka_rows[] = {
+    CONF_ROW("kafka_refresh_time", CT_INT, TP(print_refresh_time), D_ALL, "30", NULL, 1, 3600,
+	     "test"),
+    {"kafka_topic", CT_STRING, TP(print_output_file), D_ALL, "", NULL, 0, 0, "test", set_topic,
+     check_topic},
+};
+static const struct conf_key sql_rows[] = {
+    CONF_ROW("sql_refresh_time", CT_INT, TP(print_refresh_time), D_ALL, "120", NULL, 1, 3600,
+	     "test"),
+};
+static const struct conf_key test_global_rows[] = {
+    CONF_ROW("test_lo", CT_INT, TG(nfacctd_max_exporters), D_ALL, "10", NULL, 0, 1000, "test"),
+    {"test_hi", CT_INT, TG(nfacctd_max_templates), D_ALL, "20", NULL, 0, 1000, "test", NULL,
+     check_hi},
+};
+static const struct conf_key_table kafka_table = CONF_TABLE("kafka", "test kafka", kafka_rows);
+static const struct conf_key_table sql_table = CONF_TABLE("sql", "test sql", sql_rows);
+static const struct conf_key_table test_global_table =
+    CONF_TABLE("test", "test globals", test_global_rows);
+static const struct conf_key_table *const kafka_tables[] = {&kafka_table, NULL};
+static const struct conf_key_table *const sql_tables[] = {&sql_table, NULL};
+static const struct conf_plugin_type kafka_type = {"kafka", kafka_tables};
+static const struct conf_plugin_type mysql_type = {"mysql", sql_tables};
+static const struct conf_plugin_type pgsql_type = {"pgsql", sql_tables};
+static const struct conf_plugin_type *const test_types[] = {&out_print_module.conf, &kafka_type,
+							    &mysql_type, &pgsql_type, NULL};
+static const struct conf_key_table *const test_tables[] = {
+    &conf_keys_core, &conf_keys_netflow, &conf_keys_plugin, &test_global_table, NULL};
+static const struct conf_schema TEST_SCHEMA = {test_tables, test_types};
+
+static int load_test(struct conf *c, const char *text, char *err, size_t errlen)
+{
+	conf_init(c, &TEST_SCHEMA);
+	err[0] = '\0';
+	if (conf_load_string(c, &NF, ORIGIN, text, err, errlen) < 0)
+		return -1;
+	return conf_finish(c, &NF, err, errlen);
+}
+
+static void test_registry_types(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* the parser takes the types of its schema, not a list of its own */
+	assert_int_equal(load_test(&c,
+				   "plugins: print[p], kafka[k], mysql[m], pgsql[g]\n"
+				   "kafka_topic: flows\n",
+				   err, sizeof err),
+			 0);
+	assert_int_equal(c.nplugins, 4);
+	assert_string_equal(plugin(&c, "k")->type, "kafka");
+	assert_ptr_equal(plugin(&c, "k")->ptype, &kafka_type);
+	assert_ptr_equal(plugin(&c, "p")->ptype, &out_print_module.conf);
+	/* each type gets its own keys' defaults (here they share one field) */
+	assert_int_equal(plugin(&c, "p")->print_refresh_time, 60);
+	assert_int_equal(plugin(&c, "k")->print_refresh_time, 30);
+	assert_int_equal(plugin(&c, "m")->print_refresh_time, 120);
+	assert_int_equal(plugin(&c, "g")->print_refresh_time, 120);
+	/* print's own defaults do not reach other types; generic ones do */
+	assert_null(plugin(&c, "k")->print_output);
+	assert_string_equal(plugin(&c, "p")->print_output, "formatted");
+	assert_int_equal(plugin(&c, "k")->flush_queue_size, 64);
+	conf_free(&c);
+
+	/* a type of pmacct's that this schema lacks: not available */
+	assert_int_equal(load_test(&c, "plugins: tee[t]\n", err, sizeof err), -1);
+	assert_string_equal(
+	    err, ORIGIN ":1: key 'plugins': plugin type 'tee' is not available in this version of "
+			"netacct");
+	conf_free(&c);
+	/* the real schema has no kafka yet */
+	assert_int_equal(load(&c, &NF, "plugins: kafka[k]\n", err, sizeof err), -1);
+	assert_contains(err, "not available");
+	conf_free(&c);
+
+	/* the registry: every type of the real schema is a module found by its name */
+	assert_ptr_equal(out_module_find("print"), &out_print_module);
+	assert_null(out_module_find("kafka"));
+	assert_null(out_module_find(""));
+	for (size_t i = 0; out_plugin_types[i]; i++) {
+		const struct out_module *m = out_module_find(out_plugin_types[i]->type);
+		assert_non_null(m);
+		assert_ptr_equal(&m->conf, out_plugin_types[i]);
+		assert_ptr_equal(conf_schema_type(SCHEMA, m->conf.type), &m->conf);
+	}
+}
+
+static void test_key_of_other_type_named(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load_test(&c,
+				   "plugins: print[p], kafka[x]\n"
+				   "kafka_topic: t\n"
+				   "print_refresh_time[x]: 10\n",
+				   err, sizeof err),
+			 -1);
+	assert_string_equal(err, ORIGIN ":3: key 'print_refresh_time' does not apply to plugin 'x' "
+					"of type 'kafka'");
+	conf_free(&c);
+	/* the other way round, and a shared table's key on a type without it */
+	assert_int_equal(
+	    load_test(&c, "kafka_refresh_time[p]: 10\nplugins: print[p]\n", err, sizeof err), -1);
+	assert_string_equal(
+	    err,
+	    ORIGIN ":1: key 'kafka_refresh_time' does not apply to plugin 'p' of type 'print'");
+	conf_free(&c);
+	assert_int_equal(load_test(&c,
+				   "plugins: kafka[k]\nkafka_topic: t\nsql_refresh_time[k]: 5\n",
+				   err, sizeof err),
+			 -1);
+	assert_contains(err, ORIGIN ":3:");
+	assert_contains(err, "'sql_refresh_time'");
+	assert_contains(err, "'kafka'");
+	conf_free(&c);
+	/* the same named keys on instances of the right type */
+	assert_int_equal(load_test(&c,
+				   "plugins: print[p], kafka[x], pgsql[g]\n"
+				   "kafka_topic: t\n"
+				   "print_refresh_time[p]: 10\n"
+				   "kafka_refresh_time[x]: 11\n"
+				   "sql_refresh_time[g]: 12\n",
+				   err, sizeof err),
+			 0);
+	assert_int_equal(plugin(&c, "p")->print_refresh_time, 10);
+	assert_int_equal(plugin(&c, "x")->print_refresh_time, 11);
+	assert_int_equal(plugin(&c, "g")->print_refresh_time, 12);
+	conf_free(&c);
+}
+
+static void test_key_of_other_type_unnamed(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* unnamed: each key reaches the instances of the types that own it, in any order */
+	assert_int_equal(load_test(&c,
+				   "kafka_refresh_time: 5\n"
+				   "print_refresh_time: 7\n"
+				   "sql_refresh_time: 9\n"
+				   "kafka_topic: t\n"
+				   "plugins: kafka[k], print[p], mysql[m], pgsql[g]\n",
+				   err, sizeof err),
+			 0);
+	assert_int_equal(plugin(&c, "k")->print_refresh_time, 5);
+	assert_int_equal(plugin(&c, "p")->print_refresh_time, 7);
+	assert_int_equal(plugin(&c, "m")->print_refresh_time, 9);
+	assert_int_equal(plugin(&c, "g")->print_refresh_time, 9);
+	assert_null(plugin(&c, "p")->print_output_file); /* kafka_topic is not print's */
+	assert_null(conf_notices(&c));
+	conf_free(&c);
+
+	/* no instance of the owning type: ignored with a notice naming line, key and type */
+	assert_int_equal(load_test(&c,
+				   "plugins: print[p]\n"
+				   "kafka_refresh_time: 5\n"
+				   "sql_refresh_time: 9\n",
+				   err, sizeof err),
+			 0);
+	assert_int_equal(plugin(&c, "p")->print_refresh_time, 60);
+	const char *n = conf_notices(&c);
+	assert_contains(n, ORIGIN ":2: key 'kafka_refresh_time' ignored: no plugin of type kafka");
+	assert_contains(n, ORIGIN ":3: key 'sql_refresh_time' ignored: no plugin of type mysql, "
+				  "pgsql");
+	conf_free(&c);
+
+	/* the real schema: print keys with no print plugin cannot happen yet (print is the
+	 * only type), but a print key still reaches the default plugin */
+	assert_int_equal(load(&c, &NF, "print_refresh_time: 15\n", err, sizeof err), 0);
+	assert_int_equal(c.plugin[0].print_refresh_time, 15);
+	assert_null(conf_notices(&c));
+	conf_free(&c);
+}
+
+static void test_setter_hook(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* a plugin key's setter runs where the key is set: before `plugins` is known */
+	assert_int_equal(
+	    load_test(&c, "debug: true\nkafka_topic[k]: a/b\nplugins: kafka[k]\n", err, sizeof err),
+	    -1);
+	assert_string_equal(err, ORIGIN ":2: key 'kafka_topic': 'a/b' has a '/'");
+	conf_free(&c);
+	assert_int_equal(
+	    load_test(&c, "plugins: kafka[k]\nkafka_topic: flows.acct\n", err, sizeof err), 0);
+	assert_string_equal(plugin(&c, "k")->print_output_file, "flows.acct");
+	conf_free(&c);
+	/* nfacctd_ip: the real schema's setter (a literal address) */
+	assert_int_equal(load(&c, &NF, "nfacctd_ip: 192.0.2.1\n", err, sizeof err), 0);
+	assert_string_equal(c.nfacctd_ip, "192.0.2.1");
+	conf_free(&c);
+}
+
+static void test_check_hook_plugin(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	/* never set: reported as the default */
+	assert_int_equal(load_test(&c, "plugins: kafka[k]\n", err, sizeof err), -1);
+	assert_string_equal(err, "default: key 'kafka_topic[k]': must be set");
+	conf_free(&c);
+	/* the place an instance got its value from: the named line wins over the unnamed one */
+	assert_int_equal(load_test(&c,
+				   "plugins: kafka[k1], kafka[k2]\n"
+				   "kafka_topic: same\n"
+				   "kafka_topic[k1]: other\n",
+				   err, sizeof err),
+			 -1);
+	assert_string_equal(err, ORIGIN ":2: key 'kafka_topic[k2]': 'same' is taken");
+	conf_free(&c);
+	assert_int_equal(load_test(&c,
+				   "plugins: kafka[k1], kafka[k2]\n"
+				   "kafka_topic: a\n"
+				   "kafka_topic[k2]: same\n",
+				   err, sizeof err),
+			 -1);
+	assert_string_equal(err, ORIGIN ":3: key 'kafka_topic[k2]': 'same' is taken");
+	conf_free(&c);
+	/* a check runs for the instances its key applies to only */
+	assert_int_equal(load_test(&c, "plugins: print[p]\n", err, sizeof err), 0);
+	conf_free(&c);
+}
+
+static void test_check_hook_global(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load_test(&c, "plugins: print\ntest_hi: 5\n", err, sizeof err), -1);
+	assert_string_equal(err, ORIGIN ":2: key 'test_hi': 5 is below test_lo (10)");
+	conf_free(&c);
+	/* the check runs after everything is parsed: a later test_lo counts */
+	assert_int_equal(load_test(&c, "test_hi: 5\ntest_lo: 4\n", err, sizeof err), 0);
+	conf_free(&c);
+	/* a check on a key left at its default is reported as such */
+	assert_int_equal(load_test(&c, "test_lo: 30\n", err, sizeof err), -1);
+	assert_string_equal(err, "default: key 'test_hi': 20 is below test_lo (30) by default");
+	conf_free(&c);
+	conf_init(&c, &TEST_SCHEMA);
+	assert_int_equal(conf_set(&c, &NF, "test_hi", "1", err, sizeof err), 0);
+	assert_int_equal(conf_finish(&c, &NF, err, sizeof err), -1);
+	assert_string_equal(err, "command line: key 'test_hi': 1 is below test_lo (10)");
+	conf_free(&c);
+}
+
+static void test_cluster_keys(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "cluster_name: edge\ncluster_id: 3\n", err, sizeof err), 0);
+	assert_string_equal(c.cluster_name, "edge");
+	assert_int_equal(c.cluster_id, 3);
+	conf_free(&c);
+	assert_int_equal(load(&c, &NF, "cluster_name: edge\n", err, sizeof err), 0);
+	assert_int_equal(c.cluster_id, 0);
+	conf_free(&c);
+	/* cluster_id alone numbers nothing */
+	assert_int_equal(load(&c, &NF, "debug: true\ncluster_id: 3\n", err, sizeof err), -1);
+	assert_string_equal(err, ORIGIN ":2: key 'cluster_id': needs cluster_name");
+	conf_free(&c);
+	static const struct bad_case bad[] = {
+	    {"cluster_id: -1\n", 1, "cluster_id", "range"},
+	    {"cluster_id: 65536\n", 1, "cluster_id", "range"},
+	    {"cluster_name:\n", 1, "cluster_name", "no value"},
+	    {"cluster_name[a]: x\n", 1, "cluster_name", "global"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		check_bad(&NF, &bad[i]);
+}
+
+static void test_new_keys_defaults_and_bounds(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF, "", err, sizeof err), 0);
+	assert_int_equal(c.maps_refresh, 1);
+	assert_null(c.cluster_name);
+	assert_int_equal(c.cluster_id, 0);
+	assert_null(c.pcap_savefile);
+	assert_int_equal(c.pcap_savefile_wait, 0);
+	assert_int_equal(c.pcap_savefile_delay, 0);
+	assert_int_equal(c.pcap_savefile_replay, 1);
+	assert_null(c.pcap_filter);
+	assert_null(conf_where_set(&c, "pcap_savefile"));
+	conf_free(&c);
+
+	assert_int_equal(load(&c, &NF,
+			      "maps_refresh: false\n"
+			      "pcap_savefile: /tmp/x.pcap\n"
+			      "pcap_savefile_wait: true\n"
+			      "pcap_savefile_delay: 86400\n"
+			      "pcap_savefile_replay: 3\n"
+			      "pcap_filter: udp and ! port 53\n",
+			      err, sizeof err),
+			 0);
+	assert_int_equal(c.maps_refresh, 0);
+	assert_string_equal(c.pcap_savefile, "/tmp/x.pcap");
+	assert_int_equal(c.pcap_savefile_wait, 1);
+	assert_int_equal(c.pcap_savefile_delay, 86400);
+	assert_int_equal(c.pcap_savefile_replay, 3);
+	assert_string_equal(c.pcap_filter, "udp and ! port 53");
+	/* for errors found later (a file that cannot be read) to name the line */
+	const struct conf_where *at = conf_where_set(&c, "pcap_savefile");
+	assert_non_null(at);
+	assert_string_equal(at->origin, ORIGIN);
+	assert_int_equal(at->line, 2);
+	assert_int_equal(conf_where_set(&c, "PCAP_FILTER")->line, 6);
+	assert_null(conf_where_set(&c, "no_such_key"));
+	conf_free(&c);
+
+	static const struct bad_case bad[] = {
+	    {"pcap_savefile_replay: 0\n", 1, "pcap_savefile_replay", "range"},
+	    {"pcap_savefile_replay: 1048577\n", 1, "pcap_savefile_replay", "range"},
+	    {"pcap_savefile_delay: -1\n", 1, "pcap_savefile_delay", "range"},
+	    {"pcap_savefile_delay: 86401\n", 1, "pcap_savefile_delay", "range"},
+	    {"pcap_savefile_wait: sometimes\n", 1, "pcap_savefile_wait", "sometimes"},
+	    {"maps_refresh: 2\n", 1, "maps_refresh", NULL},
+	    {"pcap_savefile[a]: x\nplugins: print[a]\n", 1, "pcap_savefile", "global"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		check_bad(&NF, &bad[i]);
+
+	/* capture keys: nfacctd, sfacctd and pmacctd have them, uacctd not (as in pmacct) */
+	assert_int_equal(load(&c, &SF, "pcap_savefile: /tmp/x.pcap\n", err, sizeof err), 0);
+	conf_free(&c);
+	static const struct bad_case ua = {"pcap_savefile: /tmp/x.pcap\n", 1, "pcap_savefile",
+					   "uacctd"};
+	check_bad(&UA, &ua);
+	/* nfacctd_* keys stay nfacctd's */
+	static const struct bad_case sf = {"nfacctd_time_new: true\n", 1, "nfacctd_time_new",
+					   "sfacctd"};
+	check_bad(&SF, &sf);
+}
+
+static void test_cli_capture_flags(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-I", "/tmp/a.pcap", "-W", "-Z", "2",
+				 "-Y", "3", NULL),
+			 CLI_RUN);
+	assert_string_equal(c.pcap_savefile, "/tmp/a.pcap");
+	assert_int_equal(c.pcap_savefile_wait, 1);
+	assert_int_equal(c.pcap_savefile_delay, 2);
+	assert_int_equal(c.pcap_savefile_replay, 3);
+	assert_string_equal(conf_where_set(&c, "pcap_savefile")->origin, "command line");
+	conf_free(&c);
+	free(out);
+	out = NULL;
+	assert_int_equal(run_cli(&c, &out, err, sizeof err, "-Y", "0", NULL), CLI_EXIT_ERR);
+	assert_contains(err, "pcap_savefile_replay");
+	conf_free(&c);
+	free(out);
+}
+
+/* Flags exist for the keys the daemon's schema has, no others. */
+static void test_cli_flags_follow_schema(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512], *out = NULL;
+	size_t len = 0;
+	char *argv_i[] = {(char *)"nfacctd", (char *)"-I", (char *)"/tmp/a.pcap", NULL};
+	char *argv_h[] = {(char *)"nfacctd", (char *)"-h", NULL};
+	FILE *fp = open_memstream(&out, &len);
+	conf_init(&c, &TEST_SCHEMA); /* no capture keys */
+	assert_int_equal(cli_parse(3, argv_i, &c, &NF, fp, err, sizeof err), CLI_EXIT_ERR);
+	assert_contains(err, "-I");
+	conf_free(&c);
+	conf_init(&c, &TEST_SCHEMA);
+	assert_int_equal(cli_parse(2, argv_h, &c, &NF, fp, err, sizeof err), CLI_EXIT_OK);
+	fclose(fp);
+	assert_contains(out, "(nfacctd_port)");
+	assert_null(strstr(out, "pcap_savefile"));
+	conf_free(&c);
+	free(out);
+	/* a key of another daemon is no flag either: -L is nfacctd_ip, nfacctd's */
+	char *argv_l[] = {(char *)"sfacctd", (char *)"-L", (char *)"::1", NULL};
+	out = NULL;
+	fp = open_memstream(&out, &len);
+	conf_init(&c, SCHEMA);
+	assert_int_equal(cli_parse(3, argv_l, &c, &SF, fp, err, sizeof err), CLI_EXIT_ERR);
+	assert_contains(err, "-L");
+	fclose(fp);
+	conf_free(&c);
+	free(out);
+}
+
+/* The core learns refresh time, history and table size from the module's own keys. */
+static void test_instance_from_module_keys(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[512];
+	assert_int_equal(load(&c, &NF,
+			      "plugins: print[a], print[b]\n"
+			      "aggregate: src_host\n"
+			      "print_refresh_time[a]: 15\n"
+			      "print_history[a]: 5m\n"
+			      "print_cache_entries[a]: 1000\n",
+			      err, sizeof err),
+			 0);
+	struct out_instance oi;
+	assert_int_equal(out_instance_init(&oi, &c, plugin(&c, "a"), NULL, NULL, err, sizeof err),
+			 0);
+	assert_ptr_equal(oi.mod, &out_print_module);
+	assert_int_equal(oi.refresh, 15);
+	assert_int_equal(oi.history, 300);
+	assert_int_equal(oi.cache_entries, 1000);
+	assert_int_equal(out_instance_init(&oi, &c, plugin(&c, "b"), NULL, NULL, err, sizeof err),
+			 0);
+	assert_int_equal(oi.refresh, 60);
+	assert_int_equal(oi.history, 0);
+	assert_int_equal(oi.cache_entries, 16411);
+	conf_free(&c);
+}
+
+static void test_reference_by_module(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	assert_int_equal(conf_write_reference(fp, SCHEMA), 0);
+	fclose(fp);
+	/* one section per table, in the schema's order, each key in its module's section */
+	const char *core = strstr(text, "\n## core\n"), *nf = strstr(text, "\n## netflow\n"),
+		   *pcap = strstr(text, "\n## pcap\n"), *gen = strstr(text, "\n## plugin\n"),
+		   *obs = strstr(text, "\n## obsolete\n"), *print = strstr(text, "\n## print\n");
+	assert_non_null(core);
+	assert_true(core < nf && nf < pcap && pcap < gen && gen < obs && obs < print);
+	const char *row = strstr(text, "| `print_refresh_time` |");
+	assert_true(row > print);
+	assert_contains(row, "| plugin (print) |");
+	assert_true(strstr(text, "| `nfacctd_port` |") > nf);
+	assert_true(strstr(text, "| `nfacctd_port` |") < pcap);
+	assert_true(strstr(text, "| `cluster_name` |") > core);
+	assert_true(strstr(text, "| `cluster_name` |") < nf);
+	assert_true(strstr(text, "| `aggregate` |") > gen);
+	free(text);
+
+	/* a shared table is written once, under the types that own it */
+	text = NULL;
+	fp = open_memstream(&text, &len);
+	assert_int_equal(conf_write_reference(fp, &TEST_SCHEMA), 0);
+	fclose(fp);
+	const char *sql = strstr(text, "\n## sql\n");
+	assert_non_null(sql);
+	assert_null(strstr(sql + 1, "\n## sql\n"));
+	assert_contains(sql, "Plugin type: mysql, pgsql.");
+	assert_contains(text, "| `sql_refresh_time` | integer [1..3600] | `120` | plugin (mysql, "
+			      "pgsql) |");
+	free(text);
 }
 
 int main(void)
@@ -1071,6 +1624,18 @@ int main(void)
 	    cmocka_unit_test(test_cli_errors),
 	    cmocka_unit_test(test_cli_config_reference),
 	    cmocka_unit_test(test_key_table_sane),
+	    cmocka_unit_test(test_registry_types),
+	    cmocka_unit_test(test_key_of_other_type_named),
+	    cmocka_unit_test(test_key_of_other_type_unnamed),
+	    cmocka_unit_test(test_setter_hook),
+	    cmocka_unit_test(test_check_hook_plugin),
+	    cmocka_unit_test(test_check_hook_global),
+	    cmocka_unit_test(test_cluster_keys),
+	    cmocka_unit_test(test_new_keys_defaults_and_bounds),
+	    cmocka_unit_test(test_cli_capture_flags),
+	    cmocka_unit_test(test_cli_flags_follow_schema),
+	    cmocka_unit_test(test_instance_from_module_keys),
+	    cmocka_unit_test(test_reference_by_module),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

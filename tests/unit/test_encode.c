@@ -411,7 +411,7 @@ static void test_instance_bad_aggregate_names_line(void **state)
 	struct conf c;
 	char err[512];
 	struct out_instance oi;
-	conf_init(&c);
+	conf_init(&c, &out_schema_nfacctd);
 	assert_int_equal(conf_load_string(&c, &nf, "bad.conf",
 					  "! comment\nplugins: print[a], print[b]\n"
 					  "aggregate: src_host\naggregate[b]: src_host, foo\n",
@@ -425,7 +425,7 @@ static void test_instance_bad_aggregate_names_line(void **state)
 	conf_free(&c);
 
 	/* from the command line: no line number */
-	conf_init(&c);
+	conf_init(&c, &out_schema_nfacctd);
 	assert_int_equal(conf_set(&c, &nf, "aggregate", "bar", err, sizeof err), 0);
 	assert_int_equal(conf_finish(&c, &nf, err, sizeof err), 0);
 	assert_int_equal(out_instance_init(&oi, &c, &c.plugin[0], NULL, NULL, err, sizeof err), -1);

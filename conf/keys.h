@@ -1,0 +1,18 @@
+/*
+ * The key tables conf/ provides.  A daemon's schema lists the ones it
+ * accepts; an input module points at its own (the NetFlow input at
+ * conf_keys_netflow, the capture input at conf_keys_pcap).  Output types
+ * bring their keys with their module (struct out_module).
+ */
+#ifndef NETACCT_CONF_KEYS_H
+#define NETACCT_CONF_KEYS_H
+
+#include "conf/config.h"
+
+extern const struct conf_key_table conf_keys_core;     /* daemon, logging, reactor, maps, plugins */
+extern const struct conf_key_table conf_keys_plugin;   /* plugin keys every output type takes */
+extern const struct conf_key_table conf_keys_obsolete; /* pmacct keys accepted with a notice */
+extern const struct conf_key_table conf_keys_netflow;  /* nfacctd_*: the NetFlow/IPFIX input */
+extern const struct conf_key_table conf_keys_pcap;     /* pcap_savefile*, pcap_filter */
+
+#endif
