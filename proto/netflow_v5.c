@@ -35,10 +35,9 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	struct nf_legacy_hdr h;
 	uint16_t sampling;
 
-	if (len < NF5_HDR_LEN)
+	/* checked reads, not just a length test: gcc -O2 must see every field set */
+	if (nf_legacy_hdr_read(&cur, &h) < 0 || cur_u16(&cur, &sampling) < 0)
 		return NF_ERR_SHORT;
-	nf_legacy_hdr_read(&cur, &h);
-	cur_u16(&cur, &sampling);
 	uint16_t version = h.version, count = h.count;
 	uint32_t uptime = h.uptime_ms, seq = h.seq;
 	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;

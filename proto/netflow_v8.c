@@ -185,12 +185,10 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	struct nf_legacy_hdr h;
 	uint8_t agg, agg_version;
 
-	if (len < NF8_HDR_LEN)
+	/* checked reads, not just a length test: gcc -O2 must see every field set */
+	if (len < NF8_HDR_LEN || nf_legacy_hdr_read(&cur, &h) < 0 || cur_u8(&cur, &agg) < 0 ||
+	    cur_u8(&cur, &agg_version) < 0 || cur_skip(&cur, 4) < 0)
 		return NF_ERR_SHORT;
-	nf_legacy_hdr_read(&cur, &h);
-	cur_u8(&cur, &agg);
-	cur_u8(&cur, &agg_version);
-	cur_skip(&cur, 4);
 	uint16_t version = h.version, count = h.count;
 	uint32_t uptime = h.uptime_ms, seq = h.seq;
 	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;
