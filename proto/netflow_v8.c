@@ -202,7 +202,13 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 
 	/* v8 sequences count flows, like v5 */
 	uint32_t domain = (uint32_t)engine_type << 8 | engine_id;
-	nf_seq_check(ex, 8, domain, seq, count);
+	struct nf_seq_in sq = {.version = 8,
+			       .domain = domain,
+			       .seq = seq,
+			       .advance = count,
+			       .uptime_ms = uptime,
+			       .has_uptime = 1};
+	nf_seq_check(ex, &sq);
 
 	nt_usec export_usec = nf_legacy_export_usec(&h);
 	struct flow_rec *r = &c->rec;
