@@ -21,11 +21,16 @@
 #define IPPROTO_UDP_ 17
 
 static const char *const reason_names[DECAP__COUNT] = {
-    [DECAP_DATAGRAM] = "datagrams",	     [DECAP_FRAGMENT] = "fragments_held",
-    [DECAP_NOT_IP] = "not_ip",		     [DECAP_NOT_UDP] = "not_udp",
-    [DECAP_TRUNCATED] = "truncated",	     [DECAP_BAD_HEADER] = "bad_header",
-    [DECAP_FRAG_OVERLAP] = "frag_overlap",   [DECAP_FRAG_TOO_BIG] = "frag_too_big",
-    [DECAP_FRAG_TIMEOUT] = "frag_timeout",   [DECAP_FRAG_EVICTED] = "frag_evicted",
+    [DECAP_DATAGRAM] = "datagrams",
+    [DECAP_FRAGMENT] = "fragments_held",
+    [DECAP_NOT_IP] = "not_ip",
+    [DECAP_NOT_UDP] = "not_udp",
+    [DECAP_TRUNCATED] = "truncated",
+    [DECAP_BAD_HEADER] = "bad_header",
+    [DECAP_FRAG_OVERLAP] = "frag_overlap",
+    [DECAP_FRAG_TOO_BIG] = "frag_too_big",
+    [DECAP_FRAG_TIMEOUT] = "frag_timeout",
+    [DECAP_FRAG_EVICTED] = "frag_evicted",
     [DECAP_FRAG_NOMEM] = "frag_nomem",
 };
 
@@ -255,8 +260,7 @@ static enum decap_reason udp(struct cursor *c, struct decap_udp *out)
 
 static int is_ext_hdr(uint8_t nh)
 {
-	return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 135 || nh == 139 ||
-	       nh == 140;
+	return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 135 || nh == 139 || nh == 140;
 }
 
 /*
@@ -284,7 +288,8 @@ static enum decap_reason v6_exts(struct cursor *c, uint8_t *nh, struct v6frag *f
 			return DECAP_DATAGRAM;
 		}
 		if (*nh == 44)
-			return DECAP_BAD_HEADER; /* a fragment header inside a reassembled payload */
+			return DECAP_BAD_HEADER; /* a fragment header inside a reassembled payload
+						  */
 		if (!is_ext_hdr(*nh))
 			return DECAP_DATAGRAM;
 		if (cur_u8(c, &next) < 0 || cur_u8(c, &hlen) < 0)
@@ -334,8 +339,7 @@ static enum decap_reason fragment(struct decap *d, uint32_t id, uint8_t proto, u
 
 /* ---- network ------------------------------------------------------------- */
 
-static enum decap_reason ipv4(struct decap *d, struct cursor *c, nt_usec ts,
-			      struct decap_udp *out)
+static enum decap_reason ipv4(struct decap *d, struct cursor *c, nt_usec ts, struct decap_udp *out)
 {
 	const uint8_t *h = cur_take(c, 20);
 	if (!h)
@@ -366,8 +370,7 @@ static enum decap_reason ipv4(struct decap *d, struct cursor *c, nt_usec ts,
 	return udp(&pl, out);
 }
 
-static enum decap_reason ipv6(struct decap *d, struct cursor *c, nt_usec ts,
-			      struct decap_udp *out)
+static enum decap_reason ipv6(struct decap *d, struct cursor *c, nt_usec ts, struct decap_udp *out)
 {
 	const uint8_t *h = cur_take(c, 40);
 	if (!h)

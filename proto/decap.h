@@ -33,17 +33,17 @@ enum decap_link {
 
 /* What happened to a frame: one counter each (decap_reason_name() names it). */
 enum decap_reason {
-	DECAP_DATAGRAM,	     /* a UDP datagram was returned */
-	DECAP_FRAGMENT,	     /* a fragment was stored, its datagram is not complete yet */
-	DECAP_NOT_IP,	     /* link payload is neither IPv4 nor IPv6 (ARP, LLC...) */
-	DECAP_NOT_UDP,	     /* IP, but not UDP (TCP, ICMP, ESP...) */
-	DECAP_TRUNCATED,     /* the frame ends before the headers or the payload do (snaplen) */
-	DECAP_BAD_HEADER,    /* inconsistent link/IP/UDP header (lengths, version) */
-	DECAP_FRAG_OVERLAP,  /* fragments overlap with different bytes: datagram dropped */
-	DECAP_FRAG_TOO_BIG,  /* fragment past 65535 bytes or past the final length: dropped */
-	DECAP_FRAG_TIMEOUT,  /* datagram incomplete after the timeout: dropped (counted once) */
-	DECAP_FRAG_EVICTED,  /* incomplete datagram evicted by the entry/byte limits */
-	DECAP_FRAG_NOMEM,    /* no memory for reassembly: fragment dropped */
+	DECAP_DATAGRAM,	    /* a UDP datagram was returned */
+	DECAP_FRAGMENT,	    /* a fragment was stored, its datagram is not complete yet */
+	DECAP_NOT_IP,	    /* link payload is neither IPv4 nor IPv6 (ARP, LLC...) */
+	DECAP_NOT_UDP,	    /* IP, but not UDP (TCP, ICMP, ESP...) */
+	DECAP_TRUNCATED,    /* the frame ends before the headers or the payload do (snaplen) */
+	DECAP_BAD_HEADER,   /* inconsistent link/IP/UDP header (lengths, version) */
+	DECAP_FRAG_OVERLAP, /* fragments overlap with different bytes: datagram dropped */
+	DECAP_FRAG_TOO_BIG, /* fragment past 65535 bytes or past the final length: dropped */
+	DECAP_FRAG_TIMEOUT, /* datagram incomplete after the timeout: dropped (counted once) */
+	DECAP_FRAG_EVICTED, /* incomplete datagram evicted by the entry/byte limits */
+	DECAP_FRAG_NOMEM,   /* no memory for reassembly: fragment dropped */
 	DECAP__COUNT
 };
 

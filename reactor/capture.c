@@ -106,8 +106,7 @@ static int setup_link(struct capture *c, int first, char *err, size_t errlen)
 	return 0;
 }
 
-static struct capture *capture_new(const char *name, const char *filter, char *err,
-				   size_t errlen)
+static struct capture *capture_new(const char *name, const char *filter, char *err, size_t errlen)
 {
 	struct capture *c = calloc(1, sizeof *c);
 	if (!c || !(c->name = strdup(name)) ||
@@ -143,8 +142,8 @@ static int open_file(struct capture *c, int first, char *err, size_t errlen)
 	return 0;
 }
 
-int capture_open_savefile(struct capture **out, const char *path, const char *bpf_filter,
-			  char *err, size_t errlen)
+int capture_open_savefile(struct capture **out, const char *path, const char *bpf_filter, char *err,
+			  size_t errlen)
 {
 	struct capture *c = capture_new(path, bpf_filter, err, errlen);
 	if (!c)
@@ -219,8 +218,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 {
 	struct capture *c = (struct capture *)user;
 	struct decap_udp u;
-	nt_usec ts = h->ts.tv_sec < 0 ? 0
-				      : (nt_usec)h->ts.tv_sec * 1000000u + (nt_usec)h->ts.tv_usec;
+	nt_usec ts =
+	    h->ts.tv_sec < 0 ? 0 : (nt_usec)h->ts.tv_sec * 1000000u + (nt_usec)h->ts.tv_usec;
 	c->frames++;
 	c->st.packets++;
 	if (decap_frame(&c->dc, bytes, h->caplen, ts, &u) != DECAP_DATAGRAM)
@@ -244,8 +243,8 @@ int capture_read(struct capture *c, int max_packets, capture_fn fn, void *arg, c
 	c->arg = arg;
 	c->frames = 0;
 	for (int tries = 0; tries < 2; tries++) {
-		int rv = pcap_dispatch(c->p, max_packets > 0 ? max_packets : 1, on_packet,
-				       (u_char *)c);
+		int rv =
+		    pcap_dispatch(c->p, max_packets > 0 ? max_packets : 1, on_packet, (u_char *)c);
 		if (rv == PCAP_ERROR) {
 			snprintf(err, errlen, "%s: %s", c->name, pcap_geterr(c->p));
 			return -1;
@@ -326,8 +325,8 @@ static int no_pcap(const char *what, char *err, size_t errlen)
 	return -1;
 }
 
-int capture_open_savefile(struct capture **out, const char *path, const char *bpf_filter,
-			  char *err, size_t errlen)
+int capture_open_savefile(struct capture **out, const char *path, const char *bpf_filter, char *err,
+			  size_t errlen)
 {
 	(void)out;
 	(void)bpf_filter;

@@ -20,22 +20,22 @@
 struct capture;
 
 struct capture_stats {
-	uint64_t packets;	/* frames read (past pcap_filter) */
-	uint64_t datagrams;	/* UDP datagrams delivered */
-	uint64_t bytes;		/* their payload bytes */
-	uint64_t rewinds;	/* capture_rewind() calls that succeeded */
-	uint64_t pcap_recv;	/* live: packets the kernel saw (pcap_stats ps_recv) */
-	uint64_t pcap_drop;	/* live: dropped for want of buffer space (ps_drop) */
+	uint64_t packets;	  /* frames read (past pcap_filter) */
+	uint64_t datagrams;	  /* UDP datagrams delivered */
+	uint64_t bytes;		  /* their payload bytes */
+	uint64_t rewinds;	  /* capture_rewind() calls that succeeded */
+	uint64_t pcap_recv;	  /* live: packets the kernel saw (pcap_stats ps_recv) */
+	uint64_t pcap_drop;	  /* live: dropped for want of buffer space (ps_drop) */
 	struct decap_stats decap; /* per-frame outcome, each reason named */
 };
 
 /* Options of a live capture; zero fields take the defaults. */
 struct capture_live_opts {
-	int snaplen;	   /* default 65535 */
-	int promisc;	   /* default 0 */
-	int buffer_bytes;  /* kernel buffer, default libpcap's */
-	int timeout_ms;	   /* default 100 (only matters without immediate mode) */
-	int direction_in;  /* 1: incoming packets only */
+	int snaplen;	  /* default 65535 */
+	int promisc;	  /* default 0 */
+	int buffer_bytes; /* kernel buffer, default libpcap's */
+	int timeout_ms;	  /* default 100 (only matters without immediate mode) */
+	int direction_in; /* 1: incoming packets only */
 };
 
 /*
@@ -53,8 +53,8 @@ int capture_supported(void);
  * "".  0 and *out, or -1 with err naming the path (missing, unreadable, not a
  * capture, unsupported link type) or naming pcap_filter with pcap's message.
  */
-int capture_open_savefile(struct capture **out, const char *path, const char *bpf_filter,
-			  char *err, size_t errlen);
+int capture_open_savefile(struct capture **out, const char *path, const char *bpf_filter, char *err,
+			  size_t errlen);
 
 /*
  * Open a live capture on an interface: non-blocking, immediate mode, with a

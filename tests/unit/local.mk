@@ -48,3 +48,11 @@ tests_unit_test_encode_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_encode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
 EXTRA_DIST += tests/unit/data tests/fixtures
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_decap
+TESTS += tests/unit/test_decap
+tests_unit_test_decap_SOURCES = tests/unit/test_decap.c
+tests_unit_test_decap_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_decap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
