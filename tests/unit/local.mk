@@ -56,3 +56,11 @@ tests_unit_test_decap_SOURCES = tests/unit/test_decap.c
 tests_unit_test_decap_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_decap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_capture
+TESTS += tests/unit/test_capture
+tests_unit_test_capture_SOURCES = tests/unit/test_capture.c
+tests_unit_test_capture_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_capture_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
+endif

@@ -227,9 +227,9 @@ static void test_sll_sll2(void **state)
 	(void)state;
 	struct fb *f = calloc(1, sizeof *f);
 	relink(DECAP_LINK_SLL, NULL);
-	put16(f, 0);	 /* packet type: to us */
-	put16(f, 1);	 /* ARPHRD_ETHER */
-	put16(f, 6);	 /* address length */
+	put16(f, 0); /* packet type: to us */
+	put16(f, 1); /* ARPHRD_ETHER */
+	put16(f, 6); /* address length */
 	put32(f, 0x02000000);
 	put32(f, 0x00010000);
 	put16(f, 0x86dd);
@@ -554,7 +554,7 @@ static void test_fragments_overlapping_differ(void **state)
 	big_init();
 	assert_int_equal(feed4(3, 0, 1480, 1, 1, NULL), DECAP_FRAGMENT);
 	frag4(f, 3, 1000, 1480, 1);
-	f->b[f->n - 1] ^= 0xff; /* beyond the first fragment: fine */
+	f->b[f->n - 1] ^= 0xff;	     /* beyond the first fragment: fine */
 	f->b[14 + 20 + 100] ^= 0xff; /* offset 1100: rewrites held bytes */
 	assert_int_equal(decap_frame(&D, f->b, f->n, 1, NULL), DECAP_FRAG_OVERLAP);
 	assert_int_equal(D.nfrags, 0);
