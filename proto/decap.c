@@ -243,13 +243,12 @@ static enum decap_reason frag_add(struct decap *d, struct decap_frag *f, uint32_
 
 static enum decap_reason udp(struct cursor *c, struct decap_udp *out)
 {
-	uint16_t ulen, csum;
-	if (cur_left(c) < 8)
+	const uint8_t *h = cur_take(c, 8);
+	if (!h)
 		return DECAP_TRUNCATED;
-	cur_u16(c, &out->sport);
-	cur_u16(c, &out->dport);
-	cur_u16(c, &ulen);
-	cur_u16(c, &csum);
+	out->sport = be16(h);
+	out->dport = be16(h + 2);
+	uint16_t ulen = be16(h + 4); /* checksum not verified: offload leaves it unset */
 	/* the IP length was checked against the frame: a longer UDP length is a lie */
 	if (ulen < 8 || (size_t)ulen - 8 > cur_left(c))
 		return DECAP_BAD_HEADER;
