@@ -54,9 +54,9 @@ void nf_collector_free(struct nf_collector *c)
 	c->buckets = NULL;
 }
 
-static size_t addr_hash(const struct nt_addr *a, uint16_t port, size_t nbuckets)
+static size_t addr_hash(const struct nt_addr *a, size_t nbuckets)
 {
-	uint64_t h = 1469598103934665603ull ^ port;
+	uint64_t h = 1469598103934665603ull ^ a->family;
 	for (int i = 0; i < 16; i++)
 		h = (h ^ a->a[i]) * 1099511628211ull;
 	return (size_t)(h & (nbuckets - 1));
@@ -73,7 +73,7 @@ static void rehash(struct nf_collector *c)
 		struct nf_exporter *e = c->buckets[i];
 		while (e) {
 			struct nf_exporter *next = e->next;
-			size_t h = addr_hash(&e->addr, e->port, n);
+			size_t h = addr_hash(&e->addr, n);
 			e->next = b[h];
 			b[h] = e;
 			e = next;
@@ -87,11 +87,12 @@ static void rehash(struct nf_collector *c)
 struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr *addr,
 				    uint16_t port)
 {
-	size_t b = addr_hash(addr, port, c->nbuckets);
+	size_t b = addr_hash(addr, c->nbuckets);
 	for (struct nf_exporter *e = c->buckets[b]; e; e = e->next)
-		if (e->port == port && e->addr.family == addr->family &&
-		    memcmp(e->addr.a, addr->a, 16) == 0)
+		if (e->addr.family == addr->family && memcmp(e->addr.a, addr->a, 16) == 0) {
+			e->port = port;
 			return e;
+		}
 	if (c->opt.max_exporters && c->nexporters >= c->opt.max_exporters) {
 		c->refused++;
 		return NULL;
@@ -103,7 +104,7 @@ struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr
 	e->port = port;
 	if (c->nexporters >= c->nbuckets * 2) {
 		rehash(c);
-		b = addr_hash(addr, port, c->nbuckets);
+		b = addr_hash(addr, c->nbuckets);
 	}
 	e->next = c->buckets[b];
 	c->buckets[b] = e;
@@ -119,34 +120,49 @@ void nf_collector_foreach(struct nf_collector *c, void (*fn)(void *arg, struct n
 			fn(arg, e);
 }
 
-void nf_seq_check(struct nf_exporter *ex, uint16_t version, uint32_t domain, uint32_t seq,
-		  uint32_t advance)
+enum nf_seq nf_seq_check(struct nf_exporter *ex, const struct nf_seq_in *in)
 {
-	unsigned free_slot = 8;
-	for (unsigned i = 0; i < 8; i++) {
+	unsigned slot = 8, free_slot = 8;
+	enum nf_seq res = NF_SEQ_FIRST;
+
+	for (unsigned i = 0; i < 8 && slot == 8; i++) {
 		if (!ex->seq[i].valid) {
 			if (free_slot == 8)
 				free_slot = i;
-			continue;
+		} else if (ex->seq[i].version == in->version && ex->seq[i].domain == in->domain) {
+			slot = i;
 		}
-		if (ex->seq[i].version != version || ex->seq[i].domain != domain)
-			continue;
-		if (seq != ex->seq[i].next_seq) {
-			ex->st.seq_gaps++;
-			/* forward jumps tell how much was lost; restarts and reorders don't */
-			uint32_t d = seq - ex->seq[i].next_seq;
-			if (d < 0x80000000u)
-				ex->st.lost_flows += d;
-		}
-		ex->seq[i].next_seq = seq + advance;
-		return;
 	}
-	if (free_slot == 8)
-		free_slot = (unsigned)(domain % 8); /* more domains than slots: evict */
-	ex->seq[free_slot].valid = 1;
-	ex->seq[free_slot].version = version;
-	ex->seq[free_slot].domain = domain;
-	ex->seq[free_slot].next_seq = seq + advance;
+	if (slot == 8) {
+		/* more domains than slots: evict one */
+		slot = free_slot != 8 ? free_slot : (unsigned)(in->domain % 8);
+		ex->seq[slot].valid = 1;
+		ex->seq[slot].version = in->version;
+		ex->seq[slot].domain = in->domain;
+		ex->seq[slot].synced = 0;
+		ex->seq[slot].has_uptime = 0;
+	}
+	if (ex->seq[slot].synced) {
+		uint32_t d = in->seq - ex->seq[slot].next_seq;
+		/* the exporter's clock went back: it restarted, whatever its new sequence */
+		int restarted = in->has_uptime && ex->seq[slot].has_uptime &&
+				(int32_t)(in->uptime_ms - ex->seq[slot].last_uptime) < 0;
+		if (d == 0) {
+			res = NF_SEQ_IN_ORDER;
+		} else if (restarted || d >= 0x80000000u) {
+			res = NF_SEQ_RESET;
+			ex->st.seq_resets++;
+		} else {
+			res = NF_SEQ_GAP;
+			ex->st.seq_gaps++;
+			ex->st.lost_flows += d;
+		}
+	}
+	ex->seq[slot].next_seq = in->seq + in->advance;
+	ex->seq[slot].synced = !in->advance_unknown;
+	ex->seq[slot].has_uptime = in->has_uptime;
+	ex->seq[slot].last_uptime = in->uptime_ms;
+	return res;
 }
 
 int nf_legacy_hdr_read(struct cursor *cur, struct nf_legacy_hdr *h)
@@ -206,8 +222,9 @@ enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint
 		rc = NF_ERR_VERSION;
 		break;
 	}
-	if (rc == NF_OK)
-		return NF_OK;
+	/* the decoder counted each data set without a template itself */
+	if (rc == NF_OK || rc == NF_ERR_NO_TEMPLATE)
+		return rc;
 bad:
 	ex->st.err[rc]++;
 	return rc;

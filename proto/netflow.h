@@ -2,7 +2,8 @@
  * NetFlow / IPFIX collection: per-exporter state and the version dispatch.
  *
  * A worker owns an nf_collector: the exporters it has heard from (keyed by
- * source address and port of the datagram), with their sequence tracking,
+ * source address only, so that an exporter restarted on a new source port
+ * keeps its templates and sequence state), with their sequence tracking,
  * malformation counters and (for v9/IPFIX) templates.  Decoders turn one
  * datagram into flow records and hand each to the collector's emit callback;
  * they never log and never allocate per record.
@@ -25,7 +26,7 @@ enum nf_err {
 	NF_ERR_TRUNCATED,    /* a record or set runs past the end */
 	NF_ERR_BAD_SET,	     /* set/flowset header invalid (length, id) */
 	NF_ERR_BAD_TEMPLATE, /* template malformed (zero fields, bad lengths) */
-	NF_ERR_NO_TEMPLATE,  /* data set for a template we do not (yet) have */
+	NF_ERR_NO_TEMPLATE,  /* data set for a template we do not (yet) have: not malformed */
 	NF_ERR_BAD_OPTIONS,  /* options template/data malformed */
 	NF_ERR_LIMIT,	     /* a per-exporter limit was reached (templates) */
 	NF_ERR__COUNT
@@ -33,11 +34,23 @@ enum nf_err {
 
 const char *nf_err_name(enum nf_err e);
 
+/*
+ * Whether a decode result means the datagram was malformed.  NF_OK is not,
+ * and neither is NF_ERR_NO_TEMPLATE: data sets for a template not (yet)
+ * received are normal (exporters send data before templates after a
+ * restart); they are counted in err[NF_ERR_NO_TEMPLATE] and skipped.
+ */
+static inline int nf_err_malformed(enum nf_err e)
+{
+	return e != NF_OK && e != NF_ERR_NO_TEMPLATE;
+}
+
 struct nf_exporter_stats {
 	uint64_t datagrams;
 	uint64_t records;
-	uint64_t seq_gaps;   /* sequence discontinuities seen */
+	uint64_t seq_gaps;   /* forward sequence jumps: flows (v9: packets) were lost */
 	uint64_t lost_flows; /* records missing according to sequence numbers */
+	uint64_t seq_resets; /* restarts, backward jumps: not loss, sequence resynchronised */
 	uint64_t err[NF_ERR__COUNT];
 };
 
@@ -54,7 +67,7 @@ struct nf_sampler_store; /* sampler id -> interval of one exporter */
 
 struct nf_exporter {
 	struct nt_addr addr;
-	uint16_t port;
+	uint16_t port; /* source port of the last nf_exporter_get(): informational */
 	struct nf_exporter_stats st;
 
 	/* sequence tracking per (version, engine/source id); small fixed set */
@@ -62,7 +75,10 @@ struct nf_exporter {
 		uint32_t domain; /* v5: engine_type<<8|engine_id; v9: source id; IPFIX: ODID */
 		uint16_t version;
 		uint8_t valid;
+		uint8_t synced;	    /* next_seq is known (not after an uncountable message) */
+		uint8_t has_uptime; /* last_uptime holds the previous header's sysUptime */
 		uint32_t next_seq;
+		uint32_t last_uptime;
 	} seq[8];
 
 	/* rate-limited logging: minute window and lines logged within it */
@@ -112,26 +128,51 @@ int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_e
 void nf_collector_free(struct nf_collector *c);
 
 /*
- * Find or create the exporter for a datagram source; NULL on allocation
- * failure or when opt.max_exporters are known already (c->refused counts it).
+ * Find or create the exporter for a datagram source address; the port is
+ * only recorded (ex->port), it does not make a new exporter.  NULL on
+ * allocation failure or when opt.max_exporters are known already
+ * (c->refused counts it).
  */
 struct nf_exporter *nf_exporter_get(struct nf_collector *c, const struct nt_addr *addr,
 				    uint16_t port);
 
 /*
- * Decode one datagram from ex.  Records go to c->emit.  Returns NF_OK, or the
- * first error (records decoded before it have been emitted; the error is
- * already counted in ex->st).
+ * Decode one datagram from ex.  Records go to c->emit.  Returns NF_OK, the
+ * first malformation (records decoded before it have been emitted), or --
+ * when nothing was malformed but at least one data set had no template --
+ * NF_ERR_NO_TEMPLATE.  Every error, each data set without a template
+ * included, is already counted in ex->st.err; use nf_err_malformed() to tell
+ * whether the datagram was malformed.
  */
 enum nf_err nf_decode(struct nf_collector *c, struct nf_exporter *ex, const uint8_t *buf,
 		      size_t len, nt_usec arrival);
 
+/* One header's sequence information, for nf_seq_check(). */
+struct nf_seq_in {
+	uint16_t version;
+	uint32_t domain;	 /* v5/v8: engine_type<<8|engine_id; v9: source id; IPFIX: ODID */
+	uint32_t seq;		 /* the header's sequence number */
+	uint32_t advance;	 /* what the next header of the domain should add */
+	uint32_t uptime_ms;	 /* header sysUptime (v5, v8, v9) */
+	uint8_t has_uptime;	 /* 0 for IPFIX */
+	uint8_t advance_unknown; /* records were skipped uncounted (IPFIX data without template) */
+};
+
+/* What a sequence number told (each but the first two is counted in ex->st). */
+enum nf_seq {
+	NF_SEQ_FIRST,	 /* new domain, or resynchronising after an unknown advance */
+	NF_SEQ_IN_ORDER, /* exactly as expected */
+	NF_SEQ_GAP,	 /* forward jump below 2^31: seq_gaps++, lost_flows += jump */
+	NF_SEQ_RESET,	 /* backward jump (modulo 2^32) or sysUptime went back: seq_resets++ */
+};
+
 /*
- * Sequence accounting shared by the version decoders: compare seq with what
- * the domain's previous datagram announced, count a gap, remember next.
+ * Sequence accounting shared by the version decoders: compare the header's
+ * sequence number with what the domain's previous header announced.  An
+ * exporter restart (sysUptime smaller than before), a jump backwards or a
+ * jump of 2^31 or more is a reset, never loss.
  */
-void nf_seq_check(struct nf_exporter *ex, uint16_t version, uint32_t domain, uint32_t seq,
-		  uint32_t advance);
+enum nf_seq nf_seq_check(struct nf_exporter *ex, const struct nf_seq_in *in);
 
 /*
  * The 20 header bytes NetFlow v5 and v8 share:

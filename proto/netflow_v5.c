@@ -35,10 +35,9 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	struct nf_legacy_hdr h;
 	uint16_t sampling;
 
-	if (len < NF5_HDR_LEN)
+	/* checked reads, not just a length test: gcc -O2 must see every field set */
+	if (nf_legacy_hdr_read(&cur, &h) < 0 || cur_u16(&cur, &sampling) < 0)
 		return NF_ERR_SHORT;
-	nf_legacy_hdr_read(&cur, &h);
-	cur_u16(&cur, &sampling);
 	uint16_t version = h.version, count = h.count;
 	uint32_t uptime = h.uptime_ms, seq = h.seq;
 	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;
@@ -47,7 +46,13 @@ enum nf_err nf5_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	if (count == 0 || count > NF5_MAX_COUNT || cur_left(&cur) < (size_t)count * NF5_REC_LEN)
 		return NF_ERR_COUNT;
 
-	nf_seq_check(ex, 5, (uint32_t)engine_type << 8 | engine_id, seq, count);
+	struct nf_seq_in sq = {.version = 5,
+			       .domain = (uint32_t)engine_type << 8 | engine_id,
+			       .seq = seq,
+			       .advance = count,
+			       .uptime_ms = uptime,
+			       .has_uptime = 1};
+	nf_seq_check(ex, &sq);
 
 	/* top two bits: sampling mode; low 14: interval */
 	uint32_t interval = sampling & 0x3fff;

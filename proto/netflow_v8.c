@@ -185,12 +185,10 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 	struct nf_legacy_hdr h;
 	uint8_t agg, agg_version;
 
-	if (len < NF8_HDR_LEN)
+	/* checked reads, not just a length test: gcc -O2 must see every field set */
+	if (len < NF8_HDR_LEN || nf_legacy_hdr_read(&cur, &h) < 0 || cur_u8(&cur, &agg) < 0 ||
+	    cur_u8(&cur, &agg_version) < 0 || cur_skip(&cur, 4) < 0)
 		return NF_ERR_SHORT;
-	nf_legacy_hdr_read(&cur, &h);
-	cur_u8(&cur, &agg);
-	cur_u8(&cur, &agg_version);
-	cur_skip(&cur, 4);
 	uint16_t version = h.version, count = h.count;
 	uint32_t uptime = h.uptime_ms, seq = h.seq;
 	uint8_t engine_type = h.engine_type, engine_id = h.engine_id;
@@ -204,7 +202,13 @@ enum nf_err nf8_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 
 	/* v8 sequences count flows, like v5 */
 	uint32_t domain = (uint32_t)engine_type << 8 | engine_id;
-	nf_seq_check(ex, 8, domain, seq, count);
+	struct nf_seq_in sq = {.version = 8,
+			       .domain = domain,
+			       .seq = seq,
+			       .advance = count,
+			       .uptime_ms = uptime,
+			       .has_uptime = 1};
+	nf_seq_check(ex, &sq);
 
 	nt_usec export_usec = nf_legacy_export_usec(&h);
 	struct flow_rec *r = &c->rec;

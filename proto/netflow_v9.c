@@ -38,8 +38,9 @@ struct nf9_msg {
 	uint32_t uptime_ms; /* v9 only */
 	nt_usec export_usec;
 	nt_usec arrival;
-	uint32_t records; /* data + options records seen (IPFIX sequence advance) */
-	enum nf_err first_err;
+	uint32_t records;      /* data + options records seen (IPFIX sequence advance) */
+	enum nf_err first_err; /* first malformation (never NF_ERR_NO_TEMPLATE) */
+	uint32_t no_template;  /* data sets skipped for want of a template */
 	/*
 	 * Template whose fast plan last filled c->rec, NULL when the record
 	 * holds anything else.  Records of that template write the same
@@ -52,7 +53,11 @@ struct nf9_msg {
 
 static void msg_err(struct nf9_msg *m, enum nf_err e)
 {
-	if (m->first_err == NF_OK)
+	if (e == NF_ERR_NO_TEMPLATE) {
+		/* not a malformation: counted here, reported only if nothing worse */
+		m->no_template++;
+		m->ex->st.err[e]++;
+	} else if (m->first_err == NF_OK)
 		m->first_err = e; /* nf_decode() counts the returned error */
 	else
 		m->ex->st.err[e]++;
@@ -1044,9 +1049,22 @@ enum nf_err nf9_decode(struct nf_collector *c, struct nf_exporter *ex, const uin
 			data_set(&m, set_id, &set);
 		/* other ids are reserved: skip them silently */
 	}
-	/* v9 sequences count export packets, IPFIX ones data records */
-	nf_seq_check(ex, version, m.domain, m.seq, version == 9 ? 1 : m.records);
-	return m.first_err;
+	/*
+	 * v9 sequences count export packets, IPFIX ones data records; records of
+	 * a data set without a template cannot be counted, so the next IPFIX
+	 * message resynchronises instead of reporting them as lost.
+	 */
+	struct nf_seq_in sq = {.version = version,
+			       .domain = m.domain,
+			       .seq = m.seq,
+			       .advance = version == 9 ? 1 : m.records,
+			       .uptime_ms = m.uptime_ms,
+			       .has_uptime = version == 9,
+			       .advance_unknown = version == 10 && m.no_template > 0};
+	nf_seq_check(ex, &sq);
+	if (m.first_err != NF_OK)
+		return m.first_err;
+	return m.no_template ? NF_ERR_NO_TEMPLATE : NF_OK;
 }
 
 void nf9_exporter_free(struct nf_exporter *ex)

@@ -96,3 +96,26 @@ afl-nf9: tests/fuzz/afl_nf9
 	  test "$$crashes" -eq 0
 .PHONY: afl-nf9
 CLEANFILES += tests/fuzz/afl_nf9
+
+# ---- fuzzing: captured frames to UDP datagrams (proto/decap.c) ----
+# `make fuzz-decap`, as fuzz-nf9: libFuzzer over tests/fuzz/corpus/decap,
+# new inputs into tests/fuzz/work-decap; replay_decap replays the corpus
+# under `make check`.
+FUZZ_DECAP_SRCS = $(srcdir)/tests/fuzz/fuzz_decap.c $(srcdir)/proto/decap.c
+
+check_PROGRAMS += tests/fuzz/replay_decap
+TESTS += tests/fuzz/replay_decap
+tests_fuzz_replay_decap_SOURCES = tests/fuzz/fuzz_decap.c tests/fuzz/replay_main.c
+tests_fuzz_replay_decap_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"decap"'
+tests_fuzz_replay_decap_LDADD = $(CORE_LIBS)
+
+tests/fuzz/fuzz_decap: $(FUZZ_DECAP_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -include $(top_builddir)/config.h -I$(top_srcdir) \
+	  -I$(top_builddir) $(FUZZ_DECAP_SRCS) -o $@
+
+fuzz-decap: tests/fuzz/fuzz_decap
+	@mkdir -p tests/fuzz/work-decap
+	./tests/fuzz/fuzz_decap -runs=$(FUZZ_RUNS) tests/fuzz/work-decap $(srcdir)/tests/fuzz/corpus/decap
+.PHONY: fuzz-decap
+CLEANFILES += tests/fuzz/fuzz_decap

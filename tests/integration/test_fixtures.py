@@ -28,9 +28,10 @@ the upstream test that it supports plus `flows` (checked to be a positive intege
 row, then removed: there is nothing to compare it with).  timestamp_arrival is never
 aggregated: it is volatile and would split rows across a second boundary.
 
-test_upstream_full puts the fields of features netacct lacks (label/pre_tag_map,
-mpls_vpn_rd/flow_to_rd_map, vrf_name, ingress/egress_vrf_name) back into the comparison; those
-are strict xfails that flip when the features land.
+test_upstream_full_refused checks that the upstream configurations needing features netacct
+lacks (label/pre_tag_map, mpls_vpn_rd/flow_to_rd_map, vrf_name, ingress/egress_vrf_name) are
+refused with an error naming the feature; each case becomes a full comparison when its
+features land.
 
 Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmacct nfacctd
 (a development cross-check of the normalisation; 1.7.7 lacks some newer features).
@@ -38,6 +39,7 @@ Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmac
 import pytest
 
 import fixtures_replay as fr
+from conftest import run_config_check
 
 pytestmark = pytest.mark.skipif(not fr.FIXTURES.exists(),
                                 reason="pmacct fixtures not found in %s" % fr.FIXTURES)
@@ -303,65 +305,66 @@ def test_106_ipfix_huawei(nfacctd, tmp_path, transport):
 
 
 # --------------------------------------------------------------------------
-# the upstream comparisons in full, for the features netacct lacks
+# the upstream comparisons in full: what netacct refuses today
 
 
-def _full(fixture, aggregate, expected="output-flow-00.json", custom=(), maps=(), keys=(),
-          addr="127.0.0.1", dport=9991, json_kafka=False, reason=""):
-    return pytest.param(fixture, aggregate, expected, custom, maps, keys, addr, dport,
-                        json_kafka, id="%s-%s" % (fixture[:3], expected.split("/")[0]
-                                                  if "/" in expected else "default"),
-                        marks=pytest.mark.xfail(strict=True, reason=reason))
+def _full(fixture, aggregate, missing, custom=(), maps=(), keys=(), expected="default"):
+    return pytest.param(fixture, aggregate, missing, custom, maps, keys,
+                        id="%s-%s" % (fixture[:3], expected))
 
 
-RD_R = "mpls_vpn_rd primitive (and its mpls_vpn_rd_origin) not implemented"
-VRF_R = "vrf_name primitive not implemented"
-TAG_R = "pre_tag_map / label primitive not implemented"
-F2RD_R = "flow_to_rd_map not implemented"
-VRF3_R = "vrf_name / ingress_vrf_name / egress_vrf_name primitives not implemented"
 CP = "pmacct_mount/custom-primitives-00.map"
 
+# The upstream settings of each full comparison, and the features (key or primitive names)
+# netacct lacks for it.
 FULL = [
-    _full(F100, BASE + NETS + ("mpls_vpn_rd",), reason=RD_R),
-    _full(F101, BASE + TIMES + ("mpls_vpn_rd", "vrf_name"), custom=CUSTOM5,
-          maps=(("aggregate_primitives", CP),), reason="; ".join((RD_R, VRF_R))),
-    _full(F102, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name"), custom=CUSTOM5,
+    _full(F100, BASE + NETS + ("mpls_vpn_rd",), ("mpls_vpn_rd",)),
+    _full(F101, BASE + TIMES + ("mpls_vpn_rd", "vrf_name"), ("mpls_vpn_rd", "vrf_name"),
+          custom=CUSTOM5, maps=(("aggregate_primitives", CP),)),
+    _full(F102, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name"),
+          ("label", "mpls_vpn_rd", "vrf_name", "pre_tag_map", "flow_to_rd_map",
+           "pre_tag_label_encode_as_map"), custom=CUSTOM5,
           maps=(("aggregate_primitives", CP), ("sampling_map", "pmacct_mount/sampling-00.map"),
                 ("pre_tag_map", "pmacct_mount/pretag-00.map"),
                 ("flow_to_rd_map", "pmacct_mount/f2rd-00.map")),
-          keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true")),
-          reason="; ".join((TAG_R, F2RD_R, RD_R, VRF_R))),
-    _full(F103, BASE + NETS + TIMES + ("label",), expected="scenario-01/output-flow-00.json",
-          maps=(("pre_tag_map", "scenario-01/pretag-00.map"),), json_kafka=True, reason=TAG_R),
-    _full(F103, BASE + NETS + TIMES + ("label",), expected="scenario-02/output-flow-00.json",
+          keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true"))),
+    _full(F103, BASE + NETS + TIMES + ("label",), ("label", "pre_tag_map"),
+          maps=(("pre_tag_map", "scenario-01/pretag-00.map"),), expected="scenario-01"),
+    _full(F103, BASE + NETS + TIMES + ("label",),
+          ("label", "pre_tag_map", "pre_tag_label_encode_as_map"),
           maps=(("pre_tag_map", "scenario-02/pretag-00.map"),),
-          keys=(("pre_tag_label_encode_as_map[x]", "true"),), json_kafka=True, reason=TAG_R),
-    _full(F104, BASE + ("label", "mpls_vpn_rd", "vrf_name"), custom=CUSTOM2, dport=9992,
+          keys=(("pre_tag_label_encode_as_map[x]", "true"),), expected="scenario-02"),
+    _full(F104, BASE + ("label", "mpls_vpn_rd", "vrf_name"),
+          ("label", "mpls_vpn_rd", "vrf_name", "pre_tag_map", "pre_tag_label_encode_as_map"),
+          custom=CUSTOM2,
           maps=(("aggregate_primitives", CP), ("pre_tag_map", "pmacct_mount/pretag-00.map")),
-          keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true")),
-          reason="; ".join((TAG_R, RD_R, VRF_R))),
+          keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true"))),
     _full(F106, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name", "ingress_vrf_name",
-                                       "egress_vrf_name"), custom=CUSTOM5,
-          maps=(("aggregate_primitives", CP),), keys=(("nfacctd_renormalize", "true"),),
-          reason="; ".join((TAG_R, RD_R, VRF3_R))),
+                                       "egress_vrf_name"),
+          ("label", "mpls_vpn_rd", "vrf_name", "ingress_vrf_name", "egress_vrf_name"),
+          custom=CUSTOM5, maps=(("aggregate_primitives", CP),),
+          keys=(("nfacctd_renormalize", "true"),)),
 ]
 
 
-@pytest.mark.parametrize("fixture, aggregate, expected, custom, maps, keys, addr, dport, "
-                         "json_kafka", FULL)
-def test_upstream_full(nfacctd, tmp_path, fixture, aggregate, expected, custom, maps, keys,
-                       addr, dport, json_kafka):
-    """The upstream comparison with every field netacct does not produce yet put back:
-    label (pre_tag_map, with the fixture's map), mpls_vpn_rd and mpls_vpn_rd_origin
-    (flow_to_rd_map for 102, from the flow otherwise), vrf_name, ingress_vrf_name,
-    egress_vrf_name.  Only the upstream volatile fields and the Kafka framing (writer_id,
-    flows: null) are dropped; event_type is compared for the Kafka JSON files (103
-    scenarios 01/02).  Strict xfail: each turns into a failure (XPASS) once netacct
-    produces these fields, and the drop lists of the tests above should then shrink."""
+@pytest.mark.parametrize("fixture, aggregate, missing, custom, maps, keys", FULL)
+def test_upstream_full_refused(tmp_path, fixture, aggregate, missing, custom, maps, keys):
+    """The upstream configuration of each full comparison (the fields of the tests above
+    put back: label with pre_tag_map, mpls_vpn_rd with flow_to_rd_map, vrf_name,
+    ingress/egress_vrf_name) is refused at start, with an error that names the config line
+    and one of the features netacct lacks, instead of starting without them.  When a feature
+    lands this test fails: turn its case into a check() comparison (only the volatile fields
+    and the Kafka framing dropped) and shrink the drop lists of the tests above."""
     if fr.daemon_kind() != "netacct":
-        pytest.skip("netacct-only (feature markers)")
-    extra = {k: write_map(tmp_path, fixture, rel, addr) for k, rel in maps}
+        pytest.skip("netacct-only")
+    extra = {k: write_map(tmp_path, fixture, rel, "127.0.0.1") for k, rel in maps}
     extra.update(dict(keys))
-    drop = ("writer_id",) if json_kafka else FRAMING
-    check(nfacctd, tmp_path, fixture, aggregate, drop, expected=expected, extra=extra,
-          addr=addr, dport=dport, custom=custom, event_type=json_kafka)
+    conf = fr.base_config(fr.free_port(), "127.0.0.1", 1) + fr.collector_config(
+        tmp_path / "out.json", list(aggregate) + list(custom) + ["flows"], extra)
+    rc, err = run_config_check(tmp_path, conf, name="nfacctd.conf")
+    assert rc != 0, "nfacctd accepted the config:\n" + err
+    errors = [l for l in err.splitlines() if " ERROR " in l and "nfacctd.conf:" in l]
+    assert errors, "no ERROR line naming the config file:\n" + err
+    assert any("'%s'" % m in l for l in errors for m in missing), \
+        "the error names none of %s:\n%s" % (missing, err)
+    assert not (tmp_path / "out.json").exists()

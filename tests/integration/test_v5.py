@@ -318,10 +318,6 @@ def test_no_gap_for_in_order_sequence(nfacctd, tmp_path):
 # ---------------------------------------------------------------------------
 # configuration errors
 
-def _bug(reason):
-    return pytest.mark.xfail(strict=True, reason="bug: " + reason)
-
-
 BAD_CONFIGS = [
     pytest.param("nfacctd_port: 2100\nfoo_bar: 1\n", 2, "foo_bar", id="unknown_key"),
     pytest.param("nfacctd_port: abc\n", 1, "nfacctd_port", id="bad_integer"),

@@ -87,4 +87,18 @@ tests_unit_test_mapline_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_lpm_SOURCES = tests/unit/test_lpm.c
 tests_unit_test_lpm_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_lpm_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_decap
+TESTS += tests/unit/test_decap
+tests_unit_test_decap_SOURCES = tests/unit/test_decap.c
+tests_unit_test_decap_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_decap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_capture
+TESTS += tests/unit/test_capture
+tests_unit_test_capture_SOURCES = tests/unit/test_capture.c
+tests_unit_test_capture_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_capture_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
 endif

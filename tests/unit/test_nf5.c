@@ -474,12 +474,79 @@ static void test_sequence_gap(void **state)
 	assert_int_equal(send_seq(f, 200, 1, 0, 0), NF_OK); /* 75 more */
 	assert_int_equal(f->ex->st.seq_gaps, 2);
 	assert_int_equal(f->ex->st.lost_flows, 85);
-	/* a step backwards (reorder or restart) is a gap but loses nothing */
+	/* a step backwards (reorder or restart) is a reset: it loses nothing */
 	assert_int_equal(send_seq(f, 50, 1, 0, 0), NF_OK);
-	assert_int_equal(f->ex->st.seq_gaps, 3);
+	assert_int_equal(f->ex->st.seq_gaps, 2);
+	assert_int_equal(f->ex->st.seq_resets, 1);
 	assert_int_equal(f->ex->st.lost_flows, 85);
 	assert_int_equal(send_seq(f, 51, 1, 0, 0), NF_OK);
-	assert_int_equal(f->ex->st.seq_gaps, 3);
+	assert_int_equal(f->ex->st.seq_gaps, 2);
+	assert_int_equal(f->ex->st.seq_resets, 1);
+}
+
+/* Like send_seq() for engine 0/0, with the header's sysUptime. */
+static void send_seq_up(struct fixture *f, uint32_t seq, uint16_t count, uint32_t uptime)
+{
+	struct v5rec r[30];
+	for (int i = 0; i < 30; i++)
+		r[i] = REC1;
+	struct v5hdr h = HDR;
+	h.seq = seq;
+	h.count = count;
+	h.uptime = uptime;
+	size_t len = build(f->buf, &h, r, count);
+	assert_int_equal(nf_decode(&f->col, f->ex, f->buf, len, 0), NF_OK);
+}
+
+static void test_sequence_restart_is_not_loss(void **state)
+{
+	struct fixture *f = *state;
+	/*
+	 * The exporter restarts and starts its new sequence ahead of the old one
+	 * (random initial sequence): only its sysUptime, back to a few seconds,
+	 * tells.  Counting the jump would report 1.2 million lost flows.
+	 */
+	send_seq_up(f, 1000, 10, 50000000);
+	send_seq_up(f, 1010, 10, 50001000);
+	send_seq_up(f, 1200000, 10, 3000);
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+	assert_int_equal(f->ex->st.lost_flows, 0);
+	assert_int_equal(f->ex->st.seq_resets, 1);
+	/* the new sequence is then followed normally, losses included */
+	send_seq_up(f, 1200010, 10, 4000);
+	send_seq_up(f, 1200025, 10, 5000);
+	assert_int_equal(f->ex->st.seq_resets, 1);
+	assert_int_equal(f->ex->st.seq_gaps, 1);
+	assert_int_equal(f->ex->st.lost_flows, 5);
+}
+
+static void test_sequence_backwards_and_far_jumps_are_resets(void **state)
+{
+	struct fixture *f = *state;
+	/* 3e9 -> 0 is 1.29e9 ahead modulo 2^32: the uptime shows the restart */
+	send_seq_up(f, 3000000000u, 10, 90000000);
+	send_seq_up(f, 0, 10, 2000);
+	assert_int_equal(f->ex->st.seq_resets, 1);
+	/* a jump of 2^31 or more is a reset, whatever the uptime */
+	send_seq_up(f, 10 + 0x80000000u, 10, 3000);
+	assert_int_equal(f->ex->st.seq_resets, 2);
+	/* and so is a step backwards */
+	send_seq_up(f, 5 + 0x80000000u, 10, 4000);
+	assert_int_equal(f->ex->st.seq_resets, 3);
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+	assert_int_equal(f->ex->st.lost_flows, 0);
+}
+
+/* sysUptime wraps after 49.7 days: that is not a restart */
+static void test_sequence_uptime_wrap_is_not_reset(void **state)
+{
+	struct fixture *f = *state;
+	send_seq_up(f, 100, 10, 0xffffff00u);
+	send_seq_up(f, 110, 10, 0x00000100u);
+	send_seq_up(f, 125, 10, 0x00000200u); /* 5 lost */
+	assert_int_equal(f->ex->st.seq_resets, 0);
+	assert_int_equal(f->ex->st.seq_gaps, 1);
+	assert_int_equal(f->ex->st.lost_flows, 5);
 }
 
 static void test_sequence_wraps(void **state)
@@ -513,13 +580,11 @@ static void test_exporters_separate(void **state)
 {
 	struct fixture *f = *state;
 	struct nt_addr other = {4, {192, 0, 2, 11}};
-	struct nf_exporter *ex2 = nf_exporter_get(&f->col, &other, 9995);
+	struct nf_exporter *ex2 = nf_exporter_get(&f->col, &other, 0);
 	assert_non_null(ex2);
 	assert_ptr_not_equal(ex2, f->ex);
-	assert_ptr_equal(nf_exporter_get(&f->col, &EXPORTER, 9995), f->ex);
-	struct nf_exporter *ex3 = nf_exporter_get(&f->col, &EXPORTER, 9996);
-	assert_ptr_not_equal(ex3, f->ex);
-	assert_int_equal(f->col.nexporters, 3);
+	assert_ptr_equal(nf_exporter_get(&f->col, &EXPORTER, 0), f->ex);
+	assert_int_equal(f->col.nexporters, 2);
 
 	/* records from ex2 carry ex2's address as peer_src_ip */
 	size_t len = build(f->buf, &HDR, &REC1, 1);
@@ -531,6 +596,24 @@ static void test_exporters_separate(void **state)
 	assert_int_equal(ex2->st.seq_gaps, 0);
 	assert_int_equal(ex2->st.datagrams, 1);
 	assert_int_equal(f->ex->st.datagrams, 1);
+}
+
+/*
+ * Exporters are keyed by address only: an exporter restarted on a new source
+ * port is the same exporter, its sequence state carries on.
+ */
+static void test_exporter_keyed_by_address(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(send_seq(f, 100, 5, 0, 0), NF_OK);
+	struct nf_exporter *again = nf_exporter_get(&f->col, &EXPORTER, 40000);
+	assert_ptr_equal(again, f->ex);
+	assert_int_equal(again->port, 40000);
+	assert_int_equal(f->col.nexporters, 1);
+	assert_int_equal(send_seq(f, 115, 5, 0, 0), NF_OK); /* 10 lost, seen on the same state */
+	assert_int_equal(again->st.seq_gaps, 1);
+	assert_int_equal(again->st.lost_flows, 10);
+	assert_int_equal(again->st.datagrams, 2);
 }
 
 static void test_dispatch_unknown_version(void **state)
@@ -613,6 +696,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sequence_wraps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence_per_engine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exporters_separate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exporter_keyed_by_address, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sequence_restart_is_not_loss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sequence_backwards_and_far_jumps_are_resets, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sequence_uptime_wrap_is_not_reset, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dispatch_unknown_version, setup, teardown),
 	    cmocka_unit_test(test_err_names),
 	    cmocka_unit_test_setup_teardown(test_fuzz_prefixes_and_flips, setup, teardown),

@@ -372,6 +372,127 @@ static void test_data_before_template(void **state)
 	assert_int_equal(f->s.n, 0);
 }
 
+/*
+ * Data for a template not (yet) received is normal, not a malformation: the
+ * datagram reports NF_ERR_NO_TEMPLATE (counted per data set), and only a real
+ * malformation in the same datagram makes it malformed.
+ */
+static void test_no_template_is_not_malformed(void **state)
+{
+	struct fx *f = *state;
+	/* an IPFIX template, its data, and two data sets for unknown templates */
+	ipfix_hdr(&f->b, 0, 1);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256);
+	u16(&f->b, 1);
+	fs(&f->b, 2, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 300);
+	u32(&f->b, 1);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u32(&f->b, 9);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 301);
+	u32(&f->b, 1);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	enum nf_err e = dec(f);
+	assert_int_equal(e, NF_ERR_NO_TEMPLATE);
+	assert_false(nf_err_malformed(e));
+	assert_int_equal(f->s.n, 1);
+	assert_int_equal(f->ex->st.err[NF_ERR_NO_TEMPLATE], 2);
+	for (int i = 0; i < NF_ERR__COUNT; i++)
+		if (i != NF_ERR_NO_TEMPLATE)
+			assert_int_equal(f->ex->st.err[i], 0);
+
+	/* unknown template then a broken set: the malformation is what is returned */
+	ipfix_hdr(&f->b, 1, 1);
+	s = set_begin(&f->b, 300);
+	u32(&f->b, 1);
+	set_end(&f->b, s);
+	u16(&f->b, 256);
+	u16(&f->b, 2); /* set length below the set header */
+	ipfix_end(&f->b);
+	e = dec(f);
+	assert_int_equal(e, NF_ERR_BAD_SET);
+	assert_true(nf_err_malformed(e));
+	assert_int_equal(f->ex->st.err[NF_ERR_NO_TEMPLATE], 3);
+	assert_int_equal(f->ex->st.err[NF_ERR_BAD_SET], 1);
+
+	assert_false(nf_err_malformed(NF_OK));
+	for (int i = 1; i < NF_ERR__COUNT; i++)
+		if (i != NF_ERR_NO_TEMPLATE)
+			assert_true(nf_err_malformed((enum nf_err)i));
+}
+
+/* Options data whose options template never came (seen from Cisco IOS XR). */
+static void test_options_data_without_template(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 1, 1, 0);
+	size_t s = set_begin(&f->b, 260);
+	u32(&f->b, 1);	 /* sampler id */
+	u32(&f->b, 100); /* interval */
+	set_end(&f->b, s);
+	enum nf_err e = dec(f);
+	assert_int_equal(e, NF_ERR_NO_TEMPLATE);
+	assert_false(nf_err_malformed(e));
+	assert_int_equal(f->ex->st.err[NF_ERR_NO_TEMPLATE], 1);
+}
+
+/*
+ * IPFIX sequences count data records: records of a set without a template
+ * cannot be counted, so the next message resynchronises instead of reporting
+ * them as lost (an exporter sending data before templates after a restart).
+ */
+static void test_ipfix_sequence_after_no_template(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 1000, 1);
+	size_t s = set_begin(&f->b, 300);
+	for (int i = 0; i < 50; i++)
+		u32(&f->b, (uint32_t)i);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_ERR_NO_TEMPLATE);
+	/* the exporter sent (some number of) records: the next message is further on */
+	ipfix_hdr(&f->b, 1013, 1);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256);
+	u16(&f->b, 1);
+	fs(&f->b, 2, 4, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u32(&f->b, 9);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+	assert_int_equal(f->ex->st.lost_flows, 0);
+	/* from then on, losses count again */
+	ipfix_hdr(&f->b, 1020, 1);
+	ipfix_end(&f->b);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->ex->st.seq_gaps, 1);
+	assert_int_equal(f->ex->st.lost_flows, 6);
+}
+
+/* v9: a smaller sysUptime is an exporter restart, not loss. */
+static void test_v9_restart_is_reset(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 0, 500000, 0);
+	assert_int_equal(dec(f), NF_OK);
+	v9_hdr(&f->b, 0, 900000, 0); /* sequence ahead, but ... */
+	patch16(&f->b, 4, 0);	     /* ... sysUptime back to a few ms */
+	patch16(&f->b, 6, 20);
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->ex->st.seq_gaps, 0);
+	assert_int_equal(f->ex->st.lost_flows, 0);
+	assert_int_equal(f->ex->st.seq_resets, 1);
+}
+
 static void test_v9_options_sampling(void **state)
 {
 	struct fx *f = *state;
@@ -2345,6 +2466,10 @@ int main(void)
 	    T(test_v9_time_secs),
 	    T(test_v9_count_mismatch_and_trailing_padding),
 	    T(test_data_before_template),
+	    T(test_no_template_is_not_malformed),
+	    T(test_options_data_without_template),
+	    T(test_ipfix_sequence_after_no_template),
+	    T(test_v9_restart_is_reset),
 	    T(test_v9_options_sampling),
 	    T(test_v9_options_bad_scope),
 	    T(test_ipfix_fields),
