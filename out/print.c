@@ -51,7 +51,6 @@ static const struct conf_key_table print_keys = CONF_TABLE(
     "print", "The print output: JSON, CSV or a formatted table, to stdout or files.", print_rows);
 static const struct conf_key_table *const print_tables[] = {&print_keys, NULL};
 
-
 struct print_state {
 	struct encoder enc;
 	struct enc_schema schema;

@@ -220,25 +220,33 @@ static void write_event(struct writer *w, struct out_event *ev)
 	out_event_free(ev);
 }
 
+int writer_format_stats(struct writer *w, struct obuf *line)
+{
+	struct out_instance *oi = w->oi;
+	return obuf_printf(line,
+			   "stats output written_entries=%llu dropped_tables=%llu "
+			   "dropped_records=%llu write_errors=%llu late_tables=%llu "
+			   "events_written=%llu events_dropped=%llu event_errors=%llu",
+			   (unsigned long long)atomic_load(&oi->written_entries),
+			   (unsigned long long)atomic_load(&oi->dropped_tables),
+			   (unsigned long long)atomic_load(&oi->dropped_records),
+			   (unsigned long long)atomic_load(&oi->write_errors),
+			   (unsigned long long)atomic_load(&w->late_tables),
+			   (unsigned long long)atomic_load(&w->events_written),
+			   (unsigned long long)atomic_load(&w->events_dropped),
+			   (unsigned long long)atomic_load(&w->event_errors));
+}
+
+/* The module's own counters, on the writer thread (modules need no locks). */
 static void log_stats(struct writer *w)
 {
 	struct out_instance *oi = w->oi;
 	struct obuf line;
+	if (!oi->mod->stats)
+		return;
 	obuf_init(&line, 0);
-	obuf_printf(&line,
-		    "stats output written_entries=%llu dropped_tables=%llu dropped_records=%llu "
-		    "write_errors=%llu late_tables=%llu events_written=%llu events_dropped=%llu "
-		    "event_errors=%llu",
-		    (unsigned long long)atomic_load(&oi->written_entries),
-		    (unsigned long long)atomic_load(&oi->dropped_tables),
-		    (unsigned long long)atomic_load(&oi->dropped_records),
-		    (unsigned long long)atomic_load(&oi->write_errors),
-		    (unsigned long long)atomic_load(&w->late_tables),
-		    (unsigned long long)atomic_load(&w->events_written),
-		    (unsigned long long)atomic_load(&w->events_dropped),
-		    (unsigned long long)atomic_load(&w->event_errors));
-	if (oi->mod->stats)
-		oi->mod->stats(oi, &line);
+	obuf_puts(&line, "stats module");
+	oi->mod->stats(oi, &line);
 	if (obuf_status(&line) == 0)
 		nt_log(oi->log, LOG_LVL_INFO, oi->component, "%s", line.data);
 	else

@@ -58,9 +58,15 @@ int writer_submit_event(struct writer *w, struct out_event *ev);
 void writer_request_reopen(struct writer *w);
 
 /*
- * Ask for the output's stats line (SIGUSR1): "stats output key=value ...",
- * the writer's counters then the module's stats hook; any thread, logged
- * from the writer thread.
+ * The output's counters as "stats output key=value ..." (any thread: they
+ * are atomics, so a writer stuck on a slow sink still reports its drops).
+ */
+struct obuf;
+int writer_format_stats(struct writer *w, struct obuf *line);
+
+/*
+ * Ask for the module's own counters (SIGUSR1): "stats module key=value ...",
+ * from its stats hook, logged from the writer thread once it is free.
  */
 void writer_request_stats(struct writer *w);
 

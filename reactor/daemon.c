@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "conf/cli.h"
+#include "out/buf.h"
 #include "out/writer.h"
-#include "proto/nf_sampling.h"
+#include "agg/stages.h"
 #include "reactor/input.h"
 #include "reactor/loop.h"
 #include "reactor/socket.h"
@@ -69,38 +70,59 @@ static int daemonize(char *err, size_t errlen)
 	return 0;
 }
 
-/* Load sampling_map (start-up and SIGUSR2).  Returns -1 and logs on error. */
-static int load_maps(struct daemon_ctx *ctx, int reload)
+static void log_map(void *arg, int error, const char *msg)
 {
-	char err[1024];
-	const char *path = ctx->conf.sampling_map;
-	struct nf_sampling_map *m = NULL;
-	if (!path || !*path)
-		return 0;
-	if (reload && atomic_load(&ctx->quiesce_pending) != 0) {
-		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
-		       "SIGUSR2: previous map reload still settling, try again");
+	struct daemon_ctx *ctx = arg;
+	nt_log(&ctx->log, error ? LOG_LVL_ERROR : LOG_LVL_INFO, CORE_COMPONENT, "%s", msg);
+}
+
+/* Register the configured maps, load them and build the record pipeline. */
+static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
+{
+	const struct conf *c = &ctx->conf;
+	struct pipeline_std std = {.sampling_map_slot = -1, .renormalize = c->nfacctd_renormalize};
+	maps_init(&ctx->maps, log_map, ctx);
+	if (c->sampling_map && *c->sampling_map) {
+		std.sampling_map_slot = maps_register(&ctx->maps, "sampling_map", c->sampling_map,
+						      &sampling_map_type, err, errlen);
+		if (std.sampling_map_slot < 0)
+			return -1;
+	}
+	if (maps_load_all(&ctx->maps, err, errlen) < 0)
 		return -1;
+	for (unsigned i = 0; i < ctx->nout; i++)
+		std.tcp_flags |= keyspec_has(&ctx->out[i].ks, "tcpflags");
+	return pipeline_build_std(&ctx->pipe, &ctx->maps, &std, err, errlen);
+}
+
+/* SIGUSR2: reload every map; workers keep the old ones until they pass a quiescent point. */
+static void reload_maps(struct daemon_ctx *ctx)
+{
+	if (!ctx->conf.maps_refresh) {
+		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+		       "SIGUSR2: maps_refresh is false, maps not reloaded");
+		return;
 	}
-	if (nf_sampling_map_load(&m, path, err, sizeof err) < 0) {
-		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "sampling_map: %s%s", err,
-		       reload ? " (keeping the previous map)" : "");
-		return -1;
-	}
-	struct nf_sampling_map *old = atomic_exchange(&ctx->sampling_map, m);
-	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "sampling_map %s: %zu entries %s", path,
-	       nf_sampling_map_count(m), reload ? "reloaded" : "loaded");
-	if (!old)
-		return 0;
-	if (!ctx->workers) {
-		nf_sampling_map_free(old);
-		return 0;
-	}
-	ctx->retired_map = old;
+	int swapped = maps_reload_all(&ctx->maps);
+	if (swapped <= 0 || !maps_settling(&ctx->maps))
+		return; /* nothing swapped, or deferred until the previous reload settles */
 	atomic_store(&ctx->quiesce_pending, ctx->nworkers);
 	for (unsigned i = 0; i < ctx->nworkers; i++)
 		worker_request_quiesce(&ctx->workers[i]);
-	return 0;
+}
+
+/* Every worker passed a quiescent point: free the retired maps (main thread). */
+static void on_maps_settled(void *arg)
+{
+	struct daemon_ctx *ctx = arg;
+	if (maps_release_retired(&ctx->maps) == 1)
+		reload_maps(ctx); /* a SIGUSR2 came while settling */
+}
+
+void daemon_maps_quiescent(struct daemon_ctx *ctx)
+{
+	if (atomic_fetch_sub(&ctx->quiesce_pending, 1) == 1)
+		nt_ev_trigger(ctx->ev_maps_settled);
 }
 
 struct signal_arg {
@@ -127,20 +149,21 @@ static void on_signal(void *arg)
 		else
 			nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 			       "SIGHUP: log file reopened");
+		for (unsigned i = 0; i < ctx->nout; i++)
+			writer_request_reopen(ctx->out[i].writer);
 		break;
 	case SIGUSR2:
-		load_maps(ctx, 1);
+		reload_maps(ctx);
 		break;
 	case SIGUSR1:
 		for (unsigned i = 0; i < ctx->nout; i++) {
 			struct out_instance *oi = &ctx->out[i];
-			nt_log(&ctx->log, LOG_LVL_INFO, oi->component,
-			       "stats output written_entries=%llu dropped_tables=%llu "
-			       "dropped_records=%llu write_errors=%llu",
-			       (unsigned long long)atomic_load(&oi->written_entries),
-			       (unsigned long long)atomic_load(&oi->dropped_tables),
-			       (unsigned long long)atomic_load(&oi->dropped_records),
-			       (unsigned long long)atomic_load(&oi->write_errors));
+			struct obuf line;
+			obuf_init(&line, 0);
+			if (writer_format_stats(oi->writer, &line) == 0)
+				nt_log(&ctx->log, LOG_LVL_INFO, oi->component, "%s", line.data);
+			obuf_free(&line);
+			writer_request_stats(oi->writer);
 		}
 		for (unsigned i = 0; i < ctx->nworkers; i++)
 			worker_request_stats(&ctx->workers[i]);
@@ -153,6 +176,12 @@ static void log_ready(struct daemon_ctx *ctx)
 {
 	const struct input_module *in = ctx->desc->input;
 	struct input_endpoint ep = {0};
+	if (ctx->conf.pcap_savefile && *ctx->conf.pcap_savefile) {
+		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+		       "reading %s data from pcap_savefile %s (%u workers)", in->name,
+		       ctx->conf.pcap_savefile, ctx->nworkers);
+		return;
+	}
 	in->endpoint(&ctx->conf, &ep);
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "waiting for %s data on %s:%d/%s (%u workers)", in->name,
@@ -167,12 +196,17 @@ static void log_ready(struct daemon_ctx *ctx)
 static int check_port_free(struct daemon_ctx *ctx, char *err, size_t errlen)
 {
 	struct input_endpoint ep = {0};
-	ctx->desc->input->endpoint(&ctx->conf, &ep);
+	const struct conf *c = &ctx->conf;
+	if ((c->cluster_name && *c->cluster_name) || (c->pcap_savefile && *c->pcap_savefile))
+		return 0;
+	ctx->desc->input->endpoint(c, &ep);
 	return udp_port_unused(ep.ip, ep.port, err, errlen);
 }
 
 static unsigned worker_count(const struct conf *c)
 {
+	if (c->pcap_savefile && *c->pcap_savefile)
+		return 1; /* one reader: the file's order is the order of accounting */
 	if (c->reactor_workers > 0)
 		return (unsigned)c->reactor_workers;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -212,9 +246,6 @@ static void shutdown_all(struct daemon_ctx *ctx)
 	if (ctx->desc->input->global_free)
 		ctx->desc->input->global_free(ctx->input_global);
 	ctx->input_global = NULL;
-	/* workers are gone: nobody can hold a map pointer any more */
-	nf_sampling_map_free(ctx->retired_map);
-	ctx->retired_map = NULL;
 	if (ctx->pidfile_written)
 		unlink(ctx->conf.pidfile);
 }
@@ -250,7 +281,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 	ctx->d = cd;
 	ctx->desc = desc;
 	logger_init_stderr(&ctx->log);
-	conf_init(&ctx->conf, &out_schema_nfacctd);
+	conf_init(&ctx->conf, desc->schema);
 
 	switch (cli_parse(argc, argv, &ctx->conf, d, stdout, err, sizeof err)) {
 	case CLI_EXIT_OK:
@@ -293,8 +324,10 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 			p += l + (p[l] == '\n');
 		}
 	}
-	if (load_maps(ctx, 0) < 0)
+	if (setup_pipeline(ctx, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 		goto out;
+	}
 
 	if (ctx->conf.daemonize && daemonize(err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
@@ -308,7 +341,8 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 	}
 	ctx->loop = nt_loop_new();
 	ctx->ev_finish = ctx->loop ? nt_ev_wakeup(ctx->loop, on_finish, ctx) : NULL;
-	if (!ctx->ev_finish) {
+	ctx->ev_maps_settled = ctx->loop ? nt_ev_wakeup(ctx->loop, on_maps_settled, ctx) : NULL;
+	if (!ctx->ev_finish || !ctx->ev_maps_settled) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT,
 		       "cannot create the main event loop");
 		goto out;
@@ -333,7 +367,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 			goto out;
 		}
-	if (ctx->nworkers > 1 &&
+	if (ctx->nworkers > 1 && ctx->workers[0].fd >= 0 &&
 	    udp_steer_by_source(ctx->workers[0].fd, ctx->nworkers, err, sizeof err) < 0)
 		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 		       "%s: exporters are spread by the kernel's 4-tuple hash, so one that "
@@ -357,6 +391,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 	mask_signals(SIG_BLOCK);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		struct out_instance *oi = &ctx->out[i];
+		oi->nworkers = ctx->nworkers;
 		if (oi->mod->open(oi, err, sizeof err) < 0 ||
 		    writer_start(&oi->writer, oi, ctx->nworkers,
 				 (unsigned)oi->conf->flush_queue_size, err, sizeof err) < 0) {
@@ -390,7 +425,9 @@ out:
 	nt_loop_free(ctx->loop);
 	if (rc == 0 && ctx->nout)
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "exiting");
-	nf_sampling_map_free(atomic_exchange(&ctx->sampling_map, NULL));
+	/* workers are gone: nobody can hold a map pointer any more */
+	maps_free(&ctx->maps);
+	nt_ev_free(ctx->ev_maps_settled);
 	logger_close(&ctx->log);
 	conf_free(&ctx->conf);
 	free(ctx);

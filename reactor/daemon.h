@@ -7,6 +7,8 @@
 
 #include <stdatomic.h>
 
+#include "agg/maps.h"
+#include "agg/pipeline.h"
 #include "agg/primitive.h"
 #include "conf/config.h"
 #include "out/output.h"
@@ -15,7 +17,6 @@
 struct worker;
 struct nt_loop;
 struct nt_ev;
-struct nf_sampling_map;
 struct input_module;
 
 /*
@@ -26,6 +27,7 @@ struct daemon_desc {
 	const char *name;
 	unsigned bit;
 	const struct input_module *input;
+	const struct conf_schema *schema; /* the keys it accepts: core, its input's, outputs' */
 };
 
 struct daemon_ctx {
@@ -44,20 +46,25 @@ struct daemon_ctx {
 	int pidfile_written;
 
 	/*
-	 * Maps reloaded on SIGUSR2 are swapped in with one atomic pointer store;
-	 * workers read the pointer once per receive batch.  The old map is freed
-	 * by the last worker to pass a quiescent point (its ev_quiesce callback,
-	 * which never runs inside a batch), so no worker can still be reading it.
+	 * Reloadable maps (SIGUSR2 when maps_refresh) and the record pipeline
+	 * built from configuration; both read-only for workers, which take a
+	 * map snapshot per batch.  After a swap every worker acknowledges a
+	 * quiescent point (an event served between batches); the last one
+	 * wakes the main loop, which frees the retired maps.
 	 */
-	struct nf_sampling_map *_Atomic sampling_map;
-	struct nf_sampling_map *retired_map;
+	struct maps maps;
+	struct pipeline pipe;
 	atomic_uint quiesce_pending;
+	struct nt_ev *ev_maps_settled;
 };
 
 #define CORE_COMPONENT "default/core"
 
 /* Parse argv, validate, start, run until SIGINT/SIGTERM; returns the exit code. */
 int daemon_run(const struct daemon_desc *desc, int argc, char **argv);
+
+/* A worker passed its quiescent point after a map swap (worker thread). */
+void daemon_maps_quiescent(struct daemon_ctx *ctx);
 
 /* Any thread: the daemon's input has ended; flush and exit as on SIGTERM. */
 void daemon_request_finish(struct daemon_ctx *ctx);

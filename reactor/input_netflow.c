@@ -198,6 +198,18 @@ static enum input_verdict datagram(void *state, struct worker *w, const struct n
 	enum nf_err e = nf_decode(&in->nf, ex, d->buf, d->len, d->arrival);
 	if (e == NF_OK)
 		return INPUT_OK;
+	if (!nf_err_malformed(e)) {
+		/* data before its template: normal after an exporter restart, counted */
+		if (in->w->ctx->log.debug) {
+			char addr[64];
+			exporter_text(&ex->addr, addr, sizeof addr);
+			nt_log(
+			    &in->w->ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
+			    "exporter %s: data for a template not received yet (no_template=%llu)",
+			    addr, (unsigned long long)ex->st.err[NF_ERR_NO_TEMPLATE]);
+		}
+		return INPUT_OK;
+	}
 	log_decode_error(in, ex, e, d->len);
 	return INPUT_MALFORMED;
 }

@@ -60,7 +60,7 @@ void nt_loop_free(struct nt_loop *l)
 
 int nt_loop_run(struct nt_loop *l)
 {
-	return event_base_dispatch(l->base) < 0 ? -1 : 0;
+	return event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0 ? -1 : 0;
 }
 
 void nt_loop_break(struct nt_loop *l)

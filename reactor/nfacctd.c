@@ -4,6 +4,7 @@
 
 int main(int argc, char **argv)
 {
-	static const struct daemon_desc nfacctd = {"nfacctd", D_NFACCTD, &input_netflow};
+	static const struct daemon_desc nfacctd = {"nfacctd", D_NFACCTD, &input_netflow,
+						   &out_schema_nfacctd};
 	return daemon_run(&nfacctd, argc, argv);
 }

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "out/writer.h"
-#include "proto/nf_sampling.h"
 #include "reactor/daemon.h"
 #include "reactor/loop.h"
+#include "reactor/savefile.h"
 #include "reactor/socket.h"
 
 #define RECV_BUF 65536 /* largest UDP payload: never truncate a legal datagram */
@@ -42,33 +42,16 @@ void worker_flush_pending(struct worker *w)
 		ahead_drain_one(w);
 }
 
-void worker_account(struct worker *w, struct flow_rec *r)
+/* The pipeline's sink: key extraction, prefetch, and the add ACCT_AHEAD records later. */
+static void account(void *arg, struct flow_rec *r)
 {
+	struct worker *w = arg;
 	struct daemon_ctx *ctx = w->ctx;
-
-	if (w->smap) {
-		/* sampling_map overrides what the exporter says about its sampling */
-		uint32_t rate = nf_sampling_map_lookup(w->smap, &r->peer_src_ip, r);
-		if (rate) {
-			r->sampling_rate = rate;
-			FR_SET(r, FR_SAMPLING);
-		}
-	}
-	if (ctx->conf.nfacctd_renormalize && r->sampling_rate > 1) {
-		r->packets *= r->sampling_rate;
-		r->bytes *= r->sampling_rate;
-	}
 	w->st.records++;
 	if (w->ahead_len == ACCT_AHEAD)
 		ahead_drain_one(w);
 	unsigned s = (w->ahead_head + w->ahead_len) % ACCT_AHEAD;
-	struct agg_counters *c = &w->ahead_c[s];
-	c->packets = r->packets;
-	c->bytes = r->bytes;
-	c->flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
-	c->first_usec = c->last_usec = w->now_usec;
-	/* flags only mean something for TCP; exporters leave junk in them otherwise */
-	c->tcp_flags = r->proto == 6 ? r->tcp_flags : 0;
+	prim_counters(&w->ahead_c[s], r, w->now_usec);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
 		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
@@ -79,9 +62,57 @@ void worker_account(struct worker *w, struct flow_rec *r)
 	w->ahead_len++;
 }
 
-/* One datagram, from a socket or a capture: to the input module. */
-static void deliver(struct worker *w, const struct nt_dgram *d)
+void worker_account(struct worker *w, struct flow_rec *r)
 {
+	pipeline_run(&w->pw, r);
+}
+
+static void hand_off(struct worker *w, unsigned i, uint64_t round);
+
+/*
+ * Capture time is the clock (pcap_savefile): a round closes when a packet's
+ * timestamp crosses its boundary, as a timer would on live traffic.
+ */
+static void replay_clock(struct worker *w, nt_usec t)
+{
+	uint64_t t_ms = t / 1000u;
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		struct worker_tick *k = &w->tick[i];
+		uint64_t period_ms = (uint64_t)w->ctx->out[i].refresh * 1000u;
+		if (!k->next_ms) {
+			k->next_ms = (t_ms / period_ms + 1) * period_ms;
+			continue;
+		}
+		if (t_ms < k->next_ms)
+			continue; /* also a replayed file starting over: keep accounting */
+		uint64_t round =
+		    worker_round_due(t_ms, (unsigned)w->ctx->out[i].refresh, k->last_round);
+		if (round)
+			hand_off(w, i, round);
+		k->next_ms = (t_ms / period_ms + 1) * period_ms;
+	}
+}
+
+void worker_batch_begin(struct worker *w)
+{
+	pipeline_batch_begin(&w->pw);
+}
+
+void worker_batch_end(struct worker *w)
+{
+	worker_flush_pending(w);
+	pipeline_batch_end(&w->pw);
+}
+
+void worker_deliver(struct worker *w, const struct nt_dgram *d)
+{
+	struct daemon_ctx *ctx = w->ctx;
+	if (w->sf)
+		replay_clock(w, d->arrival);
+	/* raw-datagram sinks (tee) see every datagram before it is decoded */
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
+			out_datagram(&ctx->out[i], w->id, d);
 	w->st.datagrams++;
 	w->st.bytes += d->len;
 	w->now_usec = d->arrival;
@@ -92,7 +123,7 @@ static void deliver(struct worker *w, const struct nt_dgram *d)
 /* Read up to 16 batches; returns 1 when the socket has been drained. */
 static int read_batches(struct worker *w, int fd)
 {
-	w->smap = atomic_load_explicit(&w->ctx->sampling_map, memory_order_acquire);
+	worker_batch_begin(w);
 	/* drain a bounded number of batches, then yield so timers get their turn */
 	for (int rounds = 0; rounds < 16; rounds++) {
 		for (unsigned i = 0; i < w->batch; i++) {
@@ -117,7 +148,7 @@ static int read_batches(struct worker *w, int fd)
 				continue;
 			}
 			sockaddr_to_nt(&w->addrs[i], &d.src, &d.src_port);
-			deliver(w, &d);
+			worker_deliver(w, &d);
 		}
 		if ((unsigned)n < w->batch)
 			return 1;
@@ -130,7 +161,7 @@ static void on_readable(int fd, unsigned what, void *arg)
 	struct worker *w = arg;
 	(void)what;
 	read_batches(w, fd);
-	worker_flush_pending(w);
+	worker_batch_end(w);
 }
 
 uint64_t worker_round_due(uint64_t now_ms, unsigned period_s, uint64_t last_round)
@@ -201,14 +232,19 @@ static void on_stop(void *arg)
 	 * What the kernel already queued for us was sent before the stop: account
 	 * it (bounded, so a sender that never pauses cannot hold up the exit).
 	 */
-	if (w->fd >= 0)
+	if (w->fd >= 0) {
 		for (int i = 0; i < 4096 && !read_batches(w, w->fd); i++)
 			;
+		worker_batch_end(w);
+	}
+	if (w->sf)
+		savefile_log_stop(w->sf);
 	uint64_t now_s = wall_usec() / 1000000u;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint64_t refresh = (uint64_t)w->ctx->out[i].refresh;
 		/* the interval in progress closes at the next boundary */
-		uint64_t round = now_s / refresh + 1;
+		uint64_t round = w->tick[i].next_ms ? w->tick[i].next_ms / (refresh * 1000u)
+						    : now_s / refresh + 1;
 		if (round <= w->tick[i].last_round)
 			round = w->tick[i].last_round + 1;
 		hand_off(w, i, round);
@@ -219,13 +255,8 @@ static void on_stop(void *arg)
 static void on_quiesce(void *arg)
 {
 	struct worker *w = arg;
-	struct daemon_ctx *ctx = w->ctx;
-	/* outside any batch: this worker holds no map pointer now */
-	w->smap = NULL;
-	if (atomic_fetch_sub(&ctx->quiesce_pending, 1) == 1) {
-		nf_sampling_map_free(ctx->retired_map);
-		ctx->retired_map = NULL;
-	}
+	/* served between batches, never inside one: this worker holds no map now */
+	daemon_maps_quiescent(w->ctx);
 }
 
 static void on_stats(void *arg)
@@ -304,16 +335,21 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 			goto oom;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tables[i] = malloc(sizeof *w->tables[i]);
-		if (!w->tables[i] ||
-		    agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
-				   (uint64_t)ctx->out[i].conf->print_cache_entries) < 0)
+		if (!w->tables[i] || agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
+						    (uint64_t)ctx->out[i].cache_entries) < 0)
 			goto oom;
 		w->tables[i]->max_entries = (uint64_t)ctx->out[i].conf->cache_max_entries;
 	}
+	if (pipeline_worker_init(&w->pw, &ctx->pipe, account, w, err, errlen) < 0)
+		return -1;
 	if (ctx->desc->input->create(w, &w->in_state, err, errlen) < 0)
 		return -1;
-	if (open_socket(w, err, errlen) < 0)
+	if (ctx->conf.pcap_savefile && *ctx->conf.pcap_savefile) {
+		if (savefile_open(&w->sf, w, err, errlen) < 0)
+			return -1;
+	} else if (open_socket(w, err, errlen) < 0) {
 		return -1;
+	}
 	w->ev_stop = nt_ev_wakeup(w->loop, on_stop, w);
 	w->ev_stats = nt_ev_wakeup(w->loop, on_stats, w);
 	w->ev_quiesce = nt_ev_wakeup(w->loop, on_quiesce, w);
@@ -325,7 +361,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		w->tick[i].ev = nt_ev_timer(w->loop, on_tick, &w->tick[i]);
 		if (!w->tick[i].ev)
 			goto oom;
-		schedule_tick(&w->tick[i]);
+		if (!w->sf) /* a capture's own time closes its rounds */
+			schedule_tick(&w->tick[i]);
 	}
 	return 0;
 oom:
@@ -387,6 +424,8 @@ void worker_free(struct worker *w)
 		}
 		free(w->ahead_keys[i]);
 	}
+	savefile_free(w->sf);
+	pipeline_worker_free(&w->pw);
 	nt_ev_free(w->ev_read);
 	nt_ev_free(w->ev_stop);
 	nt_ev_free(w->ev_stats);

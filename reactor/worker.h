@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "agg/pipeline.h"
 #include "agg/table.h"
 #include "conf/config.h"
 #include "reactor/input.h"
@@ -19,6 +20,7 @@ struct daemon_ctx;
 struct nt_ev;
 struct nt_loop;
 struct mmsghdr;
+struct savefile;
 struct iovec;
 
 /* Written and read only on the worker's thread (the stats dump runs there too). */
@@ -37,6 +39,7 @@ struct worker_tick {
 	unsigned out;
 	struct nt_ev *ev;
 	uint64_t last_round; /* the last round handed off: rounds only go forward */
+	uint64_t next_ms;    /* capture clock: the boundary that closes the next round */
 };
 
 struct worker {
@@ -45,10 +48,11 @@ struct worker {
 	pthread_t thread;
 	int started;
 	struct nt_loop *loop;
-	int fd; /* datagram socket; -1 when the source is not a socket */
+	int fd;		     /* datagram socket; -1 when the source is not a socket */
+	struct savefile *sf; /* pcap_savefile source (worker 0 only), or NULL */
 	struct nt_ev *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
-	void *in_state;			    /* the input module's per-worker state */
-	const struct nf_sampling_map *smap; /* this batch's sampling_map */
+	void *in_state;		   /* the input module's per-worker state */
+	struct pipeline_worker pw; /* the record pipeline's per-worker state */
 	struct worker_tick tick[CONF_MAX_PLUGINS];
 	struct agg_table *tables[CONF_MAX_PLUGINS];
 
@@ -80,14 +84,23 @@ int worker_start(struct worker *w, char *err, size_t errlen);
 /* Thread-safe requests, served by the worker's own loop. */
 void worker_request_stop(struct worker *w);
 void worker_request_stats(struct worker *w);
-/* Ask the worker to acknowledge a map swap (see daemon_ctx.sampling_map). */
+/* Ask the worker to acknowledge a map swap (see daemon_ctx.maps). */
 void worker_request_quiesce(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 
 /*
- * Account one decoded record into the worker's tables (the aggregation
- * pipeline).  The add itself may be deferred by a few records; call
+ * A source's datagram (socket or capture) to the input module.  Call
+ * worker_batch_begin() before a batch (it takes the map snapshots the batch
+ * uses) and worker_batch_end() after it (pending adds done, maps released).
+ */
+void worker_batch_begin(struct worker *w);
+void worker_batch_end(struct worker *w);
+void worker_deliver(struct worker *w, const struct nt_dgram *d);
+
+/*
+ * Account one decoded record: the record pipeline (agg/pipeline.h), then
+ * the worker's tables.  The add itself may be deferred by a few records; call
  * worker_flush_pending() before the tables are read or handed off.
  */
 void worker_account(struct worker *w, struct flow_rec *r);

@@ -981,7 +981,6 @@ MALFORMED = [
     ("ipfix_varlen_value_past_set",
      hdr10(ipfix_tpl_set(VARLEN_TPL) + set_(300, PUT(socket.AF_INET, "10.0.0.1") + b"\x40abc")),
      "truncated"),
-    ("data_without_template", hdr9(set_(999, b"\x00" * 16)), "no_template"),
     ("random_bytes_after_v9_header", random_tail(), "truncated"),
 ]
 
@@ -1003,6 +1002,24 @@ def test_malformed_counted_then_good_accounted(nfacctd, tmp_path, payload, reaso
     assert "exporter 127.0.0.1: malformed datagram (%d bytes): %s" % (len(payload), reason) \
         in d.log_text()
     assert d.proc.poll() is None
+    d.stop()
+    assert read_json(out) == [GOOD_ROW]
+
+
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_data_before_its_template_is_not_malformed(nfacctd, tmp_path, version):
+    """Exporters send data before templates after a restart: counted as no_template,
+    logged at debug only, never a WARN about a malformed datagram."""
+    body, out = json_plugin(tmp_path, "src_host")
+    d = nfacctd(body)
+    s = Sender(d.port)
+    early = (hdr9 if version == 9 else hdr10)(set_(999, b"\x00" * 16))
+    s.send(early, good(version))
+    st = d.wait_datagrams(2)
+    assert st.total("malformed") == 0
+    assert st.total("records") == 1
+    only_err(st.exporter("127.0.0.1"), "no_template")
+    assert "WARN" not in d.log_text()
     d.stop()
     assert read_json(out) == [GOOD_ROW]
 

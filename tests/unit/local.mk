@@ -63,12 +63,15 @@ TESTS += tests/unit/test_reactor
 tests_unit_test_reactor_SOURCES = tests/unit/test_reactor.c
 tests_unit_test_reactor_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_reactor_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
 
+if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_stream
 TESTS += tests/unit/test_stream
 tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
 tests_unit_test_stream_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_stream_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
 
 # ---- unit tests: record pipeline, map registry, map-line parser, LPM ----
 if HAVE_CMOCKA
@@ -87,7 +90,9 @@ tests_unit_test_mapline_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_lpm_SOURCES = tests/unit/test_lpm.c
 tests_unit_test_lpm_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_lpm_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
 
+if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_decap
 TESTS += tests/unit/test_decap
 tests_unit_test_decap_SOURCES = tests/unit/test_decap.c

@@ -372,7 +372,7 @@ static void test_absent_fields_extract_zero(void **state)
 	struct prim_opts o = {0};
 	base_rec(&r);
 	r.present &= ~(1ull << FR_SRC_MASK);
-	expect("src_net", &o, &r, PV_STR, "0.0.0.0");
+	expect("src_net", &o, &r, PV_ADDR, "0.0.0.0");
 	base_rec(&r);
 	r.present &= ~(1ull << FR_DST_PORT);
 	expect("dst_port", &o, &r, PV_UINT, "0");
