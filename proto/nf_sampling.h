@@ -48,40 +48,4 @@ const struct nf_sampler *nf_sampler_get(const struct nf_sampler_store *s, uint32
 const struct nf_sampler *nf_sampler_find(const struct nf_sampler_store *s, uint32_t domain,
 					 uint64_t id);
 
-/*
- * ---- transition: sampling_map moved to agg/sampling_map.h ----------------
- * These wrappers keep reactor/ building until it calls sampling_map_*() and
- * the map registry (agg/maps.h) itself; delete them then.
- */
-#include "agg/sampling_map.h"
-
-struct nf_sampling_map; /* really a struct sampling_map */
-
-static inline int nf_sampling_map_load(struct nf_sampling_map **out, const char *path, char *err,
-				       size_t errlen)
-{
-	struct sampling_map *m = NULL;
-	if (sampling_map_load(&m, path, err, errlen) < 0)
-		return -1;
-	*out = (struct nf_sampling_map *)m;
-	return 0;
-}
-
-static inline void nf_sampling_map_free(struct nf_sampling_map *m)
-{
-	sampling_map_free((struct sampling_map *)m);
-}
-
-static inline uint32_t nf_sampling_map_lookup(const struct nf_sampling_map *m,
-					      const struct nt_addr *exporter,
-					      const struct flow_rec *r)
-{
-	return sampling_map_lookup((const struct sampling_map *)m, exporter, r);
-}
-
-static inline size_t nf_sampling_map_count(const struct nf_sampling_map *m)
-{
-	return sampling_map_count((const struct sampling_map *)m);
-}
-
 #endif
