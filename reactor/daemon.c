@@ -200,7 +200,7 @@ static int check_port_free(struct daemon_ctx *ctx, char *err, size_t errlen)
 	if ((c->cluster_name && *c->cluster_name) || (c->pcap_savefile && *c->pcap_savefile))
 		return 0;
 	ctx->desc->input->endpoint(c, &ep);
-	return udp_port_unused(ep.ip, ep.port, err, errlen);
+	return port_unused(ep.ip, ep.port, ctx->desc->input->kind == INPUT_STREAM, err, errlen);
 }
 
 static unsigned worker_count(const struct conf *c)

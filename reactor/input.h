@@ -23,6 +23,8 @@
 
 struct conf;
 struct daemon_ctx;
+struct stream_opts;
+struct stream_proto;
 struct worker;
 
 /* One datagram as a source delivers it, whatever the source. */
@@ -79,6 +81,15 @@ struct input_module {
 	 * to worker_account().  Never blocks, never logs per record.
 	 */
 	enum input_verdict (*datagram)(void *state, struct worker *w, const struct nt_dgram *d);
+
+	/*
+	 * INPUT_STREAM: the session callbacks (reactor/stream.h).  Each worker
+	 * listens on the endpoint with SO_REUSEPORT; a session stays on the
+	 * worker that accepted it, and its callbacks get the module's per-worker
+	 * state as stream_proto_arg().  stream_opts (optional) sets limits.
+	 */
+	const struct stream_proto *stream;
+	void (*stream_opts)(const struct conf *c, struct stream_opts *o);
 
 	/* Sources known to this worker (the stats line's `exporters=`). */
 	size_t (*sources)(void *state);

@@ -19,8 +19,8 @@ static int fail(int fd, char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-static int udp_open(const char *ip, int port, int reuseport, int rcvbuf, int *rcvbuf_got, char *err,
-		    size_t errlen)
+static int sock_open(const char *ip, int port, int type, int reuseport, int rcvbuf, int *rcvbuf_got,
+		     char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -51,7 +51,7 @@ static int udp_open(const char *ip, int port, int reuseport, int rcvbuf, int *rc
 		sl = sizeof *s6;
 	}
 
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && ss.ss_family == AF_INET6 && !(ip && *ip)) {
 		/* no IPv6 on this host: listen on IPv4 any instead */
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -60,7 +60,7 @@ static int udp_open(const char *ip, int port, int reuseport, int rcvbuf, int *rc
 		s4->sin_addr.s_addr = htonl(INADDR_ANY);
 		s4->sin_port = htons((unsigned short)port);
 		sl = sizeof *s4;
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
 	if (fd < 0)
 		return fail(-1, err, errlen, "socket");
@@ -87,14 +87,14 @@ static int udp_open(const char *ip, int port, int reuseport, int rcvbuf, int *rc
 
 int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen)
 {
-	return udp_open(ip, port, 1, rcvbuf, rcvbuf_got, err, errlen);
+	return sock_open(ip, port, SOCK_DGRAM, 1, rcvbuf, rcvbuf_got, err, errlen);
 }
 
-int udp_port_unused(const char *ip, int port, char *err, size_t errlen)
+int port_unused(const char *ip, int port, int tcp, char *err, size_t errlen)
 {
 	char why[256];
 	/* without SO_REUSEPORT the bind fails if any socket holds the port */
-	int fd = udp_open(ip, port, 0, 0, NULL, why, sizeof why);
+	int fd = sock_open(ip, port, tcp ? SOCK_STREAM : SOCK_DGRAM, 0, 0, NULL, why, sizeof why);
 	if (fd >= 0) {
 		close(fd);
 		return 0;

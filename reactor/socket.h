@@ -20,11 +20,11 @@
 int udp_listen(const char *ip, int port, int rcvbuf, int *rcvbuf_got, char *err, size_t errlen);
 
 /*
- * Whether ip:port is free: a probe bind without SO_REUSEPORT fails when any
- * other socket (another daemon in the reuseport group) holds the port.
- * Returns 0, or -1 with a message naming the port.
+ * Whether ip:port (UDP, or TCP when tcp) is free: a probe bind without
+ * SO_REUSEPORT fails when any other socket (another daemon in the reuseport
+ * group) holds the port.  Returns 0, or -1 with a message naming the port.
  */
-int udp_port_unused(const char *ip, int port, char *err, size_t errlen);
+int port_unused(const char *ip, int port, int tcp, char *err, size_t errlen);
 
 /*
  * Make the kernel pick the worker socket by the sender's address alone

@@ -14,6 +14,7 @@
 #include "reactor/loop.h"
 #include "reactor/savefile.h"
 #include "reactor/socket.h"
+#include "reactor/stream.h"
 
 #define RECV_BUF 65536 /* largest UDP payload: never truncate a legal datagram */
 
@@ -317,6 +318,19 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* A stream input: this worker's TCP listener in the SO_REUSEPORT group. */
+static int open_listener(struct worker *w, char *err, size_t errlen)
+{
+	const struct input_module *in = w->ctx->desc->input;
+	struct input_endpoint ep = {0};
+	struct stream_opts o = {0};
+	in->endpoint(&w->ctx->conf, &ep);
+	if (in->stream_opts)
+		in->stream_opts(&w->ctx->conf, &o);
+	w->listener = stream_listen(w->loop, ep.ip, ep.port, in->stream, w->in_state, &o, err, errlen);
+	return w->listener ? 0 : -1;
+}
+
 int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err, size_t errlen)
 {
 	memset(w, 0, sizeof *w);
@@ -346,6 +360,9 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		return -1;
 	if (ctx->conf.pcap_savefile && *ctx->conf.pcap_savefile) {
 		if (savefile_open(&w->sf, w, err, errlen) < 0)
+			return -1;
+	} else if (ctx->desc->input->kind == INPUT_STREAM) {
+		if (open_listener(w, err, errlen) < 0)
 			return -1;
 	} else if (open_socket(w, err, errlen) < 0) {
 		return -1;
@@ -425,6 +442,7 @@ void worker_free(struct worker *w)
 		free(w->ahead_keys[i]);
 	}
 	savefile_free(w->sf);
+	stream_listener_free(w->listener); /* its sessions' on_close may use in_state */
 	pipeline_worker_free(&w->pw);
 	nt_ev_free(w->ev_read);
 	nt_ev_free(w->ev_stop);

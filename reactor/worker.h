@@ -21,6 +21,7 @@ struct nt_ev;
 struct nt_loop;
 struct mmsghdr;
 struct savefile;
+struct stream_listener;
 struct iovec;
 
 /* Written and read only on the worker's thread (the stats dump runs there too). */
@@ -50,6 +51,7 @@ struct worker {
 	struct nt_loop *loop;
 	int fd;		     /* datagram socket; -1 when the source is not a socket */
 	struct savefile *sf; /* pcap_savefile source (worker 0 only), or NULL */
+	struct stream_listener *listener; /* stream inputs: this worker's TCP listener */
 	struct nt_ev *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
 	void *in_state;		   /* the input module's per-worker state */
 	struct pipeline_worker pw; /* the record pipeline's per-worker state */

@@ -149,14 +149,14 @@ static void test_port_unused_probe(void **state)
 	int fd = udp_listen("127.0.0.1", 0, 0, &got, err, sizeof err);
 	assert_true(fd >= 0);
 	int port = bound_port(fd);
-	assert_int_equal(udp_port_unused("127.0.0.1", port, err, sizeof err), -1);
+	assert_int_equal(port_unused("127.0.0.1", port, 0, err, sizeof err), -1);
 	assert_non_null(strstr(err, "already in use"));
 	/* and the port is still usable by the group: the probe left nothing behind */
 	int fd2 = udp_listen("127.0.0.1", port, 0, &got, err, sizeof err);
 	assert_true(fd2 >= 0);
 	close(fd2);
 	close(fd);
-	assert_int_equal(udp_port_unused("127.0.0.1", port, err, sizeof err), 0);
+	assert_int_equal(port_unused("127.0.0.1", port, 0, err, sizeof err), 0);
 }
 
 int main(void)
