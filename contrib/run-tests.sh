@@ -23,6 +23,7 @@ make -j"$(nproc)" check || { cat test-suite.log; exit 1; }
 make fuzz-nf9 FUZZ_RUNS=200000
 make fuzz-conf FUZZ_RUNS=600000
 make fuzz-maps FUZZ_RUNS=500000
+make fuzz-decap FUZZ_RUNS=500000
 make distcheck DISTCHECK_CONFIGURE_FLAGS=--quiet >/dev/null
 echo "distcheck: passed"
 grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' test-suite.log
