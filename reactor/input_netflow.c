@@ -239,10 +239,10 @@ static void log_exporter(void *arg, struct nf_exporter *ex)
 				      (unsigned long long)ex->st.err[e]);
 	nt_log(&in->w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u exporter=%s datagrams=%llu records=%llu seq_gaps=%llu "
-	       "lost_flows=%llu%s",
+	       "lost_flows=%llu seq_resets=%llu%s",
 	       in->w->id, addr, (unsigned long long)ex->st.datagrams,
 	       (unsigned long long)ex->st.records, (unsigned long long)ex->st.seq_gaps,
-	       (unsigned long long)ex->st.lost_flows, errs);
+	       (unsigned long long)ex->st.lost_flows, (unsigned long long)ex->st.seq_resets, errs);
 }
 
 static void stats_sources(void *state, struct worker *w)

@@ -226,6 +226,8 @@ static void on_tick(void *arg)
 	schedule_tick(t);
 }
 
+static void on_stats(void *arg);
+
 static void on_stop(void *arg)
 {
 	struct worker *w = arg;
@@ -240,6 +242,7 @@ static void on_stop(void *arg)
 	}
 	if (w->sf)
 		savefile_log_stop(w->sf);
+	on_stats(w); /* what this worker did, once nothing more will be read */
 	uint64_t now_s = wall_usec() / 1000000u;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint64_t refresh = (uint64_t)w->ctx->out[i].refresh;
@@ -327,7 +330,8 @@ static int open_listener(struct worker *w, char *err, size_t errlen)
 	in->endpoint(&w->ctx->conf, &ep);
 	if (in->stream_opts)
 		in->stream_opts(&w->ctx->conf, &o);
-	w->listener = stream_listen(w->loop, ep.ip, ep.port, in->stream, w->in_state, &o, err, errlen);
+	w->listener =
+	    stream_listen(w->loop, ep.ip, ep.port, in->stream, w->in_state, &o, err, errlen);
 	return w->listener ? 0 : -1;
 }
 

@@ -49,8 +49,8 @@ struct worker {
 	pthread_t thread;
 	int started;
 	struct nt_loop *loop;
-	int fd;		     /* datagram socket; -1 when the source is not a socket */
-	struct savefile *sf; /* pcap_savefile source (worker 0 only), or NULL */
+	int fd;				  /* datagram socket; -1 when the source is not a socket */
+	struct savefile *sf;		  /* pcap_savefile source (worker 0 only), or NULL */
 	struct stream_listener *listener; /* stream inputs: this worker's TCP listener */
 	struct nt_ev *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
 	void *in_state;		   /* the input module's per-worker state */

@@ -1006,24 +1006,6 @@ def test_malformed_counted_then_good_accounted(nfacctd, tmp_path, payload, reaso
     assert read_json(out) == [GOOD_ROW]
 
 
-@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
-def test_data_before_its_template_is_not_malformed(nfacctd, tmp_path, version):
-    """Exporters send data before templates after a restart: counted as no_template,
-    logged at debug only, never a WARN about a malformed datagram."""
-    body, out = json_plugin(tmp_path, "src_host")
-    d = nfacctd(body)
-    s = Sender(d.port)
-    early = (hdr9 if version == 9 else hdr10)(set_(999, b"\x00" * 16))
-    s.send(early, good(version))
-    st = d.wait_datagrams(2)
-    assert st.total("malformed") == 0
-    assert st.total("records") == 1
-    only_err(st.exporter("127.0.0.1"), "no_template")
-    assert "WARN" not in d.log_text()
-    d.stop()
-    assert read_json(out) == [GOOD_ROW]
-
-
 def test_records_before_a_bad_set_are_kept(nfacctd, tmp_path):
     t = GOOD_TPL
     dg = v9_msg(v9_tpl_set(t), data_set(t, basic("10.1.0.1", "10.1.0.2", 1, 2, 6, 1, 10)),
