@@ -1,5 +1,6 @@
-"""The generic core: one daemon per port unless the operator asks otherwise, and one
-write per refresh round whatever the load."""
+"""The generic core: one daemon per port unless the operator asks otherwise (cluster_name),
+one write per refresh round whatever the load, and a per-worker table cap that merging
+the workers' tables does not re-apply."""
 import json
 import signal
 import socket
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILDDIR, NFACCTD, Sender, base_config, read_text, v5_datagram
+from conftest import BUILDDIR, NFACCTD, Sender, base_config, read_text, v5_datagram, wait_for
 
 GOOD = v5_datagram([dict(src="10.1.2.3", packets=5, octets=500)], seq=0)
 NFSEND = BUILDDIR / "tests" / "bench" / "nfsend"
@@ -86,3 +87,54 @@ def test_one_write_per_round_under_load(tmp_path, nfacctd):
     # every flush line names a distinct interval: one per round per output
     flushes = [l for l in log.splitlines() if "flushed " in l and "worker tables" in l]
     assert len(flushes) == len(files), "\n".join(flushes)
+
+
+def send_from(src, port, *datagrams):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    for d in datagrams:
+        s.sendto(d, ("127.0.0.1", port))
+    s.close()
+
+
+def test_cap_is_per_worker_not_per_merged_table(tmp_path, nfacctd):
+    """cache_max_entries caps each worker's table; merging the workers' tables must keep
+    every key they hold (2 workers x 10 distinct keys, cap 10: 20 rows, none dropped)."""
+    out = Path(tmp_path) / "out.json"
+    d = nfacctd("plugins: print[a]\naggregate: src_host\nprint_output: json\n"
+                "print_output_file: %s\ncache_max_entries: 10\nprint_refresh_time: 3600\n"
+                % out, workers=2)
+    # empty datagrams place exporters on workers without adding keys
+    sources = ["127.0.0.%d" % i for i in range(2, 34)]
+    for src in sources:
+        send_from(src, d.port, v5_datagram([], seq=0))
+    st = d.wait_datagrams(len(sources))
+    worker_of = {e["exporter"]: e["worker"] for e in st.exporters}
+    a = next(s for s in sources if worker_of[s] == 0)
+    b = next(s for s in sources if worker_of[s] == 1)
+    for src, net in ((a, 1), (b, 2)):
+        recs = [dict(src="10.%d.0.%d" % (net, k), packets=1, octets=100) for k in range(10)]
+        send_from(src, d.port, v5_datagram(recs, seq=0))
+    d.wait_datagrams(len(sources) + 2)
+    d.stop()
+    rows = [json.loads(l) for l in read_text(out).splitlines() if l.strip()]
+    assert len(rows) == 20
+    assert sorted(r["ip_src"] for r in rows) == sorted(
+        ["10.1.0.%d" % k for k in range(10)] + ["10.2.0.%d" % k for k in range(10)])
+    assert "not accounted" not in d.log_text()
+
+
+def test_cluster_name_lets_instances_share_a_port(tmp_path, nfacctd):
+    """The opt-in: with cluster_name on both, a second instance joins the reuseport group."""
+    first = nfacctd("plugins: print[a]\naggregate: src_host\ncluster_name: edge\n")
+    p = run_second(tmp_path, first.port, "cluster_name: edge\nlogfile: %s/second.log\n" % tmp_path)
+    try:
+        log = Path(tmp_path) / "second.log"
+        wait_for(lambda: log.exists() and "waiting for NetFlow/IPFIX data" in read_text(log),
+                 30, "second instance ready")
+        assert p.poll() is None
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=30)
+    assert p.returncode == 0
+    first.stop()
