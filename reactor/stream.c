@@ -1,5 +1,7 @@
 #include "reactor/stream.h"
 
+#include "reactor/socket.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -100,29 +102,6 @@ const char *stream_end_name(enum stream_end why)
 }
 
 /* ---- addresses --------------------------------------------------------- */
-
-static void addr_from_sockaddr(const struct sockaddr_storage *ss, struct nt_addr *a, uint16_t *port)
-{
-	memset(a, 0, sizeof *a);
-	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a->family = 4;
-		memcpy(a->a, &s4->sin_addr, 4);
-		*port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		*port = ntohs(s6->sin6_port);
-		/* a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d */
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			a->family = 4;
-			memcpy(a->a, &s6->sin6_addr.s6_addr[12], 4);
-		} else {
-			a->family = 6;
-			memcpy(a->a, &s6->sin6_addr, 16);
-		}
-	}
-}
 
 static void addr_str(const struct nt_addr *a, uint16_t port, char *out, size_t outlen)
 {
@@ -507,13 +486,13 @@ static void session_open(struct stream_listener *ls, int fd, const struct sockad
 		s->timer[i].s = s;
 		s->timer[i].id = i;
 	}
-	addr_from_sockaddr(peer, &s->peer, &s->peer_port);
+	sockaddr_to_nt(peer, &s->peer, &s->peer_port);
 	addr_str(&s->peer, s->peer_port, s->peer_str, sizeof s->peer_str);
 	struct sockaddr_storage me;
 	socklen_t ml = sizeof me;
 	memset(&me, 0, sizeof me);
 	if (getsockname(fd, (struct sockaddr *)&me, &ml) == 0)
-		addr_from_sockaddr(&me, &s->local, &s->local_port);
+		sockaddr_to_nt(&me, &s->local, &s->local_port);
 	s->st.opened_usec = s->st.last_rx_usec = nt_loop_now_usec(ls->loop);
 
 	s->next = ls->sessions;
@@ -729,7 +708,7 @@ struct stream_listener *stream_listen(struct nt_loop *l, const char *ip, int por
 		return listen_fail(ls, fd, err, errlen, "getsockname");
 	struct nt_addr unused;
 	uint16_t bound;
-	addr_from_sockaddr(&got, &unused, &bound);
+	sockaddr_to_nt(&got, &unused, &bound);
 	ls->port = bound;
 	ls->fd = fd;
 
