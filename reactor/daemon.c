@@ -203,6 +203,24 @@ static int check_port_free(struct daemon_ctx *ctx, char *err, size_t errlen)
 	return port_unused(ep.ip, ep.port, ctx->desc->input->kind == INPUT_STREAM, err, errlen);
 }
 
+/* Sources the input cannot take are configuration errors, named like any other. */
+static int check_sources(struct daemon_ctx *ctx, char *err, size_t errlen)
+{
+	const struct conf *c = &ctx->conf;
+	if (!c->pcap_savefile || !*c->pcap_savefile || ctx->desc->input->kind == INPUT_DATAGRAM)
+		return 0;
+	const struct conf_where *at = conf_where_set(c, "pcap_savefile");
+	char where[CONF_ORIGIN_MAX + 16] = "";
+	if (at && at->line)
+		snprintf(where, sizeof where, "%s:%u: ", at->origin, at->line);
+	else if (at)
+		snprintf(where, sizeof where, "%s: ", at->origin);
+	snprintf(err, errlen,
+		 "%skey 'pcap_savefile': %s reads %s sessions, not datagrams from a capture file",
+		 where, ctx->desc->name, ctx->desc->input->name);
+	return -1;
+}
+
 static unsigned worker_count(const struct conf *c)
 {
 	if (c->pcap_savefile && *c->pcap_savefile)
@@ -323,6 +341,10 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 			nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "%.*s", (int)l, p);
 			p += l + (p[l] == '\n');
 		}
+	}
+	if (check_sources(ctx, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
+		goto out;
 	}
 	if (setup_pipeline(ctx, err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);

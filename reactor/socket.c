@@ -100,11 +100,10 @@ int port_unused(const char *ip, int port, int tcp, char *err, size_t errlen)
 		return 0;
 	}
 	if (errno == EADDRINUSE)
-		snprintf(
-		    err, errlen,
-		    "UDP port %d on %s is already in use by another process (another collector "
-		    "instance?); set cluster_name to share it between instances on purpose",
-		    port, ip && *ip ? ip : "all addresses");
+		snprintf(err, errlen,
+			 "%s port %d on %s is already in use by another process (another collector "
+			 "instance?); set cluster_name to share it between instances on purpose",
+			 tcp ? "TCP" : "UDP", port, ip && *ip ? ip : "all addresses");
 	else
 		snprintf(err, errlen, "%s", why);
 	return -1;
