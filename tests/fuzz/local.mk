@@ -38,7 +38,7 @@ CLEANFILES += tests/fuzz/fuzz_nf9
 FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c $(srcdir)/conf/config.c $(srcdir)/conf/keys.c \
 	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c \
 	$(srcdir)/agg/mapline.c $(srcdir)/out/output.c $(srcdir)/out/print.c $(srcdir)/out/encode.c \
-	$(srcdir)/out/buf.c $(srcdir)/agg/table.c $(srcdir)/reactor/log.c
+	$(srcdir)/out/buf.c $(srcdir)/out/event.c $(srcdir)/agg/table.c $(srcdir)/reactor/log.c
 FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
 	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c \
