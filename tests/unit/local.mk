@@ -107,3 +107,11 @@ tests_unit_test_capture_SOURCES = tests/unit/test_capture.c
 tests_unit_test_capture_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_capture_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_worker
+TESTS += tests/unit/test_worker
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
+tests_unit_test_worker_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_worker_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
+endif
