@@ -10,6 +10,7 @@
 #   BENCH_SOURCES   exporters (sender sockets, 127.0.0.1..N; default 4)
 #   BENCH_WORKERS   netacct reactor_workers (default: unset = online CPUs)
 #   BENCH_RATE_B    send rate of scenario b, records/s (default 2200000)
+#   BENCH_RATE      pace scenarios a, c and d at this many records/s (default: full speed)
 #   BENCH_PLUGIN_CONF  pmacct core->plugin pipe keys (netacct ignores them)
 #   BENCH_EXTRA_CONF   more config lines for both daemons
 #   BENCH_KEEP      keep the work directory (configs, logs, outputs)
@@ -28,6 +29,7 @@ SECS=${BENCH_SECONDS:-10}
 DAEMONS=${BENCH_DAEMONS:-netacct pmacct}
 SOURCES=${BENCH_SOURCES:-4}
 RATE_B=${BENCH_RATE_B:-2200000}
+RATE=${BENCH_RATE:-}
 PIPE=33554432
 REFRESH=5
 PLUGIN_CONF=${BENCH_PLUGIN_CONF-"plugin_pipe_size: 10240000
@@ -303,13 +305,17 @@ run_one() {
 }
 
 scenario_args() { # SCEN -> "label|nfsend args"
-	local x="--keys 1000 --records 20000 --rate 200000"
+	local x="--keys 1000 --records 20000 --rate 200000" speed="full speed" pace=
+	if [ -n "$RATE" ]; then
+		speed="paced $RATE/s"
+		pace="--rate $RATE "
+	fi
 	case $1 in
 	x5|x9|x10) echo "exactness check, v${1#x}, 13 primitives|--version ${1#x} $x" ;;
-	a) echo "v5, 64 keys, full speed|--version 5 --keys 64 --duration $SECS" ;;
+	a) echo "v5, 64 keys, $speed|--version 5 --keys 64 $pace--duration $SECS" ;;
 	b) echo "v5, 100k keys, paced $RATE_B/s|--version 5 --keys 100000 --rate $RATE_B --duration $SECS" ;;
-	c) echo "v9, 64 keys, full speed|--version 9 --keys 64 --duration $SECS" ;;
-	d) echo "IPFIX, 64 keys, full speed|--version 10 --keys 64 --duration $SECS" ;;
+	c) echo "v9, 64 keys, $speed|--version 9 --keys 64 $pace--duration $SECS" ;;
+	d) echo "IPFIX, 64 keys, $speed|--version 10 --keys 64 $pace--duration $SECS" ;;
 	*) die "unknown scenario '$1' (a b c d x)" ;;
 	esac
 }
@@ -343,10 +349,11 @@ done
 # the daemon's socket (sent minus kernel receive-buffer drops), which credits
 # a daemon for records it decoded and then lost internally (pmacct's
 # core->plugin pipe).  kdrop is the host-wide UDP RcvbufErrors delta.
-python3 - "$work/results" "${SCENARIOS[*]}" <<'EOF'
+python3 - "$work/results" "${SCENARIOS[*]}" "$RATE" <<'EOF'
 import sys
-labels = {'a': 'a: v5, 64 keys, full', 'b': 'b: v5, 100k keys, paced',
-          'c': 'c: v9, 64 keys, full', 'd': 'd: IPFIX, 64 keys, full',
+sp = 'paced' if sys.argv[3] else 'full'
+labels = {'a': 'a: v5, 64 keys, ' + sp, 'b': 'b: v5, 100k keys, paced',
+          'c': 'c: v9, 64 keys, ' + sp, 'd': 'd: IPFIX, 64 keys, ' + sp,
           'x5': 'x5: v5 exactness', 'x9': 'x9: v9 exactness', 'x10': 'x10: IPFIX exactness'}
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
 hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop',
