@@ -870,6 +870,14 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 		off += pend[i].f.width;
 	}
 	ks->n = n + base;
+	for (unsigned i = 0; i < ks->n; i++) {
+		struct keyspec_field *f = &ks->f[i];
+		if (f->p->accumulate)
+			continue;
+		f->extract = f->p->extract;
+		ks->ex[ks->nex++] = (uint8_t)i;
+		ks->need_all |= f->need;
+	}
 	if (off > 65535 - 8) {
 		snprintf(err, errlen, "aggregation key too wide (%u bytes)", off);
 		return -1;
@@ -883,21 +891,19 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key)
 {
 	memset(key, 0, ks->key_len);
-	for (unsigned i = 0; i < ks->n; i++) {
-		const struct keyspec_field *f = &ks->f[i];
-		/* absent: the slice stays zero, whatever the reused record holds */
-		if (!f->p->accumulate && (r->present & f->need) == f->need)
-			f->p->extract(r, key + f->off, f, &ks->opts);
+	if ((r->present & ks->need_all) == ks->need_all) {
+		for (unsigned j = 0; j < ks->nex; j++) {
+			const struct keyspec_field *f = &ks->f[ks->ex[j]];
+			f->extract(r, key + f->off, f, &ks->opts);
+		}
+		return;
 	}
-}
-
-void prim_counters(struct agg_counters *c, const struct flow_rec *r, nt_usec now)
-{
-	c->packets = r->packets;
-	c->bytes = r->bytes;
-	c->flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
-	c->first_usec = c->last_usec = now;
-	c->tcp_flags = FR_HAS(r, FR_TCP_FLAGS) ? r->tcp_flags : 0;
+	for (unsigned j = 0; j < ks->nex; j++) {
+		const struct keyspec_field *f = &ks->f[ks->ex[j]];
+		/* absent: the slice stays zero, whatever the reused record holds */
+		if ((r->present & f->need) == f->need)
+			f->extract(r, key + f->off, f, &ks->opts);
+	}
 }
 
 const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "agg/flow.h"
+#include "agg/table.h"
 
 #define PRIM_TEXT_MAX 512
 #define KEYSPEC_MAX   96
@@ -101,8 +102,14 @@ struct custom_prim {
 };
 
 struct primitive;
+struct flow_rec;
+struct keyspec_field;
+typedef void (*prim_extract_fn)(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+				const struct prim_opts *o);
+
 struct keyspec_field {
 	const struct primitive *p;
+	prim_extract_fn extract;	  /* p->extract, NULL for accumulated primitives */
 	uint16_t off;			  /* byte offset in the key */
 	uint16_t width;			  /* bytes in the key */
 	uint16_t rec_off;		  /* flow_rec offset for table-driven extractors */
@@ -153,6 +160,14 @@ struct prim_registry {
 struct keyspec {
 	struct keyspec_field f[KEYSPEC_MAX];
 	unsigned n;
+	/*
+	 * The hot path: the fields extract() fills (accumulated ones have none)
+	 * and the union of their presence bits, so a record that carries them
+	 * all (the usual case) is extracted without a test per field.
+	 */
+	uint8_t ex[KEYSPEC_MAX];
+	unsigned nex;
+	uint64_t need_all;
 	uint16_t key_len; /* multiple of 8 (table compares in words) */
 	int want_flows;	  /* `flows` in aggregate: print the flows counter */
 	int has_history;  /* f[0] is the time bin (stamp_inserted) */
@@ -184,7 +199,14 @@ struct agg_counters;
  * (1 unless exported), TCP flags when present (the tcp_flags_tcp_only stage
  * clears them for other protocols) and first/last seen = now.
  */
-void prim_counters(struct agg_counters *c, const struct flow_rec *r, nt_usec now);
+static inline void prim_counters(struct agg_counters *c, const struct flow_rec *r, nt_usec now)
+{
+	c->packets = r->packets;
+	c->bytes = r->bytes;
+	c->flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
+	c->first_usec = c->last_usec = now;
+	c->tcp_flags = FR_HAS(r, FR_TCP_FLAGS) ? r->tcp_flags : 0;
+}
 
 /* Whether the spec uses a primitive by name (for enrichment decisions). */
 int keyspec_has(const struct keyspec *ks, const char *name);

@@ -65,7 +65,11 @@ static void account(void *arg, struct flow_rec *r)
 
 void worker_account(struct worker *w, struct flow_rec *r)
 {
-	pipeline_run(&w->pw, r);
+	/* no stage configured: nothing to run and nothing to restore */
+	if (w->pw.p->n == 0)
+		account(w, r);
+	else
+		pipeline_run(&w->pw, r);
 }
 
 static void hand_off(struct worker *w, unsigned i, uint64_t round);

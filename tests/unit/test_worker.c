@@ -28,8 +28,8 @@
 
 /* What the test modules saw; the modules reach it through this one pointer. */
 struct seen {
-	unsigned decoded;		   /* datagrams the input decoded */
-	unsigned sink_calls;		   /* raw-datagram sink calls */
+	unsigned decoded;		    /* datagrams the input decoded */
+	unsigned sink_calls;		    /* raw-datagram sink calls */
 	unsigned decoded_at_sink[MAX_SEEN]; /* `decoded` when the sink saw datagram i */
 	unsigned writes;
 	time_t end[MAX_SEEN]; /* each write's interval end */
