@@ -63,12 +63,6 @@ static void global_free(void *global)
 	free(s);
 }
 
-static void on_record(void *arg, struct flow_rec *r)
-{
-	struct nf_input *in = arg;
-	worker_account(in->w, r);
-}
-
 static void on_template_changed(void *arg, const struct nf_exporter *ex)
 {
 	struct nf_input *in = arg;
@@ -103,7 +97,8 @@ static int create(struct worker *w, void **state, char *err, size_t errlen)
 	    .template_changed = in->tpl ? on_template_changed : NULL,
 	    .template_arg = in,
 	};
-	if (nf_collector_init(&in->nf, &opt, on_record, in) < 0) {
+	/* records go straight to the worker's sink: no hop per record */
+	if (nf_collector_init(&in->nf, &opt, worker_record_sink(w), w) < 0) {
 		free(in);
 		snprintf(err, errlen, "worker %u: out of memory", w->id);
 		return -1;

@@ -106,6 +106,14 @@ void worker_deliver(struct worker *w, const struct nt_dgram *d);
  * worker_flush_pending() before the tables are read or handed off.
  */
 void worker_account(struct worker *w, struct flow_rec *r);
+
+/*
+ * The same as a function a decoder calls with the worker as its argument
+ * (its emit callback), chosen once: with no stage configured it is the
+ * accounting itself, so the per-record path has no hop in between.
+ */
+typedef void (*worker_record_fn)(void *worker, struct flow_rec *r);
+worker_record_fn worker_record_sink(const struct worker *w);
 void worker_flush_pending(struct worker *w);
 
 /*
