@@ -236,15 +236,20 @@ class Daemon:
     def stdout(self):
         return read_text(self.stdout_path)
 
+    # the readiness line; a subclass for another daemon names its own
+    READY_RE = re.compile(re.escape(READY) + r".*\((?P<workers>\d+) workers\)")
+
     def wait_ready(self, timeout=TIMEOUT):
         def ready():
             if self.proc.poll() is not None:
-                raise AssertionError("nfacctd exited with %s before becoming ready:\n%s\n%s" %
-                                     (self.proc.returncode, self.stderr(), self.log_text()))
-            m = re.search(re.escape(READY) + r".*\((\d+) workers\)", self.log_text())
-            return m
-        m = wait_for(ready, timeout, "readiness line")
-        self.nworkers = int(m.group(1))
+                raise AssertionError("%s exited with %s before becoming ready:\n%s\n%s" %
+                                     (Path(self.binary).name, self.proc.returncode,
+                                      self.stderr(), self.log_text()))
+            return self.READY_RE.search(self.log_text())
+        self.on_ready(wait_for(ready, timeout, "readiness line"))
+
+    def on_ready(self, m):
+        self.nworkers = int(m.group("workers"))
 
     def wait_log(self, pattern, timeout=TIMEOUT, start=0):
         rx = re.compile(pattern)

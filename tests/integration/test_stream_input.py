@@ -20,7 +20,8 @@ from conftest import (BUILDDIR, REPO_ROOT, SANITIZER_MARKERS, TIMEOUT, Daemon, b
                       read_json, wait_for)
 
 ECHOD = BUILDDIR / "tests" / "stream_daemon" / "echod"
-READY_ECHO = r"waiting for echo data on (\S+):(\d+)/tcp \((\d+) workers\)"
+READY_ECHO = re.compile(
+    r"waiting for echo data on (?P<ip>\S+):(?P<port>\d+)/tcp \((?P<workers>\d+) workers\)")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,15 +46,11 @@ class EchoDaemon(Daemon):
         super().__init__(tmp_path, config, binary=ECHOD, logfile=logfile, name=name)
         self.port = port
 
-    def wait_ready(self, timeout=TIMEOUT):
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError("echod exited with %s before becoming ready:\n%s\n%s" %
-                                     (self.proc.returncode, self.stderr(), self.log_text()))
-            return re.search(READY_ECHO, self.log_text())
-        m = wait_for(ready, timeout, "echod readiness line")
-        assert int(m.group(2)) == self.port, m.group(0)
-        self.nworkers = int(m.group(3))
+    READY_RE = READY_ECHO
+
+    def on_ready(self, m):
+        assert int(m.group("port")) == self.port, m.group(0)
+        super().on_ready(m)
 
     def sessions(self, st=None):
         """{peer port: that session's stats line} (the peers are all on loopback)."""
