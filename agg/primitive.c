@@ -27,14 +27,24 @@ static void put_addr(uint8_t *k, const struct nt_addr *a)
 	memcpy(k + 1, a->a, 16);
 }
 
-void addr_to_text(const uint8_t *slot, char *buf, size_t len)
+static void family_bytes_to_text(uint8_t family, const uint8_t *bytes, char *buf, size_t len)
 {
-	if (slot[0] == 4)
-		inet_ntop(AF_INET, slot + 1, buf, (socklen_t)len);
-	else if (slot[0] == 6)
-		inet_ntop(AF_INET6, slot + 1, buf, (socklen_t)len);
+	if (family == 4)
+		inet_ntop(AF_INET, bytes, buf, (socklen_t)len);
+	else if (family == 6)
+		inet_ntop(AF_INET6, bytes, buf, (socklen_t)len);
 	else if (len)
 		buf[0] = '\0';
+}
+
+void addr_to_text(const uint8_t *slot, char *buf, size_t len)
+{
+	family_bytes_to_text(slot[0], slot + 1, buf, len);
+}
+
+void nt_addr_to_text(const struct nt_addr *a, char *buf, size_t len)
+{
+	family_bytes_to_text(a->family, a->a, buf, len);
 }
 
 static void mask_addr(uint8_t *k, uint8_t bits)

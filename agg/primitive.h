@@ -223,5 +223,7 @@ int prim_registry_load(struct prim_registry *reg, const char *path, char *err, s
 
 /* Render helpers shared with encoders. */
 void addr_to_text(const uint8_t *slot17, char *buf, size_t len);
+/* The same for an address (logs); "" when absent. */
+void nt_addr_to_text(const struct nt_addr *a, char *buf, size_t len);
 
 #endif

@@ -69,14 +69,6 @@ static void on_template_changed(void *arg, const struct nf_exporter *ex)
 	tpl_sync_exporter_changed(in->tpl, ex);
 }
 
-static void exporter_text(const struct nt_addr *a, char *buf, size_t len)
-{
-	uint8_t slot[17];
-	slot[0] = a->family;
-	memcpy(slot + 1, a->a, 16);
-	addr_to_text(slot, buf, len);
-}
-
 static int create(struct worker *w, void **state, char *err, size_t errlen)
 {
 	struct daemon_ctx *ctx = w->ctx;
@@ -148,7 +140,7 @@ static void log_decode_error(struct nf_input *in, struct nf_exporter *ex, enum n
 	if (ex->log_lines > limit)
 		return;
 	ex->log_lines++;
-	exporter_text(&ex->addr, addr, sizeof addr);
+	nt_addr_to_text(&ex->addr, addr, sizeof addr);
 	if (ex->log_lines > limit)
 		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 		       "exporter %s: more malformed datagrams, suppressing messages for this "
@@ -170,7 +162,7 @@ static void refused(struct nf_input *in, const struct nt_addr *src)
 		return;
 	in->refused_logged_minute = minute;
 	char addr[64];
-	exporter_text(src, addr, sizeof addr);
+	nt_addr_to_text(src, addr, sizeof addr);
 	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 	       "worker %u: datagram from %s dropped: %s (%llu so far; logged once a minute)", w->id,
 	       addr,
@@ -197,7 +189,7 @@ static enum input_verdict datagram(void *state, struct worker *w, const struct n
 		/* data before its template: normal after an exporter restart, counted */
 		if (in->w->ctx->log.debug) {
 			char addr[64];
-			exporter_text(&ex->addr, addr, sizeof addr);
+			nt_addr_to_text(&ex->addr, addr, sizeof addr);
 			nt_log(
 			    &in->w->ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
 			    "exporter %s: data for a template not received yet (no_template=%llu)",
@@ -227,7 +219,7 @@ static void log_exporter(void *arg, struct nf_exporter *ex)
 	struct nf_input *in = arg;
 	char addr[64], errs[512];
 	size_t n = 0;
-	exporter_text(&ex->addr, addr, sizeof addr);
+	nt_addr_to_text(&ex->addr, addr, sizeof addr);
 	errs[0] = '\0';
 	for (int e = 1; e < NF_ERR__COUNT && n < sizeof errs; e++)
 		n += (size_t)snprintf(errs + n, sizeof errs - n, " %s=%llu", nf_err_name(e),

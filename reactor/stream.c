@@ -1,5 +1,6 @@
 #include "reactor/stream.h"
 
+#include "agg/primitive.h"
 #include "reactor/socket.h"
 
 #include <arpa/inet.h>
@@ -105,12 +106,10 @@ const char *stream_end_name(enum stream_end why)
 
 static void addr_str(const struct nt_addr *a, uint16_t port, char *out, size_t outlen)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
-	if (a->family == 4)
-		inet_ntop(AF_INET, a->a, ip, sizeof ip);
-	else if (a->family == 6)
-		inet_ntop(AF_INET6, a->a, ip, sizeof ip);
-	snprintf(out, outlen, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)port);
+	char ip[INET6_ADDRSTRLEN];
+	nt_addr_to_text(a, ip, sizeof ip);
+	snprintf(out, outlen, a->family == 6 ? "[%s]:%u" : "%s:%u", ip[0] ? ip : "?",
+		 (unsigned)port);
 }
 
 /* ---- session end and reaping ------------------------------------------- */

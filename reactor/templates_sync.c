@@ -50,10 +50,7 @@ void tpl_sync_seed(struct tpl_sync *s)
 void tpl_sync_exporter_changed(struct tpl_sync *s, const struct nf_exporter *ex)
 {
 	char addr[64];
-	uint8_t slot[17];
-	slot[0] = ex->addr.family;
-	memcpy(slot + 1, ex->addr.a, 16);
-	addr_to_text(slot, addr, sizeof addr);
+	nt_addr_to_text(&ex->addr, addr, sizeof addr);
 	json_t *entry = nf_templates_exporter_json(ex); /* built here, off the main thread */
 
 	pthread_mutex_lock(&s->mu);

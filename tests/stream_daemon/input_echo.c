@@ -35,14 +35,6 @@ static nt_usec wall_usec(void)
 	return (nt_usec)ts.tv_sec * 1000000u + (nt_usec)ts.tv_nsec / 1000u;
 }
 
-static void addr_text(const struct nt_addr *a, char *buf, size_t len)
-{
-	uint8_t slot[17];
-	slot[0] = a->family;
-	memcpy(slot + 1, a->a, 16);
-	addr_to_text(slot, buf, len);
-}
-
 static int on_open(struct stream_session *s)
 {
 	struct echo_worker *ew = stream_proto_arg(s);
@@ -182,7 +174,7 @@ static void log_session(struct stream_session *s, void *arg)
 	uint16_t port;
 	char addr[64];
 	stream_peer(s, &a, &port);
-	addr_text(&a, addr, sizeof addr);
+	nt_addr_to_text(&a, addr, sizeof addr);
 	stream_session_stats(s, &st);
 	nt_log(&ew->w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u exporter=%s port=%u frames=%llu payload_bytes=%llu bytes_in=%llu "
