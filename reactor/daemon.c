@@ -176,7 +176,7 @@ static void log_ready(struct daemon_ctx *ctx)
 {
 	const struct input_module *in = ctx->desc->input;
 	struct input_endpoint ep = {0};
-	if (ctx->conf.pcap_savefile && *ctx->conf.pcap_savefile) {
+	if (daemon_reads_savefile(ctx)) {
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 		       "reading %s data from pcap_savefile %s (%u workers)", in->name,
 		       ctx->conf.pcap_savefile, ctx->nworkers);
@@ -197,33 +197,22 @@ static int check_port_free(struct daemon_ctx *ctx, char *err, size_t errlen)
 {
 	struct input_endpoint ep = {0};
 	const struct conf *c = &ctx->conf;
-	if ((c->cluster_name && *c->cluster_name) || (c->pcap_savefile && *c->pcap_savefile))
+	if ((c->cluster_name && *c->cluster_name) || daemon_reads_savefile(ctx))
 		return 0;
 	ctx->desc->input->endpoint(c, &ep);
 	return port_unused(ep.ip, ep.port, ctx->desc->input->kind == INPUT_STREAM, err, errlen);
 }
 
-/* Sources the input cannot take are configuration errors, named like any other. */
-static int check_sources(struct daemon_ctx *ctx, char *err, size_t errlen)
+int daemon_reads_savefile(const struct daemon_ctx *ctx)
 {
-	const struct conf *c = &ctx->conf;
-	if (!c->pcap_savefile || !*c->pcap_savefile || ctx->desc->input->kind == INPUT_DATAGRAM)
-		return 0;
-	const struct conf_where *at = conf_where_set(c, "pcap_savefile");
-	char where[CONF_ORIGIN_MAX + 16] = "";
-	if (at && at->line)
-		snprintf(where, sizeof where, "%s:%u: ", at->origin, at->line);
-	else if (at)
-		snprintf(where, sizeof where, "%s: ", at->origin);
-	snprintf(err, errlen,
-		 "%skey 'pcap_savefile': %s reads %s sessions, not datagrams from a capture file",
-		 where, ctx->desc->name, ctx->desc->input->name);
-	return -1;
+	const char *f = ctx->conf.pcap_savefile;
+	return f && *f;
 }
 
-static unsigned worker_count(const struct conf *c)
+static unsigned worker_count(const struct daemon_ctx *ctx)
 {
-	if (c->pcap_savefile && *c->pcap_savefile)
+	const struct conf *c = &ctx->conf;
+	if (daemon_reads_savefile(ctx))
 		return 1; /* one reader: the file's order is the order of accounting */
 	if (c->reactor_workers > 0)
 		return (unsigned)c->reactor_workers;
@@ -261,9 +250,6 @@ static void shutdown_all(struct daemon_ctx *ctx)
 		worker_free(&ctx->workers[i]);
 	free(ctx->workers);
 	ctx->workers = NULL;
-	if (ctx->desc->input->global_free)
-		ctx->desc->input->global_free(ctx->input_global);
-	ctx->input_global = NULL;
 	if (ctx->pidfile_written)
 		unlink(ctx->conf.pidfile);
 }
@@ -342,10 +328,6 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 			p += l + (p[l] == '\n');
 		}
 	}
-	if (check_sources(ctx, err, sizeof err) < 0) {
-		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
-		goto out;
-	}
 	if (setup_pipeline(ctx, err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 		goto out;
@@ -378,7 +360,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 		goto out;
 	}
-	ctx->nworkers = worker_count(&ctx->conf);
+	ctx->nworkers = worker_count(ctx);
 	ctx->workers = calloc(ctx->nworkers, sizeof *ctx->workers);
 	if (!ctx->workers) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "out of memory");
@@ -441,6 +423,7 @@ out:
 		shutdown_all(ctx);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		nt_ev_free(sev[i]);
+	/* after the workers: the NetFlow input writes its templates file here */
 	if (ctx->input_global && desc->input->global_free)
 		desc->input->global_free(ctx->input_global);
 	nt_ev_free(ctx->ev_finish);

@@ -27,7 +27,11 @@ struct daemon_desc {
 	const char *name;
 	unsigned bit;
 	const struct input_module *input;
-	const struct conf_schema *schema; /* the keys it accepts: core, its input's, outputs' */
+	/*
+	 * The keys it accepts: core, its input's, outputs'.  The capture keys
+	 * (conf_keys_pcap) belong only to daemons whose input takes datagrams.
+	 */
+	const struct conf_schema *schema;
 };
 
 struct daemon_ctx {
@@ -62,6 +66,12 @@ struct daemon_ctx {
 
 /* Parse argv, validate, start, run until SIGINT/SIGTERM; returns the exit code. */
 int daemon_run(const struct daemon_desc *desc, int argc, char **argv);
+
+/*
+ * Whether the source is a capture file (pcap_savefile).  Only daemons whose
+ * input takes datagrams have the capture keys in their schema.
+ */
+int daemon_reads_savefile(const struct daemon_ctx *ctx);
 
 /* A worker passed its quiescent point after a map swap (worker thread). */
 void daemon_maps_quiescent(struct daemon_ctx *ctx);

@@ -374,7 +374,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		return -1;
 	if (ctx->desc->input->create(w, &w->in_state, err, errlen) < 0)
 		return -1;
-	if (ctx->conf.pcap_savefile && *ctx->conf.pcap_savefile) {
+	if (daemon_reads_savefile(ctx)) {
 		if (savefile_open(&w->sf, w, err, errlen) < 0)
 			return -1;
 	} else if (ctx->desc->input->kind == INPUT_STREAM) {
