@@ -21,14 +21,12 @@ struct savefile {
 	 */
 	struct nt_ev *ev_chunk;
 	unsigned pass, passes; /* pass counts from 1; passes 0 = endless */
-	uint64_t datagrams;    /* delivered over all passes */
 	int done;
 };
 
 static int on_datagram(void *arg, const struct nt_dgram *d)
 {
 	struct savefile *sf = arg;
-	sf->datagrams++;
 	worker_deliver(sf->w, d);
 	return 0;
 }
@@ -40,7 +38,7 @@ static void finished(struct savefile *sf)
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "pcap_savefile %s: end of file after %u pass%s, %llu datagrams%s",
 	       ctx->conf.pcap_savefile, sf->pass, sf->pass == 1 ? "" : "es",
-	       (unsigned long long)sf->datagrams,
+	       (unsigned long long)sf->w->st.datagrams,
 	       ctx->conf.pcap_savefile_wait ? "; waiting (pcap_savefile_wait)" : "");
 	if (!ctx->conf.pcap_savefile_wait)
 		daemon_request_finish(ctx);
@@ -54,26 +52,18 @@ static void on_chunk(void *arg)
 	worker_batch_begin(sf->w);
 	int n = capture_read(sf->cap, CHUNK, on_datagram, sf, err, sizeof err);
 	worker_batch_end(sf->w);
-	if (n < 0) {
+	if (n == 0 && (!sf->passes || sf->pass < sf->passes)) {
+		/* end of a pass with more to go: start over */
+		n = capture_rewind(sf->cap, err, sizeof err) < 0 ? -1 : 1;
+		sf->pass += n > 0;
+	}
+	if (n < 0)
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "pcap_savefile %s: %s",
 		       ctx->conf.pcap_savefile, err);
+	if (n <= 0)
 		finished(sf);
-		return;
-	}
-	if (n == 0) {
-		if (sf->passes && sf->pass >= sf->passes) {
-			finished(sf);
-			return;
-		}
-		if (capture_rewind(sf->cap, err, sizeof err) < 0) {
-			nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "pcap_savefile %s: %s",
-			       ctx->conf.pcap_savefile, err);
-			finished(sf);
-			return;
-		}
-		sf->pass++;
-	}
-	nt_ev_arm(sf->ev_chunk, 0);
+	else
+		nt_ev_arm(sf->ev_chunk, 0);
 }
 
 int savefile_open(struct savefile **out, struct worker *w, char *err, size_t errlen)
@@ -114,7 +104,7 @@ void savefile_log_stop(const struct savefile *sf)
 		return;
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "pcap_savefile %s: stopped in pass %u after %llu datagrams (%llu records)",
-	       ctx->conf.pcap_savefile, sf->pass, (unsigned long long)sf->datagrams,
+	       ctx->conf.pcap_savefile, sf->pass, (unsigned long long)sf->w->st.datagrams,
 	       (unsigned long long)sf->w->st.records);
 }
 

@@ -92,17 +92,13 @@ static void replay_clock(struct worker *w, nt_usec t)
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		struct worker_tick *k = &w->tick[i];
 		uint64_t period_ms = (uint64_t)w->ctx->out[i].refresh * 1000u;
-		if (!k->next_ms) {
-			k->next_ms = (t_ms / period_ms + 1) * period_ms;
-			continue;
-		}
+		/* before the boundary (a replayed file starting over, too): keep accounting */
 		if (t_ms < k->next_ms)
-			continue; /* also a replayed file starting over: keep accounting */
-		uint64_t round =
-		    worker_round_due(t_ms, (unsigned)w->ctx->out[i].refresh, k->last_round);
-		if (round)
+			continue;
+		uint64_t round = t_ms / period_ms; /* the boundary just passed */
+		if (k->next_ms) /* not the first packet: the round in progress is over */
 			hand_off(w, i, round);
-		k->next_ms = (t_ms / period_ms + 1) * period_ms;
+		k->next_ms = (round + 1) * period_ms;
 	}
 }
 
@@ -123,9 +119,8 @@ void worker_deliver(struct worker *w, const struct nt_dgram *d)
 	if (w->sf)
 		replay_clock(w, d->arrival);
 	/* raw-datagram sinks (tee) see every datagram before it is decoded */
-	for (unsigned i = 0; i < ctx->nout; i++)
-		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
-			out_datagram(&ctx->out[i], w->id, d);
+	for (unsigned i = 0; i < w->ndgram_sinks; i++)
+		out_datagram(&ctx->out[w->dgram_sinks[i]], w->id, d);
 	w->st.datagrams++;
 	w->st.bytes += d->len;
 	w->now_usec = d->arrival;
@@ -360,9 +355,12 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		snprintf(err, errlen, "worker %u: cannot create its event loop", id);
 		return -1;
 	}
-	for (unsigned i = 0; i < ctx->nout; i++)
+	for (unsigned i = 0; i < ctx->nout; i++) {
 		if (!(w->ahead_keys[i] = calloc(ACCT_AHEAD, ctx->out[i].ks.key_len)))
 			goto oom;
+		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
+			w->dgram_sinks[w->ndgram_sinks++] = (uint8_t)i;
+	}
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tables[i] = malloc(sizeof *w->tables[i]);
 		if (!w->tables[i] || agg_table_init(w->tables[i], ctx->out[i].ks.key_len,

@@ -56,6 +56,8 @@ struct worker {
 	void *in_state;		   /* the input module's per-worker state */
 	struct pipeline_worker pw; /* the record pipeline's per-worker state */
 	struct worker_tick tick[CONF_MAX_PLUGINS];
+	uint8_t dgram_sinks[CONF_MAX_PLUGINS]; /* outputs taking raw datagrams (tee) */
+	unsigned ndgram_sinks;
 	struct agg_table *tables[CONF_MAX_PLUGINS];
 
 	/*
