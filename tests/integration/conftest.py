@@ -343,21 +343,18 @@ def base_config(port, ip="127.0.0.1", workers=1):
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
-def nfacctd(tmp_path):
-    """Factory: nfacctd(config_body, ip=..., workers=..., start=True) -> Daemon.
-
-    The body is appended to nfacctd_ip/nfacctd_port/reactor_workers lines; the
-    chosen port is available as daemon.port.  Daemons still running at the end
-    of the test are killed.
-    """
+def daemon_factory(tmp_path, new_daemon, pick_port, workers):
+    """The body of a daemon fixture: yields make(body, ip=..., workers=..., port=None,
+    start=True, logfile=True, name=None) -> daemon, and kills the daemons still running
+    at the end of the test.  new_daemon(tmp_path, config, logfile, name) builds one;
+    pick_port(ip) chooses a free port when none is given (daemon.port)."""
     started = []
 
-    def make(body, ip="127.0.0.1", workers=1, port=None, start=True, logfile=True,
-             name="nfacctd"):
+    def make(body="", ip="127.0.0.1", workers=workers, port=None, start=True, logfile=True,
+             name=None):
         if port is None:
-            port = free_port()
-        d = Daemon(tmp_path, base_config(port, ip, workers) + body, logfile=logfile, name=name)
+            port = pick_port(ip)
+        d = new_daemon(tmp_path, base_config(port, ip, workers) + body, logfile, name)
         d.port = port
         started.append(d)
         if start:
@@ -367,6 +364,20 @@ def nfacctd(tmp_path):
     yield make
     for d in started:
         d.kill()
+
+
+@pytest.fixture
+def nfacctd(tmp_path):
+    """Factory: nfacctd(config_body, ip=..., workers=..., start=True) -> Daemon.
+
+    The body is appended to nfacctd_ip/nfacctd_port/reactor_workers lines; the
+    chosen port is available as daemon.port.  Daemons still running at the end
+    of the test are killed.
+    """
+    yield from daemon_factory(
+        tmp_path, lambda t, conf, logfile, name: Daemon(t, conf, logfile=logfile,
+                                                        name=name or "nfacctd"),
+        lambda ip: free_port(), workers=1)
 
 
 def run_config_check(tmp_path, text, name="bad.conf", timeout=TIMEOUT):

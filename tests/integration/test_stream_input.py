@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (BUILDDIR, REPO_ROOT, SANITIZER_MARKERS, TIMEOUT, Daemon, base_config,
-                      read_json, wait_for)
+                      daemon_factory, read_json, wait_for)
 
 ECHOD = BUILDDIR / "tests" / "stream_daemon" / "echod"
 READY_ECHO = re.compile(
@@ -42,9 +42,8 @@ def free_tcp_port(host="127.0.0.1"):
 class EchoDaemon(Daemon):
     """echod: ready when it says it waits for echo data on its TCP port."""
 
-    def __init__(self, tmp_path, config, port, name="echod", logfile=True):
-        super().__init__(tmp_path, config, binary=ECHOD, logfile=logfile, name=name)
-        self.port = port
+    def __init__(self, tmp_path, config, logfile=True, name=None):
+        super().__init__(tmp_path, config, binary=ECHOD, logfile=logfile, name=name or "echod")
 
     READY_RE = READY_ECHO
 
@@ -65,22 +64,7 @@ class EchoDaemon(Daemon):
 @pytest.fixture
 def echod(tmp_path):
     """Factory: echod(body, workers=2, ip=..., port=None, start=True) -> EchoDaemon."""
-    started = []
-
-    def make(body="", workers=2, ip="127.0.0.1", port=None, start=True, name="echod",
-             logfile=True):
-        if port is None:
-            port = free_tcp_port(ip)
-        d = EchoDaemon(tmp_path, base_config(port, ip, workers) + body, port, name=name,
-                       logfile=logfile)
-        started.append(d)
-        if start:
-            d.start()
-        return d
-
-    yield make
-    for d in started:
-        d.kill()
+    yield from daemon_factory(tmp_path, EchoDaemon, free_tcp_port, workers=2)
 
 
 def frame(payload):
