@@ -69,7 +69,6 @@ struct input_module {
 	 * freed after the last one stopped.  Optional.
 	 */
 	int (*global_init)(struct daemon_ctx *ctx, void **global, char *err, size_t errlen);
-	void (*global_started)(void *global); /* every worker's state exists */
 	void (*global_free)(void *global);
 
 	/* Per-worker state (decoders, per-source state); runs before the thread starts. */

@@ -76,11 +76,6 @@ uint64_t nt_loop_now_usec(struct nt_loop *l)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-struct event_base *nt_loop_base(struct nt_loop *l)
-{
-	return l->base;
-}
-
 static void on_fd(evutil_socket_t fd, short what, void *arg)
 {
 	struct nt_ev *e = arg;

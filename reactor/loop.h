@@ -62,7 +62,4 @@ struct nt_ev *nt_ev_signal(struct nt_loop *l, int sig, nt_ev_fn fn, void *arg);
 /* Free an event of any kind (NULL is fine). */
 void nt_ev_free(struct nt_ev *e);
 
-/* The libevent base, for reactor/ modules that use bufferevents. */
-struct event_base *nt_loop_base(struct nt_loop *l);
-
 #endif

@@ -37,7 +37,8 @@ static void ahead_drain_one(struct worker *w)
 	w->ahead_len--;
 }
 
-void worker_flush_pending(struct worker *w)
+/* Complete the deferred adds: before the tables are read or handed off. */
+static void worker_flush_pending(struct worker *w)
 {
 	while (w->ahead_len)
 		ahead_drain_one(w);

@@ -104,8 +104,8 @@ void worker_deliver(struct worker *w, const struct nt_dgram *d);
 
 /*
  * Account one decoded record: the record pipeline (agg/pipeline.h), then
- * the worker's tables.  The add itself may be deferred by a few records; call
- * worker_flush_pending() before the tables are read or handed off.
+ * the worker's tables.  The add itself may be deferred by a few records
+ * (worker_batch_end() completes them).
  */
 void worker_account(struct worker *w, struct flow_rec *r);
 
@@ -116,7 +116,6 @@ void worker_account(struct worker *w, struct flow_rec *r);
  */
 typedef void (*worker_record_fn)(void *worker, struct flow_rec *r);
 worker_record_fn worker_record_sink(const struct worker *w);
-void worker_flush_pending(struct worker *w);
 
 /*
  * The refresh round a tick at now_ms closes for a refresh of period_s
