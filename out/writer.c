@@ -47,11 +47,6 @@ struct writer {
 	atomic_uint_fast64_t events_written, events_dropped, event_errors;
 };
 
-static int takes(const struct writer *w, enum out_sink k)
-{
-	return out_takes(w->oi, k);
-}
-
 static void flush_round(struct writer *w, struct pending *p, int final)
 {
 	struct out_instance *oi = w->oi;
@@ -66,7 +61,7 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 		       "(cache_max_entries) or out of memory",
 		       (unsigned long long)p->merged.dropped);
 	}
-	if (takes(w, OUT_SINK_TABLE) && oi->mod->write) {
+	if (out_takes(w->oi, OUT_SINK_TABLE) && oi->mod->write) {
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = oi->mod->write(oi, &p->merged, &iv);
@@ -379,7 +374,7 @@ int writer_submit(struct writer *w, unsigned worker, uint64_t round, struct agg_
 
 int writer_submit_event(struct writer *w, struct out_event *ev)
 {
-	if (!takes(w, OUT_SINK_EVENT) || !w->oi->mod->write_event) {
+	if (!out_takes(w->oi, OUT_SINK_EVENT) || !w->oi->mod->write_event) {
 		atomic_fetch_add(&w->events_dropped, 1);
 		out_event_free(ev);
 		return -1;
