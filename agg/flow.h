@@ -59,8 +59,43 @@ enum fr_field {
 	FR_FLOWS,
 	FR_ICMP,
 	FR_SAMPLING_DIR, /* sampling_direction known from the sampler's options */
+
+	/* tagging (pre_tag_map, post_tag) */
+	FR_TAG,
+	FR_TAG2,
+	FR_LABEL,
+
+	/* L2 and BGP-ish fields from sFlow and packet headers */
+	FR_COS,
+	FR_ETYPE,
+	FR_PEER_SRC_AS,
+	FR_PEER_DST_AS,
+	FR_AS_PATH,
+	FR_STD_COMM,
+	FR_LOCAL_PREF,
+
+	/* inner headers of a tunnel (VXLAN, GRE): tunnel_* primitives */
+	FR_TUNNEL_MAC,
+	FR_TUNNEL_ADDR,
+	FR_TUNNEL_PORTS,
+
+	/* packet classification (nDPI) */
+	FR_CLASS,
+
+	/* names and route distinguishers from NetFlow/IPFIX options data */
+	FR_VRF_NAME,
+	FR_IFNAME_IN,
+	FR_IFNAME_OUT,
+	FR_MPLS_VPN_RD,
+
+	/* enrichment (networks_file, GeoIP) */
+	FR_SRC_NET,
+	FR_DST_NET,
+
 	FR__COUNT
 };
+
+_Static_assert(FR__COUNT <= 64, "struct flow_rec.present holds one bit per field");
 
 #define FR_HAS(r, f) (((r)->present >> (f)) & 1u)
 #define FR_SET(r, f) ((r)->present |= (1ull << (f)))
@@ -115,6 +150,37 @@ struct flow_rec {
 	 * has been accounted.  Index = the custom primitive's position in the
 	 * daemon's custom primitive list; len 0 = absent.
 	 */
+	/* tagging */
+	uint64_t tag, tag2;
+	const char *label; /* NUL-terminated, owned by the map snapshot of this batch */
+
+	/* L2 and BGP-ish fields (sFlow, packet headers) */
+	uint8_t cos;
+	uint16_t etype;
+	uint32_t peer_src_as, peer_dst_as;
+	uint32_t local_pref;
+	const char *as_path;  /* text as pmacct prints it ("65001_65002"), valid for this record */
+	const char *std_comm; /* text ("65001:1_65001:2"), valid for this record */
+
+	/* inner headers of a tunnel */
+	uint8_t tunnel_src_mac[6], tunnel_dst_mac[6];
+	struct nt_addr tunnel_src_addr, tunnel_dst_addr;
+	uint8_t tunnel_proto, tunnel_tos;
+	uint16_t tunnel_src_port, tunnel_dst_port;
+
+	/* classification: application protocol name, valid for this record */
+	const char *class_name;
+
+	/* names from options data, valid for this record */
+	const char *vrf_name, *vrf_name_in, *vrf_name_out;
+	const char *ifname_in, *ifname_out;
+	uint64_t mpls_vpn_rd; /* 8 bytes as on the wire (type:2, value:6) */
+	uint8_t mpls_vpn_rd_origin;
+
+	/* enrichment: prefixes found by networks_file (mask in src_mask/dst_mask) */
+	struct nt_addr src_net, dst_net;
+
+	/* ---- below: not cleared by flow_rec_clear() ---- */
 	const uint8_t *custom_ptr[FR_CUSTOM_MAX];
 	uint16_t custom_len[FR_CUSTOM_MAX];
 };

@@ -775,6 +775,18 @@ static const struct primitive builtins[] = {
      "Export protocol version", ext_raw, ren_uint, 0, 0},
     {"export_proto_sysid", "export_proto_sysid", "EXPORT_PROTO_SYSID", 4, 20,
      "Export protocol source id / observation domain", ext_raw, ren_uint, 0, 0},
+
+    /* ---- tagging: tag, tag2, label (pre_tag_map, post_tag) ---- */
+
+    /* ---- L2, BGP-ish and tunnel primitives (sFlow, packet headers) ---- */
+
+    /* ---- classification (nDPI) ---- */
+
+    /* ---- names and route distinguishers from options data ---- */
+
+    /* ---- enrichment: networks_file, GeoIP, lookup files ---- */
+
+    /* ---- time bins and timestamps ---- */
 };
 
 const struct primitive *prim_builtins(size_t *n)
