@@ -778,7 +778,9 @@ static const struct primitive builtins[] = {
 
     /* ---- tagging: tag, tag2, label (pre_tag_map, post_tag) ---- */
 
-    /* ---- L2, BGP-ish and tunnel primitives (sFlow, packet headers) ---- */
+    /* ---- L2 and tunnel primitives: cos, etype, tunnel_* (packet headers) ---- */
+
+    /* ---- BGP-ish primitives from sFlow: peer_*_as, as_path, std_comm, local_pref ---- */
 
     /* ---- classification (nDPI) ---- */
 
