@@ -91,6 +91,14 @@ struct conf_plugin {
 	int print_cache_entries;
 	int print_markers;
 	int print_write_empty_file;
+
+	/* tee's own keys (out/tee.c) */
+	char *tee_receivers;
+	int tee_transparent;
+	char *tee_source_ip;
+	int tee_pipe_size;
+	int tee_max_receivers;
+	int tee_max_receiver_pools;
 };
 
 struct conf {

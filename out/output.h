@@ -32,6 +32,7 @@ struct out_interval {
 	int final; /* last flush before shutdown */
 };
 
+struct maps;
 struct out_instance;
 struct out_event;
 struct nt_dgram;
@@ -56,6 +57,13 @@ struct out_module {
 	struct conf_plugin_type conf;
 	size_t refresh_off, history_off, cache_entries_off;
 	unsigned sinks; /* enum out_sink bits; 0 means OUT_SINK_TABLE */
+	/*
+	 * Optional.  Register the instance's map files (e.g. tee_receivers) in
+	 * the daemon's map registry, before the maps are loaded (main thread);
+	 * they are then loaded, logged and reloaded on SIGUSR2 with every other
+	 * map.  -1 + err refuses to start.
+	 */
+	int (*register_maps)(struct out_instance *oi, struct maps *maps, char *err, size_t errlen);
 	/* Before the threads start (main thread); -1 + err refuses to start. */
 	int (*open)(struct out_instance *oi, char *err, size_t errlen);
 	/* Write one merged table; returns -1 on failure (the writer logs and counts it). */
@@ -153,5 +161,6 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 		      size_t errlen);
 
 extern const struct out_module out_print_module;
+extern const struct out_module out_tee_module;
 
 #endif

@@ -88,6 +88,10 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 		if (std.sampling_map_slot < 0)
 			return -1;
 	}
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (ctx->out[i].mod->register_maps &&
+		    ctx->out[i].mod->register_maps(&ctx->out[i], &ctx->maps, err, errlen) < 0)
+			return -1;
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < ctx->nout; i++)
@@ -403,6 +407,8 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 			nt_log(&ctx->log, LOG_LVL_ERROR, oi->component, "%s", err);
 			goto out;
 		}
+		if (!out_takes(oi, OUT_SINK_TABLE))
+			continue;
 		nt_log(&ctx->log, LOG_LVL_INFO, oi->component,
 		       "aggregate [%s], refresh %d s, key %u bytes",
 		       oi->conf->aggregate ? oi->conf->aggregate : "", oi->refresh, oi->ks.key_len);

@@ -125,7 +125,7 @@ void worker_deliver(struct worker *w, const struct nt_dgram *d)
 	w->st.datagrams++;
 	w->st.bytes += d->len;
 	w->now_usec = d->arrival;
-	if (w->ctx->desc->input->datagram(w->in_state, w, d) == INPUT_MALFORMED)
+	if (w->decode && w->ctx->desc->input->datagram(w->in_state, w, d) == INPUT_MALFORMED)
 		w->st.malformed++;
 }
 
@@ -361,6 +361,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 			goto oom;
 		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
 			w->dgram_sinks[w->ndgram_sinks++] = (uint8_t)i;
+		if (out_takes(&ctx->out[i], OUT_SINK_TABLE | OUT_SINK_EVENT))
+			w->decode = 1;
 	}
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tables[i] = malloc(sizeof *w->tables[i]);

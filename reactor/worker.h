@@ -58,6 +58,7 @@ struct worker {
 	struct worker_tick tick[CONF_MAX_PLUGINS];
 	uint8_t dgram_sinks[CONF_MAX_PLUGINS]; /* outputs taking raw datagrams (tee) */
 	unsigned ndgram_sinks;
+	int decode; /* some output takes records: decode datagrams (a tee alone does not) */
 	struct agg_table *tables[CONF_MAX_PLUGINS];
 
 	/*
