@@ -322,7 +322,7 @@ static void tee_datagram(struct out_instance *oi, unsigned worker, const struct 
 	const struct tee_map *m = maps_current(st->maps, st->slot);
 	uint64_t tag = 0; /* no pre_tag_map on tee yet: every datagram is untagged */
 	size_t tlen = 0;
-	int split = -1; /* template sets not looked for yet */
+	int split = -1; /* enum nf_split; -1: not looked at yet */
 
 	if (!m)
 		return;
@@ -335,15 +335,20 @@ static void tee_datagram(struct out_instance *oi, unsigned worker, const struct 
 				send_one(st, w, p, pi, ri, d, d->buf, d->len);
 			continue;
 		}
+		if (split < 0)
+			split = (int)nf_templates_only(d->buf, d->len, w->templates,
+						       sizeof w->templates, &tlen);
+		if (split == NF_SPLIT_TEMPLATES_ONLY) { /* no data to count twice: to all */
+			for (unsigned ri = 0; ri < p->nrecv; ri++)
+				send_one(st, w, p, pi, ri, d, d->buf, d->len);
+			continue;
+		}
 		uint64_t key = p->balance == TEE_BAL_RR	      ? w->rr[pi]++
 			       : p->balance == TEE_BAL_HASH_TAG ? tag
 								: agent_hash(&d->src);
 		unsigned chosen = tee_pool_pick(p, key);
 		send_one(st, w, p, pi, chosen, d, d->buf, d->len);
-		if (split < 0)
-			split = nf_templates_only(d->buf, d->len, w->templates, sizeof w->templates,
-						  &tlen) == NF_SPLIT_TEMPLATES_AND_DATA;
-		if (split)
+		if (split == NF_SPLIT_TEMPLATES_AND_DATA)
 			for (unsigned ri = 0; ri < p->nrecv; ri++)
 				if (ri != chosen)
 					send_one(st, w, p, pi, ri, d, w->templates, tlen);
