@@ -24,8 +24,8 @@ struct conf_set_at {
 };
 
 /* pmacct's plugin types that netacct does not have yet: a clearer error than "unknown". */
-static const char *const future_plugin_types[] = {
-    "memory", "kafka", "amqp", "redis", "pgsql", "mysql", "sqlite3", "nfprobe", "sfprobe"};
+static const char *const future_plugin_types[] = {"memory", "kafka",   "amqp",	  "redis",  "pgsql",
+						  "mysql",  "sqlite3", "nfprobe", "sfprobe"};
 
 static void vfail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
 		  va_list ap)

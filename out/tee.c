@@ -79,8 +79,8 @@ struct tee_worker {
 	struct tee_sock socks[TEE_SOCKS_MAX];
 	unsigned nsocks;
 	int raw4, raw6;
-	uint8_t pkt[65536 + 64];      /* transparent mode: headers + payload */
-	uint8_t templates[65536];     /* the template sets of a balanced datagram */
+	uint8_t pkt[65536 + 64];  /* transparent mode: headers + payload */
+	uint8_t templates[65536]; /* the template sets of a balanced datagram */
 	struct tee_counters c[TEE_MAX_POOLS][TEE_MAX_RECEIVERS];
 	atomic_uint_fast64_t no_socket; /* datagrams not sent: a socket could not be made */
 };
@@ -136,7 +136,8 @@ static int open_udp(const struct tee_state *st, int family, uint16_t src_port, c
 	/* every worker binds the pool's src_port: share it */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-	    ((src_port || st->src.ss_family == family) && bind(fd, (struct sockaddr *)&b, blen) < 0)) {
+	    ((src_port || st->src.ss_family == family) &&
+	     bind(fd, (struct sockaddr *)&b, blen) < 0)) {
 		snprintf(err, errlen, "binding the tee socket to port %u: %s", src_port,
 			 strerror(errno));
 		close(fd);
@@ -293,7 +294,8 @@ static void send_one(struct tee_state *st, struct tee_worker *w, const struct te
 			count(&c->errors, 1);
 			return;
 		}
-		n = sendto(fd, payload, len, MSG_DONTWAIT, (const struct sockaddr *)&r->sa, r->salen);
+		n = sendto(fd, payload, len, MSG_DONTWAIT, (const struct sockaddr *)&r->sa,
+			   r->salen);
 	}
 	if (n >= 0) {
 		count(&c->sent, 1);
@@ -343,7 +345,7 @@ static void tee_datagram(struct out_instance *oi, unsigned worker, const struct 
 				send_one(st, w, p, pi, ri, d, d->buf, d->len);
 			continue;
 		}
-		uint64_t key = p->balance == TEE_BAL_RR	      ? w->rr[pi]++
+		uint64_t key = p->balance == TEE_BAL_RR		? w->rr[pi]++
 			       : p->balance == TEE_BAL_HASH_TAG ? tag
 								: agent_hash(&d->src);
 		unsigned chosen = tee_pool_pick(p, key);
@@ -426,22 +428,24 @@ static int tee_open(struct out_instance *oi, char *err, size_t errlen)
 	st->sndbuf = oi->conf->tee_pipe_size;
 	st->nworkers = oi->nworkers;
 	if (parse_source_ip(oi->conf->tee_source_ip, &st->src) < 0) {
-		snprintf(err, errlen, "key 'tee_source_ip[%s]': '%s' is not an IPv4 or IPv6 address",
+		snprintf(err, errlen,
+			 "key 'tee_source_ip[%s]': '%s' is not an IPv4 or IPv6 address",
 			 oi->conf->name, oi->conf->tee_source_ip);
 		return -1;
 	}
 	for (unsigned pi = 0; m && pi < m->npools; pi++) {
 		if ((int)m->pool[pi].nrecv > oi->conf->tee_max_receivers) {
-			snprintf(err, errlen, "tee_receivers: pool %u has %u receivers, more than "
-					      "tee_max_receivers (%d)",
+			snprintf(err, errlen,
+				 "tee_receivers: pool %u has %u receivers, more than "
+				 "tee_max_receivers (%d)",
 				 m->pool[pi].id, m->pool[pi].nrecv, oi->conf->tee_max_receivers);
 			return -1;
 		}
 	}
 	if (m && (int)m->npools > oi->conf->tee_max_receiver_pools) {
 		snprintf(err, errlen,
-			 "tee_receivers: %u pools, more than tee_max_receiver_pools (%d)", m->npools,
-			 oi->conf->tee_max_receiver_pools);
+			 "tee_receivers: %u pools, more than tee_max_receiver_pools (%d)",
+			 m->npools, oi->conf->tee_max_receiver_pools);
 		return -1;
 	}
 	st->w = calloc(st->nworkers ? st->nworkers : 1, sizeof *st->w);
@@ -466,7 +470,8 @@ static int tee_open(struct out_instance *oi, char *err, size_t errlen)
 				int fd = sock_for(st, w, fam, m->pool[pi].src_port);
 				if (fd < 0) {
 					char why[256];
-					int e = open_udp(st, fam, m->pool[pi].src_port, why, sizeof why);
+					int e = open_udp(st, fam, m->pool[pi].src_port, why,
+							 sizeof why);
 					if (e >= 0)
 						close(e);
 					snprintf(err, errlen, "tee pool %u: %s", m->pool[pi].id,
@@ -478,8 +483,8 @@ static int tee_open(struct out_instance *oi, char *err, size_t errlen)
 	unsigned nrecv = 0;
 	for (unsigned pi = 0; m && pi < m->npools; pi++)
 		nrecv += m->pool[pi].nrecv;
-	nt_log(oi->log, LOG_LVL_INFO, oi->component, "%u pools, %u receivers, %s", m ? m->npools : 0,
-	       nrecv,
+	nt_log(oi->log, LOG_LVL_INFO, oi->component, "%u pools, %u receivers, %s",
+	       m ? m->npools : 0, nrecv,
 	       st->transparent ? "transparent (exporters' addresses kept)"
 	       : oi->conf->tee_source_ip && *oi->conf->tee_source_ip
 		   ? "sending from tee_source_ip"
@@ -518,11 +523,11 @@ static void tee_stats(struct out_instance *oi, struct obuf *line)
 				e += atomic_load_explicit(&c->errors, memory_order_relaxed);
 				dr += atomic_load_explicit(&c->drops, memory_order_relaxed);
 			}
-			obuf_printf(line,
-				    " receiver=%u/%s sent=%llu bytes=%llu send_errors=%llu drops=%llu",
-				    m->pool[pi].id, m->pool[pi].recv[ri].text,
-				    (unsigned long long)s, (unsigned long long)b,
-				    (unsigned long long)e, (unsigned long long)dr);
+			obuf_printf(
+			    line,
+			    " receiver=%u/%s sent=%llu bytes=%llu send_errors=%llu drops=%llu",
+			    m->pool[pi].id, m->pool[pi].recv[ri].text, (unsigned long long)s,
+			    (unsigned long long)b, (unsigned long long)e, (unsigned long long)dr);
 		}
 	if (nosock)
 		obuf_printf(line, " no_socket=%llu", (unsigned long long)nosock);

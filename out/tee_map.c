@@ -13,7 +13,7 @@ struct build {
 	unsigned cap;
 };
 
-static const char *const tee_keys[] = {"id",	   "ip",       "balance-alg",  "tag",
+static const char *const tee_keys[] = {"id",	   "ip",	   "balance-alg", "tag",
 				       "src_port", "kafka_broker", "kafka_topic", NULL};
 
 static int parse_u64(const char *s, const char *end, uint64_t *out)
@@ -77,7 +77,8 @@ static int parse_receiver(const char *item, size_t n, struct tee_receiver *r, ch
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0 || !res) {
-		snprintf(why, whylen, "cannot resolve receiver '%.64s': %s", host, gai_strerror(rc));
+		snprintf(why, whylen, "cannot resolve receiver '%.64s': %s", host,
+			 gai_strerror(rc));
 		return -1;
 	}
 	memset(r, 0, sizeof *r);
@@ -94,8 +95,7 @@ static int parse_receiver(const char *item, size_t n, struct tee_receiver *r, ch
 /* "100,110-120,-150": plain values, ranges, and '-' for "not this". */
 static int parse_tags(const char *v, struct tee_pool *p, char *why, size_t whylen)
 {
-	const char *s = v;
-	while (*s) {
+	for (const char *s = v;;) {
 		const char *e = strchr(s, ',');
 		if (!e)
 			e = s + strlen(s);
@@ -112,8 +112,8 @@ static int parse_tags(const char *v, struct tee_pool *p, char *why, size_t whyle
 		}
 		if (dash ? parse_u64(a, dash, &it.lo) < 0 || parse_u64(dash + 1, e, &it.hi) < 0
 			 : parse_u64(a, e, &it.lo) < 0) {
-			snprintf(why, whylen, "bad tag list '%.64s' (want N, N-M or -N, comma separated)",
-				 v);
+			snprintf(why, whylen,
+				 "bad tag list '%.64s' (want N, N-M or -N, comma separated)", v);
 			return -1;
 		}
 		if (!dash)
@@ -123,7 +123,9 @@ static int parse_tags(const char *v, struct tee_pool *p, char *why, size_t whyle
 			return -1;
 		}
 		p->tags[p->ntags++] = it;
-		s = *e ? e + 1 : e;
+		if (!*e)
+			break;
+		s = e + 1;
 	}
 	return 0;
 }
@@ -137,8 +139,9 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 	if (mapline_check_keys(l, tee_keys, why, whylen) < 0)
 		return -1;
 	if (mapline_get(l, "kafka_broker") || mapline_get(l, "kafka_topic")) {
-		snprintf(why, whylen, "kafka_broker/kafka_topic pools need the Kafka output, which "
-				      "this build does not have yet");
+		snprintf(why, whylen,
+			 "kafka_broker/kafka_topic pools need the Kafka output, which "
+			 "this build does not have yet");
 		return -1;
 	}
 	if (b->m->npools == b->cap) {
@@ -167,7 +170,7 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 		snprintf(why, whylen, "missing ip");
 		return -1;
 	}
-	for (const char *s = v; *s;) {
+	for (const char *s = v;;) {
 		const char *e = s;
 		/* commas inside [...] belong to no IPv6 address, but be exact anyway */
 		int in_br = 0;
@@ -176,18 +179,20 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 			e++;
 		}
 		if (p->nrecv == TEE_MAX_RECEIVERS) {
-			snprintf(why, whylen, "more than %d receivers in pool %u", TEE_MAX_RECEIVERS,
-				 p->id);
+			snprintf(why, whylen, "more than %d receivers in pool %u",
+				 TEE_MAX_RECEIVERS, p->id);
+			return -1;
+		}
+		if (e == s) {
+			snprintf(why, whylen, "empty receiver in ip list '%.64s'", v);
 			return -1;
 		}
 		if (parse_receiver(s, (size_t)(e - s), &p->recv[p->nrecv], why, whylen) < 0)
 			return -1;
 		p->nrecv++;
-		s = *e ? e + 1 : e;
-	}
-	if (p->nrecv == 0) {
-		snprintf(why, whylen, "empty ip list");
-		return -1;
+		if (!*e)
+			break;
+		s = e + 1;
 	}
 
 	p->balance = TEE_BAL_NONE;
@@ -200,7 +205,8 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 			p->balance = TEE_BAL_HASH_TAG;
 		else {
 			snprintf(why, whylen,
-				 "bad balance-alg '%.32s' (rr, hash-agent, hash-crc32, hash-tag)", v);
+				 "bad balance-alg '%.32s' (rr, hash-agent, hash-crc32, hash-tag)",
+				 v);
 			return -1;
 		}
 	}

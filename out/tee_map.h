@@ -2,7 +2,7 @@
  * The tee_receivers map: pools of receivers a tee output replicates datagrams
  * to.  pmacct's syntax, one pool per line:
  *
- *   id=1  ip=192.0.2.1:2100,[2001:db8::1]:2100  balance-alg=rr  tag=100,110-120,-150  src_port=20000
+ *   id=1  ip=192.0.2.1:2100,[2001:db8::1]:2100  balance-alg=rr  tag=100,110-120,-150 src_port=20000
  *
  * `id` (a positive integer, unique) and `ip` (addresses or host names with a
  * port; IPv6 in brackets) are mandatory.  `balance-alg` sends each datagram
@@ -74,7 +74,8 @@ extern const struct map_type tee_map_type;
 /* Whether a datagram tagged `tag` goes to pool p (a pool without tag= takes all). */
 int tee_pool_takes_tag(const struct tee_pool *p, uint64_t tag);
 
-/* Which receiver of a balancing pool gets a datagram: key is the rr counter, the agent hash or the tag. */
+/* Which receiver of a balancing pool gets a datagram: key is the rr counter, the agent hash or the
+ * tag. */
 static inline unsigned tee_pool_pick(const struct tee_pool *p, uint64_t key)
 {
 	return (unsigned)(key % p->nrecv);
