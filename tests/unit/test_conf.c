@@ -252,6 +252,16 @@ static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
 	}
 }
 
+/* The first output type that plugin key k applies to (print's keys: print; tee's: tee). */
+static const char *type_for(const struct conf_key *k)
+{
+	for (size_t t = 0; out_plugin_types[t]; t++)
+		if (conf_key_applies(SCHEMA, k, out_plugin_types[t]))
+			return out_plugin_types[t]->type;
+	fail_msg("plugin key %s applies to no output type", k->name);
+	return NULL;
+}
+
 static void check_plugin_key(const struct conf_plugin *p, const struct conf_key *k, const char *v)
 {
 	const char *slot = (const char *)p + k->off;
@@ -290,7 +300,15 @@ static void test_every_plugin_key_unnamed(void **state)
 	size_t n = all_keys(SCHEMA, tab, 256);
 	char text[16384], vals[256][128];
 	size_t o = 0;
-	o += (size_t)snprintf(text + o, sizeof text - o, "plugins: print[p1], print[p2]\n");
+	/* two instances of every output type: each key must reach exactly its types' */
+	o += (size_t)snprintf(text + o, sizeof text - o, "plugins: ");
+	unsigned ntypes = 0;
+	for (size_t t = 0; out_plugin_types[t]; t++, ntypes++)
+		o +=
+		    (size_t)snprintf(text + o, sizeof text - o, "%s%s[%s1], %s[%s2]", t ? ", " : "",
+				     out_plugin_types[t]->type, out_plugin_types[t]->type,
+				     out_plugin_types[t]->type, out_plugin_types[t]->type);
+	o += (size_t)snprintf(text + o, sizeof text - o, "\n");
 	for (size_t i = 0; i < n; i++) {
 		vals[i][0] = '\0';
 		if (tab[i]->scope != SCOPE_PLUGIN || tab[i]->type == CT_OBSOLETE)
@@ -312,11 +330,11 @@ static void test_every_plugin_key_unnamed(void **state)
 		conf_free(&c);
 		fail();
 	}
-	assert_int_equal(c.nplugins, 2);
-	for (unsigned j = 0; j < 2; j++)
+	assert_int_equal(c.nplugins, 2 * ntypes);
+	for (unsigned j = 0; j < c.nplugins; j++)
 		for (size_t i = 0; i < n; i++)
 			if (tab[i]->scope == SCOPE_PLUGIN && tab[i]->type != CT_OBSOLETE &&
-			    vals[i][0])
+			    vals[i][0] && conf_key_applies(SCHEMA, tab[i], c.plugin[j].ptype))
 				check_plugin_key(&c.plugin[j], tab[i], vals[i]);
 	conf_free(&c);
 }
@@ -334,7 +352,8 @@ static void test_every_plugin_key_named(void **state)
 		const char *v = sample_value(tab[i], vbuf, sizeof vbuf);
 		if (!v)
 			continue;
-		snprintf(text, sizeof text, "plugins: print[one], print[two]\n%s[two]: %s\n",
+		const char *type = type_for(tab[i]);
+		snprintf(text, sizeof text, "plugins: %s[one], %s[two]\n%s[two]: %s\n", type, type,
 			 tab[i]->name, v);
 		struct conf c;
 		if (load(&c, &NF, text, err, sizeof err) != 0) {
@@ -346,7 +365,8 @@ static void test_every_plugin_key_named(void **state)
 		/* "one" keeps the default */
 		struct conf d;
 		char derr[512];
-		assert_int_equal(load(&d, &NF, "plugins: print[x]\n", derr, sizeof derr), 0);
+		snprintf(text, sizeof text, "plugins: %s[x]\n", type);
+		assert_int_equal(load(&d, &NF, text, derr, sizeof derr), 0);
 		const char *a = (const char *)plugin(&c, "one") + tab[i]->off;
 		const char *b = (const char *)&d.plugin[0] + tab[i]->off;
 		if (tab[i]->type == CT_BOOL || tab[i]->type == CT_INT ||
@@ -1053,8 +1073,10 @@ static void test_key_table_sane(void **state)
 			char err[512], key[128];
 			conf_init(&c, SCHEMA);
 			if (tab[i]->scope == SCOPE_PLUGIN) {
+				char inst[96];
+				snprintf(inst, sizeof inst, "%s[x]", type_for(tab[i]));
 				assert_int_equal(
-				    conf_set(&c, &NF, "plugins", "print[x]", err, sizeof err), 0);
+				    conf_set(&c, &NF, "plugins", inst, err, sizeof err), 0);
 				snprintf(key, sizeof key, "%s[x]", tab[i]->name);
 			} else {
 				snprintf(key, sizeof key, "%s", tab[i]->name);
@@ -1191,10 +1213,9 @@ static void test_registry_types(void **state)
 	conf_free(&c);
 
 	/* a type of pmacct's that this schema lacks: not available */
-	assert_int_equal(load_test(&c, "plugins: tee[t]\n", err, sizeof err), -1);
-	assert_string_equal(
-	    err, ORIGIN ":1: key 'plugins': plugin type 'tee' is not available in this version of "
-			"netacct");
+	assert_int_equal(load_test(&c, "plugins: nfprobe[t]\n", err, sizeof err), -1);
+	assert_string_equal(err, ORIGIN ":1: key 'plugins': plugin type 'nfprobe' is not available "
+					"in this version of netacct");
 	conf_free(&c);
 	/* the real schema has no kafka yet */
 	assert_int_equal(load(&c, &NF, "plugins: kafka[k]\n", err, sizeof err), -1);

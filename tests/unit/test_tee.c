@@ -28,13 +28,14 @@ static void test_pools_receivers_and_options(void **state)
 {
 	(void)state;
 	char err[256] = "";
-	struct tee_map *m = parse("! comment\n"
-				  "id=1 ip=192.0.2.1:2100\n"
-				  "id=2\tip=192.0.2.2:2100,[2001:db8::1]:2101 balance-alg=rr src_port=3000\n"
-				  "id=3 ip=127.0.0.1:9 balance-alg=hash-agent tag=100,110-120,-150\n"
-				  "id=4 ip=127.0.0.1:9 balance-alg=hash-crc32\n"
-				  "id=5 ip=127.0.0.1:9 balance-alg=hash-tag\n",
-				  err, sizeof err);
+	struct tee_map *m =
+	    parse("! comment\n"
+		  "id=1 ip=192.0.2.1:2100\n"
+		  "id=2\tip=192.0.2.2:2100,[2001:db8::1]:2101 balance-alg=rr src_port=3000\n"
+		  "id=3 ip=127.0.0.1:9 balance-alg=hash-agent tag=100,110-120,-150\n"
+		  "id=4 ip=127.0.0.1:9 balance-alg=hash-crc32\n"
+		  "id=5 ip=127.0.0.1:9 balance-alg=hash-tag\n",
+		  err, sizeof err);
 	assert_non_null(m);
 	assert_int_equal(m->npools, 5);
 	assert_int_equal(m->pool[0].id, 1);
@@ -102,7 +103,8 @@ static void test_bad_lines_name_their_line(void **state)
 	expect_error("id=1 ip=127.0.0.1:9\nid=x ip=127.0.0.1:9\n", "tee.lst:2: bad id");
 	expect_error("id=1\n", "tee.lst:1: missing ip");
 	expect_error("ip=127.0.0.1:9\n", "tee.lst:1: missing id");
-	expect_error("id=1 ip=127.0.0.1:9\nid=1 ip=127.0.0.1:10\n", "tee.lst:2: pool id 1 defined twice");
+	expect_error("id=1 ip=127.0.0.1:9\nid=1 ip=127.0.0.1:10\n",
+		     "tee.lst:2: pool id 1 defined twice");
 	expect_error("id=1 ip=127.0.0.1\n", "bad receiver");
 	expect_error("id=1 ip=::1:9\n", "bad receiver");
 	expect_error("id=1 ip=[::1]\n", "bad receiver");
@@ -207,7 +209,7 @@ static void test_split_ipfix_and_others(void **state)
 	size_t o = 0, outlen = 0;
 	memset(dg, 0, sizeof dg);
 	o += put16(dg + o, 10);
-	o += 14; /* length later, export time, seq, domain */
+	o += 14;	       /* length later, export time, seq, domain */
 	o += put16(dg + o, 2); /* template set */
 	o += put16(dg + o, 12);
 	o += put16(dg + o, 256);
