@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "out/tee_map.h"
+#include "proto/dgram_head.h"
 #include "proto/nf_split.h"
 
 static struct tee_map *parse(const char *text, char *err, size_t errlen)
@@ -247,6 +248,55 @@ static void test_split_ipfix_and_others(void **state)
 	}
 }
 
+/* ---- dgram_head --------------------------------------------------------- */
+
+static void test_dgram_head(void **state)
+{
+	(void)state;
+	struct dgram_head h;
+	uint8_t v5[24] = {0, 5, 0, 1};
+	v5[20] = 3; /* engine type */
+	v5[21] = 42;
+	assert_int_equal(dgram_head_parse(v5, sizeof v5, &h), 0);
+	assert_int_equal(h.kind, DGRAM_NETFLOW);
+	assert_int_equal(h.version, 5);
+	assert_true(h.has_engine && h.engine_type == 3 && h.engine_id == 42);
+	assert_int_equal(dgram_head_parse(v5, 21, &h), -1);
+
+	uint8_t v9[20] = {0, 9};
+	v9[16] = 0x01, v9[19] = 0x02;
+	assert_int_equal(dgram_head_parse(v9, sizeof v9, &h), 0);
+	assert_true(h.has_source_id && h.source_id == 0x01000002 && !h.has_engine);
+	assert_int_equal(dgram_head_parse(v9, 19, &h), -1);
+
+	uint8_t ipfix[16] = {0, 10, 0, 16};
+	ipfix[15] = 77;
+	assert_int_equal(dgram_head_parse(ipfix, sizeof ipfix, &h), 0);
+	assert_true(h.version == 10 && h.has_source_id && h.source_id == 77);
+
+	/* sFlow v5, IPv4 agent 192.0.2.1, sub-agent 9 */
+	uint8_t sf5[16] = {0, 0, 0, 5, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0, 0, 9};
+	assert_int_equal(dgram_head_parse(sf5, sizeof sf5, &h), 0);
+	assert_int_equal(h.kind, DGRAM_SFLOW);
+	assert_int_equal(h.agent.family, 4);
+	assert_memory_equal(h.agent.a, ((uint8_t[]){192, 0, 2, 1}), 4);
+	assert_true(h.has_sub_agent && h.sub_agent_id == 9);
+	assert_int_equal(dgram_head_parse(sf5, 15, &h), -1);
+	assert_int_equal(h.kind, DGRAM_UNKNOWN);
+	/* sFlow v4, IPv6 agent: no sub-agent */
+	uint8_t sf4[24] = {0, 0, 0, 4, 0, 0, 0, 2, 0x20, 0x01, 0x0d, 0xb8};
+	sf4[23] = 1;
+	assert_int_equal(dgram_head_parse(sf4, sizeof sf4, &h), 0);
+	assert_true(h.agent.family == 6 && !h.has_sub_agent && h.version == 4);
+	/* unknown versions and agent types */
+	uint8_t bad[16] = {0, 0, 0, 3};
+	assert_int_equal(dgram_head_parse(bad, sizeof bad, &h), -1);
+	sf5[7] = 3;
+	assert_int_equal(dgram_head_parse(sf5, sizeof sf5, &h), -1);
+	uint8_t v6[24] = {0, 6};
+	assert_int_equal(dgram_head_parse(v6, sizeof v6, &h), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +306,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_split_v9),
 	    cmocka_unit_test(test_split_ipfix_and_others),
+	    cmocka_unit_test(test_dgram_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
