@@ -123,3 +123,11 @@ tests_unit_test_tee_SOURCES = tests/unit/test_tee.c
 tests_unit_test_tee_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_tee_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_spool
+TESTS += tests/unit/test_spool
+tests_unit_test_spool_SOURCES = tests/unit/test_spool.c
+tests_unit_test_spool_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_spool_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
