@@ -1,0 +1,602 @@
+/*
+ * kafka output: each aggregated row is one message (JSON), produced with
+ * librdkafka from the output's writer thread, never from a worker.
+ *
+ * Nothing is forgotten before the broker acknowledged it.  While the broker
+ * is reachable, rows are produced at once and librdkafka's delivery reports
+ * say which were written; a message whose delivery failed goes to the
+ * on-disk spool (out/spool.h).  Once a failure or librdkafka's "all brokers
+ * down" says the broker is gone, new rows go to the spool too, behind the
+ * ones already there, so the order is kept.  The writer's service hook probes
+ * the broker with backoff and, once it answers, replays the spool in order,
+ * a bounded number of messages per call, before new rows are produced
+ * directly again.  Beyond kafka_spool_max_size messages are dropped, counted
+ * and logged.  At shutdown what librdkafka still holds is purged into the
+ * spool, which the next start replays.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "out/buf.h"
+#include "out/encode.h"
+#include "out/output.h"
+#include "out/spool.h"
+#include "out/vars.h"
+
+#define K(f) SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
+static const struct conf_key kafka_rows[] = {
+    CONF_ROW("kafka_broker_host", CT_STRING, K(kafka_broker_host), D_ALL, "127.0.0.1", NULL, 0, 0,
+	     "Broker(s) to bootstrap from: a host (port from kafka_broker_port) or a comma "
+	     "separated list of host:port ([address]:port for IPv6)."),
+    CONF_ROW("kafka_broker_port", CT_INT, K(kafka_broker_port), D_ALL, "9092", NULL, 1, 65535,
+	     "Broker port when kafka_broker_host is a single host."),
+    CONF_ROW("kafka_topic", CT_STRING, K(kafka_topic), D_ALL, "pmacct.acct", NULL, 0, 0,
+	     "Topic; $peer_src_ip, $tag, $tag2 take the row's value, $post_tag, $post_tag2 the "
+	     "configured ones."),
+    CONF_ROW("kafka_topic_rr", CT_INT, K(kafka_topic_rr), D_ALL, "0", NULL, 0, 65535,
+	     "Round robin over N topics kafka_topic_0 .. kafka_topic_<N-1>, one message each "
+	     "(0: off)."),
+    CONF_ROW("kafka_partition", CT_INT, K(kafka_partition), D_ALL, "-1", NULL, -1, 1 << 20,
+	     "Partition to produce to; -1: librdkafka's partitioner (by key when there is one)."),
+    CONF_ROW("kafka_partition_dynamic", CT_BOOL, K(kafka_partition_dynamic), D_ALL, "false",
+	     NULL, 0, 0,
+	     "Partition by kafka_partition_key (needs it; kafka_partition must then be -1)."),
+    CONF_ROW("kafka_partition_key", CT_STRING, K(kafka_partition_key), D_ALL, "", NULL, 0, 0,
+	     "Message key, with the variables of kafka_topic ($peer_src_ip keeps each exporter "
+	     "on one partition)."),
+    CONF_ROW("kafka_config_file", CT_STRING, K(kafka_config_file), D_ALL, "", NULL, 0, 0,
+	     "librdkafka properties: `key=value` lines, or pmacct's `global|topic, key, value` "
+	     "lines (TLS, SASL, compression, linger...)."),
+    CONF_ROW("kafka_refresh_time", CT_INT, K(kafka_refresh_time), D_ALL, "60", NULL, 1, 86400,
+	     "Seconds between flushes of the kafka plugin."),
+    CONF_ROW("kafka_history", CT_DURATION, K(kafka_history), D_ALL, "", NULL, 0, 31 * 86400,
+	     "Time bins, as print_history."),
+    CONF_ROW("kafka_history_roundoff", CT_ENUM, K(kafka_history_roundoff), D_ALL, "", "m|h|d|w",
+	     0, 0, "Accepted for compatibility; bins align to multiples of kafka_history."),
+    CONF_ROW("kafka_output", CT_ENUM, K(kafka_output), D_ALL, "json", "json|avro|avro_json", 0,
+	     0, "Message encoding (avro and avro_json are not available yet: refused at start)."),
+    CONF_ROW("kafka_markers", CT_BOOL, K(kafka_markers), D_ALL, "false", NULL, 0, 0,
+	     "Send purge_init / purge_close messages around each flush."),
+    CONF_ROW("kafka_max_writers", CT_INT, K(kafka_max_writers), D_ALL, "10", NULL, 1, 1024,
+	     "Accepted for compatibility: one writer thread per plugin produces without forking."),
+    CONF_ROW("kafka_cache_entries", CT_INT, K(kafka_cache_entries), D_ALL, "16411", NULL, 1,
+	     1 << 28, "Initial table size hint per worker (tables grow as needed)."),
+    CONF_ROW("kafka_spool_dir", CT_STRING, K(kafka_spool_dir), D_ALL, "/var/lib/netacct/spool",
+	     NULL, 0, 0,
+	     "Folder for messages the broker did not take (a subfolder per plugin: "
+	     "<dir>/<name>-kafka); replayed in order when the broker is back, and after a "
+	     "restart."),
+    CONF_ROW("kafka_spool_max_size", CT_INT, K(kafka_spool_max_size), D_ALL, "1024", NULL, 0,
+	     1 << 20, "MiB the spool may hold; beyond it messages are dropped and counted. 0: no "
+		      "spool (messages the broker does not take are dropped and counted)."),
+};
+#undef K
+static const struct conf_key_table kafka_keys =
+    CONF_TABLE("kafka", "The Kafka output: one JSON message per aggregated row.", kafka_rows);
+static const struct conf_key_table *const kafka_tables[] = {&kafka_keys, NULL};
+
+#define REPLAY_BATCH 2000 /* spooled messages produced per service call */
+#define PROBE_MAX_S  30	  /* longest wait between broker probes */
+
+struct kafka_state {
+	struct out_instance *oi;
+	rd_kafka_t *rk;
+	struct spool *spool;
+	struct encoder enc;
+	struct enc_schema schema;
+	struct out_vars topic_vars, key_vars;
+	struct obuf msg, topic, key, rec;
+	int32_t partition;
+	unsigned rr, rr_next;
+	int up;		   /* believed reachable: produce directly */
+	int purge_pending; /* the broker went away: move librdkafka's queue to the spool */
+	time_t next_probe;
+	int probe_wait;
+	time_t last_sync;
+	/* counters (writer thread only) */
+	uint64_t produced, delivered, delivery_failed, spooled, replayed, dropped, spool_errors;
+};
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void set_down(struct kafka_state *st, const char *why)
+{
+	if (st->up)
+		nt_log(st->oi->log, LOG_LVL_WARN, st->oi->component,
+		       "broker unreachable (%s): messages go to the spool until it is back", why);
+	st->up = 0;
+	st->purge_pending = 1;
+	if (!st->next_probe) {
+		st->probe_wait = 1;
+		st->next_probe = now_s() + st->probe_wait;
+	}
+}
+
+/* Spool record: u16 topic length, topic, u16 key length, key, payload. */
+static void to_spool(struct kafka_state *st, const char *topic, size_t tlen, const void *key,
+		     size_t klen, const void *payload, size_t plen)
+{
+	if (!st->spool) {
+		st->dropped++;
+		return;
+	}
+	struct obuf *r = &st->rec;
+	obuf_reset(r);
+	uint8_t h[2] = {(uint8_t)(tlen >> 8), (uint8_t)tlen};
+	obuf_append(r, h, 2);
+	obuf_append(r, topic, tlen);
+	h[0] = (uint8_t)(klen >> 8);
+	h[1] = (uint8_t)klen;
+	obuf_append(r, h, 2);
+	obuf_append(r, key, klen);
+	obuf_append(r, payload, plen);
+	if (obuf_status(r) < 0) {
+		st->dropped++;
+		return;
+	}
+	enum spool_push_result rc = spool_push(st->spool, r->data, r->len);
+	if (rc == SPOOL_OK) {
+		st->spooled++;
+		return;
+	}
+	if (st->dropped++ % 10000 == 0)
+		nt_log(st->oi->log, LOG_LVL_ERROR, st->oi->component,
+		       "spool %s: message dropped (%llu so far)",
+		       rc == SPOOL_FULL ? "full (kafka_spool_max_size)" : "write failed",
+		       (unsigned long long)st->dropped);
+	if (rc == SPOOL_IOERR)
+		st->spool_errors++;
+}
+
+/* librdkafka's delivery report, served by rd_kafka_poll() on the writer thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct kafka_state *st = opaque;
+	(void)rk;
+	if (!m->err) {
+		st->delivered++;
+		return;
+	}
+	st->delivery_failed++;
+	if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+		set_down(st, rd_kafka_err2str(m->err));
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	to_spool(st, topic, strlen(topic), m->key, m->key_len, m->payload, m->len);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct kafka_state *st = opaque;
+	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		set_down(st, reason);
+	else
+		nt_log(st->oi->log, LOG_LVL_WARN, st->oi->component, "librdkafka: %s", reason);
+}
+
+/* Move what librdkafka still queues (not in flight) to the spool, in order. */
+static void purge_to_spool(struct kafka_state *st)
+{
+	st->purge_pending = 0;
+	rd_kafka_purge(st->rk, RD_KAFKA_PURGE_F_QUEUE);
+	rd_kafka_poll(st->rk, 0);
+}
+
+/* 0: produced; -1: librdkafka refused it now (the caller spools it). */
+static int produce(struct kafka_state *st, const char *topic, const void *key, size_t klen,
+		   const void *payload, size_t plen)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rd_kafka_resp_err_t err = rd_kafka_producev(
+		    st->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(st->partition),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_KEY((void *)(uintptr_t)key, klen),
+		    RD_KAFKA_V_VALUE((void *)(uintptr_t)payload, plen), RD_KAFKA_V_END);
+		if (!err) {
+			st->produced++;
+			return 0;
+		}
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			return -1;
+		rd_kafka_poll(st->rk, 100); /* let deliveries free room, once */
+	}
+	return -1;
+}
+
+/* One message: straight to librdkafka, or behind the spooled ones. */
+static void send_msg(struct kafka_state *st, const char *topic, const void *key, size_t klen,
+		     const void *payload, size_t plen)
+{
+	if (st->purge_pending)
+		purge_to_spool(st);
+	if (st->up && (!st->spool || spool_records(st->spool) == 0) &&
+	    produce(st, topic, key, klen, payload, plen) == 0)
+		return;
+	to_spool(st, topic, strlen(topic), key, klen, payload, plen);
+}
+
+static const char *row_topic(struct kafka_state *st, const struct agg_entry *e)
+{
+	const struct keyspec *ks = &st->oi->ks;
+	out_vars_expand(&st->topic_vars, ks, e, &st->topic);
+	if (st->rr) {
+		obuf_printf(&st->topic, "_%u", st->rr_next);
+		st->rr_next = (st->rr_next + 1) % st->rr;
+	}
+	return st->topic.len ? st->topic.data : "";
+}
+
+static void send_marker(struct kafka_state *st, const char *event, uint64_t entries)
+{
+	struct obuf *m = &st->msg;
+	obuf_reset(m);
+	obuf_printf(m, "{\"event_type\": \"%s\", \"writer_id\": \"%s/%d\"", event,
+		    st->oi->component, (int)getpid());
+	if (strcmp(event, "purge_close") == 0)
+		obuf_printf(m, ", \"purged_entries\": %llu", (unsigned long long)entries);
+	obuf_puts(m, "}");
+	const char *topic = row_topic(st, NULL);
+	send_msg(st, topic, NULL, 0, m->data, m->len);
+}
+
+static int kafka_write(struct out_instance *oi, const struct agg_table *t,
+		       const struct out_interval *iv)
+{
+	struct kafka_state *st = oi->state;
+	uint64_t pos = 0;
+	const struct agg_entry *e;
+	(void)iv;
+	if (oi->conf->kafka_markers)
+		send_marker(st, "purge_init", 0);
+	while ((e = agg_table_next(t, &pos))) {
+		obuf_reset(&st->msg);
+		if (enc_row(&st->enc, &st->msg, &st->schema, e, "purge") < 0 ||
+		    obuf_status(&st->msg) < 0) {
+			st->dropped++;
+			continue;
+		}
+		const char *topic = row_topic(st, e);
+		const char *key = NULL;
+		size_t klen = 0;
+		if (oi->conf->kafka_partition_key && *oi->conf->kafka_partition_key) {
+			out_vars_expand(&st->key_vars, &oi->ks, e, &st->key);
+			key = st->key.data;
+			klen = st->key.len;
+		}
+		send_msg(st, topic, key, klen, st->msg.data, st->msg.len);
+		rd_kafka_poll(st->rk, 0);
+	}
+	if (oi->conf->kafka_markers)
+		send_marker(st, "purge_close", t->count);
+	rd_kafka_poll(st->rk, 0);
+	return 0;
+}
+
+/* Is a broker answering?  A metadata request with a short timeout. */
+static int probe(struct kafka_state *st)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err = rd_kafka_metadata(st->rk, 0, NULL, &md, 1000);
+	int ok = !err && md && md->broker_cnt > 0;
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	return ok;
+}
+
+/* Produce up to REPLAY_BATCH spooled messages, oldest first. */
+static void replay(struct kafka_state *st)
+{
+	for (int i = 0; i < REPLAY_BATCH && st->up; i++) {
+		const uint8_t *r;
+		size_t len;
+		int got = spool_peek(st->spool, &r, &len);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			nt_log(st->oi->log, LOG_LVL_ERROR, st->oi->component,
+			       "spool: unreadable record skipped");
+			st->spool_errors++;
+			spool_take(st->spool);
+			continue;
+		}
+		/* u16 topic length, topic, u16 key length, key, payload */
+		char topic[512];
+		size_t tl = len >= 2 ? (size_t)(r[0] << 8 | r[1]) : len;
+		if (len < 4 + tl || tl >= sizeof topic) {
+			st->spool_errors++;
+			spool_take(st->spool);
+			continue;
+		}
+		memcpy(topic, r + 2, tl);
+		topic[tl] = 0;
+		size_t kl = (size_t)(r[2 + tl] << 8 | r[3 + tl]);
+		if (len < 4 + tl + kl) {
+			st->spool_errors++;
+			spool_take(st->spool);
+			continue;
+		}
+		const uint8_t *key = r + 4 + tl, *payload = key + kl;
+		size_t plen = len - 4 - tl - kl;
+		if (produce(st, topic, kl ? key : NULL, kl, payload, plen) < 0) {
+			set_down(st, "producing from the spool failed");
+			break;
+		}
+		spool_take(st->spool);
+		st->replayed++;
+	}
+}
+
+static void kafka_service(struct out_instance *oi)
+{
+	struct kafka_state *st = oi->state;
+	time_t now = now_s();
+	rd_kafka_poll(st->rk, 0);
+	if (st->purge_pending)
+		purge_to_spool(st);
+	if (!st->up && now >= st->next_probe) {
+		if (probe(st)) {
+			st->up = 1;
+			st->next_probe = 0;
+			nt_log(oi->log, LOG_LVL_INFO, oi->component,
+			       "broker reachable%s%llu spooled messages to replay",
+			       st->spool ? ": " : "", (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
+		} else {
+			st->probe_wait = st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S
+									  : st->probe_wait * 2;
+			st->next_probe = now + st->probe_wait;
+		}
+	}
+	if (st->up && st->spool && spool_records(st->spool))
+		replay(st);
+	if (st->spool && now != st->last_sync) {
+		st->last_sync = now;
+		if (spool_sync(st->spool) < 0)
+			st->spool_errors++;
+	}
+}
+
+/* kafka_config_file: `key=value` lines, or pmacct's `global|topic, key, value`. */
+static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "kafka_config_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[2048], e2[512];
+	unsigned n = 0;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof line, f)) {
+		n++;
+		char *s = line + strspn(line, " \t");
+		s[strcspn(s, "\r\n")] = 0;
+		if (!*s || *s == '#' || *s == '!')
+			continue;
+		char *key, *val;
+		char *eq = strchr(s, '=');
+		char *comma = strchr(s, ',');
+		if (comma && (!eq || comma < eq)) { /* pmacct: type, key, value */
+			*comma = 0;
+			key = comma + 1;
+			char *c2 = strchr(key, ',');
+			if (!c2 || (strncmp(s, "global", 6) && strncmp(s, "topic", 5))) {
+				snprintf(err, errlen, "%s:%u: want 'key=value' or 'global|topic, key, value'",
+					 path, n);
+				rc = -1;
+				break;
+			}
+			*c2 = 0;
+			val = c2 + 1;
+		} else if (eq) {
+			*eq = 0;
+			key = s;
+			val = eq + 1;
+		} else {
+			snprintf(err, errlen, "%s:%u: want 'key=value' or 'global|topic, key, value'", path,
+				 n);
+			rc = -1;
+			break;
+		}
+		key += strspn(key, " \t");
+		key[strcspn(key, " \t")] = 0;
+		val += strspn(val, " \t");
+		for (size_t l = strlen(val); l && (val[l - 1] == ' ' || val[l - 1] == '\t');)
+			val[--l] = 0;
+		if (rd_kafka_conf_set(kc, key, val, e2, sizeof e2) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "%s:%u: %s", path, n, e2);
+			rc = -1;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void free_state(struct kafka_state *st)
+{
+	if (!st)
+		return;
+	if (st->rk)
+		rd_kafka_destroy(st->rk);
+	spool_close(st->spool);
+	obuf_free(&st->msg);
+	obuf_free(&st->topic);
+	obuf_free(&st->key);
+	obuf_free(&st->rec);
+	free(st);
+}
+
+static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
+{
+	const struct conf_plugin *pc = oi->conf;
+	struct kafka_state *st = calloc(1, sizeof *st);
+	char e2[512];
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	st->oi = oi;
+	oi->state = st;
+	obuf_init(&st->msg, 0);
+	obuf_init(&st->topic, 0);
+	obuf_init(&st->key, 0);
+	obuf_init(&st->rec, 0);
+	if (pc->kafka_output && strcmp(pc->kafka_output, "json") != 0) {
+		snprintf(err, errlen, "key 'kafka_output[%s]': %s is not available yet (use json)",
+			 pc->name, pc->kafka_output);
+		goto fail;
+	}
+	if (pc->kafka_partition_dynamic &&
+	    (!pc->kafka_partition_key || !*pc->kafka_partition_key)) {
+		snprintf(err, errlen,
+			 "key 'kafka_partition_dynamic[%s]': needs kafka_partition_key", pc->name);
+		goto fail;
+	}
+	if (pc->kafka_partition_dynamic && pc->kafka_partition >= 0) {
+		snprintf(err, errlen,
+			 "key 'kafka_partition_dynamic[%s]': kafka_partition must be -1 (the key "
+			 "chooses the partition)",
+			 pc->name);
+		goto fail;
+	}
+	enc_init(&st->enc, "json", NULL);
+	st->enc.newline = 0;
+	enc_schema_init(&st->schema, &oi->ks);
+	out_vars_init(&st->topic_vars, pc->kafka_topic, &oi->ks, NULL, NULL);
+	out_vars_init(&st->key_vars, pc->kafka_partition_key, &oi->ks, NULL, NULL);
+	st->partition = pc->kafka_partition < 0 ? RD_KAFKA_PARTITION_UA : pc->kafka_partition;
+	st->rr = (unsigned)pc->kafka_topic_rr;
+
+	rd_kafka_conf_t *kc = rd_kafka_conf_new();
+	char brokers[1024];
+	const char *host = pc->kafka_broker_host ? pc->kafka_broker_host : "127.0.0.1";
+	if (strchr(host, ',') || (strchr(host, ':') && strchr(host, ':') == strrchr(host, ':')) ||
+	    host[0] == '[')
+		snprintf(brokers, sizeof brokers, "%s", host); /* host:port list */
+	else if (strchr(host, ':'))
+		snprintf(brokers, sizeof brokers, "[%s]:%d", host, pc->kafka_broker_port);
+	else
+		snprintf(brokers, sizeof brokers, "%s:%d", host, pc->kafka_broker_port);
+	/* defaults an operator can override in kafka_config_file */
+	if (rd_kafka_conf_set(kc, "bootstrap.servers", brokers, e2, sizeof e2) ||
+	    rd_kafka_conf_set(kc, "enable.idempotence", "true", e2, sizeof e2) ||
+	    rd_kafka_conf_set(kc, "message.timeout.ms", "30000", e2, sizeof e2) ||
+	    rd_kafka_conf_set(kc, "linger.ms", "50", e2, sizeof e2) ||
+	    (pc->kafka_config_file && *pc->kafka_config_file &&
+	     load_config_file(pc->kafka_config_file, kc, e2, sizeof e2) < 0)) {
+		rd_kafka_conf_destroy(kc);
+		snprintf(err, errlen, "kafka: %s", e2);
+		goto fail;
+	}
+	rd_kafka_conf_set_opaque(kc, st);
+	rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
+	rd_kafka_conf_set_error_cb(kc, on_error);
+	st->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e2, sizeof e2);
+	if (!st->rk) {
+		rd_kafka_conf_destroy(kc);
+		snprintf(err, errlen, "kafka: %s", e2);
+		goto fail;
+	}
+	if (pc->kafka_spool_max_size > 0) {
+		char dir[4200];
+		snprintf(dir, sizeof dir, "%s/%s-kafka",
+			 pc->kafka_spool_dir ? pc->kafka_spool_dir : "/var/lib/netacct/spool",
+			 pc->name);
+		if (mkdirs(dir) < 0) {
+			snprintf(err, errlen, "key 'kafka_spool_dir[%s]': cannot create %s: %s",
+				 pc->name, dir, strerror(errno));
+			goto fail;
+		}
+		if (spool_open(&st->spool, dir, (uint64_t)pc->kafka_spool_max_size << 20, 0, e2,
+			       sizeof e2) < 0) {
+			snprintf(err, errlen, "key 'kafka_spool_dir[%s]': %s", pc->name, e2);
+			goto fail;
+		}
+		if (spool_records(st->spool))
+			nt_log(oi->log, LOG_LVL_INFO, oi->component,
+			       "spool %s holds %llu messages from an earlier run: replayed first",
+			       dir, (unsigned long long)spool_records(st->spool));
+	}
+	/* believe the broker is there: the first failure says otherwise */
+	st->up = 1;
+	nt_log(oi->log, LOG_LVL_INFO, oi->component, "producing to %s, topic %s%s", brokers,
+	       pc->kafka_topic ? pc->kafka_topic : "pmacct.acct", st->rr ? "_<n> (round robin)" : "");
+	return 0;
+fail:
+	free_state(st);
+	oi->state = NULL;
+	return -1;
+}
+
+static void kafka_stats(struct out_instance *oi, struct obuf *line)
+{
+	const struct kafka_state *st = oi->state;
+	obuf_printf(line,
+		    " broker=%s produced=%llu delivered=%llu delivery_failed=%llu spooled=%llu "
+		    "replayed=%llu spool_records=%llu spool_bytes=%llu dropped=%llu spool_errors=%llu "
+		    "queued=%d",
+		    st->up ? "up" : "down", (unsigned long long)st->produced,
+		    (unsigned long long)st->delivered, (unsigned long long)st->delivery_failed,
+		    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
+		    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
+		    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
+		    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
+		    rd_kafka_outq_len(st->rk));
+}
+
+static void kafka_close(struct out_instance *oi)
+{
+	struct kafka_state *st = oi->state;
+	if (!st)
+		return;
+	/* give the broker a moment, then keep what it did not take for the next start */
+	if (st->up)
+		rd_kafka_flush(st->rk, 5000);
+	rd_kafka_purge(st->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_poll(st->rk, 0);
+	if (st->spool && spool_records(st->spool))
+		nt_log(oi->log, LOG_LVL_INFO, oi->component,
+		       "%llu messages left in the spool for the next start",
+		       (unsigned long long)spool_records(st->spool));
+	free_state(st);
+	oi->state = NULL;
+}
+
+const struct out_module out_kafka_module = {
+    .sinks = OUT_SINK_TABLE,
+    .conf = {"kafka", kafka_tables},
+    .refresh_off = offsetof(struct conf_plugin, kafka_refresh_time),
+    .history_off = offsetof(struct conf_plugin, kafka_history),
+    .cache_entries_off = offsetof(struct conf_plugin, kafka_cache_entries),
+    .open = kafka_open,
+    .write = kafka_write,
+    .service_ms = 200,
+    .service = kafka_service,
+    .stats = kafka_stats,
+    .close = kafka_close,
+};
