@@ -11,14 +11,14 @@
 #include <ndpi_api.h>
 #endif
 
-#define G(f) SCOPE_GLOBAL, offsetof(struct conf, f)
+#define G(f)	   SCOPE_GLOBAL, offsetof(struct conf, f)
 #define D_CLASSIFY (D_PMACCTD | D_UACCTD)
 
 static const struct conf_key classify_rows[] = {
     CONF_ROW("classifier_num_roots", CT_INT, G(classifier_num_roots), D_CLASSIFY, "512", NULL, 1,
 	     1 << 24, "Hash buckets of each worker's nDPI flow table."),
-    CONF_ROW("classifier_max_flows", CT_INT, G(classifier_max_flows), D_CLASSIFY, "200000000",
-	     NULL, 1, 2000000000,
+    CONF_ROW("classifier_max_flows", CT_INT, G(classifier_max_flows), D_CLASSIFY, "200000000", NULL,
+	     1, 2000000000,
 	     "Flows each worker's nDPI table holds at once; packets of further new flows are not "
 	     "classified (counted)."),
     CONF_ROW("classifier_proto_guess", CT_BOOL, G(classifier_proto_guess), D_CLASSIFY, "false",
@@ -26,10 +26,10 @@ static const struct conf_key classify_rows[] = {
 	     "When DPI gives up on a flow, guess its protocol from the IP protocol and ports."),
     CONF_ROW("classifier_giveup_proto_tcp", CT_INT, G(classifier_giveup_proto_tcp), D_CLASSIFY,
 	     "10", NULL, 1, 1000000, "Packets of a TCP flow given to nDPI before giving up."),
-    CONF_ROW("classifier_giveup_proto_udp", CT_INT, G(classifier_giveup_proto_udp), D_CLASSIFY,
-	     "8", NULL, 1, 1000000, "Packets of a UDP flow given to nDPI before giving up."),
-    CONF_ROW("classifier_giveup_proto_other", CT_INT, G(classifier_giveup_proto_other),
-	     D_CLASSIFY, "8", NULL, 1, 1000000,
+    CONF_ROW("classifier_giveup_proto_udp", CT_INT, G(classifier_giveup_proto_udp), D_CLASSIFY, "8",
+	     NULL, 1, 1000000, "Packets of a UDP flow given to nDPI before giving up."),
+    CONF_ROW("classifier_giveup_proto_other", CT_INT, G(classifier_giveup_proto_other), D_CLASSIFY,
+	     "8", NULL, 1, 1000000,
 	     "Packets of a flow neither TCP nor UDP given to nDPI before giving up."),
     CONF_ROW("classifier_idle_scan_period", CT_INT, G(classifier_idle_scan_period), D_CLASSIFY,
 	     "10", NULL, 1, 86400,

@@ -22,17 +22,17 @@
 #include "agg/flow.h"
 #include "conf/config.h"
 
-#define CLASSIFY_NAME_MAX     40		/* "<master>/<app>" and its NUL */
+#define CLASSIFY_NAME_MAX     40	/* "<master>/<app>" and its NUL */
 #define CLASSIFY_IDLE_TIMEOUT 30000000u /* usec a flow may go unseen before it is dropped */
 
 /* The classifier_* keys (pmacct's defaults). */
 struct classify_opts {
-	unsigned num_roots;	   /* hash buckets (classifier_num_roots, 512) */
-	unsigned max_flows;	   /* flows tracked at once (classifier_max_flows) */
-	int proto_guess;	   /* guess by ports when DPI fails (classifier_proto_guess) */
-	unsigned giveup_tcp;	   /* packets tried per TCP flow (classifier_giveup_proto_tcp, 10) */
-	unsigned giveup_udp;	   /* per UDP flow (8) */
-	unsigned giveup_other;	   /* per other flow (8) */
+	unsigned num_roots;    /* hash buckets (classifier_num_roots, 512) */
+	unsigned max_flows;    /* flows tracked at once (classifier_max_flows) */
+	int proto_guess;       /* guess by ports when DPI fails (classifier_proto_guess) */
+	unsigned giveup_tcp;   /* packets tried per TCP flow (classifier_giveup_proto_tcp, 10) */
+	unsigned giveup_udp;   /* per UDP flow (8) */
+	unsigned giveup_other; /* per other flow (8) */
 	unsigned idle_scan_period; /* seconds between idle-flow scans (10) */
 };
 

@@ -216,7 +216,12 @@ static void test_dns(void **state)
 	put16(&q, 0);
 	put16(&q, 0);
 	put16(&q, 0);
-	putb(&q, "\x07" "example" "\x03" "com", 13);
+	putb(&q,
+	     "\x07"
+	     "example"
+	     "\x03"
+	     "com",
+	     13);
 	put8(&q, 0);
 	put16(&q, 1); /* A */
 	put16(&q, 1); /* IN */
@@ -367,8 +372,9 @@ static void test_keys(void **state)
 	(void)state;
 	/* pmacct's key names and defaults */
 	static const char *const names[] = {
-	    "classifier_num_roots",	   "classifier_max_flows",	  "classifier_proto_guess",
-	    "classifier_giveup_proto_tcp", "classifier_giveup_proto_udp", "classifier_giveup_proto_other",
+	    "classifier_num_roots",	   "classifier_max_flows",
+	    "classifier_proto_guess",	   "classifier_giveup_proto_tcp",
+	    "classifier_giveup_proto_udp", "classifier_giveup_proto_other",
 	    "classifier_idle_scan_period",
 	};
 	assert_int_equal(classify_keys.nkeys, sizeof names / sizeof names[0]);
