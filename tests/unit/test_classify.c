@@ -232,6 +232,53 @@ static void test_dns(void **state)
 	assert_class(feed(x, &p), "Unknown/DNS");
 }
 
+static void dns_query(struct pb *q)
+{
+	q->n = 0;
+	put16(q, 0x1234); /* id */
+	put16(q, 0x0100); /* recursion desired */
+	put16(q, 1);	  /* one question */
+	put16(q, 0);
+	put16(q, 0);
+	put16(q, 0);
+	putb(q,
+	     "\x07"
+	     "example"
+	     "\x03"
+	     "com",
+	     13);
+	put8(q, 0);
+	put16(q, 28); /* AAAA */
+	put16(q, 1);  /* IN */
+}
+
+/* IPv6 flows: the key holds the whole addresses */
+static void test_dns_ipv6(void **state)
+{
+	struct ctx *x = *state;
+	struct pb q, p;
+	dns_query(&q);
+	for (int side = 0; side < 2; side++) {
+		p.n = 0;
+		put32(&p, 0x60000000);
+		put16(&p, (uint16_t)(8 + q.n));
+		put8(&p, 17);
+		put8(&p, 64);
+		for (int i = 0; i < 16; i++)
+			put8(&p, (uint8_t)(i == 15 ? 1 + side : i == 0 ? 0x20 : 0));
+		for (int i = 0; i < 16; i++)
+			put8(&p, (uint8_t)(i == 15 ? 9 : i == 0 ? 0x20 : 0));
+		put16(&p, (uint16_t)(33000 + side));
+		put16(&p, 53);
+		put16(&p, (uint16_t)(8 + q.n));
+		put16(&p, 0);
+		putb(&p, q.b, q.n);
+		assert_class(feed(x, &p), "Unknown/DNS");
+	}
+	/* two clients, two flows */
+	assert_int_equal(x->c.st.flows, 2);
+}
+
 /* A TLS 1.2 ClientHello naming host in its SNI. */
 static void client_hello(struct pb *p, const char *host)
 {
@@ -401,6 +448,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dns_ipv6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_giveup_and_guess, setup, teardown),
 	    cmocka_unit_test(test_bounded_and_idle),
 	    cmocka_unit_test_setup_teardown(test_not_classifiable, setup, teardown),
