@@ -99,6 +99,25 @@ struct conf_plugin {
 	int tee_pipe_size;
 	int tee_max_receivers;
 	int tee_max_receiver_pools;
+
+	/* kafka's own keys (out/kafka.c) */
+	char *kafka_broker_host;
+	int kafka_broker_port;
+	char *kafka_topic;
+	int kafka_topic_rr;
+	int kafka_partition;
+	int kafka_partition_dynamic;
+	char *kafka_partition_key;
+	char *kafka_config_file;
+	int kafka_refresh_time;
+	int kafka_history;
+	char *kafka_history_roundoff;
+	char *kafka_output;
+	int kafka_markers;
+	int kafka_max_writers;
+	int kafka_cache_entries;
+	char *kafka_spool_dir;
+	int kafka_spool_max_size; /* MiB */
 };
 
 struct conf {

@@ -45,9 +45,8 @@ static const struct conf_key kafka_rows[] = {
 	     "(0: off)."),
     CONF_ROW("kafka_partition", CT_INT, K(kafka_partition), D_ALL, "-1", NULL, -1, 1 << 20,
 	     "Partition to produce to; -1: librdkafka's partitioner (by key when there is one)."),
-    CONF_ROW("kafka_partition_dynamic", CT_BOOL, K(kafka_partition_dynamic), D_ALL, "false",
-	     NULL, 0, 0,
-	     "Partition by kafka_partition_key (needs it; kafka_partition must then be -1)."),
+    CONF_ROW("kafka_partition_dynamic", CT_BOOL, K(kafka_partition_dynamic), D_ALL, "false", NULL,
+	     0, 0, "Partition by kafka_partition_key (needs it; kafka_partition must then be -1)."),
     CONF_ROW("kafka_partition_key", CT_STRING, K(kafka_partition_key), D_ALL, "", NULL, 0, 0,
 	     "Message key, with the variables of kafka_topic ($peer_src_ip keeps each exporter "
 	     "on one partition)."),
@@ -58,10 +57,10 @@ static const struct conf_key kafka_rows[] = {
 	     "Seconds between flushes of the kafka plugin."),
     CONF_ROW("kafka_history", CT_DURATION, K(kafka_history), D_ALL, "", NULL, 0, 31 * 86400,
 	     "Time bins, as print_history."),
-    CONF_ROW("kafka_history_roundoff", CT_ENUM, K(kafka_history_roundoff), D_ALL, "", "m|h|d|w",
-	     0, 0, "Accepted for compatibility; bins align to multiples of kafka_history."),
-    CONF_ROW("kafka_output", CT_ENUM, K(kafka_output), D_ALL, "json", "json|avro|avro_json", 0,
-	     0, "Message encoding (avro and avro_json are not available yet: refused at start)."),
+    CONF_ROW("kafka_history_roundoff", CT_ENUM, K(kafka_history_roundoff), D_ALL, "", "m|h|d|w", 0,
+	     0, "Accepted for compatibility; bins align to multiples of kafka_history."),
+    CONF_ROW("kafka_output", CT_ENUM, K(kafka_output), D_ALL, "json", "json|avro|avro_json", 0, 0,
+	     "Message encoding (avro and avro_json are not available yet: refused at start)."),
     CONF_ROW("kafka_markers", CT_BOOL, K(kafka_markers), D_ALL, "false", NULL, 0, 0,
 	     "Send purge_init / purge_close messages around each flush."),
     CONF_ROW("kafka_max_writers", CT_INT, K(kafka_max_writers), D_ALL, "10", NULL, 1, 1024,
@@ -74,8 +73,9 @@ static const struct conf_key kafka_rows[] = {
 	     "<dir>/<name>-kafka); replayed in order when the broker is back, and after a "
 	     "restart."),
     CONF_ROW("kafka_spool_max_size", CT_INT, K(kafka_spool_max_size), D_ALL, "1024", NULL, 0,
-	     1 << 20, "MiB the spool may hold; beyond it messages are dropped and counted. 0: no "
-		      "spool (messages the broker does not take are dropped and counted)."),
+	     1 << 20,
+	     "MiB the spool may hold; beyond it messages are dropped and counted. 0: no "
+	     "spool (messages the broker does not take are dropped and counted)."),
 };
 #undef K
 static const struct conf_key_table kafka_keys =
@@ -140,8 +140,10 @@ static void to_spool(struct kafka_state *st, const char *topic, size_t tlen, con
 	h[0] = (uint8_t)(klen >> 8);
 	h[1] = (uint8_t)klen;
 	obuf_append(r, h, 2);
-	obuf_append(r, key, klen);
-	obuf_append(r, payload, plen);
+	if (klen)
+		obuf_append(r, key, klen);
+	if (plen)
+		obuf_append(r, payload, plen);
 	if (obuf_status(r) < 0) {
 		st->dropped++;
 		return;
@@ -184,6 +186,15 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		set_down(st, reason);
 	else
 		nt_log(st->oi->log, LOG_LVL_WARN, st->oi->component, "librdkafka: %s", reason);
+}
+
+/* librdkafka's own log lines (any thread): its warnings and errors as warnings (the
+ * output logs its own state changes), the rest at debug. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	struct kafka_state *st = rd_kafka_opaque(rk);
+	enum log_level l = level <= 4 ? LOG_LVL_WARN : LOG_LVL_DEBUG;
+	nt_log(st->oi->log, l, st->oi->component, "librdkafka %s: %s", fac, buf);
 }
 
 /* Move what librdkafka still queues (not in flight) to the spool, in order. */
@@ -258,6 +269,8 @@ static int kafka_write(struct out_instance *oi, const struct agg_table *t,
 	uint64_t pos = 0;
 	const struct agg_entry *e;
 	(void)iv;
+	if (t->count == 0) /* nothing purged: no markers either */
+		return 0;
 	if (oi->conf->kafka_markers)
 		send_marker(st, "purge_init", 0);
 	while ((e = agg_table_next(t, &pos))) {
@@ -351,10 +364,11 @@ static void kafka_service(struct out_instance *oi)
 			st->next_probe = 0;
 			nt_log(oi->log, LOG_LVL_INFO, oi->component,
 			       "broker reachable%s%llu spooled messages to replay",
-			       st->spool ? ": " : "", (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
+			       st->spool ? ": " : "",
+			       (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
 		} else {
-			st->probe_wait = st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S
-									  : st->probe_wait * 2;
+			st->probe_wait =
+			    st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S : st->probe_wait * 2;
 			st->next_probe = now + st->probe_wait;
 		}
 	}
@@ -375,7 +389,7 @@ static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, si
 		snprintf(err, errlen, "kafka_config_file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	char line[2048], e2[512];
+	char line[2048], why[256];
 	unsigned n = 0;
 	int rc = 0;
 	while (rc == 0 && fgets(line, sizeof line, f)) {
@@ -392,7 +406,8 @@ static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, si
 			key = comma + 1;
 			char *c2 = strchr(key, ',');
 			if (!c2 || (strncmp(s, "global", 6) && strncmp(s, "topic", 5))) {
-				snprintf(err, errlen, "%s:%u: want 'key=value' or 'global|topic, key, value'",
+				snprintf(err, errlen,
+					 "%s:%u: want 'key=value' or 'global|topic, key, value'",
 					 path, n);
 				rc = -1;
 				break;
@@ -404,8 +419,8 @@ static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, si
 			key = s;
 			val = eq + 1;
 		} else {
-			snprintf(err, errlen, "%s:%u: want 'key=value' or 'global|topic, key, value'", path,
-				 n);
+			snprintf(err, errlen,
+				 "%s:%u: want 'key=value' or 'global|topic, key, value'", path, n);
 			rc = -1;
 			break;
 		}
@@ -414,8 +429,8 @@ static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, si
 		val += strspn(val, " \t");
 		for (size_t l = strlen(val); l && (val[l - 1] == ' ' || val[l - 1] == '\t');)
 			val[--l] = 0;
-		if (rd_kafka_conf_set(kc, key, val, e2, sizeof e2) != RD_KAFKA_CONF_OK) {
-			snprintf(err, errlen, "%s:%u: %s", path, n, e2);
+		if (rd_kafka_conf_set(kc, key, val, why, sizeof why) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "%.200s:%u: %s", path, n, why);
 			rc = -1;
 		}
 	}
@@ -425,7 +440,7 @@ static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, si
 
 static int mkdirs(const char *path)
 {
-	char tmp[4096];
+	char tmp[4300];
 	snprintf(tmp, sizeof tmp, "%s", path);
 	for (char *p = tmp + 1; *p; p++)
 		if (*p == '/') {
@@ -516,6 +531,7 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	rd_kafka_conf_set_opaque(kc, st);
 	rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
 	rd_kafka_conf_set_error_cb(kc, on_error);
+	rd_kafka_conf_set_log_cb(kc, on_log);
 	st->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e2, sizeof e2);
 	if (!st->rk) {
 		rd_kafka_conf_destroy(kc);
@@ -545,7 +561,8 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	/* believe the broker is there: the first failure says otherwise */
 	st->up = 1;
 	nt_log(oi->log, LOG_LVL_INFO, oi->component, "producing to %s, topic %s%s", brokers,
-	       pc->kafka_topic ? pc->kafka_topic : "pmacct.acct", st->rr ? "_<n> (round robin)" : "");
+	       pc->kafka_topic ? pc->kafka_topic : "pmacct.acct",
+	       st->rr ? "_<n> (round robin)" : "");
 	return 0;
 fail:
 	free_state(st);
@@ -556,17 +573,18 @@ fail:
 static void kafka_stats(struct out_instance *oi, struct obuf *line)
 {
 	const struct kafka_state *st = oi->state;
-	obuf_printf(line,
-		    " broker=%s produced=%llu delivered=%llu delivery_failed=%llu spooled=%llu "
-		    "replayed=%llu spool_records=%llu spool_bytes=%llu dropped=%llu spool_errors=%llu "
-		    "queued=%d",
-		    st->up ? "up" : "down", (unsigned long long)st->produced,
-		    (unsigned long long)st->delivered, (unsigned long long)st->delivery_failed,
-		    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
-		    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
-		    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
-		    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
-		    rd_kafka_outq_len(st->rk));
+	obuf_printf(
+	    line,
+	    " broker=%s produced=%llu delivered=%llu delivery_failed=%llu spooled=%llu "
+	    "replayed=%llu spool_records=%llu spool_bytes=%llu dropped=%llu spool_errors=%llu "
+	    "queued=%d",
+	    st->up ? "up" : "down", (unsigned long long)st->produced,
+	    (unsigned long long)st->delivered, (unsigned long long)st->delivery_failed,
+	    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
+	    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
+	    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
+	    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
+	    rd_kafka_outq_len(st->rk));
 }
 
 static void kafka_close(struct out_instance *oi)

@@ -94,6 +94,14 @@ struct out_module {
 	 * buffer is only valid during the call.
 	 */
 	void (*datagram)(struct out_instance *oi, unsigned worker, const struct nt_dgram *d);
+	/*
+	 * Optional, with service_ms > 0: called on the writer thread about every
+	 * service_ms milliseconds while it has nothing else to do (broker
+	 * outputs: serve delivery reports, probe a broker that went away,
+	 * replay a spool).
+	 */
+	unsigned service_ms;
+	void (*service)(struct out_instance *oi);
 	/* OUT_SINK_EVENT: one event record; -1 on failure (counted). */
 	int (*write_event)(struct out_instance *oi, const struct out_event *ev);
 	/* After the writer stopped (main thread). */
@@ -162,5 +170,8 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 
 extern const struct out_module out_print_module;
 extern const struct out_module out_tee_module;
+#ifdef HAVE_KAFKA
+extern const struct out_module out_kafka_module;
+#endif
 
 #endif

@@ -55,7 +55,7 @@ void spool_take(struct spool *s);
 /* Make what was pushed durable and record the head position (call now and then). */
 int spool_sync(struct spool *s);
 
-uint64_t spool_bytes(const struct spool *s);	/* bytes of records not taken */
+uint64_t spool_bytes(const struct spool *s);   /* bytes of records not taken */
 uint64_t spool_records(const struct spool *s); /* records not taken */
 
 #endif

@@ -33,8 +33,7 @@ void out_vars_init(struct out_vars *v, const char *tmpl, const struct keyspec *k
 	}
 }
 
-static void field_text(const struct keyspec *ks, int f, const struct agg_entry *e,
-		       struct obuf *out)
+static void field_text(const struct keyspec *ks, int f, const struct agg_entry *e, struct obuf *out)
 {
 	if (f < 0 || !e)
 		return;

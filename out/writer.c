@@ -1,5 +1,6 @@
 #include "out/writer.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +284,25 @@ static void *writer_main(void *arg)
 			}
 			if (w->stopping)
 				break;
-			pthread_cond_wait(&w->cv, &w->mu);
+			const struct out_module *mod = w->oi->mod;
+			if (!mod->service || !mod->service_ms) {
+				pthread_cond_wait(&w->cv, &w->mu);
+				continue;
+			}
+			/* a module with time-driven work gets called while idle */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += mod->service_ms / 1000;
+			until.tv_nsec += (long)(mod->service_ms % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) {
+				pthread_mutex_unlock(&w->mu);
+				mod->service(w->oi);
+				pthread_mutex_lock(&w->mu);
+			}
 			continue;
 		}
 		pthread_mutex_lock(&w->mu);
