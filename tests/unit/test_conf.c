@@ -597,7 +597,7 @@ struct plugin_case {
 static const struct plugin_case plugin_cases[] = {
     {"debug: false\nplugins: foo\n", "foo"},
     {"debug: false\nplugins: print[a], bogus[b]\n", "bogus"},
-    {"debug: false\nplugins: kafka[k]\n", "not available"},
+    {"debug: false\nplugins: sfprobe[k]\n", "not available"},
     {"debug: false\nplugins: print[a], print[a]\n", "'a'"},
     {"debug: false\nplugins: print, print\n", "default"},
     {"debug: false\nplugins: print[a b]\n", "a b"},
@@ -1217,14 +1217,14 @@ static void test_registry_types(void **state)
 	assert_string_equal(err, ORIGIN ":1: key 'plugins': plugin type 'nfprobe' is not available "
 					"in this version of netacct");
 	conf_free(&c);
-	/* the real schema has no kafka yet */
-	assert_int_equal(load(&c, &NF, "plugins: kafka[k]\n", err, sizeof err), -1);
+	/* the real schema has no sfprobe yet */
+	assert_int_equal(load(&c, &NF, "plugins: sfprobe[k]\n", err, sizeof err), -1);
 	assert_contains(err, "not available");
 	conf_free(&c);
 
 	/* the registry: every type of the real schema is a module found by its name */
 	assert_ptr_equal(out_module_find("print"), &out_print_module);
-	assert_null(out_module_find("kafka"));
+	assert_null(out_module_find("sfprobe"));
 	assert_null(out_module_find(""));
 	for (size_t i = 0; out_plugin_types[i]; i++) {
 		const struct out_module *m = out_module_find(out_plugin_types[i]->type);
