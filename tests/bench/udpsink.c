@@ -44,10 +44,12 @@ int main(int argc, char **argv)
 	unsigned port[MAXP], n = 0;
 	uint64_t dg[MAXP] = {0}, by[MAXP] = {0}, drops[MAXP] = {0};
 	char *save = NULL;
-	for (char *t = strtok_r(argv[1], ",", &save); t && n < MAXP; t = strtok_r(NULL, ",", &save)) {
+	for (char *t = strtok_r(argv[1], ",", &save); t && n < MAXP;
+	     t = strtok_r(NULL, ",", &save)) {
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		int sz = 32 << 20, one = 1;
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(t))};
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)atoi(t))};
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		if (fd < 0 ||
 		    (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0 &&

@@ -265,3 +265,38 @@ def test_config_errors(tmp_path):
     assert rc != 0 and "needs kafka_partition_key" in err
     rc, err = run_config_check(tmp_path, base + "kafka_spool_dir[k]: /proc/no/such\n")
     assert rc != 0 and "kafka_spool_dir[k]" in err
+
+
+def contrib_dir():
+    from conftest import REPO_ROOT
+    return REPO_ROOT / "contrib" / "kafka"
+
+
+def test_clickhouse_example_columns_match_the_json_output(nfacctd, tmp_path, broker):
+    sql = (contrib_dir() / "clickhouse.sql").read_text()
+    # the aggregate the example documents, as written in its header comment
+    agg = re.search(r"^--\s+aggregate\[ch\]: (.*)$", sql, flags=re.M).group(1)
+    queue = sql[sql.index("CREATE TABLE netacct_flows_queue"):sql.index("ENGINE = Kafka")]
+    columns = re.findall(r"^\s+([a-z_]+)\s+\S", queue, flags=re.M)
+    b = broker(("netacct.flows", 2))
+    d = nfacctd(kafka_plugin(b, tmp_path, agg, "kafka_topic[k]: netacct.flows\n"
+                             "kafka_history[k]: 5m\nkafka_partition_key[k]: $peer_src_ip\n"))
+    Sender(d.port).send(v5_datagram(rows(3)))
+    msgs = b.wait_count("netacct.flows", 3)
+    for m in msgs:
+        assert list(m[2].keys()) == columns
+    d.stop()
+
+
+def test_consumer_example_sums_per_exporter(nfacctd, tmp_path, broker):
+    pytest.importorskip("confluent_kafka")
+    b = broker(("pmacct.acct", 2))
+    d = nfacctd(kafka_plugin(b, tmp_path, "peer_src_ip, src_host", "kafka_markers[k]: true\n"))
+    Sender(d.port).send(v5_datagram(rows(4, packets=3)))
+    b.wait_count("pmacct.acct", 6)
+    out = subprocess.run(["/usr/bin/python3", str(contrib_dir() / "consumer.py"),
+                          "--bootstrap", b.bootstrap, "--from-beginning", "--exit-at-end"],
+                         capture_output=True, text=True, timeout=TIMEOUT * 3)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["127.0.0.1 packets=12 bytes=1200 rows=4", "markers=2"]
+    d.stop()
