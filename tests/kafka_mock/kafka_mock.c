@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 		int parts = 1;
 		if (sscanf(argv[i], "%255[^:]:%d", name, &parts) < 1 || parts < 1 ||
 		    rd_kafka_mock_topic_create(mc, name, parts, 1)) {
-			fprintf(stderr, "kafka_mock: bad topic '%s' (want NAME:PARTITIONS)\n", argv[i]);
+			fprintf(stderr, "kafka_mock: bad topic '%s' (want NAME:PARTITIONS)\n",
+				argv[i]);
 			return 1;
 		}
 	}
