@@ -226,7 +226,7 @@ def test_restart_with_a_spool_left_replays_it(nfacctd, tmp_path, broker):
 def test_spool_limit_drops_are_counted(nfacctd, tmp_path, broker):
     b = broker(("pmacct.acct", 1))
     d = nfacctd(kafka_plugin(b, tmp_path, "src_host, dst_host",
-                             "kafka_spool_max_size[k]: 1\n"))
+                             "kafka_spool_max_size[k]: 1\nnfacctd_pipe_size: 8388608\n"))
     b.down()
     # 16 000 rows of ~110 bytes: more than the 1 MiB spool holds
     s = Sender(d.port)
@@ -236,7 +236,7 @@ def test_spool_limit_drops_are_counted(nfacctd, tmp_path, broker):
                   for k in range(34)]
         s.send(*dgrams)
         n += len(dgrams)
-    d.wait_datagrams(n)
+        d.wait_datagrams(n)  # a burst at a time: the socket buffer never overflows
     wait_for(lambda: int(module_stats(d)["dropped"]) > 0, TIMEOUT * 3, "drops")
     wait_for(lambda: int(module_stats(d)["spooled"]) + int(module_stats(d)["dropped"]) +
              int(module_stats(d)["delivered"]) >= n * 30, TIMEOUT * 3, "every row placed")
