@@ -678,7 +678,10 @@ static void test_ipfix_fields(void **state)
 	assert_int_equal(r->export_version, 10);
 	assert_int_equal(r->export_sysid, 99);
 	assert_int_equal(r->export_seqno, 500);
-	for (int i = FR_SRC_ADDR; i < FR__COUNT; i++) {
+	assert_true(FR_HAS(r, FR_MPLS_VPN_RD)); /* only the VRF id is known: vrfid:11 */
+	assert_int_equal(r->mpls_vpn_rd, (uint64_t)FR_RD_TYPE_VRFID << 48 | 11);
+	assert_int_equal(r->mpls_vpn_rd_origin, FR_RD_FLOW);
+	for (int i = FR_SRC_ADDR; i <= FR_SAMPLING_DIR; i++) {
 		if (i == FR_TCP_FLAGS || i == FR_SAMPLING || i == FR_ENGINE || i == FR_SRC_PORT ||
 		    i == FR_DST_PORT || i == FR_PROTO || i == FR_TOS || i == FR_SRC_AS ||
 		    i == FR_DST_AS || i == FR_IN_IFACE || i == FR_OUT_IFACE || i == FR_ICMP ||
@@ -1956,7 +1959,7 @@ static void test_fast_reduced_sizes(void **state)
 	uint64_t want = (1ull << FR_SRC_AS) | (1ull << FR_DST_AS) | (1ull << FR_IN_IFACE) |
 			(1ull << FR_OUT_IFACE) | (1ull << FR_SRC_PORT) | (1ull << FR_DST_PORT) |
 			(1ull << FR_PROTO) | (1ull << FR_TOS) | (1ull << FR_VRF_IN) |
-			(1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS);
+			(1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS) | (1ull << FR_MPLS_VPN_RD);
 	assert_int_equal(r->present, want);
 }
 
@@ -2027,7 +2030,7 @@ static void test_fast_used_and_unused_fields(void **state)
 static void test_fast_plan_fallbacks(void **state)
 {
 	struct fx *f = *state;
-	/* varlen (generic path), options (never a plan), duplicate MPLS position */
+	/* varlen and options templates have plans; a duplicate MPLS position has not */
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
 	u16(&f->b, 256);
@@ -2082,10 +2085,12 @@ static void test_fast_plan_fallbacks(void **state)
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
-	assert_null(plan_of(f, 10, 1, 256));
+	assert_non_null(plan_of(f, 10, 1, 256));
+	assert_int_equal(plan_of(f, 10, 1, 256)->nvlen, 1);
 	assert_null(plan_of(f, 10, 1, 257));
 	assert_non_null(plan_of(f, 10, 1, 258));
-	assert_null(plan_of(f, 10, 1, 300));
+	assert_non_null(plan_of(f, 10, 1, 300));
+	assert_non_null(plan_of(f, 10, 1, 300)->opt);
 	assert_int_equal(f->s.n, 3);
 	assert_int_equal(f->s.rec[0].src_port, 11);
 	assert_int_equal(f->s.rec[1].src_port, 22);
@@ -2259,8 +2264,30 @@ static void put_records(struct buf *b, const struct rnd_tpl *t, uint16_t id, uns
 	set_end(b, s);
 }
 
+static void same_name(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+/*
+ * Same record, names compared as strings: two collectors (the fixture
+ * twins) hold their names tables, and so the pointers, apart.
+ */
 static void same_record(const struct flow_rec *a, const struct flow_rec *b)
 {
+	struct flow_rec x = *a, y = *b;
+	same_name(a->vrf_name, b->vrf_name);
+	same_name(a->vrf_name_in, b->vrf_name_in);
+	same_name(a->vrf_name_out, b->vrf_name_out);
+	same_name(a->ifname_in, b->ifname_in);
+	same_name(a->ifname_out, b->ifname_out);
+	x.vrf_name = x.vrf_name_in = x.vrf_name_out = x.ifname_in = x.ifname_out = NULL;
+	y.vrf_name = y.vrf_name_in = y.vrf_name_out = y.ifname_in = y.ifname_out = NULL;
+	a = &x;
+	b = &y;
 	assert_memory_equal(a, b, offsetof(struct flow_rec, custom_ptr));
 	for (unsigned i = 0; i < FR_CUSTOM_MAX; i++) {
 		assert_int_equal(a->custom_len[i], b->custom_len[i]);
