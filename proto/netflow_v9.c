@@ -654,14 +654,14 @@ static const char *name_copy(char *buf, const uint8_t *p, size_t n)
  * (a plan's records must write the same members every time) and returns
  * the presence bits to add:
  *  - ingress/egress VRF name: the table's name of the VRF id (IE 234/235,
- *    0 = none); vrf_name: the record's own IE 236, else the ingress name,
- *    else the egress one;
+ *    0 = none); vrf_name: the record's own IE 236 unless empty, else the
+ *    ingress name, else the egress one;
  *  - mpls_vpn_rd: the record's own IE 90, else the table's RD of the
  *    ingress VRF, else of the egress VRF, else "vrfid:<id>" (ingress id
  *    first); origin "flow".  Without any of them nothing is set (0:0:0,
  *    origin unknown);
  *  - interface names: the table's name of the ifindex (IE 10/14); a record
- *    carrying IE 82 names its ingress interface with it.
+ *    carrying a non-empty IE 82 names its ingress interface with it.
  */
 static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struct rec_names *dn,
 			      uint64_t present)
@@ -678,7 +678,7 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 				ve[i] = nf_names_get(st, NF_NAME_VRF, m->domain, vid[i]);
 	r->vrf_name_in = ve[0] && ve[0]->has_name ? ve[0]->name : NULL;
 	r->vrf_name_out = ve[1] && ve[1]->has_name ? ve[1]->name : NULL;
-	if (dn->has[0])
+	if (dn->has[0] && dn->len[0] && dn->name[0][0])
 		r->vrf_name = name_copy(m->c->name_buf[0], dn->name[0], dn->len[0]);
 	else
 		r->vrf_name = r->vrf_name_in ? r->vrf_name_in : r->vrf_name_out;
@@ -710,7 +710,7 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 		    (e = nf_names_get(st, NF_NAME_IFACE, m->domain, r->out_iface)) && e->has_name)
 			r->ifname_out = e->name;
 	}
-	if (dn->has[1])
+	if (dn->has[1] && dn->len[1] && dn->name[1][0])
 		r->ifname_in = name_copy(m->c->name_buf[1], dn->name[1], dn->len[1]);
 	if (r->ifname_in)
 		bits |= 1ull << FR_IFNAME_IN;
