@@ -756,8 +756,8 @@ static void name_text(const uint8_t *k, size_t width, int slash, struct prim_val
 	v->kind = PV_STR;
 }
 
-static void ren_vrf_name(const uint8_t *k, const struct keyspec_field *f,
-			 const struct prim_opts *o, struct prim_val *v)
+static void ren_vrf_name(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+			 struct prim_val *v)
 {
 	(void)o;
 	name_text(k, f->width, 0, v);
@@ -827,8 +827,10 @@ static void ren_rd_origin(const uint8_t *k, const struct keyspec_field *f,
 {
 	(void)f;
 	(void)o;
-	static const char *const names[] = {[FR_RD_UNKNOWN] = "unknown", [FR_RD_FLOW] = "flow",
-					    [FR_RD_BGP] = "bgp",	 [FR_RD_BMP] = "bmp",
+	static const char *const names[] = {[FR_RD_UNKNOWN] = "unknown",
+					    [FR_RD_FLOW] = "flow",
+					    [FR_RD_BGP] = "bgp",
+					    [FR_RD_BMP] = "bmp",
 					    [FR_RD_MAP] = "map"};
 	val_str(v, k[0] < sizeof names / sizeof names[0] ? names[k[0]] : "unknown");
 }
@@ -934,8 +936,8 @@ static const struct primitive builtins[] = {
      "Egress VRF name (options data; up to 32 bytes)", ext_vrf_name_out, ren_vrf_name, 0,
      PRES(FR_VRF_NAME)},
     {"in_iface_name", "iface_name_in", "IN_IFACE_NAME", NAME_IF_W, 24,
-     "Input interface name (options data or IE 82; up to 64 bytes)", ext_ifname_in, ren_ifname,
-     0, PRES(FR_IFNAME_IN)},
+     "Input interface name (options data or IE 82; up to 64 bytes)", ext_ifname_in, ren_ifname, 0,
+     PRES(FR_IFNAME_IN)},
     {"out_iface_name", "iface_name_out", "OUT_IFACE_NAME", NAME_IF_W, 24,
      "Output interface name (options data; up to 64 bytes)", ext_ifname_out, ren_ifname, 0,
      PRES(FR_IFNAME_OUT)},
