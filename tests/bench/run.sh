@@ -316,7 +316,8 @@ scenario_args() { # SCEN -> "label|nfsend args"
 	b) echo "v5, 100k keys, paced $RATE_B/s|--version 5 --keys 100000 --rate $RATE_B --duration $SECS" ;;
 	c) echo "v9, 64 keys, $speed|--version 9 --keys 64 $pace--duration $SECS" ;;
 	d) echo "IPFIX, 64 keys, $speed|--version 10 --keys 64 $pace--duration $SECS" ;;
-	*) die "unknown scenario '$1' (a b c d x)" ;;
+	e) echo "IPFIX + 2 vlen fields, 64 keys, $speed|--version 10 --vlen --keys 64 $pace--duration $SECS" ;;
+	*) die "unknown scenario '$1' (a b c d e x)" ;;
 	esac
 }
 
