@@ -926,8 +926,16 @@ fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *
 	for (n = pl->run[NF_RUN_OTHER]; n; n--, e++)
 		store_int(r, e->dst, e->width, be_n(AT(e), e->wlen));
 
+	/*
+	 * Interface names only when the exporter sent an interface table: the
+	 * table never shrinks within a message, so a record that skips this
+	 * leaves the name members as clear as the generic path makes them.
+	 */
+	int names =
+	    (pl->names & NF_PLAN_NAMES_ALWAYS) ||
+	    ((pl->names & NF_PLAN_NAMES_IFACE) && nf_names_has(m->ex->names, NF_NAME_IFACE));
 	unsigned depth = 0;
-	if (pl->names)
+	if (names)
 		memset(&dn, 0, sizeof dn);
 	for (const struct nf_plan_op *o = pl->ops, *end = o + pl->nop; o < end; o++) {
 		const uint8_t *q = AT(o);
@@ -986,7 +994,7 @@ fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *
 		if (depth)
 			present |= 1ull << FR_MPLS;
 	}
-	if (pl->names)
+	if (names)
 		present |= names_resolve(m, r, &dn, present);
 
 	int have_sysinit = pl->sysinit.len != 0;

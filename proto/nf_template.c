@@ -666,17 +666,19 @@ static struct nf_plan_val val_at(const struct field_at *a, uint16_t len, uint8_t
 	return (struct nf_plan_val){a->off, a->vlen ? NF_PLAN_VLEN : len, tk, a->seg};
 }
 
-static int names_kind(uint8_t kind)
+/* When a field makes the record's names worth resolving (nf_plan.names). */
+static uint8_t names_kind(uint8_t kind)
 {
 	switch (kind) {
 	case FK_VRF_IN:
 	case FK_VRF_OUT:
-	case FK_IN_IF:
-	case FK_OUT_IF:
 	case FK_VRF_NAME:
 	case FK_IFNAME:
 	case FK_RD:
-		return 1;
+		return NF_PLAN_NAMES_ALWAYS;
+	case FK_IN_IF:
+	case FK_OUT_IF:
+		return NF_PLAN_NAMES_IFACE;
 	default:
 		return 0;
 	}
@@ -711,8 +713,7 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 		}
 		if (kind == FK_SKIP || !survives(f, i, &w))
 			continue;
-		if (names_kind(kind))
-			p->names = 1;
+		p->names |= names_kind(kind);
 		if (int_dsts[kind].width) {
 			const struct int_dst *d = &int_dsts[kind];
 			/* a later field for the same member wins: replace the entry */

@@ -145,8 +145,11 @@ enum nf_tk { NF_TK_NONE, NF_TK_UPTIME, NF_TK_SEC, NF_TK_MS, NF_TK_NTP, NF_TK_DEL
  * is the same for every record of the template: the decoder clears the
  * record once when consecutive records share the template, not per record.
  */
-#define NF_PLAN_MAX_VLEN 32	 /* templates with more variable-length fields: generic path */
-#define NF_PLAN_VLEN	 0xffffu /* nf_plan_op/nf_plan_val.len: variable, off = vlen index */
+/* nf_plan.names: VRF ids or names/RD in the record (always), interfaces (with a table) */
+#define NF_PLAN_NAMES_ALWAYS 1u
+#define NF_PLAN_NAMES_IFACE  2u
+#define NF_PLAN_MAX_VLEN     32	     /* templates with more variable-length fields: generic path */
+#define NF_PLAN_VLEN	     0xffffu /* nf_plan_op/nf_plan_val.len: variable, off = vlen index */
 
 struct nf_plan_int {
 	uint16_t off;  /* in its segment */
@@ -207,7 +210,7 @@ struct nf_plan {
 	uint16_t nint, nop;   /* ops run in template order: later fields win */
 	uint8_t run[NF_RUNS]; /* entries of ints[] in each run, in run order */
 	uint8_t has_mpls, has_smp;
-	uint8_t names; /* VRF ids, interfaces or names: resolve names per record */
+	uint8_t names; /* NF_PLAN_NAMES_* bits: when to resolve names per record */
 	uint8_t nvlen; /* variable-length fields */
 	uint16_t tail; /* fixed bytes after the last variable-length value */
 	uint16_t vgap[NF_PLAN_MAX_VLEN]; /* fixed bytes before each length prefix */

@@ -472,13 +472,14 @@ static void sleep_until(double t)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
-		   "              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
-		   "              [--batch B] [--sources N] [--template-every D] [--vlen] [--quiet]\n"
-		   "--vlen (IPFIX): add interfaceName and an enterprise field, both variable-length.\n"
-		   "Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
-		   "Prints: sent records=... datagrams=... templates=... bytes=... seconds=... "
-		   "rate=...\n");
+	fprintf(f,
+		"usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
+		"              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
+		"              [--batch B] [--sources N] [--template-every D] [--vlen] [--quiet]\n"
+		"--vlen (IPFIX): add interfaceName and an enterprise field, both variable-length.\n"
+		"Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
+		"Prints: sent records=... datagrams=... templates=... bytes=... seconds=... "
+		"rate=...\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)

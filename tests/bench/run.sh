@@ -355,6 +355,7 @@ import sys
 sp = 'paced' if sys.argv[3] else 'full'
 labels = {'a': 'a: v5, 64 keys, ' + sp, 'b': 'b: v5, 100k keys, paced',
           'c': 'c: v9, 64 keys, ' + sp, 'd': 'd: IPFIX, 64 keys, ' + sp,
+          'e': 'e: IPFIX vlen, 64 keys, ' + sp,
           'x5': 'x5: v5 exactness', 'x9': 'x9: v9 exactness', 'x10': 'x10: IPFIX exactness'}
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
 hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop',
