@@ -858,7 +858,21 @@ static inline const uint8_t *pv_ptr(const struct vrec *v, const struct nf_plan_v
 struct set_ctx {
 	const struct nf_sampler *any; /* sampler for records without a sampler id */
 	int any_found;
+	int names; /* resolve names (nf_plan.names; the tables do not change within a set) */
 };
+
+/*
+ * Interface names only when the exporter sent an interface table: tables
+ * only grow, so a record that skips this leaves the name members as clear
+ * as the generic path makes them.
+ */
+static struct set_ctx set_ctx_make(const struct nf9_msg *m, const struct nf_plan *pl)
+{
+	struct set_ctx sc = {NULL, 0, 0};
+	sc.names = (pl->names & NF_PLAN_NAMES_ALWAYS) ||
+		   ((pl->names & NF_PLAN_NAMES_IFACE) && nf_names_has(m->ex->names, NF_NAME_IFACE));
+	return sc;
+}
 
 /*
  * One record of a template with a plan.  Produces exactly what data_record()
@@ -926,14 +940,7 @@ fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *
 	for (n = pl->run[NF_RUN_OTHER]; n; n--, e++)
 		store_int(r, e->dst, e->width, be_n(AT(e), e->wlen));
 
-	/*
-	 * Interface names only when the exporter sent an interface table: the
-	 * table never shrinks within a message, so a record that skips this
-	 * leaves the name members as clear as the generic path makes them.
-	 */
-	int names =
-	    (pl->names & NF_PLAN_NAMES_ALWAYS) ||
-	    ((pl->names & NF_PLAN_NAMES_IFACE) && nf_names_has(m->ex->names, NF_NAME_IFACE));
+	const int names = sc->names;
 	unsigned depth = 0;
 	if (names)
 		memset(&dn, 0, sizeof dn);
@@ -1308,7 +1315,7 @@ static void data_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 	const struct nf_plan *pl = t->plan;
 	if (pl && !pl->nvlen && !t->options) {
 		/* fixed length: every whole record, then padding (RFC 7011 §3.3.1) */
-		struct set_ctx sc = {NULL, 0};
+		struct set_ctx sc = set_ctx_make(m, pl);
 		for (size_t n = cur_left(set) / t->min_len; n > 0; n--) {
 			fast_record(m, t, cur_take(set, t->min_len), &sc);
 			m->records++;
@@ -1317,7 +1324,7 @@ static void data_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 	}
 	if (pl) {
 		/* padding is shorter than the shortest record (RFC 7011 §3.3.1) */
-		struct set_ctx sc = {NULL, 0};
+		struct set_ctx sc = set_ctx_make(m, pl);
 		struct vrec v;
 		while (cur_left(set) >= t->min_len) {
 			size_t used = vrec_walk(pl, cur_ptr(set), cur_left(set), &v);
