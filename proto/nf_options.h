@@ -12,7 +12,9 @@
  *
  * Memory is bounded: at most NF_NAMES_MAX entries per exporter (further new
  * keys are refused and counted by the caller), each holding at most
- * NF_NAME_MAX bytes of name.
+ * NF_NAME_MAX bytes of name; the slot array stays at most half full, so an
+ * exporter's table never exceeds 2 * NF_NAMES_MAX * sizeof(struct
+ * nf_name_entry) (768 KiB).
  */
 #ifndef NETACCT_PROTO_NF_OPTIONS_H
 #define NETACCT_PROTO_NF_OPTIONS_H
