@@ -663,8 +663,15 @@ static const char *name_copy(char *buf, const uint8_t *p, size_t n)
  *  - interface names: the table's name of the ifindex (IE 10/14); a record
  *    carrying a non-empty IE 82 names its ingress interface with it.
  */
+/* Which tables an exporter holds (NF_NAME_* bits), for names_resolve(). */
+static unsigned names_tables(const struct nf_exporter *ex)
+{
+	return (nf_names_has(ex->names, NF_NAME_VRF) ? 1u << NF_NAME_VRF : 0) |
+	       (nf_names_has(ex->names, NF_NAME_IFACE) ? 1u << NF_NAME_IFACE : 0);
+}
+
 static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struct rec_names *dn,
-			      uint64_t present)
+			      uint64_t present, unsigned tables)
 {
 	const struct nf_name_store *st = m->ex->names;
 	uint64_t bits = 0;
@@ -672,7 +679,7 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 			   (present >> FR_VRF_OUT) & 1 ? r->vrf_out : 0};
 	const struct nf_name_entry *ve[2] = {NULL, NULL};
 
-	if (nf_names_has(st, NF_NAME_VRF))
+	if (tables & (1u << NF_NAME_VRF))
 		for (int i = 0; i < 2; i++)
 			if (vid[i])
 				ve[i] = nf_names_get(st, NF_NAME_VRF, m->domain, vid[i]);
@@ -701,7 +708,7 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 	}
 
 	r->ifname_in = r->ifname_out = NULL;
-	if (nf_names_has(st, NF_NAME_IFACE)) {
+	if (tables & (1u << NF_NAME_IFACE)) {
 		const struct nf_name_entry *e;
 		if (((present >> FR_IN_IFACE) & 1) && r->in_iface &&
 		    (e = nf_names_get(st, NF_NAME_IFACE, m->domain, r->in_iface)) && e->has_name)
@@ -721,7 +728,7 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 
 static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct rec_scratch *s)
 {
-	r->present |= names_resolve(m, r, &s->nm, r->present);
+	r->present |= names_resolve(m, r, &s->nm, r->present, names_tables(m->ex));
 	for (int i = 0; i < 3; i++)
 		if (s->have_bytes & (1u << i)) {
 			r->bytes = s->bytes[i];
@@ -858,7 +865,9 @@ static inline const uint8_t *pv_ptr(const struct vrec *v, const struct nf_plan_v
 struct set_ctx {
 	const struct nf_sampler *any; /* sampler for records without a sampler id */
 	int any_found;
-	int names; /* resolve names (nf_plan.names; the tables do not change within a set) */
+	/* the names tables do not change within a data set */
+	int names;	 /* resolve names (nf_plan.names) */
+	unsigned tables; /* names_tables() */
 };
 
 /*
@@ -868,9 +877,9 @@ struct set_ctx {
  */
 static struct set_ctx set_ctx_make(const struct nf9_msg *m, const struct nf_plan *pl)
 {
-	struct set_ctx sc = {NULL, 0, 0};
+	struct set_ctx sc = {NULL, 0, 0, names_tables(m->ex)};
 	sc.names = (pl->names & NF_PLAN_NAMES_ALWAYS) ||
-		   ((pl->names & NF_PLAN_NAMES_IFACE) && nf_names_has(m->ex->names, NF_NAME_IFACE));
+		   ((pl->names & NF_PLAN_NAMES_IFACE) && (sc.tables & (1u << NF_NAME_IFACE)));
 	return sc;
 }
 
@@ -1002,7 +1011,7 @@ fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *
 			present |= 1ull << FR_MPLS;
 	}
 	if (names)
-		present |= names_resolve(m, r, &dn, present);
+		present |= names_resolve(m, r, &dn, present, sc->tables);
 
 	int have_sysinit = pl->sysinit.len != 0;
 	uint64_t sysinit_ms = have_sysinit ? be_n(AT(&pl->sysinit), pl->sysinit.len) : 0;
