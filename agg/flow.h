@@ -95,6 +95,11 @@ enum fr_field {
 	FR__COUNT
 };
 
+/* mpls_vpn_rd_origin: where the route distinguisher came from (pmacct's names) */
+enum fr_rd_origin { FR_RD_UNKNOWN, FR_RD_FLOW, FR_RD_BGP, FR_RD_BMP, FR_RD_MAP };
+/* mpls_vpn_rd type when only the VRF id is known (value: the id), printed "vrfid:N" */
+#define FR_RD_TYPE_VRFID 0x1000u
+
 _Static_assert(FR__COUNT <= 64, "struct flow_rec.present holds one bit per field");
 
 #define FR_HAS(r, f) (((r)->present >> (f)) & 1u)
@@ -174,8 +179,8 @@ struct flow_rec {
 	/* names from options data, valid for this record */
 	const char *vrf_name, *vrf_name_in, *vrf_name_out;
 	const char *ifname_in, *ifname_out;
-	uint64_t mpls_vpn_rd; /* 8 bytes as on the wire (type:2, value:6) */
-	uint8_t mpls_vpn_rd_origin;
+	uint64_t mpls_vpn_rd;	    /* 8 bytes as on the wire (type:2, value:6); FR_RD_TYPE_VRFID */
+	uint8_t mpls_vpn_rd_origin; /* enum fr_rd_origin */
 
 	/* enrichment: prefixes found by networks_file (mask in src_mask/dst_mask) */
 	struct nt_addr src_net, dst_net;

@@ -813,6 +813,147 @@ static void ren_custom(const uint8_t *k, const struct keyspec_field *f, const st
 static const struct primitive custom_row = {"custom",	    "custom",	"CUSTOM",   0, 20,
 					    "user-defined", ext_custom, ren_custom, 0, 0};
 
+/* ---- names and route distinguishers from options data ---- */
+
+/*
+ * Names are keyed as fixed-width, NUL-padded strings: VRF names keep up to
+ * NAME_VRF_W bytes (IOS XR and Huawei VRF names are at most 32), interface
+ * names up to NAME_IF_W; longer names are cut.  The decoder points the
+ * record at NUL-terminated names (proto/nf_options.h).
+ */
+#define NAME_VRF_W 32
+#define NAME_IF_W  64
+
+static void put_name(uint8_t *k, const char *s, size_t width)
+{
+	if (s)
+		memcpy(k, s, strnlen(s, width));
+}
+
+static void ext_vrf_name(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)o;
+	put_name(k, r->vrf_name, f->width);
+}
+
+static void ext_vrf_name_in(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			    const struct prim_opts *o)
+{
+	(void)o;
+	put_name(k, r->vrf_name_in, f->width);
+}
+
+static void ext_vrf_name_out(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			     const struct prim_opts *o)
+{
+	(void)o;
+	put_name(k, r->vrf_name_out, f->width);
+}
+
+static void ext_ifname_in(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o)
+{
+	(void)o;
+	put_name(k, r->ifname_in, f->width);
+}
+
+static void ext_ifname_out(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)o;
+	put_name(k, r->ifname_out, f->width);
+}
+
+/* A keyed name as text; interface names with '/' written as '_' (as pmacct does). */
+static void name_text(const uint8_t *k, size_t width, int slash, struct prim_val *v)
+{
+	size_t n = 0;
+	for (; n < width && k[n] && n + 1 < sizeof v->s; n++)
+		v->s[n] = slash && k[n] == '/' ? '_' : (char)k[n];
+	v->s[n] = '\0';
+	v->kind = PV_STR;
+}
+
+static void ren_vrf_name(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+			 struct prim_val *v)
+{
+	(void)o;
+	name_text(k, f->width, 0, v);
+}
+
+static void ren_ifname(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		       struct prim_val *v)
+{
+	(void)o;
+	name_text(k, f->width, 1, v);
+}
+
+static void ext_rd(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		   const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->mpls_vpn_rd, 8);
+}
+
+/* RFC 4364 §4.2: type 0 ASN2:N32, 1 IPv4:N16, 2 ASN4:N16; "vrfid:N" when only the id is known. */
+static void ren_rd(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		   struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	uint64_t rd;
+	memcpy(&rd, k, 8);
+	unsigned type = (unsigned)(rd >> 48);
+	v->kind = PV_STR;
+	switch (type) {
+	case 0:
+		snprintf(v->s, sizeof v->s, "0:%u:%u", (unsigned)(rd >> 32) & 0xffffu,
+			 (unsigned)(rd & 0xffffffffu));
+		break;
+	case 1: {
+		uint8_t ip[4] = {(uint8_t)(rd >> 40), (uint8_t)(rd >> 32), (uint8_t)(rd >> 24),
+				 (uint8_t)(rd >> 16)};
+		char t[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, ip, t, sizeof t);
+		snprintf(v->s, sizeof v->s, "1:%s:%u", t, (unsigned)(rd & 0xffffu));
+		break;
+	}
+	case 2:
+		snprintf(v->s, sizeof v->s, "2:%u:%u", (unsigned)((rd >> 16) & 0xffffffffu),
+			 (unsigned)(rd & 0xffffu));
+		break;
+	case FR_RD_TYPE_VRFID:
+		snprintf(v->s, sizeof v->s, "vrfid:%u", (unsigned)(rd & 0xffffffffu));
+		break;
+	default:
+		snprintf(v->s, sizeof v->s, "unknown");
+		break;
+	}
+}
+
+static void ext_rd_origin(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = r->mpls_vpn_rd_origin;
+}
+
+static void ren_rd_origin(const uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o, struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	static const char *const names[] = {[FR_RD_UNKNOWN] = "unknown",
+					    [FR_RD_FLOW] = "flow",
+					    [FR_RD_BGP] = "bgp",
+					    [FR_RD_BMP] = "bmp",
+					    [FR_RD_MAP] = "map"};
+	val_str(v, k[0] < sizeof names / sizeof names[0] ? names[k[0]] : "unknown");
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const struct primitive builtins[] = {
@@ -927,6 +1068,26 @@ static const struct primitive builtins[] = {
      PRES(FR_CLASS)},
 
     /* ---- names and route distinguishers from options data ---- */
+    {"vrf_name", "vrf_name", "VRF_NAME", NAME_VRF_W, 20,
+     "VRF name (options data or IE 236; up to 32 bytes)", ext_vrf_name, ren_vrf_name, 0,
+     PRES(FR_VRF_NAME)},
+    {"ingress_vrf_name", "ingress_vrf_name", "INGRESS_VRF_NAME", NAME_VRF_W, 20,
+     "Ingress VRF name (options data; up to 32 bytes)", ext_vrf_name_in, ren_vrf_name, 0,
+     PRES(FR_VRF_NAME)},
+    {"egress_vrf_name", "egress_vrf_name", "EGRESS_VRF_NAME", NAME_VRF_W, 20,
+     "Egress VRF name (options data; up to 32 bytes)", ext_vrf_name_out, ren_vrf_name, 0,
+     PRES(FR_VRF_NAME)},
+    {"in_iface_name", "iface_name_in", "IN_IFACE_NAME", NAME_IF_W, 24,
+     "Input interface name (options data or IE 82; up to 64 bytes)", ext_ifname_in, ren_ifname, 0,
+     PRES(FR_IFNAME_IN)},
+    {"out_iface_name", "iface_name_out", "OUT_IFACE_NAME", NAME_IF_W, 24,
+     "Output interface name (options data; up to 64 bytes)", ext_ifname_out, ren_ifname, 0,
+     PRES(FR_IFNAME_OUT)},
+    {"mpls_vpn_rd", "mpls_vpn_rd", "MPLS_VPN_RD", 8, 24, "MPLS VPN route distinguisher", ext_rd,
+     ren_rd, 0, PRES(FR_MPLS_VPN_RD)},
+    {"mpls_vpn_rd_origin", "mpls_vpn_rd_origin", "MPLS_VPN_RD_ORIGIN", 1, 20,
+     "Where mpls_vpn_rd came from (flow, unknown)", ext_rd_origin, ren_rd_origin, 0,
+     PRES(FR_MPLS_VPN_RD)},
 
     /* ---- enrichment: networks_file, GeoIP, lookup files ---- */
 
@@ -960,6 +1121,40 @@ static int cmp_pending(const void *a, const void *b)
 {
 	const struct pending *x = a, *y = b;
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/*
+ * Primitives another one brings along, as pmacct prints them together:
+ * mpls_vpn_rd comes with mpls_vpn_rd_origin.
+ */
+static int add_implied(struct pending *pend, unsigned *n, char *err, size_t errlen)
+{
+	static const struct {
+		const char *with, *adds;
+	} implied[] = {{"mpls_vpn_rd", "mpls_vpn_rd_origin"}};
+	for (size_t k = 0; k < sizeof implied / sizeof implied[0]; k++) {
+		size_t with_rank, adds_rank;
+		const struct primitive *with = builtin_lookup(implied[k].with, &with_rank);
+		const struct primitive *adds = builtin_lookup(implied[k].adds, &adds_rank);
+		int have_with = 0, have_adds = 0;
+		for (unsigned i = 0; i < *n; i++) {
+			have_with |= pend[i].rank == with_rank;
+			have_adds |= pend[i].rank == adds_rank;
+		}
+		if (!with || !adds || !have_with || have_adds)
+			continue;
+		if (*n == KEYSPEC_MAX) {
+			snprintf(err, errlen, "too many primitives (max %d)", KEYSPEC_MAX);
+			return -1;
+		}
+		memset(&pend[*n], 0, sizeof pend[*n]);
+		pend[*n].rank = adds_rank;
+		pend[*n].f.p = adds;
+		pend[*n].f.width = adds->width;
+		pend[*n].f.need = adds->pres ? 1ull << (adds->pres - 1) : 0;
+		(*n)++;
+	}
+	return 0;
 }
 
 int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
@@ -1017,6 +1212,8 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 		pend[n].f = f;
 		n++;
 	}
+	if (add_implied(pend, &n, err, errlen) < 0)
+		return -1;
 	qsort(pend, n, sizeof pend[0], cmp_pending);
 	unsigned off = 0, base = 0;
 	if (ks->opts.history > 0) {

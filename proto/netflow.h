@@ -16,6 +16,7 @@
 
 #include "agg/flow.h"
 #include "agg/primitive.h"
+#include "proto/nf_options.h"
 
 /* Why a datagram (or part of it) was rejected: each reason is a named counter. */
 enum nf_err {
@@ -28,7 +29,7 @@ enum nf_err {
 	NF_ERR_BAD_TEMPLATE, /* template malformed (zero fields, bad lengths) */
 	NF_ERR_NO_TEMPLATE,  /* data set for a template we do not (yet) have: not malformed */
 	NF_ERR_BAD_OPTIONS,  /* options template/data malformed */
-	NF_ERR_LIMIT,	     /* a per-exporter limit was reached (templates) */
+	NF_ERR_LIMIT,	     /* a per-exporter limit was reached (templates, names) */
 	NF_ERR__COUNT
 };
 
@@ -64,6 +65,7 @@ struct nf_tpl_budget {
 	size_t used, max;
 };
 struct nf_sampler_store; /* sampler id -> interval of one exporter */
+struct nf_name_store;	 /* VRF / interface names from options data (proto/nf_options.h) */
 
 struct nf_exporter {
 	struct nt_addr addr;
@@ -87,6 +89,7 @@ struct nf_exporter {
 
 	struct nf_template_store *templates; /* NULL until first v9/IPFIX datagram */
 	struct nf_sampler_store *samplers;
+	struct nf_name_store *names;
 
 	struct nf_exporter *next; /* hash chain */
 };
@@ -121,6 +124,11 @@ struct nf_collector {
 	 * another one, instead of once per record.
 	 */
 	uint16_t rec_owner;
+	/*
+	 * Names a data record carries itself (IE 236, IE 82), NUL-terminated
+	 * for struct flow_rec's name pointers: valid until the next record.
+	 */
+	char name_buf[2][NF_NAME_MAX + 1];
 };
 
 int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_emit_fn emit,

@@ -22,6 +22,7 @@
 
 #include "proto/cursor.h"
 #include "proto/netflow.h"
+#include "proto/nf_options.h"
 #include "proto/nf_sampling.h"
 #include "proto/nf_template.h"
 
@@ -79,6 +80,8 @@ static int ensure_stores(struct nf_collector *c, struct nf_exporter *ex)
 		nf_tpl_store_set_budget(ex->templates, &c->tpl_budget);
 	}
 	if (!ex->samplers && !(ex->samplers = nf_sampler_store_new()))
+		return -1;
+	if (!ex->names && !(ex->names = nf_names_new()))
 		return -1;
 	return 0;
 }
@@ -241,8 +244,18 @@ struct smp_raw {
 #define SMP_SIZE       4u
 #define SMP_POPULATION 8u
 
+/* Names and route distinguisher a data record carries itself. */
+struct rec_names {
+	const uint8_t *name[2]; /* 0: VRF name (IE 236), 1: interface name (IE 82) */
+	uint16_t len[2];
+	uint8_t has[2];
+	uint8_t has_rd;
+	uint64_t rd;
+};
+
 /* Values that depend on other fields of the record, resolved at its end. */
 struct rec_scratch {
+	struct rec_names nm;
 	uint64_t bytes[3], pkts[3]; /* by precedence: IE 1/2, 85/86, 23/24 */
 	uint8_t have_bytes, have_pkts;
 	uint64_t t_raw[2]; /* start, end */
@@ -538,6 +551,18 @@ static void apply(struct flow_rec *r, struct rec_scratch *s, const struct nf_tpl
 	case FK_SAMPLING_POPULATION:
 		smp_field(&s->smp, f->kind, uval(fc));
 		break;
+	case FK_VRF_NAME:
+	case FK_IFNAME: {
+		int i = f->kind == FK_IFNAME;
+		s->nm.name[i] = cur_ptr(fc);
+		s->nm.len[i] = (uint16_t)cur_left(fc);
+		s->nm.has[i] = 1;
+		break;
+	}
+	case FK_RD:
+		s->nm.rd = uval(fc);
+		s->nm.has_rd = 1;
+		break;
 	default:
 		break; /* plain integers were stored above; FK_SKIP and FK__COUNT need nothing */
 	}
@@ -609,8 +634,101 @@ static int resolve_time(const struct nf9_msg *m, uint8_t kind, uint64_t v, int h
 	return 1;
 }
 
+/* A name from the record, NUL-terminated in buf (cut at a NUL and at NF_NAME_MAX). */
+static const char *name_copy(char *buf, const uint8_t *p, size_t n)
+{
+	const uint8_t *nul = memchr(p, 0, n);
+	if (nul)
+		n = (size_t)(nul - p);
+	if (n > NF_NAME_MAX)
+		n = NF_NAME_MAX;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Names and route distinguisher of a data record, from what it carries and
+ * from the exporter's options tables (proto/nf_options.h); `present` holds
+ * the record's presence bits so far.  Writes every name member and the RD
+ * (a plan's records must write the same members every time) and returns
+ * the presence bits to add:
+ *  - ingress/egress VRF name: the table's name of the VRF id (IE 234/235,
+ *    0 = none); vrf_name: the record's own IE 236 unless empty, else the
+ *    ingress name, else the egress one;
+ *  - mpls_vpn_rd: the record's own IE 90, else the table's RD of the
+ *    ingress VRF, else of the egress VRF, else "vrfid:<id>" (ingress id
+ *    first); origin "flow".  Without any of them nothing is set (0:0:0,
+ *    origin unknown);
+ *  - interface names: the table's name of the ifindex (IE 10/14); a record
+ *    carrying a non-empty IE 82 names its ingress interface with it.
+ */
+/* Which tables an exporter holds (NF_NAME_* bits), for names_resolve(). */
+static unsigned names_tables(const struct nf_exporter *ex)
+{
+	return (nf_names_has(ex->names, NF_NAME_VRF) ? 1u << NF_NAME_VRF : 0) |
+	       (nf_names_has(ex->names, NF_NAME_IFACE) ? 1u << NF_NAME_IFACE : 0);
+}
+
+static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struct rec_names *dn,
+			      uint64_t present, unsigned tables)
+{
+	const struct nf_name_store *st = m->ex->names;
+	uint64_t bits = 0;
+	uint32_t vid[2] = {(present >> FR_VRF_IN) & 1 ? r->vrf_in : 0,
+			   (present >> FR_VRF_OUT) & 1 ? r->vrf_out : 0};
+	const struct nf_name_entry *ve[2] = {NULL, NULL};
+
+	if (tables & (1u << NF_NAME_VRF))
+		for (int i = 0; i < 2; i++)
+			if (vid[i])
+				ve[i] = nf_names_get(st, NF_NAME_VRF, m->domain, vid[i]);
+	r->vrf_name_in = ve[0] && ve[0]->has_name ? ve[0]->name : NULL;
+	r->vrf_name_out = ve[1] && ve[1]->has_name ? ve[1]->name : NULL;
+	if (dn->has[0] && dn->len[0] && dn->name[0][0])
+		r->vrf_name = name_copy(m->c->name_buf[0], dn->name[0], dn->len[0]);
+	else
+		r->vrf_name = r->vrf_name_in ? r->vrf_name_in : r->vrf_name_out;
+	if (r->vrf_name || r->vrf_name_in || r->vrf_name_out)
+		bits |= 1ull << FR_VRF_NAME;
+
+	r->mpls_vpn_rd = 0;
+	r->mpls_vpn_rd_origin = FR_RD_UNKNOWN;
+	if (dn->has_rd)
+		r->mpls_vpn_rd = dn->rd;
+	else if (ve[0] && ve[0]->has_rd)
+		r->mpls_vpn_rd = ve[0]->rd;
+	else if (ve[1] && ve[1]->has_rd)
+		r->mpls_vpn_rd = ve[1]->rd;
+	else if (vid[0] || vid[1])
+		r->mpls_vpn_rd = (uint64_t)FR_RD_TYPE_VRFID << 48 | (vid[0] ? vid[0] : vid[1]);
+	if (dn->has_rd || vid[0] || vid[1]) {
+		r->mpls_vpn_rd_origin = FR_RD_FLOW;
+		bits |= 1ull << FR_MPLS_VPN_RD;
+	}
+
+	r->ifname_in = r->ifname_out = NULL;
+	if (tables & (1u << NF_NAME_IFACE)) {
+		const struct nf_name_entry *e;
+		if (((present >> FR_IN_IFACE) & 1) && r->in_iface &&
+		    (e = nf_names_get(st, NF_NAME_IFACE, m->domain, r->in_iface)) && e->has_name)
+			r->ifname_in = e->name;
+		if (((present >> FR_OUT_IFACE) & 1) && r->out_iface &&
+		    (e = nf_names_get(st, NF_NAME_IFACE, m->domain, r->out_iface)) && e->has_name)
+			r->ifname_out = e->name;
+	}
+	if (dn->has[1] && dn->len[1] && dn->name[1][0])
+		r->ifname_in = name_copy(m->c->name_buf[1], dn->name[1], dn->len[1]);
+	if (r->ifname_in)
+		bits |= 1ull << FR_IFNAME_IN;
+	if (r->ifname_out)
+		bits |= 1ull << FR_IFNAME_OUT;
+	return bits;
+}
+
 static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct rec_scratch *s)
 {
+	r->present |= names_resolve(m, r, &s->nm, r->present, names_tables(m->ex));
 	for (int i = 0; i < 3; i++)
 		if (s->have_bytes & (1u << i)) {
 			r->bytes = s->bytes[i];
@@ -644,7 +762,7 @@ static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct re
 	}
 }
 
-/* ---- fast path: fixed-length templates with a plan (nf_template.h) ------ */
+/* ---- fast path: templates with a plan (nf_template.h) ------------------- */
 
 /* Big-endian unsigned of 1..8 bytes inside a block validated by cur_take(). */
 static inline uint64_t be_n(const uint8_t *q, unsigned n)
@@ -664,11 +782,6 @@ static inline uint64_t be_n(const uint8_t *q, unsigned n)
 			v = v << 8 | q[i];
 		return v;
 	}
-}
-
-static inline uint64_t plan_val(const uint8_t *rec, const struct nf_plan_val *v)
-{
-	return be_n(rec + v->off, v->len);
 }
 
 /* Store the low `width` bytes of v into the flow_rec member at dst. */
@@ -695,29 +808,106 @@ static inline void store_int(struct flow_rec *r, uint16_t dst, unsigned width, u
 	}
 }
 
+/*
+ * Where one record's variable parts are (nf_template.h): segment starts and
+ * each variable-length value.  seg[0] is the record itself.
+ */
+struct vrec {
+	const uint8_t *seg[NF_PLAN_MAX_VLEN + 1];
+	const uint8_t *vptr[NF_PLAN_MAX_VLEN];
+	uint16_t vlen[NF_PLAN_MAX_VLEN];
+};
+
+/*
+ * Find the variable parts of the record at rec (left bytes to the end of
+ * the set): one length prefix per variable-length field (RFC 7011 §7: one
+ * byte, or 255 and two more).  Returns the record's length, 0 when it runs
+ * past the set.
+ */
+static size_t vrec_walk(const struct nf_plan *pl, const uint8_t *rec, size_t left, struct vrec *v)
+{
+	size_t pos = 0;
+	v->seg[0] = rec;
+	for (unsigned k = 0; k < pl->nvlen; k++) {
+		pos += pl->vgap[k];
+		if (pos >= left)
+			return 0;
+		size_t l = rec[pos++];
+		if (l == 255) {
+			if (left - pos < 2)
+				return 0;
+			l = be16(rec + pos);
+			pos += 2;
+		}
+		if (l > left - pos)
+			return 0;
+		v->vptr[k] = rec + pos;
+		v->vlen[k] = (uint16_t)l;
+		pos += l;
+		v->seg[k + 1] = rec + pos;
+	}
+	pos += pl->tail;
+	return pos <= left ? pos : 0;
+}
+
+/* A planned value's bytes: fixed (segment + offset) or variable-length. */
+static inline const uint8_t *pv_ptr(const struct vrec *v, const struct nf_plan_val *pv, size_t *len)
+{
+	if (pv->len == NF_PLAN_VLEN) {
+		*len = v->vlen[pv->off];
+		return v->vptr[pv->off];
+	}
+	*len = pv->len;
+	return v->seg[pv->seg] + pv->off;
+}
+
 /* What stays the same for every record of one data set. */
 struct set_ctx {
 	const struct nf_sampler *any; /* sampler for records without a sampler id */
 	int any_found;
+	/* the names tables do not change within a data set */
+	int names;	 /* resolve names (nf_plan.names) */
+	unsigned tables; /* names_tables() */
 };
 
 /*
- * One record of a template with a plan; rec is the record's validated
- * block.  Produces exactly what data_record() would: the plan already
- * resolved which field wins wherever the generic path decides per field.
+ * Interface names only when the exporter sent an interface table: tables
+ * only grow, so a record that skips this leaves the name members as clear
+ * as the generic path makes them.
+ */
+static struct set_ctx set_ctx_make(const struct nf9_msg *m, const struct nf_plan *pl)
+{
+	struct set_ctx sc = {NULL, 0, 0, names_tables(m->ex)};
+	sc.names = (pl->names & NF_PLAN_NAMES_ALWAYS) ||
+		   ((pl->names & NF_PLAN_NAMES_IFACE) && (sc.tables & (1u << NF_NAME_IFACE)));
+	return sc;
+}
+
+/*
+ * One record of a template with a plan.  Produces exactly what data_record()
+ * would: the plan already resolved which field wins wherever the generic
+ * path decides per field.
  *
  * Every member the template can write is written for every record (zero
  * when a value does not resolve), and so are the ones the emit callback may
  * change (present, packets, bytes, sampling_rate, as v5 relies on too).
  * So when the previous record came from the same template, the rest of
  * flow_rec is still clear and the memset can be skipped.
+ *
+ * VL is a constant at each call site: the fixed-length instance addresses
+ * every field from the record start (rec), the variable-length one from its
+ * segment's start in v (vrec_walk()).
  */
-static void fast_record(struct nf9_msg *m, const struct nf_template *t, const uint8_t *rec,
-			struct set_ctx *sc)
+#define AT(e) ((VL ? v->seg[(e)->seg] : rec) + (e)->off)
+
+static inline __attribute__((always_inline)) void
+fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *rec,
+		 const struct vrec *v, struct set_ctx *sc, const int VL)
 {
 	const struct nf_plan *pl = t->plan;
 	struct flow_rec *r = &m->c->rec;
 	uint64_t present = pl->present;
+	struct rec_names dn;
 
 	if (m->owner != t) {
 		flow_rec_clear(r);
@@ -741,7 +931,7 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 				    : sizeof(T) == 4 ? 2                                           \
 						     : 3)];                                        \
 	     n; n--, e++) {                                                                        \
-		const uint8_t *q = rec + e->off;                                                   \
+		const uint8_t *q = AT(e);                                                          \
 		T x_ = (T)(READ);                                                                  \
 		memcpy((uint8_t *)r + e->dst, &x_, sizeof x_);                                     \
 	}
@@ -757,11 +947,14 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 #undef INT_RUNS
 #undef INT_RUN
 	for (n = pl->run[NF_RUN_OTHER]; n; n--, e++)
-		store_int(r, e->dst, e->width, be_n(rec + e->off, e->wlen));
+		store_int(r, e->dst, e->width, be_n(AT(e), e->wlen));
 
+	const int names = sc->names;
 	unsigned depth = 0;
+	if (names)
+		memset(&dn, 0, sizeof dn);
 	for (const struct nf_plan_op *o = pl->ops, *end = o + pl->nop; o < end; o++) {
-		const uint8_t *q = rec + o->off;
+		const uint8_t *q = AT(o);
 		struct nt_addr *a = (struct nt_addr *)((uint8_t *)r + o->dst);
 		switch ((enum nf_pop)o->op) {
 		case NF_POP_ADDR4:
@@ -788,8 +981,27 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 			r->flow_label = (uint32_t)be_n(q, o->len) & 0xfffff;
 			break;
 		case NF_POP_CUSTOM:
-			r->custom_ptr[o->arg] = q;
-			r->custom_len[o->arg] = o->len;
+			if (VL && o->len == NF_PLAN_VLEN) {
+				r->custom_ptr[o->arg] = v->vptr[o->off];
+				r->custom_len[o->arg] = v->vlen[o->off];
+			} else {
+				r->custom_ptr[o->arg] = q;
+				r->custom_len[o->arg] = o->len;
+			}
+			break;
+		case NF_POP_NAME:
+			if (VL && o->len == NF_PLAN_VLEN) {
+				dn.name[o->arg] = v->vptr[o->off];
+				dn.len[o->arg] = v->vlen[o->off];
+			} else {
+				dn.name[o->arg] = q;
+				dn.len[o->arg] = o->len;
+			}
+			dn.has[o->arg] = 1;
+			break;
+		case NF_POP_RD:
+			dn.rd = be_n(q, 8);
+			dn.has_rd = 1;
 			break;
 		}
 	}
@@ -798,15 +1010,17 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 		if (depth)
 			present |= 1ull << FR_MPLS;
 	}
+	if (names)
+		present |= names_resolve(m, r, &dn, present, sc->tables);
 
 	int have_sysinit = pl->sysinit.len != 0;
-	uint64_t sysinit_ms = have_sysinit ? plan_val(rec, &pl->sysinit) : 0;
+	uint64_t sysinit_ms = have_sysinit ? be_n(AT(&pl->sysinit), pl->sysinit.len) : 0;
 	r->ts_start = r->ts_end = 0;
-	if (pl->t[0].tk && resolve_time(m, pl->t[0].tk, plan_val(rec, &pl->t[0]), have_sysinit,
-					sysinit_ms, &r->ts_start))
+	if (pl->t[0].tk && resolve_time(m, pl->t[0].tk, be_n(AT(&pl->t[0]), pl->t[0].len),
+					have_sysinit, sysinit_ms, &r->ts_start))
 		present |= 1ull << FR_TS_START;
-	if (pl->t[1].tk && resolve_time(m, pl->t[1].tk, plan_val(rec, &pl->t[1]), have_sysinit,
-					sysinit_ms, &r->ts_end))
+	if (pl->t[1].tk && resolve_time(m, pl->t[1].tk, be_n(AT(&pl->t[1]), pl->t[1].len),
+					have_sysinit, sysinit_ms, &r->ts_end))
 		present |= 1ull << FR_TS_END;
 
 	uint32_t rate = 0;
@@ -815,7 +1029,7 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 		for (int i = 0; i < 4; i++)
 			if (pl->smp[i].len)
 				smp_field(&raw, (uint8_t)(FK_SAMPLING_INTERVAL + i),
-					  plan_val(rec, &pl->smp[i]));
+					  be_n(AT(&pl->smp[i]), pl->smp[i].len));
 		rate = smp_rate(&raw);
 	}
 	r->sampling_direction = 0;
@@ -823,7 +1037,7 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 		const struct nf_sampler *smp;
 		if (pl->sampler_id.len) {
 			smp = nf_sampler_find(m->ex->samplers, m->domain,
-					      plan_val(rec, &pl->sampler_id));
+					      be_n(AT(&pl->sampler_id), pl->sampler_id.len));
 		} else {
 			/* no sampler id: the same answer for the whole set */
 			if (!sc->any_found) {
@@ -856,6 +1070,20 @@ static void fast_record(struct nf9_msg *m, const struct nf_template *t, const ui
 	m->c->emit(m->c->emit_arg, r);
 }
 
+static void fast_record(struct nf9_msg *m, const struct nf_template *t, const uint8_t *rec,
+			struct set_ctx *sc)
+{
+	fast_record_body(m, t, rec, NULL, sc, 0);
+}
+
+static void fast_record_vlen(struct nf9_msg *m, const struct nf_template *t, const struct vrec *v,
+			     struct set_ctx *sc)
+{
+	fast_record_body(m, t, v->seg[0], v, sc, 1);
+}
+
+#undef AT
+
 /* Value of the next field: fixed length, or RFC 7011 §7 variable length. */
 static int next_field(struct cursor *rc, const struct nf_tpl_field *f, struct cursor *fc)
 {
@@ -875,6 +1103,7 @@ static int next_field(struct cursor *rc, const struct nf_tpl_field *f, struct cu
 	return cur_sub(rc, len, fc);
 }
 
+/* The generic path: every field through apply(), the reference for the plans. */
 static int data_record(struct nf9_msg *m, const struct nf_template *t, struct cursor *rc)
 {
 	struct flow_rec *r = &m->c->rec;
@@ -909,41 +1138,180 @@ static int data_record(struct nf9_msg *m, const struct nf_template *t, struct cu
 	return 0;
 }
 
-/* Options data: only sampler information is kept (RFC 3954 §6.2, RFC 7011 §3.4.2.2). */
+/* What one options record says; both paths fill it, options_commit() applies it. */
+struct opt_rec {
+	struct nf_sampler smp;
+	struct smp_raw raw;
+	uint64_t vrf[2], iface[2];
+	uint8_t have_vrf[2], have_iface[2];
+	const uint8_t *name[3]; /* VRF name (236), interface name (82), description (83) */
+	size_t name_len[3];
+	uint8_t has_name[3];
+	uint8_t has_rd;
+	uint64_t rd;
+};
+
+static void opt_name(struct opt_rec *o, int i, const uint8_t *p, size_t len)
+{
+	o->name[i] = p;
+	o->name_len[i] = len;
+	o->has_name[i] = 1;
+}
+
+/*
+ * Apply an options record (RFC 3954 §6.2, RFC 7011 §3.4.2.2): sampler
+ * information (subject to the scope check) and the names tables.  A names
+ * table row is keyed by the record's own VRF id / ifindex, whatever the
+ * template calls scope: that key is what the row is about.
+ */
+static void options_commit(struct nf9_msg *m, const struct nf_template *t, struct opt_rec *o)
+{
+	struct nf_name_update u = {.domain = m->domain};
+
+	if (o->has_name[0] || o->has_rd) {
+		u.kind = NF_NAME_VRF;
+		u.name = o->name[0];
+		u.name_len = o->name_len[0];
+		u.has_rd = o->has_rd;
+		u.rd = o->rd;
+		for (int i = 0; i < 2; i++) {
+			/* VRF id 0 is "none"; the same id on both sides is one row */
+			if (!o->have_vrf[i] || !o->vrf[i] || o->vrf[i] > UINT32_MAX ||
+			    (i == 1 && o->have_vrf[0] && o->vrf[0] == o->vrf[1]))
+				continue;
+			u.id = (uint32_t)o->vrf[i];
+			if (nf_names_set(m->ex->names, &u) < 0)
+				msg_err(m, NF_ERR_LIMIT);
+		}
+	}
+	if (o->has_name[1] || o->has_name[2]) {
+		int side = o->have_iface[0] ? 0 : 1;
+		/* the name, or the description when there is no (non-empty) name */
+		int which = o->has_name[1] && o->name_len[1] && o->name[1][0] ? 1
+			    : o->has_name[2]				      ? 2
+									      : 1;
+		if (o->have_iface[side] && o->iface[side] && o->iface[side] <= UINT32_MAX) {
+			u.kind = NF_NAME_IFACE;
+			u.id = (uint32_t)o->iface[side];
+			u.name = o->name[which];
+			u.name_len = o->name_len[which];
+			u.has_rd = 0;
+			if (nf_names_set(m->ex->names, &u) < 0)
+				msg_err(m, NF_ERR_LIMIT);
+		}
+	}
+
+	if (!t->scope_ok && !m->c->opt.disable_opt_scope_check)
+		return;
+	o->smp.interval = smp_rate(&o->raw);
+	if (o->smp.interval)
+		nf_sampler_set(m->ex->samplers, &o->smp); /* ENOMEM: keep the old rate */
+}
+
+/* Options data through the generic path (the reference for options plans). */
 static int options_record(struct nf9_msg *m, const struct nf_template *t, struct cursor *rc)
 {
-	struct nf_sampler smp = {.domain = m->domain, .id = NF_SAMPLER_ANY};
-	struct smp_raw raw = {0};
+	struct opt_rec o;
 	struct cursor fc;
 
+	memset(&o, 0, sizeof o);
+	o.smp.domain = m->domain;
+	o.smp.id = NF_SAMPLER_ANY;
 	for (uint16_t i = 0; i < t->nfields; i++) {
 		const struct nf_tpl_field *f = &t->f[i];
 		if (next_field(rc, f, &fc) < 0)
 			return -1;
 		switch (f->kind) {
 		case FK_SAMPLER_ID:
-			smp.id = uval(&fc);
+			o.smp.id = uval(&fc);
 			break;
 		case FK_SAMPLING_INTERVAL:
 		case FK_SAMPLING_SPACE:
 		case FK_SAMPLING_SIZE:
 		case FK_SAMPLING_POPULATION:
-			smp_field(&raw, f->kind, uval(&fc));
+			smp_field(&o.raw, f->kind, uval(&fc));
 			break;
 		case FK_DIRECTION:
-			smp.direction = (uint8_t)uval(&fc);
-			smp.has_direction = 1;
+			o.smp.direction = (uint8_t)uval(&fc);
+			o.smp.has_direction = 1;
+			break;
+		case FK_VRF_IN:
+		case FK_VRF_OUT:
+			o.vrf[f->kind == FK_VRF_OUT] = uval(&fc);
+			o.have_vrf[f->kind == FK_VRF_OUT] = 1;
+			break;
+		case FK_IN_IF:
+		case FK_OUT_IF:
+			o.iface[f->kind == FK_OUT_IF] = uval(&fc);
+			o.have_iface[f->kind == FK_OUT_IF] = 1;
+			break;
+		case FK_VRF_NAME:
+		case FK_IFNAME:
+		case FK_IFDESCR:
+			opt_name(&o, f->kind - FK_VRF_NAME, cur_ptr(&fc), cur_left(&fc));
+			break;
+		case FK_RD:
+			o.rd = uval(&fc);
+			o.has_rd = 1;
 			break;
 		default:
 			break;
 		}
 	}
-	if (!t->scope_ok && !m->c->opt.disable_opt_scope_check)
-		return 0;
-	smp.interval = smp_rate(&raw);
-	if (smp.interval)
-		nf_sampler_set(m->ex->samplers, &smp); /* ENOMEM: keep the old rate */
+	options_commit(m, t, &o);
 	return 0;
+}
+
+/* Options data through the plan: each slot read once, no per-field switch. */
+static void options_fast(struct nf9_msg *m, const struct nf_template *t, const struct vrec *v)
+{
+	const struct nf_plan_opt *p = t->plan->opt;
+	struct opt_rec o;
+	const uint8_t *q;
+	size_t len;
+
+	memset(&o, 0, sizeof o);
+	o.smp.domain = m->domain;
+	o.smp.id = NF_SAMPLER_ANY;
+	if (p->sampler_id.len) {
+		q = pv_ptr(v, &p->sampler_id, &len);
+		o.smp.id = be_n(q, (unsigned)len);
+	}
+	for (int i = 0; i < 4; i++)
+		if (p->smp[i].len) {
+			q = pv_ptr(v, &p->smp[i], &len);
+			smp_field(&o.raw, (uint8_t)(FK_SAMPLING_INTERVAL + i),
+				  be_n(q, (unsigned)len));
+		}
+	if (p->direction.len) {
+		q = pv_ptr(v, &p->direction, &len);
+		o.smp.direction = (uint8_t)be_n(q, (unsigned)len);
+		o.smp.has_direction = 1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (p->vrf[i].len) {
+			q = pv_ptr(v, &p->vrf[i], &len);
+			o.vrf[i] = be_n(q, (unsigned)len);
+			o.have_vrf[i] = 1;
+		}
+		if (p->iface[i].len) {
+			q = pv_ptr(v, &p->iface[i], &len);
+			o.iface[i] = be_n(q, (unsigned)len);
+			o.have_iface[i] = 1;
+		}
+	}
+	const struct nf_plan_val *names[3] = {&p->vrf_name, &p->ifname, &p->ifdescr};
+	for (int i = 0; i < 3; i++)
+		if (names[i]->len) {
+			q = pv_ptr(v, names[i], &len);
+			opt_name(&o, i, q, len);
+		}
+	if (p->rd.len) {
+		q = pv_ptr(v, &p->rd, &len);
+		o.rd = be_n(q, 8);
+		o.has_rd = 1;
+	}
+	options_commit(m, t, &o);
 }
 
 static void data_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
@@ -953,12 +1321,32 @@ static void data_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 		msg_err(m, NF_ERR_NO_TEMPLATE);
 		return;
 	}
-	if (t->plan) {
+	const struct nf_plan *pl = t->plan;
+	if (pl && !pl->nvlen && !t->options) {
 		/* fixed length: every whole record, then padding (RFC 7011 §3.3.1) */
-		struct set_ctx sc = {NULL, 0};
+		struct set_ctx sc = set_ctx_make(m, pl);
 		for (size_t n = cur_left(set) / t->min_len; n > 0; n--) {
 			fast_record(m, t, cur_take(set, t->min_len), &sc);
 			m->records++;
+		}
+		return;
+	}
+	if (pl) {
+		/* padding is shorter than the shortest record (RFC 7011 §3.3.1) */
+		struct set_ctx sc = set_ctx_make(m, pl);
+		struct vrec v;
+		while (cur_left(set) >= t->min_len) {
+			size_t used = vrec_walk(pl, cur_ptr(set), cur_left(set), &v);
+			if (!used) {
+				msg_err(m, t->options ? NF_ERR_BAD_OPTIONS : NF_ERR_TRUNCATED);
+				return;
+			}
+			if (t->options)
+				options_fast(m, t, &v);
+			else
+				fast_record_vlen(m, t, &v, &sc);
+			m->records++;
+			cur_skip(set, used);
 		}
 		return;
 	}
@@ -1073,4 +1461,6 @@ void nf9_exporter_free(struct nf_exporter *ex)
 	ex->templates = NULL;
 	nf_sampler_store_free(ex->samplers);
 	ex->samplers = NULL;
+	nf_names_free(ex->names);
+	ex->names = NULL;
 }

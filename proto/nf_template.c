@@ -37,9 +37,16 @@ static int uint_len(uint16_t len)
 /* Handler for a data template field; FK_SKIP when unknown or wrongly sized. */
 static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
 {
+	/* names are strings: any length, variable too */
+	if (type == 236)
+		return FK_VRF_NAME;
+	if (type == 82)
+		return FK_IFNAME;
 	if (len == NF_TPL_VARLEN)
 		return FK_SKIP;
 	switch (type) {
+	case 90:
+		return len == 8 ? FK_RD : FK_SKIP;
 	case 1:
 		return uint_len(len) ? FK_BYTES : FK_SKIP;
 	case 2:
@@ -195,15 +202,37 @@ static uint8_t plan_data(uint16_t type, uint16_t len, uint8_t *arg)
 }
 
 /*
- * Options records only feed the sampler table: sampler id, interval (v9
- * 34/50, IPFIX 305/306 or 309/310), direction (61); algorithm/mode fields
- * are informative only.
+ * Options records feed the sampler table: sampler id, interval (v9 34/50,
+ * IPFIX 305/306 or 309/310), direction (61); algorithm/mode fields are
+ * informative only.  They also feed the names table (proto/nf_options.h):
+ * VRF id (234/235) -> name (236) and route distinguisher (90), interface
+ * index (10/14) -> name (82) or description (83).
  */
 static uint8_t plan_options(uint16_t type, uint16_t len)
 {
+	switch (type) {
+	case 236:
+		return FK_VRF_NAME;
+	case 82:
+		return FK_IFNAME;
+	case 83:
+		return FK_IFDESCR;
+	case 90:
+		return len == 8 ? FK_RD : FK_SKIP;
+	default:
+		break;
+	}
 	if (!uint_len(len))
 		return FK_SKIP;
 	switch (type) {
+	case 234:
+		return FK_VRF_IN;
+	case 235:
+		return FK_VRF_OUT;
+	case 10:
+		return FK_IN_IF;
+	case 14:
+		return FK_OUT_IF;
 	case 48:
 	case 302:
 		return FK_SAMPLER_ID;
@@ -598,44 +627,103 @@ static int survives(const struct nf_tpl_field *f, int i, const struct winners *w
 	}
 }
 
+/* Where a field's value is: its segment and offset, or its vlen index. */
+struct field_at {
+	uint16_t off;
+	uint8_t seg;
+	uint8_t vlen; /* variable length: off is the vlen index */
+};
+
 /*
- * Fill the fast plan of a fixed-length data template (fields already
- * planned); ints and ops have room for nfields entries each.  Returns 0, or
- * -1 when the template needs the generic path: two MPLS fields for the same
- * stack position make the depth depend on their order and values.
+ * Lay the fields out in segments (see nf_template.h): at[i] for each field,
+ * vgap[] and tail in p.  Returns -1 when there are more variable-length
+ * fields than a plan can hold.
+ */
+static int layout(const struct nf_tpl_field *f, uint16_t n, struct nf_plan *p, struct field_at *at)
+{
+	uint16_t segoff = 0;
+	uint8_t nv = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (f[i].len == NF_TPL_VARLEN) {
+			if (nv == NF_PLAN_MAX_VLEN)
+				return -1;
+			p->vgap[nv] = segoff;
+			at[i] = (struct field_at){nv, nv, 1};
+			nv++;
+			segoff = 0;
+		} else {
+			at[i] = (struct field_at){segoff, nv, 0};
+			segoff = (uint16_t)(segoff + f[i].len);
+		}
+	}
+	p->nvlen = nv;
+	p->tail = segoff;
+	return 0;
+}
+
+static struct nf_plan_val val_at(const struct field_at *a, uint16_t len, uint8_t tk)
+{
+	return (struct nf_plan_val){a->off, a->vlen ? NF_PLAN_VLEN : len, tk, a->seg};
+}
+
+/* When a field makes the record's names worth resolving (nf_plan.names). */
+static uint8_t names_kind(uint8_t kind)
+{
+	switch (kind) {
+	case FK_VRF_IN:
+	case FK_VRF_OUT:
+	case FK_VRF_NAME:
+	case FK_IFNAME:
+	case FK_RD:
+		return NF_PLAN_NAMES_ALWAYS;
+	case FK_IN_IF:
+	case FK_OUT_IF:
+		return NF_PLAN_NAMES_IFACE;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Fill the fast plan of a data template (fields already planned); ints and
+ * ops have room for nfields entries each.  Returns 0, or -1 when the
+ * template needs the generic path: two MPLS fields for the same stack
+ * position make the depth depend on their order and values.
  */
 static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_plan *p,
-			   struct nf_plan_int *ints, struct nf_plan_op *ops)
+			   struct nf_plan_int *ints, struct nf_plan_op *ops, struct field_at *at)
 {
 	struct winners w;
-	uint16_t mpls_seen = 0, off = 0, nint = 0, nop = 0;
+	uint16_t mpls_seen = 0, nint = 0, nop = 0;
 	uint8_t int_at[sizeof(struct flow_rec)];
 
-	memset(p, 0, sizeof *p);
 	memset(int_at, 0, sizeof int_at);
 	p->present = (1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS);
 	find_winners(f, n, &w);
-	for (int i = 0; i < n; off = (uint16_t)(off + f[i].len), i++) {
+	for (int i = 0; i < n; i++) {
 		uint8_t kind = f[i].kind, op = 0;
-		uint16_t dst;
+		uint16_t dst, off = at[i].off, len = at[i].vlen ? NF_PLAN_VLEN : f[i].len;
+		uint8_t seg = at[i].seg;
 		int bit, which;
 		enum nf_tk tk;
 
 		if (f[i].custom != NF_TPL_NO_CUSTOM) {
 			ops[nop++] =
-			    (struct nf_plan_op){off, 0, f[i].len, NF_POP_CUSTOM, f[i].custom};
+			    (struct nf_plan_op){off, 0, len, NF_POP_CUSTOM, f[i].custom, seg};
 		}
 		if (kind == FK_SKIP || !survives(f, i, &w))
 			continue;
+		p->names |= names_kind(kind);
 		if (int_dsts[kind].width) {
 			const struct int_dst *d = &int_dsts[kind];
 			/* a later field for the same member wins: replace the entry */
 			if (int_at[d->dst]) {
 				ints[int_at[d->dst] - 1].off = off;
 				ints[int_at[d->dst] - 1].wlen = (uint8_t)f[i].len;
+				ints[int_at[d->dst] - 1].seg = seg;
 			} else {
-				ints[nint] =
-				    (struct nf_plan_int){off, d->dst, (uint8_t)f[i].len, d->width};
+				ints[nint] = (struct nf_plan_int){off, d->dst, (uint8_t)f[i].len,
+								  d->width, seg};
 				int_at[d->dst] = (uint8_t)++nint;
 			}
 			if (d->bit >= 0)
@@ -643,7 +731,7 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 			continue;
 		}
 		if (addr_dst(kind, &dst, &bit, &op)) {
-			ops[nop++] = (struct nf_plan_op){off, dst, f[i].len, op, 0};
+			ops[nop++] = (struct nf_plan_op){off, dst, f[i].len, op, 0, seg};
 			if (bit >= 0)
 				p->present |= 1ull << bit;
 			continue;
@@ -651,8 +739,7 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 		if ((tk = time_tk(kind, &which)) != NF_TK_NONE) {
 			/* an absolute encoding beats sysUptime; otherwise the last one wins */
 			if (!(p->t[which].tk > NF_TK_UPTIME && tk == NF_TK_UPTIME))
-				p->t[which] =
-				    (struct nf_plan_val){off, (uint8_t)f[i].len, (uint8_t)tk};
+				p->t[which] = val_at(&at[i], f[i].len, (uint8_t)tk);
 			continue;
 		}
 		switch (kind) {
@@ -660,25 +747,33 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 			if (mpls_seen & (1u << f[i].arg))
 				return -1;
 			mpls_seen |= (uint16_t)(1u << f[i].arg);
-			ops[nop++] = (struct nf_plan_op){off, 0, 3, NF_POP_MPLS, f[i].arg};
+			ops[nop++] = (struct nf_plan_op){off, 0, 3, NF_POP_MPLS, f[i].arg, seg};
 			p->has_mpls = 1;
 			break;
 		case FK_FLOW_LABEL:
-			ops[nop++] = (struct nf_plan_op){off, 0, f[i].len, NF_POP_FLOW_LABEL, 0};
+			ops[nop++] =
+			    (struct nf_plan_op){off, 0, f[i].len, NF_POP_FLOW_LABEL, 0, seg};
 			p->present |= 1ull << FR_FLOW_LABEL;
 			break;
+		case FK_VRF_NAME:
+		case FK_IFNAME:
+			ops[nop++] =
+			    (struct nf_plan_op){off, 0, len, NF_POP_NAME, kind == FK_IFNAME, seg};
+			break;
+		case FK_RD:
+			ops[nop++] = (struct nf_plan_op){off, 0, 8, NF_POP_RD, 0, seg};
+			break;
 		case FK_T_SYSINIT:
-			p->sysinit = (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			p->sysinit = val_at(&at[i], f[i].len, 0);
 			break;
 		case FK_SAMPLER_ID:
-			p->sampler_id = (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			p->sampler_id = val_at(&at[i], f[i].len, 0);
 			break;
 		case FK_SAMPLING_INTERVAL:
 		case FK_SAMPLING_SPACE:
 		case FK_SAMPLING_SIZE:
 		case FK_SAMPLING_POPULATION:
-			p->smp[kind - FK_SAMPLING_INTERVAL] =
-			    (struct nf_plan_val){off, (uint8_t)f[i].len, 0};
+			p->smp[kind - FK_SAMPLING_INTERVAL] = val_at(&at[i], f[i].len, 0);
 			break;
 		default:
 			break; /* every handler is covered above; a new one stays inert */
@@ -695,6 +790,54 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 	p->ints = ints;
 	p->ops = ops;
 	return 0;
+}
+
+/* Options plan: the last field of each kind (as the generic path keeps it). */
+static void build_opt_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_plan *p,
+			   struct nf_plan_opt *o, const struct field_at *at)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct nf_plan_val v = val_at(&at[i], f[i].len, 0), *slot = NULL;
+		switch (f[i].kind) {
+		case FK_SAMPLER_ID:
+			slot = &o->sampler_id;
+			break;
+		case FK_SAMPLING_INTERVAL:
+		case FK_SAMPLING_SPACE:
+		case FK_SAMPLING_SIZE:
+		case FK_SAMPLING_POPULATION:
+			slot = &o->smp[f[i].kind - FK_SAMPLING_INTERVAL];
+			break;
+		case FK_DIRECTION:
+			slot = &o->direction;
+			break;
+		case FK_VRF_IN:
+		case FK_VRF_OUT:
+			slot = &o->vrf[f[i].kind == FK_VRF_OUT];
+			break;
+		case FK_IN_IF:
+		case FK_OUT_IF:
+			slot = &o->iface[f[i].kind == FK_OUT_IF];
+			break;
+		case FK_VRF_NAME:
+			slot = &o->vrf_name;
+			break;
+		case FK_IFNAME:
+			slot = &o->ifname;
+			break;
+		case FK_IFDESCR:
+			slot = &o->ifdescr;
+			break;
+		case FK_RD:
+			slot = &o->rd;
+			break;
+		default:
+			break;
+		}
+		if (slot)
+			*slot = v;
+	}
+	p->opt = o;
 }
 
 struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, int options,
@@ -718,20 +861,16 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 		return NULL;
 	}
 	/*
-	 * Fixed-length data templates carry their fast plan behind the field
-	 * list, in the same allocation: the templates file loader and the
-	 * store release templates with a plain free().
+	 * Templates carry their fast plan behind the field list, in the same
+	 * allocation: the templates file loader and the store release
+	 * templates with a plain free().
 	 */
-	int fast = !options;
-	for (uint16_t i = 0; i < nfields && fast; i++)
-		if (fields[i].len == NF_TPL_VARLEN)
-			fast = 0;
 	size_t base = sizeof(struct nf_template) + (size_t)nfields * sizeof(struct nf_tpl_field);
 	size_t plan_at = (base + _Alignof(struct nf_plan) - 1) & ~(_Alignof(struct nf_plan) - 1);
 	size_t size =
-	    fast ? plan_at + sizeof(struct nf_plan) +
-		       (size_t)nfields * (sizeof(struct nf_plan_op) + sizeof(struct nf_plan_int))
-		 : base;
+	    plan_at + sizeof(struct nf_plan) +
+	    (options ? sizeof(struct nf_plan_opt)
+		     : (size_t)nfields * (sizeof(struct nf_plan_op) + sizeof(struct nf_plan_int)));
 	struct nf_template *t = calloc(1, size);
 	if (!t) {
 		*why = "out of memory";
@@ -766,8 +905,11 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 		if (options) {
 			if (f->scope && !scope_acceptable(version, f))
 				scope_ok = 0;
-			/* v9 scope types are their own number space, never record fields */
-			if (!(version == 9 && f->scope) && !f->pen)
+			/* v9 scope types are their own number space, never record fields;
+			 * the Interface scope (2) is the ifindex an interface table is keyed by */
+			if (version == 9 && f->scope)
+				f->kind = f->type == 2 && uint_len(f->len) ? FK_IN_IF : FK_SKIP;
+			else if (!f->pen)
 				f->kind = plan_options(f->type, f->len);
 		} else {
 			if (!f->pen)
@@ -785,12 +927,18 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 	t->min_len = (uint16_t)min_len;
 	t->has_varlen = (uint8_t)varlen;
 	t->scope_ok = (uint8_t)(options ? scope_ok : 1);
-	if (fast) {
-		struct nf_plan *p = (struct nf_plan *)((char *)t + plan_at);
-		struct nf_plan_op *ops = (struct nf_plan_op *)(p + 1);
-		struct nf_plan_int *ints = (struct nf_plan_int *)(ops + nfields);
-		if (build_fast_plan(t->f, nfields, p, ints, ops) == 0)
+	struct nf_plan *p = (struct nf_plan *)((char *)t + plan_at);
+	struct field_at at[NF_TPL_MAX_FIELDS];
+	if (layout(t->f, nfields, p, at) == 0) {
+		if (options) {
+			build_opt_plan(t->f, nfields, p, (struct nf_plan_opt *)(p + 1), at);
 			t->plan = p;
+		} else {
+			struct nf_plan_op *ops = (struct nf_plan_op *)(p + 1);
+			struct nf_plan_int *ints = (struct nf_plan_int *)(ops + nfields);
+			if (build_fast_plan(t->f, nfields, p, ints, ops, at) == 0)
+				t->plan = p;
+		}
 	}
 	return t;
 }

@@ -92,6 +92,10 @@ enum nf_fk {
 	FK_SAMPLING_SPACE,	/* IE 306 */
 	FK_SAMPLING_SIZE,	/* IE 309: n of random n-out-of-N (RFC 5477) */
 	FK_SAMPLING_POPULATION, /* IE 310: N */
+	FK_VRF_NAME,		/* IE 236 VRFname (any length, variable too) */
+	FK_IFNAME,		/* IE 82 interfaceName */
+	FK_IFDESCR,		/* IE 83 interfaceDescription (options only) */
+	FK_RD,			/* IE 90 mplsVpnRouteDistinguisher, 8 bytes */
 	FK__COUNT
 };
 
@@ -109,12 +113,11 @@ struct nf_tpl_field {
 enum nf_tk { NF_TK_NONE, NF_TK_UPTIME, NF_TK_SEC, NF_TK_MS, NF_TK_NTP, NF_TK_DELTA };
 
 /*
- * Fast decode plan of a fixed-length data template.
+ * Fast decode plan of a template.
  *
  * The generic path walks every field of every record through a switch on
- * its handler; for the fixed-length templates real routers send, all the
- * decisions that do not depend on the record's bytes are taken here, once,
- * when the template is installed:
+ * its handler; all the decisions that do not depend on the record's bytes
+ * are taken here, once, when the template is installed:
  *  - fields nothing reads get no entry at all;
  *  - fields whose effect depends on other fields of the record (BGP next hop
  *    over IP next hop, IE 56/80 over 81/57, 58/59 over 243/254, the byte and
@@ -125,18 +128,35 @@ enum nf_tk { NF_TK_NONE, NF_TK_UPTIME, NF_TK_SEC, NF_TK_MS, NF_TK_NTP, NF_TK_DEL
  *    in runs of the same wire length and member width, so the decoder has
  *    one tight loop per run with both widths known at compile time and no
  *    per-field branch; their FR_ bits are one mask.
- * Only addresses, MACs, MPLS entries, the flow label and custom primitives
- * need an op; times and sampling fields have one slot each.
+ * Only addresses, MACs, MPLS entries, the flow label, names and custom
+ * primitives need an op; times and sampling fields have one slot each.
+ *
+ * Variable-length fields (RFC 7011 §7) split a record into segments: segment
+ * 0 starts at the record, segment k right after the value of the k-th
+ * variable-length field.  Every entry's offset is relative to its segment, so
+ * per record the decoder only finds the nvlen segment starts (one length
+ * prefix each, vgap[] fixed bytes apart) and then runs the same plan.  A
+ * variable-length field's own value is addressed by its index (vlen_idx).
+ *
+ * Options templates get a plan too (struct nf_plan_opt): one slot per thing
+ * the options record can tell (sampler, VRF and interface tables).
  *
  * Because every store is unconditional, the set of flow_rec fields written
  * is the same for every record of the template: the decoder clears the
  * record once when consecutive records share the template, not per record.
  */
+/* nf_plan.names: VRF ids or names/RD in the record (always), interfaces (with a table) */
+#define NF_PLAN_NAMES_ALWAYS 1u
+#define NF_PLAN_NAMES_IFACE  2u
+#define NF_PLAN_MAX_VLEN     32	     /* templates with more variable-length fields: generic path */
+#define NF_PLAN_VLEN	     0xffffu /* nf_plan_op/nf_plan_val.len: variable, off = vlen index */
+
 struct nf_plan_int {
-	uint16_t off;  /* in the record */
+	uint16_t off;  /* in its segment */
 	uint16_t dst;  /* offsetof(struct flow_rec, member) */
 	uint8_t wlen;  /* wire length 1..8 (reduced-size encoding) */
 	uint8_t width; /* sizeof the member: 1, 2, 4 or 8 */
+	uint8_t seg;
 };
 
 enum nf_pop {
@@ -145,22 +165,26 @@ enum nf_pop {
 	NF_POP_MAC,	   /* 6 bytes copied to dst */
 	NF_POP_MPLS,	   /* 3-byte label stack entry, position in arg */
 	NF_POP_FLOW_LABEL, /* low 20 bits */
-	NF_POP_CUSTOM	   /* custom primitive index arg: pointer + length */
+	NF_POP_CUSTOM,	   /* custom primitive index arg: pointer + length */
+	NF_POP_NAME,	   /* name carried by the record: arg 0 VRF (236), 1 interface (82) */
+	NF_POP_RD	   /* IE 90 route distinguisher carried by the record */
 };
 
 struct nf_plan_op {
-	uint16_t off;
+	uint16_t off; /* in its segment; the vlen index when len is NF_PLAN_VLEN */
 	uint16_t dst;
-	uint16_t len; /* wire length (custom primitives can be long) */
+	uint16_t len; /* wire length (custom primitives can be long) or NF_PLAN_VLEN */
 	uint8_t op;   /* enum nf_pop */
 	uint8_t arg;
+	uint8_t seg;
 };
 
-/* One field read as an unsigned integer; len 0 = absent. */
+/* One field read as an unsigned integer or bytes; len 0 = absent. */
 struct nf_plan_val {
-	uint16_t off;
-	uint8_t len;
+	uint16_t off; /* in its segment; the vlen index when len is NF_PLAN_VLEN */
+	uint16_t len;
 	uint8_t tk; /* times: enum nf_tk of the winning field */
+	uint8_t seg;
 };
 
 /*
@@ -172,21 +196,35 @@ struct nf_plan_val {
 #define NF_RUN_OTHER		      16
 #define NF_RUNS			      17
 
+/* What an options record can set, each the last field of its kind. */
+struct nf_plan_opt {
+	struct nf_plan_val sampler_id, direction;
+	struct nf_plan_val smp[4];   /* interval, space, size, population */
+	struct nf_plan_val vrf[2];   /* IE 234 / 235 */
+	struct nf_plan_val iface[2]; /* IE 10 / 14, or the v9 Interface scope */
+	struct nf_plan_val vrf_name, ifname, ifdescr, rd;
+};
+
 struct nf_plan {
 	uint64_t present;     /* FR_ bits every record sets (not times, MPLS, sampling) */
 	uint16_t nint, nop;   /* ops run in template order: later fields win */
 	uint8_t run[NF_RUNS]; /* entries of ints[] in each run, in run order */
 	uint8_t has_mpls, has_smp;
-	struct nf_plan_val t[2]; /* flow start, end */
+	uint8_t names; /* NF_PLAN_NAMES_* bits: when to resolve names per record */
+	uint8_t nvlen; /* variable-length fields */
+	uint16_t tail; /* fixed bytes after the last variable-length value */
+	uint16_t vgap[NF_PLAN_MAX_VLEN]; /* fixed bytes before each length prefix */
+	struct nf_plan_val t[2];	 /* flow start, end */
 	struct nf_plan_val sysinit, sampler_id;
 	struct nf_plan_val smp[4]; /* interval, space, size, population */
 	const struct nf_plan_int *ints;
 	const struct nf_plan_op *ops;
+	const struct nf_plan_opt *opt; /* options templates only (then nint = nop = 0) */
 };
 
 struct nf_template {
 	struct nf_template *next;   /* hash chain */
-	const struct nf_plan *plan; /* fixed-length data templates; NULL: generic path */
+	const struct nf_plan *plan; /* NULL: generic path (see nf_tpl_build) */
 	uint32_t domain;	    /* v9 source id / IPFIX observation domain id */
 	uint16_t id;
 	uint8_t version;  /* 9 or 10 */
@@ -202,9 +240,10 @@ struct nf_template {
 struct nf_template_store;
 
 /*
- * Build a template from field specifiers, computing its plan (and, for a
- * fixed-length data template, its fast plan, in the same allocation so that
- * free() still releases everything).  For options
+ * Build a template from field specifiers with its fast plan, in the same
+ * allocation so that free() still releases everything.  A template has no
+ * plan (generic path) only when it has more than NF_PLAN_MAX_VLEN
+ * variable-length fields or two fields for one MPLS stack position.  For options
  * templates the first nscope fields are the scope.  custom may be NULL.
  * Returns NULL with *why set when the template is unusable (zero fields,
  * records that could not fit in a set, too many fields) or on ENOMEM

@@ -44,6 +44,18 @@
 #define MAX_POOL    16384 /* pre-built datagrams, about 24 MB */
 #define TEMPLATE_ID 256
 
+/*
+ * --vlen (IPFIX): two variable-length fields after the fixed ones, as Cisco
+ * IOS XR and Huawei send them: interfaceName (IE 82) and an enterprise
+ * field (Cisco's PEN 9, IE 12235, a text value).  Each value has a fixed
+ * size here, so the records per datagram stay constant.
+ */
+#define VL_IFNAME_LEN 24
+#define VL_ENT_PEN    9u
+#define VL_ENT_IE     12235u
+#define VL_ENT_LEN    8
+#define VL_EXTRA      (1 + VL_IFNAME_LEN + 1 + VL_ENT_LEN) /* one length byte each */
+
 /* Field list shared by v9 and IPFIX; lengths differ where the two usually do. */
 struct field {
 	uint16_t type;
@@ -97,6 +109,7 @@ struct opts {
 	int batch;	  /* datagrams per sendmmsg() */
 	int sources;
 	int template_every; /* data datagrams per source between templates */
+	bool vlen;	    /* IPFIX with two variable-length fields */
 	bool quiet;
 };
 
@@ -261,9 +274,9 @@ static void build_v5(struct dgram *d, uint32_t first_key, uint16_t n, uint32_t k
 	d->nrec = n;
 }
 
-static size_t record_len(int version)
+static size_t record_len(int version, bool vlen)
 {
-	size_t len = 0;
+	size_t len = vlen ? VL_EXTRA : 0;
 
 	for (int i = 0; i < F_COUNT; i++)
 		len += version == 9 ? fields[i].len_v9 : fields[i].len_ipfix;
@@ -287,7 +300,7 @@ static uint8_t *put_header(uint8_t *p, int version, uint16_t count)
 	return put32(p, 1); /* source_id / observation domain */
 }
 
-static void build_template(struct dgram *d, int version)
+static void build_template(struct dgram *d, int version, bool vlen)
 {
 	uint8_t *p = put_header(d->buf, version, 1);
 	uint8_t *set = p;
@@ -295,10 +308,17 @@ static void build_template(struct dgram *d, int version)
 	p = put16(p, version == 9 ? 0 : 2);
 	p = put16(p, 0); /* set length, below */
 	p = put16(p, TEMPLATE_ID);
-	p = put16(p, F_COUNT);
+	p = put16(p, (uint16_t)(F_COUNT + (vlen ? 2 : 0)));
 	for (int i = 0; i < F_COUNT; i++) {
 		p = put16(p, fields[i].type);
 		p = put16(p, version == 9 ? fields[i].len_v9 : fields[i].len_ipfix);
+	}
+	if (vlen) {
+		p = put16(p, 82);
+		p = put16(p, 0xffff);
+		p = put16(p, (uint16_t)(0x8000 | VL_ENT_IE));
+		p = put16(p, 0xffff);
+		p = put32(p, VL_ENT_PEN);
 	}
 	put16(set + 2, (uint16_t)(p - set));
 	d->len = (uint16_t)(p - d->buf);
@@ -307,7 +327,8 @@ static void build_template(struct dgram *d, int version)
 	d->nrec = 0;
 }
 
-static void build_data(struct dgram *d, int version, uint32_t first_key, uint16_t n, uint32_t keys)
+static void build_data(struct dgram *d, int version, bool vlen, uint32_t first_key, uint16_t n,
+		       uint32_t keys)
 {
 	uint8_t *p = put_header(d->buf, version, n);
 	uint8_t *set = p;
@@ -380,6 +401,18 @@ static void build_data(struct dgram *d, int version, uint32_t first_key, uint16_
 			}
 			p = putn(p, v, len);
 		}
+		if (vlen) {
+			char t[VL_IFNAME_LEN + VL_ENT_LEN + 2];
+
+			snprintf(t, sizeof t, "GigabitEthernet0/0/0/%03u", r.in_if % 1000);
+			p = put8(p, VL_IFNAME_LEN);
+			memcpy(p, t, VL_IFNAME_LEN);
+			p += VL_IFNAME_LEN;
+			snprintf(t, sizeof t, "app-%04u", (unsigned)(r.dport % 10000));
+			p = put8(p, VL_ENT_LEN);
+			memcpy(p, t, VL_ENT_LEN);
+			p += VL_ENT_LEN;
+		}
 	}
 	while ((p - set) % 4) /* pad the set to a 4-byte boundary */
 		*p++ = 0;
@@ -390,11 +423,11 @@ static void build_data(struct dgram *d, int version, uint32_t first_key, uint16_
 	d->nrec = n;
 }
 
-static uint16_t records_per_dgram(int version)
+static uint16_t records_per_dgram(int version, bool vlen)
 {
 	if (version == 5)
 		return 30;
-	return (uint16_t)((MAX_DGRAM - header_len(version) - 4) / record_len(version));
+	return (uint16_t)((MAX_DGRAM - header_len(version) - 4) / record_len(version, vlen));
 }
 
 /* Patch the per-send header fields of a copy about to go out on source s. */
@@ -439,12 +472,14 @@ static void sleep_until(double t)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
-		   "              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
-		   "              [--batch B] [--sources N] [--template-every D] [--quiet]\n"
-		   "Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
-		   "Prints: sent records=... datagrams=... templates=... bytes=... seconds=... "
-		   "rate=...\n");
+	fprintf(f,
+		"usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
+		"              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
+		"              [--batch B] [--sources N] [--template-every D] [--vlen] [--quiet]\n"
+		"--vlen (IPFIX): add interfaceName and an enterprise field, both variable-length.\n"
+		"Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
+		"Prints: sent records=... datagrams=... templates=... bytes=... seconds=... "
+		"rate=...\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -460,6 +495,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"batch", required_argument, NULL, 'b'},
 	    {"sources", required_argument, NULL, 's'},
 	    {"template-every", required_argument, NULL, 'T'},
+	    {"vlen", no_argument, NULL, 'V'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -474,7 +510,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			   .batch = 32,
 			   .sources = 1,
 			   .template_every = 1000};
-	while ((c = getopt_long(argc, argv, "v:k:d:p:r:t:n:b:s:T:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:k:d:p:r:t:n:b:s:T:Vqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			o->version = atoi(optarg);
@@ -506,6 +542,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'T':
 			o->template_every = atoi(optarg);
 			break;
+		case 'V':
+			o->vlen = true;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -524,6 +563,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->port = (uint16_t)port;
 	if (o->version != 5 && o->version != 9 && o->version != 10) {
 		fprintf(stderr, "nfsend: --version must be 5, 9 or 10\n");
+		return -1;
+	}
+	if (o->vlen && o->version != 10) {
+		fprintf(stderr, "nfsend: --vlen needs --version 10 (IPFIX)\n");
 		return -1;
 	}
 	if (o->keys < 1 || o->keys > MAX_KEYS || o->batch < 1 || o->batch > MAX_BATCH ||
@@ -659,7 +702,7 @@ int main(int argc, char **argv)
 	 * datagrams.  When that is too many, datagram j carries keys
 	 * [j*per, min((j+1)*per, K)) instead and the last one may be short.
 	 */
-	per = records_per_dgram(o.version);
+	per = records_per_dgram(o.version, o.vlen);
 	npool = o.keys / gcd(o.keys, per);
 	wrap = npool <= MAX_POOL;
 	if (!wrap)
@@ -681,10 +724,10 @@ int main(int argc, char **argv)
 		if (o.version == 5)
 			build_v5(&pool[j], first, n, o.keys);
 		else
-			build_data(&pool[j], o.version, first, n, o.keys);
+			build_data(&pool[j], o.version, o.vlen, first, n, o.keys);
 	}
 	if (o.version != 5)
-		build_template(&tpl, o.version);
+		build_template(&tpl, o.version, o.vlen);
 	for (int i = 0; i < o.batch; i++) {
 		iov[i].iov_base = slot[i].buf;
 		mm[i].msg_hdr.msg_iov = &iov[i];

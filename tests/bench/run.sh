@@ -316,7 +316,8 @@ scenario_args() { # SCEN -> "label|nfsend args"
 	b) echo "v5, 100k keys, paced $RATE_B/s|--version 5 --keys 100000 --rate $RATE_B --duration $SECS" ;;
 	c) echo "v9, 64 keys, $speed|--version 9 --keys 64 $pace--duration $SECS" ;;
 	d) echo "IPFIX, 64 keys, $speed|--version 10 --keys 64 $pace--duration $SECS" ;;
-	*) die "unknown scenario '$1' (a b c d x)" ;;
+	e) echo "IPFIX + 2 vlen fields, 64 keys, $speed|--version 10 --vlen --keys 64 $pace--duration $SECS" ;;
+	*) die "unknown scenario '$1' (a b c d e x)" ;;
 	esac
 }
 
@@ -354,6 +355,7 @@ import sys
 sp = 'paced' if sys.argv[3] else 'full'
 labels = {'a': 'a: v5, 64 keys, ' + sp, 'b': 'b: v5, 100k keys, paced',
           'c': 'c: v9, 64 keys, ' + sp, 'd': 'd: IPFIX, 64 keys, ' + sp,
+          'e': 'e: IPFIX vlen, 64 keys, ' + sp,
           'x5': 'x5: v5 exactness', 'x9': 'x9: v9 exactness', 'x10': 'x10: IPFIX exactness'}
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
 hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop',

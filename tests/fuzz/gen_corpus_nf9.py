@@ -69,6 +69,27 @@ def ipfix_seeds():
     ]
 
 
+def names_seeds():
+    """VRF / interface tables as options data (IPFIX variable-length names, v9 Interface
+    scope) and flows that look names up or carry them (IE 82, 236, 90)."""
+    vrf = struct.pack(">HHH", 300, 4, 1) + fs(234, 4) + fs(235, 4) + fs(236, 0xFFFF) + fs(90, 8)
+    vrfd = struct.pack(">II", 1, 1) + b"\x02A4" + struct.pack(">Q", 0x0002FBF00036000E)
+    ifc = struct.pack(">HHH", 301, 3, 1) + fs(10, 4) + fs(82, 0xFFFF) + fs(83, 0xFFFF)
+    ifcd = struct.pack(">I", 3) + b"\x06Gi0/0/" + b"\xff\x00\x04desc"
+    tpl = struct.pack(">HH", 256, 6) + fs(8, 4) + fs(10, 4) + fs(14, 4) + fs(234, 4) + \
+        fs(236, 0xFFFF) + fs(90, 8)
+    rec = ip4("10.0.0.1") + struct.pack(">III", 3, 4, 1) + b"\x03RED" + struct.pack(">Q", 7)
+    v9ifc = struct.pack(">HHH", 302, 4, 8) + fs(2, 4) + fs(82, 8) + fs(83, 8)
+    v9ifcd = struct.pack(">I", 3) + b"Gi0/1\0\0\0" + b"uplink\0\0"
+    v9tpl = struct.pack(">HH", 257, 3) + fs(10, 2) + fs(14, 2) + fs(82, 8)
+    v9rec = struct.pack(">HH", 3, 4) + b"Te0/1\0\0\0"
+    return [
+        frames(0, [ipfix([setb(3, vrf + ifc), setb(2, tpl)]), ipfix([setb(300, vrfd), setb(301, ifcd)]),
+                   ipfix([setb(256, rec + rec)], 2)]),
+        frames(0, [v9([setb(1, v9ifc), setb(0, v9tpl)]), v9([setb(302, v9ifcd), setb(257, v9rec)], 2)]),
+    ]
+
+
 def v5_v8_seeds():
     v5 = struct.pack(">HHIIIIBBH", 5, 1, 100000, 1700000000, 0, 1, 0, 0, 0x4064) + \
         ip4("10.0.0.1") + ip4("10.0.0.2") + ip4("10.0.0.254") + struct.pack(">HHIIIIHHBBBBHHBBH", 1, 2, 3, 300, 90000, 95000, 1234, 80, 0, 0x12, 6, 0, 65001, 65002, 24, 16, 0)
@@ -115,6 +136,8 @@ def main():
     for i, s in enumerate(ipfix_seeds()):
         seeds["ipfix-%d" % i] = s
     seeds["v5-v8"] = v5_v8_seeds()[0]
+    for i, s in enumerate(names_seeds()):
+        seeds["names-%d" % i] = s
     fx = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(OUT), "..", "..", "..", "..", "shared", "fixtures", "pmacct")
     if os.path.isdir(fx):
         for name in sorted(os.listdir(fx)):

@@ -9,7 +9,8 @@ FUZZ_RUNS = 200000
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_NF9_SRCS = $(srcdir)/tests/fuzz/fuzz_nf9.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
-	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c $(srcdir)/agg/primitive.c \
+	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c $(srcdir)/proto/nf_options.c \
+	$(srcdir)/agg/primitive.c \
 	$(srcdir)/agg/mapline.c $(srcdir)/agg/lpm.c $(srcdir)/agg/sampling_map.c
 
 check_PROGRAMS += tests/fuzz/replay_nf9

@@ -29,9 +29,10 @@ row, then removed: there is nothing to compare it with).  timestamp_arrival is n
 aggregated: it is volatile and would split rows across a second boundary.
 
 test_upstream_full_refused checks that the upstream configurations needing features netacct
-lacks (label/pre_tag_map, mpls_vpn_rd/flow_to_rd_map, vrf_name, ingress/egress_vrf_name) are
-refused with an error naming the feature; each case becomes a full comparison when its
-features land.
+lacks (label/pre_tag_map, flow_to_rd_map) are refused with an error naming the feature; each
+case becomes a full comparison when its features land.  100 and 101 are full comparisons
+already: mpls_vpn_rd (with its origin) and vrf_name come from the flows and the routers'
+options data.
 
 Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmacct nfacctd
 (a development cross-check of the normalisation; 1.7.7 lacks some newer features).
@@ -45,8 +46,7 @@ pytestmark = pytest.mark.skipif(not fr.FIXTURES.exists(),
                                 reason="pmacct fixtures not found in %s" % fr.FIXTURES)
 
 # Fields produced upstream by features netacct does not have (yet).
-RD = ("mpls_vpn_rd", "mpls_vpn_rd_origin")    # mpls_vpn_rd primitive, flow_to_rd_map
-VRF = ("vrf_name",)                           # vrf_name primitive (IPFIX VRF name options)
+RD = ("mpls_vpn_rd", "mpls_vpn_rd_origin")    # when flow_to_rd_map set them (origin "map")
 FRAMING = ("writer_id", "flows")              # Kafka/Avro framing; flows null upstream
 
 CUSTOM5 = ("vrf_id_ingress", "vrf_id_egress", "mpls_tl_ipv4_address", "mpls_tl_prefix_length",
@@ -117,24 +117,25 @@ F100 = "100-IPFIXv10-CISCO"
 
 
 def test_100_ipfix_cisco(nfacctd, tmp_path):
-    """100 default: compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst, net_src,
-    net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
-    mpls_label_stack, ip_proto, tos, packets, bytes.
-    Dropped: mpls_vpn_rd, mpls_vpn_rd_origin (no mpls_vpn_rd primitive in netacct),
-    writer_id, flows (Kafka/Avro framing)."""
-    check(nfacctd, tmp_path, F100, BASE + NETS, RD + FRAMING)
+    """100 default, the upstream comparison in full: peer_ip_src, iface_in, iface_out,
+    ip_src, ip_dst, net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags,
+    fwd_status, mpls_label_stack, ip_proto, tos, mpls_vpn_rd with mpls_vpn_rd_origin (no VRF
+    in these flows: "0:0:0", "unknown"), packets, bytes.
+    Dropped: writer_id, flows (Kafka/Avro framing)."""
+    check(nfacctd, tmp_path, F100, BASE + NETS + ("mpls_vpn_rd",), FRAMING)
 
 
 def test_100_ipfix_cisco_nat_timestamps(nfacctd, tmp_path):
     """100 scenario-01: as the default plus post_nat_ip_src, post_nat_ip_dst,
     post_nat_port_src, post_nat_port_dst, nat_event, timestamp_start, timestamp_end,
-    timestamp_export.  Dropped: mpls_vpn_rd, mpls_vpn_rd_origin, writer_id, flows; upstream
+    timestamp_export, mpls_vpn_rd, mpls_vpn_rd_origin.  Dropped: writer_id, flows; upstream
     also had nfacctd_stitching (not in netacct), whose timestamp_min/max are volatile
     anyway, and timestamp_arrival (volatile)."""
     nat = ("post_nat_src_host", "post_nat_dst_host", "post_nat_src_port", "post_nat_dst_port",
            "nat_event")
-    check(nfacctd, tmp_path, F100, BASE + NETS + nat + TIMES + ("timestamp_export",),
-          RD + FRAMING, expected="scenario-01/output-flow-00.json")
+    check(nfacctd, tmp_path, F100,
+          BASE + NETS + nat + TIMES + ("timestamp_export", "mpls_vpn_rd"),
+          FRAMING, expected="scenario-01/output-flow-00.json")
 
 
 # --------------------------------------------------------------------------
@@ -145,15 +146,16 @@ F101 = "101-NFv9-CISCO-cust_primitives"
 
 
 def test_101_nfv9_custom_primitives(nfacctd, tmp_path):
-    """101: compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst, port_src, port_dst,
-    tcp_flags, fwd_status, mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end,
-    the custom primitives vrf_id_ingress (IE 234), vrf_id_egress (235), mpls_tl_ipv4_address
-    (47), mpls_tl_prefix_length (91), mpls_tl_type (46) (flattened from Avro's
-    custom_primitives object, string values), packets, bytes.
-    Dropped: mpls_vpn_rd, mpls_vpn_rd_origin (no mpls_vpn_rd primitive), vrf_name (not
-    implemented), writer_id, flows (framing); timestamp_arrival (volatile)."""
-    check(nfacctd, tmp_path, F101, BASE + TIMES, RD + VRF + FRAMING, custom=CUSTOM5,
-          extra=custom_extra(tmp_path, F101, "127.0.0.1"))
+    """101, the upstream comparison in full: peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
+    port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack, ip_proto, tos,
+    timestamp_start, timestamp_end, mpls_vpn_rd and its origin ("vrfid:<IE 234>", "flow":
+    the router exports no RD), vrf_name ("": no VRF table in the capture), the custom
+    primitives vrf_id_ingress (IE 234), vrf_id_egress (235), mpls_tl_ipv4_address (47),
+    mpls_tl_prefix_length (91), mpls_tl_type (46) (flattened from Avro's custom_primitives
+    object, string values), packets, bytes.
+    Dropped: writer_id, flows (framing); timestamp_arrival (volatile)."""
+    check(nfacctd, tmp_path, F101, BASE + TIMES + ("mpls_vpn_rd", "vrf_name"), FRAMING,
+          custom=CUSTOM5, extra=custom_extra(tmp_path, F101, "127.0.0.1"))
 
 
 
@@ -162,7 +164,7 @@ def test_101_nfv9_custom_primitives(nfacctd, tmp_path):
 
 
 F102 = "102-NFv9-CISCO-f2rd-pretag-sampling-reload"
-DROP102 = ("label",) + RD + VRF + FRAMING
+DROP102 = ("label",) + RD + FRAMING
 
 
 def extra102(tmp_path, addr, suffix="00"):
@@ -176,12 +178,12 @@ def extra102(tmp_path, addr, suffix="00"):
 def test_102_nfv9_sampling_map(nfacctd, tmp_path):
     """102 run 1 (-00 maps): compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
     net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
-    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, the five custom
-    primitives of test 101, packets, bytes (renormalized by sampling_map rate 1).
-    Dropped: label (pre_tag_map not implemented), mpls_vpn_rd, mpls_vpn_rd_origin
-    (flow_to_rd_map / mpls_vpn_rd not implemented), vrf_name, writer_id, flows."""
-    check(nfacctd, tmp_path, F102, BASE + NETS + TIMES, DROP102, custom=CUSTOM5,
-          extra=extra102(tmp_path, "127.0.0.1"))
+    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, vrf_name, the five
+    custom primitives of test 101, packets, bytes (renormalized by sampling_map rate 1).
+    Dropped: label (pre_tag_map not implemented), mpls_vpn_rd, mpls_vpn_rd_origin (most rows
+    take them from flow_to_rd_map, not implemented), writer_id, flows."""
+    check(nfacctd, tmp_path, F102, BASE + NETS + TIMES + ("vrf_name",), DROP102,
+          custom=CUSTOM5, extra=extra102(tmp_path, "127.0.0.1"))
 
 
 def test_102_nfv9_sampling_map_reload(nfacctd, tmp_path):
@@ -205,7 +207,7 @@ def test_102_nfv9_sampling_map_reload(nfacctd, tmp_path):
         if fr.daemon_kind() == "netacct":
             d.wait_datagrams(2 * sent)
 
-    aggregate = list(BASE + NETS + TIMES + CUSTOM5) + ["flows"]
+    aggregate = list(BASE + NETS + TIMES + ("vrf_name",) + CUSTOM5) + ["flows"]
     rows, _ = fr.run_collector(nfacctd, tmp_path, payloads, aggregate, extra, addr,
                                between=reload_and_replay)
     exp = [r for f in ("output-flow-00.json", "output-flow-01.json")
@@ -226,7 +228,7 @@ def test_102_nfv9_sampling_map_reload(nfacctd, tmp_path):
 
 F103 = "103-IPFIXv10-CISCO-pretag-JSON_encoding"
 SCEN103 = ["output-flow-00.json"] + ["scenario-0%d/output-flow-00.json" % i for i in range(1, 6)]
-DROP103 = ("event_type", "label") + RD + ("writer_id",)
+DROP103 = ("event_type", "label", "writer_id")
 
 
 def _drop103(f):
@@ -236,8 +238,7 @@ def _drop103(f):
 
 
 def test_103_normalised_scenarios_agree():
-    """Harness self-check: once label, event_type, writer_id, flows and mpls_vpn_rd* are
-    dropped, the JSON (default, 01, 02) and Avro (03-05) renderings of the six scenarios
+    """Harness self-check: once label, event_type, writer_id and flows are dropped, the JSON (default, 01, 02) and Avro (03-05) renderings of the six scenarios
     are the same rows, so running netacct once against the default covers all of them."""
     ref = fr.normalise_expected(fr.load_expected(fr.fixture_dir(F103) / SCEN103[0], "x"),
                                 _drop103(SCEN103[0]))
@@ -249,12 +250,12 @@ def test_103_normalised_scenarios_agree():
 def test_103_ipfix_json_encoding(nfacctd, tmp_path):
     """103 default (Kafka JSON): compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
     net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
-    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, packets, bytes.
+    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, mpls_vpn_rd,
+    mpls_vpn_rd_origin, packets, bytes.
     This is the one JSON-encoded expected file with no label map, so event_type ("purge") is
     compared too.  Dropped: writer_id (Kafka framing), label (pre_tag_map/label not
-    implemented; "" here), mpls_vpn_rd, mpls_vpn_rd_origin (not implemented);
-    timestamp_arrival (volatile)."""
-    check(nfacctd, tmp_path, F103, BASE + NETS + TIMES,
+    implemented; "" here); timestamp_arrival (volatile)."""
+    check(nfacctd, tmp_path, F103, BASE + NETS + TIMES + ("mpls_vpn_rd",),
           tuple(f for f in DROP103 if f != "event_type"), event_type=True)
 
 
@@ -269,13 +270,14 @@ F104 = "104-IPFIXv10-IPv6-CISCO-sampling_option"
 def test_104_ipfix_sampling_option_renormalize(nfacctd, tmp_path, transport):
     """104 (capture sent to udp/9992): compares peer_ip_src, iface_in, iface_out, ip_src,
     ip_dst, port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack, ip_proto, tos, the
-    custom primitives vrf_id_ingress/vrf_id_egress (flattened, string values), packets and
-    bytes renormalized (nfacctd_renormalize: true) by the sampling interval of the option
-    records.  Dropped: label (pre_tag_map not implemented; catch-all nkey/pkey unknown),
-    mpls_vpn_rd, mpls_vpn_rd_origin ("vrfid:<id>" from the flow: not implemented),
-    vrf_name, writer_id, flows.  Upstream used IPv6 transport; both are replayed here."""
+    custom primitives vrf_id_ingress/vrf_id_egress (flattened, string values), mpls_vpn_rd
+    and its origin ("vrfid:<id>", "flow"), vrf_name (""), packets and bytes renormalized
+    (nfacctd_renormalize: true) by the sampling interval of the option records.  Dropped:
+    label (pre_tag_map not implemented; catch-all nkey/pkey unknown), writer_id, flows.
+    Upstream used IPv6 transport; both are replayed here."""
     addr = ADDRS[transport]
-    check(nfacctd, tmp_path, F104, BASE, ("label",) + RD + VRF + FRAMING, custom=CUSTOM2,
+    check(nfacctd, tmp_path, F104, BASE + ("mpls_vpn_rd", "vrf_name"), ("label",) + FRAMING,
+          custom=CUSTOM2,
           addr=addr, dport=9992,
           extra=custom_extra(tmp_path, F104, addr, nfacctd_renormalize="true"))
 
@@ -291,16 +293,18 @@ F106 = "106-IPFIXv10-HUAWEI-vrf_name"
 def test_106_ipfix_huawei(nfacctd, tmp_path, transport):
     """106: compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst, net_src, net_dst,
     mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack,
-    ip_proto, tos, timestamp_start, timestamp_end, the five custom primitives of test 101
-    (flattened, string values), packets, bytes (nfacctd_renormalize: true, as upstream).
-    Dropped: label (pre_tag_map), mpls_vpn_rd, mpls_vpn_rd_origin (RD from flow data),
-    vrf_name, ingress_vrf_name, egress_vrf_name (VRF-name resolution), writer_id, flows:
-    not implemented in netacct / framing.  Upstream also had nfacctd_stitching (its
-    timestamp_min/max are volatile).  Upstream used IPv6 transport; both are replayed."""
+    ip_proto, tos, timestamp_start, timestamp_end, mpls_vpn_rd and its origin (the RD of
+    the VRF from the router's options data, "flow"), vrf_name, ingress_vrf_name,
+    egress_vrf_name (VRF id -> name from the options data), the five custom primitives of
+    test 101 (flattened, string values), packets, bytes (nfacctd_renormalize: true, as
+    upstream).  Dropped: label (pre_tag_map, not implemented), writer_id, flows (framing).
+    Upstream also had nfacctd_stitching (its timestamp_min/max are volatile).  Upstream
+    used IPv6 transport; both are replayed."""
     addr = ADDRS[transport]
-    check(nfacctd, tmp_path, F106, BASE + NETS + TIMES,
-          ("label",) + RD + VRF + ("ingress_vrf_name", "egress_vrf_name") + FRAMING,
-          custom=CUSTOM5, addr=addr,
+    check(nfacctd, tmp_path, F106,
+          BASE + NETS + TIMES + ("mpls_vpn_rd", "vrf_name", "ingress_vrf_name",
+                                 "egress_vrf_name"),
+          ("label",) + FRAMING, custom=CUSTOM5, addr=addr,
           extra=custom_extra(tmp_path, F106, addr, nfacctd_renormalize="true"))
 
 
@@ -318,12 +322,9 @@ CP = "pmacct_mount/custom-primitives-00.map"
 # The upstream settings of each full comparison, and the features (key or primitive names)
 # netacct lacks for it.
 FULL = [
-    _full(F100, BASE + NETS + ("mpls_vpn_rd",), ("mpls_vpn_rd",)),
-    _full(F101, BASE + TIMES + ("mpls_vpn_rd", "vrf_name"), ("mpls_vpn_rd", "vrf_name"),
-          custom=CUSTOM5, maps=(("aggregate_primitives", CP),)),
     _full(F102, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name"),
-          ("label", "mpls_vpn_rd", "vrf_name", "pre_tag_map", "flow_to_rd_map",
-           "pre_tag_label_encode_as_map"), custom=CUSTOM5,
+          ("label", "pre_tag_map", "flow_to_rd_map", "pre_tag_label_encode_as_map"),
+          custom=CUSTOM5,
           maps=(("aggregate_primitives", CP), ("sampling_map", "pmacct_mount/sampling-00.map"),
                 ("pre_tag_map", "pmacct_mount/pretag-00.map"),
                 ("flow_to_rd_map", "pmacct_mount/f2rd-00.map")),
@@ -335,14 +336,12 @@ FULL = [
           maps=(("pre_tag_map", "scenario-02/pretag-00.map"),),
           keys=(("pre_tag_label_encode_as_map[x]", "true"),), expected="scenario-02"),
     _full(F104, BASE + ("label", "mpls_vpn_rd", "vrf_name"),
-          ("label", "mpls_vpn_rd", "vrf_name", "pre_tag_map", "pre_tag_label_encode_as_map"),
-          custom=CUSTOM2,
+          ("label", "pre_tag_map", "pre_tag_label_encode_as_map"), custom=CUSTOM2,
           maps=(("aggregate_primitives", CP), ("pre_tag_map", "pmacct_mount/pretag-00.map")),
           keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true"))),
     _full(F106, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name", "ingress_vrf_name",
                                        "egress_vrf_name"),
-          ("label", "mpls_vpn_rd", "vrf_name", "ingress_vrf_name", "egress_vrf_name"),
-          custom=CUSTOM5, maps=(("aggregate_primitives", CP),),
+          ("label",), custom=CUSTOM5, maps=(("aggregate_primitives", CP),),
           keys=(("nfacctd_renormalize", "true"),)),
 ]
 

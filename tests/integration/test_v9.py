@@ -1446,3 +1446,83 @@ def test_exporter_changing_source_port_keeps_its_worker(nfacctd, tmp_path, versi
     assert sum(1 for e in st.exporters if e["exporter"] == "127.0.0.1") == 1  # one worker
     assert read_json(out) == [P(ip_src="10.0.0.1", ip_dst="10.0.0.2", port_dst=80,
                                 packets=60, bytes=6000)]
+
+
+# ---------------------------------------------------------------------------
+# names and route distinguishers from options data
+
+
+NAMES_AGG = ("in_iface, out_iface, in_iface_name, out_iface_name, vrf_name, ingress_vrf_name, "
+             "egress_vrf_name, mpls_vpn_rd")
+
+
+def test_ipfix_names_from_options_and_renames(nfacctd, tmp_path):
+    """An IPFIX exporter sends its VRF table (scope 234; 236 variable-length, 90) and its
+    interface table (scope 10; 82 variable-length); flows get the names and the RD, '/' in
+    interface names printed as '_'.  Then the router renames the VRF and re-sends an
+    interface with another name: the flows after that carry the new names (a new row),
+    the earlier ones keep theirs."""
+    vrf = Tpl(300, [(236, 65535), (90, 8)], scope=[(234, 4)])
+    ifc = Tpl(301, [(82, 65535)], scope=[(10, 4)])
+    flow = Tpl(256, BASIC_FIELDS + [(10, 4), (14, 4), (234, 4), (235, 4)])
+    rd_as4 = (2 << 48) | (4226809910 << 16) | 14          # 2:4226809910:14
+    rd_ip = (1 << 48) | (0x0a000021 << 16) | 7            # 1:10.0.0.33:7
+
+    def rec(packets, vin, vout):
+        return basic("10.0.0.1", "10.0.0.2", 1000, 80, 6, packets, 100 * packets) + \
+            (3, 4, vin, vout)
+
+    dgrams = [
+        ipfix_msg(ipfix_opt_set(vrf, ifc), ipfix_tpl_set(flow), seq=0, domain=9),
+        ipfix_msg(data_set(vrf, (5, "CUST-A", rd_as4)),
+                  data_set(ifc, (3, "GigabitEthernet0/0/0/3"), (4, "Bundle-Ether4")),
+                  seq=0, domain=9),
+        ipfix_msg(data_set(flow, rec(1, 5, 0), rec(2, 0, 5), rec(4, 6, 0)), seq=3, domain=9),
+        ipfix_msg(data_set(vrf, (5, "CUST-B", rd_ip)), data_set(ifc, (3, "TenGigE0/1/0/0")),
+                  seq=6, domain=9),
+        ipfix_msg(data_set(flow, rec(8, 5, 0)), seq=8, domain=9),
+    ]
+    _, st, rows = run(nfacctd, tmp_path, NAMES_AGG, dgrams)
+    assert st.total("malformed") == 0
+    base = dict(iface_in=3, iface_out=4, iface_name_out="Bundle-Ether4")
+    exp = [
+        P(**base, iface_name_in="GigabitEthernet0_0_0_3", vrf_name="CUST-A",
+          ingress_vrf_name="CUST-A", egress_vrf_name="", mpls_vpn_rd="2:4226809910:14",
+          mpls_vpn_rd_origin="flow", packets=1, bytes=100),
+        P(**base, iface_name_in="GigabitEthernet0_0_0_3", vrf_name="CUST-A",
+          ingress_vrf_name="", egress_vrf_name="CUST-A", mpls_vpn_rd="2:4226809910:14",
+          mpls_vpn_rd_origin="flow", packets=2, bytes=200),
+        # VRF 6 has no row in the table: only its id is known
+        P(**base, iface_name_in="GigabitEthernet0_0_0_3", vrf_name="", ingress_vrf_name="",
+          egress_vrf_name="", mpls_vpn_rd="vrfid:6", mpls_vpn_rd_origin="flow",
+          packets=4, bytes=400),
+        P(**base, iface_name_in="TenGigE0_1_0_0", vrf_name="CUST-B", ingress_vrf_name="CUST-B",
+          egress_vrf_name="", mpls_vpn_rd="1:10.0.0.33:7", mpls_vpn_rd_origin="flow",
+          packets=8, bytes=800),
+    ]
+    assert canon(rows) == canon(exp)
+
+
+def test_v9_interface_table_and_no_vrf(nfacctd, tmp_path):
+    """NetFlow v9 interface table as Cisco IOS sends it (Interface scope, IE 82 and 83 at
+    fixed lengths, NUL-padded); a flow without VRF fields prints mpls_vpn_rd 0:0:0 with
+    origin unknown and empty VRF names; an interface not in the table prints ""."""
+    ifc = Tpl(300, [(82, 16), (83, 16)], scope=[(2, 4)])
+    flow = Tpl(256, BASIC_FIELDS + [(10, 2), (14, 2)])
+    dgrams = [
+        v9_msg(v9_opt_set(ifc), v9_tpl_set(flow), seq=0, source_id=1),
+        v9_msg(data_set(ifc, (7, b"Gi0/1".ljust(16, b"\0"), b"uplink".ljust(16, b"\0")),
+                        (8, b"\0" * 16, b"to core".ljust(16, b"\0"))), seq=1, source_id=1),
+        v9_msg(data_set(flow, basic("10.0.0.1", "10.0.0.2", 1, 2, 17, 3, 300) + (7, 8),
+                        basic("10.0.0.1", "10.0.0.2", 1, 2, 17, 5, 500) + (8, 9)),
+               seq=2, source_id=1),
+    ]
+    _, st, rows = run(nfacctd, tmp_path, NAMES_AGG, dgrams)
+    assert st.total("malformed") == 0
+    none = dict(vrf_name="", ingress_vrf_name="", egress_vrf_name="", mpls_vpn_rd="0:0:0",
+                mpls_vpn_rd_origin="unknown")
+    exp = [P(iface_in=7, iface_out=8, iface_name_in="Gi0_1", iface_name_out="to core",
+             packets=3, bytes=300, **none),
+           P(iface_in=8, iface_out=9, iface_name_in="to core", iface_name_out="",
+             packets=5, bytes=500, **none)]
+    assert canon(rows) == canon(exp)

@@ -146,4 +146,10 @@ TESTS += tests/unit/test_spool
 tests_unit_test_spool_SOURCES = tests/unit/test_spool.c
 tests_unit_test_spool_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_spool_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_names_prim
+TESTS += tests/unit/test_names_prim
+tests_unit_test_names_prim_SOURCES = tests/unit/test_names_prim.c
+tests_unit_test_names_prim_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_names_prim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif

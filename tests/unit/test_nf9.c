@@ -17,6 +17,7 @@
 
 #include "proto/netflow.h"
 #include "agg/sampling_map.h"
+#include "proto/nf_options.h"
 #include "proto/nf_sampling.h"
 #include "proto/nf_template.h"
 #include "proto/nf_templates_file.h"
@@ -679,6 +680,9 @@ static void test_ipfix_fields(void **state)
 	assert_int_equal(r->export_sysid, 99);
 	assert_int_equal(r->export_seqno, 500);
 	/* the fields an IPFIX data record can carry (tags, names... come from elsewhere) */
+	assert_true(FR_HAS(r, FR_MPLS_VPN_RD)); /* only the VRF id is known: vrfid:11 */
+	assert_int_equal(r->mpls_vpn_rd, (uint64_t)FR_RD_TYPE_VRFID << 48 | 11);
+	assert_int_equal(r->mpls_vpn_rd_origin, FR_RD_FLOW);
 	for (int i = FR_SRC_ADDR; i <= FR_SAMPLING_DIR; i++) {
 		if (i == FR_TCP_FLAGS || i == FR_SAMPLING || i == FR_ENGINE || i == FR_SRC_PORT ||
 		    i == FR_DST_PORT || i == FR_PROTO || i == FR_TOS || i == FR_SRC_AS ||
@@ -1957,7 +1961,7 @@ static void test_fast_reduced_sizes(void **state)
 	uint64_t want = (1ull << FR_SRC_AS) | (1ull << FR_DST_AS) | (1ull << FR_IN_IFACE) |
 			(1ull << FR_OUT_IFACE) | (1ull << FR_SRC_PORT) | (1ull << FR_DST_PORT) |
 			(1ull << FR_PROTO) | (1ull << FR_TOS) | (1ull << FR_VRF_IN) |
-			(1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS);
+			(1ull << FR_PEER_SRC_IP) | (1ull << FR_FLOWS) | (1ull << FR_MPLS_VPN_RD);
 	assert_int_equal(r->present, want);
 }
 
@@ -2028,7 +2032,7 @@ static void test_fast_used_and_unused_fields(void **state)
 static void test_fast_plan_fallbacks(void **state)
 {
 	struct fx *f = *state;
-	/* varlen (generic path), options (never a plan), duplicate MPLS position */
+	/* varlen and options templates have plans; a duplicate MPLS position has not */
 	ipfix_hdr(&f->b, 0, 1);
 	size_t s = set_begin(&f->b, 2);
 	u16(&f->b, 256);
@@ -2083,10 +2087,12 @@ static void test_fast_plan_fallbacks(void **state)
 	set_end(&f->b, s);
 	ipfix_end(&f->b);
 	assert_int_equal(dec(f), NF_OK);
-	assert_null(plan_of(f, 10, 1, 256));
+	assert_non_null(plan_of(f, 10, 1, 256));
+	assert_int_equal(plan_of(f, 10, 1, 256)->nvlen, 1);
 	assert_null(plan_of(f, 10, 1, 257));
 	assert_non_null(plan_of(f, 10, 1, 258));
-	assert_null(plan_of(f, 10, 1, 300));
+	assert_non_null(plan_of(f, 10, 1, 300));
+	assert_non_null(plan_of(f, 10, 1, 300)->opt);
 	assert_int_equal(f->s.n, 3);
 	assert_int_equal(f->s.rec[0].src_port, 11);
 	assert_int_equal(f->s.rec[1].src_port, 22);
@@ -2260,8 +2266,30 @@ static void put_records(struct buf *b, const struct rnd_tpl *t, uint16_t id, uns
 	set_end(b, s);
 }
 
+static void same_name(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+/*
+ * Same record, names compared as strings: two collectors (the fixture
+ * twins) hold their names tables, and so the pointers, apart.
+ */
 static void same_record(const struct flow_rec *a, const struct flow_rec *b)
 {
+	struct flow_rec x = *a, y = *b;
+	same_name(a->vrf_name, b->vrf_name);
+	same_name(a->vrf_name_in, b->vrf_name_in);
+	same_name(a->vrf_name_out, b->vrf_name_out);
+	same_name(a->ifname_in, b->ifname_in);
+	same_name(a->ifname_out, b->ifname_out);
+	x.vrf_name = x.vrf_name_in = x.vrf_name_out = x.ifname_in = x.ifname_out = NULL;
+	y.vrf_name = y.vrf_name_in = y.vrf_name_out = y.ifname_in = y.ifname_out = NULL;
+	a = &x;
+	b = &y;
 	assert_memory_equal(a, b, offsetof(struct flow_rec, custom_ptr));
 	for (unsigned i = 0; i < FR_CUSTOM_MAX; i++) {
 		assert_int_equal(a->custom_len[i], b->custom_len[i]);
@@ -2458,6 +2486,565 @@ static void test_fixture_fast_matches_generic(void **state)
 		skip();
 }
 
+/* ---- variable-length and options plans vs the generic path --------------- */
+
+/* Variable-length fields a router may send: names, an enterprise field, unknown ones. */
+static const struct {
+	uint16_t type;
+	uint32_t pen;
+} vl_pool[] = {{82, 0}, {236, 0}, {1234, 9}, {4321, 9}, {999, 0}, {83, 0}};
+
+struct vl_tpl {
+	uint16_t type[24], len[24];
+	uint32_t pen[24];
+	unsigned n;
+};
+
+static void vl_template(struct vl_tpl *t, int ipfix)
+{
+	t->n = 1 + rnd(24);
+	for (unsigned i = 0; i < t->n; i++) {
+		if (ipfix && rnd(5) == 0) {
+			unsigned k = rnd(sizeof vl_pool / sizeof vl_pool[0]);
+			t->type[i] = vl_pool[k].type;
+			t->pen[i] = vl_pool[k].pen;
+			t->len[i] = 0xffff;
+			continue;
+		}
+		unsigned k = rnd(sizeof ie_pool / sizeof ie_pool[0]);
+		t->type[i] = ie_pool[k].type;
+		t->len[i] = ie_pool[k].len;
+		if (rnd(4) == 0)
+			t->len[i] = (uint16_t)(1 + rnd(9));
+		if (rnd(8) == 0) /* names and RDs at fixed lengths too */
+			t->type[i] = rnd(3) == 0 ? 82 : rnd(2) ? 236 : 90;
+		t->pen[i] = ipfix && t->type[i] == 1234 ? 9 : 0;
+	}
+}
+
+static void vl_put_template(struct buf *b, const struct vl_tpl *t, uint16_t id)
+{
+	u16(b, id);
+	u16(b, (uint16_t)t->n);
+	for (unsigned i = 0; i < t->n; i++)
+		fs(b, t->type[i], t->len[i], t->pen[i]);
+}
+
+/* A value of n bytes: short names with NULs and '/', small ids, random bytes. */
+static void vl_bytes(struct buf *b, uint16_t type, unsigned n)
+{
+	if (type == 10 || type == 14 || type == 234 || type == 235) {
+		/* ids the options tables hold (0 .. 3) */
+		uint64_t v = rnd(4);
+		for (unsigned i = n; i-- > 0;)
+			u8(b, i < 8 ? (uint8_t)(v >> (8 * i)) : 0);
+		return;
+	}
+	static const char alphabet[] = "Gi0/1.AB\0";
+	for (unsigned i = 0; i < n; i++) {
+		unsigned c = rnd(8);
+		u8(b, c < 3   ? 0
+		      : c < 6 ? (uint8_t)alphabet[rnd(sizeof alphabet)]
+			      : (uint8_t)rnd(256));
+	}
+}
+
+static void vl_put_value(struct buf *b, uint16_t type, uint16_t len)
+{
+	if (len != 0xffff) {
+		vl_bytes(b, type, len);
+		return;
+	}
+	/* RFC 7011 §7: one length byte, or 255 and two more (also for short values) */
+	unsigned n = rnd(10) == 0 ? 255 + rnd(80) : rnd(12);
+	if (n < 255 && rnd(6)) {
+		u8(b, (uint8_t)n);
+	} else {
+		u8(b, 255);
+		u16(b, (uint16_t)n);
+	}
+	vl_bytes(b, type, n);
+}
+
+static void vl_put_records(struct buf *b, const struct vl_tpl *t, uint16_t id, unsigned n)
+{
+	size_t s = set_begin(b, id);
+	for (unsigned r = 0; r < n; r++)
+		for (unsigned i = 0; i < t->n; i++)
+			vl_put_value(b, t->type[i], t->len[i]);
+	/* sometimes padding or a truncated record behind the last one */
+	for (unsigned k = rnd(4) == 0 ? 1 + rnd(3) : 0; k; k--)
+		u8(b, (uint8_t)rnd(3));
+	set_end(b, s);
+}
+
+/*
+ * VRF and interface tables as options data: IPFIX scoped by the id (234 /
+ * 10), v9 by System / Interface scope, names at fixed and variable length.
+ */
+/* Whether the options templates' names are variable-length (data must follow suit). */
+static int vl_vrf_name_var, vl_ifname_var;
+
+static void vl_options_templates(struct buf *b, int ipfix)
+{
+	vl_vrf_name_var = (int)rnd(2);
+	vl_ifname_var = (int)rnd(2);
+	size_t s = set_begin(b, ipfix ? 3 : 1);
+	if (ipfix) {
+		/* a second 236: the last field of a kind counts, as in data records */
+		u16(b, 301);
+		u16(b, 5);
+		u16(b, 1);
+		fs(b, 234, 4, 0);
+		fs(b, 235, 4, 0);
+		fs(b, 236, vl_vrf_name_var ? 0xffff : 16, 0);
+		fs(b, 90, 8, 0);
+		fs(b, 236, 0xffff, 0);
+		u16(b, 302);
+		u16(b, 3);
+		u16(b, 1);
+		fs(b, rnd(2) ? 10 : 14, 4, 0);
+		fs(b, 82, vl_ifname_var ? 0xffff : 12, 0);
+		fs(b, 83, 0xffff, 0);
+	} else {
+		u16(b, 301);
+		u16(b, 4);
+		u16(b, 16);
+		fs(b, 1, 4, 0);
+		fs(b, 234, 4, 0);
+		fs(b, 236, 16, 0);
+		fs(b, 90, 8, 0);
+		set_end(b, s);
+		s = set_begin(b, 1);
+		u16(b, 302);
+		u16(b, 4);
+		u16(b, 8);
+		fs(b, 2, 4, 0);
+		fs(b, 82, 12, 0);
+		fs(b, 83, 8, 0);
+	}
+	set_end(b, s);
+}
+
+static void vl_options_data(struct buf *b, int ipfix)
+{
+	size_t s = set_begin(b, 301);
+	for (unsigned r = 1 + rnd(4); r; r--) {
+		if (ipfix) {
+			vl_bytes(b, 234, 4);
+			vl_bytes(b, 235, 4);
+			vl_put_value(b, 236, vl_vrf_name_var ? 0xffff : 16);
+		} else {
+			u32(b, 0);
+			vl_bytes(b, 234, 4);
+			vl_bytes(b, 236, 16);
+		}
+		u64(b, (uint64_t)rnd(3) << 48 | rnd(1u << 30));
+		if (ipfix)
+			vl_put_value(b, 236, 0xffff);
+	}
+	set_end(b, s);
+	s = set_begin(b, 302);
+	for (unsigned r = 1 + rnd(4); r; r--) {
+		vl_bytes(b, 10, 4);
+		if (ipfix) {
+			vl_put_value(b, 82, vl_ifname_var ? 0xffff : 12);
+			vl_put_value(b, 83, 0xffff);
+		} else {
+			vl_bytes(b, 82, 12);
+			vl_bytes(b, 83, 8);
+		}
+	}
+	set_end(b, s);
+}
+
+static void hide_all_plans(struct nf_exporter *ex)
+{
+	nf_tpl_foreach(ex->templates, hide_plan, ex->templates);
+}
+
+/*
+ * Every template on the fast path: random templates with variable-length
+ * and enterprise fields (and the names options tables) are decoded by two
+ * collectors, one with the plans and one with every plan hidden (the
+ * generic path, also for the options records), and every record must be
+ * identical: fields, names, route distinguishers, errors.  Options data
+ * travel in their own datagram so that the generic collector never decodes
+ * with a plan.
+ */
+static void test_vlen_fast_matches_generic(void **state)
+{
+	(void)state;
+	static struct twin tw; /* large: keep it off the stack */
+	static struct buf b;
+	struct prim_registry reg;
+	struct nf_options o;
+	memset(&tw, 0, sizeof tw);
+	memset(&reg, 0, sizeof reg);
+	reg.ncustom = 2;
+	strcpy(reg.custom[0].name, "vendor");
+	reg.custom[0].field_type = 1234;
+	reg.custom[0].pen = 9;
+	reg.custom[0].len = 4;
+	reg.custom[0].index = 0;
+	strcpy(reg.custom[1].name, "vname");
+	reg.custom[1].field_type = 4321;
+	reg.custom[1].pen = 9;
+	reg.custom[1].len = 16;
+	reg.custom[1].vlen = 1;
+	reg.custom[1].index = 1;
+	memset(&o, 0, sizeof o);
+	o.custom = &reg;
+	assert_int_equal(nf_collector_init(&tw.fast, &o, twin_emit, &tw.sf), 0);
+	assert_int_equal(nf_collector_init(&tw.slow, &o, twin_emit, &tw.ss), 0);
+	struct nt_addr a = mkaddr("192.0.2.7");
+	struct nf_exporter *ef = nf_exporter_get(&tw.fast, &a, 1),
+			   *es = nf_exporter_get(&tw.slow, &a, 1);
+	size_t vlen_plans = 0;
+
+	for (int iter = 0; iter < 600; iter++) {
+		int ipfix = iter % 4 != 0;
+		struct vl_tpl x, y;
+		vl_template(&x, ipfix);
+		vl_template(&y, ipfix);
+
+		for (int step = 0; step < 3; step++) {
+			if (ipfix)
+				ipfix_hdr(&b, 0, 5);
+			else
+				v9_hdr(&b, 1, 0, 5);
+			if (step == 0) {
+				size_t s = set_begin(&b, ipfix ? 2 : 0);
+				vl_put_template(&b, &x, 256);
+				vl_put_template(&b, &y, 257);
+				set_end(&b, s);
+				if (iter % 3 == 0)
+					vl_options_templates(&b, ipfix);
+			} else if (step == 1) {
+				if (iter % 3 != 0)
+					continue;
+				vl_options_data(&b, ipfix);
+			} else {
+				vl_put_records(&b, &x, 256, 1 + rnd(4));
+				vl_put_records(&b, &y, 257, 1 + rnd(3));
+				vl_put_records(&b, &x, 256, 1 + rnd(3));
+			}
+			if (ipfix)
+				ipfix_end(&b);
+			hide_all_plans(es);
+			tw.sf.n = tw.ss.n = 0;
+			enum nf_err e1 = nf_decode(&tw.fast, ef, b.b, b.n, 1);
+			enum nf_err e2 = nf_decode(&tw.slow, es, b.b, b.n, 1);
+			assert_int_equal(e1, e2);
+			assert_int_equal(tw.sf.n, tw.ss.n);
+			for (size_t i = 0; i < tw.sf.n && i < TWIN_MAX; i++)
+				same_record(&tw.sf.rec[i], &tw.ss.rec[i]);
+			tw.compared += tw.sf.n;
+			assert_int_equal(nf_names_count(ef->names), nf_names_count(es->names));
+		}
+		const struct nf_template *t = nf_tpl_get(ef->templates, ipfix ? 10 : 9, 5, 256);
+		if (t && t->plan && t->plan->nvlen)
+			vlen_plans++;
+	}
+	assert_true(vlen_plans > 50);
+	assert_true(tw.compared > 1000);
+	nf_collector_free(&tw.fast);
+	nf_collector_free(&tw.slow);
+}
+
+/* ---- names and route distinguishers from options data -------------------- */
+
+static void put_str(struct buf *b, const char *s, unsigned width)
+{
+	size_t n = strlen(s);
+	raw(b, s, n);
+	zeros(b, width - n);
+}
+
+static void put_vstr(struct buf *b, const char *s)
+{
+	u8(b, (uint8_t)strlen(s));
+	raw(b, s, strlen(s));
+}
+
+/* IPFIX VRF table (scope 234, 235; 236 variable; 90) and interface table (scope 10; 82). */
+static void names_templates(struct buf *b)
+{
+	size_t s = set_begin(b, 3);
+	u16(b, 300);
+	u16(b, 4);
+	u16(b, 2);
+	fs(b, 234, 4, 0);
+	fs(b, 235, 4, 0);
+	fs(b, 236, 0xffff, 0);
+	fs(b, 90, 8, 0);
+	u16(b, 301);
+	u16(b, 2);
+	u16(b, 1);
+	fs(b, 10, 4, 0);
+	fs(b, 82, 0xffff, 0);
+	set_end(b, s);
+	s = set_begin(b, 2);
+	u16(b, 256);
+	u16(b, 5);
+	fs(b, 8, 4, 0);
+	fs(b, 234, 4, 0);
+	fs(b, 235, 4, 0);
+	fs(b, 10, 4, 0);
+	fs(b, 14, 4, 0);
+	set_end(b, s);
+}
+
+static void names_vrf(struct buf *b, uint32_t in, uint32_t out, const char *name, uint64_t rd)
+{
+	size_t s = set_begin(b, 300);
+	u32(b, in);
+	u32(b, out);
+	put_vstr(b, name);
+	u64(b, rd);
+	set_end(b, s);
+}
+
+static void names_iface(struct buf *b, uint32_t ifindex, const char *name)
+{
+	size_t s = set_begin(b, 301);
+	u32(b, ifindex);
+	put_vstr(b, name);
+	set_end(b, s);
+}
+
+static void names_flow(struct buf *b, uint32_t vin, uint32_t vout, uint32_t in, uint32_t out)
+{
+	size_t s = set_begin(b, 256);
+	ip4(b, "10.1.1.1");
+	u32(b, vin);
+	u32(b, vout);
+	u32(b, in);
+	u32(b, out);
+	set_end(b, s);
+}
+
+static int name_is(const char *got, const char *want)
+{
+	return want ? got && strcmp(got, want) == 0 : got == NULL;
+}
+
+/*
+ * VRF id -> name and RD, ifindex -> name, from options data; a VRF renamed
+ * or an interface re-sent with a new name shows the new name from the next
+ * flow on; flows of another observation domain do not see the tables.
+ */
+static void test_names_from_options(void **state)
+{
+	struct fx *f = *state;
+	ipfix_hdr(&f->b, 0, 7);
+	names_templates(&f->b);
+	/* RD type 2: 4-byte ASN 4226809910, number 14 (the Huawei capture's) */
+	names_vrf(&f->b, 1, 1, "A4", 0x0002fbf00036000eull);
+	names_vrf(&f->b, 5, 0, "CUST-B", 0x0000fde8000000c8ull); /* 0:65000:200 */
+	names_iface(&f->b, 10, "GigabitEthernet0/0/0/1");
+	names_flow(&f->b, 0, 1, 10, 11);
+	names_flow(&f->b, 5, 9, 0, 10);
+	ipfix_end(&f->b);
+	f->s.n = 0;
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_true(FR_HAS(r, FR_VRF_NAME));
+	assert_true(name_is(r->vrf_name, "A4"));
+	assert_true(name_is(r->vrf_name_in, NULL));
+	assert_true(name_is(r->vrf_name_out, "A4"));
+	assert_true(FR_HAS(r, FR_MPLS_VPN_RD));
+	assert_int_equal(r->mpls_vpn_rd, 0x0002fbf00036000eull);
+	assert_int_equal(r->mpls_vpn_rd_origin, FR_RD_FLOW);
+	assert_true(FR_HAS(r, FR_IFNAME_IN));
+	assert_false(FR_HAS(r, FR_IFNAME_OUT));
+	assert_true(name_is(r->ifname_in, "GigabitEthernet0/0/0/1"));
+	r = &f->s.rec[1];
+	assert_true(name_is(r->vrf_name, "CUST-B"));
+	assert_true(name_is(r->vrf_name_in, "CUST-B"));
+	assert_true(name_is(r->vrf_name_out, NULL)); /* VRF 9 is unknown */
+	assert_int_equal(r->mpls_vpn_rd, 0x0000fde8000000c8ull);
+	assert_false(FR_HAS(r, FR_IFNAME_IN));
+	assert_true(name_is(r->ifname_out, "GigabitEthernet0/0/0/1"));
+
+	/* renamed VRF, moved interface: the new names from now on */
+	ipfix_hdr(&f->b, 2, 7);
+	names_vrf(&f->b, 5, 0, "CUST-C", 0x00010a000001002aull); /* 1:10.0.0.1:42 */
+	names_iface(&f->b, 10, "Bundle-Ether7");
+	names_flow(&f->b, 5, 0, 10, 0);
+	ipfix_end(&f->b);
+	f->s.n = 0;
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	r = &f->s.rec[0];
+	assert_true(name_is(r->vrf_name, "CUST-C"));
+	assert_int_equal(r->mpls_vpn_rd, 0x00010a000001002aull);
+	assert_true(name_is(r->ifname_in, "Bundle-Ether7"));
+
+	/* only the VRF id known: vrfid:<id>; no VRF at all: nothing */
+	ipfix_hdr(&f->b, 3, 7);
+	names_flow(&f->b, 0, 77, 3, 0);
+	names_flow(&f->b, 0, 0, 3, 0);
+	ipfix_end(&f->b);
+	f->s.n = 0;
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->s.rec[0].mpls_vpn_rd, (uint64_t)FR_RD_TYPE_VRFID << 48 | 77);
+	assert_int_equal(f->s.rec[0].mpls_vpn_rd_origin, FR_RD_FLOW);
+	assert_false(FR_HAS(&f->s.rec[0], FR_VRF_NAME));
+	assert_false(FR_HAS(&f->s.rec[1], FR_MPLS_VPN_RD));
+	assert_int_equal(f->s.rec[1].mpls_vpn_rd_origin, FR_RD_UNKNOWN);
+
+	/* another observation domain has its own tables */
+	ipfix_hdr(&f->b, 0, 8);
+	size_t s = set_begin(&f->b, 2);
+	u16(&f->b, 256);
+	u16(&f->b, 5);
+	fs(&f->b, 8, 4, 0);
+	fs(&f->b, 234, 4, 0);
+	fs(&f->b, 235, 4, 0);
+	fs(&f->b, 10, 4, 0);
+	fs(&f->b, 14, 4, 0);
+	set_end(&f->b, s);
+	names_flow(&f->b, 5, 0, 10, 0);
+	ipfix_end(&f->b);
+	f->s.n = 0;
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	assert_true(name_is(f->s.rec[0].vrf_name, NULL));
+	assert_true(name_is(f->s.rec[0].ifname_in, NULL));
+	assert_int_equal(f->s.rec[0].mpls_vpn_rd, (uint64_t)FR_RD_TYPE_VRFID << 48 | 5);
+}
+
+/*
+ * NetFlow v9 tables (Cisco IOS: Interface scope + 82/83, System scope +
+ * 234/236) and names carried by the data records themselves.
+ */
+static void test_names_v9_and_in_records(void **state)
+{
+	struct fx *f = *state;
+	v9_hdr(&f->b, 5, 1, 3);
+	size_t s = set_begin(&f->b, 1);
+	u16(&f->b, 300);
+	u16(&f->b, 4);
+	u16(&f->b, 8);
+	fs(&f->b, 2, 4, 0); /* Interface scope: the ifindex */
+	fs(&f->b, 82, 16, 0);
+	fs(&f->b, 83, 16, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 1);
+	u16(&f->b, 301);
+	u16(&f->b, 4);
+	u16(&f->b, 8);
+	fs(&f->b, 1, 4, 0); /* System scope */
+	fs(&f->b, 234, 4, 0);
+	fs(&f->b, 236, 32, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 0);
+	u16(&f->b, 256);
+	u16(&f->b, 4);
+	fs(&f->b, 10, 2, 0);
+	fs(&f->b, 14, 2, 0);
+	fs(&f->b, 234, 4, 0);
+	fs(&f->b, 82, 8, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 300);
+	u32(&f->b, 4);
+	put_str(&f->b, "Gi0/0/1", 16);
+	put_str(&f->b, "uplink", 16);
+	u32(&f->b, 6);
+	put_str(&f->b, "", 16); /* no name: the description stands in */
+	put_str(&f->b, "to core", 16);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 301);
+	u32(&f->b, 0);
+	u32(&f->b, 0x60000001u);
+	put_str(&f->b, "mgmt", 32);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u16(&f->b, 4);
+	u16(&f->b, 6);
+	u32(&f->b, 0x60000001u);
+	put_str(&f->b, "", 8);
+	u16(&f->b, 4);
+	u16(&f->b, 6);
+	u32(&f->b, 0x60000001u);
+	put_str(&f->b, "Te0/1/2", 8); /* the record's own name wins */
+	set_end(&f->b, s);
+	f->s.n = 0;
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 2);
+	const struct flow_rec *r = &f->s.rec[0];
+	assert_true(name_is(r->vrf_name, "mgmt"));
+	assert_int_equal(r->mpls_vpn_rd, (uint64_t)FR_RD_TYPE_VRFID << 48 | 0x60000001u);
+	/* an empty IE 82 in the record says nothing: the table's name stands */
+	assert_true(name_is(r->ifname_in, "Gi0/0/1"));
+	assert_true(name_is(r->ifname_out, "to core"));
+	assert_true(name_is(f->s.rec[1].ifname_in, "Te0/1/2"));
+	assert_true(name_is(f->s.rec[1].ifname_out, "to core"));
+
+	/* IPFIX: VRF name (236) and RD (90) carried by the data record */
+	ipfix_hdr(&f->b, 0, 4);
+	s = set_begin(&f->b, 2);
+	u16(&f->b, 256);
+	u16(&f->b, 3);
+	fs(&f->b, 234, 4, 0);
+	fs(&f->b, 236, 0xffff, 0);
+	fs(&f->b, 90, 8, 0);
+	set_end(&f->b, s);
+	s = set_begin(&f->b, 256);
+	u32(&f->b, 9);
+	put_vstr(&f->b, "RED");
+	u64(&f->b, 0x0000fde800000001ull);
+	set_end(&f->b, s);
+	ipfix_end(&f->b);
+	f->s.n = 0;
+	assert_int_equal(dec(f), NF_OK);
+	assert_int_equal(f->s.n, 1);
+	assert_true(name_is(f->s.rec[0].vrf_name, "RED"));
+	assert_true(name_is(f->s.rec[0].vrf_name_in, NULL));
+	assert_int_equal(f->s.rec[0].mpls_vpn_rd, 0x0000fde800000001ull);
+}
+
+/* The table is bounded: new keys beyond NF_NAMES_MAX are refused, updates still apply. */
+static void test_names_store_bound(void **state)
+{
+	(void)state;
+	struct nf_name_store *s = nf_names_new();
+	assert_non_null(s);
+	struct nf_name_update u = {.kind = NF_NAME_IFACE, .domain = 1};
+	char name[16];
+	for (uint32_t i = 0; i < NF_NAMES_MAX; i++) {
+		snprintf(name, sizeof name, "if%u", i);
+		u.id = i;
+		u.name = (const uint8_t *)name;
+		u.name_len = strlen(name);
+		assert_int_equal(nf_names_set(s, &u), 1);
+	}
+	assert_int_equal(nf_names_count(s), NF_NAMES_MAX);
+	u.id = NF_NAMES_MAX;
+	assert_int_equal(nf_names_set(s, &u), -1);
+	assert_null(nf_names_get(s, NF_NAME_IFACE, 1, NF_NAMES_MAX));
+	u.id = 7;
+	u.name = (const uint8_t *)"if7";
+	u.name_len = 3;
+	assert_int_equal(nf_names_set(s, &u), 0); /* the same again: no change */
+	u.name = (const uint8_t *)"renamed";
+	u.name_len = 7;
+	assert_int_equal(nf_names_set(s, &u), 1);
+	assert_string_equal(nf_names_get(s, NF_NAME_IFACE, 1, 7)->name, "renamed");
+	assert_null(nf_names_get(s, NF_NAME_VRF, 1, 7));
+	/* long names are cut at NF_NAME_MAX */
+	char longname[200];
+	memset(longname, 'x', sizeof longname);
+	u.name = (const uint8_t *)longname;
+	u.name_len = sizeof longname;
+	assert_int_equal(nf_names_set(s, &u), 1);
+	assert_int_equal(strlen(nf_names_get(s, NF_NAME_IFACE, 1, 7)->name), NF_NAME_MAX);
+	nf_names_free(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -2501,6 +3088,10 @@ int main(void)
 	    T(test_fast_clear_between_templates),
 	    T(test_fast_matches_generic),
 	    T(test_fixture_fast_matches_generic),
+	    cmocka_unit_test(test_vlen_fast_matches_generic),
+	    T(test_names_from_options),
+	    T(test_names_v9_and_in_records),
+	    cmocka_unit_test(test_names_store_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
