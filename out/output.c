@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf/keys.h"
 
@@ -47,8 +48,31 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
 	};
 	char why[256];
+	char agg[4096];
 
 	memset(oi, 0, sizeof *oi);
+	if (opts.history) {
+		int utc = pc->timestamps_utc;
+		timebin_init(&oi->tb, opts.history,
+			     mod ? module_int(pc, mod->history_offset_off, 0) : 0, utc,
+			     (int64_t)time(NULL));
+		opts.tb = &oi->tb;
+	}
+	/* nfacctd_stitching adds timestamp_min and timestamp_max to every output, as pmacct does */
+	const char *aggregate = pc->aggregate;
+	if (c->nfacctd_stitching) {
+		snprintf(agg, sizeof agg, "%s", pc->aggregate ? pc->aggregate : "");
+		struct keyspec probe;
+		for (int i = 0; i < 2; i++) {
+			const char *name = i ? "timestamp_max" : "timestamp_min";
+			if (keyspec_build(&probe, agg, reg, NULL, why, sizeof why) == 0 &&
+			    keyspec_has(&probe, name))
+				continue;
+			size_t l = strlen(agg);
+			snprintf(agg + l, sizeof agg - l, "%s%s", l ? "," : "", name);
+		}
+		aggregate = agg;
+	}
 	oi->conf = pc;
 	oi->log = log;
 	snprintf(oi->component, sizeof oi->component, "%s/%s", pc->name, pc->type);
@@ -58,7 +82,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 			 pc->type);
 		return -1;
 	}
-	if (keyspec_build(&oi->ks, pc->aggregate, reg, &opts, why, sizeof why) < 0) {
+	if (keyspec_build(&oi->ks, aggregate, reg, &opts, why, sizeof why) < 0) {
 		/* name the line that set `aggregate`, like every other configuration error */
 		if (!pc->aggregate_at.origin[0])
 			snprintf(err, errlen, "key 'aggregate[%s]': %s", pc->name, why);
@@ -72,6 +96,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	}
 	oi->refresh = module_int(pc, mod->refresh_off, 60);
 	oi->history = opts.history;
+	oi->prorate = c->nfacctd_pro_rating && opts.history && !c->nfacctd_time_new;
 	oi->cache_entries = module_int(pc, mod->cache_entries_off, 16411);
 	return 0;
 }

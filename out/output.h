@@ -23,6 +23,7 @@
 
 #include "agg/primitive.h"
 #include "agg/table.h"
+#include "agg/timebin.h"
 #include "conf/config.h"
 #include "reactor/log.h"
 
@@ -55,7 +56,8 @@ enum out_sink {
 struct out_module {
 	struct conf_plugin_type conf;
 	size_t refresh_off, history_off, cache_entries_off;
-	unsigned sinks; /* enum out_sink bits; 0 means OUT_SINK_TABLE */
+	size_t history_offset_off; /* int key: *_history_offset seconds; 0: none */
+	unsigned sinks;		   /* enum out_sink bits; 0 means OUT_SINK_TABLE */
 	/* Before the threads start (main thread); -1 + err refuses to start. */
 	int (*open)(struct out_instance *oi, char *err, size_t errlen);
 	/* Write one merged table; returns -1 on failure (the writer logs and counts it). */
@@ -103,7 +105,9 @@ struct out_instance {
 	int refresh;			       /* seconds between flushes (module's key) */
 	int history;			       /* time-bin length in seconds, 0: none */
 	int cache_entries;		       /* initial table size hint per worker */
-	void *state;			       /* module-private */
+	int prorate;	   /* nfacctd_pro_rating applies: split flows over bins */
+	struct timebin tb; /* the bins' calendar when history != 0 */
+	void *state;	   /* module-private */
 	struct writer *writer;
 
 	/* counters, written by workers/writer, read by the stats dump */
