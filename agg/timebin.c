@@ -232,7 +232,8 @@ static void bin_of(const struct timebin *tb, int64_t t, int64_t *start, int64_t 
 		int64_t idx = fdiv(y * 12 + (m - 1), tb->months) * tb->months;
 		int64_t nidx = idx + tb->months;
 		*start = day_start(tb, days_from_civil(fdiv(idx, 12), (int)fmod64(idx, 12) + 1, 1));
-		*next = day_start(tb, days_from_civil(fdiv(nidx, 12), (int)fmod64(nidx, 12) + 1, 1));
+		*next =
+		    day_start(tb, days_from_civil(fdiv(nidx, 12), (int)fmod64(nidx, 12) + 1, 1));
 		return;
 	}
 	int64_t L = tb->secs;

@@ -64,6 +64,67 @@ static void account(void *arg, struct flow_rec *r)
 	w->ahead_len++;
 }
 
+/*
+ * nfacctd_stitching and nfacctd_pro_rating: the counters carry the flow's
+ * own start/end (timestamp_min/max), and a flow spanning several time bins
+ * is split over them (agg/timebin.h).  Chosen at start instead of account(),
+ * so without them the hot path is unchanged; adds are direct (no prefetch).
+ */
+static void account_timed(void *arg, struct flow_rec *r)
+{
+	struct worker *w = arg;
+	struct daemon_ctx *ctx = w->ctx;
+	struct agg_counters c;
+	struct timebin_share sh[TIMEBIN_PRORATE_MAX];
+	w->st.records++;
+	worker_flush_pending(w);
+	prim_counters(&c, r, w->now_usec);
+	int own_times = !ctx->conf.nfacctd_time_new;
+	int has_start = own_times && FR_HAS(r, FR_TS_START) && r->ts_start;
+	int has_end = own_times && FR_HAS(r, FR_TS_END) && r->ts_end >= r->ts_start;
+	if (ctx->conf.nfacctd_stitching) {
+		if (has_start)
+			c.first_usec = r->ts_start;
+		if (has_end && r->ts_end)
+			c.last_usec = r->ts_end;
+	}
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		const struct out_instance *oi = &ctx->out[i];
+		const struct keyspec *ks = &oi->ks;
+		uint8_t *key = w->ahead_keys[i];
+		keyspec_extract(ks, r, key);
+		unsigned n = 0;
+		if (oi->prorate && ks->has_history && has_start && has_end)
+			n = timebin_prorate(&oi->tb, (int64_t)(r->ts_start / 1000000u),
+					    (int64_t)(r->ts_end / 1000000u), c.packets, c.bytes,
+					    c.flows, sh);
+		if (!n) {
+			agg_table_add(w->tables[i], key, agg_hash(key, ks->key_len), &c);
+			continue;
+		}
+		for (unsigned j = 0; j < n; j++) {
+			struct agg_counters part = c;
+			uint64_t bin = (uint64_t)sh[j].bin * 1000000u;
+			part.packets = sh[j].packets;
+			part.bytes = sh[j].bytes;
+			part.flows = sh[j].flows;
+			memcpy(key + ks->f[0].off, &bin, 8); /* f[0] is the time bin */
+			agg_table_add(w->tables[i], key, agg_hash(key, ks->key_len), &part);
+		}
+	}
+}
+
+/* The accounting the configuration asks for. */
+static pipeline_sink_fn account_fn(const struct daemon_ctx *ctx)
+{
+	if (ctx->conf.nfacctd_stitching)
+		return account_timed;
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (ctx->out[i].prorate)
+			return account_timed;
+	return account;
+}
+
 static void account_through_pipeline(void *arg, struct flow_rec *r)
 {
 	struct worker *w = arg;
@@ -78,7 +139,7 @@ void worker_account(struct worker *w, struct flow_rec *r)
 worker_record_fn worker_record_sink(const struct worker *w)
 {
 	/* no stage configured: nothing to run and nothing to restore, one call less */
-	return w->pw.p->n ? account_through_pipeline : account;
+	return w->pw.p->n ? account_through_pipeline : account_fn(w->ctx);
 }
 
 static void hand_off(struct worker *w, unsigned i, uint64_t round);
@@ -369,7 +430,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 			goto oom;
 		w->tables[i]->max_entries = (uint64_t)ctx->out[i].conf->cache_max_entries;
 	}
-	if (pipeline_worker_init(&w->pw, &ctx->pipe, account, w, err, errlen) < 0)
+	if (pipeline_worker_init(&w->pw, &ctx->pipe, account_fn(ctx), w, err, errlen) < 0)
 		return -1;
 	if (ctx->desc->input->create(w, &w->in_state, err, errlen) < 0)
 		return -1;
