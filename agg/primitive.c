@@ -898,7 +898,7 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 	}
 	qsort(pend, n, sizeof pend[0], cmp_pending);
 	unsigned off = 0, base = 0;
-	if (ks->opts.history > 0) {
+	if (ks->opts.history != 0) {
 		if (n == KEYSPEC_MAX) {
 			snprintf(err, errlen, "too many primitives (max %d)", KEYSPEC_MAX - 1);
 			return -1;

@@ -549,7 +549,8 @@ static int write_rows(struct out_instance *oi, int fd, const struct agg_entry *c
 	obuf_reset(b);
 	if (oi->conf->print_markers)
 		marker_start(oi, iv);
-	if (header)
+	/* an empty purge is an empty file (print_write_empty_file), as pmacct writes it */
+	if (header && n)
 		enc_header(&st->enc, b, &st->schema);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (enc_row(&st->enc, b, &st->schema, e[i], "purge") < 0)
