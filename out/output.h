@@ -31,6 +31,7 @@
 struct out_interval {
 	time_t start, end;
 	int final; /* last flush before shutdown */
+	int safe;  /* a safe purge: a full table written ahead, more of the interval follows */
 };
 
 struct out_instance;

@@ -402,6 +402,9 @@ struct print_state {
 	struct kept *kept; /* oldest first */
 	unsigned nkept;
 	pid_t child[MAX_CHILDREN]; /* trigger_exec processes not reaped yet */
+	/* a safe purge wrote part of this interval: its later writes append, never replace */
+	int safe_valid;
+	time_t safe_start;
 	/* stats */
 	uint64_t files_written, bytes_written, write_failures, rows_kept, rows_dropped,
 	    triggers_run;
@@ -588,7 +591,7 @@ static int write_file(struct out_instance *oi, const char *path, const struct ag
 	struct print_state *st = oi->state;
 	if (dynamic)
 		make_folders(path);
-	if (oi->conf->print_output_file_append) {
+	if (oi->conf->print_output_file_append || (st->safe_valid && iv->start == st->safe_start)) {
 		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return -1;
@@ -621,7 +624,6 @@ static int write_file(struct out_instance *oi, const char *path, const struct ag
 		unlink(tmp);
 		errno = saved;
 	}
-	(void)st;
 	return rc;
 }
 
@@ -788,7 +790,9 @@ static unsigned write_purges(struct out_instance *oi, const struct kept *items, 
 					st->rows_dropped++;
 		} else {
 			st->files_written++;
-			move_latest(oi, refs[a].e, refs[a].path);
+			/* the link follows complete purges only, not one a full cache caused */
+			if (!iv->safe)
+				move_latest(oi, refs[a].e, refs[a].path);
 		}
 		a = b;
 	}
@@ -821,8 +825,10 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 {
 	struct print_state *st = oi->state;
 	if (!st->to_file) {
-		if (t->count == 0)
+		if (t->count == 0) {
+			trigger(oi);
 			return 0;
+		}
 		const struct agg_entry **rows = calloc(t->count, sizeof *rows);
 		if (!rows)
 			return -1;
@@ -832,7 +838,8 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 			rows[n++] = e;
 		int rc = write_rows(oi, STDOUT_FILENO, rows, n, 1, iv);
 		free(rows);
-		trigger(oi);
+		if (!iv->safe)
+			trigger(oi);
 		return rc;
 	}
 	if (t->count == 0 && !oi->conf->print_write_empty_file && !st->nkept) {
@@ -892,7 +899,14 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 		free(next);
 	}
 	free(items);
-	trigger(oi);
+	if (iv->safe) {
+		st->safe_valid = 1;
+		st->safe_start = iv->start;
+	} else {
+		if (st->safe_valid && iv->start == st->safe_start)
+			st->safe_valid = 0;
+		trigger(oi); /* after each purge, not after a safe one */
+	}
 	return failed ? -1 : 0;
 }
 

@@ -25,13 +25,49 @@ static nt_usec wall_usec(void)
 	return (nt_usec)ts.tv_sec * 1000000u + (nt_usec)ts.tv_nsec / 1000u;
 }
 
+/*
+ * Table i is full (cache_max_entries): hand it to the writer now as a safe
+ * purge (written at once, part of the interval) and go on with a fresh one,
+ * instead of dropping records.  Returns -1 when the add failed for another
+ * reason (out of memory): the record stays counted as dropped.
+ */
+static __attribute__((noinline, cold)) int safe_purge(struct worker *w, unsigned i)
+{
+	struct agg_table *old = w->tables[i];
+	struct out_instance *oi = &w->ctx->out[i];
+	if (!old->max_entries || old->count < old->max_entries)
+		return -1;
+	struct agg_table *fresh = malloc(sizeof *fresh);
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count) < 0) {
+		free(fresh);
+		return -1;
+	}
+	fresh->max_entries = old->max_entries;
+	old->dropped--; /* the record that found it full goes to the fresh table */
+	w->tables[i] = fresh;
+	uint64_t period_ms = (uint64_t)oi->refresh * 1000u;
+	uint64_t round = (w->now_usec / 1000u) / period_ms + 1; /* the round in progress */
+	if (round <= w->tick[i].last_round)
+		round = w->tick[i].last_round + 1;
+	writer_submit_safe(oi->writer, w->id, round, old);
+	return 0;
+}
+
+static inline void table_add(struct worker *w, unsigned i, const uint8_t *key, uint64_t hash,
+			     const struct agg_counters *c)
+{
+	if (__builtin_expect(agg_table_add(w->tables[i], key, hash, c) < 0, 0) &&
+	    safe_purge(w, i) == 0)
+		agg_table_add(w->tables[i], key, hash, c);
+}
+
 static void ahead_drain_one(struct worker *w)
 {
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint32_t klen = w->tables[i]->key_len;
-		agg_table_add(w->tables[i], w->ahead_keys[i] + (size_t)s * klen,
-			      w->ahead_hash[i][s], &w->ahead_c[s]);
+		table_add(w, i, w->ahead_keys[i] + (size_t)s * klen, w->ahead_hash[i][s],
+			  &w->ahead_c[s]);
 	}
 	w->ahead_head = (s + 1) % ACCT_AHEAD;
 	w->ahead_len--;
@@ -99,7 +135,7 @@ static void account_timed(void *arg, struct flow_rec *r)
 					    (int64_t)(r->ts_end / 1000000u), c.packets, c.bytes,
 					    c.flows, sh);
 		if (!n) {
-			agg_table_add(w->tables[i], key, agg_hash(key, ks->key_len), &c);
+			table_add(w, i, key, agg_hash(key, ks->key_len), &c);
 			continue;
 		}
 		for (unsigned j = 0; j < n; j++) {
@@ -109,7 +145,7 @@ static void account_timed(void *arg, struct flow_rec *r)
 			part.bytes = sh[j].bytes;
 			part.flows = sh[j].flows;
 			memcpy(key + ks->f[0].off, &bin, 8); /* f[0] is the time bin */
-			agg_table_add(w->tables[i], key, agg_hash(key, ks->key_len), &part);
+			table_add(w, i, key, agg_hash(key, ks->key_len), &part);
 		}
 	}
 }

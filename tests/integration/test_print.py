@@ -224,6 +224,37 @@ def test_markers_csv_and_append(nfacctd, tmp_path):
     assert lines.count("10.0.0.1,1,5") == 2
 
 
+def test_safe_purge_when_cache_full(nfacctd, tmp_path):
+    """A full table (cache_max_entries) is purged at once instead of dropping records:
+    the rows land in the interval's file (later purges of the interval add to it), the
+    latest link and print_trigger_exec wait for the interval's own purge."""
+    marks = tmp_path / "marks"
+    script = tmp_path / "trigger.sh"
+    script.write_text("#!/bin/sh\necho run >> %s\n" % marks)
+    script.chmod(0o755)
+    body = ("plugins: print[a]\naggregate[a]: src_host\nprint_output[a]: json\n"
+            "print_output_file[a]: %s/out-%%Y%%m%%d.json\nprint_refresh_time[a]: 3600\n"
+            "cache_max_entries[a]: 3\nprint_latest_file[a]: %s/latest\n"
+            "print_trigger_exec[a]: %s\n" % (tmp_path, tmp_path, script))
+    d = nfacctd(body)
+    s = Sender(d.port)
+    s.send(v5_datagram([dict(src="10.0.0.%d" % i, octets=i) for i in range(1, 8)]))
+    d.wait_datagrams(1)
+    d.wait_log(r"safe purge of 3 entries(.|\n)*safe purge of 3 entries")
+    files = list(tmp_path.glob("out-*.json"))
+    assert len(files) == 1 and len(read_json(files[0])) == 6
+    assert not (tmp_path / "latest").is_symlink()
+    assert not marks.exists()
+    d.stop()
+    s.close()
+    rows = read_json(files[0])
+    assert sorted((r["ip_src"], r["bytes"]) for r in rows) == \
+        [("10.0.0.%d" % i, i) for i in range(1, 8)]
+    assert os.readlink(tmp_path / "latest") == str(files[0])
+    wait_for(marks.exists, what="the trigger after the interval's purge")
+    assert "not accounted" not in d.log_text()
+
+
 # --------------------------------------------------------------------------
 # several plugins on one daemon (item 10)
 
