@@ -25,16 +25,25 @@ static void set_tz(const char *tz)
 
 static int64_t utc(int y, int mo, int d, int h, int mi, int s)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi, .tm_sec = s};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi,
+			.tm_sec = s};
 	return (int64_t)timegm(&tm);
 }
 
 /* Local wall time to UTC; isdst -1 lets libc decide (never an ambiguous time here). */
 static int64_t local(int y, int mo, int d, int h, int mi, int s)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi, .tm_sec = s, .tm_isdst = -1};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi,
+			.tm_sec = s,
+			.tm_isdst = -1};
 	return (int64_t)mktime(&tm);
 }
 
@@ -82,7 +91,8 @@ static void test_utc_months(void **state)
 {
 	(void)state;
 	timebin_init(&tb, TIMEBIN_MONTHS(1), 0, 1, utc(2024, 6, 1, 0, 0, 0));
-	assert_int_equal(timebin_start(&tb, utc(2024, 1, 31, 23, 59, 59)), utc(2024, 1, 1, 0, 0, 0));
+	assert_int_equal(timebin_start(&tb, utc(2024, 1, 31, 23, 59, 59)),
+			 utc(2024, 1, 1, 0, 0, 0));
 	assert_int_equal(timebin_next(&tb, utc(2024, 1, 31, 23, 59, 59)), utc(2024, 2, 1, 0, 0, 0));
 	/* leap February: 29 days */
 	assert_int_equal(timebin_start(&tb, utc(2024, 2, 29, 12, 0, 0)), utc(2024, 2, 1, 0, 0, 0));
@@ -115,7 +125,8 @@ static void test_offset(void **state)
 	(void)state;
 	/* 30 minute bins shifted by 15 minutes: :15 and :45 */
 	timebin_init(&tb, 1800, 900, 1, utc(2024, 6, 1, 0, 0, 0));
-	assert_int_equal(timebin_start(&tb, utc(2024, 6, 1, 10, 20, 0)), utc(2024, 6, 1, 10, 15, 0));
+	assert_int_equal(timebin_start(&tb, utc(2024, 6, 1, 10, 20, 0)),
+			 utc(2024, 6, 1, 10, 15, 0));
 	assert_int_equal(timebin_start(&tb, utc(2024, 6, 1, 10, 10, 0)), utc(2024, 6, 1, 9, 45, 0));
 	assert_int_equal(timebin_next(&tb, utc(2024, 6, 1, 10, 10, 0)), utc(2024, 6, 1, 10, 15, 0));
 	/* months shifted by a day */
@@ -171,7 +182,8 @@ static void test_dst_berlin(void **state)
 	timebin_init(&tb, TIMEBIN_MONTHS(1), 0, 0, utc(2024, 6, 1, 0, 0, 0));
 	assert_int_equal(timebin_start(&tb, t), local(2024, 3, 1, 0, 0, 0));
 	assert_int_equal(timebin_next(&tb, t), local(2024, 4, 1, 0, 0, 0));
-	assert_int_equal(timebin_start(&tb, local(2024, 3, 1, 0, 0, 0)), local(2024, 3, 1, 0, 0, 0));
+	assert_int_equal(timebin_start(&tb, local(2024, 3, 1, 0, 0, 0)),
+			 local(2024, 3, 1, 0, 0, 0));
 	assert_int_equal(timebin_start(&tb, local(2024, 3, 1, 0, 0, 0) - 1),
 			 local(2024, 2, 1, 0, 0, 0));
 	/* and with timestamps_utc the same months are UTC months */
@@ -198,10 +210,10 @@ static void test_dst_half_hour(void **state)
 static void test_random_against_libc(void **state)
 {
 	(void)state;
-	static const char *const zones[] = {":Europe/Berlin", ":America/New_York",
-					    ":Asia/Kolkata", ":Australia/Lord_Howe", "UTC"};
-	static const int hist[] = {300, 3600, 7200, 86400, 604800, TIMEBIN_MONTHS(1),
-				   TIMEBIN_MONTHS(2)};
+	static const char *const zones[] = {":Europe/Berlin", ":America/New_York", ":Asia/Kolkata",
+					    ":Australia/Lord_Howe", "UTC"};
+	static const int hist[] = {
+	    300, 3600, 7200, 86400, 604800, TIMEBIN_MONTHS(1), TIMEBIN_MONTHS(2)};
 	srand(7);
 	for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
 		set_tz(zones[z]);
@@ -217,8 +229,8 @@ static void test_random_against_libc(void **state)
 				localtime_r(&st, &tm);
 				if (hist[h] >= 86400 || hist[h] < 0) {
 					/* days, weeks and months start at local midnight */
-					assert_int_equal(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec,
-							 0);
+					assert_int_equal(
+					    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec, 0);
 				}
 				if (hist[h] == 604800)
 					assert_int_equal(tm.tm_wday, 1);
@@ -294,10 +306,10 @@ int main(void)
 {
 	set_tz("UTC");
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),	       cmocka_unit_test(test_utc_minutes),
-	    cmocka_unit_test(test_utc_months),	       cmocka_unit_test(test_weeks_and_days),
-	    cmocka_unit_test(test_offset),	       cmocka_unit_test(test_dst_berlin),
-	    cmocka_unit_test(test_dst_half_hour),     cmocka_unit_test(test_random_against_libc),
+	    cmocka_unit_test(test_parse),	  cmocka_unit_test(test_utc_minutes),
+	    cmocka_unit_test(test_utc_months),	  cmocka_unit_test(test_weeks_and_days),
+	    cmocka_unit_test(test_offset),	  cmocka_unit_test(test_dst_berlin),
+	    cmocka_unit_test(test_dst_half_hour), cmocka_unit_test(test_random_against_libc),
 	    cmocka_unit_test(test_prorate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
