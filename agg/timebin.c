@@ -145,12 +145,11 @@ static void tabulate(struct timebin *tb, int64_t now)
 	tb->hi = hi;
 }
 
-static int32_t off_at(const struct timebin *tb, int64_t t)
+/* The segment holding t, or -1 outside the table (or in UTC). */
+static int seg_of(const struct timebin *tb, int64_t t)
 {
-	if (tb->utc)
-		return 0;
-	if (t < tb->lo || t >= tb->hi)
-		return sys_off(t);
+	if (tb->utc || t < tb->lo || t >= tb->hi)
+		return -1;
 	unsigned a = 0, b = tb->nseg; /* last seg with from <= t */
 	while (b - a > 1) {
 		unsigned mid = (a + b) / 2;
@@ -159,18 +158,39 @@ static int32_t off_at(const struct timebin *tb, int64_t t)
 		else
 			b = mid;
 	}
-	return tb->seg[a].off;
+	return (int)a;
+}
+
+static int32_t off_at(const struct timebin *tb, int64_t t)
+{
+	if (tb->utc)
+		return 0;
+	int i = seg_of(tb, t);
+	return i < 0 ? sys_off(t) : tb->seg[i].off;
+}
+
+/* Whether UTC moment u lies in segment i. */
+static int in_seg(const struct timebin *tb, int i, int64_t u)
+{
+	if (i < 0 || (unsigned)i >= tb->nseg || u < tb->seg[i].from)
+		return 0;
+	return (unsigned)i + 1 == tb->nseg ? u < tb->hi : u < tb->seg[i + 1].from;
 }
 
 /*
  * The UTC moment of local wall time w (seconds since the epoch as the local
  * clock reads).  A wall time skipped by a clock change maps to the change;
- * a repeated one to its first occurrence.
+ * a repeated one to its first occurrence.  hint: a segment near w (-1: none)
+ * so the usual case is arithmetic.
  */
-static int64_t wall_to_utc(const struct timebin *tb, int64_t w)
+static int64_t wall_to_utc(const struct timebin *tb, int64_t w, int hint)
 {
 	if (tb->utc)
 		return w;
+	/* earliest occurrence first: the segment before the hint, then the hint, then after */
+	for (int i = hint - 1; hint >= 0 && i <= hint + 1; i++)
+		if (i >= 0 && in_seg(tb, i, w - tb->seg[i].off))
+			return w - tb->seg[i].off;
 	/* the offsets in force around w: try the earlier moment first */
 	int32_t o1 = off_at(tb, w - 14 * 3600), o2 = off_at(tb, w + 14 * 3600);
 	int32_t first = o1 > o2 ? o1 : o2, second = o1 > o2 ? o2 : o1;
@@ -196,15 +216,10 @@ static int64_t wall_to_utc(const struct timebin *tb, int64_t w)
 	return b;
 }
 
-/* Local civil day number of t. */
-static int64_t local_day(const struct timebin *tb, int64_t t)
+/* Local midnight starting local civil day `day`. */
+static int64_t day_start(const struct timebin *tb, int64_t day, int hint)
 {
-	return fdiv(t + off_at(tb, t), 86400);
-}
-
-static int64_t day_start(const struct timebin *tb, int64_t day)
-{
-	return wall_to_utc(tb, day * 86400);
+	return wall_to_utc(tb, day * 86400, hint);
 }
 
 void timebin_init(struct timebin *tb, int history, long offset, int utc, int64_t now)
@@ -222,45 +237,64 @@ void timebin_init(struct timebin *tb, int history, long offset, int utc, int64_t
 
 /* ---- bins ------------------------------------------------------------------ */
 
-/* Bin start and the next bin's start for t, before the offset. */
+/* Bin start and (next non-NULL) the next bin's start for t, before the offset. */
 static void bin_of(const struct timebin *tb, int64_t t, int64_t *start, int64_t *next)
 {
+	int64_t L = tb->secs;
+	if (tb->utc && L && 86400 % L == 0) {
+		/* UTC days hold whole bins: plain arithmetic, the common case */
+		*start = t - fmod64(t, L);
+		if (next)
+			*next = *start + L;
+		return;
+	}
+	int seg = seg_of(tb, t);
+	int64_t off = tb->utc ? 0 : seg >= 0 ? tb->seg[seg].off : sys_off(t);
+	int64_t day = fdiv(t + off, 86400); /* local civil day of t */
 	if (tb->months) {
 		int64_t y;
 		int m, d;
-		civil_from_days(local_day(tb, t), &y, &m, &d);
+		civil_from_days(day, &y, &m, &d);
 		int64_t idx = fdiv(y * 12 + (m - 1), tb->months) * tb->months;
 		int64_t nidx = idx + tb->months;
-		*start = day_start(tb, days_from_civil(fdiv(idx, 12), (int)fmod64(idx, 12) + 1, 1));
-		*next =
-		    day_start(tb, days_from_civil(fdiv(nidx, 12), (int)fmod64(nidx, 12) + 1, 1));
+		*start =
+		    day_start(tb, days_from_civil(fdiv(idx, 12), (int)fmod64(idx, 12) + 1, 1), seg);
+		if (next)
+			*next = day_start(
+			    tb, days_from_civil(fdiv(nidx, 12), (int)fmod64(nidx, 12) + 1, 1), seg);
 		return;
 	}
-	int64_t L = tb->secs;
 	if (L < 86400) {
-		int64_t day = local_day(tb, t);
-		int64_t ds = day_start(tb, day), de = day_start(tb, day + 1);
+		/* midnight in t's own segment (no clock change since): arithmetic */
+		int64_t ds = day * 86400 - off;
+		if (seg < 0 || ds < tb->seg[seg].from)
+			ds = day_start(tb, day, seg);
 		*start = ds + fdiv(t - ds, L) * L;
-		*next = *start + L < de ? *start + L : de;
+		if (next) {
+			int64_t de = day_start(tb, day + 1, seg);
+			*next = *start + L < de ? *start + L : de;
+		}
 		return;
 	}
 	if (L % 86400 == 0) {
-		int64_t n = L / 86400, day = local_day(tb, t);
+		int64_t n = L / 86400;
 		/* whole weeks start on Monday: 1970-01-05 is day 4 */
 		int64_t base = L % 604800 == 0 ? 4 : 0;
 		int64_t first = fdiv(day - base, n) * n + base;
-		*start = day_start(tb, first);
-		*next = day_start(tb, first + n);
+		*start = day_start(tb, first, seg);
+		if (next)
+			*next = day_start(tb, first + n, seg);
 		return;
 	}
 	*start = fdiv(t, L) * L;
-	*next = *start + L;
+	if (next)
+		*next = *start + L;
 }
 
 int64_t timebin_start(const struct timebin *tb, int64_t t)
 {
-	int64_t s, n;
-	bin_of(tb, t - tb->offset, &s, &n);
+	int64_t s;
+	bin_of(tb, t - tb->offset, &s, NULL);
 	return s + tb->offset;
 }
 
