@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -634,6 +635,15 @@ static void move_latest(struct out_instance *oi, const struct agg_entry *row, co
 	char link[4096], cur[4096], tmp[4200];
 	if (!st->latest.n || tmpl_expand(&st->latest, oi, row, link, sizeof link) < 0)
 		return;
+	/* a relative target would resolve from the link's folder: make it absolute */
+	char abs[4096];
+	if (path[0] != '/') {
+		char cwd[2048];
+		if (!getcwd(cwd, sizeof cwd) ||
+		    snprintf(abs, sizeof abs, "%s/%s", cwd, path) >= (int)sizeof abs)
+			return;
+		path = abs;
+	}
 	ssize_t l = readlink(link, cur, sizeof cur - 1);
 	if (l >= 0) {
 		cur[l] = '\0';
@@ -692,7 +702,22 @@ static void trigger(struct out_instance *oi)
 	}
 	char *argv[] = {(char *)exe, NULL};
 	pid_t pid;
-	int rc = posix_spawn(&pid, exe, NULL, NULL, argv, environ);
+	/* the writer thread blocks the daemon's signals and SIGPIPE is ignored: not the child */
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&defaults, sigs[i]);
+	int rc = posix_spawnattr_init(&attr);
+	if (rc == 0) {
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &defaults);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawn(&pid, exe, NULL, &attr, argv, environ);
+		posix_spawnattr_destroy(&attr);
+	}
 	if (rc != 0) {
 		nt_log(oi->log, LOG_LVL_ERROR, oi->component, "print_trigger_exec %s: %s", exe,
 		       strerror(rc));

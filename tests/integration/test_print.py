@@ -197,7 +197,8 @@ def test_write_empty_file_and_trigger(nfacctd, tmp_path):
     print_trigger_exec runs after each purge."""
     marks = tmp_path / "marks"
     script = tmp_path / "trigger.sh"
-    script.write_text("#!/bin/sh\necho run >> %s\n" % marks)
+    # each run notes its ignored signals: the daemon ignores SIGPIPE, the program must not
+    script.write_text("#!/bin/sh\ngrep SigIgn /proc/$$/status >> %s\n" % marks)
     script.chmod(0o755)
     body = ("plugins: print[a]\naggregate[a]: src_host\nprint_output[a]: csv\n"
             "print_output_file[a]: %s/out-%%s.csv\nprint_refresh_time[a]: 1\n"
@@ -207,6 +208,8 @@ def test_write_empty_file_and_trigger(nfacctd, tmp_path):
     files = wait_for(lambda: list(tmp_path.glob("out-*.csv")), what="an empty interval file")
     d.stop()
     assert all(f.stat().st_size == 0 for f in files)
+    sigpipe = 1 << (signal.SIGPIPE - 1)
+    assert all(not int(l.split()[1], 16) & sigpipe for l in read_text(marks).splitlines())
 
 
 def test_markers_csv_and_append(nfacctd, tmp_path):
