@@ -621,6 +621,14 @@ static void ext_bin(const struct flow_rec *r, uint8_t *k, const struct keyspec_f
 static void ren_bin(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
 		    struct prim_val *v)
 {
+	uint64_t t;
+	memcpy(&t, k, 8);
+	if (o->timestamps_since_epoch) {
+		/* pmacct prints bins as whole seconds since the epoch, without ".000000" */
+		v->kind = PV_STR;
+		snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)(t / 1000000u));
+		return;
+	}
 	struct prim_opts whole = *o;
 	whole.timestamps_secs = 1; /* bins are whole seconds: no ".000000" */
 	ren_time(k, f, &whole, v);

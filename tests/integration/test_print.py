@@ -121,6 +121,24 @@ def test_stitching(nfacctd, tmp_path):
     assert rows[0]["packets"] == 3
 
 
+def test_bins_since_epoch_are_whole_seconds(nfacctd, tmp_path):
+    """timestamps_since_epoch: stamp_inserted/stamp_updated are integers as pmacct
+    prints them ("1733310000"), not "1733310000.000000"."""
+    t0 = bin_base(300)
+    body, out = one_plugin(tmp_path, "src_host",
+                           "print_history[a]: 5m\ntimestamps_since_epoch[a]: true\n")
+    run_and_stop(nfacctd, body, [flow(t0 + 5, t0 + 6, t0 + 7)], t0 + 7)
+    rows = read_json(out)
+    assert rows[0]["stamp_inserted"] == str(t0)
+    assert rows[0]["stamp_updated"].isdigit()
+
+
+def test_stitching_excludes_pro_rating(tmp_path):
+    rc, err = run_config_check(tmp_path, "nfacctd_port: 2100\nnfacctd_stitching: true\n"
+                               "nfacctd_pro_rating: true\n")
+    assert rc != 0 and "nfacctd_stitching" in err and "nfacctd_pro_rating" in err
+
+
 # --------------------------------------------------------------------------
 # file names, links, encodings
 
