@@ -82,6 +82,37 @@ def test_pro_rating_splits_over_bins(nfacctd, tmp_path, prorate):
         assert rows[0]["packets"] == 8
 
 
+@pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
+def test_pro_rating_v9_ipfix(nfacctd, tmp_path, version):
+    """The same split for v9 (uptime-relative times) and IPFIX (absolute seconds), with a
+    flow starting mid-bin: 100 s in the first bin, 300, then 50."""
+    from test_v9 import Tpl, data_set, ipfix_msg, ipfix_tpl_set, v9_msg, v9_tpl_set
+    t0 = bin_base(300)
+    start, end, now = t0 + 200, t0 + 650, t0 + 700
+    if version == 10:
+        t = Tpl(256, [(8, 4), (150, 4), (151, 4), (1, 4), (2, 4)])
+        dg = ipfix_msg(ipfix_tpl_set(t), data_set(t, ("10.0.0.1", start, end, 450, 9)),
+                       secs=now)
+    else:
+        t = Tpl(256, [(8, 4), (22, 4), (21, 4), (1, 4), (2, 4)])
+        up = 10 ** 8
+        dg = v9_msg(v9_tpl_set(t), data_set(t, ("10.0.0.1", up - (now - start) * 1000,
+                                                up - (now - end) * 1000, 450, 9)),
+                    secs=now, uptime=up)
+    body, out = one_plugin(tmp_path, "src_host",
+                           "print_history[a]: 5m\nnfacctd_pro_rating: true\n")
+    d = nfacctd(body)
+    s = Sender(d.port)
+    s.send(dg)
+    d.wait_datagrams(1)
+    d.stop()
+    s.close()
+    rows = sorted(read_json(out), key=lambda r: r["stamp_inserted"])
+    assert [(r["stamp_inserted"], r["bytes"]) for r in rows] == \
+        [(stamp(t0), 100), (stamp(t0 + 300), 300), (stamp(t0 + 600), 50)]
+    assert [r["packets"] for r in rows] == [2, 6, 1]
+
+
 def test_month_bins(nfacctd, tmp_path):
     """1M: the bin is the calendar month of the flow start."""
     t = int(time.time()) - 3600
@@ -165,6 +196,18 @@ def test_file_per_peer_and_latest_link(nfacctd, tmp_path):
             [(peer, "10.0.0.%d" % (i + 1), 100 * (i + 1))]
         link = spool / ("latest-%s" % peer)
         assert link.is_symlink() and os.readlink(link) == str(f)
+
+
+def test_file_name_constants(nfacctd, tmp_path):
+    """$ref and $hst are the refresh time and the bin length; $tzone the zone (UTC: Z);
+    a variable naming a primitive not in aggregate expands to nothing."""
+    body = ("plugins: print[a]\naggregate[a]: src_host\nprint_output[a]: json\n"
+            "print_output_file[a]: %s/o-$ref-$hst-$tzone-$peer_src_ip-%%Y.json\n"
+            "print_refresh_time[a]: 3600\nprint_history[a]: 5m\ntimestamps_utc[a]: true\n"
+            % tmp_path)
+    run_and_stop(nfacctd, body, [dict(src="10.0.0.1")], int(time.time()))
+    name = "o-3600-300-Z--%s.json" % time.strftime("%Y", time.gmtime())
+    assert [r["ip_src"] for r in read_json(tmp_path / name)] == ["10.0.0.1"]
 
 
 def test_latest_link_moves_forward(nfacctd, tmp_path):
