@@ -290,7 +290,7 @@ static char *expand_time(const char *text, time_t when, int utc)
 		snprintf(zone, sizeof zone, "%c%02ld:%02ld", off < 0 ? '-' : '+',
 			 (off < 0 ? -off : off) / 3600, ((off < 0 ? -off : off) % 3600) / 60);
 	/* replace %:z by the zone text, escaping nothing else */
-	size_t cap = strlen(text) * 2 + 64;
+	size_t cap = strlen(text) * 4 + 64;
 	char *fmt = malloc(cap);
 	if (!fmt)
 		return NULL;
@@ -301,8 +301,11 @@ static char *expand_time(const char *text, time_t when, int utc)
 				fmt[o++] = *z;
 			p += 2;
 		} else if (p[0] == '%' && p[1] == '%') {
-			fmt[o++] = *p++;
-			fmt[o++] = *p;
+			if (o + 3 < cap) {
+				fmt[o++] = '%';
+				fmt[o++] = '%';
+			}
+			p++;
 		} else if (o + 2 < cap) {
 			fmt[o++] = *p;
 		}
@@ -607,8 +610,11 @@ static int write_file(struct out_instance *oi, const char *path, const struct ag
 			errno = saved;
 		return rc;
 	}
+	/* hidden, in the same folder (rename stays atomic), matching no pattern like *.csv */
 	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	const char *base = strrchr(path, '/');
+	snprintf(tmp, sizeof tmp, "%.*s.%s.tmp.%d", base ? (int)(base + 1 - path) : 0, path,
+		 base ? base + 1 : path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
@@ -730,6 +736,8 @@ static void trigger(struct out_instance *oi)
 /* Keep the rows of refs[a..b) (of purge iv) for the next purge. */
 static int keep_rows(struct print_state *st, struct kept *into, const struct row_ref *r, size_t n)
 {
+	if (!into->t.slots)
+		return -1; /* its table could not be allocated */
 	for (size_t i = 0; i < n; i++)
 		if (agg_table_add(&into->t, r[i].e->key, r[i].e->hash, &r[i].e->c) < 0)
 			return -1;

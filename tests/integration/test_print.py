@@ -236,7 +236,7 @@ def test_latest_link_moves_forward(nfacctd, tmp_path):
     s.close()
     assert seen == sorted(seen)
     assert os.readlink(tmp_path / "latest") == str(sorted(tmp_path.glob("out-*.csv"))[-1])
-    assert not list(tmp_path.glob("*.tmp.*"))
+    assert not list(tmp_path.glob("*.tmp.*")) and not list(tmp_path.glob(".*.tmp.*"))
     for f in files:
         assert read_csv(f)[0]["SRC_IP"] == "10.0.0.9"
 
