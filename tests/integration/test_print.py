@@ -14,7 +14,7 @@ import pytest
 from conftest import (Sender, canon, read_csv, read_json, read_text, run_config_check,
                       v5_datagram, wait_for)
 
-UPTIME = 4_000_000  # ms: the exporter has been up long enough for any flow below
+UPTIME = 400_000_000  # ms (4.6 days): the exporter has been up long enough for any flow below
 
 
 def flow(start, end, export, **kw):
@@ -122,6 +122,31 @@ def test_month_bins(nfacctd, tmp_path):
     run_and_stop(nfacctd, body, [flow(t, t + 10, t + 10, octets=77)], t + 10)
     rows = read_json(out)
     assert [(r["stamp_inserted"], r["bytes"]) for r in rows] == [(stamp(first), 77)]
+
+
+@pytest.mark.parametrize("utc", [False, True])
+def test_day_bins_in_local_time_across_dst(nfacctd, tmp_path, monkeypatch, utc):
+    """TZ=Europe/Berlin: 2024-03-31 has 23 hours; 1d bins run from local midnight to local
+    midnight (and are UTC days with timestamps_utc)."""
+    monkeypatch.setenv("TZ", ":Europe/Berlin")
+    z = calendar.timegm
+    times = {"early": z((2024, 3, 30, 23, 30, 0)),   # 00:30 CET, March 31st
+             "late": z((2024, 3, 31, 21, 30, 0)),    # 23:30 CEST, March 31st
+             "next": z((2024, 3, 31, 22, 30, 0))}    # 00:30 CEST, April 1st
+    export = z((2024, 4, 1, 0, 0, 0))
+    recs = [flow(t, t + 1, export, src="10.0.0.%d" % (i + 1), octets=1)
+            for i, t in enumerate(times.values())]
+    body, out = one_plugin(tmp_path, "src_host", "print_history[a]: 1d\n")
+    if not utc:
+        body = body.replace("timestamps_utc[a]: true\n", "")
+    run_and_stop(nfacctd, body, recs, export)
+    got = {r["ip_src"]: r["stamp_inserted"] for r in read_json(out)}
+    if utc:
+        assert got == {"10.0.0.1": "2024-03-30 00:00:00", "10.0.0.2": "2024-03-31 00:00:00",
+                       "10.0.0.3": "2024-03-31 00:00:00"}
+    else:
+        assert got == {"10.0.0.1": "2024-03-31 00:00:00", "10.0.0.2": "2024-03-31 00:00:00",
+                       "10.0.0.3": "2024-04-01 00:00:00"}
 
 
 def test_history_offset(nfacctd, tmp_path):
