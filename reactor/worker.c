@@ -117,11 +117,11 @@ static void account_timed(void *arg, struct flow_rec *r)
 	prim_counters(&c, r, w->now_usec);
 	int own_times = !ctx->conf.nfacctd_time_new;
 	int has_start = own_times && FR_HAS(r, FR_TS_START) && r->ts_start;
-	int has_end = own_times && FR_HAS(r, FR_TS_END) && r->ts_end >= r->ts_start;
+	int has_end = own_times && FR_HAS(r, FR_TS_END) && r->ts_end;
 	if (ctx->conf.nfacctd_stitching) {
 		if (has_start)
 			c.first_usec = r->ts_start;
-		if (has_end && r->ts_end)
+		if (has_end)
 			c.last_usec = r->ts_end;
 	}
 	for (unsigned i = 0; i < ctx->nout; i++) {
