@@ -98,5 +98,12 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	oi->history = opts.history;
 	oi->prorate = c->nfacctd_pro_rating && opts.history && !c->nfacctd_time_new;
 	oi->cache_entries = module_int(pc, mod->cache_entries_off, 16411);
+	/*
+	 * A worker table is full (a safe purge follows) at cache_max_entries, or
+	 * else at 10 x *_cache_entries: pmacct's cache holds its buckets times an
+	 * average chain depth of 10.
+	 */
+	oi->max_entries = pc->cache_max_entries ? (uint64_t)pc->cache_max_entries
+						: (uint64_t)oi->cache_entries * 10;
 	return 0;
 }

@@ -106,6 +106,7 @@ struct out_instance {
 	int refresh;			       /* seconds between flushes (module's key) */
 	int history;			       /* time-bin length in seconds, 0: none */
 	int cache_entries;		       /* initial table size hint per worker */
+	uint64_t max_entries;		       /* keys a worker table holds before a safe purge */
 	int prorate;	   /* nfacctd_pro_rating applies: split flows over bins */
 	struct timebin tb; /* the bins' calendar when history != 0 */
 	void *state;	   /* module-private */

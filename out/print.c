@@ -87,8 +87,11 @@ static const struct conf_key print_rows[] = {
     CONF_ROW("print_history_offset", CT_INT, P(print_history_offset), D_ALL, "0", NULL, 0,
 	     31 * 86400,
 	     "Seconds added to every bin start: with 30m bins and 900, bins start at :15 and :45."),
-    CONF_ROW("print_cache_entries", CT_INT, P(print_cache_entries), D_ALL, "16411", NULL, 1,
-	     1 << 28, "Initial table size hint per worker (tables grow as needed)."),
+    CONF_ROW(
+	"print_cache_entries", CT_INT, P(print_cache_entries), D_ALL, "16411", NULL, 1, 1 << 28,
+	"Cache size, as pmacct's buckets: a worker's table starts with room for this many keys "
+	"and is written at once (a safe purge: no trigger, no latest link move) when it holds "
+	"10 times as many, unless cache_max_entries says otherwise."),
     CONF_ROW("print_markers", CT_BOOL, P(print_markers), D_ALL, "false", NULL, 0, 0,
 	     "Write start/end markers around each flush."),
     CONF_ROW("print_write_empty_file", CT_BOOL, P(print_write_empty_file), D_ALL, "false", NULL, 0,

@@ -58,8 +58,8 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 	if (p->merged.dropped) {
 		atomic_fetch_add(&oi->dropped_records, p->merged.dropped);
 		nt_log(oi->log, LOG_LVL_WARN, oi->component,
-		       "%llu records not accounted in this interval: table full "
-		       "(cache_max_entries) or out of memory",
+		       "%llu records not accounted in this interval: out of memory, or a "
+		       "full table could not be replaced",
 		       (unsigned long long)p->merged.dropped);
 	}
 	if (out_takes(w->oi, OUT_SINK_TABLE) && oi->mod->write) {
@@ -157,8 +157,9 @@ static void write_safe(struct writer *w, struct item *it)
 	iv.start = iv.end - oi->refresh;
 	atomic_fetch_add(&w->safe_purges, 1);
 	nt_log(oi->log, LOG_LVL_INFO, oi->component,
-	       "worker %u: table full (cache_max_entries): safe purge of %llu entries", it->worker,
-	       (unsigned long long)it->t->count);
+	       "worker %u: table full (print_cache_entries or cache_max_entries): safe purge of "
+	       "%llu entries",
+	       it->worker, (unsigned long long)it->t->count);
 	if (out_takes(oi, OUT_SINK_TABLE) && oi->mod->write) {
 		if (oi->mod->write(oi, it->t, &iv) < 0)
 			atomic_fetch_add(&oi->write_errors, 1);

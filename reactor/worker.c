@@ -26,7 +26,8 @@ static nt_usec wall_usec(void)
 }
 
 /*
- * Table i is full (cache_max_entries): hand it to the writer now as a safe
+ * Table i is full (out_instance.max_entries: cache_max_entries, else
+ * 10 x print_cache_entries): hand it to the writer now as a safe
  * purge (written at once, part of the interval) and go on with a fresh one,
  * instead of dropping records.  Returns -1 when the add failed for another
  * reason (out of memory): the record stays counted as dropped.
@@ -464,7 +465,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		if (!w->tables[i] || agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
 						    (uint64_t)ctx->out[i].cache_entries) < 0)
 			goto oom;
-		w->tables[i]->max_entries = (uint64_t)ctx->out[i].conf->cache_max_entries;
+		w->tables[i]->max_entries = ctx->out[i].max_entries;
 	}
 	if (pipeline_worker_init(&w->pw, &ctx->pipe, account_fn(ctx), w, err, errlen) < 0)
 		return -1;

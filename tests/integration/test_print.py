@@ -344,6 +344,25 @@ def test_safe_purge_when_cache_full(nfacctd, tmp_path):
     assert "not accounted" not in d.log_text()
 
 
+def test_safe_purge_at_ten_times_print_cache_entries(nfacctd, tmp_path):
+    """print_cache_entries: 2 is a cache of 20 keys: 45 keys make two safe purges, and
+    every key reaches the (appended-to) interval file."""
+    out = tmp_path / "out.csv"
+    body = ("plugins: print[a]\naggregate[a]: src_host\nprint_output[a]: csv\n"
+            "print_output_file[a]: %s\nprint_refresh_time[a]: 3600\n"
+            "print_cache_entries[a]: 2\n" % out)
+    d = nfacctd(body)
+    s = Sender(d.port)
+    s.send(*[v5_datagram([dict(src="10.0.%d.%d" % (b, i)) for i in range(15)])
+             for b in range(3)])
+    d.wait_datagrams(3)
+    d.stop()
+    s.close()
+    assert d.log_text().count("safe purge of 20 entries") == 2
+    assert sorted(r["SRC_IP"] for r in read_csv(out)) == \
+        sorted("10.0.%d.%d" % (b, i) for b in range(3) for i in range(15))
+
+
 # --------------------------------------------------------------------------
 # several plugins on one daemon (item 10)
 
