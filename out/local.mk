@@ -1,3 +1,3 @@
 libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/writer.c \
 	out/buf.c out/buf.h out/event.c out/event.h \
-	out/writer.h out/print.c
+	out/writer.h out/print.c out/filename.c out/filename.h
