@@ -123,3 +123,11 @@ tests_unit_test_timebin_SOURCES = tests/unit/test_timebin.c
 tests_unit_test_timebin_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_timebin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_filename
+TESTS += tests/unit/test_filename
+tests_unit_test_filename_SOURCES = tests/unit/test_filename.c
+tests_unit_test_filename_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_filename_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
