@@ -71,7 +71,7 @@ static void conf_value_text(const struct conf_plugin *pc, const char *key, char 
  * Returns 0, or -1 with the reason.
  */
 int fname_parse(struct fname *tp, const char *s, const struct out_instance *oi, int allow_time,
-		      char *why, size_t whylen)
+		char *why, size_t whylen)
 {
 	static const char *const row_vars[] = {"peer_src_ip", "tag2", "tag", NULL};
 	memset(tp, 0, sizeof *tp);
@@ -237,8 +237,8 @@ static void row_text(const struct out_instance *oi, unsigned fi, const struct ag
 }
 
 /* The template's text for a row (e may be NULL when the template has no row variable). */
-int fname_expand(const struct fname *tp, const struct out_instance *oi,
-		       const struct agg_entry *e, char *out, size_t len)
+int fname_expand(const struct fname *tp, const struct out_instance *oi, const struct agg_entry *e,
+		 char *out, size_t len)
 {
 	size_t o = 0;
 	out[0] = '\0';
@@ -260,4 +260,3 @@ int fname_expand(const struct fname *tp, const struct out_instance *oi,
 	}
 	return o ? 0 : -1;
 }
-
