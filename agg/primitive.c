@@ -9,6 +9,7 @@
 #include "agg/classify.h"
 #include "agg/mapline.h"
 #include "agg/table.h"
+#include "agg/timebin.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -587,6 +588,19 @@ static void ren_time(const uint8_t *k, const struct keyspec_field *f, const stru
 		snprintf(v->s + n, sizeof v->s - n, ".%06u", usec);
 }
 
+/* timestamp_min/max: a counter, truncated here as ext_time truncates keys. */
+static void ren_time_acc(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+			 struct prim_val *v)
+{
+	uint64_t t;
+	memcpy(&t, k, 8);
+	if (o->timestamps_secs)
+		t -= t % 1000000u;
+	uint8_t tk[8];
+	memcpy(tk, &t, 8);
+	ren_time(tk, f, o, v);
+}
+
 /*
  * Time bins (print_history): the bin start is part of the key, so one key
  * seen in two bins is two rows.  The flow's own start time bins it unless
@@ -599,7 +613,8 @@ static void ext_bin(const struct flow_rec *r, uint8_t *k, const struct keyspec_f
 	nt_usec t =
 	    (!o->time_new && FR_HAS(r, FR_TS_START) && r->ts_start) ? r->ts_start : r->ts_arrival;
 	uint64_t secs = t / 1000000u;
-	uint64_t bin = secs - secs % (uint64_t)o->history;
+	uint64_t bin = o->tb ? (uint64_t)timebin_start(o->tb, (int64_t)secs)
+			     : secs - secs % (uint64_t)o->history;
 	uint64_t usec = bin * 1000000u;
 	memcpy(k, &usec, 8);
 }
@@ -607,6 +622,14 @@ static void ext_bin(const struct flow_rec *r, uint8_t *k, const struct keyspec_f
 static void ren_bin(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
 		    struct prim_val *v)
 {
+	uint64_t t;
+	memcpy(&t, k, 8);
+	if (o->timestamps_since_epoch) {
+		/* pmacct prints bins as whole seconds since the epoch, without ".000000" */
+		v->kind = PV_STR;
+		snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)(t / 1000000u));
+		return;
+	}
 	struct prim_opts whole = *o;
 	whole.timestamps_secs = 1; /* bins are whole seconds: no ".000000" */
 	ren_time(k, f, &whole, v);
@@ -999,7 +1022,7 @@ static const struct primitive builtins[] = {
     {"dst_port", "port_dst", "DST_PORT", 2, 10, "Destination TCP/UDP port (ICMP: type, code)",
      ext_dst_port, ren_uint, 0, 0},
     {"tcpflags", "tcp_flags", "TCP_FLAGS", 0, 11, "TCP flags (OR of the aggregated flows)",
-     ext_none, ren_tcpflags, 1, 0},
+     ext_none, ren_tcpflags, PRIM_ACC_TCP_FLAGS, 0},
     {"fwd_status", "fwd_status", "FWD_STATUS", 1, 12, "Forwarding status (IE 89)", ext_fwd_status,
      ren_fwd_status, 0, PRES(FR_FWD_STATUS)},
     {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto, 0,
@@ -1092,6 +1115,12 @@ static const struct primitive builtins[] = {
     /* ---- enrichment: networks_file, GeoIP, lookup files ---- */
 
     /* ---- time bins and timestamps ---- */
+    {"timestamp_min", "timestamp_min", "TIMESTAMP_MIN", 0, 30,
+     "Earliest time of the row's flows (nfacctd_stitching; else first arrival)", ext_none,
+     ren_time_acc, PRIM_ACC_FIRST, 0},
+    {"timestamp_max", "timestamp_max", "TIMESTAMP_MAX", 0, 30,
+     "Latest time of the row's flows (nfacctd_stitching; else last arrival)", ext_none,
+     ren_time_acc, PRIM_ACC_LAST, 0},
 };
 
 const struct primitive *prim_builtins(size_t *n)
@@ -1216,7 +1245,7 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 		return -1;
 	qsort(pend, n, sizeof pend[0], cmp_pending);
 	unsigned off = 0, base = 0;
-	if (ks->opts.history > 0) {
+	if (ks->opts.history != 0) {
 		if (n == KEYSPEC_MAX) {
 			snprintf(err, errlen, "too many primitives (max %d)", KEYSPEC_MAX - 1);
 			return -1;
@@ -1272,9 +1301,16 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
 const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,
 			     const void *counters)
 {
-	if (f->p->accumulate)
+	switch (f->p->accumulate) {
+	case 0:
+		return key + f->off;
+	case PRIM_ACC_FIRST:
+		return (const uint8_t *)counters + offsetof(struct agg_counters, first_usec);
+	case PRIM_ACC_LAST:
+		return (const uint8_t *)counters + offsetof(struct agg_counters, last_usec);
+	default:
 		return (const uint8_t *)counters + offsetof(struct agg_counters, tcp_flags);
-	return key + f->off;
+	}
 }
 
 int keyspec_has(const struct keyspec *ks, const char *name)

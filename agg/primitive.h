@@ -29,6 +29,8 @@ struct prim_opts {
 	int timestamps_utc;	    /* timestamps_utc: render in UTC, not local */
 	int time_new;		    /* nfacctd_time_new: bin by arrival, not flow time */
 	int history;		    /* *_history in seconds: time bins in the key; 0 = none */
+	/* the bins' calendar (agg/timebin.h); NULL: multiples of history since the epoch */
+	const struct timebin *tb;
 };
 
 /*
@@ -103,6 +105,7 @@ struct custom_prim {
 
 struct primitive;
 struct flow_rec;
+struct timebin;
 struct keyspec_field;
 typedef void (*prim_extract_fn)(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 				const struct prim_opts *o);
@@ -115,6 +118,13 @@ struct keyspec_field {
 	uint16_t rec_off;		  /* flow_rec offset for table-driven extractors */
 	uint64_t need;			  /* FR_* bit the field needs, 0: always extracted */
 	const struct custom_prim *custom; /* only for user-defined primitives */
+};
+
+/* primitive.accumulate: the counter an accumulated primitive renders. */
+enum {
+	PRIM_ACC_TCP_FLAGS = 1,
+	PRIM_ACC_FIRST = 2, /* first_usec: timestamp_min */
+	PRIM_ACC_LAST = 3,  /* last_usec: timestamp_max */
 };
 
 /* primitive.pres: the FR_* bit a primitive's field needs, stored plus one. */
@@ -134,7 +144,8 @@ struct primitive {
 	/*
 	 * Accumulated, not keyed: the value is folded into the entry's counters
 	 * (tcp flags are OR-ed over every flow of a row, as pmacct does) and
-	 * render() is given a pointer into struct agg_counters instead of the key.
+	 * render() is given a pointer into struct agg_counters instead of the key:
+	 * PRIM_ACC_* says which counter.
 	 */
 	uint8_t accumulate;
 	/*

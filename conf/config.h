@@ -91,6 +91,10 @@ struct conf_plugin {
 	int print_cache_entries;
 	int print_markers;
 	int print_write_empty_file;
+	int print_history_offset; /* seconds */
+	char *print_latest_file;
+	char *print_trigger_exec;
+	int print_write_retry; /* netacct: purges a failed write is retried for */
 
 	/* tee's own keys (out/tee.c) */
 	char *tee_receivers;
@@ -151,6 +155,8 @@ struct conf {
 	char *sampling_map;
 	int nfacctd_max_exporters; /* per worker */
 	int nfacctd_max_templates; /* per worker, all exporters */
+	int nfacctd_pro_rating;	   /* split flows over the time bins they span */
+	int nfacctd_stitching;	   /* timestamp_min/timestamp_max per row */
 
 	/* capture input (conf_keys_pcap) */
 	char *pcap_savefile;

@@ -80,7 +80,8 @@ static const struct conf_key plugin_rows[] = {
     CONF_ROW("flush_queue_size", CT_INT, P(flush_queue_size), D_ALL, "64", NULL, 1, 65536,
 	     "netacct: tables a writer may hold before new hand-offs are dropped (and counted)."),
     CONF_ROW("cache_max_entries", CT_INT, P(cache_max_entries), D_ALL, "0", NULL, 0, 1 << 30,
-	     "netacct: most keys a worker table holds per interval; 0 = unbounded."),
+	     "netacct: keys a worker table holds before it is written at once (a safe purge, "
+	     "the interval goes on in a fresh table); 0 = 10 x the output's *_cache_entries."),
 };
 
 static const struct conf_key obsolete_rows[] = {

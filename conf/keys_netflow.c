@@ -26,6 +26,19 @@ static int set_listen_ip(const struct conf_key *k, void *base, const char *v, ch
 	return conf_store_value(k, base, v, why, whylen);
 }
 
+/* A split flow has no single first/last time: pmacct refuses the pair too. */
+static int check_stitching(const struct conf *c, const void *base, const struct conf_where *at,
+			   char *why, size_t whylen)
+{
+	(void)base;
+	(void)at;
+	if (c->nfacctd_stitching && c->nfacctd_pro_rating) {
+		snprintf(why, whylen, "excludes nfacctd_pro_rating");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct conf_key netflow_rows[] = {
     {"nfacctd_ip", CT_STRING, G(nfacctd_ip), D_NFACCTD, "", NULL, 0, 0,
      "Address to listen on (IPv4 or IPv6 literal); unset = all addresses, dual-stack.",
@@ -38,6 +51,17 @@ static const struct conf_key netflow_rows[] = {
 	     "Scale packets and bytes by the exporter's sampling interval."),
     CONF_ROW("nfacctd_time_new", CT_BOOL, G(nfacctd_time_new), D_NFACCTD, "false", NULL, 0, 0,
 	     "Bin flows by arrival time instead of the flow's own timestamps."),
+    CONF_ROW(
+	"nfacctd_pro_rating", CT_BOOL, G(nfacctd_pro_rating), D_NFACCTD, "false", NULL, 0, 0,
+	"With time bins (*_history) and without nfacctd_time_new: a flow spanning several bins "
+	"is split over them, packets and bytes in proportion to its seconds in each (at most "
+	"64 bins; a longer flow stays whole in its first bin)."),
+    {"nfacctd_stitching", CT_BOOL, G(nfacctd_stitching), D_NFACCTD, "false", NULL, 0, 0,
+     "Add timestamp_min and timestamp_max to every output: the earliest flow start and the "
+     "latest flow end among a row's flows (arrival time when the flow has no times or with "
+     "nfacctd_time_new). stamp_updated then is the latest flow end too. Excludes "
+     "nfacctd_pro_rating, as in pmacct.",
+     NULL, check_stitching},
     CONF_ROW("nfacctd_time_secs", CT_BOOL, G(nfacctd_time_secs), D_NFACCTD, "false", NULL, 0, 0,
 	     "NetFlow v9 exporter sends absolute seconds instead of sysUptime-relative times."),
     CONF_ROW("nfacctd_templates_file", CT_STRING, G(nfacctd_templates_file), D_NFACCTD, "", NULL, 0,

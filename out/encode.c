@@ -335,6 +335,14 @@ void enc_schema_init(struct enc_schema *s, const struct keyspec *ks)
 		s->col[n++] = (struct enc_col){"flows", "FLOWS", 22};
 	s->col[n++] = (struct enc_col){"bytes", "BYTES", 22};
 	s->n = n;
+	s->no_counters = 0;
+}
+
+void enc_schema_no_counters(struct enc_schema *s)
+{
+	if (!s->no_counters)
+		s->n -= s->ks->want_flows ? 3 : 2;
+	s->no_counters = 1;
 }
 
 int enc_header(struct encoder *e, struct obuf *b, const struct enc_schema *s)
@@ -369,6 +377,8 @@ int enc_row(struct encoder *e, struct obuf *b, const struct enc_schema *s,
 		ks->f[0].p->render(k, &ks->f[0], &ks->opts, &v);
 		rc |= ops->field(e, b, &s->col[c++], &v);
 	}
+	if (s->no_counters)
+		return (rc | ops->end_row(e, b)) ? -1 : obuf_status(b);
 	prim_val_uint(&v, ent->c.packets);
 	rc |= ops->field(e, b, &s->col[c++], &v);
 	if (ks->want_flows) {

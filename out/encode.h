@@ -56,9 +56,12 @@ int enc_init(struct encoder *e, const char *format, const char *sep);
 struct enc_schema {
 	const struct keyspec *ks;
 	unsigned n;
+	int no_counters; /* event variants: no packets, flows, bytes (enc_schema_no_counters) */
 	struct enc_col col[KEYSPEC_MAX + 4]; /* fields, stamp_updated, packets, flows, bytes */
 };
 void enc_schema_init(struct enc_schema *s, const struct keyspec *ks);
+/* Drop the counter columns (print_output event_csv / event_formatted). */
+void enc_schema_no_counters(struct enc_schema *s);
 
 /* Header line (CSV, formatted); JSON writes nothing. */
 int enc_header(struct encoder *e, struct obuf *b, const struct enc_schema *s);

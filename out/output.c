@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf/keys.h"
 
@@ -52,8 +53,31 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
 	};
 	char why[256];
+	char agg[4096];
 
 	memset(oi, 0, sizeof *oi);
+	if (opts.history) {
+		int utc = pc->timestamps_utc;
+		timebin_init(&oi->tb, opts.history,
+			     mod ? module_int(pc, mod->history_offset_off, 0) : 0, utc,
+			     (int64_t)time(NULL));
+		opts.tb = &oi->tb;
+	}
+	/* nfacctd_stitching adds timestamp_min and timestamp_max to every output, as pmacct does */
+	const char *aggregate = pc->aggregate;
+	if (c->nfacctd_stitching) {
+		snprintf(agg, sizeof agg, "%s", pc->aggregate ? pc->aggregate : "");
+		struct keyspec probe;
+		for (int i = 0; i < 2; i++) {
+			const char *name = i ? "timestamp_max" : "timestamp_min";
+			if (keyspec_build(&probe, agg, reg, NULL, why, sizeof why) == 0 &&
+			    keyspec_has(&probe, name))
+				continue;
+			size_t l = strlen(agg);
+			snprintf(agg + l, sizeof agg - l, "%s%s", l ? "," : "", name);
+		}
+		aggregate = agg;
+	}
 	oi->conf = pc;
 	oi->log = log;
 	snprintf(oi->component, sizeof oi->component, "%s/%s", pc->name, pc->type);
@@ -63,7 +87,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 			 pc->type);
 		return -1;
 	}
-	if (keyspec_build(&oi->ks, pc->aggregate, reg, &opts, why, sizeof why) < 0) {
+	if (keyspec_build(&oi->ks, aggregate, reg, &opts, why, sizeof why) < 0) {
 		/* name the line that set `aggregate`, like every other configuration error */
 		if (!pc->aggregate_at.origin[0])
 			snprintf(err, errlen, "key 'aggregate[%s]': %s", pc->name, why);
@@ -77,6 +101,14 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	}
 	oi->refresh = module_int(pc, mod->refresh_off, 60);
 	oi->history = opts.history;
+	oi->prorate = c->nfacctd_pro_rating && opts.history && !c->nfacctd_time_new;
 	oi->cache_entries = module_int(pc, mod->cache_entries_off, 16411);
+	/*
+	 * A worker table is full (a safe purge follows) at cache_max_entries, or
+	 * else at 10 x *_cache_entries: pmacct's cache holds its buckets times an
+	 * average chain depth of 10.
+	 */
+	oi->max_entries = pc->cache_max_entries ? (uint64_t)pc->cache_max_entries
+						: (uint64_t)oi->cache_entries * 10;
 	return 0;
 }

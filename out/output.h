@@ -23,6 +23,7 @@
 
 #include "agg/primitive.h"
 #include "agg/table.h"
+#include "agg/timebin.h"
 #include "conf/config.h"
 #include "reactor/log.h"
 
@@ -30,6 +31,7 @@
 struct out_interval {
 	time_t start, end;
 	int final; /* last flush before shutdown */
+	int safe;  /* a safe purge: a full table written ahead, more of the interval follows */
 };
 
 struct maps;
@@ -56,6 +58,7 @@ enum out_sink {
 struct out_module {
 	struct conf_plugin_type conf;
 	size_t refresh_off, history_off, cache_entries_off;
+	size_t history_offset_off; /* int key: *_history_offset seconds; 0: none */
 	unsigned sinks; /* enum out_sink bits; 0 means OUT_SINK_TABLE */
 	/*
 	 * Optional.  Register the instance's map files (e.g. tee_receivers) in
@@ -119,7 +122,10 @@ struct out_instance {
 	int refresh;			       /* seconds between flushes (module's key) */
 	int history;			       /* time-bin length in seconds, 0: none */
 	int cache_entries;		       /* initial table size hint per worker */
-	void *state;			       /* module-private */
+	uint64_t max_entries;		       /* keys a worker table holds before a safe purge */
+	int prorate;	   /* nfacctd_pro_rating applies: split flows over bins */
+	struct timebin tb; /* the bins' calendar when history != 0 */
+	void *state;	   /* module-private */
 	struct writer *writer;
 
 	/* counters, written by workers/writer, read by the stats dump */

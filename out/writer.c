@@ -12,6 +12,7 @@ struct item {
 	unsigned worker;
 	uint64_t round;
 	struct agg_table *t;
+	int safe; /* writer_submit_safe */
 };
 
 /* A round being assembled from the workers' tables. */
@@ -44,7 +45,7 @@ struct writer {
 	struct pending pend[MAX_PENDING];
 	uint64_t last_written; /* highest round written, 0 = none yet */
 
-	atomic_uint_fast64_t rounds_written, late_tables, repeat_tables;
+	atomic_uint_fast64_t rounds_written, late_tables, repeat_tables, safe_purges;
 	atomic_uint_fast64_t events_written, events_dropped, event_errors;
 };
 
@@ -58,8 +59,8 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 	if (p->merged.dropped) {
 		atomic_fetch_add(&oi->dropped_records, p->merged.dropped);
 		nt_log(oi->log, LOG_LVL_WARN, oi->component,
-		       "%llu records not accounted in this interval: table full "
-		       "(cache_max_entries) or out of memory",
+		       "%llu records not accounted in this interval: out of memory, or a "
+		       "full table could not be replaced",
 		       (unsigned long long)p->merged.dropped);
 	}
 	if (out_takes(w->oi, OUT_SINK_TABLE) && oi->mod->write) {
@@ -149,9 +150,34 @@ static void take(struct writer *w, struct pending *p, struct agg_table *t)
 	free(t);
 }
 
+/* A full worker table, written on its own at once (the round's purge comes later). */
+static void write_safe(struct writer *w, struct item *it)
+{
+	struct out_instance *oi = w->oi;
+	struct out_interval iv = {.end = (time_t)(it->round * (uint64_t)oi->refresh), .safe = 1};
+	iv.start = iv.end - oi->refresh;
+	atomic_fetch_add(&w->safe_purges, 1);
+	nt_log(oi->log, LOG_LVL_INFO, oi->component,
+	       "worker %u: table full (print_cache_entries or cache_max_entries): safe purge of "
+	       "%llu entries",
+	       it->worker, (unsigned long long)it->t->count);
+	if (out_takes(oi, OUT_SINK_TABLE) && oi->mod->write) {
+		if (oi->mod->write(oi, it->t, &iv) < 0)
+			atomic_fetch_add(&oi->write_errors, 1);
+		else
+			atomic_fetch_add(&oi->written_entries, it->t->count);
+	}
+	agg_table_free(it->t);
+	free(it->t);
+}
+
 static void absorb(struct writer *w, struct item *it)
 {
 	struct pending *p = NULL;
+	if (it->safe) {
+		write_safe(w, it);
+		return;
+	}
 	if (it->worker >= w->nworkers) {
 		nt_log(w->oi->log, LOG_LVL_ERROR, w->oi->component,
 		       "table from unknown worker %u (of %u): counted as late", it->worker,
@@ -219,18 +245,20 @@ static void write_event(struct writer *w, struct out_event *ev)
 int writer_format_stats(struct writer *w, struct obuf *line)
 {
 	struct out_instance *oi = w->oi;
-	return obuf_printf(line,
-			   "stats output written_entries=%llu dropped_tables=%llu "
-			   "dropped_records=%llu write_errors=%llu late_tables=%llu "
-			   "events_written=%llu events_dropped=%llu event_errors=%llu",
-			   (unsigned long long)atomic_load(&oi->written_entries),
-			   (unsigned long long)atomic_load(&oi->dropped_tables),
-			   (unsigned long long)atomic_load(&oi->dropped_records),
-			   (unsigned long long)atomic_load(&oi->write_errors),
-			   (unsigned long long)atomic_load(&w->late_tables),
-			   (unsigned long long)atomic_load(&w->events_written),
-			   (unsigned long long)atomic_load(&w->events_dropped),
-			   (unsigned long long)atomic_load(&w->event_errors));
+	return obuf_printf(
+	    line,
+	    "stats output written_entries=%llu dropped_tables=%llu "
+	    "dropped_records=%llu write_errors=%llu late_tables=%llu "
+	    "events_written=%llu events_dropped=%llu event_errors=%llu safe_purges=%llu",
+	    (unsigned long long)atomic_load(&oi->written_entries),
+	    (unsigned long long)atomic_load(&oi->dropped_tables),
+	    (unsigned long long)atomic_load(&oi->dropped_records),
+	    (unsigned long long)atomic_load(&oi->write_errors),
+	    (unsigned long long)atomic_load(&w->late_tables),
+	    (unsigned long long)atomic_load(&w->events_written),
+	    (unsigned long long)atomic_load(&w->events_dropped),
+	    (unsigned long long)atomic_load(&w->event_errors),
+	    (unsigned long long)atomic_load(&w->safe_purges));
 }
 
 /* The module's own counters, on the writer thread (modules need no locks). */
@@ -373,7 +401,7 @@ int writer_start(struct writer **out, struct out_instance *oi, unsigned nworkers
 	return writer_start_opts(out, oi, &o, err, errlen);
 }
 
-int writer_submit(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t)
+static int submit(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t, int safe)
 {
 	pthread_mutex_lock(&w->mu);
 	if (w->len == w->cap) {
@@ -384,11 +412,21 @@ int writer_submit(struct writer *w, unsigned worker, uint64_t round, struct agg_
 		free(t);
 		return -1;
 	}
-	w->q[(w->head + w->len) % w->cap] = (struct item){worker, round, t};
+	w->q[(w->head + w->len) % w->cap] = (struct item){worker, round, t, safe};
 	w->len++;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+int writer_submit(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t)
+{
+	return submit(w, worker, round, t, 0);
+}
+
+int writer_submit_safe(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t)
+{
+	return submit(w, worker, round, t, 1);
 }
 
 int writer_submit_event(struct writer *w, struct out_event *ev)
@@ -441,6 +479,7 @@ void writer_sync(struct writer *w)
 void writer_get_stats(struct writer *w, struct writer_stats *st)
 {
 	st->rounds_written = atomic_load(&w->rounds_written);
+	st->safe_purges = atomic_load(&w->safe_purges);
 	st->late_tables = atomic_load(&w->late_tables);
 	st->repeat_tables = atomic_load(&w->repeat_tables);
 	st->events_written = atomic_load(&w->events_written);

@@ -48,6 +48,14 @@ int writer_start(struct writer **w, struct out_instance *oi, unsigned nworkers, 
 int writer_submit(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t);
 
 /*
+ * A safe purge: worker `worker`'s table filled up (cache_max_entries) during
+ * `round`.  It is written at once, on its own, with out_interval.safe set
+ * (more of the round follows); the round's own purge is unaffected.  Same
+ * return and ownership as writer_submit().
+ */
+int writer_submit_safe(struct writer *w, unsigned worker, uint64_t round, struct agg_table *t);
+
+/*
  * Hand an event record to the writer (any thread; it takes ownership).
  * Returns 0, or -1 when the event queue was full or the module takes no
  * events: the event has then been freed and counted as dropped.
@@ -80,6 +88,7 @@ void writer_sync(struct writer *w);
 /* Counters, also in the stats line. */
 struct writer_stats {
 	uint64_t rounds_written;
+	uint64_t safe_purges;	/* full worker tables written ahead of their round */
 	uint64_t late_tables;	/* for rounds already written: folded into the next */
 	uint64_t repeat_tables; /* a worker's second table for a pending round: merged */
 	uint64_t events_written;

@@ -25,13 +25,50 @@ static nt_usec wall_usec(void)
 	return (nt_usec)ts.tv_sec * 1000000u + (nt_usec)ts.tv_nsec / 1000u;
 }
 
+/*
+ * Table i is full (out_instance.max_entries: cache_max_entries, else
+ * 10 x print_cache_entries): hand it to the writer now as a safe
+ * purge (written at once, part of the interval) and go on with a fresh one,
+ * instead of dropping records.  Returns -1 when the add failed for another
+ * reason (out of memory): the record stays counted as dropped.
+ */
+static __attribute__((noinline, cold)) int safe_purge(struct worker *w, unsigned i)
+{
+	struct agg_table *old = w->tables[i];
+	struct out_instance *oi = &w->ctx->out[i];
+	if (!old->max_entries || old->count < old->max_entries)
+		return -1;
+	struct agg_table *fresh = malloc(sizeof *fresh);
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count) < 0) {
+		free(fresh);
+		return -1;
+	}
+	fresh->max_entries = old->max_entries;
+	old->dropped--; /* the record that found it full goes to the fresh table */
+	w->tables[i] = fresh;
+	uint64_t period_ms = (uint64_t)oi->refresh * 1000u;
+	uint64_t round = (w->now_usec / 1000u) / period_ms + 1; /* the round in progress */
+	if (round <= w->tick[i].last_round)
+		round = w->tick[i].last_round + 1;
+	writer_submit_safe(oi->writer, w->id, round, old);
+	return 0;
+}
+
+static inline void table_add(struct worker *w, unsigned i, const uint8_t *key, uint64_t hash,
+			     const struct agg_counters *c)
+{
+	if (__builtin_expect(agg_table_add(w->tables[i], key, hash, c) < 0, 0) &&
+	    safe_purge(w, i) == 0)
+		agg_table_add(w->tables[i], key, hash, c);
+}
+
 static void ahead_drain_one(struct worker *w)
 {
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint32_t klen = w->tables[i]->key_len;
-		agg_table_add(w->tables[i], w->ahead_keys[i] + (size_t)s * klen,
-			      w->ahead_hash[i][s], &w->ahead_c[s]);
+		table_add(w, i, w->ahead_keys[i] + (size_t)s * klen, w->ahead_hash[i][s],
+			  &w->ahead_c[s]);
 	}
 	w->ahead_head = (s + 1) % ACCT_AHEAD;
 	w->ahead_len--;
@@ -64,6 +101,67 @@ static void account(void *arg, struct flow_rec *r)
 	w->ahead_len++;
 }
 
+/*
+ * nfacctd_stitching and nfacctd_pro_rating: the counters carry the flow's
+ * own start/end (timestamp_min/max), and a flow spanning several time bins
+ * is split over them (agg/timebin.h).  Chosen at start instead of account(),
+ * so without them the hot path is unchanged; adds are direct (no prefetch).
+ */
+static void account_timed(void *arg, struct flow_rec *r)
+{
+	struct worker *w = arg;
+	struct daemon_ctx *ctx = w->ctx;
+	struct agg_counters c;
+	struct timebin_share sh[TIMEBIN_PRORATE_MAX];
+	w->st.records++;
+	worker_flush_pending(w);
+	prim_counters(&c, r, w->now_usec);
+	int own_times = !ctx->conf.nfacctd_time_new;
+	int has_start = own_times && FR_HAS(r, FR_TS_START) && r->ts_start;
+	int has_end = own_times && FR_HAS(r, FR_TS_END) && r->ts_end;
+	if (ctx->conf.nfacctd_stitching) {
+		if (has_start)
+			c.first_usec = r->ts_start;
+		if (has_end)
+			c.last_usec = r->ts_end;
+	}
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		const struct out_instance *oi = &ctx->out[i];
+		const struct keyspec *ks = &oi->ks;
+		uint8_t *key = w->ahead_keys[i];
+		keyspec_extract(ks, r, key);
+		unsigned n = 0;
+		if (oi->prorate && ks->has_history && has_start && has_end)
+			n = timebin_prorate(&oi->tb, (int64_t)(r->ts_start / 1000000u),
+					    (int64_t)(r->ts_end / 1000000u), c.packets, c.bytes,
+					    c.flows, sh);
+		if (!n) {
+			table_add(w, i, key, agg_hash(key, ks->key_len), &c);
+			continue;
+		}
+		for (unsigned j = 0; j < n; j++) {
+			struct agg_counters part = c;
+			uint64_t bin = (uint64_t)sh[j].bin * 1000000u;
+			part.packets = sh[j].packets;
+			part.bytes = sh[j].bytes;
+			part.flows = sh[j].flows;
+			memcpy(key + ks->f[0].off, &bin, 8); /* f[0] is the time bin */
+			table_add(w, i, key, agg_hash(key, ks->key_len), &part);
+		}
+	}
+}
+
+/* The accounting the configuration asks for. */
+static pipeline_sink_fn account_fn(const struct daemon_ctx *ctx)
+{
+	if (ctx->conf.nfacctd_stitching)
+		return account_timed;
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (ctx->out[i].prorate)
+			return account_timed;
+	return account;
+}
+
 static void account_through_pipeline(void *arg, struct flow_rec *r)
 {
 	struct worker *w = arg;
@@ -78,7 +176,7 @@ void worker_account(struct worker *w, struct flow_rec *r)
 worker_record_fn worker_record_sink(const struct worker *w)
 {
 	/* no stage configured: nothing to run and nothing to restore, one call less */
-	return w->pw.p->n ? account_through_pipeline : account;
+	return w->pw.p->n ? account_through_pipeline : account_fn(w->ctx);
 }
 
 static void hand_off(struct worker *w, unsigned i, uint64_t round);
@@ -369,9 +467,9 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		if (!w->tables[i] || agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
 						    (uint64_t)ctx->out[i].cache_entries) < 0)
 			goto oom;
-		w->tables[i]->max_entries = (uint64_t)ctx->out[i].conf->cache_max_entries;
+		w->tables[i]->max_entries = ctx->out[i].max_entries;
 	}
-	if (pipeline_worker_init(&w->pw, &ctx->pipe, account, w, err, errlen) < 0)
+	if (pipeline_worker_init(&w->pw, &ctx->pipe, account_fn(ctx), w, err, errlen) < 0)
 		return -1;
 	if (ctx->desc->input->create(w, &w->in_state, err, errlen) < 0)
 		return -1;

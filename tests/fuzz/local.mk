@@ -10,7 +10,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=al
 FUZZ_NF9_SRCS = $(srcdir)/tests/fuzz/fuzz_nf9.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
 	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c $(srcdir)/proto/nf_options.c \
-	$(srcdir)/agg/primitive.c \
+	$(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
 	$(srcdir)/agg/mapline.c $(srcdir)/agg/lpm.c $(srcdir)/agg/sampling_map.c
 
 check_PROGRAMS += tests/fuzz/replay_nf9
@@ -37,13 +37,14 @@ CLEANFILES += tests/fuzz/fuzz_nf9
 # libFuzzer over the committed corpus, new inputs into tests/fuzz/work-*, and a
 # -DFUZZ_REPLAY build that replays the corpus under `make check`.
 FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c $(srcdir)/conf/config.c $(srcdir)/conf/keys.c \
-	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c \
-	$(srcdir)/agg/mapline.c $(srcdir)/out/output.c $(srcdir)/out/print.c $(srcdir)/out/encode.c \
+	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
+	$(srcdir)/agg/mapline.c $(srcdir)/out/output.c $(srcdir)/out/print.c $(srcdir)/out/filename.c $(srcdir)/out/encode.c \
 	$(srcdir)/out/buf.c $(srcdir)/out/event.c $(srcdir)/agg/table.c $(srcdir)/reactor/log.c
 FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
 	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c \
-	$(srcdir)/proto/nf_templates_file.c $(srcdir)/agg/primitive.c $(srcdir)/agg/mapline.c \
+	$(srcdir)/proto/nf_templates_file.c $(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
+	$(srcdir)/agg/mapline.c \
 	$(srcdir)/agg/lpm.c $(srcdir)/agg/sampling_map.c
 
 check_PROGRAMS += tests/fuzz/replay_conf tests/fuzz/replay_maps

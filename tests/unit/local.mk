@@ -152,4 +152,17 @@ TESTS += tests/unit/test_names_prim
 tests_unit_test_names_prim_SOURCES = tests/unit/test_names_prim.c
 tests_unit_test_names_prim_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_names_prim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+check_PROGRAMS += tests/unit/test_timebin
+TESTS += tests/unit/test_timebin
+tests_unit_test_timebin_SOURCES = tests/unit/test_timebin.c
+tests_unit_test_timebin_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_timebin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_filename
+TESTS += tests/unit/test_filename
+tests_unit_test_filename_SOURCES = tests/unit/test_filename.c
+tests_unit_test_filename_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_filename_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif

@@ -245,6 +245,8 @@ static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
 	}
 	case CT_STRING:
 	case CT_LIST:
+		if (k->set)
+			return NULL; /* a rule of its own (e.g. print_history_roundoff): skipped */
 		snprintf(buf, len, "value-of-%s", k->name);
 		return buf;
 	default:

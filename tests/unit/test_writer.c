@@ -33,6 +33,7 @@ struct seen {
 	uint64_t write_count[ROUNDS];
 	uint64_t write_packets[ROUNDS];
 	int write_final[ROUNDS];
+	int write_safe[ROUNDS];
 	unsigned nticks;
 	uint64_t tick_round[ROUNDS];
 	unsigned reopens;
@@ -73,6 +74,7 @@ static int t_write(struct out_instance *oi, const struct agg_table *t,
 	s->write_count[s->nwrites] = t->count;
 	s->write_packets[s->nwrites] = pk;
 	s->write_final[s->nwrites] = iv->final;
+	s->write_safe[s->nwrites] = iv->safe;
 	s->nwrites++;
 	return 0;
 }
@@ -224,6 +226,36 @@ static void test_cap_applies_per_worker_not_to_merge(void **state)
 	assert_int_equal(f->seen.nwrites, 1);
 	assert_int_equal(f->seen.write_count[0], 20);
 	assert_int_equal(atomic_load(&f->oi.dropped_records), 0);
+	teardown(f);
+}
+
+static void test_safe_purge_written_at_once(void **state)
+{
+	(void)state;
+	/*
+	 * Worker 0's table filled up during round 5: it is written at once, on
+	 * its own, marked safe, with no tick; round 5's own write comes when
+	 * both workers hand it, holding only what they accounted since.
+	 */
+	struct fixture *f = setup(&table_mod, 2, 0);
+	assert_int_equal(writer_submit_safe(f->w, 0, 5, table(0, 3, 3)), 0);
+	writer_sync(f->w);
+	assert_int_equal(f->seen.nwrites, 1);
+	assert_int_equal(f->seen.write_round[0], 5);
+	assert_int_equal(f->seen.write_count[0], 3);
+	assert_int_equal(f->seen.write_safe[0], 1);
+	assert_int_equal(f->seen.nticks, 0);
+	submit(f, 0, 5, 10, 1);
+	submit(f, 1, 5, 20, 2);
+	writer_sync(f->w);
+	assert_int_equal(f->seen.nwrites, 2);
+	assert_int_equal(f->seen.write_count[1], 3);
+	assert_int_equal(f->seen.write_safe[1], 0);
+	assert_int_equal(f->seen.nticks, 1);
+	struct writer_stats st;
+	writer_get_stats(f->w, &st);
+	assert_int_equal(st.safe_purges, 1);
+	assert_int_equal(st.rounds_written, 1);
 	teardown(f);
 }
 
@@ -516,6 +548,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cap_applies_per_worker_not_to_merge),
+	    cmocka_unit_test(test_safe_purge_written_at_once),
 	    cmocka_unit_test(test_repeated_table_merged_into_pending_round),
 	    cmocka_unit_test(test_late_table_folded_into_next_round),
 	    cmocka_unit_test(test_incomplete_older_round_written_once),
