@@ -29,6 +29,8 @@ struct prim_opts {
 	int timestamps_utc;	    /* timestamps_utc: render in UTC, not local */
 	int time_new;		    /* nfacctd_time_new: bin by arrival, not flow time */
 	int history;		    /* *_history in seconds: time bins in the key; 0 = none */
+	int num_protos;		    /* print_num_protos: proto as a number */
+	int tos_dscp;		    /* tos_encode_as_dscp: tos >> 2 */
 };
 
 /*

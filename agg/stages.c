@@ -1,5 +1,6 @@
 #include "agg/stages.h"
 
+#include "agg/lookup.h"
 #include "agg/sampling_map.h"
 
 static enum stage_verdict run_sampling_map(const void *cfg, struct stage_ctx *sc,
@@ -45,6 +46,24 @@ static enum stage_verdict run_tcp_flags(const void *cfg, struct stage_ctx *sc, s
 const struct stage_desc stage_tcp_flags_tcp_only = {"tcp_flags_tcp_only", FR_BIT(FR_TCP_FLAGS),
 						    run_tcp_flags, NULL, NULL};
 
+static int pipeline_add_enrich(struct pipeline *p, const struct pipeline_enrich *e, char *err,
+			       size_t errlen)
+{
+	static const struct stage_desc *const lookups[3] = {
+	    &stage_lookup_ports, &stage_lookup_protos, &stage_lookup_tos};
+	for (unsigned i = 0; i < 3; i++)
+		if (e->lookup_slot[i] >= 0 &&
+		    pipeline_add(p, lookups[i], NULL, e->lookup_slot[i], err, errlen) < 0)
+			return -1;
+	if (e->networks &&
+	    pipeline_add(p, &stage_networks, &e->net, e->networks_slot, err, errlen) < 0)
+		return -1;
+	if (e->geoip_slot >= 0 && (e->geo.src || e->geo.dst) &&
+	    pipeline_add(p, &stage_geoip, &e->geo, e->geoip_slot, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 int pipeline_build_std(struct pipeline *p, const struct maps *maps, const struct pipeline_std *s,
 		       char *err, size_t errlen)
 {
@@ -56,5 +75,5 @@ int pipeline_build_std(struct pipeline *p, const struct maps *maps, const struct
 		return -1;
 	if (s->tcp_flags && pipeline_add(p, &stage_tcp_flags_tcp_only, NULL, -1, err, errlen) < 0)
 		return -1;
-	return 0;
+	return s->enrich ? pipeline_add_enrich(p, s->enrich, err, errlen) : 0;
 }

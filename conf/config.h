@@ -80,6 +80,10 @@ struct conf_plugin {
 	int flush_queue_size;  /* netacct: intervals a writer may fall behind */
 	int cache_max_entries; /* netacct: per-worker table cap (0: unbounded) */
 
+	/* enrichment encodings (conf/keys_enrich.c) */
+	int num_protos;		/* print_num_protos: proto as a number */
+	int tos_encode_as_dscp; /* tos as DSCP (the top six bits) */
+
 	/* print's own keys (out/print.c); left zero for other types */
 	char *print_output; /* json | csv | formatted */
 	char *print_output_file;
@@ -131,6 +135,19 @@ struct conf {
 	int pcap_savefile_delay;  /* seconds before each pass over the file */
 	int pcap_savefile_replay; /* passes over the file */
 	char *pcap_filter;
+
+	/* enrichment (conf/keys_enrich.c): networks_file, GeoIP, lookup files */
+	char *networks_file;
+	int networks_file_filter;
+	int networks_file_no_lpm;
+	int networks_mask;
+	int networks_no_mask_if_zero;
+	char *nfacctd_net; /* netflow | file | mask | longest | fallback */
+	char *nfacctd_as;  /* netflow | file | longest | fallback */
+	char *geoipv2_file;
+	char *ports_file;
+	char *protos_file;
+	char *tos_file;
 
 	char *aggregate_primitives;
 	char *plugins;

@@ -8,9 +8,13 @@
 /* The registry: add an output module here and `plugins:` accepts its type. */
 const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.conf, NULL};
 
-static const struct conf_key_table *const nfacctd_tables[] = {
-    &conf_keys_core,   &conf_keys_netflow,  &conf_keys_pcap,
-    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+static const struct conf_key_table *const nfacctd_tables[] = {&conf_keys_core,
+							      &conf_keys_netflow,
+							      &conf_keys_pcap,
+							      &conf_keys_enrich,
+							      &conf_keys_plugin,
+							      &conf_keys_obsolete,
+							      NULL};
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
@@ -45,6 +49,8 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .timestamps_utc = pc->timestamps_utc,
 	    .time_new = c->nfacctd_time_new,
 	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
+	    .num_protos = pc->num_protos,
+	    .tos_dscp = pc->tos_encode_as_dscp,
 	};
 	char why[256];
 

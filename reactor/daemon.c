@@ -13,6 +13,7 @@
 #include "out/buf.h"
 #include "out/writer.h"
 #include "agg/stages.h"
+#include "reactor/enrich.h"
 #include "reactor/input.h"
 #include "reactor/loop.h"
 #include "reactor/socket.h"
@@ -88,6 +89,9 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 		if (std.sampling_map_slot < 0)
 			return -1;
 	}
+	if (enrich_setup(&ctx->enrich, &ctx->maps, c, ctx->out, ctx->nout, err, errlen) < 0)
+		return -1;
+	std.enrich = &ctx->enrich;
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < ctx->nout; i++)

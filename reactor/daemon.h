@@ -9,6 +9,7 @@
 
 #include "agg/maps.h"
 #include "agg/pipeline.h"
+#include "agg/stages.h"
 #include "agg/primitive.h"
 #include "conf/config.h"
 #include "out/output.h"
@@ -58,6 +59,7 @@ struct daemon_ctx {
 	 */
 	struct maps maps;
 	struct pipeline pipe;
+	struct pipeline_enrich enrich; /* the enrichment stages' configuration (reactor/enrich.h) */
 	atomic_uint quiesce_pending;
 	struct nt_ev *ev_maps_settled;
 };

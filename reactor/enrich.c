@@ -1,0 +1,105 @@
+#include "reactor/enrich.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agg/geoip.h"
+#include "agg/lookup.h"
+#include "agg/networks.h"
+
+static int set(const char *s)
+{
+	return s && *s;
+}
+
+/* GEO_* bits output keys need, per side. */
+static void geo_needs(const struct keyspec *ks, unsigned *src, unsigned *dst)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+		int dst;
+	} prims[] = {
+	    {"src_host_country", GEO_COUNTRY, 0}, {"dst_host_country", GEO_COUNTRY, 1},
+	    {"src_host_pocode", GEO_POCODE, 0},	  {"dst_host_pocode", GEO_POCODE, 1},
+	    {"src_host_coords", GEO_COORDS, 0},	  {"dst_host_coords", GEO_COORDS, 1},
+	};
+	for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
+		if (keyspec_has(ks, prims[i].name))
+			*(prims[i].dst ? dst : src) |= prims[i].bit;
+}
+
+int enrich_setup(struct pipeline_enrich *e, struct maps *m, const struct conf *c,
+		 const struct out_instance *out, unsigned nout, char *err, size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		const struct map_type *type;
+	} files[3] = {
+	    {"ports_file", offsetof(struct conf, ports_file), &lookup_ports_type},
+	    {"protos_file", offsetof(struct conf, protos_file), &lookup_protos_type},
+	    {"tos_file", offsetof(struct conf, tos_file), &lookup_tos_type},
+	};
+	char why[256];
+
+	memset(e, 0, sizeof *e);
+	e->networks_slot = e->geoip_slot = -1;
+	for (unsigned i = 0; i < 3; i++) {
+		const char *path = *(char *const *)(const void *)((const char *)c + files[i].off);
+		e->lookup_slot[i] = -1;
+		if (set(path) &&
+		    (e->lookup_slot[i] = maps_register(m, files[i].key, path, files[i].type, err,
+						       errlen)) < 0)
+			return -1;
+	}
+
+	for (unsigned i = 0; i < nout; i++)
+		if (lookup_keyspec_check(&out[i].ks, why, sizeof why) < 0) {
+			snprintf(err, errlen, "key 'aggregate[%s]': %s", out[i].conf->name, why);
+			return -1;
+		}
+
+	/* networks: the keys were validated when parsed; defaults are "netflow" */
+	struct networks_cfg *n = &e->net;
+	if (net_method_parse(set(c->nfacctd_net) ? c->nfacctd_net : "netflow", 0, &n->net, why,
+			     sizeof why) < 0 ||
+	    net_method_parse(set(c->nfacctd_as) ? c->nfacctd_as : "netflow", 1, &n->as, why,
+			     sizeof why) < 0) {
+		snprintf(err, errlen, "nfacctd_net/nfacctd_as: %s", why);
+		return -1;
+	}
+	n->filter = c->networks_file_filter;
+	n->no_lpm = c->networks_file_no_lpm;
+	n->no_mask_if_zero = c->networks_no_mask_if_zero;
+	n->mask = (uint8_t)c->networks_mask;
+	if (set(c->networks_file)) {
+		e->networks_slot =
+		    maps_register(m, "networks_file", c->networks_file, &networks_map_type, err, errlen);
+		if (e->networks_slot < 0)
+			return -1;
+		n->have_file = 1;
+	}
+	e->networks = n->net != NET_NETFLOW || n->as != NET_NETFLOW || n->no_mask_if_zero ||
+		      (n->filter && n->have_file);
+
+	unsigned src = 0, dst = 0;
+	for (unsigned i = 0; i < nout; i++)
+		geo_needs(&out[i].ks, &src, &dst);
+	e->geo.src = src;
+	e->geo.dst = dst;
+	if ((src || dst) && !set(c->geoipv2_file)) {
+		snprintf(err, errlen,
+			 "GeoIP primitives (src_host_country, ...) are aggregated but geoipv2_file is "
+			 "not set");
+		return -1;
+	}
+	if (set(c->geoipv2_file)) {
+		/* opened even when unused, so a wrong path is reported at start */
+		e->geoip_slot =
+		    maps_register(m, "geoipv2_file", c->geoipv2_file, &geoip_map_type, err, errlen);
+		if (e->geoip_slot < 0)
+			return -1;
+	}
+	return 0;
+}
