@@ -187,5 +187,5 @@ static enum stage_verdict run_geoip(const void *cfg, struct stage_ctx *sc, struc
 	return STAGE_KEEP;
 }
 
-const struct stage_desc stage_geoip = {"geoip", FR_BIT(FR_SRC_GEO) | FR_BIT(FR_DST_GEO),
-				       run_geoip, NULL, NULL};
+const struct stage_desc stage_geoip = {"geoip", FR_BIT(FR_SRC_GEO) | FR_BIT(FR_DST_GEO), run_geoip,
+				       NULL, NULL};

@@ -37,8 +37,7 @@ void geoip_close(struct geoip *g);
  * what the database does not know).  Returns 1 when the address is in the
  * database, 0 when not, -1 on a bad address or a database error.
  */
-int geoip_lookup(const struct geoip *g, const struct nt_addr *a, unsigned what,
-		 struct nt_geo *out);
+int geoip_lookup(const struct geoip *g, const struct nt_addr *a, unsigned what, struct nt_geo *out);
 
 extern const struct map_type geoip_map_type;
 

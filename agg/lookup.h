@@ -93,7 +93,8 @@ int lookup_keyspec_sum(const struct keyspec *ks);
  */
 int lookup_keyspec_check(const struct keyspec *ks, char *why, size_t whylen);
 
-/* dst = src with source and destination (addresses, masks, prefixes, ports, ASNs, MACs, GeoIP) swapped. */
+/* dst = src with source and destination (addresses, masks, prefixes, ports, ASNs, MACs, GeoIP)
+ * swapped. */
 void lookup_flow_reverse(struct flow_rec *dst, const struct flow_rec *src);
 
 /* ---- inline ---- */

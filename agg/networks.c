@@ -171,8 +171,8 @@ static int index_entries(struct networks *n, const char *name, char *err, size_t
 	return 0;
 }
 
-int networks_parse(struct networks **out, const char *text, size_t len, const char *name,
-		   char *err, size_t errlen)
+int networks_parse(struct networks **out, const char *text, size_t len, const char *name, char *err,
+		   size_t errlen)
 {
 	struct networks *n = calloc(1, sizeof *n);
 	if (!n) {
@@ -230,8 +230,9 @@ int net_method_parse(const char *v, int as_key, enum net_method *m, char *why, s
 	static const struct {
 		const char *name;
 		enum net_method m;
-	} names[] = {{"netflow", NET_NETFLOW}, {"sflow", NET_NETFLOW},	 {"file", NET_FILE},
-		     {"mask", NET_MASK},       {"longest", NET_LONGEST}, {"fallback", NET_FALLBACK}};
+	} names[] = {{"netflow", NET_NETFLOW}, {"sflow", NET_NETFLOW},
+		     {"file", NET_FILE},       {"mask", NET_MASK},
+		     {"longest", NET_LONGEST}, {"fallback", NET_FALLBACK}};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(v, names[i].name) == 0) {
 			if (as_key && names[i].m == NET_MASK)
@@ -260,8 +261,9 @@ static void mask_into(struct nt_addr *dst, const struct nt_addr *a, unsigned bit
 	if (bits > max)
 		bits = max;
 	for (unsigned i = bits >> 3; i < 16; i++)
-		dst->a[i] = (i == bits >> 3 && (bits & 7)) ? (uint8_t)(a->a[i] & (0xff << (8 - (bits & 7))))
-							   : 0;
+		dst->a[i] = (i == bits >> 3 && (bits & 7))
+				? (uint8_t)(a->a[i] & (0xff << (8 - (bits & 7))))
+				: 0;
 }
 
 /* Resolve one side (dst 0: source, 1: destination) of r. */

@@ -35,8 +35,8 @@ struct net_entry {
 struct networks;
 
 /* Parse text (tests, fuzzing) / a file.  Returns 0 and *out, or -1 with "file:line: reason". */
-int networks_parse(struct networks **out, const char *text, size_t len, const char *name,
-		   char *err, size_t errlen);
+int networks_parse(struct networks **out, const char *text, size_t len, const char *name, char *err,
+		   size_t errlen);
 int networks_load(struct networks **out, const char *path, char *err, size_t errlen);
 void networks_free(struct networks *n);
 size_t networks_count(const struct networks *n);
@@ -65,11 +65,11 @@ int net_method_parse(const char *v, int as_key, enum net_method *m, char *why, s
 
 struct networks_cfg {
 	enum net_method net, as;
-	int filter;		/* networks_file_filter */
-	int no_lpm;		/* networks_file_no_lpm */
-	int no_mask_if_zero;	/* networks_no_mask_if_zero */
-	uint8_t mask;		/* networks_mask (NET_MASK) */
-	int have_file;		/* networks_file is configured (the stage's map slot) */
+	int filter;	     /* networks_file_filter */
+	int no_lpm;	     /* networks_file_no_lpm */
+	int no_mask_if_zero; /* networks_no_mask_if_zero */
+	uint8_t mask;	     /* networks_mask (NET_MASK) */
+	int have_file;	     /* networks_file is configured (the stage's map slot) */
 };
 
 /*

@@ -30,13 +30,11 @@ static int set_as(const struct conf_key *k, void *base, const char *v, char *why
 	return conf_store_value(k, base, v, why, whylen);
 }
 
-/* A method that reads networks_file needs one (pmacct refuses this too). */
-static int check_needs_file(const struct conf *c, const void *base, const struct conf_where *at,
-			    char *why, size_t whylen)
+/* A method that reads networks_file (or networks_mask) needs it: pmacct refuses this too. */
+static int needs_source(const struct conf *c, const char *v, const struct conf_where *at, char *why,
+			size_t whylen)
 {
-	const char *v = *(char *const *)base;
-	(void)at;
-	if (!v || !*v || strcmp(v, "netflow") == 0 || strcmp(v, "sflow") == 0)
+	if (!at->origin[0] || !v || strcmp(v, "netflow") == 0 || strcmp(v, "sflow") == 0)
 		return 0;
 	if (strcmp(v, "mask") == 0) {
 		if (c->networks_mask <= 0) {
@@ -52,17 +50,32 @@ static int check_needs_file(const struct conf *c, const void *base, const struct
 	return 0;
 }
 
+static int check_net(const struct conf *c, const void *base, const struct conf_where *at, char *why,
+		     size_t whylen)
+{
+	(void)base;
+	return needs_source(c, c->nfacctd_net, at, why, whylen);
+}
+
+static int check_as(const struct conf *c, const void *base, const struct conf_where *at, char *why,
+		    size_t whylen)
+{
+	(void)base;
+	return needs_source(c, c->nfacctd_as, at, why, whylen);
+}
+
 #define NET_DOC                                                                                    \
 	"Where src_net/dst_net, src_mask/dst_mask and peer_dst_ip come from: netflow (the "        \
-	"export protocol; sflow is the same), file (networks_file), mask (networks_mask), "         \
+	"export protocol; sflow is the same), file (networks_file), mask (networks_mask), "        \
 	"longest (the longer prefix of networks_file and the export protocol; networks_file "      \
-	"loses a tie) or fallback (networks_file when it has the address, else the export "         \
+	"loses a tie) or fallback (networks_file when it has the address, else the export "        \
 	"protocol). bgp, bmp and igp are refused until netacct has those daemons."
 #define AS_DOC                                                                                     \
-	"Where src_as/dst_as (and, with file, peer_dst_as) come from: netflow (the export "         \
-	"protocol; sflow is the same), file (networks_file: 0 where it has no ASN), longest (the "  \
+	"Where src_as/dst_as (and, with file, peer_dst_as) come from: netflow (the export "        \
+	"protocol; sflow is the same), file (networks_file: 0 where it has no ASN), longest (the " \
 	"ASN of the longer prefix, networks_file or the export protocol's mask) or fallback "      \
-	"(networks_file's ASN when it has one, else the export protocol). bgp and bmp are refused " \
+	"(networks_file's ASN when it has one, else the export protocol). bgp and bmp are "        \
+	"refused "                                                                                 \
 	"until netacct has those daemons."
 
 static const struct conf_key enrich_rows[] = {
@@ -78,28 +91,28 @@ static const struct conf_key enrich_rows[] = {
     CONF_ROW("networks_mask", CT_INT, G(networks_mask), D_ALL, "0", NULL, 0, 128,
 	     "Prefix length applied to addresses for src_net/dst_net when nfacctd_net is mask "
 	     "(IPv4 takes at most 32)."),
-    CONF_ROW("networks_no_mask_if_zero", CT_BOOL, G(networks_no_mask_if_zero), D_ALL, "false",
-	     NULL, 0, 0,
+    CONF_ROW("networks_no_mask_if_zero", CT_BOOL, G(networks_no_mask_if_zero), D_ALL, "false", NULL,
+	     0, 0,
 	     "A prefix of length 0 (unknown, or a default route) leaves src_net/dst_net the whole "
 	     "address instead of zero."),
     CONF_ROW("networks_cache_entries", CT_OBSOLETE, OBS,
 	     "not needed: networks_file lookups walk a prefix trie, there is no cache to size."),
     {"nfacctd_net", CT_STRING, G(nfacctd_net), D_NFACCTD, "netflow", NULL, 0, 0, NET_DOC, set_net,
-     check_needs_file},
+     check_net},
     {"sfacctd_net", CT_STRING, G(nfacctd_net), D_SFACCTD, "netflow", NULL, 0, 0, NET_DOC, set_net,
-     check_needs_file},
+     check_net},
     {"pmacctd_net", CT_STRING, G(nfacctd_net), D_PMACCTD, "netflow", NULL, 0, 0, NET_DOC, set_net,
-     check_needs_file},
+     check_net},
     {"uacctd_net", CT_STRING, G(nfacctd_net), D_UACCTD, "netflow", NULL, 0, 0, NET_DOC, set_net,
-     check_needs_file},
+     check_net},
     {"nfacctd_as", CT_STRING, G(nfacctd_as), D_NFACCTD, "netflow", NULL, 0, 0, AS_DOC, set_as,
-     check_needs_file},
+     check_as},
     {"sfacctd_as", CT_STRING, G(nfacctd_as), D_SFACCTD, "netflow", NULL, 0, 0, AS_DOC, set_as,
-     check_needs_file},
+     check_as},
     {"pmacctd_as", CT_STRING, G(nfacctd_as), D_PMACCTD, "netflow", NULL, 0, 0, AS_DOC, set_as,
-     check_needs_file},
+     check_as},
     {"uacctd_as", CT_STRING, G(nfacctd_as), D_UACCTD, "netflow", NULL, 0, 0, AS_DOC, set_as,
-     check_needs_file},
+     check_as},
     CONF_ROW("geoipv2_file", CT_STRING, G(geoipv2_file), D_ALL, "", NULL, 0, 0,
 	     "MaxMind-format database (.mmdb: GeoIP2/GeoLite2, or the ip-location-db builds) for "
 	     "src_host_country, dst_host_country, src_host_pocode, dst_host_pocode, "

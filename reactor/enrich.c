@@ -48,9 +48,8 @@ int enrich_setup(struct pipeline_enrich *e, struct maps *m, const struct conf *c
 	for (unsigned i = 0; i < 3; i++) {
 		const char *path = *(char *const *)(const void *)((const char *)c + files[i].off);
 		e->lookup_slot[i] = -1;
-		if (set(path) &&
-		    (e->lookup_slot[i] = maps_register(m, files[i].key, path, files[i].type, err,
-						       errlen)) < 0)
+		if (set(path) && (e->lookup_slot[i] = maps_register(
+				      m, files[i].key, path, files[i].type, err, errlen)) < 0)
 			return -1;
 	}
 
@@ -74,8 +73,8 @@ int enrich_setup(struct pipeline_enrich *e, struct maps *m, const struct conf *c
 	n->no_mask_if_zero = c->networks_no_mask_if_zero;
 	n->mask = (uint8_t)c->networks_mask;
 	if (set(c->networks_file)) {
-		e->networks_slot =
-		    maps_register(m, "networks_file", c->networks_file, &networks_map_type, err, errlen);
+		e->networks_slot = maps_register(m, "networks_file", c->networks_file,
+						 &networks_map_type, err, errlen);
 		if (e->networks_slot < 0)
 			return -1;
 		n->have_file = 1;
@@ -89,9 +88,10 @@ int enrich_setup(struct pipeline_enrich *e, struct maps *m, const struct conf *c
 	e->geo.src = src;
 	e->geo.dst = dst;
 	if ((src || dst) && !set(c->geoipv2_file)) {
-		snprintf(err, errlen,
-			 "GeoIP primitives (src_host_country, ...) are aggregated but geoipv2_file is "
-			 "not set");
+		snprintf(
+		    err, errlen,
+		    "GeoIP primitives (src_host_country, ...) are aggregated but geoipv2_file is "
+		    "not set");
 		return -1;
 	}
 	if (set(c->geoipv2_file)) {
