@@ -115,3 +115,12 @@ tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
 tests_unit_test_worker_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_worker_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
 endif
+
+# ---- enrichment: networks_file, lookup files, sum_*, encodings, GeoIP ----
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_enrich
+TESTS += tests/unit/test_enrich
+tests_unit_test_enrich_SOURCES = tests/unit/test_enrich.c
+tests_unit_test_enrich_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_enrich_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
