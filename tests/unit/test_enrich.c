@@ -28,15 +28,15 @@
 #include "out/buf.h"
 #include "out/encode.h"
 
-static struct nt_addr A(const char *s)
-{
+static struct nt_addr A(const char *s) {
 	struct nt_addr a;
 	uint8_t plen;
 	assert_int_equal(lpm_prefix_parse(s, &a, &plen), 0);
 	return a;
 }
 
-static struct networks *parse_ok(const char *text)
+static struct networks *
+parse_ok(const char *text)
 {
 	struct networks *n = NULL;
 	char err[256];
@@ -172,8 +172,8 @@ static void test_networks_against_scan(void **state)
 		v[i].as = 1 + rnd() % 100000;
 		char buf[64];
 		inet_ntop(six ? AF_INET6 : AF_INET, v[i].net.a, buf, sizeof buf);
-		len += (size_t)snprintf(text + len, cap - len, "%u,%s/%u\n", v[i].as, buf,
-					v[i].plen);
+		len +=
+		    (size_t)snprintf(text + len, cap - len, "%u,%s/%u\n", v[i].as, buf, v[i].plen);
 	}
 	struct networks *n = NULL;
 	char err[256];
@@ -397,7 +397,8 @@ static void test_lookup_stages(void **state)
 	(void)state;
 	struct lookup_set *ports, *protos, *tos;
 	char err[256];
-	assert_int_equal(lookup_set_parse(&ports, LOOKUP_PORTS, "443\n", 4, "p", err, sizeof err), 0);
+	assert_int_equal(lookup_set_parse(&ports, LOOKUP_PORTS, "443\n", 4, "p", err, sizeof err),
+			 0);
 	assert_int_equal(lookup_set_parse(&protos, LOOKUP_PROTOS, "tcp\n", 4, "p", err, sizeof err),
 			 0);
 	assert_int_equal(lookup_set_parse(&tos, LOOKUP_TOS, "184\n", 4, "t", err, sizeof err), 0);
@@ -519,18 +520,18 @@ static void test_encodings(void **state)
 		   "{\"event_type\": \"purge\", \"ip_proto\": \"6\", \"tos\": 46, "
 		   "\"packets\": 1, \"bytes\": 2}");
 	memset(&o, 0, sizeof o);
-	assert_str(encode_one("json", "src_host_country, src_host_pocode, src_host_coords", &o,
-			      &r, 0),
-		   "{\"event_type\": \"purge\", \"country_ip_src\": \"NL\", \"pocode_ip_src\": "
-		   "\"1012\", \"lat_ip_src\": 52.500000, \"lon_ip_src\": -4.250000, \"packets\": 1, "
-		   "\"bytes\": 2}");
+	assert_str(
+	    encode_one("json", "src_host_country, src_host_pocode, src_host_coords", &o, &r, 0),
+	    "{\"event_type\": \"purge\", \"country_ip_src\": \"NL\", \"pocode_ip_src\": "
+	    "\"1012\", \"lat_ip_src\": 52.500000, \"lon_ip_src\": -4.250000, \"packets\": 1, "
+	    "\"bytes\": 2}");
 	assert_str(encode_one("csv", "src_host_country, src_host_coords", &o, &r, 1),
 		   "SH_COUNTRY,SH_LAT,SH_LON,PACKETS,BYTES\nNL,52.500000,-4.250000,1,2\n");
 	/* an address the database does not know: empty strings, zero coordinates */
 	r.present &= ~FR_BIT(FR_SRC_GEO);
-	assert_str(encode_one("csv", "src_host_country, src_host_pocode, src_host_coords", &o, &r,
-			      0),
-		   ",,0.000000,0.000000,1,2\n");
+	assert_str(
+	    encode_one("csv", "src_host_country, src_host_pocode, src_host_coords", &o, &r, 0),
+	    ",,0.000000,0.000000,1,2\n");
 }
 
 /* ---- GeoIP ---- */
