@@ -168,6 +168,11 @@ static int index_entries(struct networks *n, const char *name, char *err, size_t
 			snprintf(err, errlen, "%s: out of memory", name);
 			return -1;
 		}
+	/* records look prefixes up from now on: the compiled form, a few nodes per lookup */
+	if (lpm_compile(n->lpm) < 0) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
 	return 0;
 }
 
