@@ -284,8 +284,14 @@ static void resolve(const struct networks_cfg *c, const struct networks *nets, s
 	const struct nt_addr *a = dst ? &r->dst_addr : &r->src_addr;
 	const struct net_entry *m = nets ? networks_lookup(nets, a) : NULL;
 	if (c->filter && nets && !m) {
-		/* outside every listed network: host and network aggregate as zero */
-		r->present &= ~(FR_BIT(fa) | FR_BIT(fn) | FR_BIT(fm));
+		/* outside every listed network: host and network are zero (pmacct prints 0.0.0.0)
+		 */
+		struct nt_addr *w = dst ? &r->dst_addr : &r->src_addr;
+		memset(w->a, 0, sizeof w->a);
+		struct nt_addr *net = dst ? &r->dst_net : &r->src_net;
+		*net = *w;
+		*(dst ? &r->dst_mask : &r->src_mask) = 0;
+		r->present |= FR_BIT(fn) | FR_BIT(fm);
 		return;
 	}
 	uint8_t *mask = dst ? &r->dst_mask : &r->src_mask;
@@ -306,10 +312,8 @@ static void resolve(const struct networks_cfg *c, const struct networks *nets, s
 			bits = 32;
 		break;
 	case NET_LONGEST:
+	case NET_FALLBACK: /* BGP first, then as longest: without BGP, longest (pmacct 1.7.7) */
 		file_net = m && (c->no_lpm || m->plen > nf_mask);
-		break;
-	case NET_FALLBACK:
-		file_net = m != NULL;
 		break;
 	}
 	if (file_net && m)
@@ -322,25 +326,20 @@ static void resolve(const struct networks_cfg *c, const struct networks *nets, s
 	else
 		mask_into(net, a, bits);
 	r->present |= FR_BIT(fn);
-	if (dst && file_net) {
-		if (m && m->nexthop.family) {
-			r->peer_dst_ip = m->nexthop;
-			r->present |= FR_BIT(FR_PEER_DST_IP);
-		} else if (c->net == NET_FILE) {
-			r->present &= ~FR_BIT(FR_PEER_DST_IP);
-		}
-	}
+	/*
+	 * The file's next hop is parsed but, as in pmacct 1.7.7's nfacctd, not
+	 * made peer_dst_ip (that is the BGP next hop the export protocol carries).
+	 */
 
+	/* the ASN of the prefix that won: a file prefix without one gives 0 */
 	int file_as = 0;
 	switch (c->as) {
 	case NET_FILE:
 		file_as = 1;
 		break;
 	case NET_LONGEST:
-		file_as = m && m->has_as && (c->no_lpm || m->plen > nf_mask);
-		break;
 	case NET_FALLBACK:
-		file_as = m && m->has_as;
+		file_as = m && (c->no_lpm || m->plen > nf_mask);
 		break;
 	default:
 		break;
@@ -372,5 +371,5 @@ const struct stage_desc stage_networks = {
     "networks",
     FR_BIT(FR_SRC_ADDR) | FR_BIT(FR_DST_ADDR) | FR_BIT(FR_SRC_MASK) | FR_BIT(FR_DST_MASK) |
 	FR_BIT(FR_SRC_NET) | FR_BIT(FR_DST_NET) | FR_BIT(FR_SRC_AS) | FR_BIT(FR_DST_AS) |
-	FR_BIT(FR_PEER_DST_AS) | FR_BIT(FR_PEER_DST_IP),
+	FR_BIT(FR_PEER_DST_AS),
     run_networks, NULL, NULL};

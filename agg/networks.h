@@ -2,8 +2,7 @@
  * networks_file: the operator's prefixes, each optionally with an origin
  * ASN, a peer ASN and a (BGP) next hop, resolved by longest-prefix match
  * (agg/lpm.h) for IPv4 and IPv6; and the `networks` stage that decides,
- * per record, where src_net/dst_net, the masks, the ASNs and peer_dst_ip
- * come from (nfacctd_net, nfacctd_as).
+ * per record, where src_net/dst_net, the masks and the ASNs come from (nfacctd_net, nfacctd_as).
  *
  * File syntax (pmacct's), one prefix per line, '!' or '#' comment lines:
  *   [<next hop>,][[<peer ASN>_]<origin ASN>,]<prefix>[/<len>]
@@ -53,7 +52,7 @@ enum net_method {
 	NET_FILE,     /* networks_file only */
 	NET_MASK,     /* networks_mask (nfacctd_net only) */
 	NET_LONGEST,  /* the longer of networks_file and the export protocol */
-	NET_FALLBACK, /* networks_file when it matches, else the export protocol */
+	NET_FALLBACK, /* BGP, then as longest: longest until netacct has BGP (pmacct 1.7.7) */
 };
 
 /*
@@ -74,10 +73,12 @@ struct networks_cfg {
 
 /*
  * The stage.  cfg: struct networks_cfg; map slot: networks_file's entry (or
- * -1 without a file).  Writes src_net/dst_net and the masks (FR_SRC_NET...),
- * src_as/dst_as/peer_dst_as and peer_dst_ip by the methods above; with
- * networks_file_filter, addresses outside every prefix lose FR_SRC_ADDR /
- * FR_DST_ADDR (they aggregate as zero).
+ * -1 without a file).  Writes src_net/dst_net and the masks (FR_SRC_NET...)
+ * and src_as/dst_as/peer_dst_as by the methods above (the ASN of the prefix
+ * that won; a file prefix without ASN gives 0); with networks_file_filter,
+ * addresses outside every prefix become zero (0.0.0.0 / ::, as pmacct
+ * prints them), their prefix and mask too.  The file's next hop is parsed
+ * and not used, as in pmacct 1.7.7's nfacctd.
  */
 extern const struct stage_desc stage_networks;
 

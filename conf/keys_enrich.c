@@ -65,29 +65,30 @@ static int check_as(const struct conf *c, const void *base, const struct conf_wh
 }
 
 #define NET_DOC                                                                                    \
-	"Where src_net/dst_net, src_mask/dst_mask and peer_dst_ip come from: netflow (the "        \
-	"export protocol; sflow is the same), file (networks_file), mask (networks_mask), "        \
-	"longest (the longer prefix of networks_file and the export protocol; networks_file "      \
-	"loses a tie) or fallback (networks_file when it has the address, else the export "        \
-	"protocol). bgp, bmp and igp are refused until netacct has those daemons."
+	"Where src_net/dst_net and src_mask/dst_mask come from: netflow (the export protocol; "    \
+	"sflow is the same), file (networks_file), mask (networks_mask), longest (the longer "     \
+	"prefix of networks_file and the export protocol; networks_file loses a tie) or fallback " \
+	"(BGP first, then as longest: the same as longest until netacct has BGP, as pmacct 1.7.7 " \
+	"without a BGP daemon). bgp, bmp and igp are refused until netacct has those daemons."
 #define AS_DOC                                                                                     \
 	"Where src_as/dst_as (and, with file, peer_dst_as) come from: netflow (the export "        \
 	"protocol; sflow is the same), file (networks_file: 0 where it has no ASN), longest (the " \
-	"ASN of the longer prefix, networks_file or the export protocol's mask) or fallback "      \
-	"(networks_file's ASN when it has one, else the export protocol). bgp and bmp are "        \
-	"refused "                                                                                 \
-	"until netacct has those daemons."
+	"ASN of the longer prefix, networks_file's or the export protocol's; 0 when a file "       \
+	"prefix "                                                                                  \
+	"without ASN wins) or fallback (the same as longest until netacct has BGP). bgp and bmp "  \
+	"are refused until netacct has those daemons."
 
 static const struct conf_key enrich_rows[] = {
     CONF_ROW("networks_file", CT_STRING, G(networks_file), D_ALL, "", NULL, 0, 0,
 	     "File of prefixes, each optionally with an origin ASN, a peer ASN and a BGP next hop "
 	     "(`[<next hop>,][[<peer ASN>_]<origin ASN>,]<prefix>/<len>`), matched longest prefix "
-	     "first (IPv4 and IPv6); used as nfacctd_net/nfacctd_as say. Reloaded on SIGUSR2."),
+	     "first (IPv4 and IPv6); used as nfacctd_net/nfacctd_as say. The next hop is read and, "
+	     "as in pmacct 1.7.7's nfacctd, not used. Reloaded on SIGUSR2."),
     CONF_ROW("networks_file_filter", CT_BOOL, G(networks_file_filter), D_ALL, "false", NULL, 0, 0,
-	     "Addresses outside every networks_file prefix are zeroed (host and network)."),
+	     "Addresses outside every networks_file prefix are zeroed (host, network and mask)."),
     CONF_ROW("networks_file_no_lpm", CT_BOOL, G(networks_file_no_lpm), D_ALL, "false", NULL, 0, 0,
-	     "With longest: a networks_file match wins even when the export protocol's prefix is "
-	     "longer; applies to the prefix, the ASNs and the next hop."),
+	     "With longest or fallback: a networks_file match wins even when the export protocol's "
+	     "prefix is longer; applies to the prefix and the ASNs."),
     CONF_ROW("networks_mask", CT_INT, G(networks_mask), D_ALL, "0", NULL, 0, 128,
 	     "Prefix length applied to addresses for src_net/dst_net when nfacctd_net is mask "
 	     "(IPv4 takes at most 32)."),

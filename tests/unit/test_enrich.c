@@ -262,7 +262,7 @@ static void test_stage_methods(void **state)
 	assert_int_equal(r.dst_mask, 25);
 	assert_int_equal(r.dst_as, 65501);
 	assert_int_equal(r.peer_dst_as, 64512);
-	assert_false(FR_HAS(&r, FR_PEER_DST_IP)); /* file: its next hop or none */
+	assert_false(FR_HAS(&r, FR_PEER_DST_IP)); /* the file's next hop is not used */
 
 	/* longest: the export protocol's /27 beats the file's /24 (dst), /20 loses (src) */
 	c.net = c.as = NET_LONGEST;
@@ -273,36 +273,36 @@ static void test_stage_methods(void **state)
 	assert_net(&r.dst_net, "192.168.1.32");
 	assert_int_equal(r.dst_mask, 27);
 	assert_int_equal(r.dst_as, 8);
-	assert_false(FR_HAS(&r, FR_PEER_DST_IP));
 	/* a tie goes to the export protocol: same prefix, its ASN */
 	r = rec("192.168.1.7", "10.0.0.1", 24, 8, 7, 8);
 	run_stage(&c, n, &r);
 	assert_int_equal(r.src_as, 7);
 
-	/* no_lpm: the file wins, next hop included */
+	/* no_lpm: the file wins; a winning prefix without ASN gives 0 */
 	c.no_lpm = 1;
-	r = rec("192.168.1.7", "192.168.1.40", 20, 27, 7, 8);
+	r = rec("192.168.1.7", "192.168.200.40", 20, 27, 7, 8);
 	run_stage(&c, n, &r);
-	assert_int_equal(r.dst_mask, 24);
-	assert_int_equal(r.dst_as, 65500);
-	assert_true(FR_HAS(&r, FR_PEER_DST_IP));
-	assert_net(&r.peer_dst_ip, "10.9.9.9");
+	assert_int_equal(r.src_mask, 24);
+	assert_int_equal(r.dst_mask, 16);
+	assert_int_equal(r.dst_as, 0);
+	assert_false(FR_HAS(&r, FR_PEER_DST_IP));
 	c.no_lpm = 0;
 
-	/* fallback: the file when it knows the address, else the export protocol */
+	/* fallback: BGP first, then as longest; without BGP, longest */
 	c.net = c.as = NET_FALLBACK;
 	r = rec("10.1.2.3", "192.168.2.9", 8, 30, 7, 8);
 	run_stage(&c, n, &r);
 	assert_net(&r.src_net, "10.0.0.0");
 	assert_int_equal(r.src_mask, 8);
 	assert_int_equal(r.src_as, 7);
+	assert_int_equal(r.dst_mask, 30);
+	assert_int_equal(r.dst_as, 8);
+	r = rec("192.168.1.7", "192.168.2.9", 20, 8, 7, 8);
+	run_stage(&c, n, &r);
+	assert_int_equal(r.src_mask, 24);
+	assert_int_equal(r.src_as, 65500);
 	assert_int_equal(r.dst_mask, 25);
 	assert_int_equal(r.dst_as, 65501);
-	/* a file prefix without ASN: the ASN falls back, the prefix does not */
-	r = rec("192.168.200.1", "10.0.0.1", 30, 8, 7, 8);
-	run_stage(&c, n, &r);
-	assert_int_equal(r.src_mask, 16);
-	assert_int_equal(r.src_as, 7);
 
 	/* netflow: exported masks, networks_no_mask_if_zero keeps unknown hosts whole */
 	c.net = c.as = NET_NETFLOW;
@@ -325,13 +325,15 @@ static void test_stage_methods(void **state)
 	assert_net(&r.dst_net, "2001:db8:aa00::");
 	assert_int_equal(r.dst_mask, 40);
 
-	/* filter: addresses outside every prefix lose their presence */
+	/* filter: addresses outside every prefix become zero, family kept */
 	struct networks_cfg f = {.net = NET_FILE, .filter = 1, .have_file = 1};
 	r = rec("10.1.2.3", "192.168.1.1", 0, 0, 0, 0);
 	run_stage(&f, n, &r);
-	assert_false(FR_HAS(&r, FR_SRC_ADDR));
-	assert_false(FR_HAS(&r, FR_SRC_NET));
-	assert_true(FR_HAS(&r, FR_DST_ADDR));
+	assert_net(&r.src_addr, "0.0.0.0");
+	assert_net(&r.src_net, "0.0.0.0");
+	assert_int_equal(r.src_mask, 0);
+	assert_net(&r.dst_addr, "192.168.1.1");
+	assert_net(&r.dst_net, "192.168.1.0");
 	networks_free(n);
 }
 
