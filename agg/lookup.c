@@ -234,48 +234,54 @@ const struct map_type lookup_ports_type = {reg_parse_ports, reg_free, reg_count}
 const struct map_type lookup_protos_type = {reg_parse_protos, reg_free, reg_count};
 const struct map_type lookup_tos_type = {reg_parse_tos, reg_free, reg_count};
 
-/* ---- stages ------------------------------------------------------------ */
+/* ---- per-output key fix-up ---------------------------------------------- */
 
-static enum stage_verdict run_ports(const void *cfg, struct stage_ctx *sc, struct flow_rec *r)
+unsigned lookup_out_init(struct lookup_out *lo, const struct keyspec *ks, const int slot[3])
 {
-	(void)cfg;
-	const struct lookup_set *s = sc->map;
-	if (!s)
-		return STAGE_KEEP;
-	if (FR_HAS(r, FR_SRC_PORT) && !lookup_set_has(s, r->src_port))
-		r->src_port = 0;
-	if (FR_HAS(r, FR_DST_PORT) && !lookup_set_has(s, r->dst_port))
-		r->dst_port = 0;
-	/* ICMP type/code is shown as the destination port: it is a port here too */
-	if (FR_HAS(r, FR_ICMP) && !lookup_set_has(s, r->icmp_type_code))
-		r->present &= ~FR_BIT(FR_ICMP);
-	return STAGE_KEEP;
+	static const struct {
+		const char *name;
+		enum lookup_kind kind;
+	} covered[] = {{"src_port", LOOKUP_PORTS},
+		       {"dst_port", LOOKUP_PORTS},
+		       {"sum_port", LOOKUP_PORTS},
+		       {"proto", LOOKUP_PROTOS},
+		       {"tos", LOOKUP_TOS}};
+	memset(lo, 0, sizeof *lo);
+	for (unsigned k = 0; k < 3; k++)
+		lo->slot[k] = slot[k];
+	for (unsigned i = 0; i < ks->n; i++) {
+		const struct keyspec_field *f = &ks->f[i];
+		if (f->custom)
+			continue;
+		for (size_t c = 0; c < sizeof covered / sizeof covered[0]; c++)
+			if (strcmp(f->p->name, covered[c].name) == 0 &&
+			    slot[covered[c].kind] >= 0 && lo->n < LOOKUP_FIELDS_MAX) {
+				lo->f[lo->n].off = f->off;
+				lo->f[lo->n].width = (uint8_t)f->width;
+				lo->f[lo->n].kind = (uint8_t)covered[c].kind;
+				lo->n++;
+			}
+	}
+	return lo->n;
 }
 
-static enum stage_verdict run_protos(const void *cfg, struct stage_ctx *sc, struct flow_rec *r)
+void lookup_out_apply(const struct lookup_out *lo, const struct maps *m, uint8_t *key)
 {
-	(void)cfg;
-	const struct lookup_set *s = sc->map;
-	if (s && FR_HAS(r, FR_PROTO) && !lookup_set_has(s, r->proto))
-		r->proto = 0;
-	return STAGE_KEEP;
+	for (unsigned i = 0; i < lo->n; i++) {
+		const struct lookup_set *s = maps_current(m, lo->slot[lo->f[i].kind]);
+		uint8_t *k = key + lo->f[i].off;
+		if (!s)
+			continue;
+		if (lo->f[i].width == 2) {
+			uint16_t v;
+			memcpy(&v, k, 2);
+			if (!lookup_set_has(s, v))
+				memset(k, 0, 2);
+		} else if (!lookup_set_has(s, k[0])) {
+			k[0] = 0;
+		}
+	}
 }
-
-static enum stage_verdict run_tos(const void *cfg, struct stage_ctx *sc, struct flow_rec *r)
-{
-	(void)cfg;
-	const struct lookup_set *s = sc->map;
-	if (s && FR_HAS(r, FR_TOS) && !lookup_set_has(s, r->tos))
-		r->tos = 0;
-	return STAGE_KEEP;
-}
-
-const struct stage_desc stage_lookup_ports = {
-    "ports_file", FR_BIT(FR_SRC_PORT) | FR_BIT(FR_DST_PORT) | FR_BIT(FR_ICMP), run_ports, NULL,
-    NULL};
-const struct stage_desc stage_lookup_protos = {"protos_file", FR_BIT(FR_PROTO), run_protos, NULL,
-					       NULL};
-const struct stage_desc stage_lookup_tos = {"tos_file", FR_BIT(FR_TOS), run_tos, NULL, NULL};
 
 /* ---- sum_* --------------------------------------------------------------- */
 

@@ -1,8 +1,8 @@
 /*
  * Lookup files and value encodings: the one-value-per-line files pmacct
  * reads (ports_file, protos_file, tos_file; networks_file shares the line
- * reader), the `lookup` stage that keeps only the listed values, and the
- * value encodings outputs choose (proto as a number, ToS as DSCP).
+ * reader), applied per output to its keys, sum_* support, and the value
+ * encodings outputs choose (ToS as DSCP).
  *
  * List file syntax: one value per line; blank lines and lines whose first
  * non-blank character is '!' or '#' are skipped; blanks around a value are
@@ -61,13 +61,32 @@ int lookup_proto_number(const char *name);
 extern const struct map_type lookup_ports_type, lookup_protos_type, lookup_tos_type;
 
 /*
- * The lookup stages: a value absent from the configured set is rewritten as
- * 0 (pmacct's semantics: only the listed values are aggregated).  cfg: NULL;
- * map slot: the registry entry of that file (its map type above).
+ * Lookup files are per output (pmacct: per plugin): after an output's key
+ * is extracted, the slices of the primitives a file covers (ports_file:
+ * src_port, dst_port, sum_port; protos_file: proto; tos_file: tos) are set
+ * to 0 unless their value is listed.  A struct lookup_out says where those
+ * slices are and which map holds each file; the sets are read from the map
+ * registry at each use, so a reload is seen from the next record on.
  */
-extern const struct stage_desc stage_lookup_ports;  /* src_port, dst_port */
-extern const struct stage_desc stage_lookup_protos; /* proto */
-extern const struct stage_desc stage_lookup_tos;    /* tos */
+#define LOOKUP_FIELDS_MAX 4
+struct lookup_out {
+	int slot[3]; /* maps slot by enum lookup_kind, -1 when this output has no such file */
+	unsigned n;
+	struct {
+		uint16_t off;  /* in the key */
+		uint8_t width; /* 1 or 2 */
+		uint8_t kind;  /* enum lookup_kind */
+	} f[LOOKUP_FIELDS_MAX];
+};
+
+/*
+ * Fill lo from an output's key spec and the slots of its files (-1: none).
+ * Returns the number of key slices to check (0: nothing to do for it).
+ */
+unsigned lookup_out_init(struct lookup_out *lo, const struct keyspec *ks, const int slot[3]);
+
+/* Zero the slices of key whose value the output's files do not list. */
+void lookup_out_apply(const struct lookup_out *lo, const struct maps *m, uint8_t *key);
 
 /* ToS as DSCP (tos_encode_as_dscp): the top six bits. */
 static inline uint8_t lookup_tos_dscp(uint8_t tos)

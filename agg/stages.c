@@ -1,6 +1,5 @@
 #include "agg/stages.h"
 
-#include "agg/lookup.h"
 #include "agg/sampling_map.h"
 
 static enum stage_verdict run_sampling_map(const void *cfg, struct stage_ctx *sc,
@@ -49,12 +48,6 @@ const struct stage_desc stage_tcp_flags_tcp_only = {"tcp_flags_tcp_only", FR_BIT
 static int pipeline_add_enrich(struct pipeline *p, const struct pipeline_enrich *e, char *err,
 			       size_t errlen)
 {
-	static const struct stage_desc *const lookups[3] = {
-	    &stage_lookup_ports, &stage_lookup_protos, &stage_lookup_tos};
-	for (unsigned i = 0; i < 3; i++)
-		if (e->lookup_slot[i] >= 0 &&
-		    pipeline_add(p, lookups[i], NULL, e->lookup_slot[i], err, errlen) < 0)
-			return -1;
 	if (e->networks &&
 	    pipeline_add(p, &stage_networks, &e->net, e->networks_slot, err, errlen) < 0)
 		return -1;

@@ -29,15 +29,13 @@ extern const struct stage_desc stage_renormalize;
 extern const struct stage_desc stage_tcp_flags_tcp_only;
 
 /*
- * Enrichment (agg/lookup.h, agg/networks.h, agg/geoip.h), filled from the
- * configuration by reactor/enrich.c; it must outlive the pipeline (the
- * stages' cfg points into it).  Chained after the stages above, in this
- * order: ports_file, protos_file, tos_file, networks, geoip.
+ * Enrichment (agg/networks.h, agg/geoip.h), filled from the configuration
+ * by reactor/enrich.c; it must outlive the pipeline (the stages' cfg points
+ * into it).  Chained after the stages above: networks, then geoip.
  */
 struct pipeline_enrich {
-	int lookup_slot[3]; /* by enum lookup_kind: the file's maps slot, -1 when not configured */
-	int networks;	    /* run the networks stage with `net` */
-	int networks_slot;  /* networks_file's slot, -1 without a file */
+	int networks;	   /* run the networks stage with `net` */
+	int networks_slot; /* networks_file's slot, -1 without a file */
 	struct networks_cfg net;
 	int geoip_slot; /* geoipv2_file's slot, -1 when no output needs GeoIP */
 	struct geoip_cfg geo;

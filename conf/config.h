@@ -83,6 +83,9 @@ struct conf_plugin {
 	/* enrichment encodings (conf/keys_enrich.c) */
 	int num_protos;		/* print_num_protos: proto as a number */
 	int tos_encode_as_dscp; /* tos as DSCP (the top six bits) */
+	char *ports_file;	/* only these ports, others 0 */
+	char *protos_file;	/* only these protocols, others 0 */
+	char *tos_file;		/* only these ToS values, others 0 */
 
 	/* print's own keys (out/print.c); left zero for other types */
 	char *print_output; /* json | csv | formatted */
@@ -145,9 +148,6 @@ struct conf {
 	char *nfacctd_net; /* netflow | file | mask | longest | fallback */
 	char *nfacctd_as;  /* netflow | file | longest | fallback */
 	char *geoipv2_file;
-	char *ports_file;
-	char *protos_file;
-	char *tos_file;
 
 	char *aggregate_primitives;
 	char *plugins;

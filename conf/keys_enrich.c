@@ -118,15 +118,15 @@ static const struct conf_key enrich_rows[] = {
 	     "MaxMind-format database (.mmdb: GeoIP2/GeoLite2, or the ip-location-db builds) for "
 	     "src_host_country, dst_host_country, src_host_pocode, dst_host_pocode, "
 	     "src_host_coords and dst_host_coords. Reloaded on SIGUSR2."),
-    CONF_ROW("ports_file", CT_STRING, G(ports_file), D_ALL, "", NULL, 0, 0,
-	     "File of ports, one a line: src_port/dst_port not listed aggregate as 0. netacct "
-	     "applies it to every output (pmacct: per plugin). Reloaded on SIGUSR2."),
-    CONF_ROW("protos_file", CT_STRING, G(protos_file), D_ALL, "", NULL, 0, 0,
+    CONF_ROW("ports_file", CT_STRING, P(ports_file), D_ALL, "", NULL, 0, 0,
+	     "File of ports, one a line: src_port/dst_port (and sum_port) not listed aggregate as "
+	     "0 in this output. Reloaded on SIGUSR2."),
+    CONF_ROW("protos_file", CT_STRING, P(protos_file), D_ALL, "", NULL, 0, 0,
 	     "File of IP protocols (numbers or names), one a line: proto not listed aggregates as "
-	     "0. Applies to every output. Reloaded on SIGUSR2."),
-    CONF_ROW("tos_file", CT_STRING, G(tos_file), D_ALL, "", NULL, 0, 0,
-	     "File of ToS values (0-255), one a line: tos not listed aggregates as 0. Applies to "
-	     "every output. Reloaded on SIGUSR2."),
+	     "0 in this output. Reloaded on SIGUSR2."),
+    CONF_ROW("tos_file", CT_STRING, P(tos_file), D_ALL, "", NULL, 0, 0,
+	     "File of ToS values (0-255; DSCP values with tos_encode_as_dscp), one a line: tos not "
+	     "listed aggregates as 0 in this output. Reloaded on SIGUSR2."),
     CONF_ROW("print_num_protos", CT_BOOL, P(num_protos), D_ALL, "false", NULL, 0, 0,
 	     "Print proto as its number (6) rather than its name (tcp)."),
     CONF_ROW("tos_encode_as_dscp", CT_BOOL, P(tos_encode_as_dscp), D_ALL, "false", NULL, 0, 0,

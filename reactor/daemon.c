@@ -89,7 +89,8 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 		if (std.sampling_map_slot < 0)
 			return -1;
 	}
-	if (enrich_setup(&ctx->enrich, &ctx->maps, c, ctx->out, ctx->nout, err, errlen) < 0)
+	if (enrich_setup(&ctx->enrich, &ctx->enrich_out, &ctx->maps, c, ctx->out, ctx->nout, err,
+			 errlen) < 0)
 		return -1;
 	std.enrich = &ctx->enrich;
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)

@@ -29,28 +29,40 @@ static void geo_needs(const struct keyspec *ks, unsigned *src, unsigned *dst)
 			*(prims[i].dst ? dst : src) |= prims[i].bit;
 }
 
-int enrich_setup(struct pipeline_enrich *e, struct maps *m, const struct conf *c,
-		 const struct out_instance *out, unsigned nout, char *err, size_t errlen)
+/* The slot of a lookup file, registered once per (kind, path) whatever the outputs sharing it. */
+static int lookup_slot(struct maps *m, enum lookup_kind k, const char *path, char *err,
+		       size_t errlen)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-		const struct map_type *type;
-	} files[3] = {
-	    {"ports_file", offsetof(struct conf, ports_file), &lookup_ports_type},
-	    {"protos_file", offsetof(struct conf, protos_file), &lookup_protos_type},
-	    {"tos_file", offsetof(struct conf, tos_file), &lookup_tos_type},
-	};
+	static const char *const keys[3] = {"ports_file", "protos_file", "tos_file"};
+	static const struct map_type *const types[3] = {&lookup_ports_type, &lookup_protos_type,
+							&lookup_tos_type};
+	for (unsigned i = 0; i < m->n; i++)
+		if (m->e[i].type == types[k] && strcmp(m->e[i].path, path) == 0)
+			return (int)i;
+	return maps_register(m, keys[k], path, types[k], err, errlen);
+}
+
+int enrich_setup(struct pipeline_enrich *e, struct enrich_outputs *eo, struct maps *m,
+		 const struct conf *c, const struct out_instance *out, unsigned nout, char *err,
+		 size_t errlen)
+{
 	char why[256];
 
 	memset(e, 0, sizeof *e);
+	memset(eo, 0, sizeof *eo);
 	e->networks_slot = e->geoip_slot = -1;
-	for (unsigned i = 0; i < 3; i++) {
-		const char *path = *(char *const *)(const void *)((const char *)c + files[i].off);
-		e->lookup_slot[i] = -1;
-		if (set(path) && (e->lookup_slot[i] = maps_register(
-				      m, files[i].key, path, files[i].type, err, errlen)) < 0)
-			return -1;
+	for (unsigned i = 0; i < nout; i++) {
+		const struct conf_plugin *pc = out[i].conf;
+		const char *const paths[3] = {pc->ports_file, pc->protos_file, pc->tos_file};
+		int slot[3];
+		for (unsigned k = 0; k < 3; k++) {
+			slot[k] = -1;
+			if (set(paths[k]) && (slot[k] = lookup_slot(m, (enum lookup_kind)k,
+								    paths[k], err, errlen)) < 0)
+				return -1;
+		}
+		if (lookup_out_init(&eo->lookup[i], &out[i].ks, slot))
+			eo->lookup_mask |= 1u << i;
 	}
 
 	for (unsigned i = 0; i < nout; i++)

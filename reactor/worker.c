@@ -60,6 +60,8 @@ static void account_reversed(struct worker *w, const struct flow_rec *r,
 			continue;
 		const struct keyspec *ks = &w->ctx->out[i].ks;
 		keyspec_extract(ks, &rev, w->sum_key);
+		if (w->ctx->enrich_out.lookup_mask >> i & 1u)
+			lookup_out_apply(&w->ctx->enrich_out.lookup[i], &w->ctx->maps, w->sum_key);
 		agg_table_add(w->tables[i], w->sum_key, agg_hash(w->sum_key, ks->key_len), c);
 	}
 }
@@ -78,6 +80,9 @@ static void account(void *arg, struct flow_rec *r)
 		const struct keyspec *ks = &ctx->out[i].ks;
 		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
 		keyspec_extract(ks, r, key);
+		/* ports_file, protos_file, tos_file of this output */
+		if (ctx->enrich_out.lookup_mask >> i & 1u)
+			lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
 		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}

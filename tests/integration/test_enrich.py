@@ -295,12 +295,26 @@ def test_ports_protos_tos_files(nfacctd, tmp_path):
                  packets=1, octets=10),
             dict(src="10.0.0.1", dst="10.0.0.2", sport=40001, dport=8443, proto=47, tos=4,
                  packets=2, octets=20)]
-    d, rows = run(nfacctd, tmp_path, "src_port, dst_port, proto, tos", [v5_datagram(recs)],
-                  glob="ports_file: %s\nprotos_file: %s\ntos_file: %s\n"
-                       % (tmp_path / "ports.lst", tmp_path / "protos.lst", tmp_path / "tos.lst"))
-    assert canon(rows) == canon([
+    body_a, out_a = plugin(tmp_path, "src_port, dst_port, proto, tos", name="a")
+    body_b, out_b = plugin(tmp_path, "src_port, dst_port, proto, tos", name="b")
+    # global keys reach every output; b overrides ports_file with its own
+    (tmp_path / "ports-b.lst").write_text("40001\n")
+    d = nfacctd("plugins: print[a], print[b]\n" + body_a.split("\n", 1)[1] +
+                body_b.split("\n", 1)[1] +
+                "ports_file: %s\nprotos_file: %s\ntos_file: %s\nports_file[b]: %s\n"
+                % (tmp_path / "ports.lst", tmp_path / "protos.lst", tmp_path / "tos.lst",
+                   tmp_path / "ports-b.lst"))
+    s = Sender(d.port)
+    s.send(v5_datagram(recs))
+    d.wait_datagrams(1)
+    d.stop()
+    s.close()
+    assert canon(read_json(out_a)) == canon([
         P(port_src=0, port_dst=443, ip_proto="tcp", tos=184, packets=1, bytes=10),
         P(port_src=0, port_dst=0, ip_proto="ip", tos=0, packets=2, bytes=20)])
+    assert canon(read_json(out_b)) == canon([
+        P(port_src=0, port_dst=0, ip_proto="tcp", tos=184, packets=1, bytes=10),
+        P(port_src=40001, port_dst=0, ip_proto="ip", tos=0, packets=2, bytes=20)])
 
 
 def test_ports_file_bad_line(tmp_path):

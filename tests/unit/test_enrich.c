@@ -27,6 +27,7 @@
 #include "agg/table.h"
 #include "out/buf.h"
 #include "out/encode.h"
+#include "tests/unit/unit_util.h"
 
 static struct nt_addr A(const char *s) {
 	struct nt_addr a;
@@ -394,35 +395,64 @@ static void test_lookup_sets(void **state)
 	set_bad(LOOKUP_TOS, "0x10\n", "f:1: bad tos");
 }
 
-static void test_lookup_stages(void **state)
+/* Per output: the key slices a file covers are zeroed unless listed; a reload is seen at once. */
+static void test_lookup_out(void **state)
 {
 	(void)state;
-	struct lookup_set *ports, *protos, *tos;
-	char err[256];
-	assert_int_equal(lookup_set_parse(&ports, LOOKUP_PORTS, "443\n", 4, "p", err, sizeof err),
-			 0);
-	assert_int_equal(lookup_set_parse(&protos, LOOKUP_PROTOS, "tcp\n", 4, "p", err, sizeof err),
-			 0);
-	assert_int_equal(lookup_set_parse(&tos, LOOKUP_TOS, "184\n", 4, "t", err, sizeof err), 0);
+	struct maps m;
+	char err[256], ports[64], protos[64];
+	snprintf(ports, sizeof ports, "%s", write_tmp("443\n"));
+	snprintf(protos, sizeof protos, "%s", write_tmp("tcp\n"));
+	maps_init(&m, NULL, NULL);
+	int slot[3] = {-1, -1, -1};
+	slot[LOOKUP_PORTS] =
+	    maps_register(&m, "ports_file", ports, &lookup_ports_type, err, sizeof err);
+	slot[LOOKUP_PROTOS] =
+	    maps_register(&m, "protos_file", protos, &lookup_protos_type, err, sizeof err);
+	assert_int_equal(maps_load_all(&m, err, sizeof err), 0);
+
+	struct keyspec ks;
+	assert_int_equal(
+	    keyspec_build(&ks, "src_port, dst_port, proto, tos", NULL, NULL, err, sizeof err), 0);
+	struct lookup_out lo;
+	assert_int_equal(lookup_out_init(&lo, &ks, slot), 3); /* no tos_file: tos untouched */
 	struct flow_rec r = rec("10.0.0.1", "10.0.0.2", 0, 0, 0, 0);
 	r.src_port = 40000;
 	r.dst_port = 443;
 	r.proto = 17;
 	r.tos = 184;
 	r.present |= FR_BIT(FR_SRC_PORT) | FR_BIT(FR_DST_PORT) | FR_BIT(FR_PROTO) | FR_BIT(FR_TOS);
-	struct stage_ctx sc = {NULL, ports};
-	stage_lookup_ports.run(NULL, &sc, &r);
-	sc.map = protos;
-	stage_lookup_protos.run(NULL, &sc, &r);
-	sc.map = tos;
-	stage_lookup_tos.run(NULL, &sc, &r);
-	assert_int_equal(r.src_port, 0);
-	assert_int_equal(r.dst_port, 443);
-	assert_int_equal(r.proto, 0);
-	assert_int_equal(r.tos, 184);
-	lookup_set_free(ports);
-	lookup_set_free(protos);
-	lookup_set_free(tos);
+	uint8_t key[64];
+	keyspec_extract(&ks, &r, key);
+	lookup_out_apply(&lo, &m, key);
+	uint16_t sport, dport;
+	memcpy(&sport, key + ks.f[0].off, 2);
+	memcpy(&dport, key + ks.f[1].off, 2);
+	assert_int_equal(sport, 0);
+	assert_int_equal(dport, 443);
+	assert_int_equal(key[ks.f[2].off], 0);	 /* udp is not listed */
+	assert_int_equal(key[ks.f[3].off], 184); /* no tos_file */
+
+	/* a reload: the next key sees the new set */
+	FILE *f = fopen(ports, "w");
+	assert_non_null(f);
+	fputs("40000\n", f);
+	fclose(f);
+	assert_int_equal(maps_reload_all(&m), 2);
+	assert_int_equal(maps_release_retired(&m), 0);
+	keyspec_extract(&ks, &r, key);
+	lookup_out_apply(&lo, &m, key);
+	memcpy(&sport, key + ks.f[0].off, 2);
+	memcpy(&dport, key + ks.f[1].off, 2);
+	assert_int_equal(sport, 40000);
+	assert_int_equal(dport, 0);
+
+	/* an output without the covered primitives has nothing to do */
+	assert_int_equal(keyspec_build(&ks, "src_host", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(lookup_out_init(&lo, &ks, slot), 0);
+	maps_free(&m);
+	unlink(ports);
+	unlink(protos);
 }
 
 /* ---- sum_* ---- */
@@ -578,7 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_stage_methods),
 	    cmocka_unit_test(test_net_method_parse),
 	    cmocka_unit_test(test_lookup_sets),
-	    cmocka_unit_test(test_lookup_stages),
+	    cmocka_unit_test(test_lookup_out),
 	    cmocka_unit_test(test_sum_reverse_and_check),
 	    cmocka_unit_test(test_encodings),
 	    cmocka_unit_test(test_geoip_lookup),

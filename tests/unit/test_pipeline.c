@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agg/lookup.h"
 #include "agg/lpm.h"
 #include "agg/maps.h"
 #include "agg/networks.h"
@@ -315,23 +314,19 @@ static void test_enrich_stages(void **state)
 	struct pipeline p;
 	struct pipeline_worker w;
 	struct acct a;
-	char err[512], nets[64], ports[64];
+	char err[512], nets[64];
 	snprintf(nets, sizeof nets, "%s", write_tmp("65500,10.0.0.0/24\n"));
-	snprintf(ports, sizeof ports, "%s", write_tmp("443\n"));
 	maps_init(&m, NULL, NULL);
-	struct pipeline_enrich e = {.lookup_slot = {-1, -1, -1}, .networks = 1, .geoip_slot = -1};
-	e.lookup_slot[LOOKUP_PORTS] =
-	    maps_register(&m, "ports_file", ports, &lookup_ports_type, err, sizeof err);
+	struct pipeline_enrich e = {.networks = 1, .geoip_slot = -1};
 	e.networks_slot =
 	    maps_register(&m, "networks_file", nets, &networks_map_type, err, sizeof err);
 	e.net = (struct networks_cfg){.net = NET_FILE, .as = NET_FILE, .have_file = 1};
 	assert_int_equal(maps_load_all(&m, err, sizeof err), 0);
 	struct pipeline_std std = {.sampling_map_slot = -1, .tcp_flags = 1, .enrich = &e};
 	assert_int_equal(pipeline_build_std(&p, &m, &std, err, sizeof err), 0);
-	assert_int_equal(p.n, 3);
+	assert_int_equal(p.n, 2);
 	assert_string_equal(p.st[0].d->name, "tcp_flags_tcp_only");
-	assert_string_equal(p.st[1].d->name, "ports_file");
-	assert_string_equal(p.st[2].d->name, "networks");
+	assert_string_equal(p.st[1].d->name, "networks");
 	acct_init(&a, "src_net, src_mask, src_as, dst_port");
 	assert_int_equal(pipeline_worker_init(&w, &p, acct_sink, &a, err, sizeof err), 0);
 
@@ -359,14 +354,13 @@ static void test_enrich_stages(void **state)
 	assert_int_equal(a.keys[0][21], 24); /* src_mask */
 	uint16_t port;
 	memcpy(&port, a.keys[0] + 22, 2);
-	assert_int_equal(port, 0); /* 8080 is not in ports_file */
+	assert_int_equal(port, 8080);
 	assert_false(a.present[1] & (FR_BIT(FR_SRC_NET) | FR_BIT(FR_SRC_MASK) | FR_BIT(FR_SRC_AS)));
 	for (unsigned i = 0; i < 22; i++) /* no source: src_as, src_net, src_mask zero */
 		assert_int_equal(a.keys[1][i], 0);
 	pipeline_worker_free(&w);
 	maps_free(&m);
 	unlink(nets);
-	unlink(ports);
 }
 
 static void test_empty_chain(void **state)
