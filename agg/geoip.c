@@ -11,11 +11,22 @@
 
 struct geoip {
 	MMDB_s db;
+	/*
+	 * Which layout to try first: each miss costs a scan of the record's
+	 * map, so the database's own layout (from its type at open) goes first;
+	 * the other is still tried, so a guess never loses a value.
+	 */
+	int flat_first;
 };
 
 int geoip_available(void)
 {
 	return 1;
+}
+
+static int starts(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 int geoip_open(struct geoip **out, const char *path, char *err, size_t errlen)
@@ -31,6 +42,8 @@ int geoip_open(struct geoip **out, const char *path, char *err, size_t errlen)
 		free(g);
 		return -1;
 	}
+	const char *type = g->db.metadata.database_type;
+	g->flat_first = !(starts(type, "GeoIP") || starts(type, "GeoLite") || starts(type, "DBIP"));
 	*out = g;
 	return 0;
 }
@@ -43,7 +56,7 @@ void geoip_close(struct geoip *g)
 	free(g);
 }
 
-/* A string at one of two paths (MaxMind's nested one, then the flat one). */
+/* A string at one of two paths (MaxMind's nested one and the flat one, in the database's order). */
 static void get_str(MMDB_entry_s *e, const char *const *p1, const char *const *p2, char *dst,
 		    size_t dlen)
 {
@@ -107,13 +120,16 @@ int geoip_lookup(const struct geoip *g, const struct nt_addr *a, unsigned what, 
 		return -1; /* e.g. an IPv6 address against an IPv4-only database */
 	if (!res.found_entry)
 		return 0;
+	int f = g->flat_first;
 	if (what & GEO_COUNTRY)
-		get_str(&res.entry, country1, country2, out->country, sizeof out->country);
+		get_str(&res.entry, f ? country2 : country1, f ? country1 : country2, out->country,
+			sizeof out->country);
 	if (what & GEO_POCODE)
-		get_str(&res.entry, pocode1, pocode2, out->pocode, sizeof out->pocode);
+		get_str(&res.entry, f ? pocode2 : pocode1, f ? pocode1 : pocode2, out->pocode,
+			sizeof out->pocode);
 	if (what & GEO_COORDS) {
-		out->lat = get_num(&res.entry, lat1, lat2);
-		out->lon = get_num(&res.entry, lon1, lon2);
+		out->lat = get_num(&res.entry, f ? lat2 : lat1, f ? lat1 : lat2);
+		out->lon = get_num(&res.entry, f ? lon2 : lon1, f ? lon1 : lon2);
 	}
 	return 1;
 }
