@@ -6,8 +6,12 @@
 
 #ifdef HAVE_GEOIPV2
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct geoip {
 	MMDB_s db;
@@ -29,6 +33,56 @@ static int starts(const char *s, const char *prefix)
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/*
+ * A private copy of the file in memory (a memfd), returned as an fd, or -1
+ * with errno.  libmaxminddb maps the file it opens: mapped in place, a
+ * database rewritten on disk (cp over it, as operators do before SIGUSR2)
+ * would change, or be truncated, under the lookups of the map still in
+ * service.  The copy keeps the map in service intact until it is retired.
+ */
+static int snapshot(const char *path)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int fd = memfd_create("netacct-geoip", MFD_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(in);
+			if (n < 0) {
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			return fd;
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				int e = errno;
+				close(in);
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			off += w;
+		}
+	}
+}
+
 int geoip_open(struct geoip **out, const char *path, char *err, size_t errlen)
 {
 	struct geoip *g = calloc(1, sizeof *g);
@@ -36,7 +90,18 @@ int geoip_open(struct geoip **out, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	int rc = MMDB_open(path, MMDB_MODE_MMAP, &g->db);
+	int fd = snapshot(path);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(g);
+		return -1;
+	}
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+	int rc = MMDB_open(fdpath, MMDB_MODE_MMAP, &g->db);
+	close(fd);			/* the mapping keeps the copy */
+	if (rc == MMDB_FILE_OPEN_ERROR) /* no /proc: the file itself, mapped in place */
+		rc = MMDB_open(path, MMDB_MODE_MMAP, &g->db);
 	if (rc != MMDB_SUCCESS) {
 		snprintf(err, errlen, "%s: %s", path, MMDB_strerror(rc));
 		free(g);
@@ -183,7 +248,18 @@ static void reg_free(void *m)
 	geoip_close(m);
 }
 
-const struct map_type geoip_map_type = {reg_parse, reg_free, NULL};
+/* For the load message: the database's search-tree nodes (it has no entry count). */
+static size_t reg_count(const void *m)
+{
+#ifdef HAVE_GEOIPV2
+	return ((const struct geoip *)m)->db.metadata.node_count;
+#else
+	(void)m;
+	return 0;
+#endif
+}
+
+const struct map_type geoip_map_type = {reg_parse, reg_free, reg_count};
 
 static enum stage_verdict run_geoip(const void *cfg, struct stage_ctx *sc, struct flow_rec *r)
 {

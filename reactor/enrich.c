@@ -91,8 +91,20 @@ int enrich_setup(struct pipeline_enrich *e, struct enrich_outputs *eo, struct ma
 			return -1;
 		n->have_file = 1;
 	}
-	e->networks = n->net != NET_NETFLOW || n->as != NET_NETFLOW || n->no_mask_if_zero ||
-		      (n->filter && n->have_file);
+	/*
+	 * The stage runs only where an output reads what it writes; the filter
+	 * zeroes addresses, which every address-based primitive reads.
+	 */
+	static const char *const reads[] = {"src_net",	"dst_net", "src_mask",
+					    "dst_mask", "src_as",  "dst_as",
+					    "sum_net",	"sum_as",  "peer_dst_as"};
+	int read = 0;
+	for (unsigned i = 0; i < nout && !read; i++)
+		for (size_t j = 0; j < sizeof reads / sizeof reads[0] && !read; j++)
+			read = keyspec_has(&out[i].ks, reads[j]);
+	e->networks =
+	    (n->filter && n->have_file) ||
+	    (read && (n->net != NET_NETFLOW || n->as != NET_NETFLOW || n->no_mask_if_zero));
 
 	unsigned src = 0, dst = 0;
 	for (unsigned i = 0; i < nout; i++)

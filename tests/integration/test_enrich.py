@@ -267,6 +267,45 @@ def test_geoip_country_pocode_coords(nfacctd, tmp_path):
 
 
 @need_mmdb
+def test_geoip_reload_on_sigusr2(nfacctd, tmp_path):
+    db = tmp_path / "geo.mmdb"
+    db.write_bytes(COUNTRY.read_bytes())
+    body, out = plugin(tmp_path, "src_host_country")
+    d = nfacctd("geoipv2_file: %s\n" % db + body)
+    assert "geoipv2_file %s:" % db in d.log_text()
+    s = Sender(d.port)
+    s.send(v5_datagram([dict(src="193.0.6.139", packets=1, octets=10)]))
+    d.wait_datagrams(1)
+    # a broken database: reported, the previous one keeps serving
+    db.write_bytes(b"not a database")
+    mark = len(d.log_text())
+    d.send_signal(signal.SIGUSR2)
+    d.wait_log(r"geoipv2_file: .*geo\.mmdb", start=mark)
+    s.send(v5_datagram([dict(src="193.0.6.139", packets=1, octets=10)], seq=1))
+    d.wait_datagrams(2)
+    # a good one again (the city database): swapped in
+    db.write_bytes(CITY4.read_bytes())
+    mark = len(d.log_text())
+    d.send_signal(signal.SIGUSR2)
+    d.wait_log(r"geoipv2_file .*geo\.mmdb: \d+ entries reloaded", start=mark)
+    s.send(v5_datagram([dict(src="8.8.8.8", packets=1, octets=10)], seq=2))
+    d.wait_datagrams(3)
+    d.stop()
+    s.close()
+    assert canon(read_json(out)) == canon([P(country_ip_src="NL", packets=2, bytes=20),
+                                           P(country_ip_src="US", packets=1, bytes=10)])
+
+
+def test_networks_stage_only_when_read(nfacctd, tmp_path):
+    # nfacctd_as: file but nothing reads an ASN or a prefix: no networks stage, no change
+    f = nets_file(tmp_path)
+    recs = [dict(src="192.168.1.7", dst="10.0.0.1", packets=1, octets=10)]
+    d, rows = run(nfacctd, tmp_path, "src_host, dst_host", [v5_datagram(recs)],
+                  glob="networks_file: %s\nnfacctd_as: file\nnfacctd_net: file\n" % f)
+    assert rows == [P(ip_src="192.168.1.7", ip_dst="10.0.0.1", packets=1, bytes=10)]
+
+
+@need_mmdb
 def test_geoip_csv_columns(nfacctd, tmp_path):
     recs = [dict(src="193.0.6.139", dst="8.8.8.8", packets=1, octets=10)]
     d, rows = run(nfacctd, tmp_path, "src_host_country, dst_host_coords",
