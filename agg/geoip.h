@@ -7,7 +7,9 @@
  * country.iso_code, postal.code, location.latitude/longitude) and the flat
  * one of the ip-location-db builds (country_code, postcode, latitude,
  * longitude).  The database is a map of the registry (agg/maps.h): SIGUSR2
- * re-opens it, a file that fails to open keeps the previous one.
+ * re-opens it, a file that fails to open keeps the previous one.  Each open
+ * reads the file into a private in-memory copy (a memfd), so rewriting the
+ * file in place never changes the database in service.
  */
 #ifndef NETACCT_AGG_GEOIP_H
 #define NETACCT_AGG_GEOIP_H
