@@ -495,3 +495,13 @@ def test_geoip_names_like_pmacct(nfacctd, pmacct, tmp_path):
                 ("h", "src_host_country, dst_host_pocode, src_host_coords", "csv")])
     finally:
         ORACLE_RECORDS = saved
+
+
+def test_sum_mac_counts_both_directions(nfacctd, tmp_path):
+    t = Tpl(303, [(56, 6), (80, 6), (2, 4), (1, 4)])
+    a, b, c = "00:11:22:33:44:55", "66:77:88:99:aa:bb", "02:00:00:00:00:01"
+    msg = v9_msg(v9_tpl_set(t), data_set(t, (a, b, 1, 100), (b, a, 2, 200), (c, a, 4, 400)))
+    d, rows = run(nfacctd, tmp_path, "sum_mac", [msg])
+    assert canon(rows) == canon([P(mac_src=a, packets=7, bytes=700),
+                                 P(mac_src=b, packets=3, bytes=300),
+                                 P(mac_src=c, packets=4, bytes=400)])

@@ -463,8 +463,15 @@ static void test_sum_reverse_and_check(void **state)
 	struct flow_rec r = rec("10.0.0.1", "10.0.0.2", 8, 0, 65001, 0), v;
 	r.src_port = 1;
 	r.dst_port = 2;
-	r.present |= FR_BIT(FR_SRC_PORT) | FR_BIT(FR_DST_PORT);
+	r.present |= FR_BIT(FR_SRC_PORT) | FR_BIT(FR_DST_PORT) | FR_BIT(FR_SRC_MAC);
+	memcpy(r.src_mac, "\x00\x11\x22\x33\x44\x55", 6);
+	snprintf(r.src_geo.country, sizeof r.src_geo.country, "NL");
+	r.present |= FR_BIT(FR_SRC_GEO);
 	lookup_flow_reverse(&v, &r);
+	assert_memory_equal(v.dst_mac, "\x00\x11\x22\x33\x44\x55", 6);
+	assert_true(FR_HAS(&v, FR_DST_MAC) && !FR_HAS(&v, FR_SRC_MAC));
+	assert_string_equal(v.dst_geo.country, "NL");
+	assert_true(FR_HAS(&v, FR_DST_GEO) && !FR_HAS(&v, FR_SRC_GEO));
 	assert_net(&v.src_addr, "10.0.0.2");
 	assert_net(&v.dst_addr, "10.0.0.1");
 	assert_int_equal(v.src_port, 2);
