@@ -91,6 +91,8 @@ enum fr_field {
 	/* enrichment (networks_file, GeoIP) */
 	FR_SRC_NET,
 	FR_DST_NET,
+	FR_SRC_GEO, /* src_geo (GeoIP) */
+	FR_DST_GEO,
 
 	FR__COUNT
 };
@@ -184,6 +186,12 @@ struct flow_rec {
 
 	/* enrichment: prefixes found by networks_file (mask in src_mask/dst_mask) */
 	struct nt_addr src_net, dst_net;
+	/* enrichment: GeoIP (geoipv2_file) of src_addr / dst_addr */
+	struct nt_geo {
+		char country[4]; /* ISO 3166 alpha-2, "" unknown */
+		char pocode[12]; /* postal code, "" unknown */
+		double lat, lon;
+	} src_geo, dst_geo;
 
 	/* ---- below: not cleared by flow_rec_clear() ---- */
 	const uint8_t *custom_ptr[FR_CUSTOM_MAX];

@@ -13,10 +13,36 @@ struct lpm_node {
 	uint8_t has_value; /* 0: a branching node only */
 };
 
+/*
+ * The compiled form (lpm_compile): a multibit trie of 6-bit strides whose
+ * nodes are compressed with population counts, after poptrie (Asai and
+ * Ohara, SIGCOMM 2015).  A node covers 64 slots of the next six address
+ * bits; `vec` marks the slots that continue in a child node, stored
+ * contiguously from `child`; the other slots end the lookup at a leaf, the
+ * best prefix seen so far, and runs of equal leaves are stored once: a
+ * `leafvec` bit marks where a run starts, leaves contiguous from `leaf`.
+ * A lookup is at most 6 (IPv4) or 22 (IPv6) node visits, one popcount each,
+ * instead of one binary node per branching bit.
+ */
+struct pt_node {
+	uint64_t vec, leafvec;
+	uint32_t child, leaf;
+};
+
+struct pt {
+	struct pt_node *n;
+	const struct lpm_node **leaf; /* the trie node holding the value, or NULL */
+	size_t nn, nl, capn, capl;
+};
+
 struct lpm {
 	struct lpm_node *root[2]; /* [0] IPv4, [1] IPv6 */
 	size_t count;
+	struct pt pt[2]; /* compiled per family, valid when `compiled` */
+	int compiled;
 };
+
+#define PT_STRIDE 6
 
 struct lpm *lpm_new(void)
 {
@@ -34,10 +60,19 @@ static void free_nodes(struct lpm_node *n, void (*free_value)(void *))
 	free(n);
 }
 
+static void pt_free(struct pt *p)
+{
+	free(p->n);
+	free((void *)p->leaf);
+	memset(p, 0, sizeof *p);
+}
+
 void lpm_free(struct lpm *t, void (*free_value)(void *))
 {
 	if (!t)
 		return;
+	pt_free(&t->pt[0]);
+	pt_free(&t->pt[1]);
 	free_nodes(t->root[0], free_value);
 	free_nodes(t->root[1], free_value);
 	free(t);
@@ -99,6 +134,7 @@ int lpm_insert(struct lpm *t, const struct nt_addr *net, unsigned plen, void *va
 		return -1;
 	const uint8_t *key = net->a;
 	struct lpm_node **pp = &t->root[net->family == 6];
+	t->compiled = 0; /* lookups walk the trie until the next lpm_compile() */
 	while (*pp) {
 		struct lpm_node *n = *pp;
 		unsigned lim = n->plen < plen ? n->plen : plen;
@@ -148,10 +184,59 @@ int lpm_insert(struct lpm *t, const struct nt_addr *net, unsigned plen, void *va
 	return 0;
 }
 
+/* Bits d..d+5 of the 128-bit big-endian value hi:lo (zero beyond bit 127). */
+static inline unsigned chunk6(uint64_t hi, uint64_t lo, unsigned d)
+{
+	if (d <= 58)
+		return (unsigned)(hi >> (58 - d)) & 63u;
+	if (d < 64)
+		return (unsigned)((hi << (d - 58)) | (lo >> (122 - d))) & 63u;
+	d -= 64;
+	return (unsigned)(d <= 58 ? lo >> (58 - d) : lo << (d - 58)) & 63u;
+}
+
+static inline uint64_t load_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static const struct lpm_node *pt_lookup(const struct pt *p, const struct nt_addr *a)
+{
+	uint64_t hi, lo = 0;
+	if (a->family == 4)
+		hi = (uint64_t)a->a[0] << 56 | (uint64_t)a->a[1] << 48 | (uint64_t)a->a[2] << 40 |
+		     (uint64_t)a->a[3] << 32;
+	else {
+		hi = load_be64(a->a);
+		lo = load_be64(a->a + 8);
+	}
+	const struct pt_node *n = &p->n[0];
+	for (unsigned d = 0;; d += PT_STRIDE) {
+		unsigned v = chunk6(hi, lo, d);
+		uint64_t upto = (2ull << v) - 1; /* slots 0..v (v = 63: all) */
+		if ((n->vec >> v) & 1u) {
+			n = &p->n[n->child + (unsigned)__builtin_popcountll(n->vec & upto) - 1];
+			continue;
+		}
+		return p->leaf[n->leaf + (unsigned)__builtin_popcountll(n->leafvec & upto) - 1];
+	}
+}
+
 void *lpm_lookup(const struct lpm *t, const struct nt_addr *a, unsigned *plen)
 {
 	if (!t || (a->family != 4 && a->family != 6))
 		return NULL;
+	if (t->compiled) {
+		const struct lpm_node *b = pt_lookup(&t->pt[a->family == 6], a);
+		if (!b)
+			return NULL;
+		if (plen)
+			*plen = b->plen;
+		return b->value;
+	}
 	unsigned maxb = a->family == 4 ? 32 : 128;
 	const struct lpm_node *n = t->root[a->family == 6], *best = NULL;
 	while (n && prefix_eq(n->key, a->a, n->plen)) {
@@ -166,6 +251,136 @@ void *lpm_lookup(const struct lpm *t, const struct nt_addr *a, unsigned *plen)
 	if (plen)
 		*plen = best->plen;
 	return best->value;
+}
+
+/* ---- compiling ---------------------------------------------------------- */
+
+/* What one slot of the node being built holds: a child (state n, best L) or a leaf L. */
+struct pt_slot {
+	const struct lpm_node *n; /* child: the first trie node at or below the slot's depth */
+	const struct lpm_node *best;
+	int child;
+};
+
+/*
+ * Fill slots [lo, hi) of a node at depth d, whose bits d..bit-1 are fixed,
+ * from trie node n (its first `bit` bits match the slots'), best = the
+ * longest prefix above.
+ */
+static void pt_expand(struct pt_slot *sl, const struct lpm_node *n, unsigned d, unsigned bit,
+		      unsigned lo, unsigned hi, const struct lpm_node *best)
+{
+	const unsigned end = d + PT_STRIDE;
+	if (!n) {
+		for (unsigned i = lo; i < hi; i++)
+			sl[i] = (struct pt_slot){NULL, best, 0};
+		return;
+	}
+	unsigned p = n->plen;
+	unsigned stop = p < end ? p : end;
+	/* the slots whose bits bit..stop-1 are n's */
+	unsigned sub = 0;
+	for (unsigned b = bit; b < stop; b++)
+		sub = sub << 1 | bit_at(n->key, b);
+	unsigned width = 1u << (end - stop); /* slots per value of those bits */
+	unsigned slo = lo + sub * width, shi = slo + width;
+	for (unsigned i = lo; i < slo; i++)
+		sl[i] = (struct pt_slot){NULL, best, 0};
+	for (unsigned i = shi; i < hi; i++)
+		sl[i] = (struct pt_slot){NULL, best, 0};
+	if (p < end) {
+		const struct lpm_node *b2 = n->has_value ? n : best;
+		unsigned half = (shi - slo) / 2;
+		pt_expand(sl, n->child[0], d, p + 1, slo, slo + half, b2);
+		pt_expand(sl, n->child[1], d, p + 1, slo + half, shi, b2);
+		return;
+	}
+	/* n reaches the next level: slot slo continues there, unless n ends exactly here */
+	if (p == end && !n->child[0] && !n->child[1])
+		sl[slo] = (struct pt_slot){NULL, n->has_value ? n : best, 0};
+	else
+		sl[slo] = (struct pt_slot){n, best, 1};
+}
+
+static int pt_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2;
+	void *na = realloc(*arr, ncap * elem);
+	if (!na)
+		return -1;
+	*arr = na;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Build node `idx` (already allocated) at depth d from trie node n and the
+ * best prefix above it; children are allocated as one block, then built.
+ */
+static int pt_build(struct pt *p, size_t idx, const struct lpm_node *n, unsigned d,
+		    const struct lpm_node *best)
+{
+	struct pt_slot sl[64];
+	pt_expand(sl, n, d, d, 0, 64, best);
+	uint64_t vec = 0, leafvec = 0;
+	unsigned nchild = 0, nleaf = 0;
+	const struct lpm_node *prev = NULL;
+	int have_prev = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		if (sl[i].child) {
+			vec |= 1ull << i;
+			nchild++;
+		} else if (!have_prev || sl[i].best != prev) {
+			leafvec |= 1ull << i;
+			prev = sl[i].best;
+			have_prev = 1;
+			nleaf++;
+		}
+	}
+	size_t leaf0 = p->nl, child0 = p->nn;
+	if (pt_grow((void **)&p->leaf, &p->capl, p->nl + nleaf, sizeof *p->leaf) < 0 ||
+	    pt_grow((void **)&p->n, &p->capn, p->nn + nchild, sizeof *p->n) < 0 ||
+	    p->nn + nchild > UINT32_MAX || p->nl + nleaf > UINT32_MAX)
+		return -1;
+	for (unsigned i = 0; i < 64; i++)
+		if (!sl[i].child && (leafvec >> i & 1u))
+			p->leaf[p->nl++] = sl[i].best;
+	p->nn += nchild;
+	p->n[idx] = (struct pt_node){vec, leafvec, (uint32_t)child0, (uint32_t)leaf0};
+	size_t c = child0;
+	for (unsigned i = 0; i < 64; i++)
+		if (sl[i].child && pt_build(p, c++, sl[i].n, d + PT_STRIDE, sl[i].best) < 0)
+			return -1;
+	return 0;
+}
+
+int lpm_compile(struct lpm *t)
+{
+	struct pt fresh[2];
+	memset(fresh, 0, sizeof fresh);
+	for (int f = 0; f < 2; f++) {
+		if (pt_grow((void **)&fresh[f].n, &fresh[f].capn, 1, sizeof *fresh[f].n) < 0 ||
+		    (fresh[f].nn = 1, pt_build(&fresh[f], 0, t->root[f], 0, NULL) < 0)) {
+			pt_free(&fresh[0]);
+			pt_free(&fresh[1]);
+			return -1;
+		}
+	}
+	pt_free(&t->pt[0]);
+	pt_free(&t->pt[1]);
+	t->pt[0] = fresh[0];
+	t->pt[1] = fresh[1];
+	t->compiled = 1;
+	return 0;
+}
+
+size_t lpm_compiled_nodes(const struct lpm *t)
+{
+	return t && t->compiled ? t->pt[0].nn + t->pt[1].nn : 0;
 }
 
 int lpm_prefix_parse(const char *s, struct nt_addr *a, uint8_t *plen)

@@ -1,11 +1,15 @@
 /*
- * Longest-prefix match over IPv4 and IPv6: a path-compressed binary trie
- * (one per family), shared by maps and networks_file.
+ * Longest-prefix match over IPv4 and IPv6, shared by maps and networks_file:
+ * a path-compressed binary trie (one per family) that takes inserts, and,
+ * once the table is complete, a compiled form for lookups (lpm_compile: a
+ * population-count compressed multibit trie of 6-bit strides, after
+ * poptrie).
  *
  * Built on the main thread, then read-only: lookups take no lock and may
- * run on any number of threads at once.  A lookup walks at most one node
- * per distinct prefix length on the path (<= 33 / 129), each a bit test
- * and a compare of the node's prefix bytes.
+ * run on any number of threads at once.  Uncompiled, a lookup walks one
+ * binary node per branching bit on the path (about log2 of the table: 17
+ * cache misses in a 100k-prefix table); compiled, at most 6 nodes for IPv4
+ * and one per 6 bits of the longest prefix for IPv6.
  */
 #ifndef NETACCT_AGG_LPM_H
 #define NETACCT_AGG_LPM_H
@@ -38,6 +42,17 @@ int lpm_insert(struct lpm *t, const struct nt_addr *net, unsigned plen, void *va
 void *lpm_lookup(const struct lpm *t, const struct nt_addr *a, unsigned *plen);
 
 size_t lpm_count(const struct lpm *t); /* stored prefixes */
+
+/*
+ * Build the compiled lookup structure from the prefixes stored so far.  An
+ * insert afterwards drops it (lookups walk the trie again until the next
+ * compile), so results never depend on it.  Returns 0, or -1 on allocation
+ * failure (the trie still answers lookups).
+ */
+int lpm_compile(struct lpm *t);
+
+/* Nodes of the compiled structure (0 when not compiled): for tests and sizing. */
+size_t lpm_compiled_nodes(const struct lpm *t);
 
 /* Parse "addr" or "addr/len" (IPv4 or IPv6); a bare address is a host prefix.
  * Returns 0, or -1 on anything else. */

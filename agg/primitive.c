@@ -232,6 +232,9 @@ static const struct gen_field gen_fields[] = {
     {"timestamp_export", OFF(ts_export), 8},
     {"src_mac", OFF(src_mac), 6},
     {"dst_mac", OFF(dst_mac), 6},
+    {"sum_port", OFF(src_port), 2},
+    {"sum_as", OFF(src_as), 4},
+    {"sum_mac", OFF(src_mac), 6},
 };
 
 static const struct gen_field *gen_lookup(const char *name)
@@ -294,6 +297,11 @@ static void ext_src_net(const struct flow_rec *r, uint8_t *k, const struct keysp
 {
 	(void)f;
 	(void)o;
+	/* the networks stage's prefix (networks_file, nfacctd_net) when it ran */
+	if (FR_HAS(r, FR_SRC_NET)) {
+		put_addr(k, &r->src_net);
+		return;
+	}
 	put_addr(k, &r->src_addr);
 	mask_addr(k, FR_HAS(r, FR_SRC_MASK) ? r->src_mask : 0);
 }
@@ -303,6 +311,10 @@ static void ext_dst_net(const struct flow_rec *r, uint8_t *k, const struct keysp
 {
 	(void)f;
 	(void)o;
+	if (FR_HAS(r, FR_DST_NET)) {
+		put_addr(k, &r->dst_net);
+		return;
+	}
 	put_addr(k, &r->dst_addr);
 	mask_addr(k, FR_HAS(r, FR_DST_MASK) ? r->dst_mask : 0);
 }
@@ -323,6 +335,14 @@ static void ext_dst_port(const struct flow_rec *r, uint8_t *k, const struct keys
 	memcpy(k, &port, 2);
 }
 
+/* tos_encode_as_dscp shifts before aggregation: ToS values of one DSCP are one row. */
+static void ext_tos(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		    const struct prim_opts *o)
+{
+	(void)f;
+	k[0] = o->tos_dscp ? (uint8_t)(r->tos >> 2) : r->tos;
+}
+
 static void ext_proto(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 		      const struct prim_opts *o)
 {
@@ -335,7 +355,12 @@ static void ren_proto(const uint8_t *k, const struct keyspec_field *f, const str
 		      struct prim_val *v)
 {
 	(void)f;
-	(void)o;
+	/* print_num_protos: the number, still a JSON string as pmacct writes it */
+	if (o->num_protos) {
+		v->kind = PV_STR;
+		snprintf(v->s, sizeof v->s, "%u", k[0]);
+		return;
+	}
 	/* Names from the IANA protocol registry, as pmacct prints them. */
 	static const char *const names[256] = {
 	    [0] = "ip",	    [1] = "icmp",	  [2] = "igmp",	 [4] = "ipencap",    [6] = "tcp",
@@ -977,6 +1002,78 @@ static void ren_rd_origin(const uint8_t *k, const struct keyspec_field *f,
 	val_str(v, k[0] < sizeof names / sizeof names[0] ? names[k[0]] : "unknown");
 }
 
+/* ---- enrichment: networks_file, GeoIP, sum_* ----------------------------- */
+
+/*
+ * sum_* primitives key on the source side; the worker accounts each record a
+ * second time reversed (agg/lookup.h, lookup_flow_reverse), so the row of
+ * an address (port, ASN, MAC) counts the traffic it sent and received.
+ */
+static void ext_sum_host(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	put_addr(k, &r->src_addr);
+}
+
+static void ext_geo_country(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			    const struct prim_opts *o)
+{
+	(void)o;
+	const struct nt_geo *g = f->p->name[0] == 's' ? &r->src_geo : &r->dst_geo;
+	memcpy(k, g->country, sizeof g->country);
+}
+
+static void ext_geo_pocode(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)o;
+	const struct nt_geo *g = f->p->name[0] == 's' ? &r->src_geo : &r->dst_geo;
+	memcpy(k, g->pocode, sizeof g->pocode);
+}
+
+static void ext_geo_coords(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)o;
+	const struct nt_geo *g = f->p->name[0] == 's' ? &r->src_geo : &r->dst_geo;
+	memcpy(k, &g->lat, 8);
+	memcpy(k + 8, &g->lon, 8);
+}
+
+/* A NUL-padded string slot of f->width bytes. */
+static void ren_fixed_str(const uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o, struct prim_val *v)
+{
+	(void)o;
+	size_t n = strnlen((const char *)k, f->width);
+	v->kind = PV_STR;
+	memcpy(v->s, k, n);
+	v->s[n] = '\0';
+}
+
+/*
+ * Coordinates are two fields in pmacct's output (lat_ip_src, lon_ip_src;
+ * SH_LAT, SH_LON): a map whose row has no JSON name of its own, which the
+ * encoders write as one field per item.
+ */
+static void ren_geo_coords(const uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o, struct prim_val *v)
+{
+	(void)o;
+	double lat, lon;
+	char t[48];
+	int src = f->p->name[0] == 's';
+	memcpy(&lat, k, 8);
+	memcpy(&lon, k + 8, 8);
+	prim_val_map(v);
+	snprintf(t, sizeof t, "%.6f", lat);
+	add_item(v, src ? "lat_ip_src" : "lat_ip_dst", t, 1, 0);
+	snprintf(t, sizeof t, "%.6f", lon);
+	add_item(v, src ? "lon_ip_src" : "lon_ip_dst", t, 1, 0);
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const struct primitive builtins[] = {
@@ -1027,7 +1124,8 @@ static const struct primitive builtins[] = {
      ren_fwd_status, 0, PRES(FR_FWD_STATUS)},
     {"proto", "ip_proto", "PROTOCOL", 1, 12, "IP protocol", ext_proto, ren_proto, 0,
      PRES(FR_PROTO)},
-    {"tos", "tos", "TOS", 1, 7, "IP ToS", ext_raw, ren_uint, 0, PRES(FR_TOS)},
+    {"tos", "tos", "TOS", 1, 7, "IP ToS (DSCP with tos_encode_as_dscp)", ext_tos, ren_uint, 0,
+     PRES(FR_TOS)},
     {"flow_label", "flow_label", "FLOW_LABEL", 4, 12, "IPv6 flow label", ext_raw, ren_uint, 0,
      PRES(FR_FLOW_LABEL)},
     {"post_nat_src_host", "post_nat_ip_src", "POST_NAT_SRC_IP", 17, 47, "Source address after NAT",
@@ -1113,6 +1211,34 @@ static const struct primitive builtins[] = {
      PRES(FR_MPLS_VPN_RD)},
 
     /* ---- enrichment: networks_file, GeoIP, lookup files ---- */
+    {"src_host_country", "country_ip_src", "SH_COUNTRY", 4, 12,
+     "Source address GeoIP country (geoipv2_file)", ext_geo_country, ren_fixed_str, 0,
+     PRES(FR_SRC_GEO)},
+    {"dst_host_country", "country_ip_dst", "DH_COUNTRY", 4, 12,
+     "Destination address GeoIP country (geoipv2_file)", ext_geo_country, ren_fixed_str, 0,
+     PRES(FR_DST_GEO)},
+    {"src_host_pocode", "pocode_ip_src", "SH_POCODE", 12, 14,
+     "Source address GeoIP postal code (geoipv2_file)", ext_geo_pocode, ren_fixed_str, 0,
+     PRES(FR_SRC_GEO)},
+    {"dst_host_pocode", "pocode_ip_dst", "DH_POCODE", 12, 14,
+     "Destination address GeoIP postal code (geoipv2_file)", ext_geo_pocode, ren_fixed_str, 0,
+     PRES(FR_DST_GEO)},
+    {"src_host_coords", "", "SH_LAT,SH_LON", 16, 14,
+     "Source address GeoIP latitude and longitude (geoipv2_file)", ext_geo_coords, ren_geo_coords,
+     0, PRES(FR_SRC_GEO)},
+    {"dst_host_coords", "", "DH_LAT,DH_LON", 16, 14,
+     "Destination address GeoIP latitude and longitude (geoipv2_file)", ext_geo_coords,
+     ren_geo_coords, 0, PRES(FR_DST_GEO)},
+    {"sum_host", "ip_src", "SRC_IP", 17, 47, "Address, traffic in both directions", ext_sum_host,
+     ren_addr, 0, PRES(FR_SRC_ADDR)},
+    {"sum_net", "net_src", "SRC_NET", 17, 47, "Prefix, traffic in both directions", ext_src_net,
+     ren_addr, 0, PRES(FR_SRC_ADDR)},
+    {"sum_port", "port_src", "SRC_PORT", 2, 10, "Port, traffic in both directions", ext_raw,
+     ren_uint, 0, PRES(FR_SRC_PORT)},
+    {"sum_as", "as_src", "SRC_AS", 4, 12, "ASN, traffic in both directions", ext_raw, ren_uint, 0,
+     PRES(FR_SRC_AS)},
+    {"sum_mac", "mac_src", "SRC_MAC", 6, 19, "MAC address, traffic in both directions", ext_raw,
+     ren_mac, 0, PRES(FR_SRC_MAC)},
 
     /* ---- time bins and timestamps ---- */
     {"timestamp_min", "timestamp_min", "TIMESTAMP_MIN", 0, 30,
@@ -1205,6 +1331,9 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 			ks->want_flows = 1;
 			continue;
 		}
+		/* `none`: no key at all, one row with the grand total (pmacct) */
+		if (strcmp(tok, "none") == 0)
+			continue;
 		const struct primitive *p = builtin_lookup(tok, &rank);
 		if (p) {
 			f.p = p;

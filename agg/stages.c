@@ -45,6 +45,18 @@ static enum stage_verdict run_tcp_flags(const void *cfg, struct stage_ctx *sc, s
 const struct stage_desc stage_tcp_flags_tcp_only = {"tcp_flags_tcp_only", FR_BIT(FR_TCP_FLAGS),
 						    run_tcp_flags, NULL, NULL};
 
+static int pipeline_add_enrich(struct pipeline *p, const struct pipeline_enrich *e, char *err,
+			       size_t errlen)
+{
+	if (e->networks &&
+	    pipeline_add(p, &stage_networks, &e->net, e->networks_slot, err, errlen) < 0)
+		return -1;
+	if (e->geoip_slot >= 0 && (e->geo.src || e->geo.dst) &&
+	    pipeline_add(p, &stage_geoip, &e->geo, e->geoip_slot, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 int pipeline_build_std(struct pipeline *p, const struct maps *maps, const struct pipeline_std *s,
 		       char *err, size_t errlen)
 {
@@ -56,5 +68,5 @@ int pipeline_build_std(struct pipeline *p, const struct maps *maps, const struct
 		return -1;
 	if (s->tcp_flags && pipeline_add(p, &stage_tcp_flags_tcp_only, NULL, -1, err, errlen) < 0)
 		return -1;
-	return 0;
+	return s->enrich ? pipeline_add_enrich(p, s->enrich, err, errlen) : 0;
 }

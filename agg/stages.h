@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "agg/geoip.h"
+#include "agg/networks.h"
 #include "agg/pipeline.h"
 
 /*
@@ -26,10 +28,24 @@ extern const struct stage_desc stage_renormalize;
  */
 extern const struct stage_desc stage_tcp_flags_tcp_only;
 
+/*
+ * Enrichment (agg/networks.h, agg/geoip.h), filled from the configuration
+ * by reactor/enrich.c; it must outlive the pipeline (the stages' cfg points
+ * into it).  Chained after the stages above: networks, then geoip.
+ */
+struct pipeline_enrich {
+	int networks;	   /* run the networks stage with `net` */
+	int networks_slot; /* networks_file's slot, -1 without a file */
+	struct networks_cfg net;
+	int geoip_slot; /* geoipv2_file's slot, -1 when no output needs GeoIP */
+	struct geoip_cfg geo;
+};
+
 struct pipeline_std {
 	int sampling_map_slot; /* maps slot of sampling_map, -1 when not configured */
 	int renormalize;       /* nfacctd_renormalize */
 	int tcp_flags;	       /* some output aggregates tcpflags */
+	const struct pipeline_enrich *enrich; /* NULL: no enrichment */
 };
 
 /* Build the standard chain from what is configured.  Returns 0 or -1 with a reason. */

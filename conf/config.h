@@ -80,6 +80,13 @@ struct conf_plugin {
 	int flush_queue_size;  /* netacct: intervals a writer may fall behind */
 	int cache_max_entries; /* netacct: per-worker table cap (0: unbounded) */
 
+	/* enrichment encodings (conf/keys_enrich.c) */
+	int num_protos;		/* print_num_protos: proto as a number */
+	int tos_encode_as_dscp; /* tos as DSCP (the top six bits) */
+	char *ports_file;	/* only these ports, others 0 */
+	char *protos_file;	/* only these protocols, others 0 */
+	char *tos_file;		/* only these ToS values, others 0 */
+
 	/* print's own keys (out/print.c); left zero for other types */
 	char *print_output; /* json | csv | formatted */
 	char *print_output_file;
@@ -173,6 +180,16 @@ struct conf {
 	int classifier_giveup_proto_udp;
 	int classifier_giveup_proto_other;
 	int classifier_idle_scan_period;
+
+	/* enrichment (conf/keys_enrich.c): networks_file, GeoIP, lookup files */
+	char *networks_file;
+	int networks_file_filter;
+	int networks_file_no_lpm;
+	int networks_mask;
+	int networks_no_mask_if_zero;
+	char *nfacctd_net; /* netflow | file | mask | longest | fallback */
+	char *nfacctd_as;  /* netflow | file | longest | fallback */
+	char *geoipv2_file;
 
 	char *aggregate_primitives;
 	char *plugins;

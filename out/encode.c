@@ -92,6 +92,25 @@ static void json_string(struct obuf *b, const char *s, size_t n)
 	obuf_putc(b, '"');
 }
 
+/*
+ * A column without a JSON name holding a map (src_host_coords: lat, lon) is
+ * several fields in pmacct's output: one per item, named by the item (JSON)
+ * or by the comma separated parts of the CSV header.
+ */
+static int flattened(const struct enc_col *c, const struct prim_val *v)
+{
+	return c->json[0] == '\0' && v->kind == PV_MAP;
+}
+
+/* Item i's text as a C string (items live side by side in v->s). */
+static const char *item_text(const struct prim_val *v, unsigned i, char *buf, size_t len)
+{
+	size_t n = v->item[i].len < len - 1 ? v->item[i].len : len - 1;
+	memcpy(buf, v->s + v->item[i].off, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static int json_begin(struct encoder *e, struct obuf *b)
 {
 	e->nfield = 0;
@@ -110,6 +129,16 @@ static void json_item(struct obuf *b, const struct prim_val *v, const struct pri
 static int json_field(struct encoder *e, struct obuf *b, const struct enc_col *c,
 		      const struct prim_val *v)
 {
+	if (flattened(c, v)) {
+		for (unsigned i = 0; i < v->n; i++) {
+			if (e->nfield++)
+				obuf_append(b, ", ", 2);
+			json_string(b, v->s + v->item[i].name_off, v->item[i].name_len);
+			obuf_append(b, ": ", 2);
+			json_item(b, v, &v->item[i]);
+		}
+		return obuf_status(b);
+	}
 	/* non-compact JSON: ", " between items and ": " after keys, as pmacct writes */
 	if (e->nfield++)
 		obuf_append(b, ", ", 2);
@@ -199,7 +228,12 @@ static void csv_text(struct encoder *e, struct obuf *b, const char *s)
 static int csv_field(struct encoder *e, struct obuf *b, const struct enc_col *c,
 		     const struct prim_val *v)
 {
-	(void)c;
+	char t[PRIM_TEXT_MAX];
+	if (flattened(c, v)) {
+		for (unsigned i = 0; i < v->n; i++)
+			csv_text(e, b, item_text(v, i, t, sizeof t));
+		return obuf_status(b);
+	}
 	csv_text(e, b, v->s);
 	return obuf_status(b);
 }
@@ -213,8 +247,17 @@ static int csv_end(struct encoder *e, struct obuf *b)
 static int csv_header(struct encoder *e, struct obuf *b, const struct enc_col *cols, unsigned n)
 {
 	csv_begin(e, b);
-	for (unsigned i = 0; i < n; i++)
-		csv_text(e, b, cols[i].csv);
+	for (unsigned i = 0; i < n; i++) {
+		if (cols[i].json[0] != '\0') {
+			csv_text(e, b, cols[i].csv);
+			continue;
+		}
+		char t[128];
+		snprintf(t, sizeof t, "%s", cols[i].csv);
+		for (char *save = NULL, *p = strtok_r(t, ",", &save); p;
+		     p = strtok_r(NULL, ",", &save))
+			csv_text(e, b, p);
+	}
 	return csv_end(e, b);
 }
 
@@ -256,6 +299,12 @@ static void fmt_text(struct encoder *e, struct obuf *b, const struct enc_col *c,
 static int fmt_field(struct encoder *e, struct obuf *b, const struct enc_col *c,
 		     const struct prim_val *v)
 {
+	char t[PRIM_TEXT_MAX];
+	if (flattened(c, v)) {
+		for (unsigned i = 0; i < v->n; i++)
+			fmt_text(e, b, c, item_text(v, i, t, sizeof t));
+		return obuf_status(b);
+	}
 	fmt_text(e, b, c, v->s);
 	return obuf_status(b);
 }
@@ -269,8 +318,17 @@ static int fmt_end(struct encoder *e, struct obuf *b)
 static int fmt_header(struct encoder *e, struct obuf *b, const struct enc_col *cols, unsigned n)
 {
 	fmt_begin(e, b);
-	for (unsigned i = 0; i < n; i++)
-		fmt_text(e, b, &cols[i], cols[i].csv);
+	for (unsigned i = 0; i < n; i++) {
+		if (cols[i].json[0] != '\0') {
+			fmt_text(e, b, &cols[i], cols[i].csv);
+			continue;
+		}
+		char t[128];
+		snprintf(t, sizeof t, "%s", cols[i].csv);
+		for (char *save = NULL, *p = strtok_r(t, ",", &save); p;
+		     p = strtok_r(NULL, ",", &save))
+			fmt_text(e, b, &cols[i], p);
+	}
 	return fmt_end(e, b);
 }
 

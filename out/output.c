@@ -14,9 +14,13 @@ const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.con
 #endif
 							   NULL};
 
-static const struct conf_key_table *const nfacctd_tables[] = {
-    &conf_keys_core,   &conf_keys_netflow,  &conf_keys_pcap,
-    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+static const struct conf_key_table *const nfacctd_tables[] = {&conf_keys_core,
+							      &conf_keys_netflow,
+							      &conf_keys_pcap,
+							      &conf_keys_enrich,
+							      &conf_keys_plugin,
+							      &conf_keys_obsolete,
+							      NULL};
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
@@ -51,6 +55,8 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .timestamps_utc = pc->timestamps_utc,
 	    .time_new = c->nfacctd_time_new,
 	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
+	    .num_protos = pc->num_protos,
+	    .tos_dscp = pc->tos_encode_as_dscp,
 	};
 	char why[256];
 	char agg[4096];

@@ -13,6 +13,7 @@
 #include "out/buf.h"
 #include "out/writer.h"
 #include "agg/stages.h"
+#include "reactor/enrich.h"
 #include "reactor/input.h"
 #include "reactor/loop.h"
 #include "reactor/socket.h"
@@ -92,6 +93,10 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 		if (ctx->out[i].mod->register_maps &&
 		    ctx->out[i].mod->register_maps(&ctx->out[i], &ctx->maps, err, errlen) < 0)
 			return -1;
+	if (enrich_setup(&ctx->enrich, &ctx->enrich_out, &ctx->maps, c, ctx->out, ctx->nout, err,
+			 errlen) < 0)
+		return -1;
+	std.enrich = &ctx->enrich;
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < ctx->nout; i++)

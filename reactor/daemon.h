@@ -9,6 +9,8 @@
 
 #include "agg/maps.h"
 #include "agg/pipeline.h"
+#include "agg/stages.h"
+#include "reactor/enrich.h"
 #include "agg/primitive.h"
 #include "conf/config.h"
 #include "out/output.h"
@@ -58,6 +60,8 @@ struct daemon_ctx {
 	 */
 	struct maps maps;
 	struct pipeline pipe;
+	struct pipeline_enrich enrich; /* the enrichment stages' configuration (reactor/enrich.h) */
+	struct enrich_outputs enrich_out; /* per output: lookup files applied to its keys */
 	atomic_uint quiesce_pending;
 	struct nt_ev *ev_maps_settled;
 };

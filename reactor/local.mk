@@ -2,6 +2,7 @@ libnetacct_a_SOURCES += reactor/log.c reactor/log.h reactor/loop.c reactor/loop.
 	reactor/capture.c reactor/capture.h reactor/savefile.c reactor/savefile.h \
 	reactor/socket.c reactor/socket.h reactor/stream.c reactor/stream.h \
 	reactor/worker.c reactor/worker.h reactor/input_netflow.c reactor/input_netflow.h \
+	reactor/enrich.c reactor/enrich.h \
 	reactor/daemon.c reactor/daemon.h reactor/templates_sync.c reactor/templates_sync.h \
 	conf/cli.c conf/cli.h
 

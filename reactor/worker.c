@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agg/lookup.h"
 #include "out/writer.h"
 #include "reactor/daemon.h"
 #include "reactor/loop.h"
@@ -81,6 +82,27 @@ static void worker_flush_pending(struct worker *w)
 		ahead_drain_one(w);
 }
 
+/*
+ * sum_* outputs count a record in both directions: once as it is (the
+ * deferred add below), once reversed, added at once (no prefetch: sum
+ * aggregations are small).
+ */
+static void account_reversed(struct worker *w, const struct flow_rec *r,
+			     const struct agg_counters *c)
+{
+	struct flow_rec rev;
+	lookup_flow_reverse(&rev, r);
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		if (!(w->sum_outs >> i & 1u))
+			continue;
+		const struct keyspec *ks = &w->ctx->out[i].ks;
+		keyspec_extract(ks, &rev, w->sum_key);
+		if (w->ctx->enrich_out.lookup_mask >> i & 1u)
+			lookup_out_apply(&w->ctx->enrich_out.lookup[i], &w->ctx->maps, w->sum_key);
+		agg_table_add(w->tables[i], w->sum_key, agg_hash(w->sum_key, ks->key_len), c);
+	}
+}
+
 /* The pipeline's sink: key extraction, prefetch, and the add ACCT_AHEAD records later. */
 static void account(void *arg, struct flow_rec *r)
 {
@@ -95,10 +117,15 @@ static void account(void *arg, struct flow_rec *r)
 		const struct keyspec *ks = &ctx->out[i].ks;
 		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
 		keyspec_extract(ks, r, key);
+		/* ports_file, protos_file, tos_file of this output */
+		if (ctx->enrich_out.lookup_mask >> i & 1u)
+			lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
 		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}
 	w->ahead_len++;
+	if (w->sum_outs)
+		account_reversed(w, r, &w->ahead_c[s]);
 }
 
 /*
@@ -462,6 +489,15 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		if (out_takes(&ctx->out[i], OUT_SINK_TABLE | OUT_SINK_EVENT))
 			w->decode = 1;
 	}
+	size_t sum_len = 0;
+	for (unsigned i = 0; i < ctx->nout; i++)
+		if (lookup_keyspec_sum(&ctx->out[i].ks)) {
+			w->sum_outs |= 1u << i;
+			if (ctx->out[i].ks.key_len > sum_len)
+				sum_len = ctx->out[i].ks.key_len;
+		}
+	if (sum_len && !(w->sum_key = malloc(sum_len)))
+		goto oom;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tables[i] = malloc(sizeof *w->tables[i]);
 		if (!w->tables[i] || agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
@@ -568,6 +604,7 @@ void worker_free(struct worker *w)
 		close(w->fd);
 	if (w->in_state)
 		w->ctx->desc->input->destroy(w->in_state);
+	free(w->sum_key);
 	free(w->msgs);
 	free(w->iov);
 	free(w->addrs);

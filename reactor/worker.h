@@ -73,6 +73,10 @@ struct worker {
 	unsigned ahead_head, ahead_len;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 
+	/* sum_* outputs (agg/lookup.h): their tables take each record reversed too */
+	uint32_t sum_outs; /* bit per output */
+	uint8_t *sum_key;  /* the reversed record's key */
+
 	/* recvmmsg batch */
 	unsigned batch;
 	struct mmsghdr *msgs;

@@ -14,3 +14,9 @@ bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
 noinst_PROGRAMS += tests/bench/decode_bench
 tests_bench_decode_bench_SOURCES = tests/bench/decode_bench.c
 tests_bench_decode_bench_LDADD = $(CORE_LIBS)
+
+# Enrichment micro-benchmark: ns per record of the networks and geoip stages
+# (see the comment at the top of the file).
+noinst_PROGRAMS += tests/bench/enrich_bench
+tests_bench_enrich_bench_SOURCES = tests/bench/enrich_bench.c
+tests_bench_enrich_bench_LDADD = $(CORE_LIBS)

@@ -37,7 +37,9 @@ CLEANFILES += tests/fuzz/fuzz_nf9
 # libFuzzer over the committed corpus, new inputs into tests/fuzz/work-*, and a
 # -DFUZZ_REPLAY build that replays the corpus under `make check`.
 FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c $(srcdir)/conf/config.c $(srcdir)/conf/keys.c \
-	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
+	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/keys_enrich.c $(srcdir)/agg/networks.c \
+	$(srcdir)/agg/lookup.c $(srcdir)/agg/lpm.c \
+	$(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
 	$(srcdir)/agg/mapline.c $(srcdir)/out/output.c $(srcdir)/out/print.c $(srcdir)/out/filename.c $(srcdir)/out/encode.c \
 	$(srcdir)/out/buf.c $(srcdir)/out/event.c $(srcdir)/agg/table.c $(srcdir)/reactor/log.c
 FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \

@@ -152,6 +152,7 @@ TESTS += tests/unit/test_names_prim
 tests_unit_test_names_prim_SOURCES = tests/unit/test_names_prim.c
 tests_unit_test_names_prim_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_names_prim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
 check_PROGRAMS += tests/unit/test_timebin
 TESTS += tests/unit/test_timebin
 tests_unit_test_timebin_SOURCES = tests/unit/test_timebin.c
@@ -165,4 +166,13 @@ TESTS += tests/unit/test_filename
 tests_unit_test_filename_SOURCES = tests/unit/test_filename.c
 tests_unit_test_filename_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_filename_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
+
+# ---- enrichment: networks_file, lookup files, sum_*, encodings, GeoIP ----
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_enrich
+TESTS += tests/unit/test_enrich
+tests_unit_test_enrich_SOURCES = tests/unit/test_enrich.c
+tests_unit_test_enrich_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_enrich_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif

@@ -43,6 +43,9 @@ static void test_edges(void **state)
 	assert_non_null(t);
 	unsigned plen = 99;
 	assert_int_equal(get(t, "10.0.0.1", NULL), 0); /* empty */
+	assert_int_equal(lpm_compile(t), 0);	       /* compiled and empty */
+	assert_int_equal(get(t, "10.0.0.1", NULL), 0);
+	assert_int_equal(get(t, "2001:db8::1", NULL), 0);
 	put(t, "0.0.0.0/0", 1);
 	put(t, "10.0.0.0/8", 2);
 	put(t, "10.1.0.0/16", 3);
@@ -74,6 +77,21 @@ static void test_edges(void **state)
 	assert_int_equal(get(t, "2001:db9::1", NULL), 10);
 	assert_int_equal(get(t, "10.1.2.3", NULL), 4);
 	assert_int_equal(lpm_count(t), 11);
+	/* the compiled form answers the same, edges included */
+	assert_int_equal(lpm_compile(t), 0);
+	assert_int_equal(get(t, "10.1.2.3", &plen), 4);
+	assert_int_equal(plen, 32);
+	assert_int_equal(get(t, "10.1.2.4", &plen), 5);
+	assert_int_equal(plen, 24);
+	assert_int_equal(get(t, "10.200.0.1", NULL), 6);
+	assert_int_equal(get(t, "11.0.0.1", &plen), 1);
+	assert_int_equal(plen, 0);
+	assert_int_equal(get(t, "255.255.255.255", NULL), 1);
+	assert_int_equal(get(t, "2001:db8::1", &plen), 12);
+	assert_int_equal(plen, 128);
+	assert_int_equal(get(t, "2001:db8:0:1::5", NULL), 13);
+	assert_int_equal(get(t, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL), 10);
+	assert_int_equal(get(t, "2001:db9::1", NULL), 10);
 	lpm_free(t, NULL);
 }
 
@@ -194,21 +212,42 @@ static void check_random(int family, unsigned npfx, unsigned maxlen)
 			v[n++] = p;
 	}
 	assert_int_equal(lpm_count(t), n);
-	for (unsigned q = 0; q < 20000; q++) {
-		struct nt_addr a;
-		random_addr(&a, family, rnd() % 4 ? &v[rnd() % n] : NULL);
-		uintptr_t want = 0;
-		int best = -1;
-		for (unsigned j = 0; j < n; j++)
-			if ((int)v[j].plen > best && in_prefix(&v[j], &a)) {
-				best = (int)v[j].plen;
-				want = v[j].v;
-			}
-		unsigned plen = 999;
-		uintptr_t got = (uintptr_t)lpm_lookup(t, &a, &plen);
-		assert_int_equal(got, want);
-		if (best >= 0)
-			assert_int_equal(plen, best);
+	/* the trie, then its compiled form, then the trie again after one more insert */
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1) {
+			assert_int_equal(lpm_compile(t), 0);
+			assert_true(lpm_compiled_nodes(t) > 0);
+		}
+		if (pass == 2) {
+			struct pfx p = {.plen = maxlen > 8 ? 8 : maxlen, .v = 1000000};
+			random_addr(&p.a, family, NULL);
+			unsigned j;
+			for (j = 0; j < n; j++)
+				if (v[j].plen == p.plen && in_prefix(&v[j], &p.a))
+					break;
+			assert_true(lpm_insert(t, &p.a, p.plen, (void *)p.v, NULL) >= 0);
+			assert_int_equal(lpm_compiled_nodes(t), 0);
+			if (j < n)
+				v[j].v = p.v;
+			else
+				v[n++] = p;
+		}
+		for (unsigned q = 0; q < 20000; q++) {
+			struct nt_addr a;
+			random_addr(&a, family, rnd() % 4 ? &v[rnd() % n] : NULL);
+			uintptr_t want = 0;
+			int best = -1;
+			for (unsigned j = 0; j < n; j++)
+				if ((int)v[j].plen > best && in_prefix(&v[j], &a)) {
+					best = (int)v[j].plen;
+					want = v[j].v;
+				}
+			unsigned plen = 999;
+			uintptr_t got = (uintptr_t)lpm_lookup(t, &a, &plen);
+			assert_int_equal(got, want);
+			if (best >= 0)
+				assert_int_equal(plen, best);
+		}
 	}
 	lpm_free(t, NULL);
 	free(v);

@@ -17,6 +17,7 @@
 
 #include "agg/lpm.h"
 #include "agg/maps.h"
+#include "agg/networks.h"
 #include "agg/pipeline.h"
 #include "agg/primitive.h"
 #include "agg/sampling_map.h"
@@ -302,6 +303,66 @@ static void test_builtin_stages(void **state)
 	unlink(path);
 }
 
+/*
+ * The enrichment stages in the standard chain: their order, their maps, and
+ * that what networks_file wrote for one record is not seen in the next.
+ */
+static void test_enrich_stages(void **state)
+{
+	(void)state;
+	struct maps m;
+	struct pipeline p;
+	struct pipeline_worker w;
+	struct acct a;
+	char err[512], nets[64];
+	snprintf(nets, sizeof nets, "%s", write_tmp("65500,10.0.0.0/24\n"));
+	maps_init(&m, NULL, NULL);
+	struct pipeline_enrich e = {.networks = 1, .geoip_slot = -1};
+	e.networks_slot =
+	    maps_register(&m, "networks_file", nets, &networks_map_type, err, sizeof err);
+	e.net = (struct networks_cfg){.net = NET_FILE, .as = NET_FILE, .have_file = 1};
+	assert_int_equal(maps_load_all(&m, err, sizeof err), 0);
+	struct pipeline_std std = {.sampling_map_slot = -1, .tcp_flags = 1, .enrich = &e};
+	assert_int_equal(pipeline_build_std(&p, &m, &std, err, sizeof err), 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.st[0].d->name, "tcp_flags_tcp_only");
+	assert_string_equal(p.st[1].d->name, "networks");
+	acct_init(&a, "src_net, src_mask, src_as, dst_port");
+	assert_int_equal(pipeline_worker_init(&w, &p, acct_sink, &a, err, sizeof err), 0);
+
+	struct flow_rec r;
+	flow_rec_clear(&r);
+	pipeline_batch_begin(&w);
+	decode_into(&r, 1, 7); /* 10.0.0.7: in the file */
+	r.dst_port = 8080;
+	r.present |= FR_BIT(FR_DST_PORT);
+	pipeline_run(&w, &r);
+	assert_false(FR_HAS(&r, FR_SRC_NET)); /* restored after the sink */
+	decode_into(&r, 2, 7);
+	r.present &= ~FR_BIT(FR_SRC_ADDR); /* a record without a source address */
+	pipeline_run(&w, &r);
+	pipeline_batch_end(&w);
+	assert_int_equal(a.n, 2);
+	assert_true(a.present[0] & FR_BIT(FR_SRC_NET));
+	/* key order is the table's: src_as, src_net, src_mask, dst_port */
+	uint32_t as;
+	memcpy(&as, a.keys[0], 4);
+	assert_int_equal(as, 65500);
+	assert_int_equal(a.keys[0][4], 4); /* src_net 10.0.0.0 */
+	assert_int_equal(a.keys[0][5], 10);
+	assert_int_equal(a.keys[0][8], 0);
+	assert_int_equal(a.keys[0][21], 24); /* src_mask */
+	uint16_t port;
+	memcpy(&port, a.keys[0] + 22, 2);
+	assert_int_equal(port, 8080);
+	assert_false(a.present[1] & (FR_BIT(FR_SRC_NET) | FR_BIT(FR_SRC_MASK) | FR_BIT(FR_SRC_AS)));
+	for (unsigned i = 0; i < 22; i++) /* no source: src_as, src_net, src_mask zero */
+		assert_int_equal(a.keys[1][i], 0);
+	pipeline_worker_free(&w);
+	maps_free(&m);
+	unlink(nets);
+}
+
 static void test_empty_chain(void **state)
 {
 	(void)state;
@@ -333,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(test_no_leak_into_next_record),
 	    cmocka_unit_test(test_drop_and_state),
 	    cmocka_unit_test(test_builtin_stages),
+	    cmocka_unit_test(test_enrich_stages),
 	    cmocka_unit_test(test_empty_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

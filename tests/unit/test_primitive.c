@@ -124,7 +124,19 @@ static void base_rec(struct flow_rec *r)
 	r->ifname_out = "Bundle-Ether7";
 	r->mpls_vpn_rd = 0x0002fbf00036000eull;
 	r->mpls_vpn_rd_origin = FR_RD_FLOW;
-	r->present = ~0ull;
+	/* enrichment: what the networks and geoip stages write */
+	v4(&r->src_net, 10, 1, 2, 0);
+	v4(&r->dst_net, 192, 168, 192, 0);
+	snprintf(r->src_geo.country, sizeof r->src_geo.country, "NL");
+	snprintf(r->src_geo.pocode, sizeof r->src_geo.pocode, "1012");
+	r->src_geo.lat = 52.37;
+	r->src_geo.lon = 4.89;
+	snprintf(r->dst_geo.country, sizeof r->dst_geo.country, "US");
+	snprintf(r->dst_geo.pocode, sizeof r->dst_geo.pocode, "08540");
+	r->dst_geo.lat = 40.37;
+	r->dst_geo.lon = -74.64;
+	/* without the networks stage, src_net/dst_net are the addresses under their masks */
+	r->present = ~0ull & ~(FR_BIT(FR_SRC_NET) | FR_BIT(FR_DST_NET));
 }
 
 static void count_sink(void *arg, struct flow_rec *r)
@@ -262,7 +274,10 @@ static void test_keyspec_builtin_table_order(void **state)
 		assert_true(p[i].col > 0);
 		for (size_t j = 0; j < i; j++) {
 			assert_string_not_equal(p[i].name, p[j].name);
-			assert_string_not_equal(p[i].json, p[j].json);
+			/* sum_* print as their src_* counterparts (pmacct); coordinates are
+			 * two fields named by the value, their row has no JSON name */
+			if (strncmp(p[i].name, "sum_", 4) != 0 && p[i].json[0])
+				assert_string_not_equal(p[i].json, p[j].json);
 		}
 	}
 }
