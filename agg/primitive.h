@@ -29,6 +29,7 @@ struct prim_opts {
 	int timestamps_utc;	    /* timestamps_utc: render in UTC, not local */
 	int time_new;		    /* nfacctd_time_new: bin by arrival, not flow time */
 	int history;		    /* *_history in seconds: time bins in the key; 0 = none */
+	int label_as_map;	    /* pre_tag_label_encode_as_map */
 };
 
 /*

@@ -30,6 +30,8 @@ struct pipeline_std {
 	int sampling_map_slot; /* maps slot of sampling_map, -1 when not configured */
 	int renormalize;       /* nfacctd_renormalize */
 	int tcp_flags;	       /* some output aggregates tcpflags */
+	int pretag;	       /* pre_tag_map configured (agg/tagging.h): stage on pretag_slot */
+	int pretag_slot;
 };
 
 /* Build the standard chain from what is configured.  Returns 0 or -1 with a reason. */

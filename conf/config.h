@@ -91,6 +91,13 @@ struct conf_plugin {
 	int print_cache_entries;
 	int print_markers;
 	int print_write_empty_file;
+
+	/* tagging and filters (conf_keys_tagging, agg/tagging.h) */
+	char *aggregate_filter;
+	char *pre_tag_filter, *pre_tag2_filter, *pre_tag_label_filter;
+	char *post_tag, *post_tag2;
+	int pre_tag_label_encode_as_map;
+	char *writer_id_string;
 };
 
 struct conf {
@@ -131,6 +138,13 @@ struct conf {
 	int pcap_savefile_delay;  /* seconds before each pass over the file */
 	int pcap_savefile_replay; /* passes over the file */
 	char *pcap_filter;
+
+	/* tagging (conf_keys_tagging, agg/tagging.h) */
+	char *pre_tag_map;
+	int maps_index;
+	int maps_entries;
+	char *core_proc_name;
+	int nfacctd_pre_processing_checks;
 
 	char *aggregate_primitives;
 	char *plugins;

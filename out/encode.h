@@ -57,6 +57,7 @@ struct enc_schema {
 	const struct keyspec *ks;
 	unsigned n;
 	struct enc_col col[KEYSPEC_MAX + 4]; /* fields, stamp_updated, packets, flows, bytes */
+	const char *writer_id; /* JSON rows end with "writer_id" (writer_id_string); NULL: none */
 };
 void enc_schema_init(struct enc_schema *s, const struct keyspec *ks);
 

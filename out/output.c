@@ -10,7 +10,7 @@ const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.con
 
 static const struct conf_key_table *const nfacctd_tables[] = {
     &conf_keys_core,   &conf_keys_netflow,  &conf_keys_pcap,
-    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+    &conf_keys_plugin, &conf_keys_obsolete, &conf_keys_tagging, NULL};
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
@@ -45,6 +45,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .timestamps_utc = pc->timestamps_utc,
 	    .time_new = c->nfacctd_time_new,
 	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
+	    .label_as_map = pc->pre_tag_label_encode_as_map,
 	};
 	char why[256];
 

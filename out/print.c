@@ -15,6 +15,7 @@
 #include "out/buf.h"
 #include "out/encode.h"
 #include "out/output.h"
+#include "agg/tagging.h"
 
 /* Bytes gathered before they go to the file: few large writes, bounded memory. */
 #define PRINT_CHUNK (1u << 20)
@@ -56,6 +57,7 @@ struct print_state {
 	struct enc_schema schema;
 	struct obuf buf;
 	uint64_t files_written, bytes_written; /* stats */
+	char writer_id[256];		       /* writer_id_string, expanded */
 };
 
 static int print_open(struct out_instance *oi, char *err, size_t errlen)
@@ -71,6 +73,16 @@ static int print_open(struct out_instance *oi, char *err, size_t errlen)
 	if (enc_init(&st->enc, f, sep) < 0)
 		enc_init(&st->enc, "formatted", sep);
 	enc_schema_init(&st->schema, &oi->ks);
+	if (oi->conf->writer_id_string && *oi->conf->writer_id_string) {
+		if (writer_id_expand(oi->conf->writer_id_string, oi->conf->name, st->writer_id,
+				     sizeof st->writer_id) < 0) {
+			snprintf(err, errlen, "key 'writer_id_string[%s]': longer than %zu bytes",
+				 oi->conf->name, sizeof st->writer_id - 1);
+			free(st);
+			return -1;
+		}
+		st->schema.writer_id = st->writer_id;
+	}
 	obuf_init(&st->buf, 0);
 	oi->state = st;
 	return 0;

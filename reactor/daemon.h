@@ -10,6 +10,7 @@
 #include "agg/maps.h"
 #include "agg/pipeline.h"
 #include "agg/primitive.h"
+#include "agg/tagging.h"
 #include "conf/config.h"
 #include "out/output.h"
 #include "reactor/log.h"
@@ -58,6 +59,7 @@ struct daemon_ctx {
 	 */
 	struct maps maps;
 	struct pipeline pipe;
+	struct tagging tagging; /* pre_tag_map and each output's filters / post_tag */
 	atomic_uint quiesce_pending;
 	struct nt_ev *ev_maps_settled;
 };

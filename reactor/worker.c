@@ -30,6 +30,8 @@ static void ahead_drain_one(struct worker *w)
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint32_t klen = w->tables[i]->key_len;
+		if (w->ahead_skip[s] >> i & 1)
+			continue;
 		agg_table_add(w->tables[i], w->ahead_keys[i] + (size_t)s * klen,
 			      w->ahead_hash[i][s], &w->ahead_c[s]);
 	}
@@ -54,10 +56,21 @@ static void account(void *arg, struct flow_rec *r)
 		ahead_drain_one(w);
 	unsigned s = (w->ahead_head + w->ahead_len) % ACCT_AHEAD;
 	prim_counters(&w->ahead_c[s], r, w->now_usec);
+	w->ahead_skip[s] = 0;
+	filter_pkt_reset(&w->fpkt, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
+		const struct out_select *sel = &ctx->tagging.sel[i];
+		struct out_select_undo undo;
 		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
+		/* aggregate_filter, pre_tag_*filter, post_tag: agg/tagging.h */
+		if (sel->active && !out_select_enter(sel, r, &w->fpkt, &undo)) {
+			w->ahead_skip[s] |= 1u << i;
+			continue;
+		}
 		keyspec_extract(ks, r, key);
+		if (sel->active)
+			out_select_leave(r, &undo);
 		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "agg/filter.h"
 #include "agg/pipeline.h"
 #include "agg/table.h"
 #include "conf/config.h"
@@ -69,6 +70,8 @@ struct worker {
 	uint8_t *ahead_keys[CONF_MAX_PLUGINS]; /* ACCT_AHEAD keys per output */
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
+	uint32_t ahead_skip[ACCT_AHEAD]; /* outputs (bits) a record's selection left out */
+	struct filter_pkt fpkt;		 /* aggregate_filter: the record as a packet */
 	unsigned ahead_head, ahead_len;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 
