@@ -140,10 +140,10 @@ unsigned filter_pkt_build(const struct flow_rec *r, int vlan, uint8_t *buf, size
 	else if (FR_HAS(r, FR_DST_ADDR) && r->dst_addr.family)
 		fam = r->dst_addr.family;
 	static const uint8_t zero[16];
-	const uint8_t *src = FR_HAS(r, FR_SRC_ADDR) && r->src_addr.family == fam ? r->src_addr.a
-										 : zero;
-	const uint8_t *dst = FR_HAS(r, FR_DST_ADDR) && r->dst_addr.family == fam ? r->dst_addr.a
-										 : zero;
+	const uint8_t *src =
+	    FR_HAS(r, FR_SRC_ADDR) && r->src_addr.family == fam ? r->src_addr.a : zero;
+	const uint8_t *dst =
+	    FR_HAS(r, FR_DST_ADDR) && r->dst_addr.family == fam ? r->dst_addr.a : zero;
 	uint8_t proto = FR_HAS(r, FR_PROTO) ? r->proto : 0;
 	uint8_t tos = FR_HAS(r, FR_TOS) ? r->tos : 0;
 	if (fam == 4) {

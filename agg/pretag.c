@@ -81,25 +81,25 @@ struct pt_test {
 
 enum { STACK_NONE, STACK_SUM, STACK_OR };
 
-#define SET_TAG	    0x01u
-#define SET_TAG2    0x02u
-#define SET_LABEL   0x04u
-#define SET_TOS	    0x08u
-#define SET_TAG_INC 0x10u
+#define SET_TAG	     0x01u
+#define SET_TAG2     0x02u
+#define SET_LABEL    0x04u
+#define SET_TOS	     0x08u
+#define SET_TAG_INC  0x10u
 #define SET_TAG2_INC 0x20u
 
 struct pt_rule {
 	unsigned line;
-	uint32_t t0, nt;  /* tests: pool[t0 .. t0+nt) sorted by condition */
-	uint64_t conds;	  /* bit per condition tested */
-	uint64_t negs;	  /* bit per condition negated */
+	uint32_t t0, nt; /* tests: pool[t0 .. t0+nt) sorted by condition */
+	uint64_t conds;	 /* bit per condition tested */
+	uint64_t negs;	 /* bit per condition negated */
 	uint64_t tag, tag2;
 	uint64_t inc_tag, inc_tag2; /* next value of an N++ tag (atomic updates) */
-	char *label;	  /* set_label */
-	char *name;	  /* label= */
-	char *jeq_name;	  /* jeq=, until resolved */
-	int32_t jeq;	  /* rule to go on from, -1: stop */
-	int32_t next_same; /* index runs: the next rule with the same key, -1 */
+	char *label;		    /* set_label */
+	char *name;		    /* label= */
+	char *jeq_name;		    /* jeq=, until resolved */
+	int32_t jeq;		    /* rule to go on from, -1: stop */
+	int32_t next_same;	    /* index runs: the next rule with the same key, -1 */
 	uint8_t set, stack, tos;
 };
 
@@ -240,9 +240,9 @@ static int parse_proto(const char *v, uint64_t *out)
 	static const struct {
 		const char *n;
 		uint8_t p;
-	} names[] = {{"icmp", 1},  {"igmp", 2},	 {"tcp", 6},  {"udp", 17},   {"gre", 47},
-		     {"esp", 50},  {"ah", 51},	 {"icmp6", 58}, {"ipv6-icmp", 58}, {"ospf", 89},
-		     {"pim", 103}, {"sctp", 132}};
+	} names[] = {{"icmp", 1},	{"igmp", 2},  {"tcp", 6},   {"udp", 17},
+		     {"gre", 47},	{"esp", 50},  {"ah", 51},   {"icmp6", 58},
+		     {"ipv6-icmp", 58}, {"ospf", 89}, {"pim", 103}, {"sctp", 132}};
 	if (parse_u64(v, 10, 255, out) == 0)
 		return 0;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -291,7 +291,7 @@ static int parse_rd(const char *v, uint64_t *out)
 
 static int parse_sample(const char *v, uint64_t *out)
 {
-	static const char *const names[] = {"flow",	      "flow-ipv4", "flow-ipv6",
+	static const char *const names[] = {"flow",	      "flow-ipv4",	"flow-ipv6",
 					    "flow-mpls-ipv4", "flow-mpls-ipv6", "event",
 					    "option"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -378,8 +378,8 @@ static int parse_test(const struct pt_key *k, const char *v, struct pt_test *t, 
 	switch (k->kind) {
 	case K_NUM:
 		if (parse_u64(v, k->cond == PT_TCP_FLAGS ? 0 : 10, k->max, &t->v) < 0) {
-			snprintf(why, whylen, "bad %s '%.64s' (an integer up to %llu%s)", k->name, v,
-				 (unsigned long long)k->max,
+			snprintf(why, whylen, "bad %s '%.64s' (an integer up to %llu%s)", k->name,
+				 v, (unsigned long long)k->max,
 				 k->cond == PT_TCP_FLAGS ? ", 0x.. for hex" : "");
 			return -1;
 		}
@@ -546,7 +546,8 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 			break;
 		case K_SET:
 			if (rule.set & (unsigned)key->cond) {
-				snprintf(msg, sizeof msg, "'%s' given twice (with its old name?)", k);
+				snprintf(msg, sizeof msg, "'%s' given twice (with its old name?)",
+					 k);
 				break;
 			}
 			rule.set |= (uint8_t)key->cond;
@@ -593,7 +594,8 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 				else if (strcmp(v, "or") == 0)
 					rule.stack = STACK_OR;
 				else
-					snprintf(msg, sizeof msg, "bad stack '%.64s' (sum or or)", v);
+					snprintf(msg, sizeof msg, "bad stack '%.64s' (sum or or)",
+						 v);
 			} else if (key->cond == F_LABEL) {
 				if (strcmp(v, "next") == 0)
 					snprintf(msg, sizeof msg, "label 'next' is reserved");
@@ -606,8 +608,8 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 		default: {
 			struct pt_test *t = &tests[nt];
 			if (rule.conds & (1ull << key->cond)) {
-				snprintf(msg, sizeof msg, "'%s' tests what another key already tests",
-					 k);
+				snprintf(msg, sizeof msg,
+					 "'%s' tests what another key already tests", k);
 				break;
 			}
 			if (parse_test(key, v, t, msg, sizeof msg) < 0)
@@ -623,8 +625,9 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 	}
 	if (!msg[0] && !pc->oom && !(rule.set & (SET_TAG | SET_TAG2 | SET_LABEL | SET_TOS)) &&
 	    !rule.jeq_name)
-		snprintf(msg, sizeof msg, "the rule sets nothing (set_tag, set_tag2, set_label, "
-					  "set_tos or jeq expected)");
+		snprintf(msg, sizeof msg,
+			 "the rule sets nothing (set_tag, set_tag2, set_label, "
+			 "set_tos or jeq expected)");
 	if (!msg[0] && !pc->oom && (ensure_rule(m) < 0 || ensure_pool(m, nt) < 0))
 		pc->oom = 1;
 	if (msg[0] || pc->oom) {
@@ -799,7 +802,8 @@ static int build_index(struct pretag_map *m, struct pt_seg *s)
 				m->r[i].next_same = -1;
 				break;
 			}
-			if (memcmp(s->keys + (size_t)(j - s->first) * s->keylen, k, s->keylen) == 0) {
+			if (memcmp(s->keys + (size_t)(j - s->first) * s->keylen, k, s->keylen) ==
+			    0) {
 				m->r[i].next_same = j;
 				s->slots[h] = (int32_t)i;
 				break;
@@ -823,7 +827,8 @@ static int build_segments(struct pretag_map *m, int index)
 			last->last = (uint32_t)i;
 			continue;
 		}
-		m->seg[m->nseg++] = (struct pt_seg){.first = (uint32_t)i, .last = (uint32_t)i, .sig = sig};
+		m->seg[m->nseg++] =
+		    (struct pt_seg){.first = (uint32_t)i, .last = (uint32_t)i, .sig = sig};
 	}
 	for (size_t s = 0; s < m->nseg; s++) {
 		struct pt_seg *g = &m->seg[s];
@@ -1163,8 +1168,7 @@ static int test_match(const struct eval_ctx *x, const struct pt_test *t)
 	return t->neg ? !eq : eq;
 }
 
-static int rule_match(const struct pretag_map *m, const struct pt_rule *r,
-		      const struct eval_ctx *x)
+static int rule_match(const struct pretag_map *m, const struct pt_rule *r, const struct eval_ctx *x)
 {
 	for (uint32_t i = 0; i < r->nt; i++)
 		if (!test_match(x, &m->pool[r->t0 + i]))
@@ -1258,14 +1262,16 @@ static void apply(const struct pt_rule *cr, struct pretag_result *res)
 	/* N++ counters are the only state evaluation changes: atomics, shared by workers */
 	struct pt_rule *r = (struct pt_rule *)cr;
 	if (r->set & SET_TAG) {
-		uint64_t v = r->set & SET_TAG_INC ? __atomic_fetch_add(&r->inc_tag, 1, __ATOMIC_RELAXED)
-						  : r->tag;
+		uint64_t v = r->set & SET_TAG_INC
+				 ? __atomic_fetch_add(&r->inc_tag, 1, __ATOMIC_RELAXED)
+				 : r->tag;
 		res->tag = stacked(res->has_tag ? r->stack : STACK_NONE, res->tag, v);
 		res->has_tag = 1;
 	}
 	if (r->set & SET_TAG2) {
-		uint64_t v = r->set & SET_TAG2_INC ? __atomic_fetch_add(&r->inc_tag2, 1, __ATOMIC_RELAXED)
-						   : r->tag2;
+		uint64_t v = r->set & SET_TAG2_INC
+				 ? __atomic_fetch_add(&r->inc_tag2, 1, __ATOMIC_RELAXED)
+				 : r->tag2;
 		res->tag2 = stacked(res->has_tag2 ? r->stack : STACK_NONE, res->tag2, v);
 		res->has_tag2 = 1;
 	}

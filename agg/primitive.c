@@ -783,8 +783,8 @@ static const struct primitive builtins[] = {
     {"tag2", "tag2", "TAG2", 8, 22, "Second tag from pre_tag_map or post_tag2 (0: untagged)",
      prim_ext_tag2, prim_ren_tag, 0, PRES(FR_TAG2)},
     {"label", "label", "LABEL", PRETAG_LABEL_MAX, 32,
-     "Label from pre_tag_map (set_label; up to 127 characters)", prim_ext_label, prim_ren_label,
-     0, PRES(FR_LABEL)},
+     "Label from pre_tag_map (set_label; up to 127 characters)", prim_ext_label, prim_ren_label, 0,
+     PRES(FR_LABEL)},
 
     /* ---- L2 and tunnel primitives: cos, etype, tunnel_* (packet headers) ---- */
 

@@ -155,8 +155,8 @@ int tagging_setup(struct tagging *t, const struct conf *c, struct maps *maps, ch
 					   .arg = &t->opts,
 					   .report = reg_report};
 	if (c->pre_tag_map && *c->pre_tag_map) {
-		int slot =
-		    maps_register(maps, "pre_tag_map", c->pre_tag_map, &t->pretag_type, err, errlen);
+		int slot = maps_register(maps, "pre_tag_map", c->pre_tag_map, &t->pretag_type, err,
+					 errlen);
 		if (slot < 0)
 			return -1;
 		t->pretag = 1;
@@ -280,7 +280,8 @@ void prim_ren_label(const uint8_t *k, const struct keyspec_field *f, const struc
 	}
 	/* "k1%v1,k2%v2" -> {"k1": "v1", "k2": "v2"}; a part without '%' is a key with "" */
 	prim_val_map(v);
-	for (char *save = NULL, *p = strtok_r(text, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *p = strtok_r(text, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
 		char *pct = strchr(p, '%');
 		if (pct)
 			*pct = '\0';
@@ -298,7 +299,8 @@ int writer_id_expand(const char *tmpl, const char *proc_name, char *out, size_t 
 	snprintf(pid, sizeof pid, "%d", (int)getpid());
 	const struct {
 		const char *var, *val;
-	} vars[] = {{"$proc_name", proc_name}, {"$writer_pid", pid}, {"$pmacct_build", PACKAGE_VERSION}};
+	} vars[] = {
+	    {"$proc_name", proc_name}, {"$writer_pid", pid}, {"$pmacct_build", PACKAGE_VERSION}};
 	if (!outlen)
 		return -1;
 	for (const char *p = tmpl; *p;) {

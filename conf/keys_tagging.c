@@ -36,8 +36,7 @@ static int set_tags(const struct conf_key *k, void *base, const char *v, char *w
 	return conf_store_value(k, base, v, why, whylen);
 }
 
-static int set_labels(const struct conf_key *k, void *base, const char *v, char *why,
-		      size_t whylen)
+static int set_labels(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen)
 {
 	struct label_filter *f = malloc(sizeof *f);
 	int rc = 0;
@@ -95,10 +94,10 @@ static const struct conf_key tagging_rows[] = {
      "Tag every record this output accounts with this value (tag primitive), after "
      "pre_tag_filter.",
      set_tag, NULL},
-    {"post_tag2", CT_STRING, P(post_tag2), D_ALL, "", NULL, 0, 0,
-     "As post_tag, for tag2.", set_tag, NULL},
-    CONF_ROW("pre_tag_label_encode_as_map", CT_BOOL, P(pre_tag_label_encode_as_map), D_ALL,
-	     "false", NULL, 0, 0,
+    {"post_tag2", CT_STRING, P(post_tag2), D_ALL, "", NULL, 0, 0, "As post_tag, for tag2.", set_tag,
+     NULL},
+    CONF_ROW("pre_tag_label_encode_as_map", CT_BOOL, P(pre_tag_label_encode_as_map), D_ALL, "false",
+	     NULL, 0, 0,
 	     "Encode the label as a JSON object: set_label=k1%v1,k2%v2 gives {\"k1\": \"v1\", "
 	     "\"k2\": \"v2\"}; no label gives {}."),
     CONF_ROW("writer_id_string", CT_STRING, P(writer_id_string), D_ALL, "", NULL, 0, 0,
@@ -106,14 +105,13 @@ static const struct conf_key tagging_rows[] = {
 	     "name, $writer_pid the process id, $pmacct_build netacct's version. Unset: no field."),
     CONF_ROW("core_proc_name", CT_STRING, G(core_proc_name), D_ALL, "", NULL, 0, 0,
 	     "Name of the core in log lines (`( <name>/core )`); unset: default."),
-    CONF_ROW("nfacctd_pre_processing_checks", CT_BOOL, G(nfacctd_pre_processing_checks),
-	     D_NFACCTD, "false", NULL, 0, 0,
+    CONF_ROW("nfacctd_pre_processing_checks", CT_BOOL, G(nfacctd_pre_processing_checks), D_NFACCTD,
+	     "false", NULL, 0, 0,
 	     "Check a NetFlow v9/IPFIX datagram's framing (header, every set's length up to the "
 	     "end) before decoding any record: a datagram that fails is dropped whole and counted "
 	     "as malformed, instead of accounting the records before the fault."),
 };
 
-const struct conf_key_table conf_keys_tagging =
-    CONF_TABLE("tagging",
-	       "Tagging (pre_tag_map), per-output filters and tags, and general pmacct keys.",
-	       tagging_rows);
+const struct conf_key_table conf_keys_tagging = CONF_TABLE(
+    "tagging", "Tagging (pre_tag_map), per-output filters and tags, and general pmacct keys.",
+    tagging_rows);

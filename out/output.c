@@ -8,9 +8,13 @@
 /* The registry: add an output module here and `plugins:` accepts its type. */
 const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.conf, NULL};
 
-static const struct conf_key_table *const nfacctd_tables[] = {
-    &conf_keys_core,   &conf_keys_netflow,  &conf_keys_pcap,
-    &conf_keys_plugin, &conf_keys_obsolete, &conf_keys_tagging, NULL};
+static const struct conf_key_table *const nfacctd_tables[] = {&conf_keys_core,
+							      &conf_keys_netflow,
+							      &conf_keys_pcap,
+							      &conf_keys_plugin,
+							      &conf_keys_obsolete,
+							      &conf_keys_tagging,
+							      NULL};
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
