@@ -646,7 +646,8 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 	qsort(tests, nt, sizeof tests[0], cmp_test);
 	rule.t0 = (uint32_t)m->npool;
 	rule.nt = nt;
-	memcpy(m->pool + m->npool, tests, nt * sizeof tests[0]);
+	if (nt)
+		memcpy(m->pool + m->npool, tests, nt * sizeof tests[0]);
 	m->npool += nt;
 	m->r[m->n++] = rule;
 	return 0;
