@@ -98,6 +98,9 @@ static void base_rec(struct flow_rec *r)
 	r->export_version = 5;
 	r->export_seqno = 123456;
 	r->export_sysid = 0x0307;
+	r->tag = 10;
+	r->tag2 = 20;
+	r->label = "lbl";
 	r->present = ~0ull;
 }
 
