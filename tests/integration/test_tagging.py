@@ -256,6 +256,27 @@ def test_two_print_outputs_with_their_own_aggregate_and_filter(nfacctd, tmp_path
                                                ("icmp",): (8, 800)}
 
 
+def test_outputs_with_different_refresh_times(nfacctd, tmp_path):
+    """One output flushes every second (appending), one at exit: each has its own rows."""
+    from conftest import merge_rows, wait_for
+    fast = tmp_path / "fast.json"
+
+    def wait_fast(d, s):
+        wait_for(lambda: sum(r["packets"] for r in read_json(fast)) == 7,
+                 timeout=15, what="the 1 s output's flush")
+
+    _, out = run(nfacctd, tmp_path,
+                 [("fast", "src_host",
+                   "print_refresh_time[fast]: 1\nprint_output_file_append[fast]: true\n"
+                   "aggregate_filter[fast]: not icmp\n"),
+                  ("slow", "proto", "pre_tag_filter[slow]: 2\n")],
+                 [v5(*RECS[:3])], glob="pre_tag_map: %s\n" % write_map(
+                     tmp_path, "set_tag=2 in=2\nset_tag=2 in=3\n"), between=wait_fast)
+    assert rows_by(merge_rows(out["fast"]), "ip_src") == {
+        ("10.1.0.1",): (1, 100), ("10.1.0.2",): (2, 200), ("10.2.0.1",): (4, 400)}
+    assert rows_by(out["slow"], "ip_proto") == {("udp",): (2, 200), ("tcp",): (4, 400)}
+
+
 def test_pre_tag_filters_and_post_tag(nfacctd, tmp_path):
     m = write_map(tmp_path, """set_tag=1 set_tag2=11 in=1
 set_tag=2 set_label=two in=2
