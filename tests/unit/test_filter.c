@@ -262,7 +262,8 @@ static void compare_file(const char *path, unsigned *checked, unsigned *matched)
 			if (FR_HAS(&r, FR_VLAN_IN) && !strstr(exprs[i], "vlan"))
 				continue;
 			struct bpf_program prog;
-			assert_int_equal(pcap_compile(pc, &prog, exprs[i], 1, PCAP_NETMASK_UNKNOWN), 0);
+			assert_int_equal(pcap_compile(pc, &prog, exprs[i], 1, PCAP_NETMASK_UNKNOWN),
+					 0);
 			int want = pcap_offline_filter(&prog, h, data) != 0;
 			pcap_freecode(&prog);
 			struct nt_filter *f = nt_filter_compile(exprs[i], err, sizeof err);
@@ -287,9 +288,9 @@ static void test_agrees_with_libpcap_on_real_packets(void **state)
 	unsigned checked = 0, matched = 0;
 	char path[512];
 	compare_file(UNIT_DATA_DIR "/filter_packets.pcap", &checked, &matched);
-	static const char *const fix[] = {"100-IPFIXv10-CISCO", "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
-					  "104-IPFIXv10-IPv6-CISCO-sampling_option",
-					  "106-IPFIXv10-HUAWEI-vrf_name"};
+	static const char *const fix[] = {
+	    "100-IPFIXv10-CISCO", "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
+	    "104-IPFIXv10-IPv6-CISCO-sampling_option", "106-IPFIXv10-HUAWEI-vrf_name"};
 	for (size_t i = 0; i < sizeof fix / sizeof fix[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s/traffic-00.pcap", FIXTURES_DIR, fix[i]);
 		compare_file(path, &checked, &matched);
@@ -343,8 +344,8 @@ static void test_tag_lists(void **state)
 	assert_int_equal(tag_filter_parse(&f, "18446744073709551615", why, sizeof why), 0);
 	assert_true(tag_filter_match(&f, UINT64_MAX));
 
-	static const char *const bad[] = {"", "x", "1,", "5-3", "1-x", "--1", "1 2",
-					  "18446744073709551616"};
+	static const char *const bad[] = {"",	 "x",	"1,",  "5-3",
+					  "1-x", "--1", "1 2", "18446744073709551616"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(tag_filter_parse(&f, bad[i], why, sizeof why), -1);
 }

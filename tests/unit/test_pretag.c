@@ -125,25 +125,26 @@ static void test_valid_lines(void **state)
 {
 	(void)state;
 	struct warns w;
-	struct pretag_map *m = parse("! comment\n"
-				     "\n"
-				     "set_tag=1 ip=192.0.2.1 in=1\n"
-				     "set_tag2=2\tip=192.0.2.0/24 out=-3 ! trailing comment\n"
-				     "id=3 engine_type=1 engine_id=2 source_id=3 agent_id=4\n"
-				     "id2=4 nexthop=10.0.0.1 bgp_nexthop=2001:db8::1 vlan=100\n"
-				     "set_label=a%b src_mac=00:11:22:33:44:55 dst_mac=-aa:bb:cc:dd:ee:ff\n"
-				     "set_tag=5 filter='src net 10.0.0.0/8 and port 80'\n"
-				     "set_tag=6 src_net=10.0.0.0/8 dst_net=-::/0 ip_proto=tcp\n"
-				     "set_tag=7 proto=17 src_port=53 dst_port=-53 tcp_flags=0x12\n"
-				     "set_tag=8 fwd_status=64 direction=1 is_multicast=true is_nel=false\n"
-				     "set_tag=9 src_as=1 dst_as=2 peer_src_as=3 peer_dst_as=4 local_pref=5\n"
-				     "set_tag=10 comms=65000:1,65000:2 mpls_vpn_rd=0:65512:1\n"
-				     "set_tag=11 mpls_vpn_rd=1:10.0.0.1:7 mpls_vpn_id_in=5 mpls_vpn_id_out=6\n"
-				     "set_tag=12 sample_type=flow-ipv6 label=x stack=sum\n"
-				     "set_tag=13++ set_tos=8 jeq=x\n"
-				     "set_tag=14 jeq=next\n"
-				     "set_tag=18446744073709551615 label=x stack=or\n",
-				     &w);
+	struct pretag_map *m =
+	    parse("! comment\n"
+		  "\n"
+		  "set_tag=1 ip=192.0.2.1 in=1\n"
+		  "set_tag2=2\tip=192.0.2.0/24 out=-3 ! trailing comment\n"
+		  "id=3 engine_type=1 engine_id=2 source_id=3 agent_id=4\n"
+		  "id2=4 nexthop=10.0.0.1 bgp_nexthop=2001:db8::1 vlan=100\n"
+		  "set_label=a%b src_mac=00:11:22:33:44:55 dst_mac=-aa:bb:cc:dd:ee:ff\n"
+		  "set_tag=5 filter='src net 10.0.0.0/8 and port 80'\n"
+		  "set_tag=6 src_net=10.0.0.0/8 dst_net=-::/0 ip_proto=tcp\n"
+		  "set_tag=7 proto=17 src_port=53 dst_port=-53 tcp_flags=0x12\n"
+		  "set_tag=8 fwd_status=64 direction=1 is_multicast=true is_nel=false\n"
+		  "set_tag=9 src_as=1 dst_as=2 peer_src_as=3 peer_dst_as=4 local_pref=5\n"
+		  "set_tag=10 comms=65000:1,65000:2 mpls_vpn_rd=0:65512:1\n"
+		  "set_tag=11 mpls_vpn_rd=1:10.0.0.1:7 mpls_vpn_id_in=5 mpls_vpn_id_out=6\n"
+		  "set_tag=12 sample_type=flow-ipv6 label=x stack=sum\n"
+		  "set_tag=13++ set_tos=8 jeq=x\n"
+		  "set_tag=14 jeq=next\n"
+		  "set_tag=18446744073709551615 label=x stack=or\n",
+		  &w);
 	assert_int_equal(w.n, 0);
 	assert_int_equal(pretag_map_count(m), 16);
 	assert_int_equal(pretag_map_bad_lines(m), 0);
@@ -168,13 +169,13 @@ static void test_each_kind_of_bad_line(void **state)
 				     "set_tag=0\n"			     /* 12 tag 0 */
 				     "set_tag=13 tcp_flags=0x100\n"	     /* 13 range */
 				     "set_tag=14 ip=-1.2.3.4\n"		     /* 14 negated ip */
-				     "set_tag=15 jeq=missing\n"		     /* 15 no target (kept) */
-				     "set_tag=16 stack=xor\n"		     /* 16 stack */
-				     "set_tag=17 mpls_vpn_rd=3:1:1\n"	     /* 17 rd */
-				     "set_tag=18 src_mac=00:11:22\n"	     /* 18 mac */
-				     "set_tag=19 sample_type=flows\n"	     /* 19 sample type */
-				     "set_tag=20 in=1 in=2\n"		     /* 20 key twice */
-				     "set_tag=21 ip=192.0.2.1\n",	     /* 21 good */
+				     "set_tag=15 jeq=missing\n"	      /* 15 no target (kept) */
+				     "set_tag=16 stack=xor\n"	      /* 16 stack */
+				     "set_tag=17 mpls_vpn_rd=3:1:1\n" /* 17 rd */
+				     "set_tag=18 src_mac=00:11:22\n"  /* 18 mac */
+				     "set_tag=19 sample_type=flows\n" /* 19 sample type */
+				     "set_tag=20 in=1 in=2\n"	      /* 20 key twice */
+				     "set_tag=21 ip=192.0.2.1\n",     /* 21 good */
 				     &w);
 	assert_int_equal(pretag_map_count(m), 3); /* lines 1, 15 (without its jump), 21 */
 	assert_int_equal(pretag_map_bad_lines(m), 19);
@@ -235,8 +236,9 @@ static void parse_file_ok(const char *rel, size_t rules, size_t bad)
 		memset(&w, 0, sizeof w);
 		assert_int_equal(pretag_map_load(&m, path, &o, on_warn, &w, err, sizeof err), 0);
 		if (pretag_map_count(m) != rules || pretag_map_bad_lines(m) != bad)
-			fail_msg("%s: %zu rules, %zu bad lines (first: %s)", rel, pretag_map_count(m),
-				 pretag_map_bad_lines(m), w.n ? w.msg[0] : "-");
+			fail_msg("%s: %zu rules, %zu bad lines (first: %s)", rel,
+				 pretag_map_count(m), pretag_map_bad_lines(m),
+				 w.n ? w.msg[0] : "-");
 		pretag_map_free(m);
 	}
 }
@@ -258,12 +260,14 @@ static void test_pmacct_sample_maps(void **state)
 	pretag_map_free(m);
 
 	/* the maps of pmacct's regression tests */
-	parse_file_ok("102-NFv9-CISCO-f2rd-pretag-sampling-reload/pmacct_mount/pretag-00.map", 2, 0);
-	parse_file_ok("102-NFv9-CISCO-f2rd-pretag-sampling-reload/pmacct_mount/pretag-01.map", 2, 0);
+	parse_file_ok("102-NFv9-CISCO-f2rd-pretag-sampling-reload/pmacct_mount/pretag-00.map", 2,
+		      0);
+	parse_file_ok("102-NFv9-CISCO-f2rd-pretag-sampling-reload/pmacct_mount/pretag-01.map", 2,
+		      0);
 	for (int i = 1; i <= 5; i++) {
 		char rel[256];
-		snprintf(rel, sizeof rel, "103-IPFIXv10-CISCO-pretag-JSON_encoding/scenario-%02d/pretag-00.map",
-			 i);
+		snprintf(rel, sizeof rel,
+			 "103-IPFIXv10-CISCO-pretag-JSON_encoding/scenario-%02d/pretag-00.map", i);
 		parse_file_ok(rel, 2, 0);
 	}
 	parse_file_ok("104-IPFIXv10-IPv6-CISCO-sampling_option/pmacct_mount/pretag-00.map", 1, 0);
@@ -352,7 +356,8 @@ static void test_counting_tags_tos_and_filters(void **state)
 	(void)state;
 	struct pretag_map *m = parse("set_tag=10++ set_tos=32 in=1\n"
 				     "set_tag=20 filter='tcp dst port 80 and src net 10.1.0.0/16'\n"
-				     "set_label=LabelA filter='(ip[12:4] >= 0x0A010201) and (ip[12:4] <= 0x0A010210)' in=3\n",
+				     "set_label=LabelA filter='(ip[12:4] >= 0x0A010201) and "
+				     "(ip[12:4] <= 0x0A010210)' in=3\n",
 				     NULL);
 	struct flow_rec r = rec(1, 0);
 	struct pretag_result res = ev(m, &r);

@@ -152,9 +152,8 @@ static void test_writer_id(void **state)
 	char out[128], want[128];
 	assert_int_equal(writer_id_expand("$proc_name", "nfacctd_kafka", out, sizeof out), 0);
 	assert_string_equal(out, "nfacctd_kafka");
-	assert_int_equal(writer_id_expand("$proc_name/$writer_pid-$pmacct_build$", "x", out,
-					  sizeof out),
-			 0);
+	assert_int_equal(
+	    writer_id_expand("$proc_name/$writer_pid-$pmacct_build$", "x", out, sizeof out), 0);
 	snprintf(want, sizeof want, "x/%d-%s$", (int)getpid(), PACKAGE_VERSION);
 	assert_string_equal(out, want);
 	assert_int_equal(writer_id_expand("$proc_name", "0123456789", out, 8), -1);
@@ -178,8 +177,8 @@ static void test_preflight(void **state)
 	put16(b + 32, 257);
 	put16(b + 34, 8);
 	assert_int_equal(nf_preflight(b, 40), NF_OK);
-	assert_int_equal(nf_preflight(b, 48), NF_OK);	/* padding */
-	assert_int_equal(nf_preflight(b, 42), NF_OK);	/* under a set header: tail */
+	assert_int_equal(nf_preflight(b, 48), NF_OK); /* padding */
+	assert_int_equal(nf_preflight(b, 42), NF_OK); /* under a set header: tail */
 	put16(b + 34, 64);
 	assert_int_equal(nf_preflight(b, 48), NF_ERR_TRUNCATED);
 	put16(b + 34, 2);
