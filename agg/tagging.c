@@ -8,20 +8,64 @@
 
 /* ---- per-output selection ---------------------------------------------------- */
 
-int out_select_enter(const struct out_select *s, struct flow_rec *r, struct filter_pkt *pkt,
-		     struct out_select_undo *u)
+/* pre_tag_filter, pre_tag2_filter, pre_tag_label_filter */
+static int select_tags(const struct out_select *s, const struct flow_rec *r)
 {
-	if (s->filter && !nt_filter_match(s->filter, pkt))
-		return 0;
 	if (s->has_tag && !tag_filter_match(&s->tag, FR_HAS(r, FR_TAG) ? r->tag : 0))
 		return 0;
 	if (s->has_tag2 && !tag_filter_match(&s->tag2, FR_HAS(r, FR_TAG2) ? r->tag2 : 0))
 		return 0;
 	if (s->has_label && !label_filter_match(&s->label, FR_HAS(r, FR_LABEL) ? r->label : NULL))
 		return 0;
+	return 1;
+}
+
+/* The output's own map gives r its tags (r as before when no rule matches). */
+static void own_map(const struct out_select *s, struct flow_rec *r, struct out_select_scratch *sc)
+{
+	if (sc->res_slot != s->map_slot) {
+		const struct pretag_map *m = maps_current(s->maps, s->map_slot);
+		if (!pretag_eval(m, r, &sc->pkt, &sc->res))
+			sc->res.rule_line = 0;
+		sc->res_slot = s->map_slot;
+	}
+	const struct pretag_result *res = &sc->res;
+	/* an output's map replaces the tagging: what it does not set, the record lacks */
+	r->present &= ~(FR_BIT(FR_TAG) | FR_BIT(FR_TAG2) | FR_BIT(FR_LABEL));
+	if (res->has_tag) {
+		r->tag = res->tag;
+		FR_SET(r, FR_TAG);
+	}
+	if (res->has_tag2) {
+		r->tag2 = res->tag2;
+		FR_SET(r, FR_TAG2);
+	}
+	if (res->has_label) {
+		r->label = res->label;
+		FR_SET(r, FR_LABEL);
+	}
+	if (res->has_tos) {
+		r->tos = res->tos;
+		FR_SET(r, FR_TOS);
+	}
+}
+
+int out_select_enter(const struct out_select *s, struct flow_rec *r, struct out_select_scratch *sc,
+		     struct out_select_undo *u)
+{
+	if (s->filter && !nt_filter_match(s->filter, &sc->pkt))
+		return 0;
 	u->present = r->present;
 	u->tag = r->tag;
 	u->tag2 = r->tag2;
+	u->label = r->label;
+	u->tos = r->tos;
+	if (s->has_map)
+		own_map(s, r, sc);
+	if (!select_tags(s, r)) {
+		out_select_leave(r, u);
+		return 0;
+	}
 	if (s->has_post_tag) {
 		r->tag = s->post_tag;
 		FR_SET(r, FR_TAG);
@@ -143,9 +187,23 @@ static void reg_report(const void *map, maps_log_fn log, void *log_arg)
 	}
 }
 
+/* Register path once (its first user's name in the key); returns the slot or -1. */
+static int register_map(struct tagging *t, struct maps *maps, const char *path, const char *key,
+			const char *const *paths, const int *slots, unsigned n, char *err,
+			size_t errlen)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (paths[i] && strcmp(paths[i], path) == 0 && slots[i] >= 0)
+			return slots[i];
+	return maps_register(maps, key, path, &t->pretag_type, err, errlen);
+}
+
 int tagging_setup(struct tagging *t, const struct conf *c, struct maps *maps, char *err,
 		  size_t errlen)
 {
+	const char *paths[CONF_MAX_PLUGINS] = {0}, *first = NULL;
+	int slots[CONF_MAX_PLUGINS];
+	unsigned with_map = 0, same = 1;
 	memset(t, 0, sizeof *t);
 	t->opts.max_entries = c->maps_entries > 0 ? (unsigned)c->maps_entries : 0;
 	t->opts.index = c->maps_index;
@@ -154,20 +212,45 @@ int tagging_setup(struct tagging *t, const struct conf *c, struct maps *maps, ch
 					   .parse_arg = reg_parse,
 					   .arg = &t->opts,
 					   .report = reg_report};
-	if (c->pre_tag_map && *c->pre_tag_map) {
-		int slot = maps_register(maps, "pre_tag_map", c->pre_tag_map, &t->pretag_type, err,
-					 errlen);
+	for (unsigned i = 0; i < c->nplugins; i++) {
+		const char *p = c->plugin[i].pre_tag_map;
+		slots[i] = -1;
+		if (!p || !*p)
+			continue;
+		paths[i] = p;
+		if (!first)
+			first = p;
+		same &= strcmp(p, first) == 0;
+		with_map++;
+	}
+	/* one map for every output (`pre_tag_map: file`): the stage, evaluated once */
+	if (with_map && with_map == c->nplugins && same) {
+		int slot = maps_register(maps, "pre_tag_map", first, &t->pretag_type, err, errlen);
 		if (slot < 0)
 			return -1;
 		t->pretag = 1;
 		t->pretag_slot = slot;
 	}
 	for (unsigned i = 0; i < c->nplugins; i++) {
-		if (select_setup(&t->sel[i], &c->plugin[i], err, errlen) < 0) {
+		struct out_select *s = &t->sel[i];
+		if (select_setup(s, &c->plugin[i], err, errlen) < 0) {
 			tagging_free(t);
 			return -1;
 		}
 		t->nsel = i + 1;
+		if (t->pretag || !paths[i])
+			continue;
+		char key[64 + CONF_NAME_MAX];
+		snprintf(key, sizeof key, "pre_tag_map[%s]", c->plugin[i].name);
+		slots[i] = register_map(t, maps, paths[i], key, paths, slots, i, err, errlen);
+		if (slots[i] < 0) {
+			tagging_free(t);
+			return -1;
+		}
+		s->maps = maps;
+		s->has_map = 1;
+		s->map_slot = slots[i];
+		s->active = 1;
 	}
 	return 0;
 }

@@ -93,6 +93,7 @@ struct conf_plugin {
 	int print_write_empty_file;
 
 	/* tagging and filters (conf_keys_tagging, agg/tagging.h) */
+	char *pre_tag_map;
 	char *aggregate_filter;
 	char *pre_tag_filter, *pre_tag2_filter, *pre_tag_label_filter;
 	char *post_tag, *post_tag2;
@@ -140,7 +141,6 @@ struct conf {
 	char *pcap_filter;
 
 	/* tagging (conf_keys_tagging, agg/tagging.h) */
-	char *pre_tag_map;
 	int maps_index;
 	int maps_entries;
 	char *core_proc_name;

@@ -63,11 +63,13 @@ static int set_tag(const struct conf_key *k, void *base, const char *v, char *wh
 }
 
 static const struct conf_key tagging_rows[] = {
-    CONF_ROW("pre_tag_map", CT_STRING, G(pre_tag_map), D_ALL, "", NULL, 0, 0,
+    CONF_ROW("pre_tag_map", CT_STRING, P(pre_tag_map), D_ALL, "", NULL, 0, 0,
 	     "Map (pmacct syntax) giving records a tag, tag2 and/or label (primitives tag, tag2, "
 	     "label) from the exporter, interfaces, engine, addresses, ports, a tcpdump filter, "
 	     "...: first match wins, jeq/label/stack chain rules. Reloaded on SIGUSR2 "
-	     "(maps_refresh); bad lines are logged with their number and skipped. See the README."),
+	     "(maps_refresh); bad lines are logged with their number and skipped. Set for every "
+	     "output, one evaluation per record; `pre_tag_map[name]` gives an output its own map, "
+	     "evaluated for that output before its pre_tag_*filter. See the README."),
     CONF_ROW("maps_index", CT_BOOL, G(maps_index), D_ALL, "false", NULL, 0, 0,
 	     "Index pre_tag_map: runs of rules with the same exact tests (ip as an address, in, "
 	     "out, engine, source_id, vlan, MACs, ASNs, ports, ...) are looked up in a hash table, "

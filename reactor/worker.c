@@ -57,14 +57,14 @@ static void account(void *arg, struct flow_rec *r)
 	unsigned s = (w->ahead_head + w->ahead_len) % ACCT_AHEAD;
 	prim_counters(&w->ahead_c[s], r, w->now_usec);
 	w->ahead_skip[s] = 0;
-	filter_pkt_reset(&w->fpkt, r);
+	out_select_begin(&w->sel, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
 		const struct out_select *sel = &ctx->tagging.sel[i];
 		struct out_select_undo undo;
 		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
 		/* aggregate_filter, pre_tag_*filter, post_tag: agg/tagging.h */
-		if (sel->active && !out_select_enter(sel, r, &w->fpkt, &undo)) {
+		if (sel->active && !out_select_enter(sel, r, &w->sel, &undo)) {
 			w->ahead_skip[s] |= 1u << i;
 			continue;
 		}

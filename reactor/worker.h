@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "agg/filter.h"
 #include "agg/pipeline.h"
+#include "agg/tagging.h"
 #include "agg/table.h"
 #include "conf/config.h"
 #include "reactor/input.h"
@@ -71,7 +71,7 @@ struct worker {
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
 	uint32_t ahead_skip[ACCT_AHEAD]; /* outputs (bits) a record's selection left out */
-	struct filter_pkt fpkt;		 /* aggregate_filter: the record as a packet */
+	struct out_select_scratch sel;	 /* per-output selection of the record (agg/tagging.h) */
 	unsigned ahead_head, ahead_len;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 

@@ -225,6 +225,38 @@ def test_maps_entries_limits_the_map(nfacctd, tmp_path):
     assert {r["iface_in"]: r["tag"] for r in out["a"]} == {1: 1, 3: 0}
 
 
+def test_an_output_with_its_own_map(nfacctd, tmp_path):
+    """pre_tag_map for every output and pre_tag_map[own] for one: each output sees its own
+    map's tags (and its pre_tag_filter reads them); a reload changes both."""
+    common = write_map(tmp_path, "set_tag=1 in=1\nset_tag=2 in=2\n", "common.map")
+    own = write_map(tmp_path, "set_tag=10 in=1\nset_label=x in=2\n", "own.map")
+
+    def reload_and_send(d, s):
+        start = len(d.log_text())
+        own.write_text("set_tag=11 in=1\n")
+        d.send_signal(signal.SIGUSR2)
+        d.wait_log(r"pre_tag_map\[own\] \S+: 1 entries reloaded", start=start)
+        s.send(v5(dict(src="10.0.0.1", in_if=1, octets=1000)))
+        d.wait_datagrams(2)
+
+    d, out = run(nfacctd, tmp_path,
+                 [("a", "tag, label, src_host", ""),
+                  ("own", "tag, label, src_host", "pre_tag_map[own]: %s\n" % own),
+                  ("ownf", "src_host", "pre_tag_map[ownf]: %s\npre_tag_filter[ownf]: 10\n"
+                   % own)],
+                 [v5(dict(src="10.0.0.1", in_if=1, octets=1),
+                     dict(src="10.0.0.2", in_if=2, octets=10))],
+                 glob="pre_tag_map: %s\n" % common, between=reload_and_send)
+    assert rows_by(out["a"], "ip_src", "tag", "label") == {
+        ("10.0.0.1", 1, ""): (2, 1001), ("10.0.0.2", 2, ""): (1, 10)}
+    assert rows_by(out["own"], "ip_src", "tag", "label") == {
+        ("10.0.0.1", 10, ""): (1, 1), ("10.0.0.2", 0, "x"): (1, 10),
+        ("10.0.0.1", 11, ""): (1, 1000)}
+    assert rows_by(out["ownf"], "ip_src") == {("10.0.0.1",): (1, 1)}
+    # the two outputs naming own.map share one map
+    assert d.log_text().count("own.map: 2 entries loaded") == 1
+
+
 # ---------------------------------------------------------------------------
 # per-output selection
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,12 +28,14 @@ static struct conf_plugin plugin(void)
 
 static int keeps(const struct out_select *s, struct flow_rec *r)
 {
-	struct filter_pkt pkt;
+	struct out_select_scratch sc;
 	struct out_select_undo u;
-	filter_pkt_reset(&pkt, r);
+	out_select_begin(&sc, r);
 	uint64_t before = r->present, tag = r->tag;
-	if (!out_select_enter(s, r, &pkt, &u))
+	if (!out_select_enter(s, r, &sc, &u)) {
+		assert_int_equal(r->present, before);
 		return 0;
+	}
 	out_select_leave(r, &u);
 	assert_int_equal(r->present, before);
 	assert_int_equal(r->tag, tag);
@@ -80,10 +83,10 @@ static void test_selection(void **state)
 	assert_false(keeps(&t.sel[1], &r));
 	r.label = "x";
 	/* post_tag applies while the output's key is extracted, then is undone */
-	struct filter_pkt pkt;
+	struct out_select_scratch sc;
 	struct out_select_undo u;
-	filter_pkt_reset(&pkt, &r);
-	assert_true(out_select_enter(&t.sel[1], &r, &pkt, &u));
+	out_select_begin(&sc, &r);
+	assert_true(out_select_enter(&t.sel[1], &r, &sc, &u));
 	assert_int_equal(r.tag, 99);
 	out_select_leave(&r, &u);
 	assert_int_equal(r.tag, 2);
@@ -101,6 +104,83 @@ static void test_selection(void **state)
 	assert_int_equal(tagging_setup(&t, &c, &maps, err, sizeof err), -1);
 	assert_non_null(strstr(err, "aggregate_filter[p]"));
 	maps_free(&maps);
+}
+
+static const char *tmp_map(char *path, const char *text)
+{
+	snprintf(path, 64, "/tmp/netacct-unit-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* pre_tag_map: one stage when every output has the same map, else one map per output. */
+static void test_own_maps(void **state)
+{
+	(void)state;
+	char pa[64], pb[64], err[512];
+	struct tagging t;
+	struct conf c;
+	struct maps maps;
+	tmp_map(pa, "set_tag=1 in=1\nset_label=a in=2\n");
+	tmp_map(pb, "set_tag=2 in=1\n");
+	memset(&c, 0, sizeof c);
+	c.nplugins = 3;
+	for (int i = 0; i < 3; i++) {
+		c.plugin[i] = plugin();
+		c.plugin[i].pre_tag_map = pa;
+	}
+	maps_init(&maps, NULL, NULL);
+	assert_int_equal(tagging_setup(&t, &c, &maps, err, sizeof err), 0);
+	assert_true(t.pretag);
+	assert_int_equal(maps.n, 1);
+	assert_false(t.sel[0].has_map || t.sel[1].has_map || t.sel[2].has_map);
+	tagging_free(&t);
+	maps_free(&maps);
+
+	/* output 1 has its own map, output 2 none: no stage, two maps */
+	char f1[] = "2";
+	c.plugin[1].pre_tag_map = pb;
+	c.plugin[1].pre_tag_filter = f1;
+	c.plugin[2].pre_tag_map = NULL;
+	maps_init(&maps, NULL, NULL);
+	assert_int_equal(tagging_setup(&t, &c, &maps, err, sizeof err), 0);
+	assert_false(t.pretag);
+	assert_int_equal(maps.n, 2);
+	assert_true(t.sel[0].has_map && t.sel[1].has_map && !t.sel[2].has_map);
+	assert_int_equal(maps_load_all(&maps, err, sizeof err), 0);
+
+	struct flow_rec r;
+	memset(&r, 0, sizeof r);
+	r.in_iface = 1;
+	FR_SET(&r, FR_IN_IFACE);
+	struct out_select_scratch sc;
+	struct out_select_undo u;
+	out_select_begin(&sc, &r);
+	assert_true(out_select_enter(&t.sel[0], &r, &sc, &u));
+	assert_true(FR_HAS(&r, FR_TAG));
+	assert_int_equal(r.tag, 1);
+	out_select_leave(&r, &u);
+	assert_false(FR_HAS(&r, FR_TAG));
+	assert_true(
+	    out_select_enter(&t.sel[1], &r, &sc, &u)); /* its map: tag 2, passes its filter */
+	assert_int_equal(r.tag, 2);
+	out_select_leave(&r, &u);
+	assert_false(t.sel[2].active);
+	/* a label from output 0's map does not reach output 1 */
+	r.in_iface = 2;
+	out_select_begin(&sc, &r);
+	assert_true(out_select_enter(&t.sel[0], &r, &sc, &u));
+	assert_string_equal(r.label, "a");
+	out_select_leave(&r, &u);
+	assert_false(out_select_enter(&t.sel[1], &r, &sc, &u)); /* untagged by its map */
+	assert_false(FR_HAS(&r, FR_LABEL));
+	tagging_free(&t);
+	maps_free(&maps);
+	unlink(pa);
+	unlink(pb);
 }
 
 static void render_label(const char *label, int as_map, struct prim_val *v)
@@ -209,9 +289,8 @@ static void test_preflight(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_selection),
-	    cmocka_unit_test(test_label_rendering),
-	    cmocka_unit_test(test_writer_id),
+	    cmocka_unit_test(test_selection),	    cmocka_unit_test(test_own_maps),
+	    cmocka_unit_test(test_label_rendering), cmocka_unit_test(test_writer_id),
 	    cmocka_unit_test(test_preflight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
