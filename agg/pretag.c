@@ -898,6 +898,11 @@ int pretag_map_parse(struct pretag_map **out, const char *text, size_t len, cons
 		size_t llen = nl ? (size_t)(nl - line) : len - pos;
 		pos += llen + (nl ? 1 : 0);
 		pc.lineno++;
+		if (o && o->max_row_len && llen > o->max_row_len) {
+			warn(&pc, pc.lineno, "longer than maps_row_len (%u) (line skipped)",
+			     o->max_row_len);
+			continue;
+		}
 		if (mapline_parse(line, llen, name, 0, on_rule, &pc, lerr, sizeof lerr) == 0)
 			continue;
 		if (pc.oom)

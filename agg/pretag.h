@@ -35,7 +35,7 @@
  * that does not follow) are reported with their number and skipped; the
  * rest of the map loads.  A jeq whose target is missing is reported and the
  * rule kept without the jump.  Rules past max_entries are reported once and
- * not loaded.
+ * not loaded; lines longer than max_row_len are bad lines.
  *
  * Index (pretag_opts.index, maps_index): consecutive rules whose tests are
  * all exact and of the same kinds (no prefixes but host addresses, no
@@ -60,6 +60,7 @@ struct pretag_map;
 struct pretag_opts {
 	unsigned max_entries; /* maps_entries; 0 = unbounded */
 	int index;	      /* maps_index */
+	unsigned max_row_len; /* maps_row_len: longer lines are bad lines; 0 = unbounded */
 };
 
 /* One problem in a map (the map still loads); msg is "file:line: reason". */

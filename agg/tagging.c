@@ -207,6 +207,7 @@ int tagging_setup(struct tagging *t, const struct conf *c, struct maps *maps, ch
 	memset(t, 0, sizeof *t);
 	t->opts.max_entries = c->maps_entries > 0 ? (unsigned)c->maps_entries : 0;
 	t->opts.index = c->maps_index;
+	t->opts.max_row_len = c->maps_row_len > 0 ? (unsigned)c->maps_row_len : 0;
 	t->pretag_type = (struct map_type){.free = reg_free,
 					   .count = reg_count,
 					   .parse_arg = reg_parse,

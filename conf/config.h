@@ -143,6 +143,7 @@ struct conf {
 	/* tagging (conf_keys_tagging, agg/tagging.h) */
 	int maps_index;
 	int maps_entries;
+	int maps_row_len;
 	char *core_proc_name;
 	int nfacctd_pre_processing_checks;
 

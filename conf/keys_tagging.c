@@ -76,6 +76,9 @@ static const struct conf_key tagging_rows[] = {
 	     "so a large map costs one lookup per record; first-match order is kept."),
     CONF_ROW("maps_entries", CT_INT, G(maps_entries), D_ALL, "384", NULL, 0, 1 << 30,
 	     "Most rules pre_tag_map loads; later lines are reported and not loaded. 0: no limit."),
+    CONF_ROW("maps_row_len", CT_INT, G(maps_row_len), D_ALL, "256", NULL, 0, 1 << 20,
+	     "Longest pre_tag_map line, in bytes; a longer line is reported and skipped. 0: no "
+	     "limit."),
     {"aggregate_filter", CT_STRING, P(aggregate_filter), D_ALL, "", NULL, 0, 0,
      "Only records matching this tcpdump expression are accounted by this output "
      "(`aggregate_filter[name]`); evaluated on a packet built from the record (MACs, VLAN "

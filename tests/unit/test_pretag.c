@@ -225,6 +225,19 @@ static void test_maps_entries(void **state)
 	pretag_map_free(m);
 }
 
+static void test_maps_row_len(void **state)
+{
+	(void)state;
+	struct warns w;
+	struct pretag_opts o = {.max_row_len = 20};
+	struct pretag_map *m = parse_o("set_tag=1 in=1\nset_tag=2 in=2 out=3 src_port=4\n"
+				       "set_tag=3 in=3\n",
+				       &o, &w);
+	assert_int_equal(pretag_map_count(m), 2);
+	assert_true(warned(&w, "t.map:2:", "maps_row_len (20)"));
+	pretag_map_free(m);
+}
+
 static void parse_file_ok(const char *rel, size_t rules, size_t bad)
 {
 	char path[1024], err[256];
@@ -527,6 +540,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_lines),
 	    cmocka_unit_test(test_each_kind_of_bad_line),
 	    cmocka_unit_test(test_maps_entries),
+	    cmocka_unit_test(test_maps_row_len),
 	    cmocka_unit_test(test_pmacct_sample_maps),
 	    cmocka_unit_test(test_first_match_negation_and_absent_fields),
 	    cmocka_unit_test(test_jeq_chains_stack_and_labels),
