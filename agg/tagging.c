@@ -241,8 +241,8 @@ int tagging_setup(struct tagging *t, const struct conf *c, struct maps *maps, ch
 		t->nsel = i + 1;
 		if (t->pretag || !paths[i])
 			continue;
-		char key[64 + CONF_NAME_MAX];
-		snprintf(key, sizeof key, "pre_tag_map[%s]", c->plugin[i].name);
+		char key[sizeof maps->e[0].key]; /* the log's name for it, cut to fit */
+		snprintf(key, sizeof key, "pre_tag_map[%.48s]", c->plugin[i].name);
 		slots[i] = register_map(t, maps, paths[i], key, paths, slots, i, err, errlen);
 		if (slots[i] < 0) {
 			tagging_free(t);
