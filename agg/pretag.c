@@ -10,6 +10,7 @@
 
 #include "agg/lpm.h"
 #include "agg/mapline.h"
+#include "agg/table.h"
 
 /*
  * The tests a rule can make.  Numeric ones compare one integer of the
@@ -106,7 +107,9 @@ struct pt_rule {
 /* A run of rules evaluated together: linearly, or through a hash of their keys. */
 struct pt_seg {
 	uint32_t first, last;
-	uint64_t sig; /* conditions of every rule in the run; 0: not indexed */
+	uint64_t sig;		   /* conditions of every rule in the run; 0: not indexed */
+	uint8_t cond[PT_ADDR_END]; /* sig's conditions, in key order */
+	uint8_t ncond;
 	uint32_t keylen;
 	uint8_t *keys;	 /* keylen bytes per rule of the run */
 	int32_t *slots;	 /* hash slots: first rule with a key, -1 empty */
@@ -734,13 +737,14 @@ static uint64_t rule_sig(const struct pretag_map *m, const struct pt_rule *r)
 	return r->conds;
 }
 
+/* Bytes of a run's keys: whole words, for agg_hash(). */
 static uint32_t sig_keylen(uint64_t sig)
 {
 	uint32_t n = 0;
 	for (int c = 0; c < PT__COUNT; c++)
 		if (sig >> c & 1)
 			n += c < PT_NUM_END ? 8 : 17;
-	return n;
+	return (n + 7) & ~7u;
 }
 
 static void put_num(uint8_t *k, uint64_t v)
@@ -772,16 +776,17 @@ static void rule_key(const struct pretag_map *m, const struct pt_rule *r, uint8_
 
 static uint64_t key_hash(const uint8_t *k, uint32_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 1099511628211ull;
-	return h ^ h >> 29;
+	return agg_hash(k, n);
 }
 
 static int build_index(struct pretag_map *m, struct pt_seg *s)
 {
 	uint32_t len = s->last - s->first + 1;
 	s->keylen = sig_keylen(s->sig);
+	s->ncond = 0;
+	for (int c = 0; c < PT_ADDR_END; c++)
+		if (s->sig >> c & 1)
+			s->cond[s->ncond++] = (uint8_t)c;
 	s->nslots = 16;
 	while (s->nslots < 2 * len)
 		s->nslots *= 2;
@@ -794,6 +799,7 @@ static int build_index(struct pretag_map *m, struct pt_seg *s)
 	/* backwards, so each chain is in rule order: a rule is linked before the later ones */
 	for (uint32_t i = s->last + 1; i-- > s->first;) {
 		uint8_t *k = s->keys + (size_t)(i - s->first) * s->keylen;
+		memset(k, 0, s->keylen);
 		rule_key(m, &m->r[i], k);
 		uint32_t h = (uint32_t)key_hash(k, s->keylen) & (s->nslots - 1);
 		for (;;) {
@@ -1182,14 +1188,13 @@ static int rule_match(const struct pretag_map *m, const struct pt_rule *r, const
 	return 1;
 }
 
-/* The record's index key for a run's signature; -1 when it lacks a field. */
-static int rec_key(const struct eval_ctx *x, uint64_t sig, uint8_t *k)
+/* The record's index key for a run; -1 when it lacks a field. */
+static int rec_key(const struct eval_ctx *x, const struct pt_seg *s, uint8_t *k)
 {
-	if (x->header_only && (sig & ~PT_HEADER_CONDS))
+	if (x->header_only && (s->sig & ~PT_HEADER_CONDS))
 		return -1;
-	for (int c = 0; c < PT_ADDR_END; c++) {
-		if (!(sig >> c & 1))
-			continue;
+	for (unsigned i = 0; i < s->ncond; i++) {
+		int c = s->cond[i];
 		if (c < PT_NUM_END) {
 			uint64_t v;
 			if (!rec_num(x, c, &v))
@@ -1211,7 +1216,10 @@ static int32_t seg_lookup(const struct pretag_map *m, const struct pt_seg *s,
 			  const struct eval_ctx *x, uint32_t from)
 {
 	uint8_t k[KEY_MAX];
-	if (s->keylen > KEY_MAX || rec_key(x, s->sig, k) < 0)
+	if (s->keylen > KEY_MAX)
+		return -1;
+	memset(k + s->keylen - 8, 0, 8); /* the padding of the last word */
+	if (rec_key(x, s, k) < 0)
 		return -1;
 	uint32_t h = (uint32_t)key_hash(k, s->keylen) & (s->nslots - 1);
 	for (;;) {
