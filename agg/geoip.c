@@ -259,7 +259,7 @@ static size_t reg_count(const void *m)
 #endif
 }
 
-const struct map_type geoip_map_type = {reg_parse, reg_free, reg_count};
+const struct map_type geoip_map_type = {.parse = reg_parse, .free = reg_free, .count = reg_count};
 
 static enum stage_verdict run_geoip(const void *cfg, struct stage_ctx *sc, struct flow_rec *r)
 {

@@ -230,9 +230,12 @@ static size_t reg_count(const void *m)
 	return lookup_set_count(m);
 }
 
-const struct map_type lookup_ports_type = {reg_parse_ports, reg_free, reg_count};
-const struct map_type lookup_protos_type = {reg_parse_protos, reg_free, reg_count};
-const struct map_type lookup_tos_type = {reg_parse_tos, reg_free, reg_count};
+const struct map_type lookup_ports_type = {
+    .parse = reg_parse_ports, .free = reg_free, .count = reg_count};
+const struct map_type lookup_protos_type = {
+    .parse = reg_parse_protos, .free = reg_free, .count = reg_count};
+const struct map_type lookup_tos_type = {
+    .parse = reg_parse_tos, .free = reg_free, .count = reg_count};
 
 /* ---- per-output key fix-up ---------------------------------------------- */
 

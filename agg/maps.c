@@ -45,7 +45,7 @@ int maps_register(struct maps *m, const char *key, const char *path, const struc
 		snprintf(err, errlen, "%s: too many maps (max %d)", key, MAPS_MAX);
 		return -1;
 	}
-	if (!type || !type->parse || !type->free) {
+	if (!type || !(type->parse || type->parse_arg) || !type->free) {
 		snprintf(err, errlen, "%s: map type without parse/free", key);
 		return -1;
 	}
@@ -62,6 +62,19 @@ int maps_register(struct maps *m, const char *key, const char *path, const struc
 	return (int)m->n++;
 }
 
+static int parse_entry(const struct map_entry *e, void **map, char *why, size_t whylen)
+{
+	if (e->type->parse_arg)
+		return e->type->parse_arg(e->path, e->type->arg, map, why, whylen);
+	return e->type->parse(e->path, map, why, whylen);
+}
+
+static void report(struct maps *m, const struct map_entry *e, const void *map)
+{
+	if (e->type->report && m->log)
+		e->type->report(map, m->log, m->log_arg);
+}
+
 static size_t count_of(const struct map_entry *e, const void *map)
 {
 	return e->type->count ? e->type->count(map) : 0;
@@ -73,10 +86,11 @@ int maps_load_all(struct maps *m, char *err, size_t errlen)
 		struct map_entry *e = &m->e[i];
 		char why[1024];
 		void *map = NULL;
-		if (e->type->parse(e->path, &map, why, sizeof why) < 0) {
+		if (parse_entry(e, &map, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s: %s", e->key, why);
 			return -1;
 		}
+		report(m, e, map);
 		void *old = atomic_exchange(&e->cur, map);
 		if (old)
 			e->type->free(old); /* start-up: no worker reads yet */
@@ -107,10 +121,11 @@ int maps_reload_all(struct maps *m)
 		struct map_entry *e = &m->e[i];
 		char why[1024];
 		void *map = NULL;
-		if (e->type->parse(e->path, &map, why, sizeof why) < 0) {
+		if (parse_entry(e, &map, why, sizeof why) < 0) {
 			say(m, 1, "%s: %s (keeping the previous map)", e->key, why);
 			continue;
 		}
+		report(m, e, map);
 		e->retired = atomic_exchange_explicit(&e->cur, map, memory_order_acq_rel);
 		say(m, 0, "%s %s: %zu entries reloaded", e->key, e->path, count_of(e, map));
 		swapped++;

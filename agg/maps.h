@@ -42,6 +42,17 @@ struct map_type {
 	map_parse_fn parse;
 	map_free_fn free;
 	map_count_fn count;
+	/*
+	 * Optional, for maps whose parsing depends on configuration: used
+	 * instead of parse, with `arg` (which must outlive the registry).
+	 */
+	int (*parse_arg)(const char *path, const void *arg, void **out, char *err, size_t errlen);
+	const void *arg;
+	/*
+	 * Optional: what to say about a map that loaded (e.g. bad lines it
+	 * skipped), before the "entries loaded" line.
+	 */
+	void (*report)(const void *map, maps_log_fn log, void *log_arg);
 };
 
 struct map_entry {

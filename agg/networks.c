@@ -228,7 +228,8 @@ static size_t reg_count(const void *m)
 	return networks_count(m);
 }
 
-const struct map_type networks_map_type = {reg_parse, reg_free, reg_count};
+const struct map_type networks_map_type = {
+    .parse = reg_parse, .free = reg_free, .count = reg_count};
 
 int net_method_parse(const char *v, int as_key, enum net_method *m, char *why, size_t whylen)
 {

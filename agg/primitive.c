@@ -10,6 +10,7 @@
 #include "agg/mapline.h"
 #include "agg/table.h"
 #include "agg/timebin.h"
+#include "agg/tagging.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1158,6 +1159,13 @@ static const struct primitive builtins[] = {
      "Export protocol source id / observation domain", ext_raw, ren_uint, 0, 0},
 
     /* ---- tagging: tag, tag2, label (pre_tag_map, post_tag) ---- */
+    {"tag", "tag", "TAG", 8, 22, "Tag from pre_tag_map or post_tag (0: untagged)", prim_ext_tag,
+     prim_ren_tag, 0, PRES(FR_TAG)},
+    {"tag2", "tag2", "TAG2", 8, 22, "Second tag from pre_tag_map or post_tag2 (0: untagged)",
+     prim_ext_tag2, prim_ren_tag, 0, PRES(FR_TAG2)},
+    {"label", "label", "LABEL", PRETAG_LABEL_MAX, 32,
+     "Label from pre_tag_map (set_label; up to 127 characters)", prim_ext_label, prim_ren_label, 0,
+     PRES(FR_LABEL)},
 
     /* ---- L2 and tunnel primitives: cos, etype, tunnel_* (packet headers) ---- */
     {"cos", "cos", "COS", 1, 5, "Ethernet CoS, 802.1p priority of the outer VLAN tag", ext_cos,

@@ -31,8 +31,9 @@ struct prim_opts {
 	int history;		    /* *_history in seconds: time bins in the key; 0 = none */
 	/* the bins' calendar (agg/timebin.h); NULL: multiples of history since the epoch */
 	const struct timebin *tb;
-	int num_protos;		    /* print_num_protos: proto as a number */
-	int tos_dscp;		    /* tos_encode_as_dscp: tos >> 2 */
+	int num_protos;	  /* print_num_protos: proto as a number */
+	int tos_dscp;	  /* tos_encode_as_dscp: tos >> 2 */
+	int label_as_map; /* pre_tag_label_encode_as_map */
 };
 
 /*

@@ -1,6 +1,7 @@
 #include "agg/stages.h"
 
 #include "agg/sampling_map.h"
+#include "agg/tagging.h"
 
 static enum stage_verdict run_sampling_map(const void *cfg, struct stage_ctx *sc,
 					   struct flow_rec *r)
@@ -17,8 +18,9 @@ static enum stage_verdict run_sampling_map(const void *cfg, struct stage_ctx *sc
 const struct stage_desc stage_sampling_map = {"sampling_map", FR_BIT(FR_SAMPLING), run_sampling_map,
 					      NULL, NULL};
 
-const struct map_type sampling_map_type = {sampling_map_reg_parse, sampling_map_reg_free,
-					   sampling_map_reg_count};
+const struct map_type sampling_map_type = {.parse = sampling_map_reg_parse,
+					   .free = sampling_map_reg_free,
+					   .count = sampling_map_reg_count};
 
 static enum stage_verdict run_renormalize(const void *cfg, struct stage_ctx *sc, struct flow_rec *r)
 {
@@ -63,6 +65,8 @@ int pipeline_build_std(struct pipeline *p, const struct maps *maps, const struct
 	pipeline_init(p, maps);
 	if (s->sampling_map_slot >= 0 &&
 	    pipeline_add(p, &stage_sampling_map, NULL, s->sampling_map_slot, err, errlen) < 0)
+		return -1;
+	if (s->pretag && pipeline_add(p, &stage_pretag, NULL, s->pretag_slot, err, errlen) < 0)
 		return -1;
 	if (s->renormalize && pipeline_add(p, &stage_renormalize, NULL, -1, err, errlen) < 0)
 		return -1;

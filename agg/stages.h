@@ -46,6 +46,8 @@ struct pipeline_std {
 	int renormalize;       /* nfacctd_renormalize */
 	int tcp_flags;	       /* some output aggregates tcpflags */
 	const struct pipeline_enrich *enrich; /* NULL: no enrichment */
+	int pretag; /* pre_tag_map configured (agg/tagging.h): stage on pretag_slot */
+	int pretag_slot;
 };
 
 /* Build the standard chain from what is configured.  Returns 0 or -1 with a reason. */

@@ -129,6 +129,14 @@ struct conf_plugin {
 	int kafka_cache_entries;
 	char *kafka_spool_dir;
 	int kafka_spool_max_size; /* MiB */
+
+	/* tagging and filters (conf_keys_tagging, agg/tagging.h) */
+	char *pre_tag_map;
+	char *aggregate_filter;
+	char *pre_tag_filter, *pre_tag2_filter, *pre_tag_label_filter;
+	char *post_tag, *post_tag2;
+	int pre_tag_label_encode_as_map;
+	char *writer_id_string;
 };
 
 struct conf {
@@ -190,6 +198,12 @@ struct conf {
 	char *nfacctd_net; /* netflow | file | mask | longest | fallback */
 	char *nfacctd_as;  /* netflow | file | longest | fallback */
 	char *geoipv2_file;
+	/* tagging (conf_keys_tagging, agg/tagging.h) */
+	int maps_index;
+	int maps_entries;
+	int maps_row_len;
+	char *core_proc_name;
+	int nfacctd_pre_processing_checks;
 
 	char *aggregate_primitives;
 	char *plugins;

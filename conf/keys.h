@@ -15,5 +15,6 @@ extern const struct conf_key_table conf_keys_obsolete; /* pmacct keys accepted w
 extern const struct conf_key_table conf_keys_netflow;  /* nfacctd_*: the NetFlow/IPFIX input */
 extern const struct conf_key_table conf_keys_pcap;     /* pcap_savefile*, pcap_filter */
 extern const struct conf_key_table conf_keys_enrich;   /* networks_file, GeoIP, lookup files */
+extern const struct conf_key_table conf_keys_tagging;  /* pre_tag_map, filters, post_tag, ... */
 
 #endif

@@ -380,6 +380,7 @@ void enc_schema_init(struct enc_schema *s, const struct keyspec *ks)
 {
 	unsigned n = 0;
 	s->ks = ks;
+	s->writer_id = NULL;
 	for (unsigned i = 0; i < ks->n; i++) {
 		const struct keyspec_field *f = &ks->f[i];
 		const char *cn = custom_name(f);
@@ -445,6 +446,11 @@ int enc_row(struct encoder *e, struct obuf *b, const struct enc_schema *s,
 	}
 	prim_val_uint(&v, ent->c.bytes);
 	rc |= ops->field(e, b, &s->col[c++], &v);
+	if (s->writer_id && ops == &enc_json_ops) {
+		static const struct enc_col writer_id_col = {"writer_id", "WRITER_ID", 0};
+		prim_val_str(&v, s->writer_id);
+		rc |= ops->field(e, b, &writer_id_col, &v);
+	}
 	rc |= ops->end_row(e, b);
 	return rc ? -1 : obuf_status(b);
 }

@@ -58,6 +58,7 @@ struct enc_schema {
 	unsigned n;
 	int no_counters; /* event variants: no packets, flows, bytes (enc_schema_no_counters) */
 	struct enc_col col[KEYSPEC_MAX + 4]; /* fields, stamp_updated, packets, flows, bytes */
+	const char *writer_id; /* JSON rows end with "writer_id" (writer_id_string); NULL: none */
 };
 void enc_schema_init(struct enc_schema *s, const struct keyspec *ks);
 /* Drop the counter columns (print_output event_csv / event_formatted). */

@@ -14,13 +14,9 @@ const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.con
 #endif
 							   NULL};
 
-static const struct conf_key_table *const nfacctd_tables[] = {&conf_keys_core,
-							      &conf_keys_netflow,
-							      &conf_keys_pcap,
-							      &conf_keys_enrich,
-							      &conf_keys_plugin,
-							      &conf_keys_obsolete,
-							      NULL};
+static const struct conf_key_table *const nfacctd_tables[] = {
+    &conf_keys_core,	&conf_keys_netflow, &conf_keys_pcap,	 &conf_keys_enrich,
+    &conf_keys_tagging, &conf_keys_plugin,  &conf_keys_obsolete, NULL};
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
@@ -57,6 +53,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	    .history = mod ? module_int(pc, mod->history_off, 0) : 0,
 	    .num_protos = pc->num_protos,
 	    .tos_dscp = pc->tos_encode_as_dscp,
+	    .label_as_map = pc->pre_tag_label_encode_as_map,
 	};
 	char why[256];
 	char agg[4096];

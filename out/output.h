@@ -59,7 +59,7 @@ struct out_module {
 	struct conf_plugin_type conf;
 	size_t refresh_off, history_off, cache_entries_off;
 	size_t history_offset_off; /* int key: *_history_offset seconds; 0: none */
-	unsigned sinks; /* enum out_sink bits; 0 means OUT_SINK_TABLE */
+	unsigned sinks;		   /* enum out_sink bits; 0 means OUT_SINK_TABLE */
 	/*
 	 * Optional.  Register the instance's map files (e.g. tee_receivers) in
 	 * the daemon's map registry, before the maps are loaded (main thread);

@@ -33,6 +33,7 @@
 #include "out/encode.h"
 #include "out/filename.h"
 #include "out/output.h"
+#include "agg/tagging.h"
 
 extern char **environ;
 
@@ -138,6 +139,7 @@ struct print_state {
 	/* stats */
 	uint64_t files_written, bytes_written, write_failures, rows_kept, rows_dropped,
 	    triggers_run;
+	char writer_id[256]; /* writer_id_string, expanded */
 };
 
 static int folder_of(const char *path, char *dir, size_t len)
@@ -167,6 +169,16 @@ static int print_open(struct out_instance *oi, char *err, size_t errlen)
 	enc_schema_init(&st->schema, &oi->ks);
 	if (event)
 		enc_schema_no_counters(&st->schema);
+	if (oi->conf->writer_id_string && *oi->conf->writer_id_string) {
+		if (writer_id_expand(oi->conf->writer_id_string, oi->conf->name, st->writer_id,
+				     sizeof st->writer_id) < 0) {
+			snprintf(err, errlen, "key 'writer_id_string[%s]': longer than %zu bytes",
+				 oi->conf->name, sizeof st->writer_id - 1);
+			free(st);
+			return -1;
+		}
+		st->schema.writer_id = st->writer_id;
+	}
 	obuf_init(&st->buf, 0);
 	oi->state = st;
 

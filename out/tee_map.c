@@ -275,7 +275,8 @@ static size_t tee_map_count(const void *map)
 	return map ? ((const struct tee_map *)map)->npools : 0;
 }
 
-const struct map_type tee_map_type = {tee_map_parse, tee_map_free, tee_map_count};
+const struct map_type tee_map_type = {
+    .parse = tee_map_parse, .free = tee_map_free, .count = tee_map_count};
 
 int tee_pool_takes_tag(const struct tee_pool *p, uint64_t tag)
 {

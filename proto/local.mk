@@ -3,4 +3,5 @@ libnetacct_a_SOURCES += proto/cursor.h proto/netflow.c proto/netflow.h proto/net
 	proto/nf_sampling.c proto/nf_sampling.h proto/nf_options.c proto/nf_options.h \
 	proto/nf_templates_file.c \
 	proto/nf_templates_file.h proto/decap.c proto/decap.h proto/packet.c proto/packet.h \
-	proto/nf_split.c proto/nf_split.h proto/dgram_head.c proto/dgram_head.h
+	proto/nf_split.c proto/nf_split.h proto/dgram_head.c proto/dgram_head.h \
+	proto/nf_preflight.c proto/nf_preflight.h

@@ -97,6 +97,10 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 			 errlen) < 0)
 		return -1;
 	std.enrich = &ctx->enrich;
+	if (tagging_setup(&ctx->tagging, c, &ctx->maps, err, errlen) < 0)
+		return -1;
+	std.pretag = ctx->tagging.pretag;
+	std.pretag_slot = ctx->tagging.pretag_slot;
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < ctx->nout; i++)
@@ -320,6 +324,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 		ctx->nout++;
 	}
 
+	logger_set_core_name(&ctx->log, ctx->conf.core_proc_name);
 	/* the configuration is valid: from here on, log where the operator asked */
 	if (logger_configure(&ctx->log, ctx->conf.logfile, ctx->conf.syslog, ctx->conf.debug, err,
 			     sizeof err) < 0) {
@@ -443,6 +448,7 @@ out:
 		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "exiting");
 	/* workers are gone: nobody can hold a map pointer any more */
 	maps_free(&ctx->maps);
+	tagging_free(&ctx->tagging);
 	nt_ev_free(ctx->ev_maps_settled);
 	logger_close(&ctx->log);
 	conf_free(&ctx->conf);

@@ -12,6 +12,7 @@
 #include "agg/stages.h"
 #include "reactor/enrich.h"
 #include "agg/primitive.h"
+#include "agg/tagging.h"
 #include "conf/config.h"
 #include "out/output.h"
 #include "reactor/log.h"
@@ -62,6 +63,7 @@ struct daemon_ctx {
 	struct pipeline pipe;
 	struct pipeline_enrich enrich; /* the enrichment stages' configuration (reactor/enrich.h) */
 	struct enrich_outputs enrich_out; /* per output: lookup files applied to its keys */
+	struct tagging tagging;		  /* pre_tag_map and each output's filters / post_tag */
 	atomic_uint quiesce_pending;
 	struct nt_ev *ev_maps_settled;
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto/netflow.h"
+#include "proto/nf_preflight.h"
 #include "proto/nf_templates_file.h"
 #include "reactor/daemon.h"
 #include "reactor/templates_sync.h"
@@ -182,7 +183,15 @@ static enum input_verdict datagram(void *state, struct worker *w, const struct n
 		refused(in, &d->src);
 		return INPUT_REFUSED;
 	}
-	enum nf_err e = nf_decode(&in->nf, ex, d->buf, d->len, d->arrival);
+	enum nf_err e = NF_OK;
+	/* nfacctd_pre_processing_checks: a datagram damaged half-way is dropped whole */
+	if (in->w->ctx->conf.nfacctd_pre_processing_checks &&
+	    (e = nf_preflight(d->buf, d->len)) != NF_OK) {
+		ex->st.err[e]++;
+		log_decode_error(in, ex, e, d->len);
+		return INPUT_MALFORMED;
+	}
+	e = nf_decode(&in->nf, ex, d->buf, d->len, d->arrival);
 	if (e == NF_OK)
 		return INPUT_OK;
 	if (!nf_err_malformed(e)) {

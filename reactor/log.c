@@ -91,8 +91,17 @@ void logger_close(struct logger *lg)
 	lg->syslog_on = 0;
 }
 
+void logger_set_core_name(struct logger *lg, const char *name)
+{
+	lg->core[0] = '\0';
+	if (name && *name)
+		snprintf(lg->core, sizeof lg->core, "%.60s/core", name);
+}
+
 void nt_log(struct logger *lg, enum log_level lvl, const char *component, const char *fmt, ...)
 {
+	if (lg->core[0] && strcmp(component, "default/core") == 0)
+		component = lg->core;
 	char msg[2048], ts[40];
 	va_list ap;
 	if (lvl == LOG_LVL_DEBUG && !lg->debug)

@@ -17,6 +17,7 @@ struct logger {
 	char *path; /* logfile, NULL for stderr */
 	int syslog_on;
 	int debug;
+	char core[80]; /* core_proc_name + "/core", replacing "default/core"; "" = default */
 };
 
 void logger_init_stderr(struct logger *lg);
@@ -26,6 +27,8 @@ int logger_configure(struct logger *lg, const char *logfile, const char *syslog_
 /* Reopen the log file (SIGHUP, after rotation). */
 int logger_reopen(struct logger *lg);
 void logger_close(struct logger *lg);
+/* core_proc_name: log the core as "<name>/core" (NULL or "" keeps "default/core"). */
+void logger_set_core_name(struct logger *lg, const char *name);
 
 void nt_log(struct logger *lg, enum log_level lvl, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -68,6 +68,8 @@ static void ahead_drain_one(struct worker *w)
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint32_t klen = w->tables[i]->key_len;
+		if (w->ahead_skip[s] >> i & 1)
+			continue;
 		table_add(w, i, w->ahead_keys[i] + (size_t)s * klen, w->ahead_hash[i][s],
 			  &w->ahead_c[s]);
 	}
@@ -88,18 +90,19 @@ static void worker_flush_pending(struct worker *w)
  * aggregations are small).
  */
 static void account_reversed(struct worker *w, const struct flow_rec *r,
-			     const struct agg_counters *c)
+			     const struct agg_counters *c, uint32_t skip)
 {
 	struct flow_rec rev;
 	lookup_flow_reverse(&rev, r);
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
-		if (!(w->sum_outs >> i & 1u))
+		/* only the sum_* outputs, and only those the record was selected for */
+		if (!(w->sum_outs >> i & 1u) || (skip >> i & 1u))
 			continue;
 		const struct keyspec *ks = &w->ctx->out[i].ks;
 		keyspec_extract(ks, &rev, w->sum_key);
 		if (w->ctx->enrich_out.lookup_mask >> i & 1u)
 			lookup_out_apply(&w->ctx->enrich_out.lookup[i], &w->ctx->maps, w->sum_key);
-		agg_table_add(w->tables[i], w->sum_key, agg_hash(w->sum_key, ks->key_len), c);
+		table_add(w, i, w->sum_key, agg_hash(w->sum_key, ks->key_len), c);
 	}
 }
 
@@ -113,19 +116,30 @@ static void account(void *arg, struct flow_rec *r)
 		ahead_drain_one(w);
 	unsigned s = (w->ahead_head + w->ahead_len) % ACCT_AHEAD;
 	prim_counters(&w->ahead_c[s], r, w->now_usec);
+	w->ahead_skip[s] = 0;
+	out_select_begin(&w->sel, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
+		const struct out_select *sel = &ctx->tagging.sel[i];
+		struct out_select_undo undo;
 		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
+		/* aggregate_filter, pre_tag_*filter, post_tag: agg/tagging.h */
+		if (sel->active && !out_select_enter(sel, r, &w->sel, &undo)) {
+			w->ahead_skip[s] |= 1u << i;
+			continue;
+		}
 		keyspec_extract(ks, r, key);
 		/* ports_file, protos_file, tos_file of this output */
 		if (ctx->enrich_out.lookup_mask >> i & 1u)
 			lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
+		if (sel->active)
+			out_select_leave(r, &undo);
 		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}
 	w->ahead_len++;
 	if (w->sum_outs)
-		account_reversed(w, r, &w->ahead_c[s]);
+		account_reversed(w, r, &w->ahead_c[s], w->ahead_skip[s]);
 }
 
 /*
@@ -152,11 +166,21 @@ static void account_timed(void *arg, struct flow_rec *r)
 		if (has_end)
 			c.last_usec = r->ts_end;
 	}
+	out_select_begin(&w->sel, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct out_instance *oi = &ctx->out[i];
 		const struct keyspec *ks = &oi->ks;
+		const struct out_select *sel = &ctx->tagging.sel[i];
+		struct out_select_undo undo;
 		uint8_t *key = w->ahead_keys[i];
+		/* the same selection and lookups as account() */
+		if (sel->active && !out_select_enter(sel, r, &w->sel, &undo))
+			continue;
 		keyspec_extract(ks, r, key);
+		if (ctx->enrich_out.lookup_mask >> i & 1u)
+			lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
+		if (sel->active)
+			out_select_leave(r, &undo);
 		unsigned n = 0;
 		if (oi->prorate && ks->has_history && has_start && has_end)
 			n = timebin_prorate(&oi->tb, (int64_t)(r->ts_start / 1000000u),

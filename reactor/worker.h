@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "agg/pipeline.h"
+#include "agg/tagging.h"
 #include "agg/table.h"
 #include "conf/config.h"
 #include "reactor/input.h"
@@ -70,6 +71,8 @@ struct worker {
 	uint8_t *ahead_keys[CONF_MAX_PLUGINS]; /* ACCT_AHEAD keys per output */
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
+	uint32_t ahead_skip[ACCT_AHEAD]; /* outputs (bits) a record's selection left out */
+	struct out_select_scratch sel;	 /* per-output selection of the record (agg/tagging.h) */
 	unsigned ahead_head, ahead_len;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 

@@ -147,3 +147,24 @@ fuzz-packet: tests/fuzz/fuzz_packet
 	./tests/fuzz/fuzz_packet -runs=$(FUZZ_RUNS) tests/fuzz/work-packet $(srcdir)/tests/fuzz/corpus/packet
 .PHONY: fuzz-packet
 CLEANFILES += tests/fuzz/fuzz_packet
+# `make fuzz-pretag`: pre_tag_map parsing and evaluation (agg/pretag.c, tcpdump
+# filters included), as fuzz-maps; its corpus replays under `make check`.
+FUZZ_PRETAG_SRCS = $(srcdir)/tests/fuzz/fuzz_pretag.c $(srcdir)/agg/pretag.c \
+	$(srcdir)/agg/filter.c $(srcdir)/agg/lpm.c $(srcdir)/agg/mapline.c
+check_PROGRAMS += tests/fuzz/replay_pretag
+TESTS += tests/fuzz/replay_pretag
+tests_fuzz_replay_pretag_SOURCES = tests/fuzz/fuzz_pretag.c tests/fuzz/replay_main.c
+tests_fuzz_replay_pretag_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"pretag"'
+tests_fuzz_replay_pretag_LDADD = $(CORE_LIBS)
+
+tests/fuzz/fuzz_pretag: $(FUZZ_PRETAG_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) \
+	  -include $(top_builddir)/config.h $(FUZZ_PRETAG_SRCS) $(PCAP_LIBS) -o $@
+
+fuzz-pretag: tests/fuzz/fuzz_pretag
+	@mkdir -p tests/fuzz/work-pretag
+	./tests/fuzz/fuzz_pretag -runs=$(FUZZ_RUNS) tests/fuzz/work-pretag \
+	  $(srcdir)/tests/fuzz/corpus/pretag
+.PHONY: fuzz-pretag
+CLEANFILES += tests/fuzz/fuzz_pretag

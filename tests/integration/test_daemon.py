@@ -54,8 +54,12 @@ def test_daemonize_pidfile_signals(tmp_path):
         assert pid_alive(pid)
         assert os.getsid(pid) != os.getsid(0)  # a session of its own, no controlling terminal
         Sender(port).send(GOOD)
-        os.kill(pid, signal.SIGUSR1)
-        wait_for(lambda: "datagrams=1 " in read_text(log), what="stats line")
+
+        def counted():
+            # ask again until the worker has read the datagram: the signal may come first
+            os.kill(pid, signal.SIGUSR1)
+            return "datagrams=1 " in read_text(log)
+        wait_for(counted, what="a stats line counting the datagram")
         os.kill(pid, signal.SIGTERM)
         wait_for(lambda: not pid_alive(pid), what="daemon exit")
     finally:

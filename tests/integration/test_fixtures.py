@@ -29,10 +29,10 @@ row, then removed: there is nothing to compare it with).  timestamp_arrival is n
 aggregated: it is volatile and would split rows across a second boundary.
 
 test_upstream_full_refused checks that the upstream configurations needing features netacct
-lacks (label/pre_tag_map, flow_to_rd_map) are refused with an error naming the feature; each
-case becomes a full comparison when its features land.  100 and 101 are full comparisons
-already: mpls_vpn_rd (with its origin) and vrf_name come from the flows and the routers'
-options data.
+lacks (flow_to_rd_map) are refused with an error naming the feature; each case becomes a
+full comparison when its features land.  100, 101, 103 (default, scenarios 01 and 02), 104
+and 106 are full comparisons: mpls_vpn_rd (with its origin) and the VRF names come from the
+flows and the routers' options data, the labels from pre_tag_map.
 
 Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmacct nfacctd
 (a development cross-check of the normalisation; 1.7.7 lacks some newer features).
@@ -180,8 +180,10 @@ def test_102_nfv9_sampling_map(nfacctd, tmp_path):
     net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
     mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, vrf_name, the five
     custom primitives of test 101, packets, bytes (renormalized by sampling_map rate 1).
-    Dropped: label (pre_tag_map not implemented), mpls_vpn_rd, mpls_vpn_rd_origin (most rows
-    take them from flow_to_rd_map, not implemented), writer_id, flows."""
+    Dropped: label (upstream, 2 of the 35 rows carry an empty label, {}, although their
+    exporter matches the pre_tag_map's first rule like the other 33; netacct labels every
+    row), mpls_vpn_rd, mpls_vpn_rd_origin (most rows take them from flow_to_rd_map, not
+    implemented), writer_id, flows."""
     check(nfacctd, tmp_path, F102, BASE + NETS + TIMES + ("vrf_name",), DROP102,
           custom=CUSTOM5, extra=extra102(tmp_path, "127.0.0.1"))
 
@@ -251,12 +253,26 @@ def test_103_ipfix_json_encoding(nfacctd, tmp_path):
     """103 default (Kafka JSON): compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
     net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
     mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, mpls_vpn_rd,
-    mpls_vpn_rd_origin, packets, bytes.
-    This is the one JSON-encoded expected file with no label map, so event_type ("purge") is
-    compared too.  Dropped: writer_id (Kafka framing), label (pre_tag_map/label not
-    implemented; "" here); timestamp_arrival (volatile)."""
-    check(nfacctd, tmp_path, F103, BASE + NETS + TIMES + ("mpls_vpn_rd",),
-          tuple(f for f in DROP103 if f != "event_type"), event_type=True)
+    mpls_vpn_rd_origin, label ("": no pre_tag_map), packets, bytes.  This is the one
+    JSON-encoded expected file with no label map, so event_type ("purge") is compared too.
+    Dropped: writer_id (Kafka framing); timestamp_arrival (volatile)."""
+    check(nfacctd, tmp_path, F103, BASE + NETS + TIMES + ("mpls_vpn_rd", "label"),
+          tuple(f for f in DROP103 if f not in ("event_type", "label")), event_type=True)
+
+
+@pytest.mark.parametrize("scenario, as_map", [("scenario-01", False), ("scenario-02", True)])
+def test_103_pretag_label(nfacctd, tmp_path, scenario, as_map):
+    """103 scenario-01 / -02 (Kafka JSON) in full: label from the scenario's pre_tag_map (by
+    exporter address, a catch-all rule after it), as a string or, with
+    pre_tag_label_encode_as_map, as an object ({"nkey": "NODE_ID", "pkey": "PLATFORM_ID"}),
+    plus every field of test_103_ipfix_json_encoding and event_type.  Dropped: writer_id
+    (Kafka framing)."""
+    extra = {"pre_tag_map": write_map(tmp_path, F103, scenario + "/pretag-00.map", "127.0.0.1")}
+    if as_map:
+        extra["pre_tag_label_encode_as_map[x]"] = "true"
+    check(nfacctd, tmp_path, F103, BASE + NETS + TIMES + ("label", "mpls_vpn_rd"),
+          ("writer_id",), expected=scenario + "/output-flow-00.json", extra=extra,
+          event_type=True)
 
 
 # --------------------------------------------------------------------------
@@ -271,15 +287,18 @@ def test_104_ipfix_sampling_option_renormalize(nfacctd, tmp_path, transport):
     """104 (capture sent to udp/9992): compares peer_ip_src, iface_in, iface_out, ip_src,
     ip_dst, port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack, ip_proto, tos, the
     custom primitives vrf_id_ingress/vrf_id_egress (flattened, string values), mpls_vpn_rd
-    and its origin ("vrfid:<id>", "flow"), vrf_name (""), packets and bytes renormalized
-    (nfacctd_renormalize: true) by the sampling interval of the option records.  Dropped:
-    label (pre_tag_map not implemented; catch-all nkey/pkey unknown), writer_id, flows.
-    Upstream used IPv6 transport; both are replayed here."""
+    and its origin ("vrfid:<id>", "flow"), vrf_name (""), label (the upstream pre_tag_map's
+    catch-all rule, encoded as a map: {"nkey": "unknown", "pkey": "unknown"}), packets and
+    bytes renormalized (nfacctd_renormalize: true) by the sampling interval of the option
+    records.  Dropped: writer_id, flows (framing).  Upstream used IPv6 transport; both are
+    replayed here."""
     addr = ADDRS[transport]
-    check(nfacctd, tmp_path, F104, BASE + ("mpls_vpn_rd", "vrf_name"), ("label",) + FRAMING,
+    pretag = write_map(tmp_path, F104, "pmacct_mount/pretag-00.map", addr)
+    check(nfacctd, tmp_path, F104, BASE + ("mpls_vpn_rd", "vrf_name", "label"), FRAMING,
           custom=CUSTOM2,
           addr=addr, dport=9992,
-          extra=custom_extra(tmp_path, F104, addr, nfacctd_renormalize="true"))
+          extra=custom_extra(tmp_path, F104, addr, nfacctd_renormalize="true",
+                             pre_tag_map=pretag, **{"pre_tag_label_encode_as_map[x]": "true"}))
 
 
 # --------------------------------------------------------------------------
@@ -295,16 +314,16 @@ def test_106_ipfix_huawei(nfacctd, tmp_path, transport):
     mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status, mpls_label_stack,
     ip_proto, tos, timestamp_start, timestamp_end, mpls_vpn_rd and its origin (the RD of
     the VRF from the router's options data, "flow"), vrf_name, ingress_vrf_name,
-    egress_vrf_name (VRF id -> name from the options data), the five custom primitives of
-    test 101 (flattened, string values), packets, bytes (nfacctd_renormalize: true, as
-    upstream).  Dropped: label (pre_tag_map, not implemented), writer_id, flows (framing).
+    egress_vrf_name (VRF id -> name from the options data), label ("": no pre_tag_map), the
+    five custom primitives of test 101 (flattened, string values), packets, bytes
+    (nfacctd_renormalize: true, as upstream).  Dropped: writer_id, flows (framing).
     Upstream also had nfacctd_stitching (its timestamp_min/max are volatile).  Upstream
     used IPv6 transport; both are replayed."""
     addr = ADDRS[transport]
     check(nfacctd, tmp_path, F106,
           BASE + NETS + TIMES + ("mpls_vpn_rd", "vrf_name", "ingress_vrf_name",
-                                 "egress_vrf_name"),
-          ("label",) + FRAMING, custom=CUSTOM5, addr=addr,
+                                 "egress_vrf_name", "label"),
+          FRAMING, custom=CUSTOM5, addr=addr,
           extra=custom_extra(tmp_path, F106, addr, nfacctd_renormalize="true"))
 
 
@@ -323,33 +342,19 @@ CP = "pmacct_mount/custom-primitives-00.map"
 # netacct lacks for it.
 FULL = [
     _full(F102, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name"),
-          ("label", "pre_tag_map", "flow_to_rd_map", "pre_tag_label_encode_as_map"),
+          ("flow_to_rd_map",),
           custom=CUSTOM5,
           maps=(("aggregate_primitives", CP), ("sampling_map", "pmacct_mount/sampling-00.map"),
                 ("pre_tag_map", "pmacct_mount/pretag-00.map"),
                 ("flow_to_rd_map", "pmacct_mount/f2rd-00.map")),
           keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true"))),
-    _full(F103, BASE + NETS + TIMES + ("label",), ("label", "pre_tag_map"),
-          maps=(("pre_tag_map", "scenario-01/pretag-00.map"),), expected="scenario-01"),
-    _full(F103, BASE + NETS + TIMES + ("label",),
-          ("label", "pre_tag_map", "pre_tag_label_encode_as_map"),
-          maps=(("pre_tag_map", "scenario-02/pretag-00.map"),),
-          keys=(("pre_tag_label_encode_as_map[x]", "true"),), expected="scenario-02"),
-    _full(F104, BASE + ("label", "mpls_vpn_rd", "vrf_name"),
-          ("label", "pre_tag_map", "pre_tag_label_encode_as_map"), custom=CUSTOM2,
-          maps=(("aggregate_primitives", CP), ("pre_tag_map", "pmacct_mount/pretag-00.map")),
-          keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true"))),
-    _full(F106, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name", "ingress_vrf_name",
-                                       "egress_vrf_name"),
-          ("label",), custom=CUSTOM5, maps=(("aggregate_primitives", CP),),
-          keys=(("nfacctd_renormalize", "true"),)),
 ]
 
 
 @pytest.mark.parametrize("fixture, aggregate, missing, custom, maps, keys", FULL)
 def test_upstream_full_refused(tmp_path, fixture, aggregate, missing, custom, maps, keys):
     """The upstream configuration of each full comparison (the fields of the tests above
-    put back: label with pre_tag_map, mpls_vpn_rd with flow_to_rd_map, vrf_name,
+    put back: mpls_vpn_rd with flow_to_rd_map, vrf_name,
     ingress/egress_vrf_name) is refused at start, with an error that names the config line
     and one of the features netacct lacks, instead of starting without them.  When a feature
     lands this test fails: turn its case into a check() comparison (only the volatile fields

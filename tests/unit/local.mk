@@ -176,3 +176,18 @@ tests_unit_test_enrich_SOURCES = tests/unit/test_enrich.c
 tests_unit_test_enrich_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_enrich_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+# ---- unit tests: tagging (filters, pre_tag_map, per-output selection) ----
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_filter tests/unit/test_pretag tests/unit/test_tagging
+TESTS += tests/unit/test_filter tests/unit/test_pretag tests/unit/test_tagging
+tests_unit_test_filter_SOURCES = tests/unit/test_filter.c
+tests_unit_test_filter_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_filter_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PCAP_CFLAGS) -DUNIT_DATA_DIR='"$(abs_top_srcdir)/tests/unit/data"' -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
+tests_unit_test_pretag_SOURCES = tests/unit/test_pretag.c tests/unit/unit_util.h
+tests_unit_test_pretag_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_pretag_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
+tests_unit_test_tagging_SOURCES = tests/unit/test_tagging.c
+tests_unit_test_tagging_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_tagging_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif

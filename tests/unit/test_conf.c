@@ -244,11 +244,20 @@ static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
 		return buf;
 	}
 	case CT_STRING:
-	case CT_LIST:
+	case CT_LIST: {
+		/* keys whose setter checks the value: a valid one (conf/keys_tagging.c) */
+		static const char *const valid[][2] = {
+		    {"aggregate_filter", "tcp"}, {"pre_tag_filter", "1"},
+		    {"pre_tag2_filter", "1-5"},	 {"pre_tag_label_filter", "a,-b"},
+		    {"post_tag", "7"},		 {"post_tag2", "8"}};
+		for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+			if (strcmp(k->name, valid[i][0]) == 0)
+				return valid[i][1];
 		if (k->set)
 			return NULL; /* a rule of its own (e.g. print_history_roundoff): skipped */
 		snprintf(buf, len, "value-of-%s", k->name);
 		return buf;
+	}
 	default:
 		return NULL; /* a type this test does not know yet: skipped */
 	}

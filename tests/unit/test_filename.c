@@ -54,9 +54,9 @@ static void test_time_and_row_parts(void **state)
 	struct fname f;
 	char why[128], out[256];
 	instance("peer_src_ip, src_host");
-	assert_int_equal(
-	    fname_parse(&f, "/spool/$peer_src_ip/%Y%m%d-%H%M-$ref-$hst.json", &oi, 1, why, sizeof why),
-	    0);
+	assert_int_equal(fname_parse(&f, "/spool/$peer_src_ip/%Y%m%d-%H%M-$ref-$hst.json", &oi, 1,
+				     why, sizeof why),
+			 0);
 	assert_true(f.has_time);
 	assert_true(f.has_row);
 	time_t when = 1717236000; /* 2024-06-01 10:00:00 UTC */
@@ -83,9 +83,9 @@ static void test_absent_primitive_and_constants(void **state)
 	char why[128], out[256];
 	instance("src_host");
 	/* $tag and $tag2 resolve by name: not aggregated here, they expand to nothing */
-	assert_int_equal(fname_parse(&f, "t-$tag-$tag2-$peer_src_ip-$post_tag-100%%", &oi, 1, why,
-				     sizeof why),
-			 0);
+	assert_int_equal(
+	    fname_parse(&f, "t-$tag-$tag2-$peer_src_ip-$post_tag-100%%", &oi, 1, why, sizeof why),
+	    0);
 	assert_false(f.has_row);
 	unsigned nulls = 0;
 	for (unsigned i = 0; i < f.n; i++)

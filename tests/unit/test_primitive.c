@@ -136,6 +136,10 @@ static void base_rec(struct flow_rec *r)
 	r->dst_geo.lat = 40.37;
 	r->dst_geo.lon = -74.64;
 	/* without the networks stage, src_net/dst_net are the addresses under their masks */
+	r->tag = 10;
+	r->tag2 = 20;
+	r->label = "lbl";
+	/* without the networks stage, src_net/dst_net are the addresses under their masks */
 	r->present = ~0ull & ~(FR_BIT(FR_SRC_NET) | FR_BIT(FR_DST_NET));
 }
 
