@@ -14,5 +14,7 @@ extern const struct conf_key_table conf_keys_plugin;   /* plugin keys every outp
 extern const struct conf_key_table conf_keys_obsolete; /* pmacct keys accepted with a notice */
 extern const struct conf_key_table conf_keys_netflow;  /* nfacctd_*: the NetFlow/IPFIX input */
 extern const struct conf_key_table conf_keys_pcap;     /* pcap_savefile*, pcap_filter */
+extern const struct conf_key_table conf_keys_packet; /* pmacctd/uacctd: capture, flows, sampling */
+extern const struct conf_key_table conf_keys_nflog;  /* uacctd_*: the NFLOG source */
 
 #endif
