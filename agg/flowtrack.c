@@ -19,10 +19,10 @@ _Static_assert(sizeof(struct ft_key) % 8 == 0, "agg_hash takes multiples of 8 by
 
 struct ft_entry {
 	struct ft_key k;
-	nt_usec last;	      /* last packet, either direction */
-	uint32_t hnext;	      /* bucket chain */
+	nt_usec last;	       /* last packet, either direction */
+	uint32_t hnext;	       /* bucket chain */
 	uint32_t lprev, lnext; /* recency list: head is the most recent */
-	uint8_t seen;	      /* bit per direction (0: lo -> hi) */
+	uint8_t seen;	       /* bit per direction (0: lo -> hi) */
 };
 
 struct flowtrack {
@@ -57,7 +57,8 @@ struct flowtrack *flowtrack_new(const struct flowtrack_opts *o, char *err, size_
 	ft->e = malloc((size_t)ft->cap * sizeof *ft->e);
 	ft->bucket = malloc((size_t)ft->nbuckets * sizeof *ft->bucket);
 	if (!ft->e || !ft->bucket) {
-		snprintf(err, errlen, "flow tracking: cannot allocate %zu bytes (see flow_buffer_size)",
+		snprintf(err, errlen,
+			 "flow tracking: cannot allocate %zu bytes (see flow_buffer_size)",
 			 o->max_bytes);
 		flowtrack_free(ft);
 		return NULL;

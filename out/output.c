@@ -20,9 +20,9 @@ static const struct conf_key_table *const pmacctd_tables[] = {
 
 const struct conf_schema out_schema_pmacctd = {pmacctd_tables, out_plugin_types};
 
-static const struct conf_key_table *const uacctd_tables[] = {
-    &conf_keys_core,   &conf_keys_packet,   &conf_keys_nflog,
-    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+static const struct conf_key_table *const uacctd_tables[] = {&conf_keys_core,	  &conf_keys_packet,
+							     &conf_keys_nflog,	  &conf_keys_plugin,
+							     &conf_keys_obsolete, NULL};
 
 const struct conf_schema out_schema_uacctd = {uacctd_tables, out_plugin_types};
 

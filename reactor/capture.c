@@ -218,9 +218,10 @@ int capture_open_live(struct capture **out, const char *ifname, const char *bpf_
 	if (o.fanout_group > 0) {
 #if defined(__linux__) && defined(PACKET_FANOUT)
 		/* hash on the flow (symmetric), defragmenting so fragments follow their flow */
-		int arg = (o.fanout_group & 0xffff) |
-			  ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
-		if (setsockopt(pcap_fileno(c->p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+		uint32_t arg = ((uint32_t)o.fanout_group & 0xffffu) |
+			       ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+		if (setsockopt(pcap_fileno(c->p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) <
+		    0) {
 			snprintf(err, errlen, "interface %s: PACKET_FANOUT: %s", ifname,
 				 strerror(errno));
 			goto fail;
@@ -251,8 +252,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	c->frames++;
 	c->st.packets++;
 	if (c->ffn) {
-		struct capture_frame f = {
-		    c->dc.link, bytes, h->caplen, h->len > h->caplen ? h->len : h->caplen, ts};
+		struct capture_frame f = {c->dc.link, bytes, h->caplen,
+					  h->len > h->caplen ? h->len : h->caplen, ts};
 		c->st.bytes += f.wirelen;
 		if (c->ffn(c->arg, &f))
 			pcap_breakloop(c->p);

@@ -33,13 +33,13 @@ struct capture_stats {
 
 /* Options of a live capture; zero fields take the defaults. */
 struct capture_live_opts {
-	int snaplen;	  /* default 65535 */
-	int promisc;	  /* default 0 */
-	int buffer_bytes; /* kernel buffer, default libpcap's */
-	int timeout_ms;	  /* default 100 (only matters without immediate mode) */
-	int direction_in; /* 1: incoming packets only */
+	int snaplen;	   /* default 65535 */
+	int promisc;	   /* default 0 */
+	int buffer_bytes;  /* kernel buffer, default libpcap's */
+	int timeout_ms;	   /* default 100 (only matters without immediate mode) */
+	int direction_in;  /* 1: incoming packets only */
 	int direction_out; /* 1: outgoing packets only */
-	int protocol;	  /* ethertype to capture (pcap_set_protocol_linux), 0: all */
+	int protocol;	   /* ethertype to capture (pcap_set_protocol_linux), 0: all */
 	/*
 	 * Linux PACKET_FANOUT group (1..65535, 0: none): the captures of one
 	 * group on one interface share its packets, each flow (both directions,

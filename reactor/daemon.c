@@ -188,8 +188,8 @@ static void log_ready(struct daemon_ctx *ctx)
 		char what[512] = "";
 		if (in->describe)
 			in->describe(&ctx->conf, what, sizeof what);
-		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "capturing %s data on %s (%u workers)",
-		       in->name, what, ctx->nworkers);
+		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+		       "capturing %s data on %s (%u workers)", in->name, what, ctx->nworkers);
 		return;
 	}
 	in->endpoint(&ctx->conf, &ep);
@@ -279,8 +279,8 @@ static int drop_privileges(struct daemon_ctx *ctx, char *err, size_t errlen)
 	if (!have_group) {
 		struct passwd *p = getpwuid((uid_t)uid);
 		if (!p) {
-			snprintf(err, errlen, "key 'user': uid %u has no entry to take its group from",
-				 uid);
+			snprintf(err, errlen,
+				 "key 'user': uid %u has no entry to take its group from", uid);
 			return -1;
 		}
 		gid = p->pw_gid;
@@ -292,7 +292,8 @@ static int drop_privileges(struct daemon_ctx *ctx, char *err, size_t errlen)
 		return -1;
 	}
 	if (have_user && setuid((uid_t)uid) < 0) {
-		snprintf(err, errlen, "key 'user': cannot switch to uid %u: %s", uid, strerror(errno));
+		snprintf(err, errlen, "key 'user': cannot switch to uid %u: %s", uid,
+			 strerror(errno));
 		return -1;
 	}
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "running as uid %u gid %u",

@@ -99,7 +99,8 @@ struct input_module {
 	enum input_verdict (*frame)(void *state, struct worker *w, const struct nt_frame *f);
 	/* INPUT_CAPTURE, live: at stop, read what the source already holds.  Optional. */
 	void (*drain)(void *state, struct worker *w);
-	/* INPUT_CAPTURE, live: most workers the source can feed (0: any) and the ready line's text. */
+	/* INPUT_CAPTURE, live: most workers the source can feed (0: any) and the ready line's text.
+	 */
 	unsigned (*max_workers)(const struct conf *c);
 	void (*describe)(const struct conf *c, char *buf, size_t len);
 

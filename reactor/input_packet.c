@@ -82,14 +82,23 @@ static enum input_verdict on_frame(void *state, struct worker *w, const struct n
 		return INPUT_OK;
 	}
 	flow_rec_clear(r);
-	enum pkt_reason why = pkt_decode(&in->dec, f->link, f->data, f->caplen, f->wirelen, f->ts, r);
+	enum pkt_reason why =
+	    pkt_decode(&in->dec, f->link, f->data, f->caplen, f->wirelen, f->ts, r);
 	if (why != PKT_OK) {
-		/* not IP: nothing to account (as pmacctd); broken: counted per reason */
-		if (why == PKT_NOT_IP)
+		/*
+		 * not IP: nothing to account (as pmacctd); a fragment held for its
+		 * first one is accounted with it; broken: counted per reason
+		 */
+		if (why == PKT_NOT_IP || why == PKT_FRAG_HELD)
 			return INPUT_OK;
 		in->malformed++;
 		return INPUT_MALFORMED;
 	}
+	/*
+	 * pmacctd accounts ICMP with ports 0; left in, ICMP type/code would
+	 * show as dst_port, which is NetFlow's convention (IE 32), not pmacctd's
+	 */
+	r->present &= ~(1ull << FR_ICMP);
 	nt_usec t = in->time_new ? wall_usec() : f->ts;
 	r->ts_arrival = t;
 	w->now_usec = t;
@@ -179,8 +188,8 @@ static int list_ifaces(struct pkt_input *in, const struct conf *c, char *err, si
 {
 	char why[512];
 	if (c->pcap_interfaces_map && *c->pcap_interfaces_map) {
-		if (mapline_parse_file(c->pcap_interfaces_map, 0, on_map_line, in, why, sizeof why) <
-		    0) {
+		if (mapline_parse_file(c->pcap_interfaces_map, 0, on_map_line, in, why,
+				       sizeof why) < 0) {
 			snprintf(err, errlen, "key 'pcap_interfaces_map': %s", why);
 			return -1;
 		}
@@ -236,8 +245,8 @@ static int read_iface(struct live_if *li, int rounds)
 	int drained = 0;
 	worker_batch_begin(w);
 	for (int i = 0; i < rounds; i++) {
-		int n = capture_read_frames(li->cap, READ_CHUNK, on_capture_frame, li, err,
-					    sizeof err);
+		int n =
+		    capture_read_frames(li->cap, READ_CHUNK, on_capture_frame, li, err, sizeof err);
 		if (n < 0) {
 			nt_log(&w->ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "worker %u: %s", w->id,
 			       err);
@@ -271,6 +280,8 @@ static int open_iface(struct live_if *li, char *err, size_t errlen)
 	    .direction_in = li->dir_set && !li->dir_out,
 	    .direction_out = li->dir_set && li->dir_out,
 	    .protocol = c->pcap_protocol,
+	    /* libpcap's 2 MiB default holds a few dozen large frames: bursts would drop */
+	    .buffer_bytes = c->nfacctd_pipe_size > 0 ? c->nfacctd_pipe_size : 8 << 20,
 	};
 	if (li->in->w->ctx->nworkers > 1) /* one group per interface, shared by the workers */
 		o.fanout_group = (int)((((unsigned)getpid() & 0x3ff) << 6 | li->idx) & 0xffff) | 1;
@@ -278,8 +289,8 @@ static int open_iface(struct live_if *li, char *err, size_t errlen)
 			      c->pcap_filter && *c->pcap_filter ? c->pcap_filter : NULL, &o, err,
 			      errlen) < 0)
 		return -1;
-	li->ev_read = nt_ev_fd(li->in->w->loop, capture_fd(li->cap), NT_EV_READ, on_iface_readable,
-			       li);
+	li->ev_read =
+	    nt_ev_fd(li->in->w->loop, capture_fd(li->cap), NT_EV_READ, on_iface_readable, li);
 	if (!li->ev_read) {
 		snprintf(err, errlen, "interface %s: cannot watch the capture", li->name);
 		return -1;
@@ -419,10 +430,14 @@ static int create_common(struct worker *w, void **state, char *err, size_t errle
 	in->time_new = c->nfacctd_time_new;
 	in->rate = c->sampling_rate > 1 ? (uint32_t)c->sampling_rate : 0;
 	in->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)w->id + 1) * 0xBF58476D1CE4E5B9ULL;
-	if (pkt_decoder_init(&in->dec, (unsigned)c->frag_buffer_size) < 0) {
+	size_t frags =
+	    c->frag_buffer_size > 0 ? (size_t)c->frag_buffer_size / pkt_frag_entry_size() + 1 : 0;
+	if (pkt_decoder_init(&in->dec, frags > UINT32_MAX ? UINT32_MAX : (unsigned)frags) < 0) {
 		snprintf(err, errlen, "key 'pmacctd_frag_buffer_size': out of memory");
 		return -1;
 	}
+	/* a fragment ahead of its first one waits for it, to be accounted under its ports */
+	in->dec.hold_orphans = 1;
 	struct flowtrack_opts fo = {(size_t)c->flow_buffer_size, (unsigned)c->flow_lifetime,
 				    (unsigned)c->flow_tcp_lifetime};
 	in->ft = flowtrack_new(&fo, err, errlen);
@@ -470,7 +485,7 @@ static void stats(void *state, struct worker *w, char *extra, size_t len)
 	flowtrack_get_stats(in->ft, &fs);
 	size_t n = 0;
 	for (int r = 0; r < PKT__COUNT && n < len; r++)
-		n += (size_t)snprintf(extra + n, len - n, " %s=%llu", pkt_reason_name(r),
+		n += (size_t)snprintf(extra + n, len - n, " pkt_%s=%llu", pkt_reason_name(r),
 				      (unsigned long long)in->dec.n[r]);
 	if (n < len)
 		n += (size_t)snprintf(extra + n, len - n,

@@ -1,4 +1,5 @@
-/* pmacctd: libpcap packet accounting (live or pcap_savefile), one descriptor on the generic core. */
+/* pmacctd: libpcap packet accounting (live or pcap_savefile), one descriptor on the generic core.
+ */
 #include "reactor/daemon.h"
 #include "reactor/input_packet.h"
 

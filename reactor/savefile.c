@@ -44,9 +44,8 @@ static void finished(struct savefile *sf)
 	struct daemon_ctx *ctx = sf->w->ctx;
 	sf->done = 1;
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
-	       "pcap_savefile %s: end of file after %u pass%s, %llu %s%s",
-	       ctx->conf.pcap_savefile, sf->pass, sf->pass == 1 ? "" : "es",
-	       (unsigned long long)sf->w->st.datagrams,
+	       "pcap_savefile %s: end of file after %u pass%s, %llu %s%s", ctx->conf.pcap_savefile,
+	       sf->pass, sf->pass == 1 ? "" : "es", (unsigned long long)sf->w->st.datagrams,
 	       ctx->desc->input->kind == INPUT_CAPTURE ? "packets" : "datagrams",
 	       ctx->conf.pcap_savefile_wait ? "; waiting (pcap_savefile_wait)" : "");
 	if (!ctx->conf.pcap_savefile_wait)
@@ -69,9 +68,10 @@ static void on_chunk(void *arg)
 		/* end of a pass with more to go: start over, after pcap_savefile_delay */
 		n = capture_rewind(sf->cap, err, sizeof err) < 0 ? -1 : 1;
 		sf->pass += n > 0;
-		wait_usec = (uint64_t)(ctx->conf.pcap_savefile_delay > 0 ? ctx->conf.pcap_savefile_delay
-									 : 0) *
-			    1000000u;
+		wait_usec =
+		    (uint64_t)(ctx->conf.pcap_savefile_delay > 0 ? ctx->conf.pcap_savefile_delay
+								 : 0) *
+		    1000000u;
 	}
 	if (n < 0)
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "pcap_savefile %s: %s",

@@ -246,7 +246,7 @@ static void test_mpls(void **state)
 	(void)state;
 	struct fb f = {0};
 	eth(&f, 0x8847);
-	put32(&f, 1000u << 12 | 5u << 9 | 64);		/* label 1000, TC 5 */
+	put32(&f, 1000u << 12 | 5u << 9 | 64);		 /* label 1000, TC 5 */
 	put32(&f, 2000u << 12 | 0u << 9 | 1u << 8 | 63); /* label 2000, bottom */
 	size_t at = ip4(&f, SRC4, DST4, 17, 0, 0, 0);
 	udp(&f, 7, 9, 0);
@@ -279,7 +279,7 @@ static void test_mpls(void **state)
 static size_t v6_with_exts(struct fb *f, uint8_t last)
 {
 	size_t at = ip6(f, 0, 0x28, 0xabcde); /* hop-by-hop */
-	put8(f, 43);			       /* -> routing */
+	put8(f, 43);			      /* -> routing */
 	put8(f, 0);
 	put32(f, 0x01040000);
 	put16(f, 0);
