@@ -9,10 +9,29 @@
  * IPv6 flow label; IPv6 extension headers skipped), L4 fields (ports, TCP
  * flags, ICMP type/code) and, for VXLAN and GRE, the inner headers as the
  * tunnel_* fields.  packets = 1 and bytes = the original IP length are set
- * too.  Every byte is read through proto/cursor.h; nothing is allocated per
- * packet.  Non-first IPv4/IPv6 fragments get their ports from a small
- * per-decoder table of first fragments (pmacctd_frag_buffer_size), so a
- * fragmented datagram is accounted under its real ports.
+ * too (for a frame that is not IP: its wire length).
+ *
+ * pmacct's choices, kept (checked against Debian's pmacctd 1.7.7):
+ * - vlan (vlan_in) and cos are the outer tag's, also with QinQ: pmacctd
+ *   reads the first tag.  Unlike pmacctd 1.7.7, which gives up on an 802.1ad
+ *   (0x88a8) or 0x9100 outer tag, those are walked too.
+ * - etype is the network protocol found (0x0800/0x86dd, also under MPLS or
+ *   on raw-IP links), or for other frames the last ethertype read.
+ * - ICMP and ICMPv6 have ports 0: icmp_type_code is filled but FR_ICMP is
+ *   not set, as that bit makes dst_port show type/code (NetFlow's way).
+ * - A capture cut inside the transport header still gives a record, with
+ *   the fields that fit (pmacctd accounts such packets with zero ports).
+ * - Tunnels: the first VXLAN (UDP destination port 4789) or GRE (IPv4,
+ *   IPv6, Ethernet inside) level only.
+ * - MPLS: the IP version nibble under the bottom label says IPv4 or IPv6
+ *   (pmacctd 1.7.7 misreads frames with two or more labels).
+ *
+ * Every byte is read through proto/cursor.h; nothing is allocated per
+ * packet.  Non-first IPv4/IPv6 fragments get their ports (and IPv6 their
+ * transport protocol) from a bounded per-decoder table of first fragments
+ * (pmacctd_frag_buffer_size), so a fragmented datagram is accounted under
+ * its real ports; see hold_orphans for fragments that come before their
+ * first one.
  */
 #ifndef NETACCT_PROTO_PACKET_H
 #define NETACCT_PROTO_PACKET_H
@@ -26,11 +45,15 @@
 
 /* What became of a frame: one counter each (pkt_reason_name() names it). */
 enum pkt_reason {
-	PKT_OK,		/* the record was filled (IPv4 or IPv6) */
-	PKT_NOT_IP,	/* no IP header (ARP, LLC, ...): L2 fields only were filled */
-	PKT_TRUNCATED,	/* the capture ends inside a header the record needs */
-	PKT_BAD_HEADER, /* inconsistent lengths or versions */
-	PKT_FRAG_HELD,	/* a non-first fragment held for its first one (hold_orphans): no record */
+	PKT_OK,		/* the record was filled (IPv4 or IPv6; a cut transport header
+			   leaves the ports out, counted in l4_cut): account it */
+	PKT_NOT_IP,	/* no IP header (ARP, LLC, ...): L2 fields, etype (if any), packets
+			   and bytes (the wire length) were filled */
+	PKT_TRUNCATED,	/* the capture ends inside the link or IP headers (options and
+			   extension headers included): L2 fields at most, drop it */
+	PKT_BAD_HEADER, /* inconsistent lengths or versions: drop it */
+	PKT_FRAG_HELD,	/* a non-first fragment held for its first one (hold_orphans):
+			   not to be accounted now, its first fragment's record will */
 	PKT__COUNT
 };
 
