@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agg/classify.h"
 #include "conf/keys.h"
 
 /* The registry: add an output module here and `plugins:` accepts its type. */
@@ -14,15 +15,23 @@ static const struct conf_key_table *const nfacctd_tables[] = {
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
 
-static const struct conf_key_table *const pmacctd_tables[] = {
-    &conf_keys_core,   &conf_keys_pcap,	    &conf_keys_packet,
-    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+static const struct conf_key_table *const pmacctd_tables[] = {&conf_keys_core,
+							      &conf_keys_pcap,
+							      &conf_keys_packet,
+							      &classify_keys,
+							      &conf_keys_plugin,
+							      &conf_keys_obsolete,
+							      NULL};
 
 const struct conf_schema out_schema_pmacctd = {pmacctd_tables, out_plugin_types};
 
-static const struct conf_key_table *const uacctd_tables[] = {&conf_keys_core,	  &conf_keys_packet,
-							     &conf_keys_nflog,	  &conf_keys_plugin,
-							     &conf_keys_obsolete, NULL};
+static const struct conf_key_table *const uacctd_tables[] = {&conf_keys_core,
+							     &conf_keys_packet,
+							     &conf_keys_nflog,
+							     &classify_keys,
+							     &conf_keys_plugin,
+							     &conf_keys_obsolete,
+							     NULL};
 
 const struct conf_schema out_schema_uacctd = {uacctd_tables, out_plugin_types};
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agg/classify.h"
 #include "agg/flowtrack.h"
 #include "agg/mapline.h"
 #include "proto/packet.h"
@@ -40,6 +41,8 @@ struct pkt_input {
 	struct worker *w;
 	struct pkt_decoder dec;
 	struct flowtrack *ft;
+	struct classifier cls; /* nDPI, when an output aggregates `class` */
+	int classify;
 	struct flow_rec rec;
 	worker_record_fn sink;
 	int time_new;
@@ -114,6 +117,8 @@ static enum input_verdict on_frame(void *state, struct worker *w, const struct n
 		r->sampling_rate = in->rate;
 		FR_SET(r, FR_SAMPLING);
 	}
+	if (in->classify)
+		classify_packet(&in->cls, in->dec.l3, in->dec.l3_len, f->ts, r);
 	flowtrack_packet(in->ft, r, f->ts);
 	in->sink(w, r);
 	return INPUT_OK;
@@ -412,6 +417,8 @@ static void destroy(void *state)
 	nt_ev_free(in->ev_nfl);
 	nflog_source_close(in->nfl);
 	flowtrack_free(in->ft);
+	if (in->classify)
+		classify_free(&in->cls);
 	pkt_decoder_free(&in->dec);
 	free(in);
 }
@@ -441,7 +448,21 @@ static int create_common(struct worker *w, void **state, char *err, size_t errle
 	struct flowtrack_opts fo = {(size_t)c->flow_buffer_size, (unsigned)c->flow_lifetime,
 				    (unsigned)c->flow_tcp_lifetime};
 	in->ft = flowtrack_new(&fo, err, errlen);
-	return in->ft ? 0 : -1;
+	if (!in->ft)
+		return -1;
+	/* nDPI costs a flow table and a look at every packet: only when `class` is asked for */
+	const struct daemon_ctx *ctx = w->ctx;
+	for (unsigned i = 0; i < ctx->nout && !in->classify; i++)
+		in->classify = keyspec_has(&ctx->out[i].ks, "class");
+	if (in->classify) {
+		struct classify_opts co;
+		classify_opts_from_conf(&co, c);
+		if (classify_init(&in->cls, &co, err, errlen) < 0) {
+			in->classify = 0;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int create_pcap(struct worker *w, void **state, char *err, size_t errlen)
@@ -495,6 +516,14 @@ static void stats(void *state, struct worker *w, char *extra, size_t len)
 				      (unsigned long long)fs.flows, (unsigned long long)fs.active,
 				      (unsigned long long)fs.expired,
 				      (unsigned long long)fs.evicted);
+	if (in->classify && n < len)
+		n += (size_t)snprintf(extra + n, len - n,
+				      " class_flows=%llu classified=%llu class_given_up=%llu "
+				      "class_table_full=%llu",
+				      (unsigned long long)in->cls.st.flows,
+				      (unsigned long long)in->cls.st.classified,
+				      (unsigned long long)in->cls.st.given_up,
+				      (unsigned long long)in->cls.st.table_full);
 	uint64_t recv = 0, drop = 0;
 	for (unsigned i = 0; i < in->nifs; i++)
 		if (in->ifs[i].cap) {

@@ -548,3 +548,72 @@ def test_live_capture_interfaces_map_direction(tmp_path):
         got = [(r["IN_IFACE"], r["OUT_IFACE"], r["SRC_IP"], r["PACKETS"]) for r in
                read_csv(out)]
         assert got == [("0", "100", v.addr_a, "7")]
+
+
+# --------------------------------------------------------------------------
+# nDPI classification
+
+
+def classify_capture():
+    """HTTP, DNS and TLS conversations, each with its handshake and answers; returns the
+    frames and {server port: (want class, packets)}."""
+    from scapy.all import DNS, DNSQR, DNSRR
+    from scapy.layers.tls.all import TLS, TLSClientHello
+    from scapy.layers.tls.extensions import ServerName, TLS_Ext_ServerName
+    e, r = Ether(src=MAC_A, dst=MAC_B), Ether(src=MAC_B, dst=MAC_A)
+    cli, srv = "192.0.2.50", "198.51.100.80"
+
+    def tcp_conv(sport, dport, request, answer):
+        c, s = IP(src=cli, dst=srv), IP(src=srv, dst=cli)
+        cs, ss = 1000, 5000
+        return [
+            e / c / TCP(sport=sport, dport=dport, flags="S", seq=cs),
+            r / s / TCP(sport=dport, dport=sport, flags="SA", seq=ss, ack=cs + 1),
+            e / c / TCP(sport=sport, dport=dport, flags="A", seq=cs + 1, ack=ss + 1),
+            e / c / TCP(sport=sport, dport=dport, flags="PA", seq=cs + 1, ack=ss + 1) /
+            Raw(request),
+            r / s / TCP(sport=dport, dport=sport, flags="A", seq=ss + 1,
+                        ack=cs + 1 + len(request)),
+            r / s / TCP(sport=dport, dport=sport, flags="PA", seq=ss + 1,
+                        ack=cs + 1 + len(request)) / Raw(answer),
+            e / c / TCP(sport=sport, dport=dport, flags="A", seq=cs + 1 + len(request),
+                        ack=ss + 1 + len(answer)),
+        ]
+    http = tcp_conv(40080, 80, b"GET /index.html HTTP/1.1\r\nHost: www.example.org\r\n"
+                    b"User-Agent: netacct-test/1.0\r\nAccept: */*\r\n\r\n",
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n"
+                    b"\r\nhello")
+    hello = bytes(TLS(msg=[TLSClientHello(ext=[TLS_Ext_ServerName(
+        servernames=[ServerName(servername=b"www.example.org")])])]))
+    tls = tcp_conv(40443, 443, hello, b"\x15\x03\x03\x00\x02\x02\x28")
+    dns = [e / IP(src=cli, dst=srv) / UDP(sport=40053, dport=53) /
+           DNS(id=7, rd=1, qd=DNSQR(qname="www.example.org")),
+           r / IP(src=srv, dst=cli) / UDP(sport=53, dport=40053) /
+           DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname="www.example.org"),
+               an=DNSRR(rrname="www.example.org", rdata="198.51.100.81"))]
+    frames = http + dns + tls
+    return frames, {"80": ("HTTP", len(http)), "53": ("DNS", len(dns)),
+                    "443": ("TLS", len(tls))}
+
+
+def test_ndpi_classifies_http_dns_tls(tmp_path):
+    frames, want = classify_capture()
+    pcap = write(tmp_path / "apps.pcap", frames)
+    out = tmp_path / "class.csv"
+    d = run_to_end(tmp_path, savefile_config(pcap, out, ["src_port", "dst_port", "class"]))
+    if "built without nDPI" in d.log_text():
+        pytest.skip("built without nDPI")
+    rows = read_csv(out)
+    for port, (app, n) in want.items():
+        mine = [r for r in rows if port in (r["SRC_PORT"], r["DST_PORT"])]
+        assert sum(int(r["PACKETS"]) for r in mine) == n
+        classes = {r["CLASS"] for r in mine}
+        # packets before nDPI concluded are "Unknown/Unknown"; those after carry the app
+        assert "Unknown/%s" % app in classes, (port, classes)
+        assert classes <= {"Unknown/%s" % app, "Unknown/Unknown"}, (port, classes)
+    # DNS is named on its first packet, the TCP ones on their first payload
+    assert {(r["DST_PORT"], r["CLASS"]) for r in rows if r["DST_PORT"] == "53"} == \
+        {("53", "Unknown/DNS")}
+    # both directions of each conversation carry the name once it is known
+    http_back = [r for r in rows if r["SRC_PORT"] == "80" and r["CLASS"] == "Unknown/HTTP"]
+    assert http_back and sum(int(r["PACKETS"]) for r in http_back) >= 1
