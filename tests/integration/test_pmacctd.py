@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TIMEOUT, read_csv, wait_for
-from packet_util import (PMACCTD, PacketDaemon, VethPair, check_clean_exit, last_worker_stats,
+from packet_util import (PMACCTD, PacketDaemon, VethPair, check_clean_exit, last_worker_stats, sh,
                          need_netns, netacct_rows, oracle_rows, print_config, run_to_end,
                          savefile_config, wait_packets)
 
@@ -617,3 +617,41 @@ def test_ndpi_classifies_http_dns_tls(tmp_path):
     # both directions of each conversation carry the name once it is known
     http_back = [r for r in rows if r["SRC_PORT"] == "80" and r["CLASS"] == "Unknown/HTTP"]
     assert http_back and sum(int(r["PACKETS"]) for r in http_back) >= 1
+
+
+def test_live_capture_waits_for_interface(tmp_path):
+    """pcap_interface_wait: started before its interface exists, pmacctd captures on it
+    once it appears."""
+    need_netns()
+    with VethPair() as v:
+        sh("ip", "-n", v.ns_a, "link", "set", v.a, "name", v.a + "x")  # not there yet
+        out = tmp_path / "wait.csv"
+        conf = ("pcap_interface: %s\npcap_interface_wait: true\npcap_filter: udp\n"
+                "reactor_workers: 1\n" % v.a + print_config(out, ["src_host", "proto"]))
+        d = PacketDaemon(tmp_path, conf, prefix=v.exec_a())
+        d.start()
+        d.wait_log(r"waiting for it \(pcap_interface_wait\)")
+        sh("ip", "-n", v.ns_a, "link", "set", v.a + "x", "down")
+        sh("ip", "-n", v.ns_a, "link", "set", v.a + "x", "name", v.a)
+        sh("ip", "-n", v.ns_a, "link", "set", v.a, "up")
+        d.wait_log(r"interface %s is up, capturing" % v.a, timeout=TIMEOUT * 2)
+        v.send_udp_from_b(v.addr_a, 9999, 9, 10)
+        wait_packets(d, 9)
+        d.stop(signal.SIGTERM)
+        assert [(r["SRC_IP"], r["PACKETS"]) for r in read_csv(out)] == [(v.addr_b, "9")]
+
+
+def test_live_capture_pcap_protocol(tmp_path):
+    """pcap_protocol: 0x86dd captures IPv6 only (pcap_set_protocol_linux)."""
+    need_netns()
+    with VethPair() as v:
+        out = tmp_path / "proto.csv"
+        conf = ("pcap_interface: %s\npcap_protocol: 0x86dd\npcap_filter: udp\n"
+                "reactor_workers: 1\n" % v.a + print_config(out, ["src_host", "proto"]))
+        d = PacketDaemon(tmp_path, conf, prefix=v.exec_a())
+        d.start()
+        v.send_udp_from_b(v.addr_a, 9999, 5, 10)
+        v.send_udp_from_b("fd99::1", 9999, 6, 10)
+        wait_packets(d, 6)
+        d.stop(signal.SIGTERM)
+        assert [(r["SRC_IP"], r["PACKETS"]) for r in read_csv(out)] == [("fd99::2", "6")]
