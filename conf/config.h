@@ -151,6 +151,7 @@ struct conf {
 	int uacctd_group;
 	int uacctd_nl_size;
 	int uacctd_threshold;
+	int pmacctd_fanout; /* 0: worker 0 captures and hands frames to the others */
 
 	/* nDPI classification (agg/classify.c: classify_keys) */
 	int classifier_num_roots;

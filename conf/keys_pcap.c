@@ -88,6 +88,10 @@ static const struct conf_key packet_rows[] = {
     {"pcap_protocol", CT_INT, G(pcap_protocol), D_PMACCTD, "", NULL, 0, 0,
      "Capture only this ethertype (e.g. 0x0800), through pcap_set_protocol() (Linux).",
      set_ethertype, NULL},
+    CONF_ROW("pmacctd_fanout", CT_BOOL, G(pmacctd_fanout), D_PMACCTD, "true", NULL, 0, 0,
+	     "netacct: with several workers, every worker captures each interface in one "
+	     "PACKET_FANOUT group (Linux). false, or a kernel that refuses fanout: worker 0 "
+	     "captures and hands each frame to the worker of its flow."),
     CONF_ROW("pmacctd_time_new", CT_BOOL, G(nfacctd_time_new), D_PMACCTD, "false", NULL, 0, 0,
 	     "Time packets by their arrival at the daemon instead of the capture's timestamps "
 	     "(which matters when reading pcap_savefile)."),

@@ -1,6 +1,7 @@
 #include "reactor/input_packet.h"
 
 #include <net/if.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,33 @@
 #include "reactor/worker.h"
 
 #define MAX_IFACES    64
-#define READ_CHUNK    256 /* frames per capture read */
-#define READ_ROUNDS   16  /* reads per wake-up before timers get their turn */
-#define IFACE_RETRY_S 5	  /* pcap_interface_wait: seconds between attempts */
+#define READ_CHUNK    256   /* frames per capture read */
+#define READ_ROUNDS   16    /* reads per wake-up before timers get their turn */
+#define IFACE_RETRY_S 5	    /* pcap_interface_wait: seconds between attempts */
+#define MAX_WORKERS   256   /* reactor_workers' bound */
+#define RING_SLOTS    2048u /* frames in flight from the capture worker to another (hand-off) */
+#define RING_BURST    1024u /* frames a consumer takes per wake-up before yielding */
+
+/*
+ * Hand-off mode (no PACKET_FANOUT, or pmacctd_fanout: false): worker 0 alone
+ * captures and hands each frame to the worker of its host pair through that
+ * worker's ring (one producer, one consumer), so the flow state of a
+ * conversation lives on one worker.  A full ring drops the frame, counted.
+ */
+struct frame_ring {
+	struct nt_frame *meta; /* frame i's data is buf + i * slot_size */
+	uint8_t *buf;
+	size_t slot_size;
+	_Atomic unsigned head; /* the producer's */
+	_Atomic unsigned tail; /* the consumer's */
+	struct nt_ev *ev;      /* the consumer's wake-up */
+};
+
+/* Daemon-wide (pmacctd live): the mode worker 0 chose and every worker's state. */
+struct pkt_global {
+	int handoff;
+	struct pkt_input *w[MAX_WORKERS];
+};
 
 struct pkt_input;
 
@@ -56,6 +81,17 @@ struct pkt_input {
 	struct nflog_source *nfl;
 	struct nt_ev *ev_nfl;
 	int nfl_error_logged;
+
+	/* hand-off mode: worker 0 dispatches, the others consume their ring */
+	struct pkt_global *g;
+	int fanout;		 /* join a PACKET_FANOUT group */
+	int stopping;		 /* worker 0 at stop: account the backlog itself */
+	struct pkt_decoder disp; /* worker 0: finds a frame's host pair */
+	struct flow_rec disp_rec;
+	int disp_ready;
+	uint64_t pending[MAX_WORKERS / 64]; /* rings written since the last wake-ups */
+	uint64_t handed_off, handoff_dropped;
+	struct frame_ring *ring; /* workers > 0 */
 };
 
 static nt_usec wall_usec(void)
@@ -230,16 +266,126 @@ static int list_ifaces(struct pkt_input *in, const struct conf *c, char *err, si
 	return 0;
 }
 
+/* The worker of a frame's host pair (either direction; fragments follow their datagram). */
+static unsigned dispatch_target(struct pkt_input *in, const struct nt_frame *f)
+{
+	struct flow_rec *r = &in->disp_rec;
+	flow_rec_clear(r);
+	if (pkt_decode(&in->disp, f->link, f->data, f->caplen, f->wirelen, f->ts, r) != PKT_OK ||
+	    !FR_HAS(r, FR_SRC_ADDR) || !FR_HAS(r, FR_DST_ADDR))
+		return 0;
+	int c = memcmp(r->src_addr.a, r->dst_addr.a, 16);
+	const uint8_t *lo = c < 0 ? r->src_addr.a : r->dst_addr.a;
+	const uint8_t *hi = c < 0 ? r->dst_addr.a : r->src_addr.a;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (int i = 0; i < 16; i++)
+		h = (h ^ lo[i]) * 16777619u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ hi[i]) * 16777619u;
+	h = (h ^ (FR_HAS(r, FR_PROTO) ? r->proto : 0)) * 16777619u;
+	return (h ^ (h >> 16)) % in->w->ctx->nworkers;
+}
+
+static void hand_off_frame(struct pkt_input *in, unsigned t, const struct nt_frame *f)
+{
+	struct frame_ring *q = in->g->w[t]->ring;
+	unsigned head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	unsigned tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+	if (head - tail >= RING_SLOTS) {
+		in->handoff_dropped++;
+		return;
+	}
+	unsigned i = head % RING_SLOTS;
+	size_t n = f->caplen < q->slot_size ? f->caplen : q->slot_size;
+	uint8_t *slot = q->buf + (size_t)i * q->slot_size;
+	memcpy(slot, f->data, n);
+	q->meta[i] = *f;
+	q->meta[i].data = slot;
+	q->meta[i].caplen = n;
+	atomic_store_explicit(&q->head, head + 1, memory_order_release);
+	in->pending[t / 64] |= 1ull << (t % 64);
+	in->handed_off++;
+}
+
+/* After a read: wake the workers whose rings got frames. */
+static void wake_pending(struct pkt_input *in)
+{
+	for (unsigned k = 0; k < MAX_WORKERS / 64; k++)
+		while (in->pending[k]) {
+			unsigned b = (unsigned)__builtin_ctzll(in->pending[k]);
+			in->pending[k] &= in->pending[k] - 1;
+			nt_ev_trigger(in->g->w[k * 64 + b]->ring->ev);
+		}
+}
+
 static int on_capture_frame(void *arg, const struct capture_frame *cf)
 {
 	struct live_if *li = arg;
+	struct pkt_input *in = li->in;
 	struct nt_frame f = {cf->link, cf->data, cf->caplen, cf->wirelen, cf->ts, 0, 0};
 	if (li->dir_out)
 		f.out_iface = li->ifindex;
 	else
 		f.in_iface = li->ifindex;
-	worker_deliver_frame(li->in->w, &f);
+	if (in->disp_ready && !in->stopping) {
+		unsigned t = dispatch_target(in, &f);
+		if (t != in->w->id) {
+			hand_off_frame(in, t, &f);
+			return 0;
+		}
+	}
+	worker_deliver_frame(in->w, &f);
 	return 0;
+}
+
+/* A consumer's wake-up: account what worker 0 handed over. */
+static void on_ring(void *arg)
+{
+	struct pkt_input *in = arg;
+	struct frame_ring *q = in->ring;
+	unsigned tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	unsigned head = atomic_load_explicit(&q->head, memory_order_acquire);
+	if (tail == head)
+		return;
+	worker_batch_begin(in->w);
+	unsigned n = 0;
+	for (; tail != head && n < RING_BURST; tail++, n++) {
+		worker_deliver_frame(in->w, &q->meta[tail % RING_SLOTS]);
+		atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+	}
+	worker_batch_end(in->w);
+	if (tail != head)
+		nt_ev_trigger(q->ev); /* more: after the loop's other events */
+}
+
+static int open_ring(struct pkt_input *in, char *err, size_t errlen)
+{
+	const struct conf *c = &in->w->ctx->conf;
+	struct frame_ring *q = calloc(1, sizeof *q);
+	in->ring = q;
+	if (!q) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	q->slot_size = (size_t)(c->snaplen > 0 ? c->snaplen : 65535);
+	q->meta = calloc(RING_SLOTS, sizeof *q->meta);
+	q->buf = malloc((size_t)RING_SLOTS * q->slot_size);
+	q->ev = nt_ev_wakeup(in->w->loop, on_ring, in);
+	if (!q->meta || !q->buf || !q->ev) {
+		snprintf(err, errlen, "worker %u: cannot allocate its hand-off ring", in->w->id);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_ring(struct frame_ring *q)
+{
+	if (!q)
+		return;
+	nt_ev_free(q->ev);
+	free(q->meta);
+	free(q->buf);
+	free(q);
 }
 
 /* Read what the capture holds, bounded; 1 when it had nothing more. */
@@ -266,6 +412,7 @@ static int read_iface(struct live_if *li, int rounds)
 		}
 	}
 	worker_batch_end(w);
+	wake_pending(li->in);
 	return drained;
 }
 
@@ -288,7 +435,7 @@ static int open_iface(struct live_if *li, char *err, size_t errlen)
 	    /* libpcap's 2 MiB default holds a few dozen large frames: bursts would drop */
 	    .buffer_bytes = c->nfacctd_pipe_size > 0 ? c->nfacctd_pipe_size : 8 << 20,
 	};
-	if (li->in->w->ctx->nworkers > 1) /* one group per interface, shared by the workers */
+	if (li->in->fanout) /* one group per interface, shared by the workers */
 		o.fanout_group = (int)((((unsigned)getpid() & 0x3ff) << 6 | li->idx) & 0xffff) | 1;
 	if (capture_open_live(&li->cap, li->name,
 			      c->pcap_filter && *c->pcap_filter ? c->pcap_filter : NULL, &o, err,
@@ -416,6 +563,11 @@ static void destroy(void *state)
 	}
 	nt_ev_free(in->ev_nfl);
 	nflog_source_close(in->nfl);
+	free_ring(in->ring);
+	if (in->disp_ready)
+		pkt_decoder_free(&in->disp);
+	if (in->g && in->g->w[in->w->id] == in)
+		in->g->w[in->w->id] = NULL;
 	flowtrack_free(in->ft);
 	if (in->classify)
 		classify_free(&in->cls);
@@ -433,6 +585,9 @@ static int create_common(struct worker *w, void **state, char *err, size_t errle
 	}
 	*state = in;
 	in->w = w;
+	in->g = w->ctx->input_global; /* NULL but for pmacctd */
+	if (in->g && w->id < MAX_WORKERS)
+		in->g->w[w->id] = in;
 	in->sink = worker_record_sink(w);
 	in->time_new = c->nfacctd_time_new;
 	in->rate = c->sampling_rate > 1 ? (uint32_t)c->sampling_rate : 0;
@@ -472,9 +627,60 @@ static int create_pcap(struct worker *w, void **state, char *err, size_t errlen)
 	if (daemon_reads_savefile(w->ctx)) /* reactor/savefile.c feeds us */
 		return 0;
 	struct pkt_input *in = *state;
-	if (list_ifaces(in, &w->ctx->conf, err, errlen) < 0)
+	const struct conf *c = &w->ctx->conf;
+	struct pkt_global *g = in->g;
+	int several = w->ctx->nworkers > 1;
+	if (list_ifaces(in, c, err, errlen) < 0)
 		return -1;
-	return open_ifaces(in, err, errlen);
+	/* worker 0 is created first: it decides between fanout and hand-off for all */
+	if (several && w->id == 0 && !c->pmacctd_fanout)
+		g->handoff = 1;
+	if (several && w->id > 0 && g->handoff)
+		return open_ring(in, err, errlen);
+	in->fanout = several && !g->handoff;
+	char why[512];
+	if (open_ifaces(in, why, sizeof why) < 0) {
+		if (!(in->fanout && w->id == 0 && strstr(why, "PACKET_FANOUT"))) {
+			snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "%s: worker 0 captures and hands frames to the others", why);
+		for (unsigned i = 0; i < in->nifs; i++) {
+			nt_ev_free(in->ifs[i].ev_read);
+			nt_ev_free(in->ifs[i].ev_retry);
+			capture_close(in->ifs[i].cap);
+			in->ifs[i].ev_read = in->ifs[i].ev_retry = NULL;
+			in->ifs[i].cap = NULL;
+		}
+		g->handoff = 1;
+		in->fanout = 0;
+		if (open_ifaces(in, err, errlen) < 0)
+			return -1;
+	}
+	if (several && g->handoff) {
+		if (pkt_decoder_init(&in->disp, 0) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		in->disp_ready = 1;
+	}
+	return 0;
+}
+
+static int global_init_pcap(struct daemon_ctx *ctx, void **global, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (!(*global = calloc(1, sizeof(struct pkt_global)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void global_free_pcap(void *global)
+{
+	free(global);
 }
 
 static int create_nflog(struct worker *w, void **state, char *err, size_t errlen)
@@ -489,6 +695,10 @@ static void drain(void *state, struct worker *w)
 	struct pkt_input *in = state;
 	(void)w;
 	/* bounded, so a link that never pauses cannot hold up the exit */
+	in->stopping = 1; /* hand-off mode: the others may have stopped already */
+	if (in->ring)
+		for (int k = 0; k < 64; k++)
+			on_ring(in);
 	for (unsigned i = 0; i < in->nifs; i++)
 		if (in->ifs[i].ev_read)
 			for (int k = 0; k < 64 && !read_iface(&in->ifs[i], 16); k++)
@@ -524,6 +734,10 @@ static void stats(void *state, struct worker *w, char *extra, size_t len)
 				      (unsigned long long)in->cls.st.classified,
 				      (unsigned long long)in->cls.st.given_up,
 				      (unsigned long long)in->cls.st.table_full);
+	if (in->disp_ready && n < len)
+		n += (size_t)snprintf(extra + n, len - n, " handed_off=%llu handoff_dropped=%llu",
+				      (unsigned long long)in->handed_off,
+				      (unsigned long long)in->handoff_dropped);
 	uint64_t recv = 0, drop = 0;
 	for (unsigned i = 0; i < in->nifs; i++)
 		if (in->ifs[i].cap) {
@@ -574,6 +788,8 @@ const struct input_module input_pcap = {
     .proto = "pcap",
     .kind = INPUT_CAPTURE,
     .endpoint = endpoint,
+    .global_init = global_init_pcap,
+    .global_free = global_free_pcap,
     .create = create_pcap,
     .destroy = destroy,
     .frame = on_frame,

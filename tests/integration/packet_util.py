@@ -166,16 +166,19 @@ class VethPair:
         ns, dev = (self.ns_a, self.a) if which == "a" else (self.ns_b, self.b)
         return sh("ip", "netns", "exec", ns, "cat", "/sys/class/net/%s/address" % dev).strip()
 
-    def send_udp_from_b(self, dst, dport, count, size, sports=(40000,)):
+    def add_addr_b(self, addr):
+        sh("ip", "-n", self.ns_b, "addr", "add", addr + "/24", "dev", self.b)
+
+    def send_udp_from_b(self, dst, dport, count, size, sports=(40000,), src=""):
         """count datagrams of size payload bytes from each source port, sent in ns_b."""
         fam = "AF_INET6" if ":" in dst else "AF_INET"
         code = ("import socket\n"
                 "for sp in %r:\n"
                 "    s = socket.socket(socket.%s, socket.SOCK_DGRAM)\n"
-                "    s.bind(('', sp))\n"
+                "    s.bind((%r, sp))\n"
                 "    for i in range(%d):\n"
                 "        s.sendto(b'x' * %d, (%r, %d))\n"
-                "    s.close()\n" % (tuple(sports), fam, count, size, dst, dport))
+                "    s.close()\n" % (tuple(sports), fam, src, count, size, dst, dport))
         sh(*self.exec_b(), "/usr/bin/python3", "-c", code)
 
 

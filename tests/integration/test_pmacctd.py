@@ -655,3 +655,29 @@ def test_live_capture_pcap_protocol(tmp_path):
         wait_packets(d, 6)
         d.stop(signal.SIGTERM)
         assert [(r["SRC_IP"], r["PACKETS"]) for r in read_csv(out)] == [("fd99::2", "6")]
+
+
+def test_live_capture_handoff(tmp_path):
+    """pmacctd_fanout: false with 2 workers: worker 0 captures and hands each host pair's
+    frames to its worker; every packet is accounted once, and both workers take some."""
+    need_netns()
+    with VethPair() as v:
+        srcs = ["10.99.0.%d" % i for i in range(10, 18)]
+        for a in srcs:
+            v.add_addr_b(a)
+        out = tmp_path / "handoff.csv"
+        conf = ("pcap_interface: %s\npmacctd_fanout: false\npcap_filter: udp and port 9999\n"
+                "reactor_workers: 2\n" % v.a +
+                print_config(out, ["src_host", "src_port", "dst_port", "flows"]))
+        d = PacketDaemon(tmp_path, conf, prefix=v.exec_a())
+        d.start()
+        for a in srcs:
+            v.send_udp_from_b(v.addr_a, 9999, 10, 50, (40000, 40001), src=a)
+        wait_packets(d, 10 * 2 * len(srcs))
+        st = d.stats()
+        d.stop(signal.SIGTERM)
+        assert st.workers[0]["handed_off"] > 0 and st.workers[0]["handoff_dropped"] == 0
+        assert st.workers[1]["records"] == st.workers[0]["handed_off"]
+        got = {(r["SRC_IP"], r["SRC_PORT"]): (int(r["PACKETS"]), int(r["FLOWS"]))
+               for r in read_csv(out)}
+        assert got == {(a, str(p)): (10, 1) for a in srcs for p in (40000, 40001)}
