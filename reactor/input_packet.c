@@ -133,11 +133,6 @@ static enum input_verdict on_frame(void *state, struct worker *w, const struct n
 		in->malformed++;
 		return INPUT_MALFORMED;
 	}
-	/*
-	 * pmacctd accounts ICMP with ports 0; left in, ICMP type/code would
-	 * show as dst_port, which is NetFlow's convention (IE 32), not pmacctd's
-	 */
-	r->present &= ~(1ull << FR_ICMP);
 	nt_usec t = in->time_new ? wall_usec() : f->ts;
 	r->ts_arrival = t;
 	w->now_usec = t;
