@@ -681,3 +681,20 @@ def test_live_capture_handoff(tmp_path):
         got = {(r["SRC_IP"], r["SRC_PORT"]): (int(r["PACKETS"]), int(r["FLOWS"]))
                for r in read_csv(out)}
         assert got == {(a, str(p)): (10, 1) for a in srcs for p in (40000, 40001)}
+
+
+def test_command_line_flags(tmp_path):
+    """pmacct's pmacctd flags: -I savefile, -L snaplen, -c aggregate, -O/-o output."""
+    import subprocess
+    frames, lt = framed("ethernet", ip_packets())
+    pcap = write(tmp_path / "cli.pcap", frames, lt)
+    out = tmp_path / "cli.csv"
+    p = subprocess.run([str(PMACCTD), "-I", str(pcap), "-L", "96", "-c", "proto",
+                        "-O", "csv", "-o", str(out), "-r", "3600"], capture_output=True,
+                       text=True, timeout=TIMEOUT * 2, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert {r["PROTOCOL"]: int(r["PACKETS"]) for r in read_csv(out)} == \
+        {"tcp": 6, "udp": 3, "icmp": 1}
+    p = subprocess.run([str(PMACCTD), "-L", "10", "-I", str(pcap)], capture_output=True,
+                       text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    assert p.returncode != 0 and "snaplen" in p.stderr, p.stderr
