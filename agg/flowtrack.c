@@ -216,6 +216,14 @@ unsigned flowtrack_packet(struct flowtrack *ft, struct flow_rec *r, nt_usec now)
 	return opened;
 }
 
+void flowtrack_clear(struct flowtrack *ft)
+{
+	memset(ft->bucket, 0xff, (size_t)ft->nbuckets * sizeof *ft->bucket);
+	ft->head = ft->tail = ft->free_head = NIL;
+	ft->used = 0;
+	ft->st.active = 0;
+}
+
 void flowtrack_get_stats(const struct flowtrack *ft, struct flowtrack_stats *st)
 {
 	*st = ft->st;

@@ -47,6 +47,9 @@ void flowtrack_free(struct flowtrack *ft);
  */
 unsigned flowtrack_packet(struct flowtrack *ft, struct flow_rec *r, nt_usec now);
 
+/* Forget every flow (a savefile read again from its start); counters are kept. */
+void flowtrack_clear(struct flowtrack *ft);
+
 void flowtrack_get_stats(const struct flowtrack *ft, struct flowtrack_stats *st);
 
 #endif

@@ -97,6 +97,11 @@ struct input_module {
 	 * the module opened in create() on the worker's loop).  Never blocks.
 	 */
 	enum input_verdict (*frame)(void *state, struct worker *w, const struct nt_frame *f);
+	/*
+	 * INPUT_CAPTURE: pcap_savefile starts another pass (pcap_savefile_replay);
+	 * per-flow state goes, so every pass is accounted like the first.  Optional.
+	 */
+	void (*rewound)(void *state, struct worker *w);
 	/* INPUT_CAPTURE, live: at stop, read what the source already holds.  Optional. */
 	void (*drain)(void *state, struct worker *w);
 	/* INPUT_CAPTURE, live: most workers the source can feed (0: any) and the ready line's text.

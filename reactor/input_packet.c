@@ -703,6 +703,13 @@ static void drain(void *state, struct worker *w)
 			;
 }
 
+static void rewound(void *state, struct worker *w)
+{
+	struct pkt_input *in = state;
+	(void)w;
+	flowtrack_clear(in->ft);
+}
+
 static void stats(void *state, struct worker *w, char *extra, size_t len)
 {
 	struct pkt_input *in = state;
@@ -788,6 +795,7 @@ const struct input_module input_pcap = {
     .create = create_pcap,
     .destroy = destroy,
     .frame = on_frame,
+    .rewound = rewound,
     .drain = drain,
     .describe = describe_pcap,
     .stats = stats,

@@ -68,6 +68,8 @@ static void on_chunk(void *arg)
 		/* end of a pass with more to go: start over, after pcap_savefile_delay */
 		n = capture_rewind(sf->cap, err, sizeof err) < 0 ? -1 : 1;
 		sf->pass += n > 0;
+		if (n > 0 && ctx->desc->input->rewound)
+			ctx->desc->input->rewound(sf->w->in_state, sf->w);
 		wait_usec =
 		    (uint64_t)(ctx->conf.pcap_savefile_delay > 0 ? ctx->conf.pcap_savefile_delay
 								 : 0) *

@@ -132,6 +132,26 @@ static void test_sweep(void **state)
 	flowtrack_free(ft);
 }
 
+/* A cleared table (a savefile's next pass) counts every flow again. */
+static void test_clear(void **state)
+{
+	(void)state;
+	struct flowtrack *ft = mk(1, 60, 60);
+	for (uint16_t p = 0; p < 16; p++)
+		assert_int_equal(feed(ft, pkt(1, 2, p, 80, 17), SEC), 1);
+	flowtrack_clear(ft);
+	struct flowtrack_stats st;
+	flowtrack_get_stats(ft, &st);
+	assert_int_equal(st.active, 0);
+	for (uint16_t p = 0; p < 16; p++)
+		assert_int_equal(feed(ft, pkt(1, 2, p, 80, 17), SEC), 1);
+	flowtrack_get_stats(ft, &st);
+	assert_int_equal(st.flows, 32);
+	assert_int_equal(st.evicted, 0);
+	assert_int_equal(st.active, 16);
+	flowtrack_free(ft);
+}
+
 /* Packets without IP share one pseudo flow. */
 static void test_not_ip(void **state)
 {
@@ -149,7 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_directions), cmocka_unit_test(test_lifetimes),
 	    cmocka_unit_test(test_bounded),    cmocka_unit_test(test_sweep),
-	    cmocka_unit_test(test_not_ip),
+	    cmocka_unit_test(test_not_ip),     cmocka_unit_test(test_clear),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
