@@ -721,6 +721,10 @@ static void stats(void *state, struct worker *w, char *extra, size_t len)
 		n += (size_t)snprintf(extra + n, len - n, " pkt_%s=%llu", pkt_reason_name(r),
 				      (unsigned long long)in->dec.n[r]);
 	if (n < len)
+		n += (size_t)snprintf(extra + n, len - n, " frag_orphans=%llu frag_lost=%llu",
+				      (unsigned long long)in->dec.frag_orphans,
+				      (unsigned long long)in->dec.frag_lost);
+	if (n < len)
 		n += (size_t)snprintf(extra + n, len - n,
 				      " sampled_out=%llu flows=%llu flows_active=%llu "
 				      "flows_expired=%llu flows_evicted=%llu",
