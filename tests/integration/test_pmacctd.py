@@ -237,8 +237,14 @@ def frag_frames(order):
 def test_fragments_under_their_ports(tmp_path, order):
     frames, (n4, b4), (n6, b6) = frag_frames(order)
     pcap = write(tmp_path / "frags.pcap", frames)
-    rows = netacct_rows(tmp_path, pcap, ["src_host", "dst_host", "src_port", "dst_port",
-                                         "proto"])
+    out = tmp_path / "frags.csv"
+    d = run_to_end(tmp_path, savefile_config(pcap, out, ["src_host", "dst_host", "src_port",
+                                                         "dst_port", "proto"]))
+    rows = read_csv(out)
+    st = last_worker_stats(d.log_text())[0]
+    # ahead of their first fragment, the later ones wait for it and are accounted with it
+    assert (st["frag_orphans"] > 0) == (order == "reversed")
+    assert st["frag_lost"] == 0
     got = {(r["SRC_IP"], r["SRC_PORT"], r["DST_PORT"]): (int(r["PACKETS"]), int(r["BYTES"]))
            for r in rows}
     assert got == {("192.0.2.9", "5000", "6000"): (n4, b4),
