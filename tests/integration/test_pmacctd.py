@@ -8,6 +8,7 @@ pcap_savefile (replay, purges while reading, SIGTERM/SIGINT mid-file), *_time_ne
 privileges, and live capture in a network namespace over a veth pair.
 """
 import collections
+import grp
 import os
 import pwd
 import re
@@ -394,6 +395,18 @@ def test_savefile_replay(tmp_path):
     assert thrice == {k: tuple(3 * c for c in v) for k, v in once.items()}
 
 
+def test_savefile_delay_between_passes(tmp_path):
+    """pcap_savefile_delay with two passes: both passes read, each once."""
+    frames, lt = framed("ethernet", ip_packets())
+    pcap = write(tmp_path / "d.pcap", frames, lt)
+    out = tmp_path / "d.csv"
+    d = run_to_end(tmp_path, savefile_config(pcap, out, ["proto"], {
+        "pcap_savefile_delay": 1, "pcap_savefile_replay": 2}))
+    assert "end of file after 2 passes, 20 packets" in d.log_text()
+    assert {r["PROTOCOL"]: int(r["PACKETS"]) for r in read_csv(out)} == \
+        {"tcp": 12, "udp": 6, "icmp": 2}
+
+
 def test_purges_while_reading_account_every_packet(tmp_path):
     """A capture of 5 minutes with a 60 s refresh: one file per minute of capture time,
     and every packet in exactly one of them."""
@@ -466,13 +479,17 @@ def test_savefile_wait_and_privileges(tmp_path):
         os.chmod(outdir, 0o777)
         out = outdir / "w.csv"
         d = PacketDaemon(tmp_path, savefile_config(pcap, out, ["proto"], {
-            "pcap_savefile_wait": "true", "user": "nobody"}))
+            "pcap_savefile_wait": "true", "user": "nobody", "group": "nogroup"}))
         d.start()
         try:
             d.wait_log(r"end of file after 1 pass, 10 packets; waiting")
             status = Path("/proc/%d/status" % d.proc.pid).read_text()
             uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)", status, re.M)
             assert (int(uid.group(1)), int(uid.group(2))) == (nobody.pw_uid, nobody.pw_uid)
+            gid = re.search(r"^Gid:\s+(\d+)\s+(\d+)", status, re.M)
+            nogroup = grp.getgrnam("nogroup").gr_gid
+            assert (int(gid.group(1)), int(gid.group(2))) == (nogroup, nogroup)
+            assert re.search(r"^Groups:\s+%d\s*$" % nogroup, status, re.M), status
             d.stop(signal.SIGTERM)
         finally:
             d.kill()

@@ -84,3 +84,21 @@ def test_uacctd_group_needs_no_fanout_and_errors_name_it(tmp_path):
                            stdin=subprocess.DEVNULL)
         d.stop(signal.SIGTERM)
         assert p.returncode != 0 and ("NFLOG group %d" % GROUP) in p.stderr, p.stderr
+
+
+def test_uacctd_threshold_batches(tmp_path):
+    """uacctd_threshold: the kernel sends several packets per message; all are accounted."""
+    need_netns()
+    with VethPair() as v:
+        nft_log_rules(v)
+        out = tmp_path / "t.csv"
+        conf = "uacctd_group: %d\nuacctd_threshold: 4\n" % GROUP + \
+            print_config(out, ["src_host", "proto"])
+        d = PacketDaemon(tmp_path, conf, binary=UACCTD, name="uacctd", prefix=v.exec_a())
+        d.start()
+        v.send_udp_from_b(v.addr_a, 9999, 10, 20)
+        wait_packets(d, 10, timeout=TIMEOUT * 2)  # the last 2 wait for the kernel's flush
+        st = d.stats()
+        d.stop(signal.SIGTERM)
+        assert st.workers[0]["nflog_packets"] == 10
+        assert [(r["SRC_IP"], r["PACKETS"]) for r in read_csv(out)] == [(v.addr_b, "10")]
