@@ -59,7 +59,6 @@ struct live_if {
 	unsigned idx; /* position in the interface list: the fanout group */
 	struct capture *cap;
 	struct nt_ev *ev_read, *ev_retry;
-	int waiting_logged;
 };
 
 struct pkt_input {
@@ -627,6 +626,10 @@ static int create_pcap(struct worker *w, void **state, char *err, size_t errlen)
 	int several = w->ctx->nworkers > 1;
 	if (list_ifaces(in, c, err, errlen) < 0)
 		return -1;
+	if (w->id == 0 && c->pcap_interface_wait && c->user && *c->user)
+		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		       "pcap_interface_wait with user: an interface that appears after the "
+		       "privileges are dropped cannot be opened without CAP_NET_RAW");
 	/* worker 0 is created first: it decides between fanout and hand-off for all */
 	if (several && w->id == 0 && !c->pmacctd_fanout)
 		g->handoff = 1;
