@@ -32,6 +32,15 @@ static const struct {
     {'W', "pcap_savefile_wait", "true", "keep running once the capture file is read"},
     {'Z', "pcap_savefile_delay", NULL, "seconds to sleep before each pass over the file"},
     {'Y', "pcap_savefile_replay", NULL, "passes over the capture file"},
+    /* the packet daemons' (pmacct's pmacctd/uacctd flags); a flag may serve several keys,
+     * each daemon has one of them */
+    {'i', "pcap_interface", NULL, "interface to capture on"},
+    {'N', "promisc", "false", "do not put the interface in promiscuous mode"},
+    {'w', "pcap_interface_wait", "true", "wait for the interface to appear"},
+    {'L', "snaplen", NULL, "bytes captured of each packet"},
+    {'R', "pmacctd_renormalize", "true", "renormalize sampled counters"},
+    {'R', "uacctd_renormalize", "true", "renormalize sampled counters"},
+    {'g', "uacctd_group", NULL, "NFLOG group"},
 };
 
 /* Whether flag i's key is one this daemon's schema has (a flag for an absent key is no flag). */
@@ -124,7 +133,7 @@ enum cli_result cli_parse(int argc, char **argv, struct conf *c, const struct co
 			return CLI_EXIT_ERR;
 		}
 		for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
-			if (flag_keys[i].flag == opt && nlater < 64) {
+			if (flag_keys[i].flag == opt && flag_usable(i, c, d) && nlater < 64) {
 				later[nlater].idx = i;
 				later[nlater].val =
 				    flag_keys[i].fixed ? flag_keys[i].fixed : optarg;

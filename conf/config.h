@@ -180,6 +180,27 @@ struct conf {
 	int pcap_savefile_replay; /* passes over the file */
 	char *pcap_filter;
 
+	/* packet daemons: pmacctd, uacctd (conf/keys_pcap.c) */
+	char *pcap_interface;
+	char *pcap_interfaces_map;
+	int pcap_interface_wait;
+	char *pcap_direction; /* "in", "out" or "" */
+	char *pcap_ifindex;   /* sys | hash | map | none */
+	int promisc;
+	int snaplen;
+	int pcap_protocol;    /* ethertype for pcap_set_protocol(), -1: any */
+	int flow_buffer_size; /* pmacctd_flow_buffer_size: bytes of flow state per worker */
+	int flow_lifetime;    /* seconds idle before a non-TCP flow ends */
+	int flow_tcp_lifetime;
+	int frag_buffer_size; /* pmacctd_frag_buffer_size: first fragments remembered */
+	int sampling_rate;    /* 1-in-N packet sampling, 0/1: every packet */
+	char *user;	      /* drop privileges to this user after opening sources */
+	char *group;
+	int uacctd_group;
+	int uacctd_nl_size;
+	int uacctd_threshold;
+	int pmacctd_fanout; /* 0: worker 0 captures and hands frames to the others */
+
 	/* nDPI classification (agg/classify.c: classify_keys) */
 	int classifier_num_roots;
 	int classifier_max_flows;

@@ -16,5 +16,7 @@ extern const struct conf_key_table conf_keys_netflow;  /* nfacctd_*: the NetFlow
 extern const struct conf_key_table conf_keys_pcap;     /* pcap_savefile*, pcap_filter */
 extern const struct conf_key_table conf_keys_enrich;   /* networks_file, GeoIP, lookup files */
 extern const struct conf_key_table conf_keys_tagging;  /* pre_tag_map, filters, post_tag, ... */
+extern const struct conf_key_table conf_keys_packet; /* pmacctd/uacctd: capture, flows, sampling */
+extern const struct conf_key_table conf_keys_nflog;  /* uacctd_*: the NFLOG source */
 
 #endif

@@ -1,8 +1,7 @@
 /*
- * The key tables of the NetFlow/IPFIX input (nfacctd_*) and of the capture
- * input (pcap_savefile*, pcap_filter).  Their values live in struct conf;
- * the input modules point at these tables so a daemon's schema takes them
- * with the input.
+ * The key table of the NetFlow/IPFIX input (nfacctd_*); the capture keys are
+ * in conf/keys_pcap.c.  Values live in struct conf; a daemon's schema takes
+ * the table with its input.
  */
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -11,8 +10,6 @@
 #include "conf/keys.h"
 
 #define G(f) SCOPE_GLOBAL, offsetof(struct conf, f)
-
-#define D_CAPTURE (D_NFACCTD | D_SFACCTD | D_PMACCTD)
 
 /* A listen address must be a literal: resolving names at start hides typos. */
 static int set_listen_ip(const struct conf_key *k, void *base, const char *v, char *why,
@@ -85,29 +82,5 @@ static const struct conf_key netflow_rows[] = {
 	     "(see maps_refresh)."),
 };
 
-static const struct conf_key pcap_rows[] = {
-    CONF_ROW("pcap_savefile", CT_STRING, G(pcap_savefile), D_CAPTURE, "", NULL, 0, 0,
-	     "Read the data from this libpcap capture file instead of the network (nfacctd: the "
-	     "NetFlow/IPFIX datagrams in it, each exporter being the packet's source address). The "
-	     "daemon exits once the file has been read, unless pcap_savefile_wait. In pmacct an "
-	     "alternative to nfacctd_ip and nfacctd_port."),
-    CONF_ROW(
-	"pcap_savefile_wait", CT_BOOL, G(pcap_savefile_wait), D_CAPTURE, "false", NULL, 0, 0,
-	"After the last pass over pcap_savefile, keep running until a signal instead of exiting."),
-    CONF_ROW(
-	"pcap_savefile_delay", CT_INT, G(pcap_savefile_delay), D_CAPTURE, "0", NULL, 0, 86400,
-	"Seconds to sleep before each pass over pcap_savefile (for example to let a BGP session "
-	"settle first, or to leave time for a flush between passes)."),
-    CONF_ROW("pcap_savefile_replay", CT_INT, G(pcap_savefile_replay), D_CAPTURE, "1", NULL, 1,
-	     1 << 20,
-	     "Passes over pcap_savefile. With NetFlow v9/IPFIX a second pass decodes the data sets "
-	     "that came before their template the first time."),
-    CONF_ROW("pcap_filter", CT_STRING, G(pcap_filter), D_CAPTURE, "", NULL, 0, 0,
-	     "libpcap filter (tcpdump syntax, see pcap-filter(7)) applied to every captured packet "
-	     "before it is decoded."),
-};
-
 const struct conf_key_table conf_keys_netflow =
     CONF_TABLE("netflow", "The NetFlow v5/v8/v9 and IPFIX input (nfacctd).", netflow_rows);
-const struct conf_key_table conf_keys_pcap =
-    CONF_TABLE("pcap", "The capture input: reading a libpcap savefile.", pcap_rows);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agg/classify.h"
 #include "conf/keys.h"
 
 /* The registry: add an output module here and `plugins:` accepts its type. */
@@ -19,6 +20,20 @@ static const struct conf_key_table *const nfacctd_tables[] = {
     &conf_keys_tagging, &conf_keys_plugin,  &conf_keys_obsolete, NULL};
 
 const struct conf_schema out_schema_nfacctd = {nfacctd_tables, out_plugin_types};
+
+static const struct conf_key_table *const pmacctd_tables[] = {
+    &conf_keys_core,   &conf_keys_pcap,	    &conf_keys_packet,
+    &classify_keys,    &conf_keys_enrich,   &conf_keys_tagging,
+    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+
+const struct conf_schema out_schema_pmacctd = {pmacctd_tables, out_plugin_types};
+
+static const struct conf_key_table *const uacctd_tables[] = {
+    &conf_keys_core,   &conf_keys_packet,   &conf_keys_nflog,
+    &classify_keys,    &conf_keys_enrich,   &conf_keys_tagging,
+    &conf_keys_plugin, &conf_keys_obsolete, NULL};
+
+const struct conf_schema out_schema_uacctd = {uacctd_tables, out_plugin_types};
 
 const struct out_module *out_module_find(const char *type)
 {

@@ -168,6 +168,9 @@ const struct out_module *out_module_find(const char *type);
  * daemon descriptor owns its key set.
  */
 extern const struct conf_schema out_schema_nfacctd;
+/* pmacctd's (core, capture, packet) and uacctd's (core, packet, NFLOG), the same way. */
+extern const struct conf_schema out_schema_pmacctd;
+extern const struct conf_schema out_schema_uacctd;
 
 /* Set up an instance from its plugin config (key spec, module, refresh, history, cache size). */
 int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,

@@ -6,7 +6,12 @@
 
 #ifdef HAVE_PCAP
 
+#include <errno.h>
 #include <pcap/pcap.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#endif
 
 struct capture {
 	pcap_t *p;
@@ -16,7 +21,8 @@ struct capture {
 	int fd;
 	struct decap dc;
 	struct capture_stats st;
-	/* the read in progress */
+	/* the read in progress: datagrams (fn) or frames (ffn) */
+	capture_frame_fn ffn;
 	capture_fn fn;
 	void *arg;
 	int frames;
@@ -171,6 +177,12 @@ int capture_open_live(struct capture **out, const char *ifname, const char *bpf_
 		snprintf(err, errlen, "interface %s: %s", ifname, ebuf);
 		goto fail;
 	}
+#ifdef __linux__
+	if (o.protocol > 0 && pcap_set_protocol_linux(c->p, o.protocol) != 0) {
+		snprintf(err, errlen, "interface %s: cannot set pcap_protocol", ifname);
+		goto fail;
+	}
+#endif
 	if (pcap_set_snaplen(c->p, o.snaplen > 0 ? o.snaplen : 65535) != 0 ||
 	    pcap_set_promisc(c->p, o.promisc) != 0 ||
 	    pcap_set_timeout(c->p, o.timeout_ms > 0 ? o.timeout_ms : 100) != 0 ||
@@ -185,7 +197,8 @@ int capture_open_live(struct capture **out, const char *ifname, const char *bpf_
 			 pcap_geterr(c->p));
 		goto fail;
 	}
-	if (o.direction_in && pcap_setdirection(c->p, PCAP_D_IN) < 0) {
+	if ((o.direction_in || o.direction_out) &&
+	    pcap_setdirection(c->p, o.direction_in ? PCAP_D_IN : PCAP_D_OUT) < 0) {
 		snprintf(err, errlen, "interface %s: %s", ifname, pcap_geterr(c->p));
 		goto fail;
 	}
@@ -201,6 +214,22 @@ int capture_open_live(struct capture **out, const char *ifname, const char *bpf_
 	if ((c->fd = pcap_get_selectable_fd(c->p)) < 0) {
 		snprintf(err, errlen, "interface %s: no selectable descriptor", ifname);
 		goto fail;
+	}
+	if (o.fanout_group > 0) {
+#if defined(__linux__) && defined(PACKET_FANOUT)
+		/* hash on the flow (symmetric), defragmenting so fragments follow their flow */
+		uint32_t arg = ((uint32_t)o.fanout_group & 0xffffu) |
+			       ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+		if (setsockopt(pcap_fileno(c->p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) <
+		    0) {
+			snprintf(err, errlen, "interface %s: PACKET_FANOUT: %s", ifname,
+				 strerror(errno));
+			goto fail;
+		}
+#else
+		snprintf(err, errlen, "interface %s: PACKET_FANOUT: not supported here", ifname);
+		goto fail;
+#endif
 	}
 	*out = c;
 	return 0;
@@ -222,6 +251,14 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	    h->ts.tv_sec < 0 ? 0 : (nt_usec)h->ts.tv_sec * 1000000u + (nt_usec)h->ts.tv_usec;
 	c->frames++;
 	c->st.packets++;
+	if (c->ffn) {
+		struct capture_frame f = {c->dc.link, bytes, h->caplen,
+					  h->len > h->caplen ? h->len : h->caplen, ts};
+		c->st.bytes += f.wirelen;
+		if (c->ffn(c->arg, &f))
+			pcap_breakloop(c->p);
+		return;
+	}
 	if (decap_frame(&c->dc, bytes, h->caplen, ts, &u) != DECAP_DATAGRAM)
 		return;
 	struct nt_dgram d = {
@@ -232,15 +269,12 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		pcap_breakloop(c->p);
 }
 
-int capture_read(struct capture *c, int max_packets, capture_fn fn, void *arg, char *err,
-		 size_t errlen)
+static int read_some(struct capture *c, int max_packets, char *err, size_t errlen)
 {
 	if (!c->p) {
 		snprintf(err, errlen, "%s: capture is closed", c->name);
 		return -1;
 	}
-	c->fn = fn;
-	c->arg = arg;
 	c->frames = 0;
 	for (int tries = 0; tries < 2; tries++) {
 		int rv =
@@ -260,6 +294,24 @@ int capture_read(struct capture *c, int max_packets, capture_fn fn, void *arg, c
 		break;
 	}
 	return c->frames;
+}
+
+int capture_read(struct capture *c, int max_packets, capture_fn fn, void *arg, char *err,
+		 size_t errlen)
+{
+	c->fn = fn;
+	c->ffn = NULL;
+	c->arg = arg;
+	return read_some(c, max_packets, err, errlen);
+}
+
+int capture_read_frames(struct capture *c, int max_packets, capture_frame_fn fn, void *arg,
+			char *err, size_t errlen)
+{
+	c->fn = NULL;
+	c->ffn = fn;
+	c->arg = arg;
+	return read_some(c, max_packets, err, errlen);
 }
 
 int capture_rewind(struct capture *c, char *err, size_t errlen)
@@ -350,6 +402,16 @@ int capture_fd(const struct capture *c)
 
 int capture_read(struct capture *c, int max_packets, capture_fn fn, void *arg, char *err,
 		 size_t errlen)
+{
+	(void)c;
+	(void)max_packets;
+	(void)fn;
+	(void)arg;
+	return no_pcap("capture", err, errlen);
+}
+
+int capture_read_frames(struct capture *c, int max_packets, capture_frame_fn fn, void *arg,
+			char *err, size_t errlen)
 {
 	(void)c;
 	(void)max_packets;

@@ -1,11 +1,13 @@
 /*
- * Capture sources: UDP datagrams out of libpcap, from a savefile
- * (pcap_savefile) or, for pmacctd, a live interface.
- *
- * Each captured frame goes through proto/decap (link layer, IP, IPv4/IPv6
- * fragment reassembly, UDP) and every UDP datagram found is delivered as a
- * struct nt_dgram whose arrival is the packet's capture timestamp (usec), so
- * a savefile can drive the daemon's clock.  Built without libpcap, every open
+ * Capture sources: libpcap, from a savefile (pcap_savefile) or a live
+ * interface.  Two ways to read:
+ *   capture_read()        each frame goes through proto/decap (link layer, IP,
+ *                         IPv4/IPv6 fragment reassembly, UDP) and every UDP
+ *                         datagram found is delivered as a struct nt_dgram
+ *                         (nfacctd, sfacctd: the collectors' replay);
+ *   capture_read_frames() the frames themselves (pmacctd).
+ * Either way the timestamp is the packet's capture time (usec), so a
+ * savefile can drive the daemon's clock.  Built without libpcap, every open
  * fails with "built without libpcap".  A capture belongs to one thread.
  */
 #ifndef NETACCT_REACTOR_CAPTURE_H
@@ -22,7 +24,7 @@ struct capture;
 struct capture_stats {
 	uint64_t packets;	  /* frames read (past pcap_filter) */
 	uint64_t datagrams;	  /* UDP datagrams delivered */
-	uint64_t bytes;		  /* their payload bytes */
+	uint64_t bytes;		  /* their payload bytes (frames: wire bytes) */
 	uint64_t rewinds;	  /* capture_rewind() calls that succeeded */
 	uint64_t pcap_recv;	  /* live: packets the kernel saw (pcap_stats ps_recv) */
 	uint64_t pcap_drop;	  /* live: dropped for want of buffer space (ps_drop) */
@@ -31,12 +33,32 @@ struct capture_stats {
 
 /* Options of a live capture; zero fields take the defaults. */
 struct capture_live_opts {
-	int snaplen;	  /* default 65535 */
-	int promisc;	  /* default 0 */
-	int buffer_bytes; /* kernel buffer, default libpcap's */
-	int timeout_ms;	  /* default 100 (only matters without immediate mode) */
-	int direction_in; /* 1: incoming packets only */
+	int snaplen;	   /* default 65535 */
+	int promisc;	   /* default 0 */
+	int buffer_bytes;  /* kernel buffer, default libpcap's */
+	int timeout_ms;	   /* default 100 (only matters without immediate mode) */
+	int direction_in;  /* 1: incoming packets only */
+	int direction_out; /* 1: outgoing packets only */
+	int protocol;	   /* ethertype to capture (pcap_set_protocol_linux), 0: all */
+	/*
+	 * Linux PACKET_FANOUT group (1..65535, 0: none): the captures of one
+	 * group on one interface share its packets, each flow (both directions,
+	 * fragments reassembled for the hash) always on the same capture.
+	 */
+	int fanout_group;
 };
+
+/* One captured frame, valid only during the call. */
+struct capture_frame {
+	enum decap_link link;
+	const uint8_t *data;
+	size_t caplen;	/* bytes captured */
+	size_t wirelen; /* bytes on the wire */
+	nt_usec ts;
+};
+
+/* Same contract as capture_fn. */
+typedef int (*capture_frame_fn)(void *arg, const struct capture_frame *f);
 
 /*
  * A datagram, valid only during the call.  Return 0 to go on, 1 to stop the
@@ -59,7 +81,8 @@ int capture_open_savefile(struct capture **out, const char *path, const char *bp
 /*
  * Open a live capture on an interface: non-blocking, immediate mode, with a
  * selectable fd (capture_fd).  Same error contract (the error names the
- * interface; capturing needs CAP_NET_RAW).
+ * interface; capturing needs CAP_NET_RAW).  A fanout group the kernel
+ * refuses fails the open ("PACKET_FANOUT: ...").
  */
 int capture_open_live(struct capture **out, const char *ifname, const char *bpf_filter,
 		      const struct capture_live_opts *opt, char *err, size_t errlen);
@@ -75,6 +98,10 @@ int capture_fd(const struct capture *c);
  */
 int capture_read(struct capture *c, int max_packets, capture_fn fn, void *arg, char *err,
 		 size_t errlen);
+
+/* The same, delivering the frames undecoded (link type included). */
+int capture_read_frames(struct capture *c, int max_packets, capture_frame_fn fn, void *arg,
+			char *err, size_t errlen);
 
 /*
  * Savefile: start again from the first packet (pcap_savefile_replay).

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +197,14 @@ static void log_ready(struct daemon_ctx *ctx)
 		       ctx->conf.pcap_savefile, ctx->nworkers);
 		return;
 	}
+	if (in->kind == INPUT_CAPTURE) {
+		char what[512] = "";
+		if (in->describe)
+			in->describe(&ctx->conf, what, sizeof what);
+		nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
+		       "capturing %s data on %s (%u workers)", in->name, what, ctx->nworkers);
+		return;
+	}
 	in->endpoint(&ctx->conf, &ep);
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "waiting for %s data on %s:%d/%s (%u workers)", in->name,
@@ -210,7 +220,8 @@ static int check_port_free(struct daemon_ctx *ctx, char *err, size_t errlen)
 {
 	struct input_endpoint ep = {0};
 	const struct conf *c = &ctx->conf;
-	if ((c->cluster_name && *c->cluster_name) || daemon_reads_savefile(ctx))
+	if ((c->cluster_name && *c->cluster_name) || daemon_reads_savefile(ctx) ||
+	    ctx->desc->input->kind == INPUT_CAPTURE)
 		return 0;
 	ctx->desc->input->endpoint(c, &ep);
 	return port_unused(ep.ip, ep.port, ctx->desc->input->kind == INPUT_STREAM, err, errlen);
@@ -227,10 +238,80 @@ static unsigned worker_count(const struct daemon_ctx *ctx)
 	const struct conf *c = &ctx->conf;
 	if (daemon_reads_savefile(ctx))
 		return 1; /* one reader: the file's order is the order of accounting */
-	if (c->reactor_workers > 0)
-		return (unsigned)c->reactor_workers;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	long n = c->reactor_workers > 0 ? c->reactor_workers : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	/* a live packet source may not be shareable (NFLOG) or only by fanout */
+	const struct input_module *in = ctx->desc->input;
+	unsigned max = in->kind == INPUT_CAPTURE && in->max_workers ? in->max_workers(c) : 0;
+	return max && (unsigned)n > max ? max : (unsigned)n;
+}
+
+/* A name or a number: the id in *id, 0; -1 when neither. */
+static int lookup_id(const char *v, int is_group, unsigned *id)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*v && !*end) {
+		*id = (unsigned)n;
+		return 0;
+	}
+	if (is_group) {
+		struct group *g = getgrnam(v);
+		if (!g)
+			return -1;
+		*id = g->gr_gid;
+	} else {
+		struct passwd *p = getpwnam(v);
+		if (!p)
+			return -1;
+		*id = p->pw_uid;
+	}
+	return 0;
+}
+
+/*
+ * user/group: once every capture and socket is open, give up root.  The
+ * group first (setuid would forbid it after), supplementary groups cleared.
+ */
+static int drop_privileges(struct daemon_ctx *ctx, char *err, size_t errlen)
+{
+	const char *user = ctx->conf.user, *group = ctx->conf.group;
+	unsigned uid = 0, gid = 0;
+	int have_user = user && *user, have_group = group && *group;
+	if (!have_user && !have_group)
+		return 0;
+	if (have_user && lookup_id(user, 0, &uid) < 0) {
+		snprintf(err, errlen, "key 'user': no user '%s'", user);
+		return -1;
+	}
+	if (have_group && lookup_id(group, 1, &gid) < 0) {
+		snprintf(err, errlen, "key 'group': no group '%s'", group);
+		return -1;
+	}
+	if (!have_group) {
+		struct passwd *p = getpwuid((uid_t)uid);
+		if (!p) {
+			snprintf(err, errlen,
+				 "key 'user': uid %u has no entry to take its group from", uid);
+			return -1;
+		}
+		gid = p->pw_gid;
+	}
+	gid_t g = (gid_t)gid;
+	if (setgroups(1, &g) < 0 || setgid(g) < 0) {
+		snprintf(err, errlen, "key 'group': cannot switch to gid %u: %s", gid,
+			 strerror(errno));
+		return -1;
+	}
+	if (have_user && setuid((uid_t)uid) < 0) {
+		snprintf(err, errlen, "key 'user': cannot switch to uid %u: %s", uid,
+			 strerror(errno));
+		return -1;
+	}
+	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT, "running as uid %u gid %u",
+	       (unsigned)getuid(), (unsigned)getgid());
+	return 0;
 }
 
 /* Block the daemon's signals in every thread but main (libevent serves them there). */
@@ -391,7 +472,7 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 		       "%s: exporters are spread by the kernel's 4-tuple hash, so one that "
 		       "changes source port may change worker (and wait for its templates)",
 		       err);
-	if (write_pidfile(ctx, err, sizeof err) < 0) {
+	if (write_pidfile(ctx, err, sizeof err) < 0 || drop_privileges(ctx, err, sizeof err) < 0) {
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
 		goto out;
 	}

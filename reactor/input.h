@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "agg/flow.h"
+#include "proto/decap.h" /* enum decap_link */
 
 struct conf;
 struct daemon_ctx;
@@ -34,6 +35,15 @@ struct nt_dgram {
 	struct nt_addr src; /* sender (exporter) address */
 	uint16_t src_port;
 	nt_usec arrival; /* wall clock, or the capture's timestamp */
+};
+
+/* One frame as a packet source delivers it (libpcap, NFLOG, a savefile). */
+struct nt_frame {
+	enum decap_link link;
+	const uint8_t *data;
+	size_t caplen, wirelen;
+	nt_usec ts;		      /* capture time (a savefile's clock), else arrival */
+	uint32_t in_iface, out_iface; /* from the source (NFLOG, pcap_ifindex); 0: unknown */
 };
 
 enum input_kind {
@@ -80,6 +90,24 @@ struct input_module {
 	 * to worker_account().  Never blocks, never logs per record.
 	 */
 	enum input_verdict (*datagram)(void *state, struct worker *w, const struct nt_dgram *d);
+
+	/*
+	 * INPUT_CAPTURE: decode one frame on the worker's thread (from
+	 * pcap_savefile through reactor/savefile.c, or from the live source
+	 * the module opened in create() on the worker's loop).  Never blocks.
+	 */
+	enum input_verdict (*frame)(void *state, struct worker *w, const struct nt_frame *f);
+	/*
+	 * INPUT_CAPTURE: pcap_savefile starts another pass (pcap_savefile_replay);
+	 * per-flow state goes, so every pass is accounted like the first.  Optional.
+	 */
+	void (*rewound)(void *state, struct worker *w);
+	/* INPUT_CAPTURE, live: at stop, read what the source already holds.  Optional. */
+	void (*drain)(void *state, struct worker *w);
+	/* INPUT_CAPTURE, live: most workers the source can feed (0: any) and the ready line's text.
+	 */
+	unsigned (*max_workers)(const struct conf *c);
+	void (*describe)(const struct conf *c, char *buf, size_t len);
 
 	/*
 	 * INPUT_STREAM: the session callbacks (reactor/stream.h).  Each worker

@@ -11,3 +11,13 @@ nfacctd_SOURCES = reactor/nfacctd.c
 nfacctd_LDADD = $(CORE_LIBS)
 # libpcap (capture sources): empty flags on Debian, kept for other systems
 AM_CFLAGS += $(PCAP_CFLAGS)
+
+# the packet daemons: libpcap (pmacctd) and NFLOG (uacctd) sources, one decode path
+libnetacct_a_SOURCES += reactor/input_packet.c reactor/input_packet.h reactor/nflog.c reactor/nflog.h
+AM_CFLAGS += $(NFLOG_CFLAGS)
+
+sbin_PROGRAMS += pmacctd uacctd
+pmacctd_SOURCES = reactor/pmacctd.c
+pmacctd_LDADD = $(CORE_LIBS) $(NFLOG_LIBS)
+uacctd_SOURCES = reactor/uacctd.c
+uacctd_LDADD = $(CORE_LIBS) $(NFLOG_LIBS)

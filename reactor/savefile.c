@@ -31,14 +31,22 @@ static int on_datagram(void *arg, const struct nt_dgram *d)
 	return 0;
 }
 
+static int on_frame(void *arg, const struct capture_frame *cf)
+{
+	struct savefile *sf = arg;
+	struct nt_frame f = {cf->link, cf->data, cf->caplen, cf->wirelen, cf->ts, 0, 0};
+	worker_deliver_frame(sf->w, &f);
+	return 0;
+}
+
 static void finished(struct savefile *sf)
 {
 	struct daemon_ctx *ctx = sf->w->ctx;
 	sf->done = 1;
 	nt_log(&ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
-	       "pcap_savefile %s: end of file after %u pass%s, %llu datagrams%s",
-	       ctx->conf.pcap_savefile, sf->pass, sf->pass == 1 ? "" : "es",
-	       (unsigned long long)sf->w->st.datagrams,
+	       "pcap_savefile %s: end of file after %u pass%s, %llu %s%s", ctx->conf.pcap_savefile,
+	       sf->pass, sf->pass == 1 ? "" : "es", (unsigned long long)sf->w->st.datagrams,
+	       ctx->desc->input->kind == INPUT_CAPTURE ? "packets" : "datagrams",
 	       ctx->conf.pcap_savefile_wait ? "; waiting (pcap_savefile_wait)" : "");
 	if (!ctx->conf.pcap_savefile_wait)
 		daemon_request_finish(ctx);
@@ -50,12 +58,22 @@ static void on_chunk(void *arg)
 	struct daemon_ctx *ctx = sf->w->ctx;
 	char err[512];
 	worker_batch_begin(sf->w);
-	int n = capture_read(sf->cap, CHUNK, on_datagram, sf, err, sizeof err);
+	/* a packet daemon decodes the frames; a collector the UDP datagrams in them */
+	int n = ctx->desc->input->kind == INPUT_CAPTURE
+		    ? capture_read_frames(sf->cap, CHUNK, on_frame, sf, err, sizeof err)
+		    : capture_read(sf->cap, CHUNK, on_datagram, sf, err, sizeof err);
 	worker_batch_end(sf->w);
+	uint64_t wait_usec = 0;
 	if (n == 0 && (!sf->passes || sf->pass < sf->passes)) {
-		/* end of a pass with more to go: start over */
+		/* end of a pass with more to go: start over, after pcap_savefile_delay */
 		n = capture_rewind(sf->cap, err, sizeof err) < 0 ? -1 : 1;
 		sf->pass += n > 0;
+		if (n > 0 && ctx->desc->input->rewound)
+			ctx->desc->input->rewound(sf->w->in_state, sf->w);
+		wait_usec =
+		    (uint64_t)(ctx->conf.pcap_savefile_delay > 0 ? ctx->conf.pcap_savefile_delay
+								 : 0) *
+		    1000000u;
 	}
 	if (n < 0)
 		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "pcap_savefile %s: %s",
@@ -63,7 +81,7 @@ static void on_chunk(void *arg)
 	if (n <= 0)
 		finished(sf);
 	else
-		nt_ev_arm(sf->ev_chunk, 0);
+		nt_ev_arm(sf->ev_chunk, wait_usec);
 }
 
 int savefile_open(struct savefile **out, struct worker *w, char *err, size_t errlen)

@@ -278,6 +278,17 @@ void worker_deliver(struct worker *w, const struct nt_dgram *d)
 		w->st.malformed++;
 }
 
+void worker_deliver_frame(struct worker *w, const struct nt_frame *f)
+{
+	if (w->sf)
+		replay_clock(w, f->ts);
+	w->st.datagrams++;
+	w->st.bytes += f->wirelen;
+	w->now_usec = f->ts;
+	if (w->ctx->desc->input->frame(w->in_state, w, f) == INPUT_MALFORMED)
+		w->st.malformed++;
+}
+
 /* Read up to 16 batches; returns 1 when the socket has been drained. */
 static int read_batches(struct worker *w, int fd)
 {
@@ -397,6 +408,8 @@ static void on_stop(void *arg)
 			;
 		worker_batch_end(w);
 	}
+	if (!w->sf && w->ctx->desc->input->drain)
+		w->ctx->desc->input->drain(w->in_state, w); /* a live capture's backlog, likewise */
 	if (w->sf)
 		savefile_log_stop(w->sf);
 	on_stats(w); /* what this worker did, once nothing more will be read */
@@ -539,6 +552,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	} else if (ctx->desc->input->kind == INPUT_STREAM) {
 		if (open_listener(w, err, errlen) < 0)
 			return -1;
+	} else if (ctx->desc->input->kind == INPUT_CAPTURE) {
+		/* the module opened its live source on this worker's loop in create() */
 	} else if (open_socket(w, err, errlen) < 0) {
 		return -1;
 	}

@@ -109,6 +109,8 @@ void worker_free(struct worker *w);
 void worker_batch_begin(struct worker *w);
 void worker_batch_end(struct worker *w);
 void worker_deliver(struct worker *w, const struct nt_dgram *d);
+/* A captured frame to the input module (INPUT_CAPTURE); same batch rules. */
+void worker_deliver_frame(struct worker *w, const struct nt_frame *f);
 
 /*
  * Account one decoded record: the record pipeline (agg/pipeline.h), then

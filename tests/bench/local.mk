@@ -20,3 +20,8 @@ tests_bench_decode_bench_LDADD = $(CORE_LIBS)
 noinst_PROGRAMS += tests/bench/enrich_bench
 tests_bench_enrich_bench_SOURCES = tests/bench/enrich_bench.c
 tests_bench_enrich_bench_LDADD = $(CORE_LIBS)
+# pmacctd on a large capture beside Debian's pmacctd and nfpcapd (tests/bench/pcap_bench.sh).
+EXTRA_DIST += tests/bench/pcap_bench.sh tests/bench/mkpcap.py
+bench-pcap: pmacctd$(EXEEXT)
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/pcap_bench.sh
+.PHONY: bench-pcap

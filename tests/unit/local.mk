@@ -123,6 +123,14 @@ tests_unit_test_tee_SOURCES = tests/unit/test_tee.c
 tests_unit_test_tee_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_tee_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_flowtrack
+TESTS += tests/unit/test_flowtrack
+tests_unit_test_flowtrack_SOURCES = tests/unit/test_flowtrack.c
+tests_unit_test_flowtrack_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_flowtrack_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
+
+if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_packet
 TESTS += tests/unit/test_packet
 tests_unit_test_packet_SOURCES = tests/unit/test_packet.c

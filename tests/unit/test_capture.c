@@ -306,6 +306,61 @@ static void test_savefile_fragments_raw(void **state)
 	unlink(path);
 }
 
+/* Frames mode (pmacctd): every frame as captured, link type, lengths and time. */
+struct frames_got {
+	unsigned n;
+	size_t caplen[4], wirelen[4];
+	nt_usec ts[4];
+	enum decap_link link;
+};
+
+static int on_frame(void *arg, const struct capture_frame *f)
+{
+	struct frames_got *g = arg;
+	if (g->n < 4) {
+		g->caplen[g->n] = f->caplen;
+		g->wirelen[g->n] = f->wirelen;
+		g->ts[g->n] = f->ts;
+	}
+	g->link = f->link;
+	g->n++;
+	return 0;
+}
+
+static void test_savefile_frames(void **state)
+{
+	(void)state;
+	char path[64], err[256];
+	static uint8_t ippl[3000], frame[2000];
+	FILE *fp = pcap_new(path, sizeof path, 101);
+	size_t n = raw_frag(frame, ippl, 0, 1480, 1);
+	pcap_rec(fp, 1700000000, 5, frame, n);
+	n = raw_frag(frame, ippl, 1480, 100, 0);
+	pcap_rec(fp, 1700000001, 7, frame, n);
+	fclose(fp);
+	struct capture *c = NULL;
+	struct frames_got g = {0};
+	assert_int_equal(capture_open_savefile(&c, path, NULL, err, sizeof err), 0);
+	assert_int_equal(capture_read_frames(c, 10, on_frame, &g, err, sizeof err), 2);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.link, DECAP_LINK_RAW);
+	assert_int_equal(g.caplen[0], 1500);
+	assert_int_equal(g.wirelen[1], 120);
+	assert_int_equal(g.ts[1], 1700000001000007u);
+	/* the frames are not decapsulated: no datagram, no fragment held */
+	struct capture_stats st;
+	capture_get_stats(c, &st);
+	assert_int_equal(st.packets, 2);
+	assert_int_equal(st.datagrams, 0);
+	assert_int_equal(st.bytes, 1620);
+	assert_int_equal(capture_read_frames(c, 10, on_frame, &g, err, sizeof err), 0);
+	assert_int_equal(capture_rewind(c, err, sizeof err), 0);
+	assert_int_equal(capture_read_frames(c, 1, on_frame, &g, err, sizeof err), 1);
+	assert_int_equal(g.n, 3);
+	capture_close(c);
+	unlink(path);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -411,6 +466,7 @@ int main(void)
 	    cmocka_unit_test(test_filter),
 	    cmocka_unit_test(test_stop_from_callback),
 	    cmocka_unit_test(test_savefile_fragments_raw),
+	    cmocka_unit_test(test_savefile_frames),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_live_loopback),
 #endif
