@@ -1,1 +1,2 @@
 libnetacct_a_SOURCES += conf/config.c conf/config.h conf/keys.c conf/keys.h conf/keys_netflow.c
+libnetacct_a_SOURCES += conf/keys_sflow.c

@@ -146,6 +146,8 @@ const struct out_module *out_module_find(const char *type);
  * daemon descriptor owns its key set.
  */
 extern const struct conf_schema out_schema_nfacctd;
+/* sfacctd's: the core, sFlow and capture key tables and out_plugin_types. */
+extern const struct conf_schema out_schema_sfacctd;
 
 /* Set up an instance from its plugin config (key spec, module, refresh, history, cache size). */
 int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,
