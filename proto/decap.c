@@ -4,21 +4,10 @@
 #include <string.h>
 
 #include "proto/cursor.h"
+#include "proto/packet.h"
 
 #define MAX_IP_PAYLOAD 65535u
-#define MAX_VLAN_TAGS  8
-#define MAX_MPLS       16
-#define MAX_EXT_HDRS   16
-
-#define ETH_IPV4  0x0800
-#define ETH_IPV6  0x86dd
-#define ETH_VLAN  0x8100
-#define ETH_QINQ  0x88a8
-#define ETH_QINQ2 0x9100
-#define ETH_MPLS  0x8847
-#define ETH_MPLSM 0x8848
-
-#define IPPROTO_UDP_ 17
+#define IPPROTO_UDP_   17
 
 static const char *const reason_names[DECAP__COUNT] = {
     [DECAP_DATAGRAM] = "datagrams",
@@ -257,60 +246,13 @@ static enum decap_reason udp(struct cursor *c, struct decap_udp *out)
 	return DECAP_DATAGRAM;
 }
 
-static int is_ext_hdr(uint8_t nh)
-{
-	return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 135 || nh == 139 || nh == 140;
-}
-
-/*
- * Walk IPv6 extension headers from nh until a transport header.  A fragment
- * header is reported through *frag (its offset/flags/id), leaving c on the
- * fragmentable part.
- */
-struct v6frag {
-	int present;
-	uint16_t offflags;
-	uint32_t id;
-};
-
-static enum decap_reason v6_exts(struct cursor *c, uint8_t *nh, struct v6frag *frag)
-{
-	for (int i = 0; i < MAX_EXT_HDRS; i++) {
-		uint8_t next, hlen;
-		if (*nh == 44 && frag) {
-			uint8_t res;
-			if (cur_u8(c, &next) < 0 || cur_u8(c, &res) < 0 ||
-			    cur_u16(c, &frag->offflags) < 0 || cur_u32(c, &frag->id) < 0)
-				return DECAP_TRUNCATED;
-			frag->present = 1;
-			*nh = next;
-			return DECAP_DATAGRAM;
-		}
-		if (*nh == 44)
-			return DECAP_BAD_HEADER; /* a fragment header inside a reassembled payload
-						  */
-		if (!is_ext_hdr(*nh))
-			return DECAP_DATAGRAM;
-		if (cur_u8(c, &next) < 0 || cur_u8(c, &hlen) < 0)
-			return DECAP_TRUNCATED;
-		size_t skip = *nh == 51 ? ((size_t)hlen + 2) * 4 : ((size_t)hlen + 1) * 8;
-		if (cur_skip(c, skip - 2) < 0)
-			return DECAP_TRUNCATED;
-		*nh = next;
-	}
-	return DECAP_BAD_HEADER;
-}
-
 /* A reassembled payload: (IPv6: remaining extension headers, then) UDP. */
 static enum decap_reason reassembled(struct decap *d, uint8_t proto, uint32_t total,
 				     struct decap_udp *out)
 {
 	struct cursor c = cur_make(d->done, total);
-	if (out->src.family == 6) {
-		enum decap_reason r = v6_exts(&c, &proto, NULL);
-		if (r != DECAP_DATAGRAM)
-			return r == DECAP_TRUNCATED ? DECAP_BAD_HEADER : r;
-	}
+	if (out->src.family == 6 && pkt_walk_v6_exts(&c, &proto) != PW_OK)
+		return DECAP_BAD_HEADER; /* the whole payload is here: short is inconsistent */
 	if (proto != IPPROTO_UDP_)
 		return DECAP_NOT_UDP;
 	enum decap_reason r = udp(&c, out);
@@ -336,179 +278,49 @@ static enum decap_reason fragment(struct decap *d, uint32_t id, uint8_t proto, u
 	return reassembled(d, proto, total, out);
 }
 
-/* ---- network ------------------------------------------------------------- */
+/* ---- network and link: proto/packet.c's walk ----------------------------- */
 
-static enum decap_reason ipv4(struct decap *d, struct cursor *c, nt_usec ts, struct decap_udp *out)
+static enum decap_reason walk_reason(enum pkt_walk w)
 {
-	const uint8_t *h = cur_take(c, 20);
-	if (!h)
-		return DECAP_TRUNCATED;
-	if (h[0] >> 4 != 4)
-		return DECAP_BAD_HEADER;
-	size_t ihl = (size_t)(h[0] & 15) * 4;
-	uint16_t total = be16(h + 2), id = be16(h + 4), offflags = be16(h + 6);
-	uint8_t proto = h[9];
-	if (ihl < 20 || total < ihl)
-		return DECAP_BAD_HEADER;
-	if (cur_skip(c, ihl - 20) < 0)
-		return DECAP_TRUNCATED;
-	struct cursor pl;
-	/* frame shorter than the IP length: snaplen; longer: link padding */
-	if (cur_sub(c, total - ihl, &pl) < 0)
-		return DECAP_TRUNCATED;
-	memset(out, 0, sizeof *out);
-	out->src.family = out->dst.family = 4;
-	memcpy(out->src.a, h + 12, 4);
-	memcpy(out->dst.a, h + 16, 4);
-	if (proto != IPPROTO_UDP_)
-		return DECAP_NOT_UDP;
-	uint32_t off = (uint32_t)(offflags & 0x1fff) * 8;
-	int more = (offflags & 0x2000) != 0;
-	if (off || more)
-		return fragment(d, id, proto, off, more, &pl, ts, out);
-	return udp(&pl, out);
-}
-
-static enum decap_reason ipv6(struct decap *d, struct cursor *c, nt_usec ts, struct decap_udp *out)
-{
-	const uint8_t *h = cur_take(c, 40);
-	if (!h)
-		return DECAP_TRUNCATED;
-	if (h[0] >> 4 != 6)
-		return DECAP_BAD_HEADER;
-	uint16_t plen = be16(h + 4);
-	uint8_t nh = h[6];
-	if (plen == 0)
-		return DECAP_BAD_HEADER; /* jumbogram (hop-by-hop option): not for UDP export */
-	struct cursor pl;
-	if (cur_sub(c, plen, &pl) < 0)
-		return DECAP_TRUNCATED;
-	memset(out, 0, sizeof *out);
-	out->src.family = out->dst.family = 6;
-	memcpy(out->src.a, h + 8, 16);
-	memcpy(out->dst.a, h + 24, 16);
-	struct v6frag fr = {0};
-	enum decap_reason r = v6_exts(&pl, &nh, &fr);
-	if (r != DECAP_DATAGRAM)
-		return r;
-	if (fr.present) {
-		uint32_t off = fr.offflags & 0xfff8u;
-		int more = fr.offflags & 1;
-		if (off || more) {
-			/* the first fragment tells the transport; later ones cannot */
-			if (!is_ext_hdr(nh) && nh != IPPROTO_UDP_)
-				return DECAP_NOT_UDP;
-			return fragment(d, fr.id, nh, off, more, &pl, ts, out);
-		}
-		/* an atomic fragment (RFC 6946): a whole datagram */
-		r = v6_exts(&pl, &nh, NULL);
-		if (r != DECAP_DATAGRAM)
-			return r;
-	}
-	if (nh != IPPROTO_UDP_)
-		return DECAP_NOT_UDP;
-	return udp(&pl, out);
-}
-
-/* By the version nibble (raw captures, MPLS payloads). */
-static enum decap_reason ip_any(struct decap *d, struct cursor *c, nt_usec ts,
-				struct decap_udp *out)
-{
-	if (cur_left(c) < 1)
-		return DECAP_TRUNCATED;
-	switch (cur_ptr(c)[0] >> 4) {
-	case 4:
-		return ipv4(d, c, ts, out);
-	case 6:
-		return ipv6(d, c, ts, out);
-	default:
+	switch (w) {
+	case PW_OK:
+		return DECAP_DATAGRAM;
+	case PW_NOT_IP:
 		return DECAP_NOT_IP;
+	case PW_TRUNCATED:
+		return DECAP_TRUNCATED;
+	case PW_BAD:
+		break;
 	}
+	return DECAP_BAD_HEADER;
 }
 
-/* ---- link ---------------------------------------------------------------- */
-
-static enum decap_reason ethertype(struct decap *d, struct cursor *c, uint16_t type, nt_usec ts,
+static enum decap_reason frame_udp(struct decap *d, struct cursor *c, nt_usec ts,
 				   struct decap_udp *out)
 {
-	for (int tags = 0; type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ2; tags++) {
-		if (tags == MAX_VLAN_TAGS)
-			return DECAP_BAD_HEADER;
-		if (cur_skip(c, 2) < 0 || cur_u16(c, &type) < 0)
-			return DECAP_TRUNCATED;
+	struct pkt_l2 l2;
+	struct pkt_ip ip;
+	enum pkt_walk w = pkt_walk_link(d->link, c, &l2);
+	if (w == PW_OK)
+		w = pkt_walk_ip(c, l2.ipver, &ip);
+	if (w != PW_OK)
+		return walk_reason(w);
+	/* the datagram is wanted whole: a frame shorter than the IP length is snaplen */
+	if (ip.cut)
+		return DECAP_TRUNCATED;
+	memset(out, 0, sizeof *out);
+	out->src = ip.src;
+	out->dst = ip.dst;
+	if (ip.frag) {
+		/* the first fragment tells the transport; later ones cannot */
+		if (ip.proto != IPPROTO_UDP_ && (ip.version == 4 || !pkt_v6_ext_hdr(ip.proto)))
+			return DECAP_NOT_UDP;
+		return fragment(d, ip.frag_id, ip.proto, ip.frag_off, ip.frag_more, &ip.pl, ts,
+				out);
 	}
-	switch (type) {
-	case ETH_IPV4:
-		return ipv4(d, c, ts, out);
-	case ETH_IPV6:
-		return ipv6(d, c, ts, out);
-	case ETH_MPLS:
-	case ETH_MPLSM:
-		for (int n = 0; n < MAX_MPLS; n++) {
-			uint32_t label;
-			if (cur_u32(c, &label) < 0)
-				return DECAP_TRUNCATED;
-			if (label & 0x100) /* bottom of stack */
-				return ip_any(d, c, ts, out);
-		}
-		return DECAP_BAD_HEADER;
-	default:
-		return DECAP_NOT_IP;
-	}
-}
-
-/* BSD address families of IPv6 differ by OS; IPv4 is 2 everywhere. */
-static enum decap_reason null_af(struct decap *d, struct cursor *c, uint32_t af, nt_usec ts,
-				 struct decap_udp *out)
-{
-	switch (af) {
-	case 2:
-		return ipv4(d, c, ts, out);
-	case 10: /* Linux */
-	case 24: /* NetBSD, OpenBSD */
-	case 28: /* FreeBSD */
-	case 30: /* macOS */
-		return ipv6(d, c, ts, out);
-	default:
-		return DECAP_NOT_IP;
-	}
-}
-
-static enum decap_reason link_layer(struct decap *d, struct cursor *c, nt_usec ts,
-				    struct decap_udp *out)
-{
-	uint16_t type;
-	const uint8_t *p;
-	switch (d->link) {
-	case DECAP_LINK_ETHERNET:
-		if (cur_skip(c, 12) < 0 || cur_u16(c, &type) < 0)
-			return DECAP_TRUNCATED;
-		return ethertype(d, c, type, ts, out);
-	case DECAP_LINK_SLL:
-		if (cur_skip(c, 14) < 0 || cur_u16(c, &type) < 0)
-			return DECAP_TRUNCATED;
-		return ethertype(d, c, type, ts, out);
-	case DECAP_LINK_SLL2:
-		if (cur_u16(c, &type) < 0 || cur_skip(c, 18) < 0)
-			return DECAP_TRUNCATED;
-		return ethertype(d, c, type, ts, out);
-	case DECAP_LINK_RAW:
-		return ip_any(d, c, ts, out);
-	case DECAP_LINK_IPV4:
-		return ipv4(d, c, ts, out);
-	case DECAP_LINK_IPV6:
-		return ipv6(d, c, ts, out);
-	case DECAP_LINK_NULL:
-		if (!(p = cur_take(c, 4)))
-			return DECAP_TRUNCATED;
-		/* host byte order of the capturing machine: the family is < 256 */
-		return null_af(d, c, p[0] ? p[0] : be32(p), ts, out);
-	case DECAP_LINK_LOOP:
-		if (!(p = cur_take(c, 4)))
-			return DECAP_TRUNCATED;
-		return null_af(d, c, be32(p), ts, out);
-	}
-	return DECAP_NOT_IP;
+	if (ip.proto != IPPROTO_UDP_)
+		return DECAP_NOT_UDP;
+	return udp(&ip.pl, out);
 }
 
 enum decap_reason decap_frame(struct decap *d, const uint8_t *frame, size_t caplen, nt_usec ts,
@@ -519,7 +331,7 @@ enum decap_reason decap_frame(struct decap *d, const uint8_t *frame, size_t capl
 	if (d->frags)
 		frag_expire(d, ts);
 	d->st.frames++;
-	enum decap_reason r = link_layer(d, &c, ts, out ? out : &tmp);
+	enum decap_reason r = frame_udp(d, &c, ts, out ? out : &tmp);
 	d->st.n[r]++;
 	return r;
 }

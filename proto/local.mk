@@ -1,5 +1,5 @@
 libnetacct_a_SOURCES += proto/cursor.h proto/netflow.c proto/netflow.h proto/netflow_v5.c \
 	proto/netflow_v8.c proto/netflow_v9.c proto/nf_template.c proto/nf_template.h \
 	proto/nf_sampling.c proto/nf_sampling.h proto/nf_templates_file.c \
-	proto/nf_templates_file.h proto/decap.c proto/decap.h
+	proto/nf_templates_file.h proto/decap.c proto/decap.h proto/packet.c proto/packet.h
 libnetacct_a_SOURCES += proto/sflow.c proto/sflow.h

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "agg/flow.h"
+#include "proto/cursor.h"
 #include "proto/decap.h" /* enum decap_link: the link types */
 
 /* What became of a frame: one counter each (pkt_reason_name() names it). */
@@ -29,6 +30,7 @@ enum pkt_reason {
 	PKT_NOT_IP,	/* no IP header (ARP, LLC, ...): L2 fields only were filled */
 	PKT_TRUNCATED,	/* the capture ends inside a header the record needs */
 	PKT_BAD_HEADER, /* inconsistent lengths or versions */
+	PKT_FRAG_HELD,	/* a non-first fragment held for its first one (hold_orphans): no record */
 	PKT__COUNT
 };
 
@@ -39,13 +41,38 @@ struct pkt_frag; /* first-fragment table entry (proto/packet.c) */
 /* Per-worker decoder state: counters and the first-fragment table. */
 struct pkt_decoder {
 	uint64_t n[PKT__COUNT];
-	struct pkt_frag *frags; /* ring of recent first fragments */
+	struct pkt_frag *frags; /* hash table of recent fragmented datagrams */
 	unsigned nfrags, frag_cap;
+	/*
+	 * pmacctd's way with a non-first fragment that comes before its first
+	 * one: hold it (PKT_FRAG_HELD, no record) and add its packet and bytes
+	 * to the first fragment's record.  Off (the default, right for sampled
+	 * sFlow headers where the first fragment is rarely sampled): such a
+	 * fragment is recorded at once, without ports.  Set after init.
+	 */
+	uint8_t hold_orphans;
+	uint64_t frag_orphans; /* non-first fragments whose first one was not known */
+	uint64_t frag_lost;    /* held fragments dropped unaccounted (evicted, expired) */
+	uint64_t l4_cut;       /* IP records whose transport header the capture cut */
+	/*
+	 * After pkt_decode() returned PKT_OK: the outer IP header and the
+	 * captured bytes of its packet (at most the IP length), for the nDPI
+	 * classifier.  Points into the frame.
+	 */
+	const uint8_t *l3;
+	size_t l3_len;
 };
 
-/* frag_cap: first fragments remembered (0 = default 1024). 0, or -1 (no memory). */
+/*
+ * frag_cap: fragmented datagrams remembered (0 = default 1024; see
+ * pkt_frag_entry_size() to turn pmacctd_frag_buffer_size into entries).
+ * 0, or -1 (no memory).
+ */
 int pkt_decoder_init(struct pkt_decoder *d, unsigned frag_cap);
 void pkt_decoder_free(struct pkt_decoder *d);
+
+/* Bytes one first-fragment table entry takes. */
+size_t pkt_frag_entry_size(void);
 
 /*
  * Decode caplen bytes of a frame whose original length was wirelen, captured
@@ -55,5 +82,69 @@ void pkt_decoder_free(struct pkt_decoder *d);
  */
 enum pkt_reason pkt_decode(struct pkt_decoder *d, enum decap_link link, const uint8_t *frame,
 			   size_t caplen, size_t wirelen, nt_usec ts, struct flow_rec *r);
+
+/*
+ * ---- the link-layer and IP-header walk (shared with proto/decap.c) ----
+ *
+ * Both decoders read frames with these, so a link type, a tag or an
+ * extension header is taught to both at once.  Results: PW_OK, or why not.
+ */
+enum pkt_walk { PW_OK, PW_NOT_IP, PW_TRUNCATED, PW_BAD };
+
+#define PKT_MAX_VLAN_TAGS 8
+#define PKT_MAX_MPLS	  16
+
+/* What the link layer said. */
+struct pkt_l2 {
+	uint8_t macs; /* 2: both MACs (Ethernet), 1: source only (SLL/SLL2), 0: none */
+	uint8_t dst_mac[6], src_mac[6];
+	uint8_t nvlan;		    /* VLAN tags crossed (802.1Q, 802.1ad, 0x9100) */
+	uint16_t vlan_tci[2];	    /* the outer two tags' TCI, outermost first */
+	uint16_t etype;		    /* the last ethertype read (0: none, e.g. raw IP) */
+	uint8_t nmpls;		    /* MPLS label stack entries crossed */
+	uint32_t mpls[FR_MPLS_MAX]; /* the top ones, as on the wire */
+	uint8_t ipver;		    /* PW_OK: 4 or 6, the cursor is on that IP header */
+};
+
+/* Link header of a frame of type link: on PW_OK c is at the IP header. */
+enum pkt_walk pkt_walk_link(enum decap_link link, struct cursor *c, struct pkt_l2 *l2);
+
+/* The rest of an Ethernet header from its (first) ethertype: tags, MPLS. */
+enum pkt_walk pkt_walk_ether(struct cursor *c, uint16_t type, struct pkt_l2 *l2);
+
+/* What an IPv4 or IPv6 header said. */
+struct pkt_ip {
+	uint8_t version;
+	uint8_t proto;	   /* IPv4 protocol; IPv6: the header after the extension headers */
+	uint8_t tos;	   /* IPv4 ToS, IPv6 traffic class */
+	uint8_t cut;	   /* the capture ends before the IP length does */
+	uint8_t frag;	   /* a fragment (IPv6: not an atomic one); pl is its fragment data */
+	uint8_t frag_more; /* more fragments follow */
+	uint32_t frag_off; /* fragment offset in bytes */
+	uint32_t frag_id;  /* IPv4 identification or IPv6 fragment id */
+	uint32_t len;	   /* IPv4 total length; IPv6 40 + payload length */
+	uint32_t flow_label;
+	struct nt_addr src, dst;
+	const uint8_t *hdr; /* the IP header */
+	struct cursor pl;   /* the payload after the headers */
+};
+
+/*
+ * One IP header (version 4 or 6; 0 = by the version nibble) with IPv4
+ * options or IPv6 extension headers, up to a fragment header (IPv6 atomic
+ * fragments are walked through).  On PW_OK ip->pl is the payload, cut at the IP length (padding
+ * dropped) and at the capture (ip->cut).  A non-IP version nibble is PW_NOT_IP (0) or PW_BAD.
+ */
+enum pkt_walk pkt_walk_ip(struct cursor *c, uint8_t version, struct pkt_ip *ip);
+
+/*
+ * IPv6 extension headers (hop-by-hop, routing, destination options, AH,
+ * mobility, HIP, shim6) from next header *nh until a transport header;
+ * a fragment header here is PW_BAD, one running out of c PW_TRUNCATED.
+ */
+enum pkt_walk pkt_walk_v6_exts(struct cursor *c, uint8_t *nh);
+
+/* Whether IPv6 next header nh is one of those extension headers. */
+int pkt_v6_ext_hdr(uint8_t nh);
 
 #endif

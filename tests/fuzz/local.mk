@@ -101,7 +101,7 @@ CLEANFILES += tests/fuzz/afl_nf9
 # `make fuzz-decap`, as fuzz-nf9: libFuzzer over tests/fuzz/corpus/decap,
 # new inputs into tests/fuzz/work-decap; replay_decap replays the corpus
 # under `make check`.
-FUZZ_DECAP_SRCS = $(srcdir)/tests/fuzz/fuzz_decap.c $(srcdir)/proto/decap.c
+FUZZ_DECAP_SRCS = $(srcdir)/tests/fuzz/fuzz_decap.c $(srcdir)/proto/decap.c $(srcdir)/proto/packet.c
 
 check_PROGRAMS += tests/fuzz/replay_decap
 TESTS += tests/fuzz/replay_decap
