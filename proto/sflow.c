@@ -223,6 +223,8 @@ static void text_add(char *buf, size_t *len, const char *s)
 	if (*len >= SF_TEXT_MAX - 1)
 		return; /* full, already marked */
 	if (*len + n >= SF_TEXT_MAX - 1) {
+		/* what fits, then the mark: always SF_TEXT_MAX - 1 characters */
+		memcpy(buf + *len, s, SF_TEXT_MAX - 2 - *len);
 		buf[SF_TEXT_MAX - 2] = '+';
 		buf[SF_TEXT_MAX - 1] = '\0';
 		*len = SF_TEXT_MAX - 1;
@@ -752,6 +754,9 @@ static enum sf_err rd_v5_records(struct sf_collector *c, struct sf_agent *a, str
 			return e;
 		if (!known)
 			a->st.skipped++;
+		else if (cur_left(&rc))
+			return SF_ERR_RECORD_LENGTH; /* a known record of another size: the length
+							lies */
 	}
 	return SF_OK;
 }
@@ -779,6 +784,8 @@ static enum sf_err rd_v5_flow_sample(struct sf_collector *c, struct sf_agent *a,
 	enum sf_err e = rd_v5_records(c, a, cur, &s);
 	if (e != SF_OK)
 		return e;
+	if (cur_left(cur))
+		return SF_ERR_SAMPLE_LENGTH; /* bytes the records do not account for */
 	a->st.flow_samples++;
 	emit_sample(c, a, &s, dgram_seq, arrival);
 	return SF_OK;
@@ -979,10 +986,14 @@ static enum sf_err rd_v5_counter_sample(struct sf_collector *c, struct sf_agent 
 			}
 			if (rd_counter_block(&rc, &k, (enum sf_counter_type)fmt) < 0)
 				return SF_ERR_TRUNCATED;
+			if (cur_left(&rc))
+				return SF_ERR_RECORD_LENGTH;
 			if (pass == 1)
 				counters_out(c, &k);
 		}
 	}
+	if (cur_left(cur))
+		return SF_ERR_SAMPLE_LENGTH;
 	a->st.counter_samples++;
 	return SF_OK;
 }

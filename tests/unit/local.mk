@@ -123,3 +123,11 @@ tests_unit_test_packet_SOURCES = tests/unit/test_packet.c
 tests_unit_test_packet_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_packet_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_sflow
+TESTS += tests/unit/test_sflow
+tests_unit_test_sflow_SOURCES = tests/unit/test_sflow.c
+tests_unit_test_sflow_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_sflow_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
