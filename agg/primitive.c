@@ -688,6 +688,100 @@ static const struct primitive history_row = {
     "stamp_inserted",		"stamp_inserted", "STAMP_INSERTED", 8, 22,
     "time bin start (history)", ext_bin,	  ren_bin,	    0, 0};
 
+/* ---- L2 and tunnel extractors (packet headers: proto/packet.c, sFlow) ---- */
+
+static void ext_cos(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		    const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = r->cos;
+}
+
+static void ext_etype(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		      const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->etype, 2);
+}
+
+/* pmacct prints the ethertype as bare hex text ("800", "86dd") */
+static void ren_etype(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		      struct prim_val *v)
+{
+	(void)f;
+	(void)o;
+	uint16_t t;
+	memcpy(&t, k, 2);
+	v->kind = PV_STR;
+	snprintf(v->s, sizeof v->s, "%x", t);
+}
+
+static void ext_tun_smac(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, r->tunnel_src_mac, 6);
+}
+
+static void ext_tun_dmac(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, r->tunnel_dst_mac, 6);
+}
+
+static void ext_tun_src(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	put_addr(k, &r->tunnel_src_addr);
+}
+
+static void ext_tun_dst(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	put_addr(k, &r->tunnel_dst_addr);
+}
+
+static void ext_tun_proto(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = r->tunnel_proto;
+}
+
+static void ext_tun_tos(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	k[0] = r->tunnel_tos;
+}
+
+static void ext_tun_sport(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->tunnel_src_port, 2);
+}
+
+static void ext_tun_dport(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->tunnel_dst_port, 2);
+}
+
 /* ---- user-defined primitives ------------------------------------------- */
 
 static void ext_custom(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
@@ -852,6 +946,26 @@ static const struct primitive builtins[] = {
     /* ---- tagging: tag, tag2, label (pre_tag_map, post_tag) ---- */
 
     /* ---- L2 and tunnel primitives: cos, etype, tunnel_* (packet headers) ---- */
+    {"cos", "cos", "COS", 1, 5, "Ethernet CoS, 802.1p priority of the outer VLAN tag", ext_cos,
+     ren_uint, 0, PRES(FR_COS)},
+    {"etype", "etype", "ETYPE", 2, 7, "Ethertype (network protocol)", ext_etype, ren_etype, 0,
+     PRES(FR_ETYPE)},
+    {"tunnel_src_mac", "tunnel_mac_src", "TUNNEL_SRC_MAC", 6, 19, "Tunnel inner source MAC",
+     ext_tun_smac, ren_mac, 0, PRES(FR_TUNNEL_MAC)},
+    {"tunnel_dst_mac", "tunnel_mac_dst", "TUNNEL_DST_MAC", 6, 19, "Tunnel inner destination MAC",
+     ext_tun_dmac, ren_mac, 0, PRES(FR_TUNNEL_MAC)},
+    {"tunnel_src_host", "tunnel_ip_src", "TUNNEL_SRC_IP", 17, 47,
+     "Tunnel inner source IPv4/IPv6 address", ext_tun_src, ren_addr, 0, PRES(FR_TUNNEL_ADDR)},
+    {"tunnel_dst_host", "tunnel_ip_dst", "TUNNEL_DST_IP", 17, 47,
+     "Tunnel inner destination IPv4/IPv6 address", ext_tun_dst, ren_addr, 0, PRES(FR_TUNNEL_ADDR)},
+    {"tunnel_proto", "tunnel_ip_proto", "TUNNEL_PROTOCOL", 1, 16, "Tunnel inner IP protocol",
+     ext_tun_proto, ren_proto, 0, PRES(FR_TUNNEL_ADDR)},
+    {"tunnel_tos", "tunnel_tos", "TUNNEL_TOS", 1, 11, "Tunnel inner IP ToS", ext_tun_tos, ren_uint,
+     0, PRES(FR_TUNNEL_ADDR)},
+    {"tunnel_src_port", "tunnel_port_src", "TUNNEL_SRC_PORT", 2, 16,
+     "Tunnel inner source TCP/UDP port", ext_tun_sport, ren_uint, 0, PRES(FR_TUNNEL_PORTS)},
+    {"tunnel_dst_port", "tunnel_port_dst", "TUNNEL_DST_PORT", 2, 16,
+     "Tunnel inner destination TCP/UDP port", ext_tun_dport, ren_uint, 0, PRES(FR_TUNNEL_PORTS)},
 
     /* ---- BGP-ish primitives from sFlow: peer_*_as, as_path, std_comm, local_pref ---- */
     {"peer_src_as", "peer_as_src", "PEER_SRC_AS", 4, 12, "Peer source ASN (sFlow gateway record)",

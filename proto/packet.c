@@ -20,9 +20,9 @@
 
 #define VXLAN_PORT 4789
 
-#define MAX_EXT_HDRS	 16
-#define FRAG_DEFAULT	 1024u
-#define FRAG_PROBE	 4u
+#define MAX_EXT_HDRS	16
+#define FRAG_DEFAULT	1024u
+#define FRAG_PROBE	4u
 #define FRAG_TIMEOUT_US 60000000u /* a datagram's fragments are forgotten after 60 s */
 
 static const char *const reason_names[PKT__COUNT] = {
@@ -423,8 +423,8 @@ static void gre(struct pkt_decoder *d, struct cursor *c, struct flow_rec *r)
 	uint16_t flags = be16(h), type = be16(h + 2);
 	if ((flags & 7) != 0 || (flags & 0x4000)) /* PPTP's version 1, source routing */
 		return;
-	size_t opt = ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) +
-		     ((flags & 0x1000) ? 4 : 0);
+	size_t opt =
+	    ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) + ((flags & 0x1000) ? 4 : 0);
 	if (cur_skip(c, opt) < 0)
 		return;
 	if (type == ETH_IPV4)
@@ -505,7 +505,8 @@ static void decode_inner_ip(struct pkt_decoder *d, struct cursor *c, uint8_t ver
 	r->tunnel_dst_addr = ip.dst;
 	r->tunnel_tos = ip.tos;
 	uint8_t nh = ip.proto;
-	if (ip.frag && ip.frag_off == 0 && ip.version == 6 && pkt_walk_v6_exts(&ip.pl, &nh) != PW_OK)
+	if (ip.frag && ip.frag_off == 0 && ip.version == 6 &&
+	    pkt_walk_v6_exts(&ip.pl, &nh) != PW_OK)
 		nh = ip.proto;
 	r->tunnel_proto = nh;
 	FR_SET(r, FR_TUNNEL_ADDR);
@@ -532,10 +533,14 @@ static void set_layer(struct flow_rec *r, const struct layer *l)
 		r->tcp_flags = l->tcp_flags;
 		FR_SET(r, FR_TCP_FLAGS);
 	}
-	if (l->has_icmp) {
+	/*
+	 * The type/code is kept, but FR_ICMP stays clear: with it set,
+	 * agg/primitive.c shows type/code as dst_port (the NetFlow
+	 * convention), while pmacctd and sfacctd show ports 0 for ICMP
+	 * (checked with Debian's pmacctd 1.7.7).
+	 */
+	if (l->has_icmp)
 		r->icmp_type_code = l->icmp;
-		FR_SET(r, FR_ICMP);
-	}
 }
 
 /* A non-first fragment: the first one's transport fields, if known. */

@@ -9,10 +9,23 @@
  * IPv6 flow label; IPv6 extension headers skipped), L4 fields (ports, TCP
  * flags, ICMP type/code) and, for VXLAN and GRE, the inner headers as the
  * tunnel_* fields.  packets = 1 and bytes = the original IP length are set
- * too.  Every byte is read through proto/cursor.h; nothing is allocated per
- * packet.  Non-first IPv4/IPv6 fragments get their ports from a small
- * per-decoder table of first fragments (pmacctd_frag_buffer_size), so a
- * fragmented datagram is accounted under its real ports.
+ * too (for a frame that is not IP: its wire length).
+ *
+ * pmacct's choices, kept (checked against Debian's pmacctd 1.7.7):
+ * - vlan (vlan_in) and cos are the outer tag's, also with QinQ: pmacctd
+ *   reads the first tag.  Unlike pmacctd 1.7.7, which gives up on an 802.1ad
+ *   (0x88a8) or 0x9100 outer tag, those are walked too.
+ * - etype is the network protocol found (0x0800/0x86dd, also under MPLS or
+ *   on raw-IP links), or for other frames the last ethertype read.
+ * - ICMP and ICMPv6 have ports 0: icmp_type_code is filled but FR_ICMP is
+ *   not set, as that bit makes dst_port show type/code (NetFlow's way).
+ * - A capture cut inside the transport header still gives a record, with
+ *   the fields that fit (pmacctd accounts such packets with zero ports).
+ * - Tunnels: the first VXLAN (UDP destination port 4789) or GRE (IPv4,
+ *   IPv6, Ethernet inside) level only.  Every byte is read through proto/cursor.h; nothing is
+ * allocated per packet.  Non-first IPv4/IPv6 fragments get their ports from a small per-decoder
+ * table of first fragments (pmacctd_frag_buffer_size), so a fragmented datagram is accounted under
+ * its real ports.
  */
 #ifndef NETACCT_PROTO_PACKET_H
 #define NETACCT_PROTO_PACKET_H

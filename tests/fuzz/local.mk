@@ -120,6 +120,30 @@ fuzz-decap: tests/fuzz/fuzz_decap
 .PHONY: fuzz-decap
 CLEANFILES += tests/fuzz/fuzz_decap
 
+# ---- fuzzing: packet headers to flow records (proto/packet.c) ----
+# `make fuzz-packet`, as fuzz-decap: libFuzzer over tests/fuzz/corpus/packet
+# (seeds from gen_corpus_packet.py), new inputs into tests/fuzz/work-packet;
+# replay_packet replays the corpus under `make check`.
+FUZZ_PACKET_SRCS = $(srcdir)/tests/fuzz/fuzz_packet.c $(srcdir)/proto/packet.c
+
+check_PROGRAMS += tests/fuzz/replay_packet
+TESTS += tests/fuzz/replay_packet
+tests_fuzz_replay_packet_SOURCES = tests/fuzz/fuzz_packet.c tests/fuzz/replay_main.c
+tests_fuzz_replay_packet_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"packet"'
+tests_fuzz_replay_packet_LDADD = $(CORE_LIBS)
+EXTRA_DIST += tests/fuzz/gen_corpus_packet.py
+
+tests/fuzz/fuzz_packet: $(FUZZ_PACKET_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -include $(top_builddir)/config.h -I$(top_srcdir) \
+	  -I$(top_builddir) $(FUZZ_PACKET_SRCS) -o $@
+
+fuzz-packet: tests/fuzz/fuzz_packet
+	@mkdir -p tests/fuzz/work-packet
+	./tests/fuzz/fuzz_packet -runs=$(FUZZ_RUNS) tests/fuzz/work-packet $(srcdir)/tests/fuzz/corpus/packet
+.PHONY: fuzz-packet
+CLEANFILES += tests/fuzz/fuzz_packet
+
 # ---- fuzzing: the sFlow decoder (proto/sflow.c and the packet decoder behind it) ----
 # `make fuzz-sflow`, as fuzz-nf9: libFuzzer over tests/fuzz/corpus/sflow (seeds
 # from gen_corpus_sflow.py), new inputs into tests/fuzz/work-sflow;

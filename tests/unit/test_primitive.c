@@ -53,6 +53,23 @@ static void v6(struct nt_addr *a, const uint8_t bytes[16])
 static const uint8_t V6A[16] = {0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0x12, 0x34,
 				0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x00, 0x01};
 
+/* L2 and tunnel fields (packet headers): cos, etype, the tunnel's inner headers */
+static void l2_tunnel_fields(struct flow_rec *r)
+{
+	static const uint8_t tsmac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x02};
+	static const uint8_t tdmac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x03};
+	r->cos = 5;
+	r->etype = 0x86dd;
+	memcpy(r->tunnel_src_mac, tsmac, 6);
+	memcpy(r->tunnel_dst_mac, tdmac, 6);
+	v4(&r->tunnel_src_addr, 10, 10, 0, 1);
+	v6(&r->tunnel_dst_addr, V6A);
+	r->tunnel_proto = 17;
+	r->tunnel_tos = 0x28;
+	r->tunnel_src_port = 4789;
+	r->tunnel_dst_port = 53;
+}
+
 #define T_START 1700000000123456ull /* 2023-11-14 22:13:20.123456 UTC */
 
 static void base_rec(struct flow_rec *r)
@@ -98,6 +115,7 @@ static void base_rec(struct flow_rec *r)
 	r->export_version = 5;
 	r->export_seqno = 123456;
 	r->export_sysid = 0x0307;
+	l2_tunnel_fields(r);
 	r->present = ~0ull;
 }
 
@@ -436,6 +454,59 @@ static void test_render_plain(void **state)
 	struct prim_val v;
 	one("src_as", &o, &r, &v);
 	assert_int_equal(v.u, 4200000000u);
+}
+
+static void test_l2_tunnel_primitives(void **state)
+{
+	(void)state;
+	struct flow_rec r;
+	base_rec(&r);
+	struct prim_opts o = {0};
+	expect("cos", &o, &r, PV_UINT, "5");
+	expect("etype", &o, &r, PV_STR, "86dd"); /* bare hex, as pmacct */
+	expect("tunnel_src_mac", &o, &r, PV_STR, "02:42:ac:11:00:02");
+	expect("tunnel_dst_mac", &o, &r, PV_STR, "02:42:ac:11:00:03");
+	expect("tunnel_src_host", &o, &r, PV_ADDR, "10.10.0.1");
+	expect("tunnel_dst_host", &o, &r, PV_ADDR, "2001:db8:abcd:1234:5678:9abc:def0:1");
+	expect("tunnel_proto", &o, &r, PV_STR, "udp");
+	expect("tunnel_tos", &o, &r, PV_UINT, "40");
+	expect("tunnel_src_port", &o, &r, PV_UINT, "4789");
+	expect("tunnel_dst_port", &o, &r, PV_UINT, "53");
+	r.etype = 0x800;
+	expect("etype", &o, &r, PV_STR, "800");
+
+	/* pmacct's JSON and CSV names */
+	static const struct {
+		const char *name, *json, *csv;
+	} names[] = {
+	    {"cos", "cos", "COS"},
+	    {"etype", "etype", "ETYPE"},
+	    {"tunnel_src_mac", "tunnel_mac_src", "TUNNEL_SRC_MAC"},
+	    {"tunnel_dst_mac", "tunnel_mac_dst", "TUNNEL_DST_MAC"},
+	    {"tunnel_src_host", "tunnel_ip_src", "TUNNEL_SRC_IP"},
+	    {"tunnel_dst_host", "tunnel_ip_dst", "TUNNEL_DST_IP"},
+	    {"tunnel_proto", "tunnel_ip_proto", "TUNNEL_PROTOCOL"},
+	    {"tunnel_tos", "tunnel_tos", "TUNNEL_TOS"},
+	    {"tunnel_src_port", "tunnel_port_src", "TUNNEL_SRC_PORT"},
+	    {"tunnel_dst_port", "tunnel_port_dst", "TUNNEL_DST_PORT"},
+	};
+	size_t n;
+	const struct primitive *p = prim_builtins(&n);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t j = 0;
+		while (j < n && strcmp(p[j].name, names[i].name) != 0)
+			j++;
+		assert_true(j < n);
+		assert_string_equal(p[j].json, names[i].json);
+		assert_string_equal(p[j].csv, names[i].csv);
+	}
+
+	/* a record without a tunnel keys all tunnel_* as zero */
+	r.present &= ~(1ull << FR_TUNNEL_ADDR | 1ull << FR_TUNNEL_PORTS | 1ull << FR_TUNNEL_MAC);
+	expect("tunnel_src_host", &o, &r, PV_ADDR, "");
+	expect("tunnel_proto", &o, &r, PV_STR, "ip");
+	expect("tunnel_dst_port", &o, &r, PV_UINT, "0");
+	expect("tunnel_src_mac", &o, &r, PV_STR, "00:00:00:00:00:00");
 }
 
 static void test_render_all_builtins_together(void **state)
@@ -1103,6 +1174,7 @@ int main(void)
 	    cmocka_unit_test(test_registry_bad_lines),
 	    cmocka_unit_test(test_registry_limits_and_missing),
 	    cmocka_unit_test(test_custom_extract_render),
+	    cmocka_unit_test(test_l2_tunnel_primitives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
