@@ -133,7 +133,8 @@ static int sfcnt_write_event(struct out_instance *oi, const struct out_event *ev
 	struct sfcnt_state *st = oi->state;
 	char agent[64] = "", path[4096];
 	for (unsigned i = 0; i < ev->n; i++)
-		if (strcmp(ev->f[i].name, "peer_ip_src") == 0) {
+		if (strcmp(ev->f[i].name, "peer_ip_src") == 0 ||
+		    strcmp(ev->f[i].name, "peer_src_ip") == 0) {
 			addr_to_text(ev->f[i].addr, agent, sizeof agent);
 			break;
 		}

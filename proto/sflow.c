@@ -252,7 +252,7 @@ struct sample {
 	const uint8_t *ip_blk;
 	/* extended switch */
 	uint32_t src_vlan, src_pri, dst_vlan, dst_pri;
-	/* extended router */
+	/* extended router (the IP next hop is read, not used) */
 	struct nt_addr nexthop;
 	uint32_t src_mask, dst_mask;
 	/* extended gateway */
@@ -661,16 +661,15 @@ static void emit_sample(struct sf_collector *c, const struct sf_agent *a, const 
 		r->present |= BIT(FR_VLAN_IN) | BIT(FR_VLAN_OUT) | BIT(FR_COS);
 	}
 	if (s->has_router) {
-		if (s->nexthop.family) {
-			r->peer_dst_ip = s->nexthop;
-			FR_SET(r, FR_PEER_DST_IP);
-		}
+		/*
+		 * The router's IP next hop is not peer_dst_ip: that is the BGP next hop
+		 * (pmacct uses the IP one only with use_ip_next_hop, which netacct lacks).
+		 */
 		r->src_mask = (uint8_t)s->src_mask;
 		r->dst_mask = (uint8_t)s->dst_mask;
 		r->present |= BIT(FR_SRC_MASK) | BIT(FR_DST_MASK);
 	}
 	if (s->has_gw) {
-		/* the BGP next hop wins over the router's IP next hop */
 		if (s->bgp_nexthop.family) {
 			r->peer_dst_ip = s->bgp_nexthop;
 			FR_SET(r, FR_PEER_DST_IP);

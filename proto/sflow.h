@@ -68,6 +68,7 @@ struct sf_agent {
 	/* rate-limited logging (the input module's): minute window and lines in it */
 	uint64_t log_window;
 	unsigned log_lines;
+	uint8_t counters_seen; /* the input module's: its counter log was started */
 	struct sf_agent *next; /* hash chain */
 };
 
@@ -85,7 +86,7 @@ enum sf_counter_type {
  * field names pmacct prints) and v[i] are its values in wire order.
  */
 struct sf_counters {
-	const struct sf_agent *agent;
+	struct sf_agent *agent;
 	uint16_t version;     /* datagram version */
 	uint32_t dgram_seq;   /* datagram sequence number */
 	uint32_t sample_seq;  /* the counter sample's own sequence number */

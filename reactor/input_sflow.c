@@ -103,16 +103,28 @@ static void on_counters(void *arg, const struct sf_counters *k)
 	char ts[64];
 	if (!g)
 		return;
-	struct out_event *ev = out_event_new("log");
-	if (!ev) {
-		in->counter_drops++;
-		return;
-	}
 	time_t secs = (time_t)(in->w->now_usec / 1000000u);
 	struct tm tm;
 	localtime_r(&secs, &tm);
 	size_t n = strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(ts + n, sizeof ts - n, ".%06u", (unsigned)(in->w->now_usec % 1000000u));
+	/* an agent's first counters start its log with a log_init line, as pmacct's */
+	if (!k->agent->counters_seen) {
+		struct out_event *init = out_event_new("log_init");
+		k->agent->counters_seen = 1;
+		if (init) {
+			out_event_add_uint(init, "seq", atomic_fetch_add(&g->seq, 1));
+			out_event_add_str(init, "timestamp", ts);
+			out_event_add_addr(init, "peer_src_ip", &k->agent->addr);
+		}
+		if (!init || writer_submit_event(g->w, init) < 0)
+			in->counter_drops++;
+	}
+	struct out_event *ev = out_event_new("log");
+	if (!ev) {
+		in->counter_drops++;
+		return;
+	}
 
 	out_event_add_uint(ev, "seq", atomic_fetch_add(&g->seq, 1));
 	out_event_add_str(ev, "timestamp", ts);

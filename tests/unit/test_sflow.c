@@ -369,7 +369,7 @@ static void test_v5_full(void **state)
 	assert_int_equal(r->vlan_in, 10);
 	assert_int_equal(r->vlan_out, 20);
 	assert_int_equal(r->cos, 3);
-	/* router, gateway: the BGP next hop wins */
+	/* router, gateway: peer_dst_ip is the BGP next hop, never the router's IP one */
 	assert_addr4(&r->peer_dst_ip, "10.8.8.8");
 	assert_int_equal(r->src_mask, 24);
 	assert_int_equal(r->dst_mask, 16);
