@@ -26,3 +26,4 @@ check-docs-sfacctd: sfacctd$(EXEEXT)
 	./sfacctd$(EXEEXT) --config-reference | diff -u $(srcdir)/docs/CONFIG-KEYS-sfacctd.md - || \
 	  { echo "docs/CONFIG-KEYS-sfacctd.md is stale: run 'make docs' and commit it"; exit 1; }
 .PHONY: docs-sfacctd check-docs-sfacctd
+EXTRA_DIST += docs/CONFIG-KEYS-sfacctd.md
