@@ -567,3 +567,29 @@ def test_pmacctd_sfprobe_to_sfacctd(sfacctd, tmp_path):
     for k, r in theirs_k.items():
         assert ours_k[k]["packets"] == r["packets"]
         assert ours_k[k]["bytes"] == r["bytes"] + 18 * r["packets"], k
+
+
+def test_counter_file_reopened_after_rename(sfacctd, tmp_path):
+    """Log rotation: once the file is moved away, the next lines go to a new file."""
+    cnt = tmp_path / "counters.json"
+    d = sfacctd(print_body(tmp_path / "o.json", "src_host") + "sfacctd_counter_file: %s\n" % cnt)
+    seq = [0]
+
+    def send_one():
+        seq[0] += 1
+        send_all(d.port, [datagram([counter_sample([(5, vlan_counters(1, seq[0], 1))],
+                                                   seq=seq[0])], seq=seq[0])])
+    send_one()
+    wait_for(lambda: len(read_json(cnt)) == 2, what="log_init and the first counter line")
+    rotated = tmp_path / "counters.json.1"
+    cnt.rename(rotated)
+
+    def reopened():
+        send_one()  # the name is checked at most once a second: keep sending
+        return cnt.exists() and read_json(cnt)
+    rows = wait_for(reopened, what="a new counter file after the rename")
+    d.stop()
+    assert [r["octets"] for r in read_json(rotated)[1:]] == list(range(1, len(read_json(rotated))))
+    octets = [r["octets"] for r in read_json(cnt)]
+    assert octets == list(range(octets[0], octets[0] + len(octets))) and rows
+    assert octets[0] == len(read_json(rotated))  # nothing lost between the two files
