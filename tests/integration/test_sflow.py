@@ -593,3 +593,34 @@ def test_counter_file_reopened_after_rename(sfacctd, tmp_path):
     octets = [r["octets"] for r in read_json(cnt)]
     assert octets == list(range(octets[0], octets[0] + len(octets))) and rows
     assert octets[0] == len(read_json(rotated))  # nothing lost between the two files
+
+
+def test_sampling_map_and_ext_rate_override_agent_rate(sfacctd, tmp_path):
+    """sampling_map (per agent and input interface) wins over the exported rate, and
+    sfacctd_ext_sampling_rate replaces the exported rate of the agents the map misses."""
+    smap = tmp_path / "sampling.map"
+    smap.write_text("id=1000 ip=192.0.2.1 in=3\n")
+    dgrams = [datagram([flow_sample([ipv4_record(100, 6, "10.0.0.1", "10.0.0.2", 1, 2)],
+                                    seq=1, rate=100, inp=3),
+                        flow_sample([ipv4_record(100, 6, "10.0.0.3", "10.0.0.4", 1, 2)],
+                                    seq=2, rate=100, inp=4)], agent="192.0.2.1"),
+              datagram([flow_sample([ipv4_record(100, 6, "10.0.0.5", "10.0.0.6", 1, 2)],
+                                    seq=1, rate=0)], agent="192.0.2.2")]
+    rows, _, _ = run_ours(sfacctd, tmp_path, "src_host, sampling_rate", dgrams,
+                          extra="sampling_map: %s\nsfacctd_renormalize: true\n"
+                                "sfacctd_ext_sampling_rate: 10\n" % smap)
+    got = {r["ip_src"]: (r["sampling_rate"], r["packets"], r["bytes"]) for r in rows}
+    assert got == {"10.0.0.1": (1000, 1000, 100000), "10.0.0.3": (10, 10, 1000),
+                   "10.0.0.5": (10, 10, 1000)}
+
+
+def test_ipv6_transport(sfacctd, tmp_path):
+    """Datagrams over ::1: the agent is the address inside the datagram, not the sender."""
+    out = tmp_path / "v6.json"
+    d = sfacctd(print_body(out, "peer_src_ip, src_host"), ip="::1")
+    send_all(d.port, [datagram([flow_sample([ipv4_record(64, 17, "10.6.0.1", "10.6.0.2", 1, 2)])],
+                               agent="198.51.100.7")], host="::1")
+    d.wait_datagrams(1)
+    d.stop()
+    assert strip(read_json(out)) == [{"peer_ip_src": "198.51.100.7", "ip_src": "10.6.0.1",
+                                      "packets": 1, "bytes": 64}]
