@@ -624,3 +624,24 @@ def test_ipv6_transport(sfacctd, tmp_path):
     d.stop()
     assert strip(read_json(out)) == [{"peer_ip_src": "198.51.100.7", "ip_src": "10.6.0.1",
                                       "packets": 1, "bytes": 64}]
+
+
+def test_two_workers_two_senders(sfacctd, tmp_path):
+    """With two workers each sender's datagrams stay on one worker: per-agent sequence
+    state sees no gap, and each agent's rows come out whole."""
+    out = tmp_path / "w2.json"
+    d = sfacctd(print_body(out, "peer_src_ip, src_host"), workers=2)
+    for n, host in enumerate(("127.0.0.1", "127.0.0.2")):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((host, 0))
+        for seq in range(1, 21):
+            s.sendto(datagram([flow_sample([ipv4_record(10, 6, "10.5.%d.1" % n, "10.5.0.2",
+                                                        1, 2)], seq=seq)],
+                              agent="192.0.2.%d" % (50 + n), seq=seq), ("127.0.0.1", d.port))
+        s.close()
+    st = d.wait_datagrams(40)
+    d.stop()
+    assert sorted((a["agent"], a["datagrams"], a["seq_gaps"], a["seq_resets"])
+                  for a in st.agents) == [("192.0.2.50", 20, 0, 0), ("192.0.2.51", 20, 0, 0)]
+    assert sorted((r["peer_ip_src"], r["packets"]) for r in read_json(out)) == \
+        [("192.0.2.50", 20), ("192.0.2.51", 20)]
