@@ -640,7 +640,8 @@ static void emit_sample(struct sf_collector *c, const struct sf_agent *a, const 
 		r->tos = (uint8_t)be32(b + 12);
 		r->present |= BIT(FR_SRC_ADDR) | BIT(FR_DST_ADDR) | BIT(FR_PROTO) | BIT(FR_TOS) |
 			      BIT(FR_TCP_FLAGS);
-		if (r->proto == 6 || r->proto == 17 || r->proto == 132)
+		/* ports mean something for TCP and UDP only (as the packet decoder and pmacct) */
+		if (r->proto == 6 || r->proto == 17)
 			r->present |= BIT(FR_SRC_PORT) | BIT(FR_DST_PORT);
 	}
 	if (s->has_eth) {
