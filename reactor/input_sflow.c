@@ -232,7 +232,7 @@ static void refused(struct sf_input *in, const struct nt_addr *src)
 	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 	       "worker %u: datagram from %s dropped: %s (%llu so far; logged once a minute)", w->id,
 	       addr,
-	       in->sf.nagents >= (size_t)w->ctx->conf.sfacctd_max_agents
+	       in->sf.opt.max_agents && in->sf.nagents >= in->sf.opt.max_agents
 		   ? "sfacctd_max_agents reached"
 		   : "out of memory",
 	       (unsigned long long)in->refused);
