@@ -645,3 +645,13 @@ def test_two_workers_two_senders(sfacctd, tmp_path):
                   for a in st.agents) == [("192.0.2.50", 20, 0, 0), ("192.0.2.51", 20, 0, 0)]
     assert sorted((r["peer_ip_src"], r["packets"]) for r in read_json(out)) == \
         [("192.0.2.50", 20), ("192.0.2.51", 20)]
+
+
+def test_max_agents_refuses_new_agents(sfacctd, tmp_path):
+    dgrams = [datagram([flow_sample([ipv4_record(10, 6, "10.0.0.%d" % i, "10.0.1.1", 1, 2)])],
+                       agent="192.0.2.%d" % i) for i in (1, 2, 1)]
+    rows, st, d = run_ours(sfacctd, tmp_path, "peer_src_ip", dgrams,
+                           extra="sfacctd_max_agents: 1\n")
+    assert st.total("refused") == 1 and st.total("exporters") == 1
+    assert strip(rows) == [{"peer_ip_src": "192.0.2.1", "packets": 2, "bytes": 20}]
+    assert "dropped: sfacctd_max_agents reached" in d.log_text()
