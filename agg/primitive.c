@@ -6,6 +6,7 @@
  */
 #include "agg/primitive.h"
 
+#include "agg/classify.h"
 #include "agg/mapline.h"
 #include "agg/table.h"
 
@@ -782,6 +783,30 @@ static void ext_tun_dport(const struct flow_rec *r, uint8_t *k, const struct key
 	memcpy(k, &r->tunnel_dst_port, 2);
 }
 
+/* ---- classification extractor (nDPI: agg/classify.c) ---- */
+
+static void ext_class(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+		      const struct prim_opts *o)
+{
+	(void)o;
+	size_t n = r->class_name ? strnlen(r->class_name, f->width) : 0;
+	memcpy(k, r->class_name ? r->class_name : "", n);
+	memset(k + n, 0, f->width - n);
+}
+
+/* Unclassified: what pmacct prints for a flow nDPI has not named */
+static void ren_class(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		      struct prim_val *v)
+{
+	(void)o;
+	char s[CLASSIFY_NAME_MAX + 1];
+	size_t n =
+	    strnlen((const char *)k, f->width < CLASSIFY_NAME_MAX ? f->width : CLASSIFY_NAME_MAX);
+	memcpy(s, k, n);
+	s[n] = 0;
+	val_str(v, n ? s : "Unknown/Unknown");
+}
+
 /* ---- user-defined primitives ------------------------------------------- */
 
 static void ext_custom(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
@@ -983,6 +1008,9 @@ static const struct primitive builtins[] = {
      ext_local_pref, ren_uint, 0, PRES(FR_LOCAL_PREF)},
 
     /* ---- classification (nDPI) ---- */
+    {"class", "class", "CLASS", CLASSIFY_NAME_MAX, 20,
+     "Application protocol by nDPI, \"<master>/<app>\" (pmacctd, uacctd)", ext_class, ren_class, 0,
+     PRES(FR_CLASS)},
 
     /* ---- names and route distinguishers from options data ---- */
 

@@ -143,6 +143,15 @@ struct conf {
 	int pcap_savefile_replay; /* passes over the file */
 	char *pcap_filter;
 
+	/* nDPI classification (agg/classify.c: classify_keys) */
+	int classifier_num_roots;
+	int classifier_max_flows;
+	int classifier_proto_guess;
+	int classifier_giveup_proto_tcp;
+	int classifier_giveup_proto_udp;
+	int classifier_giveup_proto_other;
+	int classifier_idle_scan_period;
+
 	char *aggregate_primitives;
 	char *plugins;
 	struct conf_plugin plugin[CONF_MAX_PLUGINS];

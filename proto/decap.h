@@ -9,7 +9,10 @@
  * addresses and ports.  IP fragments (IPv4 and IPv6) are reassembled in a
  * small buffer bounded in datagrams and bytes, with a timeout in capture
  * time.  Every frame that yields no datagram is counted under one named
- * reason.  All peer bytes are read through proto/cursor.h.  No libpcap here:
+ * reason.  The link layer and the IP header are walked by proto/packet.c
+ * (pkt_walk_link, pkt_walk_ip), the same code the packet-header decoder of
+ * pmacctd and sfacctd uses.  All peer bytes are read through proto/cursor.h.
+ * No libpcap here:
  * the link type is decap's own enum, mapped from pcap's DLT by the caller.
  */
 #ifndef NETACCT_PROTO_DECAP_H

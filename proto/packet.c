@@ -300,6 +300,7 @@ struct pkt_frag {
 	uint8_t proto;
 	uint8_t used, got_first;
 	uint8_t has_ports, has_icmp;
+	uint8_t l4proto; /* IPv6: the transport after the first fragment's extension headers */
 	uint16_t sport, dport, icmp;
 	uint32_t held_packets;
 	uint64_t held_bytes;
@@ -550,6 +551,7 @@ static enum pkt_reason later_fragment(struct pkt_decoder *d, const struct pkt_ip
 	struct pkt_frag *f = frag_get(d, ip, ts, d->hold_orphans);
 	if (f && f->got_first) {
 		f->ts = ts;
+		r->proto = f->l4proto;
 		struct layer l = {.sport = f->sport,
 				  .dport = f->dport,
 				  .icmp = f->icmp,
@@ -567,8 +569,8 @@ static enum pkt_reason later_fragment(struct pkt_decoder *d, const struct pkt_ip
 	return PKT_FRAG_HELD;
 }
 
-static void first_fragment(struct pkt_decoder *d, const struct pkt_ip *ip, nt_usec ts,
-			   const struct layer *l, struct flow_rec *r)
+static void first_fragment(struct pkt_decoder *d, const struct pkt_ip *ip, uint8_t l4proto,
+			   nt_usec ts, const struct layer *l, struct flow_rec *r)
 {
 	struct pkt_frag *f = frag_get(d, ip, ts, 1);
 	if (!f)
@@ -582,6 +584,7 @@ static void first_fragment(struct pkt_decoder *d, const struct pkt_ip *ip, nt_us
 	}
 	f->ts = ts;
 	f->got_first = 1;
+	f->l4proto = l4proto;
 	f->sport = l->sport;
 	f->dport = l->dport;
 	f->icmp = l->icmp;
@@ -696,7 +699,7 @@ static enum pkt_reason decode(struct pkt_decoder *d, enum decap_link link, struc
 	if (l.cut)
 		d->l4_cut++;
 	if (ip.frag)
-		first_fragment(d, &ip, ts, &l, r);
+		first_fragment(d, &ip, nh, ts, &l, r);
 	return PKT_OK;
 }
 

@@ -22,10 +22,16 @@
  * - A capture cut inside the transport header still gives a record, with
  *   the fields that fit (pmacctd accounts such packets with zero ports).
  * - Tunnels: the first VXLAN (UDP destination port 4789) or GRE (IPv4,
- *   IPv6, Ethernet inside) level only.  Every byte is read through proto/cursor.h; nothing is
- * allocated per packet.  Non-first IPv4/IPv6 fragments get their ports from a small per-decoder
- * table of first fragments (pmacctd_frag_buffer_size), so a fragmented datagram is accounted under
- * its real ports.
+ *   IPv6, Ethernet inside) level only.
+ * - MPLS: the IP version nibble under the bottom label says IPv4 or IPv6
+ *   (pmacctd 1.7.7 misreads frames with two or more labels).
+ *
+ * Every byte is read through proto/cursor.h; nothing is allocated per
+ * packet.  Non-first IPv4/IPv6 fragments get their ports (and IPv6 their
+ * transport protocol) from a bounded per-decoder table of first fragments
+ * (pmacctd_frag_buffer_size), so a fragmented datagram is accounted under
+ * its real ports; see hold_orphans for fragments that come before their
+ * first one.
  */
 #ifndef NETACCT_PROTO_PACKET_H
 #define NETACCT_PROTO_PACKET_H
@@ -39,11 +45,15 @@
 
 /* What became of a frame: one counter each (pkt_reason_name() names it). */
 enum pkt_reason {
-	PKT_OK,		/* the record was filled (IPv4 or IPv6) */
-	PKT_NOT_IP,	/* no IP header (ARP, LLC, ...): L2 fields only were filled */
-	PKT_TRUNCATED,	/* the capture ends inside a header the record needs */
-	PKT_BAD_HEADER, /* inconsistent lengths or versions */
-	PKT_FRAG_HELD,	/* a non-first fragment held for its first one (hold_orphans): no record */
+	PKT_OK,		/* the record was filled (IPv4 or IPv6; a cut transport header
+			   leaves the ports out, counted in l4_cut): account it */
+	PKT_NOT_IP,	/* no IP header (ARP, LLC, ...): L2 fields, etype (if any), packets
+			   and bytes (the wire length) were filled */
+	PKT_TRUNCATED,	/* the capture ends inside the link or IP headers (options and
+			   extension headers included): L2 fields at most, drop it */
+	PKT_BAD_HEADER, /* inconsistent lengths or versions: drop it */
+	PKT_FRAG_HELD,	/* a non-first fragment held for its first one (hold_orphans):
+			   not to be accounted now, its first fragment's record will */
 	PKT__COUNT
 };
 

@@ -125,6 +125,16 @@ tests_unit_test_packet_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
 
 if HAVE_CMOCKA
+if HAVE_NDPI
+check_PROGRAMS += tests/unit/test_classify
+TESTS += tests/unit/test_classify
+tests_unit_test_classify_SOURCES = tests/unit/test_classify.c
+tests_unit_test_classify_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_classify_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
+endif
+
+if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_sflow
 TESTS += tests/unit/test_sflow
 tests_unit_test_sflow_SOURCES = tests/unit/test_sflow.c

@@ -657,6 +657,68 @@ static void test_truncated_everywhere(void **state)
 	assert_true(D.l4_cut > 0);
 }
 
+/* Every link type, cut at every byte: truncated until the IP header is whole. */
+static void test_truncated_link_types(void **state)
+{
+	(void)state;
+	static const struct {
+		enum decap_link link;
+		size_t hdr;
+	} links[] = {{DECAP_LINK_SLL, 16},     {DECAP_LINK_SLL2, 20}, {DECAP_LINK_NULL, 4},
+		     {DECAP_LINK_LOOP, 4},     {DECAP_LINK_RAW, 0},   {DECAP_LINK_IPV4, 0},
+		     {DECAP_LINK_ETHERNET, 14}};
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		struct fb f = {0};
+		switch (links[i].link) {
+		case DECAP_LINK_SLL:
+			put16(&f, 0);
+			put16(&f, 1);
+			put16(&f, 6);
+			putb(&f, SMAC, 6);
+			put16(&f, 0);
+			put16(&f, 0x0800);
+			break;
+		case DECAP_LINK_SLL2:
+			put16(&f, 0x0800);
+			put16(&f, 0);
+			put32(&f, 1);
+			put16(&f, 1);
+			put8(&f, 0);
+			put8(&f, 6);
+			putb(&f, SMAC, 6);
+			put16(&f, 0);
+			break;
+		case DECAP_LINK_NULL:
+			put32(&f, 2);
+			break;
+		case DECAP_LINK_LOOP:
+			put32(&f, 2);
+			break;
+		case DECAP_LINK_ETHERNET:
+			eth(&f, 0x0800);
+			break;
+		default:
+			break;
+		}
+		assert_int_equal(f.n, links[i].hdr);
+		size_t at = ip4(&f, SRC4, DST4, 47, 0, 0, 1);
+		put16(&f, 0);
+		put16(&f, 0x0800);
+		inner_ip4_tcp(&f);
+		ip4_end(&f, at);
+		size_t ip_end = links[i].hdr + 24;
+		for (size_t n = 0; n <= f.n; n++) {
+			enum pkt_reason why = dec(links[i].link, &f, n);
+			assert_int_equal(why, n < ip_end ? PKT_TRUNCATED : PKT_OK);
+			if (why == PKT_OK) {
+				assert_int_equal(R.bytes, f.n - links[i].hdr);
+				/* the GRE payload's IP header whole: the tunnel's addresses */
+				assert_int_equal(FR_HAS(&R, FR_TUNNEL_ADDR), n >= ip_end + 4 + 20);
+			}
+		}
+	}
+}
+
 static void test_bad_lengths(void **state)
 {
 	(void)state;
@@ -759,6 +821,7 @@ static void test_fragments(void **state)
 	put32(&f, 0);
 	ip6_end(&f, at);
 	assert_int_equal(dec(DECAP_LINK_ETHERNET, &f, f.n), PKT_OK);
+	assert_int_equal(R.proto, 6); /* the first fragment's transport, not its options */
 	assert_int_equal(R.src_port, 4444);
 	assert_int_equal(R.dst_port, 5555);
 	assert_int_equal(R.bytes, 40 + 8 + 4);
@@ -808,6 +871,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gre, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vxlan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_everywhere, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_link_types, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_lengths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fragments, setup, teardown),
 	    cmocka_unit_test(test_fragment_table_bounded),

@@ -53,9 +53,10 @@ static void v6(struct nt_addr *a, const uint8_t bytes[16])
 static const uint8_t V6A[16] = {0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0x12, 0x34,
 				0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x00, 0x01};
 
-/* L2 and tunnel fields (packet headers): cos, etype, the tunnel's inner headers */
+/* Packet-header fields: cos, etype, the tunnel's inner headers, the nDPI class */
 static void l2_tunnel_fields(struct flow_rec *r)
 {
+	r->class_name = "TLS/Google";
 	static const uint8_t tsmac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x02};
 	static const uint8_t tdmac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x03};
 	r->cos = 5;
@@ -545,6 +546,23 @@ static void test_l2_tunnel_primitives(void **state)
 	expect("tunnel_proto", &o, &r, PV_STR, "ip");
 	expect("tunnel_dst_port", &o, &r, PV_UINT, "0");
 	expect("tunnel_src_mac", &o, &r, PV_STR, "00:00:00:00:00:00");
+}
+
+static void test_class(void **state)
+{
+	(void)state;
+	struct flow_rec r;
+	base_rec(&r);
+	struct prim_opts o = {0};
+	expect("class", &o, &r, PV_STR, "TLS/Google");
+	/* a name as long as the slot is kept whole, without its NUL */
+	r.class_name = "0123456789012345678901234567890123456789";
+	expect("class", &o, &r, PV_STR, "0123456789012345678901234567890123456789");
+	r.class_name = "0123456789012345678901234567890123456789-cut";
+	expect("class", &o, &r, PV_STR, "0123456789012345678901234567890123456789");
+	/* not (yet) classified: pmacct's text for a flow nDPI has not named */
+	r.present &= ~(1ull << FR_CLASS);
+	expect("class", &o, &r, PV_STR, "Unknown/Unknown");
 }
 
 static void test_render_all_builtins_together(void **state)
@@ -1214,6 +1232,7 @@ int main(void)
 	    cmocka_unit_test(test_registry_limits_and_missing),
 	    cmocka_unit_test(test_custom_extract_render),
 	    cmocka_unit_test(test_l2_tunnel_primitives),
+	    cmocka_unit_test(test_class),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
