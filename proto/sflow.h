@@ -110,7 +110,8 @@ typedef void (*sf_counter_fn)(void *arg, const struct sf_counters *c);
 
 struct sf_options {
 	size_t max_agents; /* 0 = unbounded; beyond it datagrams of new agents are refused */
-	uint32_t ext_sampling_rate; /* sfacctd_ext_sampling_rate: used when a sample says 0 */
+	uint32_t ext_sampling_rate; /* sfacctd_ext_sampling_rate: replaces every sample's rate; 0 =
+				       none */
 };
 
 struct sf_collector {
