@@ -18,6 +18,9 @@ tests_bench_decode_bench_LDADD = $(CORE_LIBS)
 # sFlow: the same paced sFlow v5 stream into netacct's sfacctd, Debian's
 # pmacct sfacctd and nfdump's sfcapd (tests/bench/sflow_bench.py, README.md).
 EXTRA_DIST += tests/bench/sflow_bench.py
+noinst_PROGRAMS += tests/bench/sflow_decode_bench
+tests_bench_sflow_decode_bench_SOURCES = tests/bench/sflow_decode_bench.c
+tests_bench_sflow_decode_bench_LDADD = $(CORE_LIBS)
 bench-sflow: sfacctd$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} python3 $(srcdir)/tests/bench/sflow_bench.py
 .PHONY: bench-sflow
