@@ -441,8 +441,8 @@ static void test_truncation_every_length(void **state)
 }
 
 /*
- * Every length field claiming 4 bytes more than it has: the decoder must
- * name it (sample, record or opaque length) and never read past the datagram.
+ * Every length field claiming 4 bytes more, or 4 bytes fewer, than it has:
+ * the datagram is malformed, and nothing is read past its end.
  */
 static void test_every_length_field_overclaims(void **state)
 {
@@ -450,13 +450,14 @@ static void test_every_length_field_overclaims(void **state)
 	struct buf b;
 	build_full(&b);
 	assert_true(b.nfields > 10);
-	for (unsigned i = 0; i < b.nfields; i++) {
+	for (unsigned i = 0; i < 2 * b.nfields; i++) {
 		uint8_t copy[sizeof b.d];
 		memcpy(copy, b.d, b.n);
-		size_t at = b.fields[i];
+		size_t at = b.fields[i / 2];
 		uint32_t v = (uint32_t)copy[at] << 24 | (uint32_t)copy[at + 1] << 16 |
 			     (uint32_t)copy[at + 2] << 8 | copy[at + 3];
-		v += 4;
+		/* claiming 4 bytes more, then 4 bytes less, than there are */
+		v = i % 2 ? v - 4 : v + 4;
 		copy[at] = (uint8_t)(v >> 24);
 		copy[at + 1] = (uint8_t)(v >> 16);
 		copy[at + 2] = (uint8_t)(v >> 8);
