@@ -8,6 +8,6 @@ contrib/systemd/nfacctd@.service: $(srcdir)/contrib/systemd/nfacctd@.service.in 
 	    -e 's|@docdir[@]|$(docdir)|g' $(srcdir)/contrib/systemd/nfacctd@.service.in > $@
 
 examplesdir = $(docdir)/examples
-examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf
+examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf contrib/examples/sfacctd.conf
 dist_doc_DATA = docs/CONFIG-KEYS.md
 dist_man_MANS = docs/nfacctd.8
