@@ -655,3 +655,28 @@ def test_max_agents_refuses_new_agents(sfacctd, tmp_path):
     assert st.total("refused") == 1 and st.total("exporters") == 1
     assert strip(rows) == [{"peer_ip_src": "192.0.2.1", "packets": 2, "bytes": 20}]
     assert "dropped: sfacctd_max_agents reached" in d.log_text()
+
+
+def test_example_config_runs(tmp_path):
+    """contrib/examples/sfacctd.conf, paths moved under tmp_path, runs and writes its files."""
+    example = (Path(__file__).resolve().parents[2] / "contrib/examples/sfacctd.conf").read_text()
+    port = free_port()
+    conf = (example.replace("/var/lib/netacct", str(tmp_path))
+            .replace("/var/log/netacct", str(tmp_path))
+            .replace("sfacctd_port: 6343", "sfacctd_port: %d\nsfacctd_ip: 127.0.0.1\n"
+                     "reactor_workers: 1" % port))
+    # the daemon's log goes where the test reads it
+    conf = "\n".join(l for l in conf.splitlines() if not l.startswith("logfile:")) + "\n"
+    d = SfDaemon(tmp_path, conf, binary=SFACCTD, name="example")
+    d.start()
+    send_all(port, [datagram([flow_sample([ipv4_record(100, 6, "10.0.0.1", "10.0.0.2", 1, 2)],
+                                          rate=4),
+                              counter_sample([(1, generic_counters(3, 1, 2, 3, 4))])],
+                             agent="192.0.2.33")])
+    d.wait_datagrams(1)
+    d.stop()
+    flows = [r for f in tmp_path.glob("sflow-2*.json") for r in read_json(f)]
+    assert [(r["peer_ip_src"], r["packets"], r["bytes"], r["flows"]) for r in flows] == \
+        [("192.0.2.33", 4, 400, 1)]
+    assert "192.0.2.33" in read_text(tmp_path / "sflow-l2.csv")
+    assert len(read_json(tmp_path / "sflow-counters-192.0.2.33.json")) == 2
