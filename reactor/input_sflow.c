@@ -266,13 +266,17 @@ static size_t sources(void *state)
 static void stats(void *state, struct worker *w, char *extra, size_t extralen)
 {
 	struct sf_input *in = state;
-	char early[256];
+	char early[512];
 	size_t n = 0;
 	(void)w;
 	early[0] = '\0';
 	for (int e = SF_ERR_SHORT; e <= SF_ERR_ADDRESS && n < sizeof early; e++)
 		n += (size_t)snprintf(early + n, sizeof early - n, " %s=%llu", sf_err_name(e),
 				      (unsigned long long)in->sf.early[e]);
+	/* what the packet decoder made of the raw headers */
+	for (int r = 0; r < PKT__COUNT && n < sizeof early; r++)
+		n += (size_t)snprintf(early + n, sizeof early - n, " header_%s=%llu",
+				      pkt_reason_name(r), (unsigned long long)in->sf.pkt.n[r]);
 	snprintf(extra, extralen, " refused=%llu counter_events=%llu counter_drops=%llu%s",
 		 (unsigned long long)in->refused, (unsigned long long)in->counter_events,
 		 (unsigned long long)in->counter_drops, early);

@@ -271,6 +271,7 @@ def test_v5_exact_aggregates(sfacctd, tmp_path):
     assert (a4["seq_gaps"], a4["seq_resets"]) == (0, 0)
     a6 = st.agent("2001:db8:ff::1", 3)[0]
     assert (a6["datagrams"], a6["flow_samples"]) == (1, 3)
+    assert (st.total("header_ok"), st.total("header_truncated")) == (2, 0)
 
 
 def test_v5_matches_pmacct(sfacctd, pm_sfacctd, tmp_path):
