@@ -364,7 +364,8 @@ static enum sf_err rd_gateway(struct sf_collector *c, struct cursor *cur, struct
 		if (nseg > cur_left(cur) / 4)
 			return SF_ERR_COUNT;
 		for (uint32_t i = 0; i < nseg; i++) {
-			uint32_t asn;
+			/* counted above: the read cannot fail */
+			uint32_t asn = 0;
 			cur_u32(cur, &asn);
 			if (i == 0)
 				s->dst_peer_as = asn;
@@ -386,7 +387,8 @@ static enum sf_err rd_gateway(struct sf_collector *c, struct cursor *cur, struct
 		if (n > cur_left(cur) / 4)
 			return SF_ERR_COUNT;
 		for (uint32_t j = 0; j < n; j++, total++) {
-			uint32_t asn;
+			/* counted above: the read cannot fail */
+			uint32_t asn = 0;
 			cur_u32(cur, &asn);
 			if (total == 0)
 				s->dst_peer_as = asn;
@@ -402,7 +404,7 @@ static enum sf_err rd_gateway(struct sf_collector *c, struct cursor *cur, struct
 	if (ncomm > cur_left(cur) / 4)
 		return SF_ERR_COUNT;
 	for (uint32_t i = 0; i < ncomm; i++) {
-		uint32_t comm;
+		uint32_t comm = 0;
 		cur_u32(cur, &comm);
 		if (i)
 			text_add(c->std_comm, &clen, "_");
