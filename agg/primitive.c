@@ -378,6 +378,79 @@ static void ren_proto(const uint8_t *k, const struct keyspec_field *f, const str
 	}
 }
 
+/* ---- BGP-ish fields from sFlow's extended gateway record ---------------- */
+
+static void ext_peer_src_as(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			    const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->peer_src_as, 4);
+}
+
+static void ext_peer_dst_as(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			    const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->peer_dst_as, 4);
+}
+
+static void ext_local_pref(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->local_pref, 4);
+}
+
+/*
+ * Texts live in the key at a fixed width (PRIM_BGP_TEXT bytes, NUL
+ * included): a longer text is cut and ends with '+', the mark pmacct
+ * uses for a cut AS path, so it can never pass for a complete one.
+ */
+#define PRIM_BGP_TEXT 128
+
+static void put_text(uint8_t *k, const char *s, unsigned width)
+{
+	size_t n = strnlen(s, width);
+	if (n >= width) {
+		memcpy(k, s, width - 2);
+		k[width - 2] = '+';
+		k[width - 1] = '\0';
+	} else {
+		memcpy(k, s, n);
+	}
+}
+
+static void ext_as_path(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			const struct prim_opts *o)
+{
+	(void)o;
+	if (r->as_path)
+		put_text(k, r->as_path, f->width);
+}
+
+static void ext_std_comm(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)o;
+	if (r->std_comm)
+		put_text(k, r->std_comm, f->width);
+}
+
+static void ren_text(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+		     struct prim_val *v)
+{
+	(void)o;
+	v->kind = PV_STR;
+	size_t n = strnlen((const char *)k, f->width);
+	if (n >= sizeof v->s)
+		n = sizeof v->s - 1;
+	memcpy(v->s, k, n);
+	v->s[n] = '\0';
+}
+
 /* Never called: tcpflags is accumulated in the counters (see prim_counters). */
 static void ext_none(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
 		     const struct prim_opts *o)
@@ -1190,6 +1263,19 @@ static const struct primitive builtins[] = {
      "Tunnel inner destination TCP/UDP port", ext_tun_dport, ren_uint, 0, PRES(FR_TUNNEL_PORTS)},
 
     /* ---- BGP-ish primitives from sFlow: peer_*_as, as_path, std_comm, local_pref ---- */
+    {"peer_src_as", "peer_as_src", "PEER_SRC_AS", 4, 12, "Peer source ASN (sFlow gateway record)",
+     ext_peer_src_as, ren_uint, 0, PRES(FR_PEER_SRC_AS)},
+    {"peer_dst_as", "peer_as_dst", "PEER_DST_AS", 4, 12,
+     "Peer destination ASN: first of the AS path (sFlow gateway record)", ext_peer_dst_as, ren_uint,
+     0, PRES(FR_PEER_DST_AS)},
+    {"as_path", "as_path", "AS_PATH", PRIM_BGP_TEXT, 30,
+     "Destination AS path, ASNs joined by '_' (cut at 127 bytes, ending in '+')", ext_as_path,
+     ren_text, 0, PRES(FR_AS_PATH)},
+    {"std_comm", "comms", "COMMS", PRIM_BGP_TEXT, 30,
+     "BGP standard communities, joined by '_' (cut at 127 bytes, ending in '+')", ext_std_comm,
+     ren_text, 0, PRES(FR_STD_COMM)},
+    {"local_pref", "local_pref", "LOCAL_PREF", 4, 12, "BGP local preference (sFlow gateway record)",
+     ext_local_pref, ren_uint, 0, PRES(FR_LOCAL_PREF)},
 
     /* ---- classification (nDPI) ---- */
     {"class", "class", "CLASS", CLASSIFY_NAME_MAX, 20,

@@ -28,6 +28,9 @@ static const struct {
     {'o', "print_output_file", NULL, "print plugin output file"},
     {'r', "print_refresh_time", NULL, "print plugin refresh time (seconds)"},
     {'R', "nfacctd_renormalize", "true", "renormalize sampled counters"},
+    {'L', "sfacctd_ip", NULL, "address to listen on"},
+    {'l', "sfacctd_port", NULL, "UDP port to listen on"},
+    {'R', "sfacctd_renormalize", "true", "renormalize sampled counters"},
     {'I', "pcap_savefile", NULL, "read the data from this libpcap capture file"},
     {'W', "pcap_savefile_wait", "true", "keep running once the capture file is read"},
     {'Z', "pcap_savefile_delay", NULL, "seconds to sleep before each pass over the file"},
@@ -53,7 +56,7 @@ static int flag_usable(size_t i, const struct conf *c, const struct conf_daemon 
 static void usage(FILE *out, const struct conf *c, const struct conf_daemon *d)
 {
 	const char *prog = d->name;
-	fprintf(out, "%s (netacct %s), NetFlow/IPFIX accounting daemon\n\n", prog, PACKAGE_VERSION);
+	fprintf(out, "%s (netacct %s), network accounting daemon\n\n", prog, PACKAGE_VERSION);
 	fprintf(out, "Usage: %s [-f config_file] [options]\n\n", prog);
 	fprintf(out, "  -f FILE  load configuration from FILE (flags below override it)\n");
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)

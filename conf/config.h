@@ -173,6 +173,17 @@ struct conf {
 	int nfacctd_pro_rating;	   /* split flows over the time bins they span */
 	int nfacctd_stitching;	   /* timestamp_min/timestamp_max per row */
 
+	/* sFlow input (conf_keys_sflow) */
+	char *sfacctd_ip;
+	int sfacctd_port;
+	int sfacctd_pipe_size; /* SO_RCVBUF bytes, 0: kernel default */
+	int sfacctd_renormalize;
+	int sfacctd_time_new;
+	int sfacctd_ext_sampling_rate; /* 0: none */
+	char *sfacctd_counter_file;
+	char *sfacctd_counter_output;
+	int sfacctd_max_agents; /* per worker */
+
 	/* capture input (conf_keys_pcap) */
 	char *pcap_savefile;
 	int pcap_savefile_wait;

@@ -13,6 +13,7 @@ extern const struct conf_key_table conf_keys_core;     /* daemon, logging, react
 extern const struct conf_key_table conf_keys_plugin;   /* plugin keys every output type takes */
 extern const struct conf_key_table conf_keys_obsolete; /* pmacct keys accepted with a notice */
 extern const struct conf_key_table conf_keys_netflow;  /* nfacctd_*: the NetFlow/IPFIX input */
+extern const struct conf_key_table conf_keys_sflow;    /* sfacctd_*: the sFlow input */
 extern const struct conf_key_table conf_keys_pcap;     /* pcap_savefile*, pcap_filter */
 extern const struct conf_key_table conf_keys_enrich;   /* networks_file, GeoIP, lookup files */
 extern const struct conf_key_table conf_keys_tagging;  /* pre_tag_map, filters, post_tag, ... */

@@ -25,6 +25,7 @@ make fuzz-conf FUZZ_RUNS=600000
 make fuzz-maps FUZZ_RUNS=500000
 make fuzz-decap FUZZ_RUNS=500000
 make fuzz-packet FUZZ_RUNS=1000000
+make fuzz-sflow FUZZ_RUNS=1000000
 make distcheck DISTCHECK_CONFIGURE_FLAGS=--quiet >/dev/null
 echo "distcheck: passed"
 grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' test-suite.log

@@ -5,3 +5,4 @@ libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/
 if HAVE_KAFKA
 libnetacct_a_SOURCES += out/kafka.c
 endif
+libnetacct_a_SOURCES += out/sflow_counters.c out/sflow_counters.h

@@ -35,6 +35,12 @@ static const struct conf_key_table *const uacctd_tables[] = {
 
 const struct conf_schema out_schema_uacctd = {uacctd_tables, out_plugin_types};
 
+static const struct conf_key_table *const sfacctd_tables[] = {
+    &conf_keys_core,	&conf_keys_sflow,  &conf_keys_pcap,	&conf_keys_enrich,
+    &conf_keys_tagging, &conf_keys_plugin, &conf_keys_obsolete, NULL};
+
+const struct conf_schema out_schema_sfacctd = {sfacctd_tables, out_plugin_types};
+
 const struct out_module *out_module_find(const char *type)
 {
 	/* one list: each entry is the `conf` member of its module */

@@ -171,6 +171,8 @@ extern const struct conf_schema out_schema_nfacctd;
 /* pmacctd's (core, capture, packet) and uacctd's (core, packet, NFLOG), the same way. */
 extern const struct conf_schema out_schema_pmacctd;
 extern const struct conf_schema out_schema_uacctd;
+/* sfacctd's: the core, sFlow and capture key tables and out_plugin_types. */
+extern const struct conf_schema out_schema_sfacctd;
 
 /* Set up an instance from its plugin config (key spec, module, refresh, history, cache size). */
 int out_instance_init(struct out_instance *oi, const struct conf *c, const struct conf_plugin *pc,

@@ -83,7 +83,8 @@ static void log_map(void *arg, int error, const char *msg)
 static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 {
 	const struct conf *c = &ctx->conf;
-	struct pipeline_std std = {.sampling_map_slot = -1, .renormalize = c->nfacctd_renormalize};
+	struct pipeline_std std = {.sampling_map_slot = -1,
+				   .renormalize = c->nfacctd_renormalize || c->sfacctd_renormalize};
 	maps_init(&ctx->maps, log_map, ctx);
 	if (c->sampling_map && *c->sampling_map) {
 		std.sampling_map_slot = maps_register(&ctx->maps, "sampling_map", c->sampling_map,

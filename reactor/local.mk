@@ -21,3 +21,20 @@ pmacctd_SOURCES = reactor/pmacctd.c
 pmacctd_LDADD = $(CORE_LIBS) $(NFLOG_LIBS)
 uacctd_SOURCES = reactor/uacctd.c
 uacctd_LDADD = $(CORE_LIBS) $(NFLOG_LIBS)
+
+# ---- sfacctd: the sFlow input on the same core ----
+libnetacct_a_SOURCES += reactor/input_sflow.c reactor/input_sflow.h
+sbin_PROGRAMS += sfacctd
+sfacctd_SOURCES = reactor/sfacctd.c
+sfacctd_LDADD = $(CORE_LIBS)
+
+# sfacctd's keys (its schema differs from nfacctd's) in a reference of their own
+docs: docs-sfacctd
+check-docs: check-docs-sfacctd
+docs-sfacctd: sfacctd$(EXEEXT)
+	./sfacctd$(EXEEXT) --config-reference > $(srcdir)/docs/CONFIG-KEYS-sfacctd.md
+check-docs-sfacctd: sfacctd$(EXEEXT)
+	./sfacctd$(EXEEXT) --config-reference | diff -u $(srcdir)/docs/CONFIG-KEYS-sfacctd.md - || \
+	  { echo "docs/CONFIG-KEYS-sfacctd.md is stale: run 'make docs' and commit it"; exit 1; }
+.PHONY: docs-sfacctd check-docs-sfacctd
+EXTRA_DIST += docs/CONFIG-KEYS-sfacctd.md

@@ -25,3 +25,12 @@ EXTRA_DIST += tests/bench/pcap_bench.sh tests/bench/mkpcap.py
 bench-pcap: pmacctd$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/pcap_bench.sh
 .PHONY: bench-pcap
+# sFlow: the same paced sFlow v5 stream into netacct's sfacctd, Debian's
+# pmacct sfacctd and nfdump's sfcapd (tests/bench/sflow_bench.py, README.md).
+EXTRA_DIST += tests/bench/sflow_bench.py
+noinst_PROGRAMS += tests/bench/sflow_decode_bench
+tests_bench_sflow_decode_bench_SOURCES = tests/bench/sflow_decode_bench.c
+tests_bench_sflow_decode_bench_LDADD = $(CORE_LIBS)
+bench-sflow: sfacctd$(EXEEXT)
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} python3 $(srcdir)/tests/bench/sflow_bench.py
+.PHONY: bench-sflow

@@ -168,3 +168,28 @@ fuzz-pretag: tests/fuzz/fuzz_pretag
 	  $(srcdir)/tests/fuzz/corpus/pretag
 .PHONY: fuzz-pretag
 CLEANFILES += tests/fuzz/fuzz_pretag
+
+# ---- fuzzing: the sFlow decoder (proto/sflow.c and the packet decoder behind it) ----
+# `make fuzz-sflow`, as fuzz-nf9: libFuzzer over tests/fuzz/corpus/sflow (seeds
+# from gen_corpus_sflow.py), new inputs into tests/fuzz/work-sflow;
+# replay_sflow replays the corpus under `make check`.
+FUZZ_SFLOW_SRCS = $(srcdir)/tests/fuzz/fuzz_sflow.c $(srcdir)/proto/sflow.c \
+	$(srcdir)/proto/packet.c $(srcdir)/agg/primitive.c $(srcdir)/agg/mapline.c
+
+check_PROGRAMS += tests/fuzz/replay_sflow
+TESTS += tests/fuzz/replay_sflow
+tests_fuzz_replay_sflow_SOURCES = tests/fuzz/fuzz_sflow.c tests/fuzz/replay_main.c
+tests_fuzz_replay_sflow_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY -DFUZZ_CORPUS='"sflow"'
+tests_fuzz_replay_sflow_LDADD = $(CORE_LIBS)
+EXTRA_DIST += tests/fuzz/gen_corpus_sflow.py
+
+tests/fuzz/fuzz_sflow: $(FUZZ_SFLOW_SRCS)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -include $(top_builddir)/config.h -I$(top_srcdir) \
+	  -I$(top_builddir) $(FUZZ_SFLOW_SRCS) -o $@
+
+fuzz-sflow: tests/fuzz/fuzz_sflow
+	@mkdir -p tests/fuzz/work-sflow
+	./tests/fuzz/fuzz_sflow -runs=$(FUZZ_RUNS) tests/fuzz/work-sflow $(srcdir)/tests/fuzz/corpus/sflow
+.PHONY: fuzz-sflow
+CLEANFILES += tests/fuzz/fuzz_sflow

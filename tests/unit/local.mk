@@ -198,4 +198,9 @@ tests_unit_test_pretag_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$
 tests_unit_test_tagging_SOURCES = tests/unit/test_tagging.c
 tests_unit_test_tagging_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_tagging_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+check_PROGRAMS += tests/unit/test_sflow
+TESTS += tests/unit/test_sflow
+tests_unit_test_sflow_SOURCES = tests/unit/test_sflow.c
+tests_unit_test_sflow_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_sflow_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif

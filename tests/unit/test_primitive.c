@@ -71,6 +71,16 @@ static void l2_tunnel_fields(struct flow_rec *r)
 	r->tunnel_dst_port = 53;
 }
 
+/* BGP-ish fields (sFlow's extended gateway record) */
+static void bgp_fields(struct flow_rec *r)
+{
+	r->peer_src_as = 64512;
+	r->peer_dst_as = 4200000001u;
+	r->local_pref = 250;
+	r->as_path = "4200000001_65010_15169";
+	r->std_comm = "64512:100_no-export";
+}
+
 #define T_START 1700000000123456ull /* 2023-11-14 22:13:20.123456 UTC */
 
 static void base_rec(struct flow_rec *r)
@@ -135,10 +145,10 @@ static void base_rec(struct flow_rec *r)
 	snprintf(r->dst_geo.pocode, sizeof r->dst_geo.pocode, "08540");
 	r->dst_geo.lat = 40.37;
 	r->dst_geo.lon = -74.64;
-	/* without the networks stage, src_net/dst_net are the addresses under their masks */
 	r->tag = 10;
 	r->tag2 = 20;
 	r->label = "lbl";
+	bgp_fields(r);
 	/* without the networks stage, src_net/dst_net are the addresses under their masks */
 	r->present = ~0ull & ~(FR_BIT(FR_SRC_NET) | FR_BIT(FR_DST_NET));
 }
@@ -377,6 +387,33 @@ static void test_dst_port_icmp_type_code(void **state)
 	r.proto = 1;
 	r.present = 0; /* not exported: nothing to show */
 	expect("dst_port", &o, &r, PV_UINT, "0");
+}
+
+/* sFlow's gateway fields: pmacct's names, texts cut at the key slot with '+' */
+static void test_sflow_bgp_primitives(void **state)
+{
+	(void)state;
+	struct prim_opts o = {0};
+	struct flow_rec r;
+	char longpath[400];
+	base_rec(&r);
+	expect("peer_src_as", &o, &r, PV_UINT, "64512");
+	expect("peer_dst_as", &o, &r, PV_UINT, "4200000001");
+	expect("local_pref", &o, &r, PV_UINT, "250");
+	expect("as_path", &o, &r, PV_STR, "4200000001_65010_15169");
+	expect("std_comm", &o, &r, PV_STR, "64512:100_no-export");
+	size_t n = 0;
+	for (unsigned i = 0; n < sizeof longpath - 12; i++)
+		n += (size_t)snprintf(longpath + n, sizeof longpath - n, "%s%u", i ? "_" : "",
+				      4200000000u + i);
+	r.as_path = longpath;
+	struct prim_val v;
+	one("as_path", &o, &r, &v);
+	assert_int_equal(strlen(v.s), 127);
+	assert_int_equal(v.s[126], '+');
+	assert_memory_equal(v.s, longpath, 126);
+	r.present &= ~(1ull << FR_AS_PATH);
+	expect("as_path", &o, &r, PV_STR, "");
 }
 
 /*
@@ -1204,6 +1241,7 @@ int main(void)
 	    cmocka_unit_test(test_render_plain),
 	    cmocka_unit_test(test_dst_port_icmp_type_code),
 	    cmocka_unit_test(test_absent_fields_extract_zero),
+	    cmocka_unit_test(test_sflow_bgp_primitives),
 	    cmocka_unit_test(test_registry_long_line),
 	    cmocka_unit_test(test_render_all_builtins_together),
 	    cmocka_unit_test(test_src_dst_net_masks),
