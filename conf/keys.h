@@ -15,4 +15,10 @@ extern const struct conf_key_table conf_keys_obsolete; /* pmacct keys accepted w
 extern const struct conf_key_table conf_keys_netflow;  /* nfacctd_*: the NetFlow/IPFIX input */
 extern const struct conf_key_table conf_keys_pcap;     /* pcap_savefile*, pcap_filter */
 
+/*
+ * An "ip:port" or "[ipv6]:port" value (metrics_listen): the literal address
+ * into ip, the port into *port.  Returns 0, or -1 with the reason in err.
+ */
+int conf_parse_listen(const char *v, char *ip, size_t iplen, int *port, char *err, size_t errlen);
+
 #endif

@@ -66,12 +66,16 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = oi->mod->write(oi, &p->merged, &iv);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		long ms =
-		    (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		uint64_t usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					   (t1.tv_nsec - t0.tv_nsec) / 1000);
+		long ms = (long)(usec / 1000u);
 		if (rc < 0) {
 			atomic_fetch_add(&oi->write_errors, 1);
 		} else {
 			atomic_fetch_add(&oi->written_entries, p->merged.count);
+			atomic_fetch_add(&oi->flushes, 1);
+			atomic_fetch_add(&oi->flush_usec_total, usec);
+			atomic_store(&oi->last_flush_usec, usec);
 			/* one line per flush, like pmacct's purge lines: operators watch for them
 			 */
 			if (p->merged.count || final) {

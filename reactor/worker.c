@@ -129,6 +129,37 @@ void worker_deliver(struct worker *w, const struct nt_dgram *d)
 		w->st.malformed++;
 }
 
+/*
+ * A reading of the kernel's drop counter (a datagram's control message, or
+ * the socket's own): count what it adds and say so, at most once a minute,
+ * with what to change.  Drops are loss nobody else would ever report.
+ */
+static void note_kernel_drops(struct worker *w, uint32_t raw)
+{
+	if (!udp_drops_update(&w->st.kernel, raw))
+		return;
+	uint64_t minute = wall_usec() / 60000000u;
+	if (minute == w->st.drops_warn_minute && w->st.drops_warned)
+		return;
+	w->st.drops_warn_minute = minute;
+	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+	       "worker %u: the kernel dropped %llu datagrams (%llu in total): the socket's "
+	       "receive buffer (%d bytes) was full. Raise nfacctd_pipe_size (and "
+	       "net.core.rmem_max unless running as root), or add reactor_workers; logged at most "
+	       "once a minute",
+	       w->id, (unsigned long long)(w->st.kernel.total - w->st.drops_warned),
+	       (unsigned long long)w->st.kernel.total, w->st.rcvbuf / 2);
+	w->st.drops_warned = w->st.kernel.total;
+}
+
+/* The socket's drop counter now, including drops after the last datagram read. */
+static void poll_kernel_drops(struct worker *w)
+{
+	uint32_t raw;
+	if (w->fd >= 0 && udp_socket_drops(w->fd, &raw) == 0)
+		note_kernel_drops(w, raw);
+}
+
 /* Read up to 16 batches; returns 1 when the socket has been drained. */
 static int read_batches(struct worker *w, int fd)
 {
@@ -138,6 +169,7 @@ static int read_batches(struct worker *w, int fd)
 		for (unsigned i = 0; i < w->batch; i++) {
 			w->msgs[i].msg_hdr.msg_namelen = sizeof w->addrs[i];
 			w->msgs[i].msg_hdr.msg_flags = 0;
+			w->msgs[i].msg_hdr.msg_controllen = UDP_CMSG_SPACE;
 		}
 		int n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
 		if (n < 0) {
@@ -146,6 +178,10 @@ static int read_batches(struct worker *w, int fd)
 			return errno != EINTR;
 		}
 		nt_usec now = wall_usec();
+		uint32_t raw;
+		/* the counter is cumulative: the last datagram carries the latest */
+		if (n > 0 && udp_cmsg_drops(&w->msgs[n - 1].msg_hdr, &raw))
+			note_kernel_drops(w, raw);
 		for (int i = 0; i < n; i++) {
 			struct nt_dgram d = {.buf = w->bufs + (size_t)i * RECV_BUF,
 					     .len = w->msgs[i].msg_len,
@@ -276,17 +312,77 @@ static void on_stats(void *arg)
 	struct worker *w = arg;
 	const struct input_module *in = w->ctx->desc->input;
 	char extra[512] = "";
+	poll_kernel_drops(w);
 	if (in->stats)
 		in->stats(w->in_state, w, extra, sizeof extra);
 	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u datagrams=%llu bytes=%llu records=%llu malformed=%llu "
-	       "truncated=%llu recv_errors=%llu exporters=%zu%s",
+	       "truncated=%llu recv_errors=%llu exporters=%zu kernel_drops=%llu%s",
 	       w->id, (unsigned long long)w->st.datagrams, (unsigned long long)w->st.bytes,
 	       (unsigned long long)w->st.records, (unsigned long long)w->st.malformed,
 	       (unsigned long long)w->st.truncated, (unsigned long long)w->st.recv_errors,
-	       in->sources ? in->sources(w->in_state) : 0, extra);
+	       in->sources ? in->sources(w->in_state) : 0, (unsigned long long)w->st.kernel.total,
+	       extra);
 	if (in->stats_sources)
 		in->stats_sources(w->in_state, w);
+}
+
+static void on_metrics(void *arg)
+{
+	struct worker *w = arg;
+	worker_metrics(w, &w->mx);
+	metrics_worker_done(w->ctx);
+}
+
+static const struct mx_family fam_datagrams = {"netacct_worker_datagrams_total",
+					       "Datagrams received by the worker.", MX_COUNTER, 0};
+static const struct mx_family fam_bytes = {
+    "netacct_worker_bytes_total", "Bytes of the datagrams received by the worker.", MX_COUNTER, 0};
+static const struct mx_family fam_records = {
+    "netacct_worker_records_total", "Records decoded and accounted by the worker.", MX_COUNTER, 0};
+static const struct mx_family fam_malformed = {
+    "netacct_worker_malformed_datagrams_total",
+    "Datagrams the input rejected as malformed (reasons per exporter).", MX_COUNTER, 0};
+static const struct mx_family fam_truncated = {
+    "netacct_worker_truncated_datagrams_total",
+    "Datagrams larger than the receive buffer: not decoded.", MX_COUNTER, 0};
+static const struct mx_family fam_recv_errors = {"netacct_worker_receive_errors_total",
+						 "Failed receive calls.", MX_COUNTER, 0};
+static const struct mx_family fam_kernel_drops = {
+    "netacct_worker_kernel_drops_total",
+    "Datagrams the kernel dropped before the worker read them: its socket's receive buffer "
+    "was full (raise nfacctd_pipe_size, or add reactor_workers).",
+    MX_COUNTER, 0};
+static const struct mx_family fam_rcvbuf = {
+    "netacct_worker_receive_buffer_bytes",
+    "The worker socket's receive buffer as the kernel reports it (twice the size granted).",
+    MX_GAUGE, 0};
+static const struct mx_family fam_sources = {
+    "netacct_worker_exporters", "Exporters (sources) the worker keeps state for.", MX_GAUGE, 0};
+
+void worker_metrics(struct worker *w, struct mx_snap *s)
+{
+	const struct input_module *in = w->ctx->desc->input;
+	char id[16];
+	snprintf(id, sizeof id, "%u", w->id);
+	mx_snap_reset(s);
+	poll_kernel_drops(w);
+#define W(fam, v) mx_put(s, &fam, (uint64_t)(v), 1, "worker", id)
+	W(fam_datagrams, w->st.datagrams);
+	W(fam_bytes, w->st.bytes);
+	W(fam_records, w->st.records);
+	W(fam_malformed, w->st.malformed);
+	W(fam_truncated, w->st.truncated);
+	W(fam_recv_errors, w->st.recv_errors);
+	if (w->fd >= 0) {
+		W(fam_kernel_drops, w->st.kernel.total);
+		W(fam_rcvbuf, w->st.rcvbuf);
+	}
+	if (in->sources)
+		W(fam_sources, in->sources(w->in_state));
+#undef W
+	if (in->metrics)
+		in->metrics(w->in_state, w, s);
 }
 
 static int open_socket(struct worker *w, char *err, size_t errlen)
@@ -295,14 +391,19 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	struct input_endpoint ep = {0};
 	int got = 0;
 	ctx->desc->input->endpoint(&ctx->conf, &ep);
-	w->fd = udp_listen(ep.ip, ep.port, ep.rcvbuf, &got, err, errlen);
+	int ask = ep.rcvbuf > 0 ? ep.rcvbuf : UDP_RCVBUF_DEFAULT;
+	w->fd = udp_listen(ep.ip, ep.port, ask, &got, err, errlen);
 	if (w->fd < 0)
 		return -1;
-	if (w->id == 0 && ep.rcvbuf > 0 && got < ep.rcvbuf)
+	w->st.rcvbuf = got;
+	/* the kernel doubles what it grants (its bookkeeping) and reports that */
+	if (w->id == 0 && (long long)got < 2LL * ask)
 		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
-		       "receive buffer of %d bytes asked, kernel granted %d (raise "
-		       "net.core.rmem_max)",
-		       ep.rcvbuf, got);
+		       "worker sockets: receive buffer of %d bytes asked%s, the kernel granted %d: "
+		       "bursts will be dropped (and counted as kernel_drops). Raise the limit with "
+		       "`sysctl -w net.core.rmem_max=%d` (as root the daemon needs no sysctl)",
+		       ask, ep.rcvbuf > 0 ? " (nfacctd_pipe_size)" : " (netacct's default)",
+		       got / 2, ask);
 	nt_log(&ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
 	       "worker %u: socket %d bound, receive buffer %d bytes, %u datagrams per read", w->id,
 	       w->fd, got, w->batch);
@@ -310,7 +411,8 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	w->iov = calloc(w->batch, sizeof *w->iov);
 	w->addrs = calloc(w->batch, sizeof *w->addrs);
 	w->bufs = malloc((size_t)w->batch * RECV_BUF);
-	if (!w->msgs || !w->iov || !w->addrs || !w->bufs) {
+	w->ctrl = calloc(w->batch, UDP_CMSG_SPACE);
+	if (!w->msgs || !w->iov || !w->addrs || !w->bufs || !w->ctrl) {
 		snprintf(err, errlen, "worker %u: out of memory", w->id);
 		return -1;
 	}
@@ -320,6 +422,7 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
 		w->msgs[i].msg_hdr.msg_iovlen = 1;
 		w->msgs[i].msg_hdr.msg_name = &w->addrs[i];
+		w->msgs[i].msg_hdr.msg_control = w->ctrl + (size_t)i * UDP_CMSG_SPACE;
 	}
 	w->ev_read = nt_ev_fd(w->loop, w->fd, NT_EV_READ, on_readable, w);
 	if (!w->ev_read) {
@@ -350,6 +453,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->ctx = ctx;
 	w->fd = -1;
 	w->batch = (unsigned)ctx->conf.reactor_batch;
+	mx_snap_init(&w->mx);
 
 	w->loop = nt_loop_new();
 	if (!w->loop) {
@@ -385,7 +489,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->ev_stop = nt_ev_wakeup(w->loop, on_stop, w);
 	w->ev_stats = nt_ev_wakeup(w->loop, on_stats, w);
 	w->ev_quiesce = nt_ev_wakeup(w->loop, on_quiesce, w);
-	if (!w->ev_stop || !w->ev_stats || !w->ev_quiesce)
+	w->ev_metrics = nt_ev_wakeup(w->loop, on_metrics, w);
+	if (!w->ev_stop || !w->ev_stats || !w->ev_quiesce || !w->ev_metrics)
 		goto oom;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tick[i].w = w;
@@ -437,6 +542,11 @@ void worker_request_quiesce(struct worker *w)
 	nt_ev_trigger(w->ev_quiesce);
 }
 
+void worker_request_metrics(struct worker *w)
+{
+	nt_ev_trigger(w->ev_metrics);
+}
+
 void worker_join(struct worker *w)
 {
 	if (w->started)
@@ -463,6 +573,7 @@ void worker_free(struct worker *w)
 	nt_ev_free(w->ev_stop);
 	nt_ev_free(w->ev_stats);
 	nt_ev_free(w->ev_quiesce);
+	nt_ev_free(w->ev_metrics);
 	nt_loop_free(w->loop);
 	if (w->fd >= 0)
 		close(w->fd);
@@ -472,5 +583,7 @@ void worker_free(struct worker *w)
 	free(w->iov);
 	free(w->addrs);
 	free(w->bufs);
+	free(w->ctrl);
+	mx_snap_free(&w->mx);
 	memset(w, 0, sizeof *w);
 }
