@@ -276,6 +276,12 @@ static void on_stop(void *arg)
 {
 	struct worker *w = arg;
 	/*
+	 * The time of the stop, not of the end of the drain below: a worker with
+	 * a full receive buffer drains for a while, and reading the clock after
+	 * it would put its last table in a later round than the other workers'.
+	 */
+	uint64_t now_s = wall_usec() / 1000000u;
+	/*
 	 * What the kernel already queued for us was sent before the stop: account
 	 * it (bounded, so a sender that never pauses cannot hold up the exit).
 	 */
@@ -287,7 +293,6 @@ static void on_stop(void *arg)
 	if (w->sf)
 		savefile_log_stop(w->sf);
 	on_stats(w); /* what this worker did, once nothing more will be read */
-	uint64_t now_s = wall_usec() / 1000000u;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint64_t refresh = (uint64_t)w->ctx->out[i].refresh;
 		/* the interval in progress closes at the next boundary */
