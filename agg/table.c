@@ -210,3 +210,9 @@ const struct agg_entry *agg_table_next(const struct agg_table *t, uint64_t *pos)
 	}
 	return NULL;
 }
+
+size_t agg_table_bytes(const struct agg_table *t)
+{
+	size_t b = t->cap * t->entry_size;
+	return b < HUGE_MIN ? b : huge_len(b);
+}

@@ -70,6 +70,9 @@ struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, 
  */
 int agg_table_merge(struct agg_table *dst, const struct agg_table *src);
 
+/* Bytes the table holds allocated (its memory per aggregate, for benchmarks and stats). */
+size_t agg_table_bytes(const struct agg_table *t);
+
 /* Iterate: start with *pos = 0; returns NULL at the end. */
 const struct agg_entry *agg_table_next(const struct agg_table *t, uint64_t *pos);
 

@@ -14,3 +14,9 @@ bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
 noinst_PROGRAMS += tests/bench/decode_bench
 tests_bench_decode_bench_SOURCES = tests/bench/decode_bench.c
 tests_bench_decode_bench_LDADD = $(CORE_LIBS)
+
+# Accounting micro-benchmark: ns per record for key + hash + add, and the
+# table's bytes per aggregate (see the comment at the top of the file).
+noinst_PROGRAMS += tests/bench/acct_bench
+tests_bench_acct_bench_SOURCES = tests/bench/acct_bench.c
+tests_bench_acct_bench_LDADD = $(CORE_LIBS)
