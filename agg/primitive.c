@@ -820,6 +820,59 @@ static int cmp_pending(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
+/*
+ * The extractors that copy bytes from the record unchanged become copies
+ * (struct keyspec.copy): what keyspec_extract() runs when a record carries
+ * every field the spec needs, instead of one call per field.
+ */
+static void compile_extract(struct keyspec *ks)
+{
+	ks->ncopy = ks->ncall = 0;
+	for (unsigned j = 0; j < ks->nex; j++) {
+		const struct keyspec_field *f = &ks->f[ks->ex[j]];
+		struct keyspec_copy c = {f->rec_off, f->off, f->width};
+		if (f->extract == ext_proto)
+			c.rec_off = (uint16_t)OFF(proto), c.len = 1;
+		else if (f->extract != ext_raw && f->extract != ext_addr) {
+			ks->call[ks->ncall++] = ks->ex[j];
+			continue;
+		}
+		struct keyspec_copy *prev = ks->ncopy ? &ks->copy[ks->ncopy - 1] : NULL;
+		if (prev && prev->rec_off + prev->len == c.rec_off &&
+		    prev->key_off + prev->len == c.key_off)
+			prev->len = (uint16_t)(prev->len + c.len); /* neighbours: one copy */
+		else
+			ks->copy[ks->ncopy++] = c;
+	}
+}
+
+/* Constant sizes for the usual widths, so the compiler emits plain moves. */
+static inline void copy_bytes(uint8_t *k, const uint8_t *r, unsigned len)
+{
+	switch (len) {
+	case 1:
+		k[0] = r[0];
+		break;
+	case 2:
+		memcpy(k, r, 2);
+		break;
+	case 4:
+		memcpy(k, r, 4);
+		break;
+	case 8:
+		memcpy(k, r, 8);
+		break;
+	case 17:
+		memcpy(k, r, 17);
+		break;
+	case 34:
+		memcpy(k, r, 34);
+		break;
+	default:
+		memcpy(k, r, len);
+	}
+}
+
 int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
 		  const struct prim_opts *opts, char *err, size_t errlen)
 {
@@ -909,6 +962,7 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 	ks->key_len = (uint16_t)((off + 7) & ~7u);
 	if (ks->key_len == 0)
 		ks->key_len = 8; /* a key-less aggregate still needs one slot */
+	compile_extract(ks);
 	return 0;
 }
 
@@ -916,8 +970,12 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
 {
 	memset(key, 0, ks->key_len);
 	if ((r->present & ks->need_all) == ks->need_all) {
-		for (unsigned j = 0; j < ks->nex; j++) {
-			const struct keyspec_field *f = &ks->f[ks->ex[j]];
+		const uint8_t *rb = (const uint8_t *)r;
+		for (unsigned j = 0; j < ks->ncopy; j++)
+			copy_bytes(key + ks->copy[j].key_off, rb + ks->copy[j].rec_off,
+				   ks->copy[j].len);
+		for (unsigned j = 0; j < ks->ncall; j++) {
+			const struct keyspec_field *f = &ks->f[ks->call[j]];
 			f->extract(r, key + f->off, f, &ks->opts);
 		}
 		return;

@@ -363,7 +363,7 @@ int enc_row(struct encoder *e, struct obuf *b, const struct enc_schema *s,
 	}
 	if (ks->has_history) {
 		/* stamp_updated: when the entry last saw traffic, rendered like stamp_inserted */
-		uint64_t t = ent->c.last_usec - ent->c.last_usec % 1000000u;
+		uint64_t t = (uint64_t)ent->c.last_sec * 1000000u;
 		uint8_t k[8];
 		memcpy(k, &t, 8);
 		ks->f[0].p->render(k, &ks->f[0], &ks->opts, &v);

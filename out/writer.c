@@ -136,7 +136,7 @@ static struct pending *slot(struct writer *w, uint64_t round)
 /* Move t's entries into p (the first table becomes the merge target: no copy). */
 static void take(struct writer *w, struct pending *p, struct agg_table *t)
 {
-	if (!p->merged.slots) {
+	if (!p->merged.index) {
 		p->merged = *t;
 	} else {
 		if (agg_table_merge(&p->merged, t) < 0)

@@ -150,7 +150,8 @@ int mx_render_json(struct obuf *o, const struct mx_snap *const *snaps, size_t ns
 				const struct mx_sample *x = &snaps[i]->s[j];
 				if (x->f != f)
 					continue;
-				obuf_puts(o, first ? "\n    {\"labels\": {" : ",\n    {\"labels\": {");
+				obuf_puts(o,
+					  first ? "\n    {\"labels\": {" : ",\n    {\"labels\": {");
 				first = 0;
 				for (unsigned l = 0; l < x->nlabels; l++) {
 					obuf_printf(o, "%s\"%s\": \"", l ? ", " : "", x->l[l].key);
@@ -226,31 +227,30 @@ struct metrics {
 static const struct mx_family fam_build = {
     "netacct_build_info", "The daemon and netacct version (value 1).", MX_GAUGE, 0};
 static const struct mx_family fam_workers = {"netacct_workers", "Worker threads.", MX_GAUGE, 0};
-static const struct mx_family fam_out_written = {
-    "netacct_output_written_entries_total", "Entries written by the output.", MX_COUNTER, 0};
+static const struct mx_family fam_out_written = {"netacct_output_written_entries_total",
+						 "Entries written by the output.", MX_COUNTER, 0};
 static const struct mx_family fam_out_dropped_tables = {
     "netacct_output_dropped_tables_total",
-    "Worker tables not taken by the output: its queue was full (flush_queue_size).", MX_COUNTER,
-    0};
+    "Worker tables not taken by the output: its queue was full (flush_queue_size).", MX_COUNTER, 0};
 static const struct mx_family fam_out_dropped_records = {
     "netacct_output_dropped_records_total",
     "Entries lost before writing: in dropped tables, or a table was full (cache_max_entries).",
     MX_COUNTER, 0};
-static const struct mx_family fam_out_errors = {
-    "netacct_output_write_errors_total", "Flushes whose write failed.", MX_COUNTER, 0};
+static const struct mx_family fam_out_errors = {"netacct_output_write_errors_total",
+						"Flushes whose write failed.", MX_COUNTER, 0};
 static const struct mx_family fam_out_flushes = {
     "netacct_output_flushes_total", "Tables written (one per refresh interval).", MX_COUNTER, 0};
-static const struct mx_family fam_out_flush_time = {
-    "netacct_output_flush_duration_seconds_total", "Time spent writing tables.", MX_COUNTER, 1};
-static const struct mx_family fam_out_last_flush = {
-    "netacct_output_last_flush_duration_seconds", "How long the last table write took.",
-    MX_GAUGE, 1};
+static const struct mx_family fam_out_flush_time = {"netacct_output_flush_duration_seconds_total",
+						    "Time spent writing tables.", MX_COUNTER, 1};
+static const struct mx_family fam_out_last_flush = {"netacct_output_last_flush_duration_seconds",
+						    "How long the last table write took.", MX_GAUGE,
+						    1};
 static const struct mx_family fam_out_late = {
     "netacct_output_late_tables_total",
-    "Worker tables that arrived after their round was written (folded into the next).",
-    MX_COUNTER, 0};
-static const struct mx_family fam_out_events = {
-    "netacct_output_events_written_total", "Event records written.", MX_COUNTER, 0};
+    "Worker tables that arrived after their round was written (folded into the next).", MX_COUNTER,
+    0};
+static const struct mx_family fam_out_events = {"netacct_output_events_written_total",
+						"Event records written.", MX_COUNTER, 0};
 static const struct mx_family fam_out_events_dropped = {
     "netacct_output_events_dropped_total", "Event records dropped: the event queue was full.",
     MX_COUNTER, 0};
@@ -336,8 +336,9 @@ static void answer_waiting(struct metrics *m, int ok)
 	int rendered = ok && render(m, 0) == 0;
 	for (size_t i = 0; i < m->nwaiting; i++) {
 		if (rendered)
-			mx_http_reply(m->waiting[i], 200, "text/plain; version=0.0.4; charset=utf-8",
-				      m->text.data, m->text.len);
+			mx_http_reply(m->waiting[i], 200,
+				      "text/plain; version=0.0.4; charset=utf-8", m->text.data,
+				      m->text.len);
 		else if (ok)
 			mx_http_reply(m->waiting[i], 500, "text/plain", oom, sizeof oom - 1);
 		else

@@ -58,8 +58,7 @@ struct mx_http *mx_http_start(struct nt_loop *loop, const char *ip, int port, mx
 	return h;
 }
 
-void mx_http_reply(struct mx_http_req *r, int code, const char *ctype, const char *body,
-		   size_t len)
+void mx_http_reply(struct mx_http_req *r, int code, const char *ctype, const char *body, size_t len)
 {
 	struct evhttp_request *req = (struct evhttp_request *)r;
 	struct evbuffer *b = evbuffer_new();
@@ -72,7 +71,7 @@ void mx_http_reply(struct mx_http_req *r, int code, const char *ctype, const cha
 		evhttp_send_reply(req, 500, "Internal Server Error", NULL);
 		return;
 	}
-	const char *reason = code == 200	 ? "OK"
+	const char *reason = code == 200   ? "OK"
 			     : code == 404 ? "Not Found"
 			     : code == 503 ? "Service Unavailable"
 					   : "Internal Server Error";

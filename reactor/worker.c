@@ -61,6 +61,15 @@ static void account(void *arg, struct flow_rec *r)
 		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}
+	/*
+	 * Half-way to its add, a record's index slot has arrived: start loading
+	 * the entry it points to, so both misses overlap with other records.
+	 */
+	if (w->ahead_len >= ACCT_AHEAD / 2) {
+		unsigned m = (s + ACCT_AHEAD - ACCT_AHEAD / 2) % ACCT_AHEAD;
+		for (unsigned i = 0; i < ctx->nout; i++)
+			agg_table_prefetch_entry(w->tables[i], w->ahead_hash[i][m]);
+	}
 	w->ahead_len++;
 }
 

@@ -59,7 +59,6 @@ static struct agg_entry *entry(const struct keyspec *ks, const struct flow_rec *
 	struct agg_entry *e = calloc(1, sizeof *e + ks->key_len);
 	assert_non_null(e);
 	keyspec_extract(ks, r, e->key);
-	e->hash = agg_hash(e->key, ks->key_len);
 	e->c.packets = pkts;
 	e->c.bytes = bytes;
 	e->c.flows = flows;

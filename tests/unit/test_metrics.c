@@ -73,7 +73,8 @@ static void test_json_is_valid(void **state)
 	assert_int_equal(json_integer_value(json_object_get(x, "value")), 199);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(x, "labels"), "q")),
 			    "x\"y");
-	json_t *b = json_array_get(json_object_get(json_object_get(doc, "metrics"), "t_b_seconds"), 0);
+	json_t *b =
+	    json_array_get(json_object_get(json_object_get(doc, "metrics"), "t_b_seconds"), 0);
 	assert_true(json_real_value(json_object_get(b, "value")) == 0.000007);
 	json_decref(doc);
 	obuf_free(&o);
@@ -124,8 +125,8 @@ static void test_socket_reports_drops(void **state)
 			 (ssize_t)sizeof payload);
 	char ctrl[UDP_CMSG_SPACE];
 	struct iovec iov = {buf, sizeof buf};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-			    .msg_controllen = sizeof ctrl};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof ctrl};
 	assert_true(recvmsg(fd, &mh, 0) > 0);
 	uint32_t from_msg = 0;
 	assert_int_equal(udp_cmsg_drops(&mh, &from_msg), 1);
@@ -139,16 +140,18 @@ static void test_listen_values(void **state)
 	(void)state;
 	char ip[64], err[256];
 	int port = 0;
-	assert_int_equal(conf_parse_listen("127.0.0.1:9105", ip, sizeof ip, &port, err, sizeof err), 0);
+	assert_int_equal(conf_parse_listen("127.0.0.1:9105", ip, sizeof ip, &port, err, sizeof err),
+			 0);
 	assert_string_equal(ip, "127.0.0.1");
 	assert_int_equal(port, 9105);
 	assert_int_equal(conf_parse_listen("[::1]:80", ip, sizeof ip, &port, err, sizeof err), 0);
 	assert_string_equal(ip, "::1");
 	assert_int_equal(port, 80);
-	const char *bad[] = {"9105", "::1:9105", "[::1:9105", "host:1", "1.2.3.4:", "1.2.3.4:70000",
-			     "1.2.3.4:x"};
+	const char *bad[] = {"9105",	 "::1:9105",	  "[::1:9105", "host:1",
+			     "1.2.3.4:", "1.2.3.4:70000", "1.2.3.4:x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(conf_parse_listen(bad[i], ip, sizeof ip, &port, err, sizeof err), -1);
+		assert_int_equal(conf_parse_listen(bad[i], ip, sizeof ip, &port, err, sizeof err),
+				 -1);
 }
 
 static void test_write_file_replaces(void **state)
