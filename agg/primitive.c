@@ -27,9 +27,85 @@ static void put_addr(uint8_t *k, const struct nt_addr *a)
 	memcpy(k + 1, a->a, 16);
 }
 
+/* Decimal digits of u at p (no NUL); returns the count.  printf costs ~10x more per row. */
+static size_t put_dec(char *p, uint64_t u)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + u % 10u);
+		u /= 10u;
+	} while (u);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * IPv6 text as inet_ntop() writes it (RFC 5952: lower-case hex, the first
+ * longest run of two or more zero groups as "::"), without its sprintf.
+ * Returns 0 for the forms inet_ntop writes with an embedded IPv4 address
+ * (::a.b.c.d, ::ffff:a.b.c.d), which are left to it.
+ */
+static int ipv6_text(const uint8_t *a, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0;
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	for (int i = 0; i < 8;) {
+		if (w[i]) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < 8 && !w[j])
+			j++;
+		if (j - i > best_len)
+			best = i, best_len = j - i;
+		i = j;
+	}
+	if (best_len < 2)
+		best = -1;
+	if (best == 0 &&
+	    (best_len == 6 || (best_len == 7 && w[7] != 1) || (best_len == 5 && w[5] == 0xffff)))
+		return 0;
+	char *p = buf;
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			if (i + best_len == 8)
+				*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		int started = 0;
+		for (int sh = 12; sh >= 0; sh -= 4) {
+			unsigned d = (w[i] >> sh) & 0xf;
+			if (d || started || sh == 0)
+				*p++ = hex[d], started = 1;
+		}
+	}
+	*p = '\0';
+	return 1;
+}
+
 static void family_bytes_to_text(uint8_t family, const uint8_t *bytes, char *buf, size_t len)
 {
-	if (family == 4)
+	if (family == 6 && len >= 46 && ipv6_text(bytes, buf))
+		return;
+	if (family == 4 && len >= 16) { /* the common case, without inet_ntop's sprintf */
+		char *p = buf;
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p += put_dec(p, bytes[i]);
+		}
+		*p = '\0';
+	} else if (family == 4)
 		inet_ntop(AF_INET, bytes, buf, (socklen_t)len);
 	else if (family == 6)
 		inet_ntop(AF_INET6, bytes, buf, (socklen_t)len);
@@ -90,13 +166,17 @@ void prim_val_uint(struct prim_val *v, uint64_t u)
 {
 	v->kind = PV_UINT;
 	v->u = u;
-	snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)u);
+	v->s[put_dec(v->s, u)] = '\0';
 }
 
 void prim_val_str(struct prim_val *v, const char *s)
 {
+	size_t n = strlen(s);
+	if (n > sizeof v->s - 1)
+		n = sizeof v->s - 1;
 	v->kind = PV_STR;
-	snprintf(v->s, sizeof v->s, "%s", s);
+	memcpy(v->s, s, n);
+	v->s[n] = '\0';
 }
 
 void prim_val_null(struct prim_val *v)

@@ -287,6 +287,14 @@ const struct agg_entry *agg_table_next(const struct agg_table *t, uint64_t *pos)
 	return *pos < t->count ? entry_at(t, (*pos)++) : NULL;
 }
 
+void agg_table_drop_index(struct agg_table *t)
+{
+	mem_free(t->index, t->cap * sizeof *t->index);
+	t->index = NULL;
+	t->cap = 0;
+	t->bits = 0;
+}
+
 size_t agg_table_bytes(const struct agg_table *t)
 {
 	size_t ix = t->cap * sizeof *t->index, en = t->count * t->entry_size;

@@ -87,6 +87,13 @@ struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, 
  */
 int agg_table_merge(struct agg_table *dst, const struct agg_table *src);
 
+/*
+ * Free the index of a table that will only be iterated from now on (a
+ * merged table about to be written): its memory is back before the write,
+ * while the workers fill the next interval's tables.
+ */
+void agg_table_drop_index(struct agg_table *t);
+
 /* Bytes the table holds allocated (its memory per aggregate, for benchmarks and stats). */
 size_t agg_table_bytes(const struct agg_table *t);
 

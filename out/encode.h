@@ -43,6 +43,11 @@ struct encoder {
 	/* per-row state */
 	unsigned nfield;
 	size_t pad; /* formatted: spaces still owed to the previous column */
+	/*
+	 * Set by enc_row() for the next field() only: the column's JSON name
+	 * needs no escaping and is this long (0: escape it).  field() clears it.
+	 */
+	unsigned json_len;
 };
 
 /*
@@ -57,6 +62,7 @@ struct enc_schema {
 	const struct keyspec *ks;
 	unsigned n;
 	struct enc_col col[KEYSPEC_MAX + 4]; /* fields, stamp_updated, packets, flows, bytes */
+	unsigned json_len[KEYSPEC_MAX + 4];  /* see struct encoder.json_len */
 };
 void enc_schema_init(struct enc_schema *s, const struct keyspec *ks);
 

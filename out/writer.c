@@ -63,6 +63,8 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 	}
 	if (out_takes(w->oi, OUT_SINK_TABLE) && oi->mod->write) {
 		struct timespec t0, t1;
+		/* nothing is looked up or added any more: only the entries are written */
+		agg_table_drop_index(&p->merged);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = oi->mod->write(oi, &p->merged, &iv);
 		clock_gettime(CLOCK_MONOTONIC, &t1);

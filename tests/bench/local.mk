@@ -20,3 +20,8 @@ tests_bench_decode_bench_LDADD = $(CORE_LIBS)
 noinst_PROGRAMS += tests/bench/acct_bench
 tests_bench_acct_bench_SOURCES = tests/bench/acct_bench.c
 tests_bench_acct_bench_LDADD = $(CORE_LIBS)
+
+# Encoder micro-benchmark: ns per aggregated row for JSON, CSV and formatted.
+noinst_PROGRAMS += tests/bench/encode_bench
+tests_bench_encode_bench_SOURCES = tests/bench/encode_bench.c
+tests_bench_encode_bench_LDADD = $(CORE_LIBS)
