@@ -135,12 +135,20 @@ static struct pending *slot(struct writer *w, uint64_t round)
 	return slot(w, round);
 }
 
-/* Move t's entries into p (the first table becomes the merge target: no copy). */
+/* Move t's entries into p (the biggest table becomes the merge target: no copy). */
 static void take(struct writer *w, struct pending *p, struct agg_table *t)
 {
 	if (!p->merged.index) {
 		p->merged = *t;
 	} else {
+		if (t->count > p->merged.count) {
+			/* fold the smaller table into the bigger: copy the fewest entries, and
+			 * never hold two full copies of a big table (an idle worker's empty
+			 * table arriving first would otherwise take in every entry) */
+			struct agg_table small = p->merged;
+			p->merged = *t;
+			*t = small;
+		}
 		if (agg_table_merge(&p->merged, t) < 0)
 			nt_log(w->oi->log, LOG_LVL_ERROR, w->oi->component,
 			       "out of memory merging worker tables; entries lost");

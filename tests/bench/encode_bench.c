@@ -57,7 +57,8 @@ static void fill(struct flow_rec *r, uint64_t k)
 int main(int argc, char **argv)
 {
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-	const char *agg = argc > 2 ? argv[2] : "src_host,dst_host,src_port,dst_port,proto,peer_src_ip";
+	const char *agg =
+	    argc > 2 ? argv[2] : "src_host,dst_host,src_port,dst_port,proto,peer_src_ip";
 	static const char *const formats[] = {"json", "csv", "formatted"};
 	struct keyspec ks;
 	struct flow_rec *r = malloc(sizeof *r);

@@ -186,3 +186,25 @@ def test_metrics_listen_in_use_fails_at_start(tmp_path, nfacctd):
         assert "metrics_listen" in d.log_text()
     finally:
         holder.close()
+
+
+def test_templates_and_no_template_in_the_metrics(tmp_path, nfacctd):
+    from test_v9 import BASIC_FIELDS, Tpl, data_set, ipfix_msg, ipfix_tpl_set
+    mport = tcp_port()
+    d = nfacctd(metrics_conf(mport))
+    t1, t2, unknown = Tpl(256, BASIC_FIELDS), Tpl(257, BASIC_FIELDS[:5]), Tpl(300, BASIC_FIELDS)
+    rec = ("10.0.0.1", "10.0.0.2", 1000, 80, 6, 10, 1000)
+    Sender(d.port).send(ipfix_msg(ipfix_tpl_set(t1, t2), seq=0),
+                        ipfix_msg(data_set(t1, rec, rec, rec), seq=0),
+                        ipfix_msg(data_set(unknown, rec), seq=3))
+    me = "127.0.0.1"
+    m = wait_for(lambda: (lambda x: x if value(x, "netacct_worker_datagrams_total",
+                                               worker="0") == 3 else None)(scrape(mport)),
+                 what="3 datagrams in the metrics")
+    assert value(m, "netacct_exporter_templates", worker="0", exporter=me) == 2
+    assert value(m, "netacct_worker_templates", worker="0") == 2
+    assert value(m, "netacct_exporter_records_total", worker="0", exporter=me) == 3
+    assert value(m, "netacct_exporter_decode_errors_total", worker="0", exporter=me,
+                 reason="no_template") == 1
+    assert value(m, "netacct_worker_malformed_datagrams_total", worker="0") == 0
+    d.stop()

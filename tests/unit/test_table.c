@@ -436,6 +436,36 @@ static void test_wide_keys(void **state)
 	agg_table_free(&t);
 }
 
+/*
+ * Memory per aggregate (issue: <= 150 bytes of peak RSS per aggregate at 1M
+ * keys for a 5-tuple + exporter aggregate, a 56-byte key): the table alone
+ * must stay well below, whatever the key count's place between two index
+ * sizes.  Loose bound; the benchmark measures the daemon's RSS precisely.
+ */
+static void test_bytes_per_aggregate(void **state)
+{
+	(void)state;
+	const uint64_t counts[] = {100000, 200000, 393216 /* just past 3/4 of 2^19 */};
+	for (size_t n = 0; n < sizeof counts / sizeof counts[0]; n++) {
+		struct agg_table t;
+		assert_int_equal(agg_table_init(&t, 56, 16), 0);
+		struct agg_counters c = ctr(1, 1, 1, 0, 0);
+		for (uint64_t i = 0; i < counts[n]; i++)
+			assert_int_equal(add(&t, i, &c), 0);
+		assert_int_equal(t.count, counts[n]);
+		double per = (double)agg_table_bytes(&t) / (double)t.count;
+		assert_true(per <= 130.0);
+		/* the index goes before the write: the entries alone remain */
+		agg_table_drop_index(&t);
+		assert_true((double)agg_table_bytes(&t) / (double)t.count <= 96.0);
+		uint64_t pos = 0, seen = 0;
+		while (agg_table_next(&t, &pos))
+			seen++;
+		assert_int_equal(seen, counts[n]);
+		agg_table_free(&t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +481,7 @@ int main(void)
 	    cmocka_unit_test(test_clear_and_reuse),
 	    cmocka_unit_test(test_iteration),
 	    cmocka_unit_test(test_wide_keys),
+	    cmocka_unit_test(test_bytes_per_aggregate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
