@@ -4,8 +4,8 @@
 # one after the other, and compare records accounted per CPU-second.  See
 # README.md.
 #
-# Usage: tests/bench/run.sh [SCENARIO...]   a b c d (default), e (1M keys),
-#        s (1 vs 2 workers, many exporters), x = exactness check
+# Usage: tests/bench/run.sh [SCENARIO...]   a b c d e s (default): e = 1M keys,
+#        s = 1 vs 2 workers from many exporters; x = exactness check
 # Environment:
 #   BENCH_SECONDS   send duration per run (default 10)
 #   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct nfcapd")
@@ -49,7 +49,7 @@ for s in "$@"; do
 	*) SCENARIOS+=("$s") ;;
 	esac
 done
-[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(a b c d)
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(a b c d e s)
 AGG_BENCH="src_host, dst_host, src_port, dst_port, proto"
 AGG_WIDE="src_host, dst_host, src_port, dst_port, proto, tos, src_as, dst_as, in_iface, out_iface, src_mask, dst_mask, tcpflags"
 
