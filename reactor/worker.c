@@ -411,8 +411,12 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 		return -1;
 	w->st.rcvbuf = got;
 	/* the kernel doubles what it grants (its bookkeeping) and reports that */
+	/*
+	 * Said once, by worker 0.  A WARN when the operator asked for the size;
+	 * for the default an INFO line (drops, should they happen, are WARNed).
+	 */
 	if (w->id == 0 && (long long)got < 2LL * ask)
-		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+		nt_log(&ctx->log, ep.rcvbuf > 0 ? LOG_LVL_WARN : LOG_LVL_INFO, CORE_COMPONENT,
 		       "worker sockets: receive buffer of %d bytes asked%s, the kernel granted %d: "
 		       "bursts will be dropped (and counted as kernel_drops). Raise the limit with "
 		       "`sysctl -w net.core.rmem_max=%d` (as root the daemon needs no sysctl)",

@@ -208,3 +208,22 @@ def test_templates_and_no_template_in_the_metrics(tmp_path, nfacctd):
                  reason="no_template") == 1
     assert value(m, "netacct_worker_malformed_datagrams_total", worker="0") == 0
     d.stop()
+
+
+def test_receive_buffer_granted_less_is_logged(tmp_path, nfacctd):
+    """The kernel caps every receive buffer (at INT_MAX / 2 even for root): asking
+    more says what was granted and the sysctl that raises the limit."""
+    d = nfacctd("nfacctd_pipe_size: 1073741824\n")
+    d.wait_log(r"WARN .*receive buffer of 1073741824 bytes asked \(nfacctd_pipe_size\), "
+               r"the kernel granted \d+.*sysctl -w net.core.rmem_max=1073741824")
+    d.stop()
+
+
+def test_default_receive_buffer_is_large(tmp_path, nfacctd):
+    mport = tcp_port()
+    d = nfacctd(metrics_conf(mport))
+    m = scrape(mport)
+    granted = value(m, "netacct_worker_receive_buffer_bytes", worker="0")
+    if "kernel granted" not in d.log_text():  # as root, or with rmem_max raised
+        assert granted >= 2 * 32 * 1024 * 1024
+    d.stop()
