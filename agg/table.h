@@ -49,6 +49,7 @@ struct agg_table {
 /* Hash of a key (key_len is a multiple of 8). Never returns 0. */
 uint64_t agg_hash(const uint8_t *key, uint32_t key_len);
 
+/* key_len: a multiple of 8 (keys are compared in words); room for initial_cap keys. */
 int agg_table_init(struct agg_table *t, uint32_t key_len, uint64_t initial_cap);
 void agg_table_free(struct agg_table *t);
 /* Drop all entries, keep the allocations for the next interval. */
