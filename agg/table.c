@@ -171,7 +171,8 @@ static uint64_t *probe(const struct agg_table *t, const uint8_t *key, uint64_t h
 		uint64_t *s = &t->index[i];
 		if (*s == 0)
 			return s;
-		if (TAG(*s) == tag && key_equal(entry_at(t, (uint32_t)*s - 1u)->key, key, t->key_len))
+		if (TAG(*s) == tag &&
+		    key_equal(entry_at(t, (uint32_t)*s - 1u)->key, key, t->key_len))
 			return s;
 	}
 }
