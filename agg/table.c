@@ -260,13 +260,23 @@ int agg_table_add(struct agg_table *t, const uint8_t *key, uint64_t hash,
 	return add(t, key, hash, c, t->max_entries);
 }
 
+/*
+ * A table this small stays in the caches: prefetching it only costs
+ * instructions (index of at most 4096 slots, 32 KiB).
+ */
+#define CACHED_CAP 4096
+
 void agg_table_prefetch(const struct agg_table *t, uint64_t hash)
 {
+	if (t->cap <= CACHED_CAP)
+		return;
 	__builtin_prefetch(&t->index[home(t, hash)], 0, 3);
 }
 
 void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash)
 {
+	if (t->cap <= CACHED_CAP)
+		return;
 	uint64_t s = t->index[home(t, hash)];
 	if (s && TAG(s) == TAG(hash)) {
 		const uint8_t *p = (const uint8_t *)entry_at(t, (uint32_t)s - 1u);
