@@ -30,9 +30,85 @@ static void put_addr(uint8_t *k, const struct nt_addr *a)
 	memcpy(k + 1, a->a, 16);
 }
 
+/* Decimal digits of u at p (no NUL); returns the count.  printf costs ~10x more per row. */
+static size_t put_dec(char *p, uint64_t u)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + u % 10u);
+		u /= 10u;
+	} while (u);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * IPv6 text as inet_ntop() writes it (RFC 5952: lower-case hex, the first
+ * longest run of two or more zero groups as "::"), without its sprintf.
+ * Returns 0 for the forms inet_ntop writes with an embedded IPv4 address
+ * (::a.b.c.d, ::ffff:a.b.c.d), which are left to it.
+ */
+static int ipv6_text(const uint8_t *a, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0;
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	for (int i = 0; i < 8;) {
+		if (w[i]) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < 8 && !w[j])
+			j++;
+		if (j - i > best_len)
+			best = i, best_len = j - i;
+		i = j;
+	}
+	if (best_len < 2)
+		best = -1;
+	if (best == 0 &&
+	    (best_len == 6 || (best_len == 7 && w[7] != 1) || (best_len == 5 && w[5] == 0xffff)))
+		return 0;
+	char *p = buf;
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			if (i + best_len == 8)
+				*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		int started = 0;
+		for (int sh = 12; sh >= 0; sh -= 4) {
+			unsigned d = (w[i] >> sh) & 0xf;
+			if (d || started || sh == 0)
+				*p++ = hex[d], started = 1;
+		}
+	}
+	*p = '\0';
+	return 1;
+}
+
 static void family_bytes_to_text(uint8_t family, const uint8_t *bytes, char *buf, size_t len)
 {
-	if (family == 4)
+	if (family == 6 && len >= 46 && ipv6_text(bytes, buf))
+		return;
+	if (family == 4 && len >= 16) { /* the common case, without inet_ntop's sprintf */
+		char *p = buf;
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p += put_dec(p, bytes[i]);
+		}
+		*p = '\0';
+	} else if (family == 4)
 		inet_ntop(AF_INET, bytes, buf, (socklen_t)len);
 	else if (family == 6)
 		inet_ntop(AF_INET6, bytes, buf, (socklen_t)len);
@@ -93,13 +169,17 @@ void prim_val_uint(struct prim_val *v, uint64_t u)
 {
 	v->kind = PV_UINT;
 	v->u = u;
-	snprintf(v->s, sizeof v->s, "%llu", (unsigned long long)u);
+	v->s[put_dec(v->s, u)] = '\0';
 }
 
 void prim_val_str(struct prim_val *v, const char *s)
 {
+	size_t n = strlen(s);
+	if (n > sizeof v->s - 1)
+		n = sizeof v->s - 1;
 	v->kind = PV_STR;
-	snprintf(v->s, sizeof v->s, "%s", s);
+	memcpy(v->s, s, n);
+	v->s[n] = '\0';
 }
 
 void prim_val_null(struct prim_val *v)
@@ -1406,6 +1486,59 @@ static int add_implied(struct pending *pend, unsigned *n, char *err, size_t errl
 	return 0;
 }
 
+/*
+ * The extractors that copy bytes from the record unchanged become copies
+ * (struct keyspec.copy): what keyspec_extract() runs when a record carries
+ * every field the spec needs, instead of one call per field.
+ */
+static void compile_extract(struct keyspec *ks)
+{
+	ks->ncopy = ks->ncall = 0;
+	for (unsigned j = 0; j < ks->nex; j++) {
+		const struct keyspec_field *f = &ks->f[ks->ex[j]];
+		struct keyspec_copy c = {f->rec_off, f->off, f->width};
+		if (f->extract == ext_proto)
+			c.rec_off = (uint16_t)OFF(proto), c.len = 1;
+		else if (f->extract != ext_raw && f->extract != ext_addr) {
+			ks->call[ks->ncall++] = ks->ex[j];
+			continue;
+		}
+		struct keyspec_copy *prev = ks->ncopy ? &ks->copy[ks->ncopy - 1] : NULL;
+		if (prev && prev->rec_off + prev->len == c.rec_off &&
+		    prev->key_off + prev->len == c.key_off)
+			prev->len = (uint16_t)(prev->len + c.len); /* neighbours: one copy */
+		else
+			ks->copy[ks->ncopy++] = c;
+	}
+}
+
+/* Constant sizes for the usual widths, so the compiler emits plain moves. */
+static inline void copy_bytes(uint8_t *k, const uint8_t *r, unsigned len)
+{
+	switch (len) {
+	case 1:
+		k[0] = r[0];
+		break;
+	case 2:
+		memcpy(k, r, 2);
+		break;
+	case 4:
+		memcpy(k, r, 4);
+		break;
+	case 8:
+		memcpy(k, r, 8);
+		break;
+	case 17:
+		memcpy(k, r, 17);
+		break;
+	case 34:
+		memcpy(k, r, 34);
+		break;
+	default:
+		memcpy(k, r, len);
+	}
+}
+
 int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
 		  const struct prim_opts *opts, char *err, size_t errlen)
 {
@@ -1500,6 +1633,16 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 	ks->key_len = (uint16_t)((off + 7) & ~7u);
 	if (ks->key_len == 0)
 		ks->key_len = 8; /* a key-less aggregate still needs one slot */
+	/* timestamp_min / timestamp_max live in the entry's span, right after the key */
+	for (unsigned i = 0; i < ks->n; i++) {
+		if (ks->f[i].p->accumulate == PRIM_ACC_FIRST)
+			ks->f[i].off =
+			    (uint16_t)(ks->key_len + offsetof(struct agg_span, first_usec));
+		else if (ks->f[i].p->accumulate == PRIM_ACC_LAST)
+			ks->f[i].off =
+			    (uint16_t)(ks->key_len + offsetof(struct agg_span, last_usec));
+	}
+	compile_extract(ks);
 	return 0;
 }
 
@@ -1507,8 +1650,12 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
 {
 	memset(key, 0, ks->key_len);
 	if ((r->present & ks->need_all) == ks->need_all) {
-		for (unsigned j = 0; j < ks->nex; j++) {
-			const struct keyspec_field *f = &ks->f[ks->ex[j]];
+		const uint8_t *rb = (const uint8_t *)r;
+		for (unsigned j = 0; j < ks->ncopy; j++)
+			copy_bytes(key + ks->copy[j].key_off, rb + ks->copy[j].rec_off,
+				   ks->copy[j].len);
+		for (unsigned j = 0; j < ks->ncall; j++) {
+			const struct keyspec_field *f = &ks->f[ks->call[j]];
 			f->extract(r, key + f->off, f, &ks->opts);
 		}
 		return;
@@ -1527,10 +1674,9 @@ const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,
 	switch (f->p->accumulate) {
 	case 0:
 		return key + f->off;
-	case PRIM_ACC_FIRST:
-		return (const uint8_t *)counters + offsetof(struct agg_counters, first_usec);
+	case PRIM_ACC_FIRST: /* the entry's span, after the key (struct agg_span) */
 	case PRIM_ACC_LAST:
-		return (const uint8_t *)counters + offsetof(struct agg_counters, last_usec);
+		return key + f->off;
 	default:
 		return (const uint8_t *)counters + offsetof(struct agg_counters, tcp_flags);
 	}

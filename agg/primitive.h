@@ -182,6 +182,18 @@ struct keyspec {
 	uint8_t ex[KEYSPEC_MAX];
 	unsigned nex;
 	uint64_t need_all;
+	/*
+	 * The same compiled (keyspec_build): the fields that are plain copies
+	 * from the record (addresses, ports, AS numbers, ...) as fixed-offset
+	 * copies, neighbours in both the record and the key merged into one,
+	 * and the fields that need their extractor (call[], indexes into f).
+	 */
+	struct keyspec_copy {
+		uint16_t rec_off, key_off, len;
+	} copy[KEYSPEC_MAX];
+	unsigned ncopy;
+	uint8_t call[KEYSPEC_MAX];
+	unsigned ncall;
 	uint16_t key_len; /* multiple of 8 (table compares in words) */
 	int want_flows;	  /* `flows` in aggregate: print the flows counter */
 	int has_history;  /* f[0] is the time bin (stamp_inserted) */
@@ -211,14 +223,14 @@ struct agg_counters;
 /*
  * The counters one record contributes to its entry: packets, bytes, flows
  * (1 unless exported), TCP flags when present (the tcp_flags_tcp_only stage
- * clears them for other protocols) and first/last seen = now.
+ * clears them for other protocols) and last seen = now.
  */
 static inline void prim_counters(struct agg_counters *c, const struct flow_rec *r, nt_usec now)
 {
 	c->packets = r->packets;
 	c->bytes = r->bytes;
 	c->flows = FR_HAS(r, FR_FLOWS) ? r->flows : 1;
-	c->first_usec = c->last_usec = now;
+	c->last_sec = (uint32_t)(now / 1000000u);
 	c->tcp_flags = FR_HAS(r, FR_TCP_FLAGS) ? r->tcp_flags : 0;
 }
 

@@ -1,11 +1,15 @@
 /*
- * Aggregation table: open addressing, linear probing, fixed-size keys.
+ * Aggregation table: fixed-size keys, entries stored densely in insertion
+ * order, found through an open-addressing index.
  *
- * One table per (worker, output instance).  Entries live in one flat array
- * so a lookup touches one or two cache lines; the stored 64-bit hash is
- * compared before the key so most probes never read the key at all.
- * A table is owned by exactly one thread at a time: the worker while it
- * accounts, the output's writer after the hand-off.  No locks.
+ * One table per (worker, output instance).  The index is a power-of-two
+ * array of 8-byte slots (entry number and 32 bits of the hash, so most
+ * probes never read an entry) kept at most 3/4 full; the entries are one
+ * contiguous array grown in place (mremap for big tables), so the memory a
+ * table holds is its entries plus ~10-20 bytes of index per key, and a fresh
+ * table touches memory only as it fills.  A table is owned by exactly one
+ * thread at a time: the worker while it accounts, the output's writer after
+ * the hand-off.  No locks.
  */
 #ifndef NETACCT_AGG_TABLE_H
 #define NETACCT_AGG_TABLE_H
@@ -13,34 +17,68 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * What an entry accumulates.  Only what outputs read is kept: the time a
+ * key was last seen at one-second resolution (stamp_updated), no first-seen
+ * time (nothing prints it).
+ */
 struct agg_counters {
 	uint64_t packets, bytes, flows;
-	uint64_t first_usec, last_usec; /* first/last time this key was seen */
-	uint8_t tcp_flags;		/* OR of the flows' TCP flags (not a key) */
+	uint32_t last_sec; /* last time this key was seen (Unix seconds) */
+	uint8_t tcp_flags; /* OR of the flows' TCP flags (not a key) */
 };
 
 struct agg_entry {
-	uint64_t hash; /* 0 = empty slot */
 	struct agg_counters c;
 	uint8_t key[]; /* table->key_len bytes */
 };
 
 struct agg_table {
-	uint8_t *slots;
+	uint8_t *entries; /* count entries of entry_size bytes, in insertion order */
 	size_t entry_size;
+	uint64_t ecap;	 /* entries allocated */
+	uint64_t *index; /* cap slots: hash >> 32 << 32 | (entry number + 1); 0 = empty */
+	uint64_t cap;	 /* power of two */
+	uint8_t bits;	 /* log2(cap): a hash's home slot is its top bits */
 	uint32_t key_len;
-	uint64_t cap; /* power of two */
 	uint64_t count;
 	uint64_t max_entries; /* 0 = unbounded; beyond it new keys are dropped */
 	uint64_t dropped;     /* records refused because the table was full */
+	int span; /* entries carry a struct agg_span after the key (nfacctd_stitching) */
 };
+
+/*
+ * The flows' earliest start and latest end of an entry (timestamp_min /
+ * timestamp_max), kept only by tables that asked for it, right after the key:
+ * the common case pays nothing for it.
+ */
+struct agg_span {
+	uint64_t first_usec, last_usec;
+};
+
+/* Where an entry's span is (the table must have span set). */
+static inline struct agg_span *agg_entry_span(const struct agg_table *t, const struct agg_entry *e)
+{
+	return (struct agg_span *)(uintptr_t)(e->key + t->key_len);
+}
 
 /* Hash of a key (key_len is a multiple of 8). Never returns 0. */
 uint64_t agg_hash(const uint8_t *key, uint32_t key_len);
 
+/* key_len: a multiple of 8 (keys are compared in words); room for initial_cap keys. */
 int agg_table_init(struct agg_table *t, uint32_t key_len, uint64_t initial_cap);
 void agg_table_free(struct agg_table *t);
-/* Drop all entries, keep the allocation for the next interval. */
+/*
+ * Make a table keep spans (struct agg_span); on an empty table only, right
+ * after agg_table_init().  on = 0 does nothing.  -1 on allocation failure.
+ */
+int agg_table_set_span(struct agg_table *t, int on);
+
+/* agg_table_add() with the record's span: the entry keeps the earliest start, latest end. */
+int agg_table_add_span(struct agg_table *t, const uint8_t *key, uint64_t hash,
+		       const struct agg_counters *c, const struct agg_span *sp);
+
+/* Drop all entries, keep the allocations for the next interval. */
 void agg_table_clear(struct agg_table *t);
 
 /*
@@ -52,23 +90,39 @@ int agg_table_add(struct agg_table *t, const uint8_t *key, uint64_t hash,
 		  const struct agg_counters *c);
 
 /*
- * Start loading the slot a hash maps to.  The worker computes keys a few
- * records ahead of adding them and prefetches, so cache misses overlap
+ * Start loading the index slot a hash maps to.  The worker computes keys a
+ * few records ahead of adding them and prefetches, so cache misses overlap
  * instead of stalling one after another (what dominates at 100k+ keys).
  */
 void agg_table_prefetch(const struct agg_table *t, uint64_t hash);
+/*
+ * Second stage, some records later: the index slot is in cache by now;
+ * start loading the entry it points to (when its hash bits match).
+ */
+void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash);
 
 /* Find an entry, or NULL. */
 struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, uint64_t hash);
 
 /*
- * Fold every entry of src into dst (same key_len).  dst->max_entries does
+ * Fold every entry of src into dst (same key_len; keys hashed with
+ * agg_hash(), since entries keep no hash).  dst->max_entries does
  * not apply: it bounds what one worker accounts, and the union of capped
  * tables (the workers' tables of a round) keeps every key they hold.
  * Returns -1 on allocation failure (the entries not added are counted in
  * dst->dropped).
  */
 int agg_table_merge(struct agg_table *dst, const struct agg_table *src);
+
+/*
+ * Free the index of a table that will only be iterated from now on (a
+ * merged table about to be written): its memory is back before the write,
+ * while the workers fill the next interval's tables.
+ */
+void agg_table_drop_index(struct agg_table *t);
+
+/* Bytes the table holds allocated (its memory per aggregate, for benchmarks and stats). */
+size_t agg_table_bytes(const struct agg_table *t);
 
 /* Iterate: start with *pos = 0; returns NULL at the end. */
 const struct agg_entry *agg_table_next(const struct agg_table *t, uint64_t *pos);

@@ -154,9 +154,12 @@ struct conf {
 	int cluster_id;
 
 	/* reactor */
-	int reactor_workers; /* 0: number of online CPUs */
-	int reactor_batch;   /* datagrams per recvmmsg */
-	int log_rate_limit;  /* malformed-input log lines per exporter per minute */
+	int reactor_workers;	 /* 0: number of online CPUs */
+	int reactor_batch;	 /* datagrams per recvmmsg */
+	int log_rate_limit;	 /* malformed-input log lines per exporter per minute */
+	char *metrics_listen;	 /* "ip:port" of the Prometheus endpoint, "" = none */
+	char *stats_file;	 /* JSON counters file, "" = none */
+	int stats_file_interval; /* seconds between stats_file writes */
 
 	/* NetFlow/IPFIX input (conf_keys_netflow) */
 	char *nfacctd_ip;

@@ -4,7 +4,11 @@
  * key is parsed, validated, scoped and documented; a row needs code only for
  * a rule its type cannot express (the set and check hooks).
  */
+#include <arpa/inet.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "conf/keys.h"
 
@@ -22,6 +26,59 @@ static int check_cluster_id(const struct conf *c, const void *base, const struct
 		return -1;
 	}
 	return 0;
+}
+
+int conf_parse_listen(const char *v, char *ip, size_t iplen, int *port, char *err, size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	const char *a = v, *ae = colon;
+	if (!colon) {
+		snprintf(err, errlen, "'%s' is not address:port (e.g. 127.0.0.1:9105)", v);
+		return -1;
+	}
+	if (*v == '[') { /* [ipv6]:port */
+		a = v + 1;
+		ae = colon - 1;
+		if (ae < a || *ae != ']') {
+			snprintf(err, errlen, "'%s': an IPv6 address goes in brackets, [::1]:9105",
+				 v);
+			return -1;
+		}
+	}
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || p < 1 || p > 65535) {
+		snprintf(err, errlen, "'%s': the port must be 1-65535", v);
+		return -1;
+	}
+	size_t n = (size_t)(ae - a);
+	unsigned char buf[16];
+	if (n >= iplen) {
+		snprintf(err, errlen, "'%s' is not an IPv4/IPv6 address and port", v);
+		return -1;
+	}
+	memcpy(ip, a, n);
+	ip[n] = '\0';
+	if (a == v && strchr(ip, ':')) {
+		snprintf(err, errlen, "'%s': an IPv6 address goes in brackets, [::1]:9105", v);
+		return -1;
+	}
+	if (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1) {
+		snprintf(err, errlen, "'%s' is not an IPv4/IPv6 address and port", v);
+		return -1;
+	}
+	*port = (int)p;
+	return 0;
+}
+
+/* metrics_listen: a literal address and a port, checked at start-up. */
+static int set_listen(const struct conf_key *k, void *base, const char *v, char *why, size_t whylen)
+{
+	char ip[64];
+	int port;
+	if (*v && conf_parse_listen(v, ip, sizeof ip, &port, why, whylen) < 0)
+		return -1;
+	return conf_store_value(k, base, v, why, whylen);
 }
 
 static const struct conf_key core_rows[] = {
@@ -54,6 +111,18 @@ static const struct conf_key core_rows[] = {
 	"maps_refresh", CT_BOOL, G(maps_refresh), D_ALL, "true", NULL, 0, 0,
 	"Reload the maps (sampling_map, ...) when the daemon receives SIGUSR2; a map that fails "
 	"to load leaves the previous one in service. false: maps are read at start only."),
+    {"metrics_listen", CT_STRING, G(metrics_listen), D_ALL, "", NULL, 0, 0,
+     "netacct: serve the daemon's counters in Prometheus text format at http://ADDR:PORT/metrics "
+     "(e.g. 127.0.0.1:9105, [::1]:9105): per worker and exporter datagrams, records, "
+     "malformations by reason, sequence gaps, kernel drops, templates; per output entries "
+     "written, drops, write errors, flush time. Unset: no endpoint.",
+     set_listen, NULL},
+    CONF_ROW("stats_file", CT_STRING, G(stats_file), D_ALL, "", NULL, 0, 0,
+	     "netacct: write the same counters as metrics_listen to this JSON file every "
+	     "stats_file_interval seconds and at exit, replacing it atomically (temporary file, "
+	     "rename). Unset: no file."),
+    CONF_ROW("stats_file_interval", CT_INT, G(stats_file_interval), D_ALL, "60", NULL, 1, 86400,
+	     "netacct: seconds between two writes of stats_file."),
     CONF_ROW("aggregate_primitives", CT_STRING, G(aggregate_primitives), D_ALL, "", NULL, 0, 0,
 	     "File of user-defined primitives (name, field_type, len, semantics)."),
     CONF_ROW("plugins", CT_LIST, G(plugins), D_ALL, "print", NULL, 0, 0,

@@ -20,4 +20,10 @@ extern const struct conf_key_table conf_keys_tagging;  /* pre_tag_map, filters, 
 extern const struct conf_key_table conf_keys_packet; /* pmacctd/uacctd: capture, flows, sampling */
 extern const struct conf_key_table conf_keys_nflog;  /* uacctd_*: the NFLOG source */
 
+/*
+ * An "ip:port" or "[ipv6]:port" value (metrics_listen): the literal address
+ * into ip, the port into *port.  Returns 0, or -1 with the reason in err.
+ */
+int conf_parse_listen(const char *v, char *ip, size_t iplen, int *port, char *err, size_t errlen);
+
 #endif

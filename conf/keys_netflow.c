@@ -43,7 +43,10 @@ static const struct conf_key netflow_rows[] = {
     CONF_ROW("nfacctd_port", CT_INT, G(nfacctd_port), D_NFACCTD, "2100", NULL, 1, 65535,
 	     "UDP port to listen on."),
     CONF_ROW("nfacctd_pipe_size", CT_INT, G(nfacctd_pipe_size), D_NFACCTD, "0", NULL, 0, 1 << 30,
-	     "Socket receive buffer (SO_RCVBUF) in bytes, per worker socket; 0 = kernel default."),
+	     "Socket receive buffer (SO_RCVBUF) in bytes, per worker socket. 0 = netacct's default "
+	     "of 32 MiB (about 100 ms of a busy worker; pmacct keeps the kernel's default), asked "
+	     "with SO_RCVBUFFORCE when running as root; the start-up log says when the kernel "
+	     "granted less and which sysctl raises the limit."),
     CONF_ROW("nfacctd_renormalize", CT_BOOL, G(nfacctd_renormalize), D_NFACCTD, "false", NULL, 0, 0,
 	     "Scale packets and bytes by the exporter's sampling interval."),
     CONF_ROW("nfacctd_time_new", CT_BOOL, G(nfacctd_time_new), D_NFACCTD, "false", NULL, 0, 0,

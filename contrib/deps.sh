@@ -3,7 +3,7 @@
 #   contrib/deps.sh          build dependencies only
 #   contrib/deps.sh --test   plus everything the test suite starts or compares with
 set -e
-BUILD="build-essential autoconf automake libtool pkg-config libevent-dev libjansson-dev"
+BUILD="build-essential autoconf automake libtool pkg-config libevent-dev libjansson-dev libxxhash-dev"
 OPTIONAL="librdkafka-dev librabbitmq-dev libhiredis-dev libpq-dev libmariadb-dev \
   libsqlite3-dev libndpi-dev libmaxminddb-dev libnetfilter-log-dev libzmq3-dev libpcap-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-scapy softflowd pmacct clang clang-format git \

@@ -49,7 +49,7 @@ static int reserve(struct obuf *b, size_t n)
 	return 0;
 }
 
-int obuf_append(struct obuf *b, const void *p, size_t n)
+int obuf_append_slow(struct obuf *b, const void *p, size_t n)
 {
 	if (reserve(b, n) < 0)
 		return -1;
@@ -57,16 +57,6 @@ int obuf_append(struct obuf *b, const void *p, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
-}
-
-int obuf_puts(struct obuf *b, const char *s)
-{
-	return obuf_append(b, s, strlen(s));
-}
-
-int obuf_putc(struct obuf *b, char c)
-{
-	return obuf_append(b, &c, 1);
 }
 
 int obuf_fill(struct obuf *b, char c, size_t n)

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct obuf {
 	char *data; /* NUL-terminated after every successful append */
@@ -29,9 +30,25 @@ void obuf_reset(struct obuf *b);
  * Appends: 0, or -1 when the bytes do not fit (allocation failure or
  * limit).  On failure nothing is appended and b->failed is set.
  */
-int obuf_append(struct obuf *b, const void *p, size_t n);
-int obuf_puts(struct obuf *b, const char *s);
-int obuf_putc(struct obuf *b, char c);
+int obuf_append_slow(struct obuf *b, const void *p, size_t n);
+/* Inline while the bytes fit: encoders append a few bytes at a time, millions of times. */
+static inline int obuf_append(struct obuf *b, const void *p, size_t n)
+{
+	if (b->limit || n >= b->cap - b->len)
+		return obuf_append_slow(b, p, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+static inline int obuf_puts(struct obuf *b, const char *s)
+{
+	return obuf_append(b, s, strlen(s));
+}
+static inline int obuf_putc(struct obuf *b, char c)
+{
+	return obuf_append(b, &c, 1);
+}
 /* n copies of c (padding). */
 int obuf_fill(struct obuf *b, char c, size_t n);
 int obuf_printf(struct obuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -142,8 +142,16 @@ static int json_field(struct encoder *e, struct obuf *b, const struct enc_col *c
 	/* non-compact JSON: ", " between items and ": " after keys, as pmacct writes */
 	if (e->nfield++)
 		obuf_append(b, ", ", 2);
-	json_string(b, c->json, strlen(c->json));
-	obuf_append(b, ": ", 2);
+	unsigned jl = e->json_len;
+	e->json_len = 0;
+	if (jl) { /* a plain name: no escaping to look for */
+		obuf_putc(b, '"');
+		obuf_append(b, c->json, jl);
+		obuf_append(b, "\": ", 3);
+	} else {
+		json_string(b, c->json, strlen(c->json));
+		obuf_append(b, ": ", 2);
+	}
 	switch (v->kind) {
 	case PV_UINT:
 		obuf_puts(b, v->s);
@@ -394,6 +402,13 @@ void enc_schema_init(struct enc_schema *s, const struct keyspec *ks)
 		s->col[n++] = (struct enc_col){"flows", "FLOWS", 22};
 	s->col[n++] = (struct enc_col){"bytes", "BYTES", 22};
 	s->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		const char *p = s->col[i].json;
+		size_t l = strlen(p);
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		s->json_len[i] = *p ? 0 : (unsigned)l;
+	}
 	s->no_counters = 0;
 }
 
@@ -426,25 +441,30 @@ int enc_row(struct encoder *e, struct obuf *b, const struct enc_schema *s,
 	for (unsigned i = 0; i < ks->n; i++) {
 		const struct keyspec_field *f = &ks->f[i];
 		f->p->render(keyspec_value(f, ent->key, &ent->c), f, &ks->opts, &v);
+		e->json_len = s->json_len[c];
 		rc |= ops->field(e, b, &s->col[c++], &v);
 	}
 	if (ks->has_history) {
 		/* stamp_updated: when the entry last saw traffic, rendered like stamp_inserted */
-		uint64_t t = ent->c.last_usec - ent->c.last_usec % 1000000u;
+		uint64_t t = (uint64_t)ent->c.last_sec * 1000000u;
 		uint8_t k[8];
 		memcpy(k, &t, 8);
 		ks->f[0].p->render(k, &ks->f[0], &ks->opts, &v);
+		e->json_len = s->json_len[c];
 		rc |= ops->field(e, b, &s->col[c++], &v);
 	}
 	if (s->no_counters)
 		return (rc | ops->end_row(e, b)) ? -1 : obuf_status(b);
 	prim_val_uint(&v, ent->c.packets);
+	e->json_len = s->json_len[c];
 	rc |= ops->field(e, b, &s->col[c++], &v);
 	if (ks->want_flows) {
 		prim_val_uint(&v, ent->c.flows);
+		e->json_len = s->json_len[c];
 		rc |= ops->field(e, b, &s->col[c++], &v);
 	}
 	prim_val_uint(&v, ent->c.bytes);
+	e->json_len = s->json_len[c];
 	rc |= ops->field(e, b, &s->col[c++], &v);
 	if (s->writer_id && ops == &enc_json_ops) {
 		static const struct enc_col writer_id_col = {"writer_id", "WRITER_ID", 0};

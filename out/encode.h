@@ -43,6 +43,11 @@ struct encoder {
 	/* per-row state */
 	unsigned nfield;
 	size_t pad; /* formatted: spaces still owed to the previous column */
+	/*
+	 * Set by enc_row() for the next field() only: the column's JSON name
+	 * needs no escaping and is this long (0: escape it).  field() clears it.
+	 */
+	unsigned json_len;
 };
 
 /*
@@ -59,6 +64,7 @@ struct enc_schema {
 	int no_counters; /* event variants: no packets, flows, bytes (enc_schema_no_counters) */
 	struct enc_col col[KEYSPEC_MAX + 4]; /* fields, stamp_updated, packets, flows, bytes */
 	const char *writer_id; /* JSON rows end with "writer_id" (writer_id_string); NULL: none */
+	unsigned json_len[KEYSPEC_MAX + 4]; /* see struct encoder.json_len */
 };
 void enc_schema_init(struct enc_schema *s, const struct keyspec *ks);
 /* Drop the counter columns (print_output event_csv / event_formatted). */

@@ -133,6 +133,9 @@ struct out_instance {
 	atomic_uint_fast64_t dropped_records; /* entries in those tables + table-full drops */
 	atomic_uint_fast64_t written_entries;
 	atomic_uint_fast64_t write_errors;
+	atomic_uint_fast64_t flushes;	       /* tables written (write() returned 0) */
+	atomic_uint_fast64_t flush_usec_total; /* time spent in write() */
+	atomic_uint_fast64_t last_flush_usec;
 
 	unsigned nworkers; /* set before open(): datagram() is called with 0..nworkers-1 */
 };

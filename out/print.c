@@ -474,11 +474,16 @@ static void trigger(struct out_instance *oi)
 /* Keep the rows of refs[a..b) (of purge iv) for the next purge. */
 static int keep_rows(struct print_state *st, struct kept *into, const struct row_ref *r, size_t n)
 {
-	if (!into->t.slots)
+	if (!into->t.entries)
 		return -1; /* its table could not be allocated */
-	for (size_t i = 0; i < n; i++)
-		if (agg_table_add(&into->t, r[i].e->key, r[i].e->hash, &r[i].e->c) < 0)
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *key = r[i].e->key;
+		/* the kept table has a span exactly when the purged one had */
+		const struct agg_span *sp = into->t.span ? agg_entry_span(&into->t, r[i].e) : NULL;
+		if (agg_table_add_span(&into->t, key, agg_hash(key, into->t.key_len), &r[i].e->c,
+				       sp) < 0)
 			return -1;
+	}
 	st->rows_kept += n;
 	return 0;
 }
@@ -634,8 +639,9 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 	items[n - 1].t = *t; /* borrowed: never freed here */
 	for (unsigned i = 0; i < n; i++) {
 		next[i].iv = items[i].iv;
-		if (agg_table_init(&next[i].t, t->key_len, 16) < 0)
-			next[i].t.slots = NULL;
+		if (agg_table_init(&next[i].t, t->key_len, 16) < 0 ||
+		    agg_table_set_span(&next[i].t, t->span) < 0)
+			next[i].t.entries = NULL;
 	}
 	unsigned failed = write_purges(oi, items, n, next);
 
@@ -647,7 +653,7 @@ static int print_write(struct out_instance *oi, const struct agg_table *t,
 	st->nkept = 0;
 	unsigned keep = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (next[i].t.slots && next[i].t.count)
+		if (next[i].t.entries && next[i].t.count)
 			next[keep++] = next[i];
 		else
 			agg_table_free(&next[i].t);

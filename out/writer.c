@@ -52,7 +52,7 @@ struct writer {
 static void flush_round(struct writer *w, struct pending *p, int final)
 {
 	struct out_instance *oi = w->oi;
-	struct out_interval iv;
+	struct out_interval iv = {0};
 	iv.end = (time_t)(p->round * (uint64_t)oi->refresh);
 	iv.start = iv.end - oi->refresh;
 	iv.final = final;
@@ -65,15 +65,21 @@ static void flush_round(struct writer *w, struct pending *p, int final)
 	}
 	if (out_takes(w->oi, OUT_SINK_TABLE) && oi->mod->write) {
 		struct timespec t0, t1;
+		/* nothing is looked up or added any more: only the entries are written */
+		agg_table_drop_index(&p->merged);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = oi->mod->write(oi, &p->merged, &iv);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		long ms =
-		    (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		uint64_t usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					   (t1.tv_nsec - t0.tv_nsec) / 1000);
+		long ms = (long)(usec / 1000u);
 		if (rc < 0) {
 			atomic_fetch_add(&oi->write_errors, 1);
 		} else {
 			atomic_fetch_add(&oi->written_entries, p->merged.count);
+			atomic_fetch_add(&oi->flushes, 1);
+			atomic_fetch_add(&oi->flush_usec_total, usec);
+			atomic_store(&oi->last_flush_usec, usec);
 			/* one line per flush, like pmacct's purge lines: operators watch for them
 			 */
 			if (p->merged.count || final) {
@@ -131,12 +137,20 @@ static struct pending *slot(struct writer *w, uint64_t round)
 	return slot(w, round);
 }
 
-/* Move t's entries into p (the first table becomes the merge target: no copy). */
+/* Move t's entries into p (the biggest table becomes the merge target: no copy). */
 static void take(struct writer *w, struct pending *p, struct agg_table *t)
 {
-	if (!p->merged.slots) {
+	if (!p->merged.index) {
 		p->merged = *t;
 	} else {
+		if (t->count > p->merged.count) {
+			/* fold the smaller table into the bigger: copy the fewest entries, and
+			 * never hold two full copies of a big table (an idle worker's empty
+			 * table arriving first would otherwise take in every entry) */
+			struct agg_table small = p->merged;
+			p->merged = *t;
+			*t = small;
+		}
 		if (agg_table_merge(&p->merged, t) < 0)
 			nt_log(w->oi->log, LOG_LVL_ERROR, w->oi->component,
 			       "out of memory merging worker tables; entries lost");

@@ -18,6 +18,7 @@
 #include "reactor/enrich.h"
 #include "reactor/input.h"
 #include "reactor/loop.h"
+#include "reactor/metrics.h"
 #include "reactor/socket.h"
 #include "reactor/worker.h"
 
@@ -341,6 +342,7 @@ static void shutdown_all(struct daemon_ctx *ctx)
 		if (ctx->out[i].state)
 			ctx->out[i].mod->close(&ctx->out[i]);
 	}
+	metrics_stop(ctx); /* the final stats_file: workers joined, last tables written */
 	for (unsigned i = 0; i < ctx->nworkers; i++)
 		worker_free(&ctx->workers[i]);
 	free(ctx->workers);
@@ -512,6 +514,10 @@ int daemon_run(const struct daemon_desc *desc, int argc, char **argv)
 			goto out;
 		}
 	mask_signals(SIG_UNBLOCK);
+	if (metrics_start(ctx, err, sizeof err) < 0) {
+		nt_log(&ctx->log, LOG_LVL_ERROR, CORE_COMPONENT, "%s", err);
+		goto out;
+	}
 
 	log_ready(ctx);
 	nt_loop_run(ctx->loop);

@@ -21,6 +21,7 @@ struct worker;
 struct nt_loop;
 struct nt_ev;
 struct input_module;
+struct metrics;
 
 /*
  * A daemon: its name (logs, config scoping), its D_* bit and the input
@@ -66,6 +67,8 @@ struct daemon_ctx {
 	struct tagging tagging;		  /* pre_tag_map and each output's filters / post_tag */
 	atomic_uint quiesce_pending;
 	struct nt_ev *ev_maps_settled;
+
+	struct metrics *metrics; /* metrics_listen / stats_file (reactor/metrics.h), or NULL */
 };
 
 #define CORE_COMPONENT "default/core"

@@ -23,6 +23,7 @@
 #include "proto/decap.h" /* enum decap_link */
 
 struct conf;
+struct mx_snap;
 struct daemon_ctx;
 struct stream_opts;
 struct stream_proto;
@@ -56,7 +57,7 @@ enum input_kind {
 struct input_endpoint {
 	const char *ip; /* NULL or "": all addresses, dual-stack */
 	int port;
-	int rcvbuf; /* SO_RCVBUF bytes, 0: kernel default */
+	int rcvbuf; /* SO_RCVBUF bytes, 0: the reactor's default (UDP_RCVBUF_DEFAULT) */
 };
 
 /* What a datagram handler made of one datagram. */
@@ -123,6 +124,12 @@ struct input_module {
 	/* SIGUSR1: extra " key=value" text for the worker's stats line, then per-source lines. */
 	void (*stats)(void *state, struct worker *w, char *extra, size_t extralen);
 	void (*stats_sources)(void *state, struct worker *w);
+	/*
+	 * Optional.  Metrics (reactor/metrics.h): the module's samples for this
+	 * worker and its sources, added to the worker's snapshot on its thread.
+	 * Label the samples with "worker" first (w->id), like the worker's own.
+	 */
+	void (*metrics)(void *state, struct worker *w, struct mx_snap *s);
 };
 
 #endif

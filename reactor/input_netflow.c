@@ -13,8 +13,10 @@
 
 #include "proto/netflow.h"
 #include "proto/nf_preflight.h"
+#include "proto/nf_template.h"
 #include "proto/nf_templates_file.h"
 #include "reactor/daemon.h"
+#include "reactor/metrics.h"
 #include "reactor/templates_sync.h"
 #include "reactor/worker.h"
 
@@ -248,6 +250,69 @@ static void stats_sources(void *state, struct worker *w)
 	nf_collector_foreach(&in->nf, log_exporter, in);
 }
 
+static const struct mx_family fam_refused = {
+    "netacct_worker_refused_datagrams_total",
+    "Datagrams from new sources refused: nfacctd_max_exporters reached (or out of memory).",
+    MX_COUNTER, 0};
+static const struct mx_family fam_templates = {
+    "netacct_worker_templates", "v9/IPFIX templates held by the worker, all exporters.", MX_GAUGE,
+    0};
+static const struct mx_family fam_ex_datagrams = {"netacct_exporter_datagrams_total",
+						  "Datagrams from the exporter.", MX_COUNTER, 0};
+static const struct mx_family fam_ex_records = {
+    "netacct_exporter_records_total", "Records decoded from the exporter.", MX_COUNTER, 0};
+static const struct mx_family fam_ex_errors = {
+    "netacct_exporter_decode_errors_total",
+    "Decode errors by reason; each but no_template (data before its template) is a "
+    "malformation.",
+    MX_COUNTER, 0};
+static const struct mx_family fam_ex_gaps = {
+    "netacct_exporter_sequence_gaps_total",
+    "Forward jumps of the exporter's sequence numbers: its datagrams were lost on the way.",
+    MX_COUNTER, 0};
+static const struct mx_family fam_ex_lost = {
+    "netacct_exporter_lost_flows_total",
+    "Records (v9: datagrams) missing according to the sequence numbers.", MX_COUNTER, 0};
+static const struct mx_family fam_ex_resets = {
+    "netacct_exporter_sequence_resets_total",
+    "Exporter restarts and backward sequence jumps (not loss).", MX_COUNTER, 0};
+static const struct mx_family fam_ex_templates = {
+    "netacct_exporter_templates", "v9/IPFIX templates held for the exporter.", MX_GAUGE, 0};
+
+struct metrics_arg {
+	struct mx_snap *s;
+	const char *worker;
+};
+
+static void exporter_metrics(void *arg, struct nf_exporter *ex)
+{
+	struct metrics_arg *a = arg;
+	char addr[64];
+	nt_addr_to_text(&ex->addr, addr, sizeof addr);
+#define E(fam, v) mx_put(a->s, &fam, (uint64_t)(v), 2, "worker", a->worker, "exporter", addr)
+	E(fam_ex_datagrams, ex->st.datagrams);
+	E(fam_ex_records, ex->st.records);
+	E(fam_ex_gaps, ex->st.seq_gaps);
+	E(fam_ex_lost, ex->st.lost_flows);
+	E(fam_ex_resets, ex->st.seq_resets);
+	E(fam_ex_templates, ex->templates ? nf_tpl_store_count(ex->templates) : 0);
+#undef E
+	for (int e = 1; e < NF_ERR__COUNT; e++)
+		mx_put(a->s, &fam_ex_errors, ex->st.err[e], 3, "worker", a->worker, "exporter",
+		       addr, "reason", nf_err_name(e));
+}
+
+static void metrics(void *state, struct worker *w, struct mx_snap *s)
+{
+	struct nf_input *in = state;
+	char id[16];
+	struct metrics_arg a = {s, id};
+	snprintf(id, sizeof id, "%u", w->id);
+	mx_put(s, &fam_refused, in->refused, 1, "worker", id);
+	mx_put(s, &fam_templates, in->nf.tpl_budget.used, 1, "worker", id);
+	nf_collector_foreach(&in->nf, exporter_metrics, &a);
+}
+
 const struct input_module input_netflow = {
     .name = "NetFlow/IPFIX",
     .proto = "udp",
@@ -261,4 +326,5 @@ const struct input_module input_netflow = {
     .sources = sources,
     .stats = stats,
     .stats_sources = stats_sources,
+    .metrics = metrics,
 };

@@ -4,6 +4,7 @@ libnetacct_a_SOURCES += reactor/log.c reactor/log.h reactor/loop.c reactor/loop.
 	reactor/worker.c reactor/worker.h reactor/input_netflow.c reactor/input_netflow.h \
 	reactor/enrich.c reactor/enrich.h \
 	reactor/daemon.c reactor/daemon.h reactor/templates_sync.c reactor/templates_sync.h \
+	reactor/metrics.c reactor/metrics.h reactor/metrics_http.c reactor/metrics_http.h \
 	conf/cli.c conf/cli.h
 
 sbin_PROGRAMS += nfacctd

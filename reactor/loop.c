@@ -198,3 +198,8 @@ void nt_ev_free(struct nt_ev *e)
 		event_free(e->ev);
 	free(e);
 }
+
+struct event_base *nt_loop_event_base(struct nt_loop *l)
+{
+	return l->base;
+}

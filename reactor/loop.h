@@ -62,4 +62,11 @@ struct nt_ev *nt_ev_signal(struct nt_loop *l, int sig, nt_ev_fn fn, void *arg);
 /* Free an event of any kind (NULL is fine). */
 void nt_ev_free(struct nt_ev *e);
 
+/*
+ * The libevent base under a loop, for reactor/metrics_http.c alone (its
+ * evhttp server runs on the main loop); nothing else may touch libevent.
+ */
+struct event_base;
+struct event_base *nt_loop_event_base(struct nt_loop *l);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -69,6 +70,9 @@ static int sock_open(const char *ip, int port, int type, int reuseport, int rcvb
 	if (ss.ss_family == AF_INET6 && !(ip && *ip) &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0)
 		return fail(fd, err, errlen, "setsockopt(IPV6_V6ONLY)");
+	if (type == SOCK_DGRAM && reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0)
+		return fail(fd, err, errlen, "setsockopt(SO_RXQ_OVFL)");
 	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
 		return fail(fd, err, errlen, "setsockopt(SO_RCVBUF)");
@@ -158,4 +162,40 @@ void sockaddr_to_nt(const struct sockaddr_storage *ss, struct nt_addr *a, unsign
 	} else {
 		*port = 0;
 	}
+}
+
+int udp_cmsg_drops(const struct msghdr *mh, uint32_t *raw)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len >= CMSG_LEN(sizeof *raw)) {
+			memcpy(raw, CMSG_DATA(c), sizeof *raw);
+			return 1;
+		}
+	return 0;
+}
+
+int udp_socket_drops(int fd, uint32_t *raw)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t l = sizeof mi;
+	memset(mi, 0, sizeof mi);
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &l) < 0)
+		return -1;
+	if (l < (SK_MEMINFO_DROPS + 1) * sizeof mi[0]) {
+		errno = ENOPROTOOPT; /* a kernel without the drop counter in SO_MEMINFO */
+		return -1;
+	}
+	*raw = mi[SK_MEMINFO_DROPS];
+	return 0;
+}
+
+uint64_t udp_drops_update(struct udp_drops *d, uint32_t raw)
+{
+	uint32_t delta = raw - d->last_raw; /* modulo 2^32: the counter wraps */
+	if (delta == 0 || delta >= UINT32_C(1) << 31)
+		return 0; /* unchanged, or a reading older than the last one */
+	d->last_raw = raw;
+	d->total += delta;
+	return delta;
 }

@@ -40,7 +40,8 @@ static __attribute__((noinline, cold)) int safe_purge(struct worker *w, unsigned
 	if (!old->max_entries || old->count < old->max_entries)
 		return -1;
 	struct agg_table *fresh = malloc(sizeof *fresh);
-	if (!fresh || agg_table_init(fresh, old->key_len, old->count) < 0) {
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count) < 0 ||
+	    agg_table_set_span(fresh, old->span) < 0) {
 		free(fresh);
 		return -1;
 	}
@@ -61,6 +62,14 @@ static inline void table_add(struct worker *w, unsigned i, const uint8_t *key, u
 	if (__builtin_expect(agg_table_add(w->tables[i], key, hash, c) < 0, 0) &&
 	    safe_purge(w, i) == 0)
 		agg_table_add(w->tables[i], key, hash, c);
+}
+
+/* The same with the record's span (nfacctd_stitching: account_timed). */
+static void table_add_span(struct worker *w, unsigned i, const uint8_t *key, uint64_t hash,
+			   const struct agg_counters *c, const struct agg_span *sp)
+{
+	if (agg_table_add_span(w->tables[i], key, hash, c, sp) < 0 && safe_purge(w, i) == 0)
+		agg_table_add_span(w->tables[i], key, hash, c, sp);
 }
 
 static void ahead_drain_one(struct worker *w)
@@ -137,6 +146,15 @@ static void account(void *arg, struct flow_rec *r)
 		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}
+	/*
+	 * Half-way to its add, a record's index slot has arrived: start loading
+	 * the entry it points to, so both misses overlap with other records.
+	 */
+	if (w->ahead_len >= ACCT_AHEAD / 2) {
+		unsigned m = (s + ACCT_AHEAD - ACCT_AHEAD / 2) % ACCT_AHEAD;
+		for (unsigned i = 0; i < ctx->nout; i++)
+			agg_table_prefetch_entry(w->tables[i], w->ahead_hash[i][m]);
+	}
 	w->ahead_len++;
 	if (w->sum_outs)
 		account_reversed(w, r, &w->ahead_c[s], w->ahead_skip[s]);
@@ -160,12 +178,9 @@ static void account_timed(void *arg, struct flow_rec *r)
 	int own_times = !ctx->conf.nfacctd_time_new;
 	int has_start = own_times && FR_HAS(r, FR_TS_START) && r->ts_start;
 	int has_end = own_times && FR_HAS(r, FR_TS_END) && r->ts_end;
-	if (ctx->conf.nfacctd_stitching) {
-		if (has_start)
-			c.first_usec = r->ts_start;
-		if (has_end)
-			c.last_usec = r->ts_end;
-	}
+	/* stitching: the entry keeps the flows' earliest start and latest end */
+	struct agg_span sp = {has_start ? r->ts_start : w->now_usec,
+			      has_end ? r->ts_end : w->now_usec};
 	out_select_begin(&w->sel, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct out_instance *oi = &ctx->out[i];
@@ -187,7 +202,7 @@ static void account_timed(void *arg, struct flow_rec *r)
 					    (int64_t)(r->ts_end / 1000000u), c.packets, c.bytes,
 					    c.flows, sh);
 		if (!n) {
-			table_add(w, i, key, agg_hash(key, ks->key_len), &c);
+			table_add_span(w, i, key, agg_hash(key, ks->key_len), &c, &sp);
 			continue;
 		}
 		for (unsigned j = 0; j < n; j++) {
@@ -197,7 +212,7 @@ static void account_timed(void *arg, struct flow_rec *r)
 			part.bytes = sh[j].bytes;
 			part.flows = sh[j].flows;
 			memcpy(key + ks->f[0].off, &bin, 8); /* f[0] is the time bin */
-			table_add(w, i, key, agg_hash(key, ks->key_len), &part);
+			table_add_span(w, i, key, agg_hash(key, ks->key_len), &part, &sp);
 		}
 	}
 }
@@ -289,6 +304,37 @@ void worker_deliver_frame(struct worker *w, const struct nt_frame *f)
 		w->st.malformed++;
 }
 
+/*
+ * A reading of the kernel's drop counter (a datagram's control message, or
+ * the socket's own): count what it adds and say so, at most once a minute,
+ * with what to change.  Drops are loss nobody else would ever report.
+ */
+static void note_kernel_drops(struct worker *w, uint32_t raw)
+{
+	if (!udp_drops_update(&w->st.kernel, raw))
+		return;
+	uint64_t minute = wall_usec() / 60000000u;
+	if (minute == w->st.drops_warn_minute && w->st.drops_warned)
+		return;
+	w->st.drops_warn_minute = minute;
+	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
+	       "worker %u: the kernel dropped %llu datagrams (%llu in total): the socket's "
+	       "receive buffer (%d bytes) was full. Raise nfacctd_pipe_size (and "
+	       "net.core.rmem_max unless running as root), or add reactor_workers; logged at most "
+	       "once a minute",
+	       w->id, (unsigned long long)(w->st.kernel.total - w->st.drops_warned),
+	       (unsigned long long)w->st.kernel.total, w->st.rcvbuf / 2);
+	w->st.drops_warned = w->st.kernel.total;
+}
+
+/* The socket's drop counter now, including drops after the last datagram read. */
+static void poll_kernel_drops(struct worker *w)
+{
+	uint32_t raw;
+	if (w->fd >= 0 && udp_socket_drops(w->fd, &raw) == 0)
+		note_kernel_drops(w, raw);
+}
+
 /* Read up to 16 batches; returns 1 when the socket has been drained. */
 static int read_batches(struct worker *w, int fd)
 {
@@ -298,6 +344,7 @@ static int read_batches(struct worker *w, int fd)
 		for (unsigned i = 0; i < w->batch; i++) {
 			w->msgs[i].msg_hdr.msg_namelen = sizeof w->addrs[i];
 			w->msgs[i].msg_hdr.msg_flags = 0;
+			w->msgs[i].msg_hdr.msg_controllen = UDP_CMSG_SPACE;
 		}
 		int n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
 		if (n < 0) {
@@ -306,6 +353,10 @@ static int read_batches(struct worker *w, int fd)
 			return errno != EINTR;
 		}
 		nt_usec now = wall_usec();
+		uint32_t raw;
+		/* the counter is cumulative: the last datagram carries the latest */
+		if (n > 0 && udp_cmsg_drops(&w->msgs[n - 1].msg_hdr, &raw))
+			note_kernel_drops(w, raw);
 		for (int i = 0; i < n; i++) {
 			struct nt_dgram d = {.buf = w->bufs + (size_t)i * RECV_BUF,
 					     .len = w->msgs[i].msg_len,
@@ -362,7 +413,8 @@ static void hand_off(struct worker *w, unsigned i, uint64_t round)
 	worker_flush_pending(w); /* adds still in flight belong to this interval */
 	struct agg_table *old = w->tables[i];
 	struct agg_table *fresh = malloc(sizeof *fresh);
-	if (!fresh || agg_table_init(fresh, old->key_len, old->count + old->count / 2) < 0) {
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count + old->count / 2) < 0 ||
+	    agg_table_set_span(fresh, old->span) < 0) {
 		/* keep accounting into the old table: better late than lost */
 		free(fresh);
 		nt_log(&w->ctx->log, LOG_LVL_ERROR, oi->component,
@@ -400,6 +452,12 @@ static void on_stop(void *arg)
 {
 	struct worker *w = arg;
 	/*
+	 * The time of the stop, not of the end of the drain below: a worker with
+	 * a full receive buffer drains for a while, and reading the clock after
+	 * it would put its last table in a later round than the other workers'.
+	 */
+	uint64_t now_s = wall_usec() / 1000000u;
+	/*
 	 * What the kernel already queued for us was sent before the stop: account
 	 * it (bounded, so a sender that never pauses cannot hold up the exit).
 	 */
@@ -413,7 +471,6 @@ static void on_stop(void *arg)
 	if (w->sf)
 		savefile_log_stop(w->sf);
 	on_stats(w); /* what this worker did, once nothing more will be read */
-	uint64_t now_s = wall_usec() / 1000000u;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint64_t refresh = (uint64_t)w->ctx->out[i].refresh;
 		/* the interval in progress closes at the next boundary */
@@ -438,17 +495,77 @@ static void on_stats(void *arg)
 	struct worker *w = arg;
 	const struct input_module *in = w->ctx->desc->input;
 	char extra[512] = "";
+	poll_kernel_drops(w);
 	if (in->stats)
 		in->stats(w->in_state, w, extra, sizeof extra);
 	nt_log(&w->ctx->log, LOG_LVL_INFO, CORE_COMPONENT,
 	       "stats worker=%u datagrams=%llu bytes=%llu records=%llu malformed=%llu "
-	       "truncated=%llu recv_errors=%llu exporters=%zu%s",
+	       "truncated=%llu recv_errors=%llu exporters=%zu kernel_drops=%llu%s",
 	       w->id, (unsigned long long)w->st.datagrams, (unsigned long long)w->st.bytes,
 	       (unsigned long long)w->st.records, (unsigned long long)w->st.malformed,
 	       (unsigned long long)w->st.truncated, (unsigned long long)w->st.recv_errors,
-	       in->sources ? in->sources(w->in_state) : 0, extra);
+	       in->sources ? in->sources(w->in_state) : 0, (unsigned long long)w->st.kernel.total,
+	       extra);
 	if (in->stats_sources)
 		in->stats_sources(w->in_state, w);
+}
+
+static void on_metrics(void *arg)
+{
+	struct worker *w = arg;
+	worker_metrics(w, &w->mx);
+	metrics_worker_done(w->ctx);
+}
+
+static const struct mx_family fam_datagrams = {"netacct_worker_datagrams_total",
+					       "Datagrams received by the worker.", MX_COUNTER, 0};
+static const struct mx_family fam_bytes = {
+    "netacct_worker_bytes_total", "Bytes of the datagrams received by the worker.", MX_COUNTER, 0};
+static const struct mx_family fam_records = {
+    "netacct_worker_records_total", "Records decoded and accounted by the worker.", MX_COUNTER, 0};
+static const struct mx_family fam_malformed = {
+    "netacct_worker_malformed_datagrams_total",
+    "Datagrams the input rejected as malformed (reasons per exporter).", MX_COUNTER, 0};
+static const struct mx_family fam_truncated = {
+    "netacct_worker_truncated_datagrams_total",
+    "Datagrams larger than the receive buffer: not decoded.", MX_COUNTER, 0};
+static const struct mx_family fam_recv_errors = {"netacct_worker_receive_errors_total",
+						 "Failed receive calls.", MX_COUNTER, 0};
+static const struct mx_family fam_kernel_drops = {
+    "netacct_worker_kernel_drops_total",
+    "Datagrams the kernel dropped before the worker read them: its socket's receive buffer "
+    "was full (raise nfacctd_pipe_size, or add reactor_workers).",
+    MX_COUNTER, 0};
+static const struct mx_family fam_rcvbuf = {
+    "netacct_worker_receive_buffer_bytes",
+    "The worker socket's receive buffer as the kernel reports it (twice the size granted).",
+    MX_GAUGE, 0};
+static const struct mx_family fam_sources = {
+    "netacct_worker_exporters", "Exporters (sources) the worker keeps state for.", MX_GAUGE, 0};
+
+void worker_metrics(struct worker *w, struct mx_snap *s)
+{
+	const struct input_module *in = w->ctx->desc->input;
+	char id[16];
+	snprintf(id, sizeof id, "%u", w->id);
+	mx_snap_reset(s);
+	poll_kernel_drops(w);
+#define W(fam, v) mx_put(s, &fam, (uint64_t)(v), 1, "worker", id)
+	W(fam_datagrams, w->st.datagrams);
+	W(fam_bytes, w->st.bytes);
+	W(fam_records, w->st.records);
+	W(fam_malformed, w->st.malformed);
+	W(fam_truncated, w->st.truncated);
+	W(fam_recv_errors, w->st.recv_errors);
+	if (w->fd >= 0) {
+		W(fam_kernel_drops, w->st.kernel.total);
+		W(fam_rcvbuf, w->st.rcvbuf);
+	}
+	if (in->sources)
+		W(fam_sources, in->sources(w->in_state));
+#undef W
+	if (in->metrics)
+		in->metrics(w->in_state, w, s);
 }
 
 static int open_socket(struct worker *w, char *err, size_t errlen)
@@ -457,14 +574,23 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	struct input_endpoint ep = {0};
 	int got = 0;
 	ctx->desc->input->endpoint(&ctx->conf, &ep);
-	w->fd = udp_listen(ep.ip, ep.port, ep.rcvbuf, &got, err, errlen);
+	int ask = ep.rcvbuf > 0 ? ep.rcvbuf : UDP_RCVBUF_DEFAULT;
+	w->fd = udp_listen(ep.ip, ep.port, ask, &got, err, errlen);
 	if (w->fd < 0)
 		return -1;
-	if (w->id == 0 && ep.rcvbuf > 0 && got < ep.rcvbuf)
-		nt_log(&ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
-		       "receive buffer of %d bytes asked, kernel granted %d (raise "
-		       "net.core.rmem_max)",
-		       ep.rcvbuf, got);
+	w->st.rcvbuf = got;
+	/* the kernel doubles what it grants (its bookkeeping) and reports that */
+	/*
+	 * Said once, by worker 0.  A WARN when the operator asked for the size;
+	 * for the default an INFO line (drops, should they happen, are WARNed).
+	 */
+	if (w->id == 0 && (long long)got < 2LL * ask)
+		nt_log(&ctx->log, ep.rcvbuf > 0 ? LOG_LVL_WARN : LOG_LVL_INFO, CORE_COMPONENT,
+		       "worker sockets: receive buffer of %d bytes asked%s, the kernel granted %d: "
+		       "bursts will be dropped (and counted as kernel_drops). Raise the limit with "
+		       "`sysctl -w net.core.rmem_max=%d` (as root the daemon needs no sysctl)",
+		       ask, ep.rcvbuf > 0 ? " (nfacctd_pipe_size)" : " (netacct's default)",
+		       got / 2, ask);
 	nt_log(&ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
 	       "worker %u: socket %d bound, receive buffer %d bytes, %u datagrams per read", w->id,
 	       w->fd, got, w->batch);
@@ -472,7 +598,8 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	w->iov = calloc(w->batch, sizeof *w->iov);
 	w->addrs = calloc(w->batch, sizeof *w->addrs);
 	w->bufs = malloc((size_t)w->batch * RECV_BUF);
-	if (!w->msgs || !w->iov || !w->addrs || !w->bufs) {
+	w->ctrl = calloc(w->batch, UDP_CMSG_SPACE);
+	if (!w->msgs || !w->iov || !w->addrs || !w->bufs || !w->ctrl) {
 		snprintf(err, errlen, "worker %u: out of memory", w->id);
 		return -1;
 	}
@@ -482,6 +609,7 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
 		w->msgs[i].msg_hdr.msg_iovlen = 1;
 		w->msgs[i].msg_hdr.msg_name = &w->addrs[i];
+		w->msgs[i].msg_hdr.msg_control = w->ctrl + (size_t)i * UDP_CMSG_SPACE;
 	}
 	w->ev_read = nt_ev_fd(w->loop, w->fd, NT_EV_READ, on_readable, w);
 	if (!w->ev_read) {
@@ -512,6 +640,7 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->ctx = ctx;
 	w->fd = -1;
 	w->batch = (unsigned)ctx->conf.reactor_batch;
+	mx_snap_init(&w->mx);
 
 	w->loop = nt_loop_new();
 	if (!w->loop) {
@@ -537,8 +666,10 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		goto oom;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tables[i] = malloc(sizeof *w->tables[i]);
-		if (!w->tables[i] || agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
-						    (uint64_t)ctx->out[i].cache_entries) < 0)
+		if (!w->tables[i] ||
+		    agg_table_init(w->tables[i], ctx->out[i].ks.key_len,
+				   (uint64_t)ctx->out[i].cache_entries) < 0 ||
+		    agg_table_set_span(w->tables[i], ctx->conf.nfacctd_stitching) < 0)
 			goto oom;
 		w->tables[i]->max_entries = ctx->out[i].max_entries;
 	}
@@ -560,7 +691,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 	w->ev_stop = nt_ev_wakeup(w->loop, on_stop, w);
 	w->ev_stats = nt_ev_wakeup(w->loop, on_stats, w);
 	w->ev_quiesce = nt_ev_wakeup(w->loop, on_quiesce, w);
-	if (!w->ev_stop || !w->ev_stats || !w->ev_quiesce)
+	w->ev_metrics = nt_ev_wakeup(w->loop, on_metrics, w);
+	if (!w->ev_stop || !w->ev_stats || !w->ev_quiesce || !w->ev_metrics)
 		goto oom;
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		w->tick[i].w = w;
@@ -612,6 +744,11 @@ void worker_request_quiesce(struct worker *w)
 	nt_ev_trigger(w->ev_quiesce);
 }
 
+void worker_request_metrics(struct worker *w)
+{
+	nt_ev_trigger(w->ev_metrics);
+}
+
 void worker_join(struct worker *w)
 {
 	if (w->started)
@@ -638,6 +775,7 @@ void worker_free(struct worker *w)
 	nt_ev_free(w->ev_stop);
 	nt_ev_free(w->ev_stats);
 	nt_ev_free(w->ev_quiesce);
+	nt_ev_free(w->ev_metrics);
 	nt_loop_free(w->loop);
 	if (w->fd >= 0)
 		close(w->fd);
@@ -648,5 +786,7 @@ void worker_free(struct worker *w)
 	free(w->iov);
 	free(w->addrs);
 	free(w->bufs);
+	free(w->ctrl);
+	mx_snap_free(&w->mx);
 	memset(w, 0, sizeof *w);
 }

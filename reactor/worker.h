@@ -16,6 +16,8 @@
 #include "agg/table.h"
 #include "conf/config.h"
 #include "reactor/input.h"
+#include "reactor/metrics.h"
+#include "reactor/socket.h"
 
 struct daemon_ctx;
 struct nt_ev;
@@ -33,6 +35,10 @@ struct worker_stats {
 	uint64_t truncated; /* larger than the receive buffer */
 	uint64_t recv_errors;
 	uint64_t records;
+	struct udp_drops kernel; /* dropped by the kernel: the receive buffer was full */
+	int rcvbuf;		 /* what the kernel granted (getsockopt figure) */
+	uint64_t drops_warned;	 /* kernel drops already in a WARN line */
+	uint64_t drops_warn_minute;
 };
 
 /* One output's refresh timer on this worker. */
@@ -53,7 +59,7 @@ struct worker {
 	int fd;				  /* datagram socket; -1 when the source is not a socket */
 	struct savefile *sf;		  /* pcap_savefile source (worker 0 only), or NULL */
 	struct stream_listener *listener; /* stream inputs: this worker's TCP listener */
-	struct nt_ev *ev_read, *ev_stop, *ev_stats, *ev_quiesce;
+	struct nt_ev *ev_read, *ev_stop, *ev_stats, *ev_quiesce, *ev_metrics;
 	void *in_state;		   /* the input module's per-worker state */
 	struct pipeline_worker pw; /* the record pipeline's per-worker state */
 	struct worker_tick tick[CONF_MAX_PLUGINS];
@@ -86,8 +92,11 @@ struct worker {
 	struct iovec *iov;
 	struct sockaddr_storage *addrs;
 	uint8_t *bufs;
+	uint8_t *ctrl; /* UDP_CMSG_SPACE per datagram: the kernel's drop counter */
 
 	struct worker_stats st;
+	/* filled on request (worker_request_metrics), read by the main thread after */
+	struct mx_snap mx;
 };
 
 /* Allocate state and open the source; the thread is not started yet. */
@@ -98,6 +107,16 @@ void worker_request_stop(struct worker *w);
 void worker_request_stats(struct worker *w);
 /* Ask the worker to acknowledge a map swap (see daemon_ctx.maps). */
 void worker_request_quiesce(struct worker *w);
+/*
+ * Ask the worker to fill w->mx with its counters (worker_metrics()) and
+ * then call metrics_worker_done() (reactor/metrics.h).
+ */
+void worker_request_metrics(struct worker *w);
+/*
+ * The worker's counters and its input module's into s: on the worker's
+ * thread, or on any thread once the worker has been joined.
+ */
+void worker_metrics(struct worker *w, struct mx_snap *s);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 

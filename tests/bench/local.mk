@@ -34,3 +34,13 @@ tests_bench_sflow_decode_bench_LDADD = $(CORE_LIBS)
 bench-sflow: sfacctd$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} python3 $(srcdir)/tests/bench/sflow_bench.py
 .PHONY: bench-sflow
+# Accounting micro-benchmark: ns per record for key + hash + add, and the
+# table's bytes per aggregate (see the comment at the top of the file).
+noinst_PROGRAMS += tests/bench/acct_bench
+tests_bench_acct_bench_SOURCES = tests/bench/acct_bench.c
+tests_bench_acct_bench_LDADD = $(CORE_LIBS)
+
+# Encoder micro-benchmark: ns per aggregated row for JSON, CSV and formatted.
+noinst_PROGRAMS += tests/bench/encode_bench
+tests_bench_encode_bench_SOURCES = tests/bench/encode_bench.c
+tests_bench_encode_bench_LDADD = $(CORE_LIBS)

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # netacct benchmark: replay pre-built NetFlow over loopback into netacct's
-# nfacctd and then into Debian's pmacct nfacctd, same input, one after the
-# other, and compare records accounted per CPU-second.  See README.md.
+# nfacctd, then into Debian's pmacct nfacctd and nfdump's nfcapd, same input,
+# one after the other, and compare records accounted per CPU-second.  See
+# README.md.
 #
-# Usage: tests/bench/run.sh [SCENARIO...]   a b c d (default), x = exactness check
+# Usage: tests/bench/run.sh [SCENARIO...]   a b c d e s (default): e = 1M keys,
+#        s = 1 vs 2 workers from many exporters; x = exactness check
 # Environment:
 #   BENCH_SECONDS   send duration per run (default 10)
-#   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct")
+#   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct nfcapd")
 #   BENCH_SOURCES   exporters (sender sockets, 127.0.0.1..N; default 4)
 #   BENCH_WORKERS   netacct reactor_workers (default: unset = online CPUs)
 #   BENCH_RATE_B    send rate of scenario b, records/s (default 2200000)
+#   BENCH_RATE_E    send rate of scenario e (1M keys), records/s (default 400000)
+#   BENCH_SCALE_SOURCES  exporters in scenario s (default 32: 127.0.0.1..32)
 #   BENCH_RATE      pace scenarios a, c and d at this many records/s (default: full speed)
 #   BENCH_PLUGIN_CONF  pmacct core->plugin pipe keys (netacct ignores them)
 #   BENCH_EXTRA_CONF   more config lines for both daemons
 #   BENCH_KEEP      keep the work directory (configs, logs, outputs)
 #   NETACCT_BUILDDIR  build tree holding nfacctd and tests/bench/nfsend
-#   NETACCT_NFACCTD, PMACCT_NFACCTD, NFSEND  explicit binaries
+#   NETACCT_NFACCTD, PMACCT_NFACCTD, NFCAPD, NFDUMP, NFSEND  explicit binaries
 # It builds nothing: run `make` (or `make bench`) first.
 set -euo pipefail
 set -m # own process groups: background daemons must not inherit SIGINT=ignored
@@ -24,11 +28,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 builddir=${NETACCT_BUILDDIR:-$(cd "$here/../.." && pwd)}
 NETACCT=${NETACCT_NFACCTD:-$builddir/nfacctd}
 PMACCT=${PMACCT_NFACCTD:-/usr/sbin/nfacctd}
+NFCAPD=${NFCAPD:-/usr/bin/nfcapd}
+NFDUMP=${NFDUMP:-/usr/bin/nfdump}
 NFSEND=${NFSEND:-$builddir/tests/bench/nfsend}
 SECS=${BENCH_SECONDS:-10}
-DAEMONS=${BENCH_DAEMONS:-netacct pmacct}
+DAEMONS=${BENCH_DAEMONS:-netacct pmacct nfcapd}
 SOURCES=${BENCH_SOURCES:-4}
 RATE_B=${BENCH_RATE_B:-2200000}
+RATE_E=${BENCH_RATE_E:-400000}
+SCALE_SOURCES=${BENCH_SCALE_SOURCES:-32}
 RATE=${BENCH_RATE:-}
 PIPE=33554432
 REFRESH=5
@@ -41,7 +49,7 @@ for s in "$@"; do
 	*) SCENARIOS+=("$s") ;;
 	esac
 done
-[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(a b c d)
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(a b c d e s)
 AGG_BENCH="src_host, dst_host, src_port, dst_port, proto"
 AGG_WIDE="src_host, dst_host, src_port, dst_port, proto, tos, src_as, dst_as, in_iface, out_iface, src_mask, dst_mask, tcpflags"
 
@@ -170,6 +178,13 @@ print(pk, len(keys), lines)
 EOF
 }
 
+# "RECORDS KEYS LINES" from nfcapd's files: it stores every record (no
+# aggregation, so no key count); packets = records, each carrying packets=1.
+summarize_nfcapd() {
+	"$NFDUMP" -R "$1" -I 2>/dev/null | awk '/^Packets:/ { p += $2 } /^Flows:/ { f += $2 }
+		END { print p + 0, "-", f + 0 }'
+}
+
 # write_config DAEMON DIR PORT AGGREGATE
 write_config() {
 	local daemon=$1 dir=$2 port=$3 agg=$4
@@ -190,9 +205,11 @@ EOF
 	if [ -n "${BENCH_EXTRA_CONF:-}" ]; then
 		printf '%s\n' "$BENCH_EXTRA_CONF" >>"$dir/nfacctd.conf"
 	fi
-	if [ "$daemon" = netacct ] && [ -n "${BENCH_WORKERS:-}" ]; then
-		echo "reactor_workers: $BENCH_WORKERS" >>"$dir/nfacctd.conf"
-	fi
+	case $daemon in
+	netacct) [ -z "${BENCH_WORKERS:-}" ] || echo "reactor_workers: $BENCH_WORKERS" >>"$dir/nfacctd.conf" ;;
+	netacct1w) echo "reactor_workers: 1" >>"$dir/nfacctd.conf" ;;
+	netacct2w) echo "reactor_workers: 2" >>"$dir/nfacctd.conf" ;;
+	esac
 }
 
 # Ready = the log has every PATTERN.  pmacct logs "waiting for NetFlow/IPFIX
@@ -239,9 +256,18 @@ run_one() {
 	write_config "$daemon" "$dir" "$port" "$agg"
 	hz=$(getconf CLK_TCK)
 
-	"$bin" -f "$dir/nfacctd.conf" >"$dir/stdout" 2>"$dir/stderr" &
-	daemon_pid=$!
 	local ready=('waiting for NetFlow/IPFIX data')
+	if [ "$daemon" = nfcapd ]; then
+		# nfdump's collector: stores every record in its files (-t: one file
+		# for the run), the same socket buffer as the others (-B)
+		mkdir -p "$dir/flows"
+		"$bin" -w "$dir/flows" -b 127.0.0.1 -p "$port" -B "$PIPE" -t 3600 -v \
+			>"$dir/nfacctd.log" 2>&1 &
+		ready=('Startup nfcapd')
+	else
+		"$bin" -f "$dir/nfacctd.conf" >"$dir/stdout" 2>"$dir/stderr" &
+	fi
+	daemon_pid=$!
 	[ "$daemon" = pmacct ] && ready+=('JSON: setting object handlers')
 	if ! wait_ready "$dir/nfacctd.log" "$daemon_pid" "${ready[@]}"; then
 		echo "bench: $daemon did not become ready; see below" >&2
@@ -298,9 +324,18 @@ run_one() {
 		sleep 0.1
 	done
 
-	read -r acc keys _ < <(summarize "$dir/out.json")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$daemon" "$sent" "$rate" \
-		"$acc" "$keys" "$((kd1 - kd0))" "$(( t1 - t0 ))" "$hz" "$hwm" "$n" "$status" "$dgrams" \
+	# netacct counts its own sockets' kernel drops (kdrop is host-wide)
+	local own=-
+	case $daemon in netacct*)
+		own=$(grep -o 'kernel_drops=[0-9]*' "$dir/nfacctd.log" | awk -F= '{ s += $2 } END { print s + 0 }') ;;
+	esac
+	if [ "$daemon" = nfcapd ]; then
+		read -r acc keys _ < <(summarize_nfcapd "$dir/flows")
+	else
+		read -r acc keys _ < <(summarize "$dir/out.json")
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$daemon" "$sent" "$rate" \
+		"$acc" "$keys" "$((kd1 - kd0))" "$(( t1 - t0 ))" "$hz" "$hwm" "$n" "$status" "$dgrams" "$own" \
 		>>"$work/results"
 }
 
@@ -316,8 +351,10 @@ scenario_args() { # SCEN -> "label|nfsend args"
 	b) echo "v5, 100k keys, paced $RATE_B/s|--version 5 --keys 100000 --rate $RATE_B --duration $SECS" ;;
 	c) echo "v9, 64 keys, $speed|--version 9 --keys 64 $pace--duration $SECS" ;;
 	d) echo "IPFIX, 64 keys, $speed|--version 10 --keys 64 $pace--duration $SECS" ;;
-	e) echo "IPFIX + 2 vlen fields, 64 keys, $speed|--version 10 --vlen --keys 64 $pace--duration $SECS" ;;
-	*) die "unknown scenario '$1' (a b c d e x)" ;;
+	e) echo "v5, 1M keys + exporter, paced $RATE_E/s|--version 5 --keys 1000000 --rate $RATE_E --duration $SECS" ;;
+	v) echo "IPFIX + 2 vlen fields, 64 keys, $speed|--version 10 --vlen --keys 64 $pace--duration $SECS" ;;
+	s) echo "v5, 64 keys, $SCALE_SOURCES exporters, full speed|--version 5 --keys 64 --duration $SECS" ;;
+	*) die "unknown scenario '$1' (a b c d e v s x)" ;;
 	esac
 }
 
@@ -327,11 +364,17 @@ for s in "${SCENARIOS[@]}"; do
 	IFS='|' read -r label args <<<"$(scenario_args "$s")"
 	agg=$AGG_BENCH
 	[ "${s#x}" != "$s" ] && agg=$AGG_WIDE
+	# the memory goal's aggregate: 5-tuple + exporter, one exporter (1M aggregates)
+	[ "$s" = e ] && agg="$AGG_BENCH, peer_src_ip"
 	echo "bench: scenario $s ($label)" >&2
-	for d in $DAEMONS; do
+	daemons=$DAEMONS
+	# scaling: netacct alone, one worker then two, exporters from many addresses
+	[ "$s" = s ] && daemons="netacct1w netacct2w"
+	for d in $daemons; do
 		case $d in
-		netacct) bin=$NETACCT ;;
+		netacct | netacct1w | netacct2w) bin=$NETACCT ;;
 		pmacct) bin=$PMACCT ;;
+		nfcapd) bin=$NFCAPD ;;
 		*) die "unknown daemon '$d'" ;;
 		esac
 		if [ ! -x "$bin" ]; then
@@ -339,8 +382,11 @@ for s in "${SCENARIOS[@]}"; do
 			printf '%s\t%s\tMISSING\n' "$s" "$d" >>"$work/results"
 			continue
 		fi
+		src=$SOURCES
+		[ "$s" = s ] && src=$SCALE_SOURCES
+		[ "$s" = e ] && src=1
 		# shellcheck disable=SC2086 # args is a word list
-		run_one "$s" "$d" "$bin" "$agg" $args || failed=1
+		SOURCES=$src run_one "$s" "$d" "$bin" "$agg" $args || failed=1
 	done
 done
 
@@ -350,46 +396,60 @@ done
 # the daemon's socket (sent minus kernel receive-buffer drops), which credits
 # a daemon for records it decoded and then lost internally (pmacct's
 # core->plugin pipe).  kdrop is the host-wide UDP RcvbufErrors delta.
-python3 - "$work/results" "${SCENARIOS[*]}" "$RATE" <<'EOF'
+python3 - "$work/results" "${SCENARIOS[*]}" "$RATE" "$SECS" <<'EOF'
 import sys
 sp = 'paced' if sys.argv[3] else 'full'
 labels = {'a': 'a: v5, 64 keys, ' + sp, 'b': 'b: v5, 100k keys, paced',
           'c': 'c: v9, 64 keys, ' + sp, 'd': 'd: IPFIX, 64 keys, ' + sp,
-          'e': 'e: IPFIX vlen, 64 keys, ' + sp,
+          'e': 'e: v5, 1M keys+exp', 'v': 'v: IPFIX vlen, 64 keys, ' + sp,
+          's': 's: 1 vs 2 workers, full',
           'x5': 'x5: v5 exactness', 'x9': 'x9: v9 exactness', 'x10': 'x10: IPFIX exactness'}
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
-hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop',
-       'cpu s', 'rec/cpu-s', 'recv/cpu-s', 'peakRSS MB', 'procs')
-fmt = '%-24s %-8s %10s %9s %10s %7s %7s %8s %6s %10s %10s %10s %5s'
+hdr = ('scenario', 'daemon', 'sent', 'send/s', 'accounted', 'keys', 'loss', 'kdrop', 'owndrop',
+       'cpu s', 'rec/cpu-s', 'recv/cpu-s', 'peakRSS MB', 'B/key', 'procs')
+fmt = '%-24s %-9s %10s %9s %10s %7s %7s %8s %7s %6s %10s %10s %10s %6s %5s'
 print(fmt % hdr)
 per = {}
 for r in rows:
     scen, daemon = r[0], r[1]
-    if len(r) < 13:
+    if len(r) < 14:
         print('%-24s %-8s %s' % (labels.get(scen, scen), daemon, r[2]))
         continue
-    sent, rate, acc, keys, kdrop, ticks, hz, hwm, n, status, dgrams = r[2:13]
+    sent, rate, acc, keys, kdrop, ticks, hz, hwm, n, status, dgrams, own = r[2:14]
     sent, acc, kdrop, ticks, hz, dgrams = map(int, (sent, acc, kdrop, ticks, hz, dgrams))
     cpu = ticks / hz
     loss = 1 - acc / sent if sent else 0.0
-    recv = max(0, sent - kdrop * (sent / dgrams if dgrams else 0))
+    # the daemon's own count when it has one: the host-wide one sees other traffic too
+    drops = int(own) if own.isdigit() else kdrop
+    recv = max(0, sent - drops * (sent / dgrams if dgrams else 0))
     rps = acc / cpu if cpu > 0 else 0.0
     rcps = recv / cpu if cpu > 0 else 0.0
-    per.setdefault(scen, {})[daemon] = (rps, rcps)
+    per.setdefault(scen, {})[daemon] = (rps, rcps, acc)
+    # peak memory per aggregate: meaningful where the keys dominate (b, e)
+    bkey = '%.0f' % (int(hwm) * 1024 / int(keys)) if keys.isdigit() and int(keys) >= 10000 else '-'
     print(fmt % (labels.get(scen, scen), daemon, sent, rate, acc, keys, '%.2f%%' % (100 * loss),
-                 kdrop, '%.2f' % cpu, '%.0f' % rps, '%.0f' % rcps, '%.1f' % (int(hwm) / 1024), n)
+                 kdrop, own, '%.2f' % cpu, '%.0f' % rps, '%.0f' % rcps, '%.1f' % (int(hwm) / 1024),
+                 bkey, n)
           + ('' if status == 'ok' else '  [' + status + ']'))
 print()
-print('netacct/pmacct ratio       records per CPU-second: accounted   received')
+print('ratio                      records per CPU-second: accounted   received')
 for scen in sys.argv[2].split():
     if scen.startswith('x'):   # too little CPU to compare
         continue
     p = per.get(scen, {})
-    if 'netacct' in p and 'pmacct' in p and p['pmacct'][0] > 0:
-        print('%-26s %33.2fx %9.2fx' % (labels.get(scen, scen), p['netacct'][0] / p['pmacct'][0],
-                                        p['netacct'][1] / p['pmacct'][1]))
-    elif 'netacct' in p and 'pmacct' in p:
-        print('%-26s %34s' % (labels.get(scen, scen), 'n/a (pmacct accounted nothing)'))
+    for peer in ('pmacct', 'nfcapd'):
+        if 'netacct' not in p or peer not in p:
+            continue
+        name = '%s (netacct/%s)' % (scen, peer)
+        if p[peer][0] > 0:
+            recv = '%.2fx' % (p['netacct'][1] / p[peer][1]) if p[peer][1] > 0 else 'n/a'
+            print('%-26s %33.2fx %10s' % (name, p['netacct'][0] / p[peer][0], recv))
+        else:
+            print('%-26s %34s' % (name, 'n/a (%s accounted nothing)' % peer))
+    if 'netacct1w' in p and 'netacct2w' in p and p['netacct1w'][2] > 0:
+        # scaling: records accounted in the same sending time, 2 workers over 1
+        print('%-26s %33.2fx (records accounted, 2 workers / 1)'
+              % ('s (scaling)', p['netacct2w'][2] / p['netacct1w'][2]))
 EOF
 
 # Exactness (scenario x): netacct's and pmacct's outputs must hold the same

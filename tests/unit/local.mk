@@ -203,4 +203,9 @@ TESTS += tests/unit/test_sflow
 tests_unit_test_sflow_SOURCES = tests/unit/test_sflow.c
 tests_unit_test_sflow_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_sflow_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 endif

@@ -10,6 +10,7 @@
 
 #include "tests/unit/unit_util.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,6 @@ static struct agg_entry *entry(const struct keyspec *ks, const struct flow_rec *
 	struct agg_entry *e = calloc(1, sizeof *e + ks->key_len);
 	assert_non_null(e);
 	keyspec_extract(ks, r, e->key);
-	e->hash = agg_hash(e->key, ks->key_len);
 	e->c.packets = pkts;
 	e->c.bytes = bytes;
 	e->c.flows = flows;
@@ -683,10 +683,37 @@ static void test_json_escapes(void **state)
 	expect_field("json", &v, "{\"k\": \"a\\uFFFD\\uFFFD(b\"}\n");
 }
 
+/* Address text is written without inet_ntop(): it must still be exactly inet_ntop's text. */
+static void test_address_text_is_inet_ntop(void **state)
+{
+	(void)state;
+	uint8_t slot[17];
+	char got[64], want[64];
+	uint32_t x = 12345;
+	for (int n = 0; n < 200000; n++) {
+		slot[0] = 6;
+		for (int i = 0; i < 16; i++) {
+			x = x * 1103515245u + 12345u;
+			/* mostly zeros, so every run length and position is tried */
+			slot[1 + i] = (x >> 16) % 3 == 0 ? (uint8_t)(x >> 24) : 0;
+		}
+		if (n % 5 == 0) /* the forms with an embedded IPv4 address */
+			memset(slot + 1, 0, 10), slot[11] = slot[12] = n % 10 ? 0xff : 0;
+		addr_to_text(slot, got, sizeof got);
+		assert_non_null(inet_ntop(AF_INET6, slot + 1, want, sizeof want));
+		assert_string_equal(got, want);
+		slot[0] = 4;
+		addr_to_text(slot, got, sizeof got);
+		assert_non_null(inet_ntop(AF_INET, slot + 1, want, sizeof want));
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_json_basic),
+	    cmocka_unit_test(test_address_text_is_inet_ntop),
 	    cmocka_unit_test(test_json_flows),
 	    cmocka_unit_test(test_json_empty_aggregate),
 	    cmocka_unit_test(test_json_arrays_and_strings),
