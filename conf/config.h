@@ -118,6 +118,28 @@ struct conf_plugin {
 	int kafka_cache_entries;
 	char *kafka_spool_dir;
 	int kafka_spool_max_size; /* MiB */
+
+	/* amqp's own keys (out/amqp.c) */
+	char *amqp_host;
+	int amqp_port;
+	char *amqp_vhost;
+	char *amqp_user;
+	char *amqp_passwd;
+	char *amqp_exchange;
+	char *amqp_exchange_type;
+	char *amqp_routing_key;
+	int amqp_routing_key_rr;
+	int amqp_persistent_msg;
+	int amqp_frame_max;
+	int amqp_heartbeat_interval;
+	char *amqp_output;
+	int amqp_refresh_time;
+	int amqp_history;
+	char *amqp_history_roundoff;
+	int amqp_markers;
+	int amqp_cache_entries;
+	char *amqp_spool_dir;
+	int amqp_spool_max_size; /* MiB */
 };
 
 struct conf {

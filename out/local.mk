@@ -1,6 +1,9 @@
 libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/writer.c \
 	out/buf.c out/buf.h out/event.c out/event.h \
-	out/writer.h out/print.c out/tee.c out/tee_map.c out/tee_map.h out/spool.c out/spool.h out/vars.c out/vars.h
+	out/writer.h out/print.c out/tee.c out/tee_map.c out/tee_map.h out/spool.c out/spool.h out/vars.c out/vars.h out/bmsg.c out/bmsg.h
 if HAVE_KAFKA
 libnetacct_a_SOURCES += out/kafka.c
+endif
+if HAVE_RABBITMQ
+libnetacct_a_SOURCES += out/amqp.c
 endif
