@@ -234,3 +234,18 @@ def test_config_errors(tmp_path):
     assert rc != 0 and "amqp_output[a]': avro is not available yet" in err
     rc, err = run_config_check(tmp_path, base + "amqp_spool_dir[a]: /proc/no/such\n")
     assert rc != 0 and "amqp_spool_dir[a]" in err
+
+
+def test_consumer_example_sums_per_exporter(nfacctd, tmp_path, rabbit):
+    from conftest import REPO_ROOT
+    consumer = REPO_ROOT / "contrib" / "amqp" / "consumer.py"
+    rabbit.bind("q_example")
+    d = nfacctd(amqp_plugin(rabbit, tmp_path, "peer_src_ip, src_host", "amqp_markers[a]: true\n"))
+    Sender(d.port).send(v5_datagram(rows(4, packets=3)))
+    wait_for(lambda: int(module_stats(d)["confirmed"]) >= 6, what="6 confirmed messages")
+    out = subprocess.run(["/usr/bin/python3", str(consumer), "--port", str(rabbit.port),
+                          "--durable", "--queue", "q_example", "--exit-when-idle", "2"],
+                         capture_output=True, text=True, timeout=TIMEOUT * 3)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["127.0.0.1 packets=12 bytes=1200 rows=4", "markers=2"]
+    d.stop()
