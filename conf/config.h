@@ -140,6 +140,22 @@ struct conf_plugin {
 	int amqp_cache_entries;
 	char *amqp_spool_dir;
 	int amqp_spool_max_size; /* MiB */
+
+	/* redis's own keys (out/redis.c) */
+	char *redis_host;
+	int redis_port;
+	int redis_db;
+	char *redis_user;
+	char *redis_password;
+	char *redis_key;
+	char *redis_output;
+	int redis_stream_maxlen;
+	int redis_ttl;
+	int redis_refresh_time;
+	int redis_history;
+	int redis_cache_entries;
+	char *redis_spool_dir;
+	int redis_spool_max_size; /* MiB */
 };
 
 struct conf {

@@ -41,8 +41,8 @@ static const struct conf_key amqp_rows[] = {
     CONF_ROW("amqp_passwd", CT_STRING, A(amqp_passwd), D_ALL, "guest", NULL, 0, 0, "Password."),
     CONF_ROW("amqp_exchange", CT_STRING, A(amqp_exchange), D_ALL, "pmacct", NULL, 0, 0,
 	     "Exchange to publish to (declared at connection)."),
-    CONF_ROW("amqp_exchange_type", CT_STRING, A(amqp_exchange_type), D_ALL, "direct", NULL, 0,
-	     0, "Exchange type: direct, fanout, topic, headers."),
+    CONF_ROW("amqp_exchange_type", CT_STRING, A(amqp_exchange_type), D_ALL, "direct", NULL, 0, 0,
+	     "Exchange type: direct, fanout, topic, headers."),
     CONF_ROW("amqp_routing_key", CT_STRING, A(amqp_routing_key), D_ALL, "acct", NULL, 0, 0,
 	     "Routing key; $peer_src_ip, $tag, $tag2 take the row's value, $post_tag, $post_tag2 "
 	     "the configured ones."),
@@ -50,8 +50,8 @@ static const struct conf_key amqp_rows[] = {
 	     "Round robin over N routing keys <key>_0 .. <key>_<N-1>, one message each (0: off)."),
     CONF_ROW("amqp_persistent_msg", CT_BOOL, A(amqp_persistent_msg), D_ALL, "false", NULL, 0, 0,
 	     "Persistent messages (delivery mode 2) and a durable exchange."),
-    CONF_ROW("amqp_frame_max", CT_INT, A(amqp_frame_max), D_ALL, "131072", NULL, 4096,
-	     1 << 30, "Largest AMQP frame, bytes."),
+    CONF_ROW("amqp_frame_max", CT_INT, A(amqp_frame_max), D_ALL, "131072", NULL, 4096, 1 << 30,
+	     "Largest AMQP frame, bytes."),
     CONF_ROW("amqp_heartbeat_interval", CT_INT, A(amqp_heartbeat_interval), D_ALL, "0", NULL, 0,
 	     65535, "Heartbeat interval in seconds (0: off)."),
     CONF_ROW("amqp_output", CT_ENUM, A(amqp_output), D_ALL, "json", "json|avro|avro_json", 0, 0,
@@ -60,19 +60,19 @@ static const struct conf_key amqp_rows[] = {
 	     "Seconds between flushes of the amqp plugin."),
     CONF_ROW("amqp_history", CT_DURATION, A(amqp_history), D_ALL, "", NULL, 0, 31 * 86400,
 	     "Time bins, as print_history."),
-    CONF_ROW("amqp_history_roundoff", CT_ENUM, A(amqp_history_roundoff), D_ALL, "", "m|h|d|w", 0,
-	     0, "Accepted for compatibility; bins align to multiples of amqp_history."),
+    CONF_ROW("amqp_history_roundoff", CT_ENUM, A(amqp_history_roundoff), D_ALL, "", "m|h|d|w", 0, 0,
+	     "Accepted for compatibility; bins align to multiples of amqp_history."),
     CONF_ROW("amqp_markers", CT_BOOL, A(amqp_markers), D_ALL, "false", NULL, 0, 0,
 	     "Send purge_init / purge_close messages around each flush."),
-    CONF_ROW("amqp_cache_entries", CT_INT, A(amqp_cache_entries), D_ALL, "16411", NULL, 1,
-	     1 << 28, "Initial table size hint per worker (tables grow as needed)."),
-    CONF_ROW("amqp_spool_dir", CT_STRING, A(amqp_spool_dir), D_ALL, "/var/lib/netacct/spool",
-	     NULL, 0, 0,
+    CONF_ROW("amqp_cache_entries", CT_INT, A(amqp_cache_entries), D_ALL, "16411", NULL, 1, 1 << 28,
+	     "Initial table size hint per worker (tables grow as needed)."),
+    CONF_ROW("amqp_spool_dir", CT_STRING, A(amqp_spool_dir), D_ALL, "/var/lib/netacct/spool", NULL,
+	     0, 0,
 	     "Folder for messages the broker did not confirm (a subfolder per plugin: "
 	     "<dir>/<name>-amqp); replayed in order when it is back, and after a restart."),
-    CONF_ROW("amqp_spool_max_size", CT_INT, A(amqp_spool_max_size), D_ALL, "1024", NULL, 0,
-	     1 << 20, "MiB the spool may hold; beyond it messages are dropped and counted. 0: no "
-		      "spool."),
+    CONF_ROW("amqp_spool_max_size", CT_INT, A(amqp_spool_max_size), D_ALL, "1024", NULL, 0, 1 << 20,
+	     "MiB the spool may hold; beyond it messages are dropped and counted. 0: no "
+	     "spool."),
 };
 #undef A
 static const struct conf_key_table amqp_keys = CONF_TABLE(
@@ -328,7 +328,8 @@ static void send_msg(struct amqp_state *st, const struct bmsg *m)
 		to_spool(st, m);
 		return;
 	}
-	if (bmsg_pack(&st->rec, m) < 0 || obuf_append(&st->pending, st->rec.data, st->rec.len) < 0) {
+	if (bmsg_pack(&st->rec, m) < 0 ||
+	    obuf_append(&st->pending, st->rec.data, st->rec.len) < 0) {
 		st->dropped++;
 		return;
 	}
@@ -448,13 +449,15 @@ static void amqp_service(struct out_instance *oi)
 			st->next_probe = 0;
 			st->reconnects++;
 			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "broker %s reachable again: %llu spooled messages to replay", st->peer,
+			       "broker %s reachable again: %llu spooled messages to replay",
+			       st->peer,
 			       (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
 		} else {
-			st->probe_wait = st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S
-									  : st->probe_wait * 2;
+			st->probe_wait =
+			    st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S : st->probe_wait * 2;
 			st->next_probe = now + st->probe_wait;
-			nt_log(oi->log, LOG_LVL_DEBUG, oi->component, "broker %s: %s", st->peer, err);
+			nt_log(oi->log, LOG_LVL_DEBUG, oi->component, "broker %s: %s", st->peer,
+			       err);
 		}
 	}
 	if (st->conn && st->spool && spool_records(st->spool))
@@ -561,17 +564,18 @@ fail:
 static void amqp_stats(struct out_instance *oi, struct obuf *line)
 {
 	const struct amqp_state *st = oi->state;
-	obuf_printf(line,
-		    " broker=%s published=%llu confirmed=%llu nacked=%llu spooled=%llu replayed=%llu "
-		    "spool_records=%llu spool_bytes=%llu dropped=%llu spool_errors=%llu "
-		    "reconnects=%llu",
-		    st->conn ? "up" : "down", (unsigned long long)st->published,
-		    (unsigned long long)st->confirmed, (unsigned long long)st->nacked,
-		    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
-		    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
-		    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
-		    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
-		    (unsigned long long)st->reconnects);
+	obuf_printf(
+	    line,
+	    " broker=%s published=%llu confirmed=%llu nacked=%llu spooled=%llu replayed=%llu "
+	    "spool_records=%llu spool_bytes=%llu dropped=%llu spool_errors=%llu "
+	    "reconnects=%llu",
+	    st->conn ? "up" : "down", (unsigned long long)st->published,
+	    (unsigned long long)st->confirmed, (unsigned long long)st->nacked,
+	    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
+	    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
+	    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
+	    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
+	    (unsigned long long)st->reconnects);
 }
 
 static void amqp_close(struct out_instance *oi)

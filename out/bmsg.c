@@ -28,8 +28,9 @@ int bmsg_unpack(const uint8_t *r, size_t len, struct bmsg *m)
 {
 	struct cursor c = cur_make(r, len);
 	uint16_t dl, kl;
-	if (cur_u16(&c, &dl) < 0 || dl > BMSG_DEST_MAX || !(m->dest = (const char *)cur_take(&c, dl)) ||
-	    cur_u16(&c, &kl) < 0 || !(m->key = cur_take(&c, kl)))
+	if (cur_u16(&c, &dl) < 0 || dl > BMSG_DEST_MAX ||
+	    !(m->dest = (const char *)cur_take(&c, dl)) || cur_u16(&c, &kl) < 0 ||
+	    !(m->key = cur_take(&c, kl)))
 		return -1;
 	m->dlen = dl;
 	m->klen = kl;

@@ -7,3 +7,6 @@ endif
 if HAVE_RABBITMQ
 libnetacct_a_SOURCES += out/amqp.c
 endif
+if HAVE_REDIS
+libnetacct_a_SOURCES += out/redis.c
+endif

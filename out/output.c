@@ -15,6 +15,9 @@ const struct conf_plugin_type *const out_plugin_types[] = {
 #ifdef HAVE_RABBITMQ
     &out_amqp_module.conf,
 #endif
+#ifdef HAVE_REDIS
+    &out_redis_module.conf,
+#endif
     NULL,
 };
 

@@ -176,5 +176,8 @@ extern const struct out_module out_kafka_module;
 #ifdef HAVE_RABBITMQ
 extern const struct out_module out_amqp_module;
 #endif
+#ifdef HAVE_REDIS
+extern const struct out_module out_redis_module;
+#endif
 
 #endif
