@@ -137,6 +137,43 @@ struct conf_plugin {
 	char *post_tag, *post_tag2;
 	int pre_tag_label_encode_as_map;
 	char *writer_id_string;
+	/* amqp's own keys (out/amqp.c) */
+	char *amqp_host;
+	int amqp_port;
+	char *amqp_vhost;
+	char *amqp_user;
+	char *amqp_passwd;
+	char *amqp_exchange;
+	char *amqp_exchange_type;
+	char *amqp_routing_key;
+	int amqp_routing_key_rr;
+	int amqp_persistent_msg;
+	int amqp_frame_max;
+	int amqp_heartbeat_interval;
+	char *amqp_output;
+	int amqp_refresh_time;
+	int amqp_history;
+	char *amqp_history_roundoff;
+	int amqp_markers;
+	int amqp_cache_entries;
+	char *amqp_spool_dir;
+	int amqp_spool_max_size; /* MiB */
+
+	/* redis's own keys (out/redis.c) */
+	char *redis_host;
+	int redis_port;
+	int redis_db;
+	char *redis_user;
+	char *redis_password;
+	char *redis_key;
+	char *redis_output;
+	int redis_stream_maxlen;
+	int redis_ttl;
+	int redis_refresh_time;
+	int redis_history;
+	int redis_cache_entries;
+	char *redis_spool_dir;
+	int redis_spool_max_size; /* MiB */
 };
 
 struct conf {

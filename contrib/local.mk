@@ -10,7 +10,7 @@ contrib/systemd/nfacctd@.service: $(srcdir)/contrib/systemd/nfacctd@.service.in 
 examplesdir = $(docdir)/examples
 examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf \
 	contrib/examples/tee.conf contrib/examples/tee_receivers.lst \
-	contrib/kafka/consumer.py contrib/kafka/clickhouse.sql \
+	contrib/kafka/consumer.py contrib/kafka/clickhouse.sql contrib/amqp/consumer.py \
 	contrib/examples/sfacctd.conf
 dist_doc_DATA = docs/CONFIG-KEYS.md
 dist_man_MANS = docs/nfacctd.8

@@ -24,6 +24,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "out/bmsg.h"
 #include "out/buf.h"
 #include "out/encode.h"
 #include "out/output.h"
@@ -124,7 +125,7 @@ static void set_down(struct kafka_state *st, const char *why)
 	}
 }
 
-/* Spool record: u16 topic length, topic, u16 key length, key, payload. */
+/* Keep a message for later, behind the ones already spooled (out/bmsg.h framing). */
 static void to_spool(struct kafka_state *st, const char *topic, size_t tlen, const void *key,
 		     size_t klen, const void *payload, size_t plen)
 {
@@ -133,18 +134,8 @@ static void to_spool(struct kafka_state *st, const char *topic, size_t tlen, con
 		return;
 	}
 	struct obuf *r = &st->rec;
-	obuf_reset(r);
-	uint8_t h[2] = {(uint8_t)(tlen >> 8), (uint8_t)tlen};
-	obuf_append(r, h, 2);
-	obuf_append(r, topic, tlen);
-	h[0] = (uint8_t)(klen >> 8);
-	h[1] = (uint8_t)klen;
-	obuf_append(r, h, 2);
-	if (klen)
-		obuf_append(r, key, klen);
-	if (plen)
-		obuf_append(r, payload, plen);
-	if (obuf_status(r) < 0) {
+	const struct bmsg m = {topic, tlen, key, klen, payload, plen};
+	if (bmsg_pack(r, &m) < 0) {
 		st->dropped++;
 		return;
 	}
@@ -324,25 +315,16 @@ static void replay(struct kafka_state *st)
 			spool_take(st->spool);
 			continue;
 		}
-		/* u16 topic length, topic, u16 key length, key, payload */
-		char topic[512];
-		size_t tl = len >= 2 ? (size_t)(r[0] << 8 | r[1]) : len;
-		if (len < 4 + tl || tl >= sizeof topic) {
+		struct bmsg m;
+		char topic[BMSG_DEST_MAX + 1];
+		if (bmsg_unpack(r, len, &m) < 0) {
 			st->spool_errors++;
 			spool_take(st->spool);
 			continue;
 		}
-		memcpy(topic, r + 2, tl);
-		topic[tl] = 0;
-		size_t kl = (size_t)(r[2 + tl] << 8 | r[3 + tl]);
-		if (len < 4 + tl + kl) {
-			st->spool_errors++;
-			spool_take(st->spool);
-			continue;
-		}
-		const uint8_t *key = r + 4 + tl, *payload = key + kl;
-		size_t plen = len - 4 - tl - kl;
-		if (produce(st, topic, kl ? key : NULL, kl, payload, plen) < 0) {
+		memcpy(topic, m.dest, m.dlen);
+		topic[m.dlen] = 0;
+		if (produce(st, topic, m.klen ? m.key : NULL, m.klen, m.payload, m.plen) < 0) {
 			set_down(st, "producing from the spool failed");
 			break;
 		}

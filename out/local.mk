@@ -1,8 +1,14 @@
 libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/writer.c \
 	out/buf.c out/buf.h out/event.c out/event.h \
 	out/writer.h out/print.c out/filename.c out/filename.h out/tee.c out/tee_map.c out/tee_map.h \
-	out/spool.c out/spool.h out/vars.c out/vars.h
+	out/spool.c out/spool.h out/vars.c out/vars.h out/bmsg.c out/bmsg.h
 if HAVE_KAFKA
 libnetacct_a_SOURCES += out/kafka.c
+endif
+if HAVE_RABBITMQ
+libnetacct_a_SOURCES += out/amqp.c
+endif
+if HAVE_REDIS
+libnetacct_a_SOURCES += out/redis.c
 endif
 libnetacct_a_SOURCES += out/sflow_counters.c out/sflow_counters.h

@@ -8,12 +8,20 @@
 #include "conf/keys.h"
 
 /* The registry: add an output module here and `plugins:` accepts its type. */
-const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.conf,
-							   &out_tee_module.conf,
+const struct conf_plugin_type *const out_plugin_types[] = {
+    &out_print_module.conf,
+    &out_tee_module.conf,
 #ifdef HAVE_KAFKA
-							   &out_kafka_module.conf,
+    &out_kafka_module.conf,
 #endif
-							   NULL};
+#ifdef HAVE_RABBITMQ
+    &out_amqp_module.conf,
+#endif
+#ifdef HAVE_REDIS
+    &out_redis_module.conf,
+#endif
+    NULL,
+};
 
 static const struct conf_key_table *const nfacctd_tables[] = {
     &conf_keys_core,	&conf_keys_netflow, &conf_keys_pcap,	 &conf_keys_enrich,

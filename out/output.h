@@ -187,5 +187,11 @@ extern const struct out_module out_tee_module;
 #ifdef HAVE_KAFKA
 extern const struct out_module out_kafka_module;
 #endif
+#ifdef HAVE_RABBITMQ
+extern const struct out_module out_amqp_module;
+#endif
+#ifdef HAVE_REDIS
+extern const struct out_module out_redis_module;
+#endif
 
 #endif

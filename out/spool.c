@@ -22,9 +22,16 @@ struct spool {
 	uint64_t max_bytes, segment_bytes;
 	struct segment *seg; /* oldest first; the last one is the tail */
 	size_t nseg, capseg;
-	int tail_fd;		 /* the last segment, for appending */
-	int head_fd;		 /* seg[0], for reading */
-	uint64_t head_off;	 /* in seg[0] */
+	int tail_fd;	   /* the last segment, for appending */
+	size_t hidx;	   /* the segment being read; those before it are taken */
+	int head_fd;	   /* seg[hidx], for reading */
+	uint64_t head_off; /* in seg[hidx] */
+	struct {	   /* spool_mark(): where spool_rewind() goes back to */
+		int set;
+		size_t hidx;
+		uint64_t head_off;
+		uint64_t taken_bytes, taken_records; /* since the mark */
+	} mark;
 	uint64_t bytes, records; /* not taken yet */
 	uint8_t *buf;		 /* the record spool_peek() returned */
 	size_t bufcap, peeked;	 /* peeked: its size on disk, 0 = none */
@@ -137,7 +144,7 @@ static int open_head(struct spool *s)
 	char path[4200];
 	if (s->head_fd >= 0)
 		close(s->head_fd);
-	seg_path(s, s->seg[0].seq, path, sizeof path);
+	seg_path(s, s->seg[s->hidx].seq, path, sizeof path);
 	s->head_fd = open(path, O_RDONLY | O_CLOEXEC);
 	return s->head_fd < 0 ? -1 : 0;
 }
@@ -283,10 +290,10 @@ enum spool_push_result spool_push(struct spool *s, const void *msg, size_t len)
 int spool_peek(struct spool *s, const uint8_t **msg, size_t *len)
 {
 	for (;;) {
-		if (s->head_off < s->seg[0].end) {
+		if (s->head_off < s->seg[s->hidx].end) {
 			long long n = read_record(s, s->head_fd, s->head_off);
 			if (n < 0) { /* unreadable now: skip the rest of this segment */
-				s->peeked = (size_t)(s->seg[0].end - s->head_off);
+				s->peeked = (size_t)(s->seg[s->hidx].end - s->head_off);
 				return -1;
 			}
 			s->peeked = HDR + (size_t)n;
@@ -294,14 +301,10 @@ int spool_peek(struct spool *s, const uint8_t **msg, size_t *len)
 			*len = (size_t)n;
 			return 1;
 		}
-		if (s->nseg == 1)
+		if (s->hidx + 1 == s->nseg)
 			return 0;
-		/* seg[0] is wholly taken: delete it, read the next */
-		char path[4200];
-		seg_path(s, s->seg[0].seq, path, sizeof path);
-		unlink(path);
-		memmove(s->seg, s->seg + 1, (s->nseg - 1) * sizeof *s->seg);
-		s->nseg--;
+		/* this segment is wholly taken (deleted at the next sync): read the next */
+		s->hidx++;
 		s->head_off = 0;
 		if (open_head(s) < 0)
 			return -1;
@@ -316,12 +319,50 @@ void spool_take(struct spool *s)
 	s->bytes = s->bytes >= s->peeked ? s->bytes - s->peeked : 0;
 	if (s->records)
 		s->records--;
+	if (s->mark.set) {
+		s->mark.taken_bytes += s->peeked;
+		s->mark.taken_records++;
+	}
 	s->peeked = 0;
+}
+
+void spool_mark(struct spool *s)
+{
+	s->mark.set = 1;
+	s->mark.hidx = s->hidx;
+	s->mark.head_off = s->head_off;
+	s->mark.taken_bytes = s->mark.taken_records = 0;
+}
+
+int spool_rewind(struct spool *s)
+{
+	if (!s->mark.set)
+		return -1;
+	int reopen = s->hidx != s->mark.hidx;
+	s->hidx = s->mark.hidx;
+	s->head_off = s->mark.head_off;
+	s->bytes += s->mark.taken_bytes; /* records pushed since the mark stay counted */
+	s->records += s->mark.taken_records;
+	s->mark.taken_bytes = s->mark.taken_records = 0;
+	s->peeked = 0;
+	return reopen ? open_head(s) : 0;
 }
 
 int spool_sync(struct spool *s)
 {
 	char hp[4200], tmp[4300];
+	/* segments wholly taken go now: a mark cannot reach back into them any more */
+	if (s->hidx) {
+		for (size_t i = 0; i < s->hidx; i++) {
+			char path[4200];
+			seg_path(s, s->seg[i].seq, path, sizeof path);
+			unlink(path);
+		}
+		memmove(s->seg, s->seg + s->hidx, (s->nseg - s->hidx) * sizeof *s->seg);
+		s->nseg -= s->hidx;
+		s->hidx = 0;
+	}
+	s->mark.set = 0;
 	snprintf(hp, sizeof hp, "%s/head", s->dir);
 	snprintf(tmp, sizeof tmp, "%s.tmp", hp);
 	if (fdatasync(s->tail_fd) < 0)

@@ -52,7 +52,17 @@ int spool_peek(struct spool *s, const uint8_t **msg, size_t *len);
 /* The record spool_peek() returned is delivered: forget it. */
 void spool_take(struct spool *s);
 
-/* Make what was pushed durable and record the head position (call now and then). */
+/*
+ * Delivery in batches: spool_mark() remembers the head; records then taken
+ * can be given back with spool_rewind() (the batch was not acknowledged), so
+ * they are read again, in their place, before anything newer.  spool_sync()
+ * commits what was taken and clears the mark; spool_rewind() without a mark
+ * returns -1.
+ */
+void spool_mark(struct spool *s);
+int spool_rewind(struct spool *s);
+
+/* Make what was pushed durable, record the head position, delete taken segments. */
 int spool_sync(struct spool *s);
 
 uint64_t spool_bytes(const struct spool *s);   /* bytes of records not taken */

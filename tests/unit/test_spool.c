@@ -158,6 +158,33 @@ static void test_torn_tail_is_dropped(void **state)
 	spool_close(s);
 }
 
+static void test_mark_and_rewind_give_a_batch_back(void **state)
+{
+	(void)state;
+	struct spool *s = open_ok(1 << 20, 60); /* segments of ~3 records */
+	for (unsigned i = 0; i < 10; i++)
+		push_msg(s, i);
+	expect_msg(s, 0);
+	spool_mark(s);
+	for (unsigned i = 1; i < 8; i++) /* crosses segments */
+		expect_msg(s, i);
+	push_msg(s, 10); /* arrives while the batch is out */
+	assert_int_equal(spool_rewind(s), 0);
+	assert_int_equal(spool_records(s), 10);
+	for (unsigned i = 1; i < 5; i++)
+		expect_msg(s, i);
+	assert_int_equal(spool_sync(s), 0); /* commits 0..4, clears the mark */
+	assert_int_equal(spool_rewind(s), -1);
+	spool_close(s);
+	s = open_ok(1 << 20, 60);
+	for (unsigned i = 5; i < 11; i++)
+		expect_msg(s, i);
+	const uint8_t *p;
+	size_t len;
+	assert_int_equal(spool_peek(s, &p, &len), 0);
+	spool_close(s);
+}
+
 static void test_bad_folder(void **state)
 {
 	(void)state;
@@ -174,6 +201,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_replays_what_is_left, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_counts_header_and_payload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail_is_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mark_and_rewind_give_a_batch_back, setup,
+					    teardown),
 	    cmocka_unit_test(test_bad_folder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
