@@ -681,3 +681,26 @@ def test_example_config_runs(tmp_path):
         [("192.0.2.33", 4, 400, 1)]
     assert "192.0.2.33" in read_text(tmp_path / "sflow-l2.csv")
     assert len(read_json(tmp_path / "sflow-counters-192.0.2.33.json")) == 2
+
+
+def test_pre_tag_map_sflow_keys(sfacctd, tmp_path):
+    """pre_tag_map on sFlow: agent_id (the sub-agent id), ip (the agent address), in and out
+    (the flow sample's interfaces), first match wins."""
+    m = tmp_path / "pretag.map"
+    m.write_text("set_tag=10 ip=192.0.2.1 agent_id=7\n"
+                 "set_tag=20 ip=192.0.2.1 in=5\n"
+                 "set_tag=30 ip=192.0.2.2 out=9\n"
+                 "set_tag=99\n")
+    out = tmp_path / "tags.json"
+    d = sfacctd(print_body(out, "tag, peer_src_ip", extra="pre_tag_map: %s\n" % m))
+    rec = [ipv4_record(10, 6, "10.0.0.1", "10.0.0.2", 1, 2)]
+    send_all(d.port, [
+        datagram([flow_sample(rec, seq=1)], agent="192.0.2.1", sub_id=7, seq=1),
+        datagram([flow_sample(rec, seq=1, inp=5)], agent="192.0.2.1", sub_id=3, seq=1),
+        datagram([flow_sample(rec, seq=1, out=9)], agent="192.0.2.2", sub_id=0, seq=1),
+        datagram([flow_sample(rec, seq=1)], agent="192.0.2.3", sub_id=0, seq=1),
+    ])
+    d.wait_datagrams(4)
+    d.stop()
+    assert sorted((r["peer_ip_src"], r["tag"]) for r in read_json(out)) == [
+        ("192.0.2.1", 10), ("192.0.2.1", 20), ("192.0.2.2", 30), ("192.0.2.3", 99)]
