@@ -88,6 +88,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 	char agg[4096];
 
 	memset(oi, 0, sizeof *oi);
+	oi->pretag_slot = -1;
 	if (opts.history) {
 		int utc = pc->timestamps_utc;
 		timebin_init(&oi->tb, opts.history,

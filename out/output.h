@@ -138,6 +138,13 @@ struct out_instance {
 	atomic_uint_fast64_t last_flush_usec;
 
 	unsigned nworkers; /* set before open(): datagram() is called with 0..nworkers-1 */
+	/*
+	 * The pre_tag_map this instance reads (the daemon's, or its own
+	 * pre_tag_map[name]), for outputs that tag what they get themselves
+	 * (tee): a slot of *maps, -1 for none.  Set before open().
+	 */
+	const struct maps *maps;
+	int pretag_slot;
 };
 
 /* Whether the instance's module takes a sink kind. */

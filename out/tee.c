@@ -30,6 +30,8 @@
 
 #include "out/buf.h"
 #include "out/tee_map.h"
+#include "agg/pretag.h"
+#include "proto/dgram_head.h"
 #include "proto/nf_split.h"
 #include "reactor/input.h"
 
@@ -317,12 +319,41 @@ static uint64_t agent_hash(const struct nt_addr *a)
 	return h;
 }
 
+/*
+ * The datagram's tag from pre_tag_map, read off its header alone (exporter or
+ * sFlow agent address, engine type/id, source id, sFlow sub-agent id): 0
+ * without a map or a matching rule.
+ */
+static uint64_t datagram_tag(const struct out_instance *oi, const struct nt_dgram *d)
+{
+	const struct pretag_map *m;
+	struct dgram_head dh;
+	if (oi->pretag_slot < 0 || !(m = maps_current(oi->maps, oi->pretag_slot)))
+		return 0;
+	struct pretag_header h = {.exporter = d->src};
+	if (dgram_head_parse(d->buf, d->len, &dh) == 0) {
+		h.version = (uint16_t)dh.version;
+		h.is_sflow = dh.kind == DGRAM_SFLOW;
+		if (h.is_sflow && dh.agent.family)
+			h.exporter = dh.agent;
+		h.has_engine = (uint8_t)dh.has_engine;
+		h.engine_type = dh.engine_type;
+		h.engine_id = dh.engine_id;
+		h.has_source_id = (uint8_t)(dh.has_source_id || dh.has_sub_agent);
+		h.source_id = dh.has_sub_agent ? dh.sub_agent_id : dh.source_id;
+	}
+	struct pretag_result res;
+	if (pretag_eval_header(m, &h, &res) && res.has_tag)
+		return res.tag;
+	return 0;
+}
+
 static void tee_datagram(struct out_instance *oi, unsigned worker, const struct nt_dgram *d)
 {
 	struct tee_state *st = oi->state;
 	struct tee_worker *w = st->w[worker];
 	const struct tee_map *m = maps_current(st->maps, st->slot);
-	uint64_t tag = 0; /* no pre_tag_map on tee yet: every datagram is untagged */
+	uint64_t tag = datagram_tag(oi, d);
 	size_t tlen = 0;
 	int split = -1; /* enum nf_split; -1: not looked at yet */
 

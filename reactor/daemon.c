@@ -105,6 +105,13 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 		return -1;
 	std.pretag = ctx->tagging.pretag;
 	std.pretag_slot = ctx->tagging.pretag_slot;
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		const struct out_select *sel = &ctx->tagging.sel[i];
+		ctx->out[i].maps = &ctx->maps;
+		ctx->out[i].pretag_slot = ctx->tagging.pretag ? ctx->tagging.pretag_slot
+				      : sel->has_map	      ? sel->map_slot
+							      : -1;
+	}
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < ctx->nout; i++)

@@ -384,3 +384,67 @@ def test_debian_nfacctd_behind_the_tee_accounts_like_a_direct_feed(nfacctd, pmac
     wait_for(pmacct_rows, what="Debian nfacctd's rows equal to the direct feed's")
     p.stop()
     d.stop()
+
+
+def test_pre_tag_map_tags_pools_without_decoding(nfacctd, tmp_path, receivers):
+    """pre_tag_map keys a tee can read off the header: v5 engine_type/engine_id, v9
+    source_id, the exporter ip; pools filter on tag= and hash-tag balances by tag."""
+    a, b, c, d1, d2 = receivers(5)
+    m = tmp_path / "pretag.map"
+    m.write_text("set_tag=100 engine_type=1 engine_id=2\n"
+                 "set_tag=200 source_id=77\n"
+                 "set_tag=300 ip=127.0.0.5\n")
+    d, _ = tee_daemon(nfacctd, tmp_path,
+                      ["id=1 ip=%s tag=100" % a.spec,
+                       "id=2 ip=%s tag=200-299" % b.spec,
+                       "id=3 ip=%s tag=-100,-200,-300" % c.spec,
+                       "id=4 ip=%s,%s balance-alg=hash-tag tag=100,200,300" % (d1.spec, d2.spec)],
+                      extra="pre_tag_map: %s\n" % m)
+    s = Sender(d.port)
+    v5 = v5_datagram([dict(src="10.0.0.1")], engine_type=1, engine_id=2)
+    v5other = v5_datagram([dict(src="10.0.0.2")], engine_type=1, engine_id=3)
+    tpl = Tpl(256, BASIC_FIELDS)
+    v9 = v9_msg(v9_tpl_set(tpl), data_set(tpl, basic("10.0.0.3", "10.0.0.4", 1, 2, 6, 1, 1)),
+                source_id=77)
+    s.send(v5, v5other, v9)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as x:
+        x.bind(("127.0.0.5", 0))
+        x.sendto(b"from-five", ("127.0.0.1", d.port))
+    assert a.wait(1)[0][0] == v5
+    assert b.wait(1)[0][0] == v9
+    assert c.wait(1)[0][0] == v5other  # untagged (0): only the pool excluding the tags
+    # hash-tag: tag % 2 picks the receiver: 100 and 200 and 300 are even: all on d1
+    got = d1.wait(3)
+    assert sorted(p for p, _ in got) == sorted([v5, v9, b"from-five"])
+    # d2 only got the v9 datagram's template set, so it could decode what may come
+    assert [p[20:] for p, _ in d2.drain()] == [v9_tpl_set(tpl)]
+    assert d.stats().total("records") == 0  # tagged from the headers, nothing decoded
+    d.stop()
+
+
+def test_sfacctd_tee_with_agent_id_tags(tmp_path, receivers):
+    """sfacctd's tee: datagrams unchanged, pools chosen by the sFlow agent address and
+    sub-agent id (pre_tag_map agent_id)."""
+    from test_sflow import SFACCTD, SfDaemon, sf_base
+    from sflow_util import datagram, flow_sample, ipv4_record
+    if not SFACCTD.exists():
+        pytest.skip("sfacctd not built")
+    a, b = receivers(2)
+    lst = tmp_path / "tee.lst"
+    lst.write_text("id=1 ip=%s tag=7\nid=2 ip=%s tag=-7\n" % (a.spec, b.spec))
+    m = tmp_path / "pretag.map"
+    m.write_text("set_tag=7 ip=192.0.2.1 agent_id=3\n")
+    port = free_port()
+    d = SfDaemon(tmp_path, sf_base(port, "127.0.0.1", 1) +
+                 "plugins: tee[t]\ntee_receivers[t]: %s\npre_tag_map: %s\n" % (lst, m),
+                 binary=SFACCTD, name="sfacctd")
+    d.start()
+    try:
+        rec = [ipv4_record(10, 6, "10.0.0.1", "10.0.0.2", 1, 2)]
+        one = datagram([flow_sample(rec)], agent="192.0.2.1", sub_id=3)
+        two = datagram([flow_sample(rec)], agent="192.0.2.1", sub_id=4)
+        Sender(port).send(one, two)
+        assert a.wait(1)[0][0] == one
+        assert b.wait(1)[0][0] == two
+    finally:
+        d.stop()
