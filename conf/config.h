@@ -110,6 +110,7 @@ struct conf_plugin {
 	int tee_pipe_size;
 	int tee_max_receivers;
 	int tee_max_receiver_pools;
+	char *tee_kafka_config_file;
 
 	/* kafka's own keys (out/kafka.c) */
 	char *kafka_broker_host;

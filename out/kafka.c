@@ -27,6 +27,7 @@
 #include "out/bmsg.h"
 #include "out/buf.h"
 #include "out/encode.h"
+#include "out/kafka.h"
 #include "out/output.h"
 #include "out/spool.h"
 #include "out/vars.h"
@@ -364,7 +365,7 @@ static void kafka_service(struct out_instance *oi)
 }
 
 /* kafka_config_file: `key=value` lines, or pmacct's `global|topic, key, value`. */
-static int load_config_file(const char *path, rd_kafka_conf_t *kc, char *err, size_t errlen)
+int kafka_props_load(const char *path, rd_kafka_conf_t *kc, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -505,7 +506,7 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	    rd_kafka_conf_set(kc, "message.timeout.ms", "30000", e2, sizeof e2) ||
 	    rd_kafka_conf_set(kc, "linger.ms", "50", e2, sizeof e2) ||
 	    (pc->kafka_config_file && *pc->kafka_config_file &&
-	     load_config_file(pc->kafka_config_file, kc, e2, sizeof e2) < 0)) {
+	     kafka_props_load(pc->kafka_config_file, kc, e2, sizeof e2) < 0)) {
 		rd_kafka_conf_destroy(kc);
 		snprintf(err, errlen, "kafka: %s", e2);
 		goto fail;

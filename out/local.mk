@@ -3,7 +3,7 @@ libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/
 	out/writer.h out/print.c out/filename.c out/filename.h out/tee.c out/tee_map.c out/tee_map.h \
 	out/spool.c out/spool.h out/vars.c out/vars.h out/bmsg.c out/bmsg.h
 if HAVE_KAFKA
-libnetacct_a_SOURCES += out/kafka.c
+libnetacct_a_SOURCES += out/kafka.c out/kafka.h
 endif
 if HAVE_RABBITMQ
 libnetacct_a_SOURCES += out/amqp.c

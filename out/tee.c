@@ -30,6 +30,9 @@
 
 #include "out/buf.h"
 #include "out/tee_map.h"
+#ifdef HAVE_KAFKA
+#include "out/kafka.h"
+#endif
 #include "agg/pretag.h"
 #include "proto/dgram_head.h"
 #include "proto/nf_split.h"
@@ -56,6 +59,9 @@ static const struct conf_key tee_rows[] = {
 	     1, TEE_MAX_RECEIVERS, "Receivers per pool, at most."),
     CONF_ROW("tee_max_receiver_pools", CT_INT, T(tee_max_receiver_pools), D_NFACCTD | D_SFACCTD,
 	     "128", NULL, 1, TEE_MAX_POOLS, "Pools in tee_receivers, at most."),
+    CONF_ROW("tee_kafka_config_file", CT_STRING, T(tee_kafka_config_file), D_NFACCTD | D_SFACCTD,
+	     "", NULL, 0, 0,
+	     "librdkafka properties for the Kafka pools of tee_receivers (as kafka_config_file)."),
 };
 #undef T
 static const struct conf_key_table tee_keys = CONF_TABLE(
@@ -87,7 +93,16 @@ struct tee_worker {
 	atomic_uint_fast64_t no_socket; /* datagrams not sent: a socket could not be made */
 };
 
+/* A Kafka pool's producer: made at start for each broker the map names (thread-safe). */
+#define TEE_KAFKA_MAX 8
+struct tee_kafka {
+	char broker[TEE_KAFKA_NAME_MAX];
+	void *rk; /* rd_kafka_t */
+};
+
 struct tee_state {
+	struct tee_kafka kafka[TEE_KAFKA_MAX];
+	unsigned nkafka;
 	const struct maps *maps;
 	int slot;
 	int transparent;
@@ -309,6 +324,79 @@ static void send_one(struct tee_state *st, struct tee_worker *w, const struct te
 	}
 }
 
+#ifdef HAVE_KAFKA
+static rd_kafka_t *kafka_for(const struct tee_state *st, const char *broker)
+{
+	for (unsigned i = 0; i < st->nkafka; i++)
+		if (strcmp(st->kafka[i].broker, broker) == 0)
+			return st->kafka[i].rk;
+	return NULL;
+}
+
+/*
+ * A Kafka pool: the datagram as it arrived is one message, keyed by the
+ * exporter's address (one exporter, one partition).  librdkafka's produce
+ * never blocks; a full queue is a drop.
+ */
+static void send_kafka(struct tee_state *st, struct tee_worker *w, const struct tee_pool *p,
+		       unsigned pi, const struct nt_dgram *d)
+{
+	struct tee_counters *c = &w->c[pi][0];
+	rd_kafka_t *rk = kafka_for(st, p->kafka_broker);
+	if (!rk) { /* a broker a reload added: its producer is made at the next start */
+		count(&c->errors, 1);
+		return;
+	}
+	char key[64];
+	nt_addr_to_text(&d->src, key, sizeof key);
+	rd_kafka_resp_err_t err = rd_kafka_producev(
+	    rk, RD_KAFKA_V_TOPIC(p->kafka_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	    RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)(uintptr_t)d->buf, d->len),
+	    RD_KAFKA_V_END);
+	if (!err) {
+		count(&c->sent, 1);
+		count(&c->bytes, d->len);
+	} else if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		count(&c->drops, 1);
+	} else {
+		count(&c->errors, 1);
+	}
+}
+
+static int kafka_open(struct tee_state *st, const struct tee_map *m, const char *props, char *err,
+		      size_t errlen)
+{
+	for (unsigned pi = 0; m && pi < m->npools; pi++) {
+		const char *b = m->pool[pi].kafka_broker;
+		if (!*b || kafka_for(st, b))
+			continue;
+		if (st->nkafka == TEE_KAFKA_MAX) {
+			snprintf(err, errlen, "tee_receivers: more than %d Kafka brokers",
+				 TEE_KAFKA_MAX);
+			return -1;
+		}
+		char e2[512];
+		rd_kafka_conf_t *kc = rd_kafka_conf_new();
+		if (rd_kafka_conf_set(kc, "bootstrap.servers", b, e2, sizeof e2) ||
+		    rd_kafka_conf_set(kc, "linger.ms", "5", e2, sizeof e2) ||
+		    (props && *props && kafka_props_load(props, kc, e2, sizeof e2) < 0)) {
+			rd_kafka_conf_destroy(kc);
+			snprintf(err, errlen, "tee Kafka pool %u: %s", m->pool[pi].id, e2);
+			return -1;
+		}
+		rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e2, sizeof e2);
+		if (!rk) {
+			rd_kafka_conf_destroy(kc);
+			snprintf(err, errlen, "tee Kafka pool %u: %s", m->pool[pi].id, e2);
+			return -1;
+		}
+		snprintf(st->kafka[st->nkafka].broker, TEE_KAFKA_NAME_MAX, "%s", b);
+		st->kafka[st->nkafka++].rk = rk;
+	}
+	return 0;
+}
+#endif
+
 /* FNV-1a of the exporter address: the same exporter, the same receiver, on every worker. */
 static uint64_t agent_hash(const struct nt_addr *a)
 {
@@ -363,6 +451,12 @@ static void tee_datagram(struct out_instance *oi, unsigned worker, const struct 
 		const struct tee_pool *p = &m->pool[pi];
 		if (!tee_pool_takes_tag(p, tag))
 			continue;
+#ifdef HAVE_KAFKA
+		if (p->kafka_broker[0]) {
+			send_kafka(st, w, p, pi, d);
+			continue;
+		}
+#endif
 		if (p->balance == TEE_BAL_NONE || p->nrecv == 1) {
 			for (unsigned ri = 0; ri < p->nrecv; ri++)
 				send_one(st, w, p, pi, ri, d, d->buf, d->len);
@@ -410,6 +504,12 @@ static void free_state(struct tee_state *st)
 {
 	if (!st)
 		return;
+#ifdef HAVE_KAFKA
+	for (unsigned i = 0; i < st->nkafka; i++) {
+		rd_kafka_flush(st->kafka[i].rk, 5000); /* what the workers produced, out */
+		rd_kafka_destroy(st->kafka[i].rk);
+	}
+#endif
 	for (unsigned i = 0; st->w && i < st->nworkers; i++) {
 		struct tee_worker *w = st->w[i];
 		if (!w)
@@ -479,6 +579,10 @@ static int tee_open(struct out_instance *oi, char *err, size_t errlen)
 			 m->npools, oi->conf->tee_max_receiver_pools);
 		return -1;
 	}
+#ifdef HAVE_KAFKA
+	if (kafka_open(st, m, oi->conf->tee_kafka_config_file, err, errlen) < 0)
+		return -1;
+#endif
 	st->w = calloc(st->nworkers ? st->nworkers : 1, sizeof *st->w);
 	if (!st->w)
 		goto nomem;
@@ -545,7 +649,8 @@ static void tee_stats(struct out_instance *oi, struct obuf *line)
 		nosock += atomic_load_explicit(&st->w[i]->no_socket, memory_order_relaxed);
 	obuf_printf(line, " pools=%u", m ? m->npools : 0);
 	for (unsigned pi = 0; m && pi < m->npools && pi < TEE_MAX_POOLS; pi++)
-		for (unsigned ri = 0; ri < m->pool[pi].nrecv; ri++) {
+		for (unsigned ri = 0; ri < (m->pool[pi].kafka_broker[0] ? 1 : m->pool[pi].nrecv);
+		     ri++) {
 			uint64_t s = 0, b = 0, e = 0, dr = 0;
 			for (unsigned i = 0; i < st->nworkers; i++) {
 				struct tee_counters *c = &st->w[i]->c[pi][ri];
@@ -557,12 +662,25 @@ static void tee_stats(struct out_instance *oi, struct obuf *line)
 			obuf_printf(
 			    line,
 			    " receiver=%u/%s sent=%llu bytes=%llu send_errors=%llu drops=%llu",
-			    m->pool[pi].id, m->pool[pi].recv[ri].text, (unsigned long long)s,
-			    (unsigned long long)b, (unsigned long long)e, (unsigned long long)dr);
+			    m->pool[pi].id,
+			    m->pool[pi].kafka_broker[0] ? m->pool[pi].kafka_topic
+							: m->pool[pi].recv[ri].text,
+			    (unsigned long long)s, (unsigned long long)b, (unsigned long long)e,
+			    (unsigned long long)dr);
 		}
 	if (nosock)
 		obuf_printf(line, " no_socket=%llu", (unsigned long long)nosock);
 }
+
+#ifdef HAVE_KAFKA
+/* Serve the producers' delivery and error events (writer thread, while idle). */
+static void tee_service(struct out_instance *oi)
+{
+	struct tee_state *st = oi->state;
+	for (unsigned i = 0; i < st->nkafka; i++)
+		rd_kafka_poll(st->kafka[i].rk, 0);
+}
+#endif
 
 static void tee_close(struct out_instance *oi)
 {
@@ -578,5 +696,9 @@ const struct out_module out_tee_module = {
     .write = tee_write,
     .datagram = tee_datagram,
     .stats = tee_stats,
+#ifdef HAVE_KAFKA
+    .service_ms = 200,
+    .service = tee_service,
+#endif
     .close = tee_close,
 };

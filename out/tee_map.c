@@ -138,12 +138,6 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 
 	if (mapline_check_keys(l, tee_keys, why, whylen) < 0)
 		return -1;
-	if (mapline_get(l, "kafka_broker") || mapline_get(l, "kafka_topic")) {
-		snprintf(why, whylen,
-			 "kafka_broker/kafka_topic pools need the Kafka output, which "
-			 "this build does not have yet");
-		return -1;
-	}
 	if (b->m->npools == b->cap) {
 		snprintf(why, whylen, "more than %d pools", TEE_MAX_POOLS);
 		return -1;
@@ -166,6 +160,37 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 			return -1;
 		}
 
+	const char *kb = mapline_get(l, "kafka_broker"), *kt = mapline_get(l, "kafka_topic");
+	if (kb || kt) {
+#ifndef HAVE_KAFKA
+		snprintf(why, whylen,
+			 "kafka_broker/kafka_topic pools need librdkafka, which this "
+			 "build does not have");
+		return -1;
+#endif
+		if (!kb || !kt) {
+			snprintf(why, whylen,
+				 "a Kafka pool needs both kafka_broker and kafka_topic");
+			return -1;
+		}
+		if (mapline_get(l, "ip") || mapline_get(l, "balance-alg") ||
+		    mapline_get(l, "src_port")) {
+			snprintf(why, whylen,
+				 "a Kafka pool takes no ip, balance-alg or src_port (pool %u)",
+				 p->id);
+			return -1;
+		}
+		if (strlen(kb) >= TEE_KAFKA_NAME_MAX || strlen(kt) >= TEE_KAFKA_NAME_MAX) {
+			snprintf(why, whylen, "kafka_broker or kafka_topic too long");
+			return -1;
+		}
+		snprintf(p->kafka_broker, sizeof p->kafka_broker, "%s", kb);
+		snprintf(p->kafka_topic, sizeof p->kafka_topic, "%s", kt);
+		if ((v = mapline_get(l, "tag")) && parse_tags(v, p, why, whylen) < 0)
+			return -1;
+		b->m->npools++;
+		return 0;
+	}
 	if (!(v = mapline_get(l, "ip"))) {
 		snprintf(why, whylen, "missing ip");
 		return -1;

@@ -10,7 +10,9 @@
  * `hash-agent` / `hash-crc32` (by exporter address: one exporter always
  * reaches the same receiver), `hash-tag` (by the pre_tag_map tag).  `tag`
  * limits the pool to datagrams whose tag is in the list (`-N` excludes N).
- * `src_port` is the UDP source port in non-transparent mode.  The map is
+ * `src_port` is the UDP source port in non-transparent mode.
+ * `kafka_broker=host:port kafka_topic=name` (instead of `ip`) makes a pool
+ * that sends each datagram, unchanged, as a Kafka message.  The map is
  * parsed on the main thread and read by workers through the map registry;
  * a reload builds a new one.
  */
@@ -46,8 +48,14 @@ struct tee_tag_item {
 	int negated;
 };
 
+#define TEE_KAFKA_NAME_MAX 256
+
 struct tee_pool {
 	unsigned id;
+	/* a Kafka pool (kafka_broker= and kafka_topic=) has no receivers: each datagram is a
+	 * message to the topic */
+	char kafka_broker[TEE_KAFKA_NAME_MAX];
+	char kafka_topic[TEE_KAFKA_NAME_MAX];
 	enum tee_balance balance;
 	uint16_t src_port; /* 0: any */
 	unsigned nrecv;

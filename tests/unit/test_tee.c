@@ -119,7 +119,9 @@ static void test_bad_lines_name_their_line(void **state)
 	expect_error("id=1 ip=127.0.0.1:9 tag=1,,2\n", "bad tag list");
 	expect_error("id=1 ip=127.0.0.1:9 tag=1,\n", "bad tag list");
 	expect_error("id=1 ip=127.0.0.1:9 nope=1\n", "unknown key 'nope'");
-	expect_error("id=1 ip=127.0.0.1:9 kafka_topic=t\n", "Kafka output");
+	expect_error("id=1 kafka_topic=t\n", "needs both kafka_broker and kafka_topic");
+	expect_error("id=1 ip=127.0.0.1:9 kafka_broker=127.0.0.1:9092 kafka_topic=t\n",
+		     "a Kafka pool takes no ip");
 }
 
 static void test_limits(void **state)
