@@ -1,5 +1,6 @@
 #include "agg/stages.h"
 
+#include "agg/flow_to_rd.h"
 #include "agg/sampling_map.h"
 #include "agg/tagging.h"
 
@@ -65,6 +66,10 @@ int pipeline_build_std(struct pipeline *p, const struct maps *maps, const struct
 	pipeline_init(p, maps);
 	if (s->sampling_map_slot >= 0 &&
 	    pipeline_add(p, &stage_sampling_map, NULL, s->sampling_map_slot, err, errlen) < 0)
+		return -1;
+	/* before pretag: its mpls_vpn_rd key sees the mapped RD */
+	if (s->flow_to_rd_slot > 0 &&
+	    pipeline_add(p, &stage_flow_to_rd, NULL, s->flow_to_rd_slot - 1, err, errlen) < 0)
 		return -1;
 	if (s->pretag && pipeline_add(p, &stage_pretag, NULL, s->pretag_slot, err, errlen) < 0)
 		return -1;

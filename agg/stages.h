@@ -43,6 +43,7 @@ struct pipeline_enrich {
 
 struct pipeline_std {
 	int sampling_map_slot; /* maps slot of sampling_map, -1 when not configured */
+	int flow_to_rd_slot;   /* maps slot of flow_to_rd_map + 1; 0 when not configured */
 	int renormalize;       /* nfacctd_renormalize */
 	int tcp_flags;	       /* some output aggregates tcpflags */
 	const struct pipeline_enrich *enrich; /* NULL: no enrichment */

@@ -187,8 +187,9 @@ struct conf {
 	char *syslog;
 	int debug;
 	char *config_file;
-	int maps_refresh;   /* reload maps on SIGUSR2 */
-	char *cluster_name; /* set: instances may share the listening port */
+	int maps_refresh;     /* reload maps on SIGUSR2 */
+	char *flow_to_rd_map; /* flow_to_rd_map (agg/flow_to_rd.h) */
+	char *cluster_name;   /* set: instances may share the listening port */
 	int cluster_id;
 
 	/* reactor */

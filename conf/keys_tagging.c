@@ -70,6 +70,10 @@ static const struct conf_key tagging_rows[] = {
 	     "(maps_refresh); bad lines are logged with their number and skipped. Set for every "
 	     "output, one evaluation per record; `pre_tag_map[name]` gives an output its own map, "
 	     "evaluated for that output before its pre_tag_*filter. See the README."),
+    CONF_ROW("flow_to_rd_map", CT_STRING, G(flow_to_rd_map), D_NFACCTD | D_SFACCTD, "", NULL, 0, 0,
+	     "Map of route distinguishers by exporter and interface (id=<RD> ip= [in=] [out=] "
+	     "[bgp_nexthop=] [mpls_vpn_id=] [mpls_label_bottom=]): a match sets mpls_vpn_rd with "
+	     "origin map. Reloaded on SIGUSR2."),
     CONF_ROW("maps_index", CT_BOOL, G(maps_index), D_ALL, "false", NULL, 0, 0,
 	     "Index pre_tag_map: runs of rules with the same exact tests (ip as an address, in, "
 	     "out, engine, source_id, vlan, MACs, ASNs, ports, ...) are looked up in a hash table, "

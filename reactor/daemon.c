@@ -14,6 +14,7 @@
 #include "conf/cli.h"
 #include "out/buf.h"
 #include "out/writer.h"
+#include "agg/flow_to_rd.h"
 #include "agg/stages.h"
 #include "reactor/enrich.h"
 #include "reactor/input.h"
@@ -87,6 +88,20 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 	struct pipeline_std std = {.sampling_map_slot = -1,
 				   .renormalize = c->nfacctd_renormalize || c->sfacctd_renormalize};
 	maps_init(&ctx->maps, log_map, ctx);
+	if (c->flow_to_rd_map && *c->flow_to_rd_map) {
+		int slot = maps_register(&ctx->maps, "flow_to_rd_map", c->flow_to_rd_map,
+					 &f2rd_map_type, err, errlen);
+		if (slot < 0)
+			return -1;
+		std.flow_to_rd_slot = slot + 1;
+	}
+	if (c->flow_to_rd_map && *c->flow_to_rd_map) {
+		int slot = maps_register(&ctx->maps, "flow_to_rd_map", c->flow_to_rd_map,
+					 &f2rd_map_type, err, errlen);
+		if (slot < 0)
+			return -1;
+		std.flow_to_rd_slot = slot + 1;
+	}
 	if (c->sampling_map && *c->sampling_map) {
 		std.sampling_map_slot = maps_register(&ctx->maps, "sampling_map", c->sampling_map,
 						      &sampling_map_type, err, errlen);
@@ -109,7 +124,7 @@ static int setup_pipeline(struct daemon_ctx *ctx, char *err, size_t errlen)
 		const struct out_select *sel = &ctx->tagging.sel[i];
 		ctx->out[i].maps = &ctx->maps;
 		ctx->out[i].pretag_slot = ctx->tagging.pretag ? ctx->tagging.pretag_slot
-				      : sel->has_map	      ? sel->map_slot
+					  : sel->has_map      ? sel->map_slot
 							      : -1;
 	}
 	if (maps_load_all(&ctx->maps, err, errlen) < 0)

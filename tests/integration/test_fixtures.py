@@ -28,11 +28,9 @@ the upstream test that it supports plus `flows` (checked to be a positive intege
 row, then removed: there is nothing to compare it with).  timestamp_arrival is never
 aggregated: it is volatile and would split rows across a second boundary.
 
-test_upstream_full_refused checks that the upstream configurations needing features netacct
-lacks (flow_to_rd_map) are refused with an error naming the feature; each case becomes a
-full comparison when its features land.  100, 101, 103 (default, scenarios 01 and 02), 104
-and 106 are full comparisons: mpls_vpn_rd (with its origin) and the VRF names come from the
-flows and the routers' options data, the labels from pre_tag_map.
+Every case is a full comparison: mpls_vpn_rd (with its origin) and the VRF names come from
+the flows, the routers' options data and flow_to_rd_map, the labels from pre_tag_map (102
+drops its label: see its test).
 
 Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmacct nfacctd
 (a development cross-check of the normalisation; 1.7.7 lacks some newer features).
@@ -40,7 +38,6 @@ Set NETACCT_FIXTURES_DAEMON=pmacct to run the same replays against Debian's pmac
 import pytest
 
 import fixtures_replay as fr
-from conftest import run_config_check
 
 pytestmark = pytest.mark.skipif(not fr.FIXTURES.exists(),
                                 reason="pmacct fixtures not found in %s" % fr.FIXTURES)
@@ -164,7 +161,7 @@ def test_101_nfv9_custom_primitives(nfacctd, tmp_path):
 
 
 F102 = "102-NFv9-CISCO-f2rd-pretag-sampling-reload"
-DROP102 = ("label",) + RD + FRAMING
+DROP102 = ("label",) + FRAMING
 
 
 def extra102(tmp_path, addr, suffix="00"):
@@ -172,19 +169,22 @@ def extra102(tmp_path, addr, suffix="00"):
                         sampling_map=write_map(tmp_path, F102,
                                                "pmacct_mount/sampling-%s.map" % suffix, addr,
                                                name="sampling.map"),
+                        flow_to_rd_map=write_map(tmp_path, F102,
+                                                 "pmacct_mount/f2rd-%s.map" % suffix, addr,
+                                                 name="f2rd.map"),
                         nfacctd_renormalize="true")
 
 
 def test_102_nfv9_sampling_map(nfacctd, tmp_path):
     """102 run 1 (-00 maps): compares peer_ip_src, iface_in, iface_out, ip_src, ip_dst,
     net_src, net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, fwd_status,
-    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, vrf_name, the five
-    custom primitives of test 101, packets, bytes (renormalized by sampling_map rate 1).
-    Dropped: label (upstream, 2 of the 35 rows carry an empty label, {}, although their
-    exporter matches the pre_tag_map's first rule like the other 33; netacct labels every
-    row), mpls_vpn_rd, mpls_vpn_rd_origin (most rows take them from flow_to_rd_map, not
-    implemented), writer_id, flows."""
-    check(nfacctd, tmp_path, F102, BASE + NETS + TIMES + ("vrf_name",), DROP102,
+    mpls_label_stack, ip_proto, tos, timestamp_start, timestamp_end, vrf_name, mpls_vpn_rd
+    and its origin (from flow_to_rd_map by exporter and interface: "map"; otherwise the
+    flow's VRF id: "flow"), the five custom primitives of test 101, packets, bytes
+    (renormalized by sampling_map rate 1).  Dropped: label (upstream, 2 of the 35 rows carry
+    an empty label, {}, although their exporter matches the pre_tag_map's first rule like
+    the other 33; netacct labels every row), writer_id, flows."""
+    check(nfacctd, tmp_path, F102, BASE + NETS + TIMES + ("vrf_name", "mpls_vpn_rd"), DROP102,
           custom=CUSTOM5, extra=extra102(tmp_path, "127.0.0.1"))
 
 
@@ -193,7 +193,8 @@ def test_102_nfv9_sampling_map_reload(nfacctd, tmp_path):
     SIGUSR2 reloads the maps and the capture is replayed again.  netacct has no time bins
     here, so the table holds both replays: expected = output-flow-00 (x1) + output-flow-01
     (already x1000 upstream), re-aggregated, i.e. counters x1001.  Same fields compared and
-    dropped as in run 1; the -01 pre_tag/flow_to_rd maps are not used (not implemented)."""
+    dropped as in run 1, and mpls_vpn_rd too: this run checks the sampling map's reload
+    (the -01 pre_tag/flow_to_rd maps stay out of it)."""
     import signal
     addr = "127.0.0.1"
     extra = extra102(tmp_path, addr)
@@ -214,7 +215,7 @@ def test_102_nfv9_sampling_map_reload(nfacctd, tmp_path):
                                between=reload_and_replay)
     exp = [r for f in ("output-flow-00.json", "output-flow-01.json")
            for r in fr.normalise_expected(fr.load_expected(fr.fixture_dir(F102) / f, addr),
-                                          DROP102)]
+                                          DROP102 + RD)]
     exp = fr.merge(exp)
     if fr.daemon_kind() == "netacct":
         got = actual_rows(rows)
@@ -325,50 +326,3 @@ def test_106_ipfix_huawei(nfacctd, tmp_path, transport):
                                  "egress_vrf_name", "label"),
           FRAMING, custom=CUSTOM5, addr=addr,
           extra=custom_extra(tmp_path, F106, addr, nfacctd_renormalize="true"))
-
-
-# --------------------------------------------------------------------------
-# the upstream comparisons in full: what netacct refuses today
-
-
-def _full(fixture, aggregate, missing, custom=(), maps=(), keys=(), expected="default"):
-    return pytest.param(fixture, aggregate, missing, custom, maps, keys,
-                        id="%s-%s" % (fixture[:3], expected))
-
-
-CP = "pmacct_mount/custom-primitives-00.map"
-
-# The upstream settings of each full comparison, and the features (key or primitive names)
-# netacct lacks for it.
-FULL = [
-    _full(F102, BASE + NETS + TIMES + ("label", "mpls_vpn_rd", "vrf_name"),
-          ("flow_to_rd_map",),
-          custom=CUSTOM5,
-          maps=(("aggregate_primitives", CP), ("sampling_map", "pmacct_mount/sampling-00.map"),
-                ("pre_tag_map", "pmacct_mount/pretag-00.map"),
-                ("flow_to_rd_map", "pmacct_mount/f2rd-00.map")),
-          keys=(("nfacctd_renormalize", "true"), ("pre_tag_label_encode_as_map[x]", "true"))),
-]
-
-
-@pytest.mark.parametrize("fixture, aggregate, missing, custom, maps, keys", FULL)
-def test_upstream_full_refused(tmp_path, fixture, aggregate, missing, custom, maps, keys):
-    """The upstream configuration of each full comparison (the fields of the tests above
-    put back: mpls_vpn_rd with flow_to_rd_map, vrf_name,
-    ingress/egress_vrf_name) is refused at start, with an error that names the config line
-    and one of the features netacct lacks, instead of starting without them.  When a feature
-    lands this test fails: turn its case into a check() comparison (only the volatile fields
-    and the Kafka framing dropped) and shrink the drop lists of the tests above."""
-    if fr.daemon_kind() != "netacct":
-        pytest.skip("netacct-only")
-    extra = {k: write_map(tmp_path, fixture, rel, "127.0.0.1") for k, rel in maps}
-    extra.update(dict(keys))
-    conf = fr.base_config(fr.free_port(), "127.0.0.1", 1) + fr.collector_config(
-        tmp_path / "out.json", list(aggregate) + list(custom) + ["flows"], extra)
-    rc, err = run_config_check(tmp_path, conf, name="nfacctd.conf")
-    assert rc != 0, "nfacctd accepted the config:\n" + err
-    errors = [l for l in err.splitlines() if " ERROR " in l and "nfacctd.conf:" in l]
-    assert errors, "no ERROR line naming the config file:\n" + err
-    assert any("'%s'" % m in l for l in errors for m in missing), \
-        "the error names none of %s:\n%s" % (missing, err)
-    assert not (tmp_path / "out.json").exists()

@@ -209,3 +209,11 @@ tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_flow_to_rd
+TESTS += tests/unit/test_flow_to_rd
+tests_unit_test_flow_to_rd_SOURCES = tests/unit/test_flow_to_rd.c
+tests_unit_test_flow_to_rd_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_flow_to_rd_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
