@@ -26,6 +26,7 @@ make fuzz-maps FUZZ_RUNS=500000
 make fuzz-decap FUZZ_RUNS=500000
 make fuzz-packet FUZZ_RUNS=1000000
 make fuzz-sflow FUZZ_RUNS=1000000
+make fuzz-pretag FUZZ_RUNS=200000
 make distcheck DISTCHECK_CONFIGURE_FLAGS=--quiet >/dev/null
 echo "distcheck: passed"
 grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' test-suite.log
