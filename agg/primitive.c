@@ -1462,7 +1462,7 @@ static int add_implied(struct pending *pend, unsigned *n, char *err, size_t errl
 		const char *with, *adds;
 	} implied[] = {{"mpls_vpn_rd", "mpls_vpn_rd_origin"}};
 	for (size_t k = 0; k < sizeof implied / sizeof implied[0]; k++) {
-		size_t with_rank, adds_rank;
+		size_t with_rank = 0, adds_rank = 0;
 		const struct primitive *with = builtin_lookup(implied[k].with, &with_rank);
 		const struct primitive *adds = builtin_lookup(implied[k].adds, &adds_rank);
 		int have_with = 0, have_adds = 0;
