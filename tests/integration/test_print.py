@@ -223,6 +223,30 @@ def test_file_per_peer_and_latest_link(nfacctd, tmp_path):
         assert link.is_symlink() and os.readlink(link) == str(f)
 
 
+def test_file_per_tag_and_post_tag(nfacctd, tmp_path):
+    """$tag and $tag2 (from pre_tag_map): one file per value; $post_tag: the configured
+    post_tag, which also becomes every row's tag in its plugin."""
+    m = tmp_path / "pretag.map"
+    m.write_text("set_tag=10 set_tag2=1 ip=127.0.0.1\nset_tag=20 set_tag2=2 ip=127.0.0.2\n")
+    body = ("pre_tag_map: %s\nplugins: print[a], print[b]\naggregate: tag, tag2, src_host\n"
+            "print_output: json\nprint_refresh_time: 3600\npost_tag[b]: 5\n"
+            "print_output_file[a]: %s/t$tag-$tag2.json\n"
+            "print_output_file[b]: %s/p$post_tag.json\n" % (m, tmp_path, tmp_path))
+    d = nfacctd(body, ip=None)
+    for i, peer in enumerate(("127.0.0.1", "127.0.0.2")):
+        s = Sender(d.port, host=peer)
+        s.send(v5_datagram([dict(src="10.0.0.%d" % (i + 1))]))
+        s.close()
+    d.wait_datagrams(2)
+    d.stop()
+    for tag, tag2, src in ((10, 1, "10.0.0.1"), (20, 2, "10.0.0.2")):
+        rows = read_json(tmp_path / ("t%d-%d.json" % (tag, tag2)))
+        assert [(r["tag"], r["tag2"], r["ip_src"]) for r in rows] == [(tag, tag2, src)]
+    rows = read_json(tmp_path / "p5.json")
+    assert sorted((r["tag"], r["tag2"], r["ip_src"]) for r in rows) == [
+        (5, 1, "10.0.0.1"), (5, 2, "10.0.0.2")]
+
+
 def test_file_name_constants(nfacctd, tmp_path):
     """$ref and $hst are the refresh time and the bin length; $tzone the zone (UTC: Z);
     a variable naming a primitive not in aggregate expands to nothing."""
