@@ -65,9 +65,8 @@ int f2rd_parse_rd(const char *s, uint64_t *rd)
 	return 0;
 }
 
-static const char *const f2rd_keys[] = {"id",	       "ip",	      "in",
-					"out",	       "bgp_nexthop", "mpls_vpn_id",
-					"mpls_label_bottom", NULL};
+static const char *const f2rd_keys[] = {
+    "id", "ip", "in", "out", "bgp_nexthop", "mpls_vpn_id", "mpls_label_bottom", NULL};
 
 static int num_key(const struct mapline *l, const char *k, uint64_t max, int64_t *out, char *why,
 		   size_t whylen)
@@ -95,8 +94,9 @@ static int on_rule(void *arg, const struct mapline *l, char *why, size_t whylen)
 	if (mapline_check_keys(l, f2rd_keys, why, whylen) < 0)
 		return -1;
 	if (!(v = mapline_get(l, "id")) || f2rd_parse_rd(v, &rule.rd) < 0) {
-		snprintf(why, whylen, "%s id '%.64s' (a route distinguisher: 0:ASN:N, 1:IPv4:N or "
-				      "2:ASN4:N)",
+		snprintf(why, whylen,
+			 "%s id '%.64s' (a route distinguisher: 0:ASN:N, 1:IPv4:N or "
+			 "2:ASN4:N)",
 			 v ? "bad" : "missing", v ? v : "");
 		return -1;
 	}
@@ -163,8 +163,7 @@ static size_t f2rd_count(const void *map)
 	return map ? ((const struct f2rd_map *)map)->n : 0;
 }
 
-const struct map_type f2rd_map_type = {.parse = f2rd_parse, .free = f2rd_free,
-				       .count = f2rd_count};
+const struct map_type f2rd_map_type = {.parse = f2rd_parse, .free = f2rd_free, .count = f2rd_count};
 
 static int addr_eq(const struct nt_addr *a, const struct nt_addr *b)
 {

@@ -27,6 +27,7 @@
 #include "out/buf.h"
 #include "out/encode.h"
 #include "out/output.h"
+#include "out/broker.h"
 #include "out/spool.h"
 #include "out/vars.h"
 
@@ -81,12 +82,11 @@ static const struct conf_key_table *const amqp_tables[] = {&amqp_keys, NULL};
 
 #define BATCH	       500 /* messages published before waiting for their confirms */
 #define CONFIRM_WAIT_S 5
-#define PROBE_MAX_S    30
 
 struct amqp_state {
 	struct out_instance *oi;
 	amqp_connection_state_t conn; /* NULL while down */
-	struct spool *spool;
+	struct broker b;	      /* spool and reconnection */
 	struct encoder enc;
 	struct enc_schema schema;
 	struct out_vars key_vars;
@@ -98,41 +98,13 @@ struct amqp_state {
 	uint64_t first_tag; /* delivery tag of pending[0] */
 	uint64_t next_tag;
 	unsigned rr, rr_next;
-	time_t next_probe;
-	int probe_wait;
 	char peer[300];
-	uint64_t published, confirmed, nacked, spooled, replayed, dropped, spool_errors, reconnects;
+	uint64_t published, confirmed, nacked, replayed, reconnects;
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static void to_spool(struct amqp_state *st, const struct bmsg *m)
 {
-	if (!st->spool) {
-		st->dropped++;
-		return;
-	}
-	if (bmsg_pack(&st->rec, m) < 0) {
-		st->dropped++;
-		return;
-	}
-	enum spool_push_result rc = spool_push(st->spool, st->rec.data, st->rec.len);
-	if (rc == SPOOL_OK) {
-		st->spooled++;
-		return;
-	}
-	if (rc == SPOOL_IOERR)
-		st->spool_errors++;
-	if (st->dropped++ % 10000 == 0)
-		nt_log(st->oi->log, LOG_LVL_ERROR, st->oi->component,
-		       "spool %s: message dropped (%llu so far)",
-		       rc == SPOOL_FULL ? "full (amqp_spool_max_size)" : "write failed",
-		       (unsigned long long)st->dropped);
+	broker_keep(&st->b, m);
 }
 
 /* The i-th pending message. */
@@ -151,10 +123,7 @@ static void drop_connection(struct amqp_state *st, const char *why)
 		amqp_destroy_connection(st->conn);
 		st->conn = NULL;
 	}
-	if (!st->next_probe) {
-		st->probe_wait = 1;
-		st->next_probe = now_s() + st->probe_wait;
-	}
+	broker_lost(&st->b);
 }
 
 static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t len)
@@ -324,13 +293,13 @@ static void settle(struct amqp_state *st)
 
 static void send_msg(struct amqp_state *st, const struct bmsg *m)
 {
-	if (!st->conn || (st->spool && spool_records(st->spool))) {
+	if (!st->conn || broker_backlog(&st->b)) {
 		to_spool(st, m);
 		return;
 	}
-	if (bmsg_pack(&st->rec, m) < 0 ||
-	    obuf_append(&st->pending, st->rec.data, st->rec.len) < 0) {
-		st->dropped++;
+	if (bmsg_pack(&st->b.rec, m) < 0 ||
+	    obuf_append(&st->pending, st->b.rec.data, st->b.rec.len) < 0) {
+		st->b.dropped++;
 		return;
 	}
 	st->pend_end[st->npend++] = st->pending.len;
@@ -385,7 +354,7 @@ static int amqp_write(struct out_instance *oi, const struct agg_table *t,
 		obuf_reset(&st->msg);
 		if (enc_row(&st->enc, &st->msg, &st->schema, e, "purge") < 0 ||
 		    obuf_status(&st->msg) < 0) {
-			st->dropped++;
+			st->b.dropped++;
 			continue;
 		}
 		struct bmsg b = {0};
@@ -403,81 +372,63 @@ static int amqp_write(struct out_instance *oi, const struct agg_table *t,
 /* Replay the spool in confirmed batches; a batch leaves the spool only once confirmed. */
 static void replay(struct amqp_state *st)
 {
-	while (st->conn && spool_records(st->spool)) {
-		spool_mark(st->spool);
+	while (st->conn && broker_backlog(&st->b)) {
+		spool_mark(st->b.spool);
 		unsigned n = 0;
 		while (n < BATCH) {
 			const uint8_t *r;
 			size_t len;
 			struct bmsg m;
-			int got = spool_peek(st->spool, &r, &len);
+			int got = spool_peek(st->b.spool, &r, &len);
 			if (got == 0)
 				break;
 			if (got < 0 || bmsg_unpack(r, len, &m) < 0) {
-				st->spool_errors++;
-				spool_take(st->spool);
+				st->b.spool_errors++;
+				spool_take(st->b.spool);
 				continue;
 			}
 			if (publish(st, &m) < 0) {
 				drop_connection(st, "publish failed during replay");
 				break;
 			}
-			spool_take(st->spool);
+			spool_take(st->b.spool);
 			n++;
 		}
 		unsigned bad = n;
 		st->npend = n; /* tags first_tag .. first_tag + n - 1 */
 		if (!st->conn || (n && wait_confirms(st, &bad) < 0)) {
-			spool_rewind(st->spool); /* all of the batch again, in its place */
+			spool_rewind(st->b.spool); /* all of the batch again, in its place */
 			st->npend = 0;
 			return;
 		}
 		st->first_tag += n;
 		st->npend = 0;
 		st->replayed += n;
-		spool_sync(st->spool);
+		spool_sync(st->b.spool);
 	}
 }
 
 static void amqp_service(struct out_instance *oi)
 {
 	struct amqp_state *st = oi->state;
-	time_t now = now_s();
-	if (!st->conn && now >= st->next_probe) {
+	if (!st->conn && broker_retry_due(&st->b)) {
 		char err[256];
 		if (connect_broker(st, err, sizeof err) == 0) {
-			st->next_probe = 0;
+			broker_reached(&st->b);
 			st->reconnects++;
 			nt_log(oi->log, LOG_LVL_INFO, oi->component,
 			       "broker %s reachable again: %llu spooled messages to replay",
-			       st->peer,
-			       (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
+			       st->peer, (unsigned long long)broker_backlog(&st->b));
 		} else {
-			st->probe_wait =
-			    st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S : st->probe_wait * 2;
-			st->next_probe = now + st->probe_wait;
+			broker_retry_failed(&st->b);
 			nt_log(oi->log, LOG_LVL_DEBUG, oi->component, "broker %s: %s", st->peer,
 			       err);
 		}
 	}
-	if (st->conn && st->spool && spool_records(st->spool))
+	if (st->conn && broker_backlog(&st->b))
 		replay(st);
-	if (st->spool)
-		spool_sync(st->spool);
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[4300];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	if (st->b.spool)
+		spool_sync(st->b.spool);
 }
 
 static void free_state(struct amqp_state *st)
@@ -489,10 +440,9 @@ static void free_state(struct amqp_state *st)
 		amqp_connection_close(st->conn, AMQP_REPLY_SUCCESS);
 		amqp_destroy_connection(st->conn);
 	}
-	spool_close(st->spool);
+	broker_close(&st->b);
 	obuf_free(&st->msg);
 	obuf_free(&st->key);
-	obuf_free(&st->rec);
 	obuf_free(&st->pending);
 	free(st);
 }
@@ -510,7 +460,6 @@ static int amqp_open(struct out_instance *oi, char *err, size_t errlen)
 	oi->state = st;
 	obuf_init(&st->msg, 0);
 	obuf_init(&st->key, 0);
-	obuf_init(&st->rec, 0);
 	obuf_init(&st->pending, 0);
 	if (pc->amqp_output && strcmp(pc->amqp_output, "json") != 0) {
 		snprintf(err, errlen, "key 'amqp_output[%s]': %s is not available yet (use json)",
@@ -523,31 +472,15 @@ static int amqp_open(struct out_instance *oi, char *err, size_t errlen)
 	out_vars_init(&st->key_vars, pc->amqp_routing_key, &oi->ks, NULL, NULL);
 	st->rr = (unsigned)pc->amqp_routing_key_rr;
 	snprintf(st->peer, sizeof st->peer, "%s:%d", pc->amqp_host, pc->amqp_port);
-	if (pc->amqp_spool_max_size > 0) {
-		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/%s-amqp", pc->amqp_spool_dir, pc->name);
-		if (mkdirs(dir) < 0) {
-			snprintf(err, errlen, "key 'amqp_spool_dir[%s]': cannot create %s: %s",
-				 pc->name, dir, strerror(errno));
-			goto fail;
-		}
-		if (spool_open(&st->spool, dir, (uint64_t)pc->amqp_spool_max_size << 20, 0, e2,
-			       sizeof e2) < 0) {
-			snprintf(err, errlen, "key 'amqp_spool_dir[%s]': %s", pc->name, e2);
-			goto fail;
-		}
-		if (spool_records(st->spool))
-			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "spool %s holds %llu messages from an earlier run: replayed first",
-			       dir, (unsigned long long)spool_records(st->spool));
-	}
+	if (broker_open(&st->b, oi, "amqp", pc->amqp_spool_dir, pc->amqp_spool_max_size, "message",
+			"amqp_spool_max_size", err, errlen) < 0)
+		goto fail;
 	/* a broker down at start is not fatal: rows are spooled and it is retried */
 	if (connect_broker(st, e2, sizeof e2) < 0) {
 		nt_log(oi->log, LOG_LVL_WARN, oi->component,
 		       "broker %s not reachable at start (%s): spooling, retrying with backoff",
 		       st->peer, e2);
-		st->probe_wait = 1;
-		st->next_probe = now_s() + 1;
+		broker_lost(&st->b);
 	} else {
 		nt_log(oi->log, LOG_LVL_INFO, oi->component,
 		       "publishing to %s, exchange %s (%s), routing key %s%s", st->peer,
@@ -571,10 +504,10 @@ static void amqp_stats(struct out_instance *oi, struct obuf *line)
 	    "reconnects=%llu",
 	    st->conn ? "up" : "down", (unsigned long long)st->published,
 	    (unsigned long long)st->confirmed, (unsigned long long)st->nacked,
-	    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
-	    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
-	    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
-	    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
+	    (unsigned long long)st->b.spooled, (unsigned long long)st->replayed,
+	    (unsigned long long)broker_backlog(&st->b),
+	    (unsigned long long)(st->b.spool ? spool_bytes(st->b.spool) : 0),
+	    (unsigned long long)st->b.dropped, (unsigned long long)st->b.spool_errors,
 	    (unsigned long long)st->reconnects);
 }
 
@@ -584,10 +517,6 @@ static void amqp_close(struct out_instance *oi)
 	if (!st)
 		return;
 	settle(st);
-	if (st->spool && spool_records(st->spool))
-		nt_log(oi->log, LOG_LVL_INFO, oi->component,
-		       "%llu messages left in the spool for the next start",
-		       (unsigned long long)spool_records(st->spool));
 	free_state(st);
 	oi->state = NULL;
 }

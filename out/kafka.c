@@ -29,6 +29,7 @@
 #include "out/encode.h"
 #include "out/kafka.h"
 #include "out/output.h"
+#include "out/broker.h"
 #include "out/spool.h"
 #include "out/vars.h"
 
@@ -85,12 +86,11 @@ static const struct conf_key_table kafka_keys =
 static const struct conf_key_table *const kafka_tables[] = {&kafka_keys, NULL};
 
 #define REPLAY_BATCH 2000 /* spooled messages produced per service call */
-#define PROBE_MAX_S  30	  /* longest wait between broker probes */
 
 struct kafka_state {
 	struct out_instance *oi;
 	rd_kafka_t *rk;
-	struct spool *spool;
+	struct broker b; /* spool and reconnection */
 	struct encoder enc;
 	struct enc_schema schema;
 	struct out_vars topic_vars, key_vars;
@@ -99,19 +99,10 @@ struct kafka_state {
 	unsigned rr, rr_next;
 	int up;		   /* believed reachable: produce directly */
 	int purge_pending; /* the broker went away: move librdkafka's queue to the spool */
-	time_t next_probe;
-	int probe_wait;
 	time_t last_sync;
 	/* counters (writer thread only) */
-	uint64_t produced, delivered, delivery_failed, spooled, replayed, dropped, spool_errors;
+	uint64_t produced, delivered, delivery_failed, replayed;
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static void set_down(struct kafka_state *st, const char *why)
 {
@@ -120,38 +111,14 @@ static void set_down(struct kafka_state *st, const char *why)
 		       "broker unreachable (%s): messages go to the spool until it is back", why);
 	st->up = 0;
 	st->purge_pending = 1;
-	if (!st->next_probe) {
-		st->probe_wait = 1;
-		st->next_probe = now_s() + st->probe_wait;
-	}
+	broker_lost(&st->b);
 }
 
-/* Keep a message for later, behind the ones already spooled (out/bmsg.h framing). */
+/* Keep a message for later, behind the ones already spooled. */
 static void to_spool(struct kafka_state *st, const char *topic, size_t tlen, const void *key,
 		     size_t klen, const void *payload, size_t plen)
 {
-	if (!st->spool) {
-		st->dropped++;
-		return;
-	}
-	struct obuf *r = &st->rec;
-	const struct bmsg m = {topic, tlen, key, klen, payload, plen};
-	if (bmsg_pack(r, &m) < 0) {
-		st->dropped++;
-		return;
-	}
-	enum spool_push_result rc = spool_push(st->spool, r->data, r->len);
-	if (rc == SPOOL_OK) {
-		st->spooled++;
-		return;
-	}
-	if (st->dropped++ % 10000 == 0)
-		nt_log(st->oi->log, LOG_LVL_ERROR, st->oi->component,
-		       "spool %s: message dropped (%llu so far)",
-		       rc == SPOOL_FULL ? "full (kafka_spool_max_size)" : "write failed",
-		       (unsigned long long)st->dropped);
-	if (rc == SPOOL_IOERR)
-		st->spool_errors++;
+	broker_keep(&st->b, &(const struct bmsg){topic, tlen, key, klen, payload, plen});
 }
 
 /* librdkafka's delivery report, served by rd_kafka_poll() on the writer thread. */
@@ -224,8 +191,7 @@ static void send_msg(struct kafka_state *st, const char *topic, const void *key,
 {
 	if (st->purge_pending)
 		purge_to_spool(st);
-	if (st->up && (!st->spool || spool_records(st->spool) == 0) &&
-	    produce(st, topic, key, klen, payload, plen) == 0)
+	if (st->up && !broker_backlog(&st->b) && produce(st, topic, key, klen, payload, plen) == 0)
 		return;
 	to_spool(st, topic, strlen(topic), key, klen, payload, plen);
 }
@@ -269,7 +235,7 @@ static int kafka_write(struct out_instance *oi, const struct agg_table *t,
 		obuf_reset(&st->msg);
 		if (enc_row(&st->enc, &st->msg, &st->schema, e, "purge") < 0 ||
 		    obuf_status(&st->msg) < 0) {
-			st->dropped++;
+			st->b.dropped++;
 			continue;
 		}
 		const char *topic = row_topic(st, e);
@@ -306,21 +272,21 @@ static void replay(struct kafka_state *st)
 	for (int i = 0; i < REPLAY_BATCH && st->up; i++) {
 		const uint8_t *r;
 		size_t len;
-		int got = spool_peek(st->spool, &r, &len);
+		int got = spool_peek(st->b.spool, &r, &len);
 		if (got == 0)
 			break;
 		if (got < 0) {
 			nt_log(st->oi->log, LOG_LVL_ERROR, st->oi->component,
 			       "spool: unreadable record skipped");
-			st->spool_errors++;
-			spool_take(st->spool);
+			st->b.spool_errors++;
+			spool_take(st->b.spool);
 			continue;
 		}
 		struct bmsg m;
 		char topic[BMSG_DEST_MAX + 1];
 		if (bmsg_unpack(r, len, &m) < 0) {
-			st->spool_errors++;
-			spool_take(st->spool);
+			st->b.spool_errors++;
+			spool_take(st->b.spool);
 			continue;
 		}
 		memcpy(topic, m.dest, m.dlen);
@@ -329,7 +295,7 @@ static void replay(struct kafka_state *st)
 			set_down(st, "producing from the spool failed");
 			break;
 		}
-		spool_take(st->spool);
+		spool_take(st->b.spool);
 		st->replayed++;
 	}
 }
@@ -337,30 +303,27 @@ static void replay(struct kafka_state *st)
 static void kafka_service(struct out_instance *oi)
 {
 	struct kafka_state *st = oi->state;
-	time_t now = now_s();
+	time_t now = time(NULL);
 	rd_kafka_poll(st->rk, 0);
 	if (st->purge_pending)
 		purge_to_spool(st);
-	if (!st->up && now >= st->next_probe) {
+	if (!st->up && broker_retry_due(&st->b)) {
 		if (probe(st)) {
 			st->up = 1;
-			st->next_probe = 0;
+			broker_reached(&st->b);
 			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "broker reachable%s%llu spooled messages to replay",
-			       st->spool ? ": " : "",
-			       (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
+			       "broker reachable: %llu spooled messages to replay",
+			       (unsigned long long)broker_backlog(&st->b));
 		} else {
-			st->probe_wait =
-			    st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S : st->probe_wait * 2;
-			st->next_probe = now + st->probe_wait;
+			broker_retry_failed(&st->b);
 		}
 	}
-	if (st->up && st->spool && spool_records(st->spool))
+	if (st->up && broker_backlog(&st->b))
 		replay(st);
-	if (st->spool && now != st->last_sync) {
+	if (st->b.spool && now != st->last_sync) {
 		st->last_sync = now;
-		if (spool_sync(st->spool) < 0)
-			st->spool_errors++;
+		if (spool_sync(st->b.spool) < 0)
+			st->b.spool_errors++;
 	}
 }
 
@@ -421,31 +384,16 @@ int kafka_props_load(const char *path, rd_kafka_conf_t *kc, char *err, size_t er
 	return rc;
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[4300];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void free_state(struct kafka_state *st)
 {
 	if (!st)
 		return;
 	if (st->rk)
 		rd_kafka_destroy(st->rk);
-	spool_close(st->spool);
+	broker_close(&st->b);
 	obuf_free(&st->msg);
 	obuf_free(&st->topic);
 	obuf_free(&st->key);
-	obuf_free(&st->rec);
 	free(st);
 }
 
@@ -463,7 +411,6 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	obuf_init(&st->msg, 0);
 	obuf_init(&st->topic, 0);
 	obuf_init(&st->key, 0);
-	obuf_init(&st->rec, 0);
 	if (pc->kafka_output && strcmp(pc->kafka_output, "json") != 0) {
 		snprintf(err, errlen, "key 'kafka_output[%s]': %s is not available yet (use json)",
 			 pc->name, pc->kafka_output);
@@ -521,26 +468,9 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 		snprintf(err, errlen, "kafka: %s", e2);
 		goto fail;
 	}
-	if (pc->kafka_spool_max_size > 0) {
-		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/%s-kafka",
-			 pc->kafka_spool_dir ? pc->kafka_spool_dir : "/var/lib/netacct/spool",
-			 pc->name);
-		if (mkdirs(dir) < 0) {
-			snprintf(err, errlen, "key 'kafka_spool_dir[%s]': cannot create %s: %s",
-				 pc->name, dir, strerror(errno));
-			goto fail;
-		}
-		if (spool_open(&st->spool, dir, (uint64_t)pc->kafka_spool_max_size << 20, 0, e2,
-			       sizeof e2) < 0) {
-			snprintf(err, errlen, "key 'kafka_spool_dir[%s]': %s", pc->name, e2);
-			goto fail;
-		}
-		if (spool_records(st->spool))
-			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "spool %s holds %llu messages from an earlier run: replayed first",
-			       dir, (unsigned long long)spool_records(st->spool));
-	}
+	if (broker_open(&st->b, oi, "kafka", pc->kafka_spool_dir, pc->kafka_spool_max_size,
+			"message", "kafka_spool_max_size", err, errlen) < 0)
+		goto fail;
 	/* believe the broker is there: the first failure says otherwise */
 	st->up = 1;
 	nt_log(oi->log, LOG_LVL_INFO, oi->component, "producing to %s, topic %s%s", brokers,
@@ -563,10 +493,10 @@ static void kafka_stats(struct out_instance *oi, struct obuf *line)
 	    "queued=%d",
 	    st->up ? "up" : "down", (unsigned long long)st->produced,
 	    (unsigned long long)st->delivered, (unsigned long long)st->delivery_failed,
-	    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
-	    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
-	    (unsigned long long)(st->spool ? spool_bytes(st->spool) : 0),
-	    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
+	    (unsigned long long)st->b.spooled, (unsigned long long)st->replayed,
+	    (unsigned long long)broker_backlog(&st->b),
+	    (unsigned long long)(st->b.spool ? spool_bytes(st->b.spool) : 0),
+	    (unsigned long long)st->b.dropped, (unsigned long long)st->b.spool_errors,
 	    rd_kafka_outq_len(st->rk));
 }
 
@@ -580,10 +510,6 @@ static void kafka_close(struct out_instance *oi)
 		rd_kafka_flush(st->rk, 5000);
 	rd_kafka_purge(st->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	rd_kafka_poll(st->rk, 0);
-	if (st->spool && spool_records(st->spool))
-		nt_log(oi->log, LOG_LVL_INFO, oi->component,
-		       "%llu messages left in the spool for the next start",
-		       (unsigned long long)spool_records(st->spool));
 	free_state(st);
 	oi->state = NULL;
 }

@@ -35,6 +35,7 @@
 #include "out/buf.h"
 #include "out/encode.h"
 #include "out/output.h"
+#include "out/broker.h"
 #include "out/spool.h"
 #include "out/vars.h"
 
@@ -79,16 +80,15 @@ static const struct conf_key_table redis_keys = CONF_TABLE(
     "redis", "The Redis output: stream entries, counter hashes or published messages.", redis_rows);
 static const struct conf_key_table *const redis_tables[] = {&redis_keys, NULL};
 
-#define BATCH	    1000 /* commands pipelined before their replies are read */
-#define PROBE_MAX_S 30
-#define ARGS_MAX    (2 * (KEYSPEC_MAX + 8) + 8)
+#define BATCH	 1000 /* commands pipelined before their replies are read */
+#define ARGS_MAX (2 * (KEYSPEC_MAX + 8) + 8)
 
 enum redis_mode { RM_STREAM, RM_HASH, RM_PUBSUB };
 
 struct redis_state {
 	struct out_instance *oi;
 	redisContext *c; /* NULL while down */
-	struct spool *spool;
+	struct broker b; /* spool and reconnection */
 	enum redis_mode mode;
 	struct encoder json;
 	struct encoder fields; /* collects the row's (name, value) pairs */
@@ -100,19 +100,9 @@ struct redis_state {
 	size_t pend_end[BATCH];
 	unsigned npend;
 	time_t interval_start;
-	time_t next_probe;
-	int probe_wait;
 	char peer[300];
-	uint64_t commands, replied, reply_errors, spooled, replayed, dropped, spool_errors,
-	    reconnects;
+	uint64_t commands, replied, reply_errors, replayed, reconnects;
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 /* ---- packed argv: u32 length, bytes; repeated ------------------------- */
 
@@ -179,27 +169,7 @@ static const struct enc_ops fields_ops = {"redis-fields", 0, f_header, f_begin, 
 
 static void to_spool(struct redis_state *st, const void *argv, size_t len)
 {
-	if (!st->spool) {
-		st->dropped++;
-		return;
-	}
-	const struct bmsg m = {"", 0, NULL, 0, argv, len};
-	if (bmsg_pack(&st->rec, &m) < 0) {
-		st->dropped++;
-		return;
-	}
-	enum spool_push_result rc = spool_push(st->spool, st->rec.data, st->rec.len);
-	if (rc == SPOOL_OK) {
-		st->spooled++;
-		return;
-	}
-	if (rc == SPOOL_IOERR)
-		st->spool_errors++;
-	if (st->dropped++ % 10000 == 0)
-		nt_log(st->oi->log, LOG_LVL_ERROR, st->oi->component,
-		       "spool %s: command dropped (%llu so far)",
-		       rc == SPOOL_FULL ? "full (redis_spool_max_size)" : "write failed",
-		       (unsigned long long)st->dropped);
+	broker_keep(&st->b, &(const struct bmsg){"", 0, NULL, 0, argv, len});
 }
 
 static void drop_connection(struct redis_state *st, const char *why)
@@ -211,10 +181,7 @@ static void drop_connection(struct redis_state *st, const char *why)
 		redisFree(st->c);
 		st->c = NULL;
 	}
-	if (!st->next_probe) {
-		st->probe_wait = 1;
-		st->next_probe = now_s() + st->probe_wait;
-	}
+	broker_lost(&st->b);
 }
 
 static int append(struct redis_state *st, const uint8_t *packed, size_t len)
@@ -266,13 +233,13 @@ static void settle(struct redis_state *st)
 
 static void send_cmd(struct redis_state *st, const struct obuf *cmd)
 {
-	if (!st->c || (st->spool && spool_records(st->spool))) {
+	if (!st->c || broker_backlog(&st->b)) {
 		to_spool(st, cmd->data, cmd->len);
 		return;
 	}
 	if (obuf_append(&st->pending, cmd->data, cmd->len) < 0 ||
 	    append(st, (const uint8_t *)cmd->data, cmd->len) < 0) {
-		st->dropped++;
+		st->b.dropped++;
 		return;
 	}
 	st->pend_end[st->npend++] = st->pending.len;
@@ -387,7 +354,7 @@ static void row_commands(struct redis_state *st, const struct agg_entry *e)
 	}
 	return;
 bad:
-	st->dropped++;
+	st->b.dropped++;
 }
 
 static int redis_write(struct out_instance *oi, const struct agg_table *t,
@@ -451,73 +418,55 @@ fail:
 /* Replay the spool in batches that leave it only once every reply came back. */
 static void replay(struct redis_state *st)
 {
-	while (st->c && spool_records(st->spool)) {
-		spool_mark(st->spool);
+	while (st->c && broker_backlog(&st->b)) {
+		spool_mark(st->b.spool);
 		unsigned n = 0;
 		while (n < BATCH) {
 			const uint8_t *r;
 			size_t len;
 			struct bmsg m;
-			int got = spool_peek(st->spool, &r, &len);
+			int got = spool_peek(st->b.spool, &r, &len);
 			if (got == 0)
 				break;
 			if (got < 0 || bmsg_unpack(r, len, &m) < 0 ||
 			    append(st, m.payload, m.plen) < 0) {
-				st->spool_errors++;
-				spool_take(st->spool);
+				st->b.spool_errors++;
+				spool_take(st->b.spool);
 				continue;
 			}
-			spool_take(st->spool);
+			spool_take(st->b.spool);
 			n++;
 		}
 		if (read_replies(st, n) < n) {
-			spool_rewind(st->spool);
+			spool_rewind(st->b.spool);
 			return;
 		}
 		st->replayed += n;
-		spool_sync(st->spool);
+		spool_sync(st->b.spool);
 	}
 }
 
 static void redis_service(struct out_instance *oi)
 {
 	struct redis_state *st = oi->state;
-	time_t now = now_s();
-	if (!st->c && now >= st->next_probe) {
+	if (!st->c && broker_retry_due(&st->b)) {
 		char err[256];
 		if (connect_redis(st, err, sizeof err) == 0) {
-			st->next_probe = 0;
+			broker_reached(&st->b);
 			st->reconnects++;
 			nt_log(oi->log, LOG_LVL_INFO, oi->component,
 			       "redis %s reachable again: %llu spooled commands to replay",
-			       st->peer,
-			       (unsigned long long)(st->spool ? spool_records(st->spool) : 0));
+			       st->peer, (unsigned long long)broker_backlog(&st->b));
 		} else {
-			st->probe_wait =
-			    st->probe_wait * 2 > PROBE_MAX_S ? PROBE_MAX_S : st->probe_wait * 2;
-			st->next_probe = now + st->probe_wait;
+			broker_retry_failed(&st->b);
 			nt_log(oi->log, LOG_LVL_DEBUG, oi->component, "redis %s: %s", st->peer,
 			       err);
 		}
 	}
-	if (st->c && st->spool && spool_records(st->spool))
+	if (st->c && broker_backlog(&st->b))
 		replay(st);
-	if (st->spool)
-		spool_sync(st->spool);
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[4300];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	if (st->b.spool)
+		spool_sync(st->b.spool);
 }
 
 static void free_state(struct redis_state *st)
@@ -526,12 +475,11 @@ static void free_state(struct redis_state *st)
 		return;
 	if (st->c)
 		redisFree(st->c);
-	spool_close(st->spool);
+	broker_close(&st->b);
 	obuf_free(&st->row);
 	obuf_free(&st->key);
 	obuf_free(&st->keyfmt);
 	obuf_free(&st->cmd);
-	obuf_free(&st->rec);
 	obuf_free(&st->pending);
 	free(st);
 }
@@ -551,7 +499,6 @@ static int redis_open(struct out_instance *oi, char *err, size_t errlen)
 	obuf_init(&st->key, 0);
 	obuf_init(&st->keyfmt, 0);
 	obuf_init(&st->cmd, 0);
-	obuf_init(&st->rec, 0);
 	obuf_init(&st->pending, 0);
 	const char *mode = pc->redis_output ? pc->redis_output : "stream";
 	st->mode = !strcmp(mode, "hash")     ? RM_HASH
@@ -564,30 +511,14 @@ static int redis_open(struct out_instance *oi, char *err, size_t errlen)
 	enc_schema_init(&st->schema, &oi->ks);
 	out_vars_init(&st->key_vars, pc->redis_key, &oi->ks, NULL, NULL);
 	snprintf(st->peer, sizeof st->peer, "%s:%d", pc->redis_host, pc->redis_port);
-	if (pc->redis_spool_max_size > 0) {
-		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/%s-redis", pc->redis_spool_dir, pc->name);
-		if (mkdirs(dir) < 0) {
-			snprintf(err, errlen, "key 'redis_spool_dir[%s]': cannot create %s: %s",
-				 pc->name, dir, strerror(errno));
-			goto fail;
-		}
-		if (spool_open(&st->spool, dir, (uint64_t)pc->redis_spool_max_size << 20, 0, e2,
-			       sizeof e2) < 0) {
-			snprintf(err, errlen, "key 'redis_spool_dir[%s]': %s", pc->name, e2);
-			goto fail;
-		}
-		if (spool_records(st->spool))
-			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "spool %s holds %llu commands from an earlier run: replayed first",
-			       dir, (unsigned long long)spool_records(st->spool));
-	}
+	if (broker_open(&st->b, oi, "redis", pc->redis_spool_dir, pc->redis_spool_max_size,
+			"command", "redis_spool_max_size", err, errlen) < 0)
+		goto fail;
 	if (connect_redis(st, e2, sizeof e2) < 0) {
 		nt_log(oi->log, LOG_LVL_WARN, oi->component,
 		       "redis %s not reachable at start (%s): spooling, retrying with backoff",
 		       st->peer, e2);
-		st->probe_wait = 1;
-		st->next_probe = now_s() + 1;
+		broker_lost(&st->b);
 	} else {
 		nt_log(oi->log, LOG_LVL_INFO, oi->component, "writing to redis %s: %s %s", st->peer,
 		       mode, pc->redis_key);
@@ -608,10 +539,9 @@ static void redis_stats(struct out_instance *oi, struct obuf *line)
 	    "replayed=%llu spool_records=%llu dropped=%llu spool_errors=%llu reconnects=%llu",
 	    st->c ? "up" : "down", (unsigned long long)st->commands,
 	    (unsigned long long)st->replied, (unsigned long long)st->reply_errors,
-	    (unsigned long long)st->spooled, (unsigned long long)st->replayed,
-	    (unsigned long long)(st->spool ? spool_records(st->spool) : 0),
-	    (unsigned long long)st->dropped, (unsigned long long)st->spool_errors,
-	    (unsigned long long)st->reconnects);
+	    (unsigned long long)st->b.spooled, (unsigned long long)st->replayed,
+	    (unsigned long long)broker_backlog(&st->b), (unsigned long long)st->b.dropped,
+	    (unsigned long long)st->b.spool_errors, (unsigned long long)st->reconnects);
 }
 
 static void redis_close(struct out_instance *oi)
@@ -620,10 +550,6 @@ static void redis_close(struct out_instance *oi)
 	if (!st)
 		return;
 	settle(st);
-	if (st->spool && spool_records(st->spool))
-		nt_log(oi->log, LOG_LVL_INFO, oi->component,
-		       "%llu commands left in the spool for the next start",
-		       (unsigned long long)spool_records(st->spool));
 	free_state(st);
 	oi->state = NULL;
 }

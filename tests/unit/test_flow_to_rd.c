@@ -27,9 +27,9 @@ static void test_rd_syntax(void **state)
 	assert_int_equal(rd, 1ull << 48 | 0xc0a80101ull << 16 | 7);
 	assert_int_equal(f2rd_parse_rd("2:4200000000:1", &rd), 0);
 	assert_int_equal(rd, 2ull << 48 | 4200000000ull << 16 | 1);
-	static const char *const bad[] = {"",	      "0:65512",	"3:1:1",     "0:70000:1",
-					  "1:300.1.1.1:1", "1:192.0.2.1:70000", "2:1:70000", "0:-1:1",
-					  "x:1:1",	      "0:1:1:1"};
+	static const char *const bad[] = {
+	    "",		 "0:65512", "3:1:1", "0:70000:1", "1:300.1.1.1:1", "1:192.0.2.1:70000",
+	    "2:1:70000", "0:-1:1",  "x:1:1", "0:1:1:1"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(f2rd_parse_rd(bad[i], &rd), -1);
 }

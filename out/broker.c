@@ -1,0 +1,119 @@
+#include "out/broker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* mkdir -p; the last folder private to the daemon. */
+static int mkdirs(const char *path)
+{
+	char tmp[4300];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int broker_open(struct broker *b, struct out_instance *oi, const char *type, const char *dir,
+		int max_mib, const char *what, const char *size_key, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof *b);
+	b->oi = oi;
+	b->what = what;
+	b->size_key = size_key;
+	obuf_init(&b->rec, 0);
+	if (max_mib <= 0)
+		return 0;
+	char path[4200], why[512];
+	snprintf(path, sizeof path, "%s/%s-%s", dir && *dir ? dir : "/var/lib/netacct/spool",
+		 oi->conf->name, type);
+	if (mkdirs(path) < 0) {
+		snprintf(err, errlen, "key '%s_spool_dir[%s]': cannot create %s: %s", type,
+			 oi->conf->name, path, strerror(errno));
+		return -1;
+	}
+	if (spool_open(&b->spool, path, (uint64_t)max_mib << 20, 0, why, sizeof why) < 0) {
+		snprintf(err, errlen, "key '%s_spool_dir[%s]': %s", type, oi->conf->name, why);
+		return -1;
+	}
+	if (spool_records(b->spool))
+		nt_log(oi->log, LOG_LVL_INFO, oi->component,
+		       "spool %s holds %llu %ss from an earlier run: replayed first", path,
+		       (unsigned long long)spool_records(b->spool), what);
+	return 0;
+}
+
+void broker_close(struct broker *b)
+{
+	if (b->spool && spool_records(b->spool))
+		nt_log(b->oi->log, LOG_LVL_INFO, b->oi->component,
+		       "%llu %ss left in the spool for the next start",
+		       (unsigned long long)spool_records(b->spool), b->what);
+	spool_close(b->spool);
+	b->spool = NULL;
+	obuf_free(&b->rec);
+}
+
+void broker_keep(struct broker *b, const struct bmsg *m)
+{
+	enum spool_push_result rc = SPOOL_FULL;
+	if (b->spool && bmsg_pack(&b->rec, m) == 0)
+		rc = spool_push(b->spool, b->rec.data, b->rec.len);
+	if (rc == SPOOL_OK) {
+		b->spooled++;
+		return;
+	}
+	if (rc == SPOOL_IOERR)
+		b->spool_errors++;
+	if (b->dropped++ % 10000 == 0)
+		nt_log(b->oi->log, LOG_LVL_ERROR, b->oi->component, "%s dropped (%llu so far): %s%s%s",
+		       b->what, (unsigned long long)b->dropped,
+		       !b->spool	     ? "no spool (its size is 0)"
+		       : rc == SPOOL_IOERR ? "the spool could not write it"
+					   : "the spool is full (",
+		       b->spool && rc == SPOOL_FULL ? b->size_key : "",
+		       b->spool && rc == SPOOL_FULL ? ")" : "");
+}
+
+uint64_t broker_backlog(const struct broker *b)
+{
+	return b->spool ? spool_records(b->spool) : 0;
+}
+
+void broker_lost(struct broker *b)
+{
+	if (b->next_probe)
+		return;
+	b->probe_wait = 1;
+	b->next_probe = now_s() + b->probe_wait;
+}
+
+int broker_retry_due(const struct broker *b)
+{
+	return now_s() >= b->next_probe;
+}
+
+void broker_retry_failed(struct broker *b)
+{
+	b->probe_wait = b->probe_wait * 2 > BROKER_PROBE_MAX_S ? BROKER_PROBE_MAX_S
+							    : b->probe_wait * 2;
+	b->next_probe = now_s() + b->probe_wait;
+}
+
+void broker_reached(struct broker *b)
+{
+	b->next_probe = 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * What the broker outputs (kafka, amqp, redis) share: the on-disk spool of
+ * what the broker did not take, with its folder, limits, counters and log
+ * lines, and the backoff between attempts to reach a broker that went away.
+ * Everything runs on the output's writer thread.
+ */
+#ifndef NETACCT_OUT_BROKER_H
+#define NETACCT_OUT_BROKER_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "out/bmsg.h"
+#include "out/buf.h"
+#include "out/output.h"
+#include "out/spool.h"
+
+#define BROKER_PROBE_MAX_S 30 /* longest wait between attempts */
+
+struct broker {
+	struct out_instance *oi;
+	struct spool *spool; /* NULL: no spool (its size is 0): what is not taken is dropped */
+	const char *what;    /* "message", "command": for the log */
+	const char *size_key; /* e.g. "kafka_spool_max_size", named when the spool is full */
+	struct obuf rec;
+	time_t next_probe; /* 0: no attempt scheduled */
+	int probe_wait;
+	uint64_t spooled, dropped, spool_errors;
+};
+
+/*
+ * The spool in <dir>/<plugin name>-<type> (folders created), holding at most
+ * max_mib MiB; 0 MiB: no spool.  What an earlier run left is logged and will
+ * be replayed first.  Returns 0, or -1 with a reason naming <type>_spool_dir.
+ */
+int broker_open(struct broker *b, struct out_instance *oi, const char *type, const char *dir,
+		int max_mib, const char *what, const char *size_key, char *err, size_t errlen);
+
+/* Log what is left for the next start and close the spool. */
+void broker_close(struct broker *b);
+
+/* Keep m for later, behind what is already kept; counted and logged when it cannot be. */
+void broker_keep(struct broker *b, const struct bmsg *m);
+
+/* Records waiting in the spool. */
+uint64_t broker_backlog(const struct broker *b);
+
+/* The broker went away: schedule the first attempt (1 s), unless one is scheduled. */
+void broker_lost(struct broker *b);
+/* Whether an attempt to reach it is due now. */
+int broker_retry_due(const struct broker *b);
+/* The attempt failed: wait twice as long (up to BROKER_PROBE_MAX_S). */
+void broker_retry_failed(struct broker *b);
+/* Reached: no attempt scheduled any more. */
+void broker_reached(struct broker *b);
+
+#endif
