@@ -10,3 +10,7 @@ nfacctd_SOURCES = reactor/nfacctd.c
 nfacctd_LDADD = $(CORE_LIBS)
 # libpcap (capture sources): empty flags on Debian, kept for other systems
 AM_CFLAGS += $(PCAP_CFLAGS)
+
+bin_PROGRAMS += pmacct
+pmacct_SOURCES = reactor/pmacct_client.c
+pmacct_LDADD = libnetacct.a
