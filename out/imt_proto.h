@@ -28,11 +28,11 @@
 #ifndef NETACCT_OUT_IMT_PROTO_H
 #define NETACCT_OUT_IMT_PROTO_H
 
-#define IMT_MAGIC	  "netacct-imt 1"
-#define IMT_REQ_MAX	  (1u << 20)
-#define IMT_DEFAULT_PATH  "/tmp/collect.pipe"
-#define IMT_MATCH_MAX	  4096 /* requests (match lines) per query */
-#define IMT_FIELDS_MAX	  32   /* primitives in `fields` */
+#define IMT_MAGIC	 "netacct-imt 1"
+#define IMT_REQ_MAX	 (1u << 20)
+#define IMT_DEFAULT_PATH "/tmp/collect.pipe"
+#define IMT_MATCH_MAX	 4096 /* requests (match lines) per query */
+#define IMT_FIELDS_MAX	 32   /* primitives in `fields` */
 
 /* ERR codes: the client maps them to its exit status. */
 enum imt_err {

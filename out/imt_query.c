@@ -283,8 +283,7 @@ static int show_rows(struct agg_table *t, const struct keyspec *ks, const struct
 	return obuf_status(out);
 }
 
-static int counters(struct agg_table *t, const struct imt_req *r, struct query *q,
-		    struct obuf *out)
+static int counters(struct agg_table *t, const struct imt_req *r, struct query *q, struct obuf *out)
 {
 	uint64_t(*sum)[3] = calloc(r->nmatch ? r->nmatch : 1, sizeof *sum);
 	const struct agg_entry *e;
@@ -334,8 +333,8 @@ static int counters(struct agg_table *t, const struct imt_req *r, struct query *
 	return obuf_status(out);
 }
 
-static int status(const struct agg_table *t, const struct keyspec *ks,
-		  const struct imt_status *st, struct obuf *out)
+static int status(const struct agg_table *t, const struct keyspec *ks, const struct imt_status *st,
+		  struct obuf *out)
 {
 	obuf_printf(out, "OK %llu\n", (unsigned long long)t->count);
 	obuf_printf(out, "entries: %llu\n", (unsigned long long)t->count);
@@ -378,7 +377,8 @@ int imt_query_run(struct agg_table *t, const struct keyspec *ks, const struct im
 			return err_reply(out, IMT_ERR_REQUEST, "%s",
 					 "a match needs the primitives to match on (-c)");
 		if (!r->nmatch)
-			return err_reply(out, IMT_ERR_REQUEST, "%s", "a match needs values (-M/-N)");
+			return err_reply(out, IMT_ERR_REQUEST, "%s",
+					 "a match needs values (-M/-N)");
 		break;
 	case IMT_OP_SHOW:
 		break;

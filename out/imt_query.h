@@ -17,11 +17,11 @@
 
 /* What the table's owner knows about it, for `-t` and `-i`. */
 struct imt_status {
-	uint64_t folds;	     /* rounds folded in */
-	uint64_t queries;    /* queries answered before this one */
-	time_t last_fold;    /* 0: none yet */
-	time_t cleared;	     /* start or last erase */
-	time_t now;	     /* the query's time */
+	uint64_t folds;	      /* rounds folded in */
+	uint64_t queries;     /* queries answered before this one */
+	time_t last_fold;     /* 0: none yet */
+	time_t cleared;	      /* start or last erase */
+	time_t now;	      /* the query's time */
 	uint64_t max_entries; /* 0: unbounded */
 	uint64_t dropped;     /* entries refused (max_entries or memory) */
 };

@@ -11,7 +11,14 @@
 #include "out/buf.h"
 #include "out/imt_proto.h"
 
-enum imt_op { IMT_OP_SHOW, IMT_OP_MATCH, IMT_OP_COUNTERS, IMT_OP_ERASE, IMT_OP_STATUS, IMT_OP_SINCE };
+enum imt_op {
+	IMT_OP_SHOW,
+	IMT_OP_MATCH,
+	IMT_OP_COUNTERS,
+	IMT_OP_ERASE,
+	IMT_OP_STATUS,
+	IMT_OP_SINCE
+};
 enum imt_counter { IMT_C_BYTES, IMT_C_PACKETS, IMT_C_FLOWS, IMT_C_ALL };
 
 struct imt_req {

@@ -47,12 +47,11 @@ static const struct conf_key memory_rows[] = {
 	     "instance needs its own."),
     CONF_ROW("imt_buckets", CT_INT, P(imt_buckets), D_ALL, "32771", NULL, 1, 1 << 28,
 	     "Initial size of the memory table (entries); it grows as needed."),
-    CONF_ROW("imt_mem_pools_number", CT_INT, P(imt_mem_pools_number), D_ALL, "16", NULL, 0,
-	     1 << 20,
+    CONF_ROW("imt_mem_pools_number", CT_INT, P(imt_mem_pools_number), D_ALL, "16", NULL, 0, 1 << 20,
 	     "Accepted for compatibility: the memory table is one growing hash table, not pools; "
 	     "bound it with imt_max_entries."),
-    CONF_ROW("imt_mem_pools_size", CT_INT, P(imt_mem_pools_size), D_ALL, "8192", NULL, 0,
-	     1 << 30, "Accepted for compatibility (see imt_mem_pools_number)."),
+    CONF_ROW("imt_mem_pools_size", CT_INT, P(imt_mem_pools_size), D_ALL, "8192", NULL, 0, 1 << 30,
+	     "Accepted for compatibility (see imt_mem_pools_number)."),
     CONF_ROW("imt_max_entries", CT_INT, P(imt_max_entries), D_ALL, "0", NULL, 0, 1 << 30,
 	     "netacct: most entries the memory table holds (0: unbounded); further keys are "
 	     "dropped and counted (pmacct -t: dropped_entries)."),
@@ -63,9 +62,8 @@ static const struct conf_key memory_rows[] = {
 	     "netacct: initial size of each worker's table between hand-offs."),
 };
 #undef P
-static const struct conf_key_table memory_keys =
-    CONF_TABLE("memory", "The memory output: an in-memory table read with the pmacct client.",
-	       memory_rows);
+static const struct conf_key_table memory_keys = CONF_TABLE(
+    "memory", "The memory output: an in-memory table read with the pmacct client.", memory_rows);
 static const struct conf_key_table *const memory_tables[] = {&memory_keys, NULL};
 
 struct mem_state {
@@ -100,7 +98,8 @@ static int listen_on(struct mem_state *ms, char *err, size_t errlen)
 	struct stat sb;
 	if (lstat(ms->path, &sb) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
-			snprintf(err, errlen, "key 'imt_path': %s exists and is not a socket", ms->path);
+			snprintf(err, errlen, "key 'imt_path': %s exists and is not a socket",
+				 ms->path);
 			return -1;
 		}
 		if (socket_alive(ms->path)) {
@@ -261,8 +260,9 @@ static int memory_open(struct out_instance *oi, char *err, size_t errlen)
 	ms->oi = oi;
 	pthread_mutex_init(&ms->lock, NULL);
 	if (strlen(path) >= sizeof ms->path) {
-		snprintf(err, errlen, "key 'imt_path': '%s' is longer than a Unix socket path (%zu)",
-			 path, sizeof ms->path - 1);
+		snprintf(err, errlen,
+			 "key 'imt_path': '%s' is longer than a Unix socket path (%zu)", path,
+			 sizeof ms->path - 1);
 		mem_free(ms);
 		return -1;
 	}
@@ -334,7 +334,8 @@ static void memory_stats(struct out_instance *oi, struct obuf *line)
 	pthread_mutex_lock(&ms->lock);
 	obuf_printf(line, " entries=%llu queries=%llu query_errors=%llu dropped_entries=%llu",
 		    (unsigned long long)ms->table.count, (unsigned long long)ms->st.queries,
-		    (unsigned long long)atomic_load(&ms->query_errors), (unsigned long long)ms->st.dropped);
+		    (unsigned long long)atomic_load(&ms->query_errors),
+		    (unsigned long long)ms->st.dropped);
 	pthread_mutex_unlock(&ms->lock);
 }
 

@@ -6,8 +6,13 @@
 #include "conf/keys.h"
 
 /* The registry: add an output module here and `plugins:` accepts its type. */
-const struct conf_plugin_type *const out_plugin_types[] = {
-    &out_print_module.conf, &out_tee_module.conf, &out_memory_module.conf, NULL};
+const struct conf_plugin_type *const out_plugin_types[] = {&out_print_module.conf,
+							   &out_tee_module.conf,
+							   &out_memory_module.conf,
+							   &out_sqlite3_module.conf,
+							   &out_pgsql_module.conf,
+							   &out_mysql_module.conf,
+							   NULL};
 
 static const struct conf_key_table *const nfacctd_tables[] = {
     &conf_keys_core,   &conf_keys_netflow,  &conf_keys_pcap,

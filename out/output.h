@@ -163,5 +163,6 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 extern const struct out_module out_print_module;
 extern const struct out_module out_tee_module;
 extern const struct out_module out_memory_module;
+extern const struct out_module out_sqlite3_module, out_pgsql_module, out_mysql_module;
 
 #endif
