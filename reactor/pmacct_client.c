@@ -27,33 +27,34 @@ enum { EX_OK, EX_NOMATCH, EX_USAGE, EX_CONNECT, EX_REFUSED, EX_PROTO };
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-		"netacct pmacct client %s: queries a memory plugin's table.\n"
-		"Usage: pmacct [-p socket] <query> [options]\n"
-		"Queries (one):\n"
-		"  -s              show the whole table\n"
-		"  -M <match>      rows matching (needs -c): values ';'-separated per request,\n"
-		"                  ','-separated per primitive, or file:<path> one request a line\n"
-		"  -N <match>      counters of each request, one number per line (needs -c)\n"
-		"  -e              erase the table\n"
-		"  -t              table status\n"
-		"  -i              seconds since the table was last erased\n"
-		"Options:\n"
-		"  -c <p1,p2,...>  primitives -M/-N match on\n"
-		"  -n bytes|packets|flows|all   counter -N prints (default bytes; all: packets bytes "
-		"flows)\n"
-		"  -S              -N: one line, the sum of every request\n"
-		"  -T bytes|packets|flows[,N]   -s/-M: the top N rows (default 10)\n"
-		"  -r              reset the counters of the rows read (-s, -M, -N)\n"
-		"  -O formatted|json|csv        -s/-M output (default formatted)\n"
-		"  -E <sep>        csv separator\n"
-		"  -a              accepted: every column the table holds is always shown\n"
-		"  -l              accepted: every answer is a consistent read (see the man page)\n"
-		"  -p <path>       socket (default " IMT_DEFAULT_PATH ")\n"
-		"  -V              version\n"
-		"Exit: 0 ok, 1 no match, 2 usage, 3 daemon unreachable, 4 query refused, 5 bad "
-		"answer.\n",
-		PACKAGE_VERSION);
+	fprintf(
+	    fp,
+	    "netacct pmacct client %s: queries a memory plugin's table.\n"
+	    "Usage: pmacct [-p socket] <query> [options]\n"
+	    "Queries (one):\n"
+	    "  -s              show the whole table\n"
+	    "  -M <match>      rows matching (needs -c): values ';'-separated per request,\n"
+	    "                  ','-separated per primitive, or file:<path> one request a line\n"
+	    "  -N <match>      counters of each request, one number per line (needs -c)\n"
+	    "  -e              erase the table\n"
+	    "  -t              table status\n"
+	    "  -i              seconds since the table was last erased\n"
+	    "Options:\n"
+	    "  -c <p1,p2,...>  primitives -M/-N match on\n"
+	    "  -n bytes|packets|flows|all   counter -N prints (default bytes; all: packets bytes "
+	    "flows)\n"
+	    "  -S              -N: one line, the sum of every request\n"
+	    "  -T bytes|packets|flows[,N]   -s/-M: the top N rows (default 10)\n"
+	    "  -r              reset the counters of the rows read (-s, -M, -N)\n"
+	    "  -O formatted|json|csv        -s/-M output (default formatted)\n"
+	    "  -E <sep>        csv separator\n"
+	    "  -a              accepted: every column the table holds is always shown\n"
+	    "  -l              accepted: every answer is a consistent read (see the man page)\n"
+	    "  -p <path>       socket (default " IMT_DEFAULT_PATH ")\n"
+	    "  -V              version\n"
+	    "Exit: 0 ok, 1 no match, 2 usage, 3 daemon unreachable, 4 query refused, 5 bad "
+	    "answer.\n",
+	    PACKAGE_VERSION);
 }
 
 static int fail_usage(const char *fmt, const char *a)
@@ -201,7 +202,8 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			if (imt_counter_parse(optarg, 1, &r.counter) < 0)
-				rc = fail_usage("-n '%s': expected bytes, packets, flows or all", optarg);
+				rc = fail_usage("-n '%s': expected bytes, packets, flows or all",
+						optarg);
 			break;
 		case 'S':
 			r.sum = 1;
@@ -223,7 +225,8 @@ int main(int argc, char **argv)
 				 optarg);
 			if (l >= sizeof by || imt_counter_parse(by, 0, &r.top_by) < 0 ||
 			    (comma && (*end || n <= 0 || n > 100000000)))
-				rc = fail_usage("-T '%s': expected bytes|packets|flows[,N]", optarg);
+				rc =
+				    fail_usage("-T '%s': expected bytes|packets|flows[,N]", optarg);
 			r.top_n = (unsigned)n;
 			break;
 		}
