@@ -49,8 +49,7 @@ static const struct conf_key sql_rows[] = {
 	     "Database server: a name, an address or a Unix socket path (pgsql: its directory)."),
     CONF_ROW("sql_port", CT_INT, P(sql_port), D_ALL, "0", NULL, 0, 65535,
 	     "Database server port; 0: the client library's default."),
-    CONF_ROW("sql_user", CT_STRING, P(sql_user), D_ALL, "pmacct", NULL, 0, 0,
-	     "Database user."),
+    CONF_ROW("sql_user", CT_STRING, P(sql_user), D_ALL, "pmacct", NULL, 0, 0, "Database user."),
     CONF_ROW("sql_passwd", CT_STRING, P(sql_passwd), D_ALL, "arealsmartpwd", NULL, 0, 0,
 	     "Database password."),
     CONF_ROW("sql_db", CT_STRING, P(sql_db), D_ALL, "", NULL, 0, 0,
@@ -70,11 +69,11 @@ static const struct conf_key sql_rows[] = {
 	     "Seconds between writes to the database."),
     CONF_ROW("sql_history", CT_DURATION, P(sql_history), D_ALL, "", NULL, 0, 31 * 86400,
 	     "Time bins (e.g. 5m, 1h): rows per bin, stamp_inserted is the bin start."),
-    CONF_ROW("sql_history_roundoff", CT_ENUM, P(sql_history_roundoff), D_ALL, "", "m|h|d|w|M",
-	     0, 0, "Accepted for compatibility; bins are always aligned to multiples of "
-		   "sql_history since the epoch."),
-    CONF_ROW("sql_cache_entries", CT_INT, P(sql_cache_entries), D_ALL, "32771", NULL, 1,
-	     1 << 28, "Initial table size hint per worker (tables grow as needed)."),
+    CONF_ROW("sql_history_roundoff", CT_ENUM, P(sql_history_roundoff), D_ALL, "", "m|h|d|w|M", 0, 0,
+	     "Accepted for compatibility; bins are always aligned to multiples of "
+	     "sql_history since the epoch."),
+    CONF_ROW("sql_cache_entries", CT_INT, P(sql_cache_entries), D_ALL, "32771", NULL, 1, 1 << 28,
+	     "Initial table size hint per worker (tables grow as needed)."),
     CONF_ROW("sql_dont_try_update", CT_BOOL, P(sql_dont_try_update), D_ALL, "false", NULL, 0, 0,
 	     "INSERT only, no UPDATE first (needs sql_history equal to sql_refresh_time to avoid "
 	     "duplicate keys)."),
@@ -83,8 +82,8 @@ static const struct conf_key sql_rows[] = {
 	     "INSERT."),
     CONF_ROW("sql_use_copy", CT_BOOL, P(sql_use_copy), D_ALL, "false", NULL, 0, 0,
 	     "pgsql with sql_dont_try_update: write with COPY instead of INSERT."),
-    CONF_ROW("sql_optimize_clauses", CT_BOOL, P(sql_optimize_clauses), D_ALL, "false", NULL, 0,
-	     0, "Write only the aggregated primitives' columns (your own schema)."),
+    CONF_ROW("sql_optimize_clauses", CT_BOOL, P(sql_optimize_clauses), D_ALL, "false", NULL, 0, 0,
+	     "Write only the aggregated primitives' columns (your own schema)."),
     CONF_ROW("sql_num_hosts", CT_BOOL, P(sql_num_hosts), D_ALL, "false", NULL, 0, 0,
 	     "Addresses as numbers: INET6_ATON() on mysql (IPv4 and IPv6), 32-bit integers for "
 	     "IPv4 on sqlite3; pgsql keeps inet."),
@@ -93,18 +92,17 @@ static const struct conf_key sql_rows[] = {
     CONF_ROW("sql_trigger_exec", CT_STRING, P(sql_trigger_exec), D_ALL, "", NULL, 0, 0,
 	     "Executable run after writes, with SQL_DB, SQL_TABLE, EFFECTIVE_SQL_TABLE, "
 	     "SQL_HOST, SQL_USER, SQL_REFRESH_TIME, TOTAL_ELEM_NUMBER in its environment."),
-    CONF_ROW("sql_trigger_time", CT_DURATION, P(sql_trigger_time), D_ALL, "", NULL, 0,
-	     31 * 86400, "Run sql_trigger_exec at this period (aligned); unset: every write."),
-    CONF_ROW("sql_recovery_backup_host", CT_STRING, P(sql_recovery_backup_host), D_ALL, "",
-	     NULL, 0, 0,
-	     "Written to when the database fails (sqlite3: another database file)."),
+    CONF_ROW("sql_trigger_time", CT_DURATION, P(sql_trigger_time), D_ALL, "", NULL, 0, 31 * 86400,
+	     "Run sql_trigger_exec at this period (aligned); unset: every write."),
+    CONF_ROW("sql_recovery_backup_host", CT_STRING, P(sql_recovery_backup_host), D_ALL, "", NULL, 0,
+	     0, "Written to when the database fails (sqlite3: another database file)."),
     CONF_ROW("sql_backlog_rows", CT_INT, P(sql_backlog_rows), D_ALL, "1000000", NULL, 0, 1 << 30,
 	     "netacct: rows kept while the database cannot be written; beyond, rows are dropped "
 	     "and counted (0: keep nothing)."),
 };
 #undef P
-static const struct conf_key_table sql_keys = CONF_TABLE(
-    "sql", "The SQL outputs: sqlite3, pgsql and mysql (MySQL/MariaDB).", sql_rows);
+static const struct conf_key_table sql_keys =
+    CONF_TABLE("sql", "The SQL outputs: sqlite3, pgsql and mysql (MySQL/MariaDB).", sql_rows);
 static const struct conf_key_table *const sql_tables[] = {&sql_keys, NULL};
 
 #define KNOWN_TABLES 32
@@ -159,8 +157,8 @@ static char *read_file(const char *path, char *err, size_t errlen)
 	int bad = ferror(fp) || obuf_status(&b) < 0 || b.len == 0;
 	fclose(fp);
 	if (bad) {
-		snprintf(err, errlen, "key 'sql_table_schema': %s is empty, unreadable or over 1 MiB",
-			 path);
+		snprintf(err, errlen,
+			 "key 'sql_table_schema': %s is empty, unreadable or over 1 MiB", path);
 		obuf_free(&b);
 		return NULL;
 	}
@@ -210,8 +208,8 @@ static int sql_open(struct out_instance *oi, char *err, size_t errlen)
 		return -1;
 	}
 	const char *db = pc->sql_db && *pc->sql_db ? pc->sql_db
-			 : s->d == SQL_SQLITE	    ? "/tmp/pmacct.db"
-						    : "pmacct";
+			 : s->d == SQL_SQLITE	   ? "/tmp/pmacct.db"
+						   : "pmacct";
 	s->tgt = (struct sql_target){pc->sql_host, pc->sql_port, pc->sql_user, pc->sql_passwd, db};
 	s->backup = s->tgt;
 	if (pc->sql_recovery_backup_host && *pc->sql_recovery_backup_host) {
@@ -472,9 +470,10 @@ static int write_somewhere(struct out_instance *oi, struct sql_state *s, const s
 			s->be->close(b);
 		}
 		if (rc == 0) {
-			nt_log(oi->log, LOG_LVL_WARN, oi->component,
-			       "%llu rows written to the recovery backup (sql_recovery_backup_host)",
-			       (unsigned long long)t->count);
+			nt_log(
+			    oi->log, LOG_LVL_WARN, oi->component,
+			    "%llu rows written to the recovery backup (sql_recovery_backup_host)",
+			    (unsigned long long)t->count);
 			return 0;
 		}
 		nt_log(oi->log, LOG_LVL_WARN, oi->component, "recovery backup failed too: %s",
@@ -502,7 +501,8 @@ static int sql_write(struct out_instance *oi, const struct agg_table *t,
 			agg_table_clear(&s->backlog);
 		return 0;
 	}
-	keep(oi, s, t);
+	if (src == t) /* else t is already in the backlog */
+		keep(oi, s, t);
 	if (iv->final && s->backlog.count) {
 		s->dropped += s->backlog.count;
 		atomic_fetch_add(&oi->dropped_records, s->backlog.count);

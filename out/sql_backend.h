@@ -35,6 +35,6 @@ struct sql_backend {
 
 /* NULL when this build has no such library. */
 extern const struct sql_backend *const sql_backend_sqlite, *const sql_backend_pgsql,
-    *const sql_backend_mysql;
+							       *const sql_backend_mysql;
 
 #endif

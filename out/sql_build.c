@@ -9,24 +9,25 @@
  * column names of its v1..v9 tables).  Generic names; the port columns are
  * src_port/dst_port before v8 on MySQL and SQLite, port_src/port_dst else.
  */
-static const char *const v1_cols[] = {"mac_src", "mac_dst",  "ip_src",   "ip_dst",
+static const char *const v1_cols[] = {"mac_src",  "mac_dst",  "ip_src",	  "ip_dst",
 				      "port_src", "port_dst", "ip_proto", NULL};
-static const char *const v2_cols[] = {"agent_id", "mac_src",  "mac_dst",  "vlan",	  "ip_src",
+static const char *const v2_cols[] = {"agent_id", "mac_src",  "mac_dst",  "vlan",     "ip_src",
 				      "ip_dst",	  "port_src", "port_dst", "ip_proto", NULL};
-static const char *const v3_cols[] = {"agent_id", "mac_src",  "mac_dst",  "vlan", "ip_src", "ip_dst",
-				      "port_src", "port_dst", "ip_proto", "tos",  NULL};
-static const char *const v5_cols[] = {"agent_id", "class_id", "mac_src",  "mac_dst",
-				      "vlan",	  "ip_src",   "ip_dst",	  "port_src",
-				      "port_dst", "ip_proto", "tos",	  NULL};
-static const char *const v6_cols[] = {"agent_id", "class_id", "mac_src",  "mac_dst",  "vlan",
-				      "as_src",	  "as_dst",   "ip_src",	  "ip_dst",   "port_src",
-				      "port_dst", "ip_proto", "tos",	  NULL};
-static const char *const v7_cols[] = {"agent_id", "class_id", "mac_src",  "mac_dst",   "vlan",
-				      "as_src",	  "as_dst",   "ip_src",	  "ip_dst",    "port_src",
-				      "port_dst", "tcp_flags", "ip_proto", "tos",	       NULL};
-static const char *const v9_cols[] = {"tag",	  "class_id", "mac_src",  "mac_dst",   "vlan",
-				      "as_src",	  "as_dst",   "ip_src",	  "ip_dst",    "port_src",
-				      "port_dst", "tcp_flags", "ip_proto", "tos",	       NULL};
+static const char *const v3_cols[] = {"agent_id", "mac_src", "mac_dst",	 "vlan",
+				      "ip_src",	  "ip_dst",  "port_src", "port_dst",
+				      "ip_proto", "tos",     NULL};
+static const char *const v5_cols[] = {"agent_id", "class_id", "mac_src", "mac_dst",
+				      "vlan",	  "ip_src",   "ip_dst",	 "port_src",
+				      "port_dst", "ip_proto", "tos",	 NULL};
+static const char *const v6_cols[] = {"agent_id", "class_id", "mac_src", "mac_dst", "vlan",
+				      "as_src",	  "as_dst",   "ip_src",	 "ip_dst",  "port_src",
+				      "port_dst", "ip_proto", "tos",	 NULL};
+static const char *const v7_cols[] = {"agent_id", "class_id",  "mac_src",  "mac_dst", "vlan",
+				      "as_src",	  "as_dst",    "ip_src",   "ip_dst",  "port_src",
+				      "port_dst", "tcp_flags", "ip_proto", "tos",     NULL};
+static const char *const v9_cols[] = {"tag",	  "class_id",  "mac_src",  "mac_dst", "vlan",
+				      "as_src",	  "as_dst",    "ip_src",   "ip_dst",  "port_src",
+				      "port_dst", "tcp_flags", "ip_proto", "tos",     NULL};
 
 static const char *const *version_cols(int v)
 {
@@ -65,7 +66,10 @@ static const char *prim_column(const struct keyspec_field *f, int version)
 	static const struct {
 		const char *prim, *col;
 	} map[] = {
-	    {"src_net", "ip_src"}, {"dst_net", "ip_dst"}, {"class", "class_id"}, {"tag2", "tag2"},
+	    {"src_net", "ip_src"},
+	    {"dst_net", "ip_dst"},
+	    {"class", "class_id"},
+	    {"tag2", "tag2"},
 	};
 	if (f->custom)
 		return f->custom->name;
@@ -77,7 +81,8 @@ static const char *prim_column(const struct keyspec_field *f, int version)
 	return f->p->json;
 }
 
-static void dialect_name(char *out, size_t len, const char *generic, enum sql_dialect d, int version)
+static void dialect_name(char *out, size_t len, const char *generic, enum sql_dialect d,
+			 int version)
 {
 	if (d != SQL_PGSQL && version < 8 && strcmp(generic, "port_src") == 0)
 		generic = "src_port";
@@ -247,7 +252,8 @@ static void value(struct obuf *b, const struct sql_layout *l, const struct keysp
 			obuf_putc(b, ')');
 		} else if (l->num_hosts && l->d == SQL_SQLITE && v.addr[0] == 4) {
 			obuf_printf(b, "%lu",
-				    (unsigned long)((uint32_t)v.addr[1] << 24 | (uint32_t)v.addr[2] << 16 |
+				    (unsigned long)((uint32_t)v.addr[1] << 24 |
+						    (uint32_t)v.addr[2] << 16 |
 						    (uint32_t)v.addr[3] << 8 | v.addr[4]));
 		} else {
 			sql_quote(b, l->d, v.s);

@@ -43,12 +43,12 @@ struct sql_col {
 
 struct sql_layout {
 	enum sql_dialect d;
-	int version;	 /* sql_table_version */
-	int optimize;	 /* sql_optimize_clauses */
-	int num_hosts;	 /* sql_num_hosts */
-	int utc;	 /* timestamps_utc */
-	int history;	 /* stamp_inserted is the entry's time bin (key field 0) */
-	int flows;	 /* the table has a flows column */
+	int version;   /* sql_table_version */
+	int optimize;  /* sql_optimize_clauses */
+	int num_hosts; /* sql_num_hosts */
+	int utc;       /* timestamps_utc */
+	int history;   /* stamp_inserted is the entry's time bin (key field 0) */
+	int flows;     /* the table has a flows column */
 	struct sql_col col[SQL_COLS_MAX];
 	unsigned ncol; /* key columns only: counters and stamps are implied */
 };

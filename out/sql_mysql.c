@@ -47,8 +47,7 @@ static void my_close(struct sql_conn *c)
 	free(c);
 }
 
-static int my_exec(struct sql_conn *c, const char *sql, uint64_t *changed, char *err,
-		   size_t errlen)
+static int my_exec(struct sql_conn *c, const char *sql, uint64_t *changed, char *err, size_t errlen)
 {
 	uint64_t n = 0;
 	if (mysql_query(c->my, sql) != 0) {
@@ -101,6 +100,6 @@ static int my_table_exists(struct sql_conn *c, const char *table, char *err, siz
 	return yes;
 }
 
-static const struct sql_backend my = {"mysql", my_connect, my_close, my_exec, my_table_exists,
-				      NULL};
+static const struct sql_backend my = {"mysql", my_connect,	my_close,
+				      my_exec, my_table_exists, NULL};
 const struct sql_backend *const sql_backend_mysql = &my;

@@ -26,10 +26,11 @@ static int pg_connect(struct sql_conn **out, const struct sql_target *t, char *e
 {
 	char port[16];
 	snprintf(port, sizeof port, "%d", t->port);
-	const char *keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout",
-			      "application_name", NULL};
-	const char *vals[] = {t->host,	 t->port ? port : NULL, t->user, t->passwd, t->db, "5",
-			      "netacct", NULL};
+	const char *keys[] = {
+	    "host", "port", "user", "password", "dbname", "connect_timeout", "application_name",
+	    NULL};
+	const char *vals[] = {
+	    t->host, t->port ? port : NULL, t->user, t->passwd, t->db, "5", "netacct", NULL};
 	/* a NULL value ends libpq's list early: give every key a value */
 	if (!t->port)
 		vals[1] = "";
@@ -115,6 +116,6 @@ static int pg_copy(struct sql_conn *c, const char *head, const char *data, size_
 	return ok ? 0 : -1;
 }
 
-static const struct sql_backend pg = {"pgsql", pg_connect, pg_close, pg_exec, pg_table_exists,
-				      pg_copy};
+static const struct sql_backend pg = {"pgsql", pg_connect,	pg_close,
+				      pg_exec, pg_table_exists, pg_copy};
 const struct sql_backend *const sql_backend_pgsql = &pg;

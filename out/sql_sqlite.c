@@ -18,7 +18,8 @@ static int lite_connect(struct sql_conn **out, const struct sql_target *t, char 
 	}
 	if (sqlite3_open_v2(t->db, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", t->db, c->db ? sqlite3_errmsg(c->db) : "cannot open");
+		snprintf(err, errlen, "%s: %s", t->db,
+			 c->db ? sqlite3_errmsg(c->db) : "cannot open");
 		sqlite3_close(c->db);
 		free(c);
 		return -1;
@@ -69,6 +70,6 @@ static int lite_table_exists(struct sql_conn *c, const char *table, char *err, s
 	return rc == SQLITE_ROW;
 }
 
-static const struct sql_backend lite = {"sqlite3", lite_connect, lite_close, lite_exec,
-					lite_table_exists, NULL};
+static const struct sql_backend lite = {"sqlite3", lite_connect,      lite_close,
+					lite_exec, lite_table_exists, NULL};
 const struct sql_backend *const sql_backend_sqlite = &lite;
