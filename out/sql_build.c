@@ -263,8 +263,9 @@ static void value(struct obuf *b, const struct sql_layout *l, const struct keysp
 		zero_value(b, l, c->kind);
 		return;
 	default:
-		if (c->kind == SK_INT && !v.s[0])
-			obuf_puts(b, "0");
+		/* an integer column rendered as text (tcp flags): bare, so it stays an integer */
+		if (c->kind == SK_INT && strspn(v.s, "0123456789") == strlen(v.s))
+			obuf_puts(b, v.s[0] ? v.s : "0");
 		else
 			sql_quote(b, l->d, v.s);
 		return;

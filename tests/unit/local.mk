@@ -139,3 +139,14 @@ tests_unit_test_classify_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_classify_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_imt tests/unit/test_sql_build
+TESTS += tests/unit/test_imt tests/unit/test_sql_build
+tests_unit_test_imt_SOURCES = tests/unit/test_imt.c
+tests_unit_test_imt_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_imt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_sql_build_SOURCES = tests/unit/test_sql_build.c
+tests_unit_test_sql_build_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_sql_build_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
