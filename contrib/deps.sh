@@ -7,7 +7,7 @@ BUILD="build-essential autoconf automake libtool pkg-config libevent-dev libjans
 OPTIONAL="librdkafka-dev librabbitmq-dev libhiredis-dev libpq-dev libmariadb-dev \
   libsqlite3-dev libndpi-dev libmaxminddb-dev libnetfilter-log-dev libzmq3-dev libpcap-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-scapy softflowd pmacct clang clang-format git \
-  libclang-rt-14-dev procps afl++"
+  libclang-rt-14-dev procps afl++ postgresql mariadb-server mariadb-client sqlite3"
 PKGS="$BUILD"
 [ "${1:-}" = "--test" ] && PKGS="$BUILD $OPTIONAL $TEST"
 export DEBIAN_FRONTEND=noninteractive
