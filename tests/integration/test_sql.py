@@ -444,3 +444,55 @@ def test_bad_version_for_aggregate_is_refused(tmp_path):
                                "aggregate[s]: src_as\nsql_table_version[s]: 2\n"
                                "sql_db[s]: %s\n" % (free_port(), tmp_path / "x.db"))
     assert rc != 0 and "sql_table_version" in err and "src_as" in err
+
+
+OPT_SCHEMA = {
+    # the columns of `aggregate: peer_src_ip, src_host, dst_host` with sql_num_hosts
+    "sqlite3": "CREATE TABLE %s (peer_ip_src INTEGER NOT NULL, ip_src INTEGER NOT NULL, "
+               "ip_dst INTEGER NOT NULL, packets INT NOT NULL, bytes INT NOT NULL, "
+               "stamp_inserted DATETIME NOT NULL, stamp_updated DATETIME, "
+               "PRIMARY KEY (peer_ip_src, ip_src, ip_dst))",
+    "pgsql": "CREATE TABLE %s (peer_ip_src inet NOT NULL, ip_src inet NOT NULL, "
+             "ip_dst inet NOT NULL, packets BIGINT NOT NULL, bytes BIGINT NOT NULL, "
+             "stamp_inserted timestamp NOT NULL, stamp_updated timestamp, "
+             "PRIMARY KEY (peer_ip_src, ip_src, ip_dst))",
+    "mysql": "CREATE TABLE %s (peer_ip_src VARBINARY(16) NOT NULL, "
+             "ip_src VARBINARY(16) NOT NULL, ip_dst VARBINARY(16) NOT NULL, "
+             "packets BIGINT UNSIGNED NOT NULL, bytes BIGINT UNSIGNED NOT NULL, "
+             "stamp_inserted DATETIME NOT NULL, stamp_updated DATETIME, "
+             "PRIMARY KEY (peer_ip_src, ip_src, ip_dst))",
+}
+
+
+def test_optimize_clauses_num_hosts_table_per_peer(nfacctd, backend):
+    """sql_optimize_clauses with the aggregate's own columns, addresses as numbers
+    (INET6_ATON on MySQL, integers on SQLite; PostgreSQL keeps inet) and a table per
+    exporter ($peer_src_ip)."""
+    tmpl = "acct_$peer_src_ip"
+    sf = backend.tmp / "opt.sql"
+    sf.write_text(OPT_SCHEMA[backend.kind] % tmpl)
+    body = backend.config(extra="sql_optimize_clauses[s]: true\nsql_num_hosts[s]: true\n"
+                          "sql_table[s]: %s\nsql_table_schema[s]: %s\n" % (tmpl, sf))
+    d = nfacctd(body.replace("aggregate[s]: " + AGG, "aggregate[s]: peer_src_ip, src_host, "
+                             "dst_host"))
+    s = Sender(d.port)
+    s.send(v5_datagram(RECS1, seq=0))
+    table = "acct_127_0_0_1"
+    wait_for(lambda: backend.total_bytes(table) == total(RECS1), what="rows in the peer's table")
+    if backend.kind == "mysql":
+        q = "SELECT INET6_NTOA(peer_ip_src), INET6_NTOA(ip_src), INET6_NTOA(ip_dst), bytes FROM %s"
+    elif backend.kind == "pgsql":
+        q = "SELECT host(peer_ip_src), host(ip_src), host(ip_dst), bytes FROM %s"
+    else:
+        q = "SELECT peer_ip_src, ip_src, ip_dst, bytes FROM %s"
+    got = sorted(backend.sql(q % table))
+    n = lambda a: str(int.from_bytes(socket.inet_aton(a), "big"))  # noqa: E731
+    conv = n if backend.kind == "sqlite3" else (lambda a: a)
+    # the input's aggregates by (src, dst)
+    folded = {}
+    for (src, dst, _, _, _), v in expected(RECS1).items():
+        folded[(src, dst)] = folded.get((src, dst), 0) + v[1]
+    want = sorted((conv("127.0.0.1"), conv(a), conv(b), str(v)) for (a, b), v in folded.items())
+    assert got == want
+    s.close()
+    d.stop()
