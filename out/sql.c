@@ -262,9 +262,11 @@ static void keep(struct out_instance *oi, struct sql_state *s, const struct agg_
 	const struct agg_entry *e;
 	if (t == &s->backlog)
 		return;
-	while ((e = agg_table_next(t, &pos)))
-		agg_table_add(&s->backlog, e->key, e->hash, &e->c);
-	uint64_t lost = s->backlog.dropped - before;
+	/* max_entries 0 means unbounded to the table; sql_backlog_rows 0 means keep nothing */
+	if (oi->conf->sql_backlog_rows > 0)
+		while ((e = agg_table_next(t, &pos)))
+			agg_table_add(&s->backlog, e->key, e->hash, &e->c);
+	uint64_t lost = oi->conf->sql_backlog_rows > 0 ? s->backlog.dropped - before : t->count;
 	if (lost) {
 		s->dropped += lost;
 		atomic_fetch_add(&oi->dropped_records, lost);

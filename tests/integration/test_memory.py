@@ -238,3 +238,19 @@ def test_concurrent_queries_during_burst(nfacctd, tmp_path):
     wait_for(lambda: total_bytes(sock) == got * 200, what="the last round")
     assert mid.is_set() and len(set(seen)) > 1
     d.stop()
+
+
+def test_imt_max_entries_bounds_and_counts(nfacctd, tmp_path):
+    d, sock = memory_daemon(nfacctd, tmp_path, extra="imt_max_entries[m]: 2\n")
+    s = Sender(d.port)
+    s.send(v5_datagram(RECS))  # 4 keys, room for 2
+    s.close()
+
+    def status():
+        rc, out, _ = client(sock, "-t")
+        return "dropped_entries: 2" in out and out
+    out = wait_for(status, what="two refused keys")
+    assert "entries: 2\n" in out and "max_entries: 2\n" in out
+    assert len(json_rows(sock, "-s")) == 2
+    d.wait_log(r"memory table: 2 entries dropped \(imt_max_entries reached\)")
+    d.stop()
