@@ -207,8 +207,8 @@ static void test_reset_and_erase(void **state)
 static void test_status_and_since(void **state)
 {
 	struct fixture *f = *state;
-	f->st = (struct imt_status){.folds = 3, .queries = 9, .last_fold = 100, .cleared = 40,
-				    .now = 130};
+	f->st = (struct imt_status){
+	    .folds = 3, .queries = 9, .last_fold = 100, .cleared = 40, .now = 130};
 	request(f, IMT_MAGIC "\nop status\n\n");
 	const char *s = run(f);
 	assert_non_null(strstr(s, "entries: 4\n"));
@@ -222,7 +222,8 @@ static void test_error_replies(void **state)
 {
 	struct fixture *f = *state;
 	request(f, IMT_MAGIC "\nop counters\nfields dst_host\nmatch 10.0.0.1\n\n");
-	assert_string_equal(run(f), "ERR 2 primitive 'dst_host' is not in this table's aggregate\n");
+	assert_string_equal(run(f),
+			    "ERR 2 primitive 'dst_host' is not in this table's aggregate\n");
 	request(f, IMT_MAGIC "\nop counters\nfields src_host,proto\nmatch 10.0.0.1\n\n");
 	assert_non_null(strstr(run(f), "ERR 3 "));
 	request(f, IMT_MAGIC "\nop counters\nfields src_host\nmatch 10.0.0.1,tcp\n\n");

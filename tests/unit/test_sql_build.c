@@ -106,10 +106,10 @@ static void test_update_insert_text(void **state)
 	obuf_reset(&f.b);
 	sql_build_insert_head(&f.b, &l, "acct");
 	sql_build_values(&f.b, &l, &f.ks, f.e, &st);
-	assert_string_equal(f.b.data,
-			    "INSERT INTO acct (ip_src, ip_dst, tcp_flags, ip_proto, packets, bytes, "
-			    "stamp_inserted, stamp_updated) VALUES ('10.0.0.1', '2001:db8::2', "
-			    "18, 'tcp', 3, 300, '1970-01-01 01:00:00', '1970-01-01 02:01:00')");
+	assert_string_equal(
+	    f.b.data, "INSERT INTO acct (ip_src, ip_dst, tcp_flags, ip_proto, packets, bytes, "
+		      "stamp_inserted, stamp_updated) VALUES ('10.0.0.1', '2001:db8::2', "
+		      "18, 'tcp', 3, 300, '1970-01-01 01:00:00', '1970-01-01 02:01:00')");
 	/* PostgreSQL: the protocol as its number */
 	assert_int_equal(sql_layout_build(&l, &f.ks, SQL_PGSQL, 1, 1, 0, err, sizeof err), 0);
 	obuf_reset(&f.b);
@@ -161,8 +161,9 @@ static void test_copy_row_and_quoting(void **state)
 	build(&f, "src_host, dst_port", 0, 1);
 	assert_int_equal(sql_layout_build(&l, &f.ks, SQL_PGSQL, 1, 1, 0, err, sizeof err), 0);
 	sql_build_copy_head(&f.b, &l, "acct");
-	assert_string_equal(f.b.data, "COPY acct (ip_src, port_dst, packets, bytes, stamp_inserted, "
-				      "stamp_updated) FROM STDIN");
+	assert_string_equal(f.b.data,
+			    "COPY acct (ip_src, port_dst, packets, bytes, stamp_inserted, "
+			    "stamp_updated) FROM STDIN");
 	obuf_reset(&f.b);
 	sql_build_copy_row(&f.b, &l, &f.ks, f.e, &st);
 	assert_string_equal(f.b.data,
