@@ -285,7 +285,7 @@ static int show_rows(struct agg_table *t, const struct keyspec *ks, const struct
 
 static int counters(struct agg_table *t, const struct imt_req *r, struct query *q, struct obuf *out)
 {
-	uint64_t(*sum)[3] = calloc(r->nmatch ? r->nmatch : 1, sizeof *sum);
+	uint64_t(*sum)[4] = calloc(r->nmatch ? r->nmatch : 1, sizeof *sum);
 	const struct agg_entry *e;
 	uint64_t pos = 0;
 	size_t matched = 0;
@@ -304,6 +304,7 @@ static int counters(struct agg_table *t, const struct imt_req *r, struct query *
 				sum[m][0] += e->c.packets;
 				sum[m][1] += e->c.bytes;
 				sum[m][2] += e->c.flows;
+				sum[m][3]++; /* entries: pmacct's fourth -n all column */
 				hit[m] = 1;
 				any = 1;
 			}
@@ -315,13 +316,14 @@ static int counters(struct agg_table *t, const struct imt_req *r, struct query *
 	obuf_printf(out, "OK %zu\n", matched);
 	unsigned lines = r->sum ? 1 : r->nmatch;
 	for (unsigned l = 0; l < lines; l++) {
-		uint64_t s[3] = {0, 0, 0};
+		uint64_t s[4] = {0, 0, 0, 0};
 		for (unsigned m = r->sum ? 0 : l; m < (r->sum ? r->nmatch : l + 1); m++)
-			for (int k = 0; k < 3; k++)
+			for (int k = 0; k < 4; k++)
 				s[k] += sum[m][k];
 		if (r->counter == IMT_C_ALL)
-			obuf_printf(out, "%llu %llu %llu\n", (unsigned long long)s[0],
-				    (unsigned long long)s[1], (unsigned long long)s[2]);
+			obuf_printf(out, "%llu %llu %llu %llu\n", (unsigned long long)s[0],
+				    (unsigned long long)s[1], (unsigned long long)s[2],
+				    (unsigned long long)s[3]);
 		else
 			obuf_printf(out, "%llu\n",
 				    (unsigned long long)s[r->counter == IMT_C_PACKETS ? 0

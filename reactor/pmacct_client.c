@@ -42,7 +42,7 @@ static void usage(FILE *fp)
 	    "Options:\n"
 	    "  -c <p1,p2,...>  primitives -M/-N match on\n"
 	    "  -n bytes|packets|flows|all   counter -N prints (default bytes; all: packets bytes "
-	    "flows)\n"
+	    "flows entries)\n"
 	    "  -S              -N: one line, the sum of every request\n"
 	    "  -T bytes|packets|flows[,N]   -s/-M: the top N rows (default 10)\n"
 	    "  -r              reset the counters of the rows read (-s, -M, -N)\n"

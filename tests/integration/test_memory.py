@@ -95,7 +95,7 @@ def test_match_and_counters(nfacctd, tmp_path):
     rc, out, _ = client(sock, "-c", "dst_host", "-N", "10.0.0.2", "-n", "flows")
     assert out.splitlines() == ["3"]
     rc, out, _ = client(sock, "-c", "dst_host", "-N", "10.0.0.2", "-n", "all")
-    assert out.splitlines() == ["16 1340 3"]
+    assert out.splitlines() == ["16 1340 3 2"]  # packets bytes flows entries
     rc, out, _ = client(sock, "-c", "dst_host", "-N", "10.0.0.2;10.0.0.9", "-S")
     assert out.splitlines() == ["6400"]
     # requests from a file (pmacct's file: form)

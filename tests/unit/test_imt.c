@@ -162,7 +162,7 @@ static void test_counters_match_by_text_number_and_address(void **state)
 	/* protocol by name or by number, case-insensitive */
 	request(f, IMT_MAGIC "\nop counters\nfields proto,src_host\nmatch TCP,10.0.0.1\n"
 			     "match 6, 10.0.0.2\ncounter all\n\n");
-	assert_string_equal(run(f), "OK 2\n10 1000 1\n3 3000 1\n");
+	assert_string_equal(run(f), "OK 2\n10 1000 1 1\n3 3000 1 1\n");
 	request(f, IMT_MAGIC "\nop counters\nfields proto\nmatch tcp\nmatch udp\nsum 1\n"
 			     "counter packets\n\n");
 	assert_string_equal(run(f), "OK 2\n14\n");
