@@ -88,7 +88,8 @@ static const struct conf_key sql_rows[] = {
 	     "Addresses as numbers: INET6_ATON() on mysql (IPv4 and IPv6), 32-bit integers for "
 	     "IPv4 on sqlite3; pgsql keeps inet."),
     CONF_ROW("sql_startup_delay", CT_INT, P(sql_startup_delay), D_ALL, "0", NULL, 0, 86400,
-	     "Seconds after start before the first write (rows are kept meanwhile)."),
+	     "Seconds after start before the first write (rows are kept meanwhile, up to "
+	     "sql_backlog_rows; written at exit if it comes first)."),
     CONF_ROW("sql_trigger_exec", CT_STRING, P(sql_trigger_exec), D_ALL, "", NULL, 0, 0,
 	     "Executable run after writes, with SQL_DB, SQL_TABLE, EFFECTIVE_SQL_TABLE, "
 	     "SQL_HOST, SQL_USER, SQL_REFRESH_TIME, TOTAL_ELEM_NUMBER in its environment."),
@@ -505,14 +506,7 @@ static int sql_write(struct out_instance *oi, const struct agg_table *t,
 	}
 	if (src == t) /* else t is already in the backlog */
 		keep(oi, s, t);
-	if (iv->final && s->backlog.count) {
-		s->dropped += s->backlog.count;
-		atomic_fetch_add(&oi->dropped_records, s->backlog.count);
-		nt_log(oi->log, LOG_LVL_ERROR, oi->component,
-		       "exiting with %llu rows not written: database unreachable",
-		       (unsigned long long)s->backlog.count);
-	}
-	return -1;
+	return -1; /* kept: retried next round, and once more at close */
 }
 
 static void run_trigger(struct out_instance *oi, struct sql_state *s)
@@ -588,6 +582,26 @@ static void sql_stats(struct out_instance *oi, struct obuf *line)
 static void sql_close(struct out_instance *oi)
 {
 	struct sql_state *s = oi->state;
+	/*
+	 * Rows still held (sql_startup_delay, or a database that failed the last
+	 * round) get one last try: the writer has stopped, so this is the only
+	 * thread touching the state.
+	 */
+	if (s && s->backlog.count) {
+		time_t now = time(NULL);
+		struct out_interval iv = {now - oi->refresh, now, 1};
+		if (write_somewhere(oi, s, &s->backlog, &iv) == 0) {
+			nt_log(oi->log, LOG_LVL_INFO, oi->component, "wrote %llu held rows at exit",
+			       (unsigned long long)s->backlog.count);
+		} else {
+			s->dropped += s->backlog.count;
+			atomic_fetch_add(&oi->dropped_records, s->backlog.count);
+			nt_log(oi->log, LOG_LVL_ERROR, oi->component,
+			       "exiting with %llu rows not written: database unreachable",
+			       (unsigned long long)s->backlog.count);
+		}
+		agg_table_clear(&s->backlog);
+	}
 	if (s && s->trigger_pid > 0)
 		waitpid(s->trigger_pid, NULL, 0);
 	state_free(s);

@@ -496,3 +496,16 @@ def test_optimize_clauses_num_hosts_table_per_peer(nfacctd, backend):
     assert got == want
     s.close()
     d.stop()
+
+
+def test_startup_delay_holds_rows_until_exit(nfacctd, tmp_path, request):
+    """sql_startup_delay: rounds are kept, not written, until the delay ends (or exit)."""
+    be = Backend("sqlite3", request, tmp_path)
+    d = start(nfacctd, be, "sql_startup_delay[s]: 3600\n")
+    s = Sender(d.port)
+    s.send(v5_datagram(RECS1, seq=0))
+    d.wait_log(r"flushed 2 entries")  # the round reached the output...
+    assert be.sql("SELECT count(*) FROM sqlite_master WHERE name='acct_v9'") == [("0",)]
+    s.close()
+    d.stop()  # ...and the final flush writes what was held
+    assert be.rows() == expected(RECS1)
