@@ -369,6 +369,22 @@ static int write_table(struct out_instance *oi, struct sql_state *s, struct sql_
 	uint64_t pos = 0, ins = 0, upd = 0;
 	const struct agg_entry *e;
 
+	/*
+	 * Tables first, outside the transaction: MySQL commits an open
+	 * transaction on CREATE TABLE, which would split the round.
+	 */
+	while (s->schema && (e = agg_table_next(t, &pos))) {
+		struct sql_stamps st;
+		sql_entry_stamps(&s->lay, &oi->ks, e, now, &st);
+		time_t when = s->lay.history ? st.inserted : iv->start;
+		if (table_for(oi, s, e, when, table, sizeof table) < 0) {
+			snprintf(err, errlen, "sql_table '%s' expands to nothing", s->table_tmpl);
+			return -1;
+		}
+		if (ensure_table(oi, s, c, table, when, e, err, errlen) < 0)
+			return -1;
+	}
+	pos = 0;
 	if (s->be->exec(c, "BEGIN", NULL, err, errlen) < 0)
 		return -1;
 	obuf_reset(&s->batch);
@@ -383,8 +399,6 @@ static int write_table(struct out_instance *oi, struct sql_state *s, struct sql_
 		}
 		if ((copy || multi) && batch_table[0] && strcmp(table, batch_table) != 0 &&
 		    flush_batch(s, c, batch_table, copy, err, errlen) < 0)
-			goto fail;
-		if (ensure_table(oi, s, c, table, when, e, err, errlen) < 0)
 			goto fail;
 		if (!insert_only) {
 			obuf_reset(&s->stmt);
