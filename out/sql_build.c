@@ -214,8 +214,8 @@ static void zero_value(struct obuf *b, const struct sql_layout *l, enum sql_kind
 	case SK_PROTO:
 		obuf_puts(b, l->d == SQL_PGSQL ? "0" : "'ip'");
 		break;
-	case SK_TEXT:
-		obuf_puts(b, "''");
+	case SK_TEXT: /* class_id: what pmacct writes for an unclassified row */
+		obuf_puts(b, "'unknown'");
 		break;
 	case SK_INT:
 		obuf_puts(b, "0");
@@ -272,6 +272,12 @@ static void value(struct obuf *b, const struct sql_layout *l, const struct keysp
 	}
 }
 
+/* The flows column counts flows only when `flows` is aggregated (0 otherwise, as pmacct). */
+static uint64_t flows_of(const struct keyspec *ks, const struct agg_entry *e)
+{
+	return ks->want_flows ? e->c.flows : 0;
+}
+
 static int accumulated(const struct keyspec *ks, const struct sql_col *c)
 {
 	return c->field >= 0 && ks->f[c->field].p->accumulate;
@@ -283,7 +289,7 @@ int sql_build_update(struct obuf *b, const struct sql_layout *l, const struct ke
 	obuf_printf(b, "UPDATE %s SET packets=packets+%llu, bytes=bytes+%llu", table,
 		    (unsigned long long)e->c.packets, (unsigned long long)e->c.bytes);
 	if (l->flows)
-		obuf_printf(b, ", flows=flows+%llu", (unsigned long long)e->c.flows);
+		obuf_printf(b, ", flows=flows+%llu", (unsigned long long)flows_of(ks, e));
 	for (unsigned i = 0; i < l->ncol; i++)
 		if (accumulated(ks, &l->col[i])) {
 			obuf_printf(b, ", %s=%s|", l->col[i].name, l->col[i].name);
@@ -336,7 +342,7 @@ int sql_build_values(struct obuf *b, const struct sql_layout *l, const struct ke
 	obuf_printf(b, "%llu, %llu, ", (unsigned long long)e->c.packets,
 		    (unsigned long long)e->c.bytes);
 	if (l->flows)
-		obuf_printf(b, "%llu, ", (unsigned long long)e->c.flows);
+		obuf_printf(b, "%llu, ", (unsigned long long)flows_of(ks, e));
 	sql_time_literal(b, st->inserted, l->utc);
 	obuf_puts(b, ", ");
 	sql_time_literal(b, st->updated, l->utc);

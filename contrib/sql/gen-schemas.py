@@ -25,17 +25,17 @@ VERSIONS[8] = VERSIONS[7]
 TYPES = {
     "sqlite3": dict(int="INTEGER NOT NULL DEFAULT 0", mac="CHAR(17) NOT NULL DEFAULT '0:0:0:0:0:0'",
                     ip="CHAR(45) NOT NULL DEFAULT '0.0.0.0'", proto="CHAR(6) NOT NULL DEFAULT 'ip'",
-                    cls="CHAR(16) NOT NULL DEFAULT ''", cnt="INTEGER NOT NULL",
+                    cls="CHAR(16) NOT NULL DEFAULT 'unknown'", cnt="INTEGER NOT NULL",
                     ts="DATETIME NOT NULL", tsu="DATETIME"),
     "pgsql": dict(int="BIGINT NOT NULL DEFAULT 0", mac="macaddr NOT NULL DEFAULT '0:0:0:0:0:0'",
                   ip="inet NOT NULL DEFAULT '0.0.0.0'", proto="SMALLINT NOT NULL DEFAULT 0",
-                  cls="CHAR(16) NOT NULL DEFAULT ''", cnt="BIGINT NOT NULL",
+                  cls="CHAR(16) NOT NULL DEFAULT 'unknown'", cnt="BIGINT NOT NULL",
                   ts="timestamp without time zone NOT NULL",
                   tsu="timestamp without time zone"),
     "mysql": dict(int="BIGINT UNSIGNED NOT NULL DEFAULT 0",
                   mac="CHAR(17) NOT NULL DEFAULT '0:0:0:0:0:0'",
                   ip="CHAR(45) NOT NULL DEFAULT '0.0.0.0'", proto="CHAR(6) NOT NULL DEFAULT 'ip'",
-                  cls="CHAR(16) NOT NULL DEFAULT ''", cnt="BIGINT UNSIGNED NOT NULL",
+                  cls="CHAR(16) NOT NULL DEFAULT 'unknown'", cnt="BIGINT UNSIGNED NOT NULL",
                   ts="DATETIME NOT NULL", tsu="DATETIME"),
 }
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Sender, v5_datagram, wait_for
+from conftest import (PMACCT_NFACCTD, READY, REPO_ROOT, PmacctDaemon, Sender, free_port,
+                      v5_datagram, wait_for)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SCHEMAS = REPO_ROOT / "contrib" / "sql"
@@ -31,7 +32,7 @@ RECS2 = [
     dict(src="10.0.0.1", dst="10.0.0.2", sport=1000, dport=80, proto=6, packets=7, octets=700),
     dict(src="10.0.0.4", dst="10.0.0.9", sport=0, dport=0, proto=1, packets=2, octets=120),
 ]
-AGG = "src_host, dst_host, proto, src_port, dst_port"
+AGG = "src_host, dst_host, proto, src_port, dst_port, flows"
 
 
 def expected(*recs_lists):
@@ -509,3 +510,63 @@ def test_startup_delay_holds_rows_until_exit(nfacctd, tmp_path, request):
     s.close()
     d.stop()  # ...and the final flush writes what was held
     assert be.rows() == expected(RECS1)
+
+
+class PmacctSqlite(PmacctDaemon):
+    """Debian's nfacctd with one sqlite3 plugin: ready at its plugin's first purge."""
+
+    def wait_ready(self, timeout=10.0):
+        wait_for(lambda: READY in self.log_text() and
+                 "( s/sqlite3 ): *** Purging cache - END" in self.log_text(), timeout,
+                 "pmacct sqlite3 readiness")
+
+
+def test_sqlite_rows_match_pmacct(nfacctd, tmp_path):
+    """Same input, same v9 table (pmacct's own schema): the same rows as Debian's pmacct."""
+    schema = Path("/usr/share/doc/pmacct/sql/pmacct-create-table_v9.sqlite3")
+    if not PMACCT_NFACCTD.exists() or not schema.exists():
+        pytest.skip("Debian's pmacct (nfacctd and its SQL schemas) is not installed")
+    recs = RECS1 + [dict(src="10.0.0.1", dst="10.0.0.2", sport=1000, dport=80, proto=6,
+                         packets=1, octets=60, tcp_flags=16, tos=4),
+                    dict(src="10.0.0.1", dst="10.0.0.2", sport=1000, dport=80, proto=6,
+                         packets=1, octets=60, tos=4)]
+    dbs = {}
+    for who in ("pmacct", "netacct"):
+        db = tmp_path / ("%s.db" % who)
+        c = sqlite3.connect(str(db))
+        c.executescript(schema.read_text())
+        c.close()
+        dbs[who] = db
+    body = ("plugins: sqlite3[s]\naggregate[s]: src_host, dst_host, proto, src_port, dst_port, "
+            "tos, tcpflags\nsql_table_version: 9\nsql_table[s]: acct_v9\nsql_refresh_time[s]: 1\n"
+            "sql_history[s]: 1m\nsql_db[s]: %s\n")
+    port = free_port()
+    p = PmacctSqlite(tmp_path, "nfacctd_port: %d\nnfacctd_ip: 127.0.0.1\n" % port +
+                     body % dbs["pmacct"], plugins=())
+    p.port = port
+    p.start()
+    d = nfacctd(body % dbs["netacct"])
+    try:
+        dgram = v5_datagram(recs)  # one datagram: the same flow times, the same bins
+        for daemon in (p, d):
+            s = Sender(daemon.port)
+            s.send(dgram)
+            s.close()
+        q = ("SELECT tag, class_id, mac_src, mac_dst, vlan, as_src, as_dst, ip_src, ip_dst, "
+             "port_src, port_dst, tcp_flags, ip_proto, tos, packets, bytes, flows, "
+             "stamp_inserted FROM acct_v9 ORDER BY ip_src, port_src")
+
+        def rows(who):
+            c = sqlite3.connect(str(dbs[who]), timeout=30)
+            try:
+                return c.execute(q).fetchall()
+            finally:
+                c.close()
+        want_bytes = sum(r["octets"] for r in recs)
+        for who in dbs:
+            wait_for(lambda: sum(r[15] for r in rows(who)) == want_bytes, 30,
+                     "%s's rows" % who)
+        assert rows("netacct") == rows("pmacct")
+    finally:
+        p.stop(timeout=20)
+    d.stop()
