@@ -309,6 +309,8 @@ def test_answers_match_debian_pmacct(nfacctd, tmp_path):
                      ["-c", "proto", "-N", "tcp;1", "-n", "all"]):
             rc, out, _ = client(sock, *args)
             assert out == deb(*args), args
+        rc, out, _ = client(sock, "-s")  # formatted: same header, rows, footer
+        assert sorted(out.splitlines()) == sorted(deb("-s").splitlines())
         rc, out, _ = client(sock, "-s", "-T", "bytes,2", "-O", "json")
         assert out == deb("-s", "-T", "bytes,2", "-O", "json")
     finally:
