@@ -512,61 +512,81 @@ def test_startup_delay_holds_rows_until_exit(nfacctd, tmp_path, request):
     assert be.rows() == expected(RECS1)
 
 
-class PmacctSqlite(PmacctDaemon):
-    """Debian's nfacctd with one sqlite3 plugin: ready at its plugin's first purge."""
+class PmacctSql(PmacctDaemon):
+    """Debian's nfacctd with one SQL plugin: ready at its plugin's first purge."""
+
+    kind = "sqlite3"
 
     def wait_ready(self, timeout=10.0):
         wait_for(lambda: READY in self.log_text() and
-                 "( s/sqlite3 ): *** Purging cache - END" in self.log_text(), timeout,
-                 "pmacct sqlite3 readiness")
+                 "( s/%s ): *** Purging cache - END" % self.kind in self.log_text(), timeout,
+                 "pmacct %s readiness" % self.kind)
 
 
-def test_sqlite_rows_match_pmacct(nfacctd, tmp_path):
-    """Same input, same v9 table (pmacct's own schema): the same rows as Debian's pmacct."""
-    schema = Path("/usr/share/doc/pmacct/sql/pmacct-create-table_v9.sqlite3")
+PMACCT_SCHEMAS = {"sqlite3": "pmacct-create-table_v9.sqlite3",
+                  "pgsql": "pmacct-create-table_v9.pgsql",
+                  "mysql": "pmacct-create-db_v9.mysql"}
+
+
+def test_rows_match_pmacct(nfacctd, backend, tmp_path):
+    """Same input, pmacct's own v9 table: the same rows as Debian's pmacct writes."""
+    schema = Path("/usr/share/doc/pmacct/sql") / PMACCT_SCHEMAS[backend.kind]
     if not PMACCT_NFACCTD.exists() or not schema.exists():
         pytest.skip("Debian's pmacct (nfacctd and its SQL schemas) is not installed")
+    import re
+    create = re.search(r"(?is)create table acct_v9 \(.*?\n\);", schema.read_text()).group(0)
     recs = RECS1 + [dict(src="10.0.0.1", dst="10.0.0.2", sport=1000, dport=80, proto=6,
                          packets=1, octets=60, tcp_flags=16, tos=4),
                     dict(src="10.0.0.1", dst="10.0.0.2", sport=1000, dport=80, proto=6,
                          packets=1, octets=60, tos=4)]
-    dbs = {}
-    for who in ("pmacct", "netacct"):
-        db = tmp_path / ("%s.db" % who)
-        c = sqlite3.connect(str(db))
-        c.executescript(schema.read_text())
-        c.close()
-        dbs[who] = db
-    body = ("plugins: sqlite3[s]\naggregate[s]: src_host, dst_host, proto, src_port, dst_port, "
-            "tos, tcpflags\nsql_table_version: 9\nsql_table[s]: acct_v9\nsql_refresh_time[s]: 1\n"
-            "sql_history[s]: 1m\nsql_db[s]: %s\n")
+    theirs = Backend(backend.kind, _Req(backend), tmp_path / "pmacct") \
+        if backend.kind != "sqlite3" else None
+    if theirs is None:
+        (tmp_path / "pmacct").mkdir()
+        theirs = Backend("sqlite3", None, tmp_path / "pmacct")
+    for be in (backend, theirs):
+        if be.kind == "sqlite3":
+            c = sqlite3.connect(str(be.path))
+            c.executescript(create)
+            c.close()
+        else:
+            be.server.sql(be.db, create)
+    extra = ("sql_table_version: 9\nsql_table[s]: acct_v9\nsql_history[s]: 1m\n")
+    agg = "src_host, dst_host, proto, src_port, dst_port, tos, tcpflags"
+    ours_conf = backend.config(extra=extra).replace("aggregate[s]: " + AGG, "aggregate[s]: " + agg)
+    their_conf = theirs.config(extra=extra).replace("aggregate[s]: " + AGG,
+                                                    "aggregate[s]: " + agg)
     port = free_port()
-    p = PmacctSqlite(tmp_path, "nfacctd_port: %d\nnfacctd_ip: 127.0.0.1\n" % port +
-                     body % dbs["pmacct"], plugins=())
+    PmacctSql.kind = backend.kind
+    p = PmacctSql(tmp_path, "nfacctd_port: %d\nnfacctd_ip: 127.0.0.1\n" % port + their_conf,
+                  plugins=())
     p.port = port
     p.start()
-    d = nfacctd(body % dbs["netacct"])
+    d = nfacctd(ours_conf)
     try:
         dgram = v5_datagram(recs)  # one datagram: the same flow times, the same bins
         for daemon in (p, d):
             s = Sender(daemon.port)
             s.send(dgram)
             s.close()
+        port_cols = "port_src, port_dst"
         q = ("SELECT tag, class_id, mac_src, mac_dst, vlan, as_src, as_dst, ip_src, ip_dst, "
-             "port_src, port_dst, tcp_flags, ip_proto, tos, packets, bytes, flows, "
-             "stamp_inserted FROM acct_v9 ORDER BY ip_src, port_src")
-
-        def rows(who):
-            c = sqlite3.connect(str(dbs[who]), timeout=30)
-            try:
-                return c.execute(q).fetchall()
-            finally:
-                c.close()
-        want_bytes = sum(r["octets"] for r in recs)
-        for who in dbs:
-            wait_for(lambda: sum(r[15] for r in rows(who)) == want_bytes, 30,
-                     "%s's rows" % who)
-        assert rows("netacct") == rows("pmacct")
+             "%s, tcp_flags, ip_proto, tos, packets, bytes, flows, stamp_inserted FROM acct_v9 "
+             "ORDER BY ip_src, port_src" % port_cols)
+        want = sum(r["octets"] for r in recs)
+        for be in (backend, theirs):
+            wait_for(lambda: be.total_bytes() == want, 30, "%s rows" % be.db)
+        assert backend.sql(q) == theirs.sql(q)
     finally:
         p.stop(timeout=20)
     d.stop()
+
+
+class _Req:
+    """What Backend asks of pytest's request: the running servers."""
+
+    def __init__(self, be):
+        self.be = be
+
+    def getfixturevalue(self, name):
+        return self.be.server
