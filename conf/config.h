@@ -175,6 +175,39 @@ struct conf_plugin {
 	int redis_cache_entries;
 	char *redis_spool_dir;
 	int redis_spool_max_size; /* MiB */
+
+	/* memory's own keys (out/memory.c) */
+	char *imt_path;
+	int imt_buckets;
+	int imt_mem_pools_number;
+	int imt_mem_pools_size;
+	int imt_max_entries;
+	int imt_refresh_time;
+	int imt_cache_entries;
+
+	/* the SQL outputs' keys (out/sql.c: sqlite3, pgsql, mysql) */
+	char *sql_host;
+	int sql_port;
+	char *sql_user;
+	char *sql_passwd;
+	char *sql_db;
+	char *sql_table;
+	int sql_table_version;
+	char *sql_table_schema;
+	int sql_refresh_time;
+	int sql_history; /* seconds */
+	char *sql_history_roundoff;
+	int sql_cache_entries;
+	int sql_dont_try_update;
+	int sql_multi_values;
+	int sql_use_copy;
+	int sql_optimize_clauses;
+	int sql_num_hosts;
+	int sql_startup_delay;
+	char *sql_trigger_exec;
+	int sql_trigger_time;
+	char *sql_recovery_backup_host;
+	int sql_backlog_rows; /* netacct: rows kept while the database is down */
 };
 
 struct conf {

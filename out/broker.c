@@ -79,9 +79,9 @@ void broker_keep(struct broker *b, const struct bmsg *m)
 	if (rc == SPOOL_IOERR)
 		b->spool_errors++;
 	if (b->dropped++ % 10000 == 0)
-		nt_log(b->oi->log, LOG_LVL_ERROR, b->oi->component, "%s dropped (%llu so far): %s%s%s",
-		       b->what, (unsigned long long)b->dropped,
-		       !b->spool	     ? "no spool (its size is 0)"
+		nt_log(b->oi->log, LOG_LVL_ERROR, b->oi->component,
+		       "%s dropped (%llu so far): %s%s%s", b->what, (unsigned long long)b->dropped,
+		       !b->spool	   ? "no spool (its size is 0)"
 		       : rc == SPOOL_IOERR ? "the spool could not write it"
 					   : "the spool is full (",
 		       b->spool && rc == SPOOL_FULL ? b->size_key : "",
@@ -108,8 +108,8 @@ int broker_retry_due(const struct broker *b)
 
 void broker_retry_failed(struct broker *b)
 {
-	b->probe_wait = b->probe_wait * 2 > BROKER_PROBE_MAX_S ? BROKER_PROBE_MAX_S
-							    : b->probe_wait * 2;
+	b->probe_wait =
+	    b->probe_wait * 2 > BROKER_PROBE_MAX_S ? BROKER_PROBE_MAX_S : b->probe_wait * 2;
 	b->next_probe = now_s() + b->probe_wait;
 }
 

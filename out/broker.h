@@ -19,8 +19,8 @@
 
 struct broker {
 	struct out_instance *oi;
-	struct spool *spool; /* NULL: no spool (its size is 0): what is not taken is dropped */
-	const char *what;    /* "message", "command": for the log */
+	struct spool *spool;  /* NULL: no spool (its size is 0): what is not taken is dropped */
+	const char *what;     /* "message", "command": for the log */
 	const char *size_key; /* e.g. "kafka_spool_max_size", named when the spool is full */
 	struct obuf rec;
 	time_t next_probe; /* 0: no attempt scheduled */

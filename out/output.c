@@ -20,6 +20,10 @@ const struct conf_plugin_type *const out_plugin_types[] = {
 #ifdef HAVE_REDIS
     &out_redis_module.conf,
 #endif
+    &out_memory_module.conf,
+    &out_sqlite3_module.conf,
+    &out_pgsql_module.conf,
+    &out_mysql_module.conf,
     NULL,
 };
 

@@ -200,5 +200,7 @@ extern const struct out_module out_amqp_module;
 #ifdef HAVE_REDIS
 extern const struct out_module out_redis_module;
 #endif
+extern const struct out_module out_memory_module;
+extern const struct out_module out_sqlite3_module, out_pgsql_module, out_mysql_module;
 
 #endif

@@ -39,3 +39,7 @@ check-docs-sfacctd: sfacctd$(EXEEXT)
 	  { echo "docs/CONFIG-KEYS-sfacctd.md is stale: run 'make docs' and commit it"; exit 1; }
 .PHONY: docs-sfacctd check-docs-sfacctd
 EXTRA_DIST += docs/CONFIG-KEYS-sfacctd.md
+
+bin_PROGRAMS += pmacct
+pmacct_SOURCES = reactor/pmacct_client.c
+pmacct_LDADD = libnetacct.a

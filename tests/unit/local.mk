@@ -216,4 +216,12 @@ TESTS += tests/unit/test_flow_to_rd
 tests_unit_test_flow_to_rd_SOURCES = tests/unit/test_flow_to_rd.c
 tests_unit_test_flow_to_rd_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_flow_to_rd_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+check_PROGRAMS += tests/unit/test_imt tests/unit/test_sql_build
+TESTS += tests/unit/test_imt tests/unit/test_sql_build
+tests_unit_test_imt_SOURCES = tests/unit/test_imt.c
+tests_unit_test_imt_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_imt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_sql_build_SOURCES = tests/unit/test_sql_build.c
+tests_unit_test_sql_build_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_sql_build_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
