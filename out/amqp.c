@@ -369,66 +369,48 @@ static int amqp_write(struct out_instance *oi, const struct agg_table *t,
 	return 0;
 }
 
-/* Replay the spool in confirmed batches; a batch leaves the spool only once confirmed. */
-static void replay(struct amqp_state *st)
+/* broker_link for the replay: publish, then wait for the batch's confirms. */
+static int link_send(void *arg, const struct bmsg *m)
 {
-	while (st->conn && broker_backlog(&st->b)) {
-		spool_mark(st->b.spool);
-		unsigned n = 0;
-		while (n < BATCH) {
-			const uint8_t *r;
-			size_t len;
-			struct bmsg m;
-			int got = spool_peek(st->b.spool, &r, &len);
-			if (got == 0)
-				break;
-			if (got < 0 || bmsg_unpack(r, len, &m) < 0) {
-				st->b.spool_errors++;
-				spool_take(st->b.spool);
-				continue;
-			}
-			if (publish(st, &m) < 0) {
-				drop_connection(st, "publish failed during replay");
-				break;
-			}
-			spool_take(st->b.spool);
-			n++;
-		}
-		unsigned bad = n;
-		st->npend = n; /* tags first_tag .. first_tag + n - 1 */
-		if (!st->conn || (n && wait_confirms(st, &bad) < 0)) {
-			spool_rewind(st->b.spool); /* all of the batch again, in its place */
-			st->npend = 0;
-			return;
-		}
-		st->first_tag += n;
-		st->npend = 0;
-		st->replayed += n;
-		spool_sync(st->b.spool);
+	struct amqp_state *st = arg;
+	if (publish(st, m) < 0) {
+		drop_connection(st, "publish failed during replay");
+		return -1;
 	}
+	return 0;
+}
+
+static int link_confirm(void *arg, unsigned n)
+{
+	struct amqp_state *st = arg;
+	unsigned bad = n;
+	st->npend = n; /* tags first_tag .. first_tag + n - 1 */
+	int rc = wait_confirms(st, &bad);
+	st->npend = 0;
+	if (rc == 0)
+		st->first_tag += n;
+	return rc;
+}
+
+static int link_connect(void *arg, char *err, size_t errlen)
+{
+	struct amqp_state *st = arg;
+	if (connect_broker(st, err, errlen) < 0)
+		return -1;
+	st->reconnects++;
+	return 0;
+}
+
+static int link_connected(void *arg)
+{
+	return ((struct amqp_state *)arg)->conn != NULL;
 }
 
 static void amqp_service(struct out_instance *oi)
 {
 	struct amqp_state *st = oi->state;
-	if (!st->conn && broker_retry_due(&st->b)) {
-		char err[256];
-		if (connect_broker(st, err, sizeof err) == 0) {
-			broker_reached(&st->b);
-			st->reconnects++;
-			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "broker %s reachable again: %llu spooled messages to replay",
-			       st->peer, (unsigned long long)broker_backlog(&st->b));
-		} else {
-			broker_retry_failed(&st->b);
-			nt_log(oi->log, LOG_LVL_DEBUG, oi->component, "broker %s: %s", st->peer,
-			       err);
-		}
-	}
-	if (st->conn && broker_backlog(&st->b))
-		replay(st);
-	if (st->b.spool)
-		spool_sync(st->b.spool);
+	const struct broker_link l = {st, link_send, link_confirm, link_connect, st->peer, BATCH};
+	st->replayed += broker_service(&st->b, &l, link_connected);
 }
 
 static void free_state(struct amqp_state *st)

@@ -117,3 +117,61 @@ void broker_reached(struct broker *b)
 {
 	b->next_probe = 0;
 }
+
+/* Replay batches until the spool is empty or a batch is not confirmed. */
+static uint64_t replay(struct broker *b, const struct broker_link *l)
+{
+	uint64_t done = 0;
+	while (broker_backlog(b)) {
+		spool_mark(b->spool);
+		unsigned n = 0;
+		int lost = 0;
+		while (n < l->batch) {
+			const uint8_t *r;
+			size_t len;
+			struct bmsg m;
+			int got = spool_peek(b->spool, &r, &len), rc = 1;
+			if (got == 0)
+				break;
+			if (got > 0 && bmsg_unpack(r, len, &m) == 0)
+				rc = l->send(l->arg, &m);
+			if (rc < 0) {
+				lost = 1;
+				break;
+			}
+			if (rc > 0)
+				b->spool_errors++;
+			spool_take(b->spool);
+			n += rc == 0;
+		}
+		if (lost || (n && l->confirm(l->arg, n) < 0)) {
+			spool_rewind(b->spool); /* the whole batch again, in its place */
+			break;
+		}
+		done += n;
+		spool_sync(b->spool);
+	}
+	return done;
+}
+
+uint64_t broker_service(struct broker *b, const struct broker_link *l, int (*connected)(void *arg))
+{
+	uint64_t done = 0;
+	if (!connected(l->arg) && broker_retry_due(b)) {
+		char err[256];
+		if (l->connect(l->arg, err, sizeof err) == 0) {
+			broker_reached(b);
+			nt_log(b->oi->log, LOG_LVL_INFO, b->oi->component,
+			       "%s reachable again: %llu spooled %ss to replay", l->peer,
+			       (unsigned long long)broker_backlog(b), b->what);
+		} else {
+			broker_retry_failed(b);
+			nt_log(b->oi->log, LOG_LVL_DEBUG, b->oi->component, "%s: %s", l->peer, err);
+		}
+	}
+	if (connected(l->arg) && broker_backlog(b))
+		done = replay(b, l);
+	if (b->spool)
+		spool_sync(b->spool);
+	return done;
+}

@@ -45,6 +45,32 @@ void broker_keep(struct broker *b, const struct bmsg *m);
 /* Records waiting in the spool. */
 uint64_t broker_backlog(const struct broker *b);
 
+/*
+ * For outputs that confirm in batches (amqp, redis).  A replay sends a batch
+ * of spooled records and leaves them in the spool until confirm() says the
+ * broker took all n of them; otherwise the batch is given back, in its place.
+ */
+struct broker_link {
+	void *arg;
+	/* 0 sent, 1 not sendable (counted as a spool error, skipped), -1 connection lost */
+	int (*send)(void *arg, const struct bmsg *m);
+	/* 0 when the n sent since the last call were all taken */
+	int (*confirm)(void *arg, unsigned n);
+	/* the connection: 0 made, -1 with a reason */
+	int (*connect)(void *arg, char *err, size_t errlen);
+	const char *peer; /* "host:port", for the log */
+	unsigned batch;
+};
+
+/*
+ * The service hook of such an output, every call: while away, try to reach
+ * the broker when the backoff says so (logging the change); once reached,
+ * replay the spool in confirmed batches; make the spool durable.  connected
+ * says whether the output holds a connection now; the replay stops at the
+ * first batch not confirmed.  Returns the records replayed.
+ */
+uint64_t broker_service(struct broker *b, const struct broker_link *l, int (*connected)(void *arg));
+
 /* The broker went away: schedule the first attempt (1 s), unless one is scheduled. */
 void broker_lost(struct broker *b);
 /* Whether an attempt to reach it is due now. */

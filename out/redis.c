@@ -415,58 +415,36 @@ fail:
 	return -1;
 }
 
-/* Replay the spool in batches that leave it only once every reply came back. */
-static void replay(struct redis_state *st)
+/* broker_link for the replay: append to the pipeline, then read the batch's replies. */
+static int link_send(void *arg, const struct bmsg *m)
 {
-	while (st->c && broker_backlog(&st->b)) {
-		spool_mark(st->b.spool);
-		unsigned n = 0;
-		while (n < BATCH) {
-			const uint8_t *r;
-			size_t len;
-			struct bmsg m;
-			int got = spool_peek(st->b.spool, &r, &len);
-			if (got == 0)
-				break;
-			if (got < 0 || bmsg_unpack(r, len, &m) < 0 ||
-			    append(st, m.payload, m.plen) < 0) {
-				st->b.spool_errors++;
-				spool_take(st->b.spool);
-				continue;
-			}
-			spool_take(st->b.spool);
-			n++;
-		}
-		if (read_replies(st, n) < n) {
-			spool_rewind(st->b.spool);
-			return;
-		}
-		st->replayed += n;
-		spool_sync(st->b.spool);
-	}
+	return append(arg, m->payload, m->plen) < 0 ? 1 : 0;
+}
+
+static int link_confirm(void *arg, unsigned n)
+{
+	return read_replies(arg, n) < n ? -1 : 0;
+}
+
+static int link_connect(void *arg, char *err, size_t errlen)
+{
+	struct redis_state *st = arg;
+	if (connect_redis(st, err, errlen) < 0)
+		return -1;
+	st->reconnects++;
+	return 0;
+}
+
+static int link_connected(void *arg)
+{
+	return ((struct redis_state *)arg)->c != NULL;
 }
 
 static void redis_service(struct out_instance *oi)
 {
 	struct redis_state *st = oi->state;
-	if (!st->c && broker_retry_due(&st->b)) {
-		char err[256];
-		if (connect_redis(st, err, sizeof err) == 0) {
-			broker_reached(&st->b);
-			st->reconnects++;
-			nt_log(oi->log, LOG_LVL_INFO, oi->component,
-			       "redis %s reachable again: %llu spooled commands to replay",
-			       st->peer, (unsigned long long)broker_backlog(&st->b));
-		} else {
-			broker_retry_failed(&st->b);
-			nt_log(oi->log, LOG_LVL_DEBUG, oi->component, "redis %s: %s", st->peer,
-			       err);
-		}
-	}
-	if (st->c && broker_backlog(&st->b))
-		replay(st);
-	if (st->b.spool)
-		spool_sync(st->b.spool);
+	const struct broker_link l = {st, link_send, link_confirm, link_connect, st->peer, BATCH};
+	st->replayed += broker_service(&st->b, &l, link_connected);
 }
 
 static void free_state(struct redis_state *st)
