@@ -10,7 +10,7 @@
 #include "agg/mapline.h"
 #include "agg/table.h"
 #include "agg/timebin.h"
-#include "agg/tagging.h"
+#include "agg/pretag.h" /* PRETAG_LABEL_MAX */
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1226,6 +1226,67 @@ static void ren_geo_coords(const uint8_t *k, const struct keyspec_field *f,
 	add_item(v, src ? "lat_ip_src" : "lat_ip_dst", t, 1, 0);
 	snprintf(t, sizeof t, "%.6f", lon);
 	add_item(v, src ? "lon_ip_src" : "lon_ip_dst", t, 1, 0);
+}
+
+/* ---- tagging: tag, tag2, label ------------------------------------------------ */
+
+static void prim_ext_tag(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			 const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->tag, 8);
+}
+
+static void prim_ext_tag2(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			  const struct prim_opts *o)
+{
+	(void)f;
+	(void)o;
+	memcpy(k, &r->tag2, 8);
+}
+
+static void prim_ext_label(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o)
+{
+	(void)o;
+	if (r->label) /* longer labels are cut: the key has a fixed width */
+		memcpy(k, r->label, strnlen(r->label, (size_t)f->width - 1));
+}
+
+static void prim_ren_tag(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
+			 struct prim_val *v)
+{
+	uint64_t t;
+	(void)f;
+	(void)o;
+	memcpy(&t, k, 8);
+	prim_val_uint(v, t);
+}
+
+static void prim_ren_label(const uint8_t *k, const struct keyspec_field *f,
+			   const struct prim_opts *o, struct prim_val *v)
+{
+	char text[PRETAG_LABEL_MAX];
+	size_t n = strnlen((const char *)k, f->width);
+	if (n >= sizeof text)
+		n = sizeof text - 1;
+	memcpy(text, k, n);
+	text[n] = '\0';
+	if (!o || !o->label_as_map) {
+		prim_val_str(v, text);
+		return;
+	}
+	/* "k1%v1,k2%v2" -> {"k1": "v1", "k2": "v2"}; a part without '%' is a key with "" */
+	prim_val_map(v);
+	for (char *save = NULL, *p = strtok_r(text, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		char *pct = strchr(p, '%');
+		if (pct)
+			*pct = '\0';
+		if (prim_val_map_str(v, p, pct ? pct + 1 : "") < 0)
+			break;
+	}
 }
 
 /* ---- the table -------------------------------------------------------- */

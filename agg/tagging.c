@@ -313,67 +313,6 @@ const struct stage_desc stage_pretag = {
     "pretag", FR_BIT(FR_TAG) | FR_BIT(FR_TAG2) | FR_BIT(FR_LABEL) | FR_BIT(FR_TOS), run_pretag,
     pretag_state_new, pretag_state_free};
 
-/* ---- primitives ------------------------------------------------------------------ */
-
-void prim_ext_tag(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-		  const struct prim_opts *o)
-{
-	(void)f;
-	(void)o;
-	memcpy(k, &r->tag, 8);
-}
-
-void prim_ext_tag2(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-		   const struct prim_opts *o)
-{
-	(void)f;
-	(void)o;
-	memcpy(k, &r->tag2, 8);
-}
-
-void prim_ext_label(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-		    const struct prim_opts *o)
-{
-	(void)o;
-	if (r->label) /* longer labels are cut: the key has a fixed width */
-		memcpy(k, r->label, strnlen(r->label, (size_t)f->width - 1));
-}
-
-void prim_ren_tag(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
-		  struct prim_val *v)
-{
-	uint64_t t;
-	(void)f;
-	(void)o;
-	memcpy(&t, k, 8);
-	prim_val_uint(v, t);
-}
-
-void prim_ren_label(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
-		    struct prim_val *v)
-{
-	char text[PRETAG_LABEL_MAX];
-	size_t n = strnlen((const char *)k, f->width);
-	if (n >= sizeof text)
-		n = sizeof text - 1;
-	memcpy(text, k, n);
-	text[n] = '\0';
-	if (!o || !o->label_as_map) {
-		prim_val_str(v, text);
-		return;
-	}
-	/* "k1%v1,k2%v2" -> {"k1": "v1", "k2": "v2"}; a part without '%' is a key with "" */
-	prim_val_map(v);
-	for (char *save = NULL, *p = strtok_r(text, ",", &save); p;
-	     p = strtok_r(NULL, ",", &save)) {
-		char *pct = strchr(p, '%');
-		if (pct)
-			*pct = '\0';
-		if (prim_val_map_str(v, p, pct ? pct + 1 : "") < 0)
-			break;
-	}
-}
-
 /* ---- writer_id_string ----------------------------------------------------------- */
 
 int writer_id_expand(const char *tmpl, const char *proc_name, char *out, size_t outlen)

@@ -108,23 +108,6 @@ void tagging_free(struct tagging *t);
 extern const struct stage_desc stage_pretag;
 
 /*
- * The tag, tag2 and label primitives (rows in agg/primitive.c): tags are 8
- * key bytes, printed as integers (0: untagged); the label is
- * PRETAG_LABEL_MAX key bytes, its text NUL-padded, printed as a string, or
- * with pre_tag_label_encode_as_map as an object of its "key%value" pairs.
- */
-void prim_ext_tag(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-		  const struct prim_opts *o);
-void prim_ext_tag2(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-		   const struct prim_opts *o);
-void prim_ext_label(const struct flow_rec *r, uint8_t *k, const struct keyspec_field *f,
-		    const struct prim_opts *o);
-void prim_ren_tag(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
-		  struct prim_val *v);
-void prim_ren_label(const uint8_t *k, const struct keyspec_field *f, const struct prim_opts *o,
-		    struct prim_val *v);
-
-/*
  * writer_id_string: $proc_name (the output instance's name), $writer_pid
  * (the process id: writers are threads) and $pmacct_build (netacct's
  * version) expanded into out.  Returns 0, or -1 when it does not fit.

@@ -8,11 +8,14 @@ contrib/systemd/nfacctd@.service: $(srcdir)/contrib/systemd/nfacctd@.service.in 
 	    -e 's|@docdir[@]|$(docdir)|g' $(srcdir)/contrib/systemd/nfacctd@.service.in > $@
 
 examplesdir = $(docdir)/examples
-examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf \
-	contrib/examples/tee.conf contrib/examples/tee_receivers.lst \
-	contrib/kafka/consumer.py contrib/kafka/clickhouse.sql contrib/amqp/consumer.py \
-	contrib/examples/sfacctd.conf
-examples_DATA += contrib/examples/memory.conf contrib/examples/sql.conf
+dist_examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf \
+	contrib/examples/tee.conf contrib/examples/tee_receivers.lst contrib/examples/sfacctd.conf
+# broker consumer examples: one folder each (both are consumer.py)
+kafkaexdir = $(docdir)/kafka
+dist_kafkaex_DATA = contrib/kafka/consumer.py contrib/kafka/clickhouse.sql
+amqpexdir = $(docdir)/amqp
+dist_amqpex_DATA = contrib/amqp/consumer.py
+dist_examples_DATA += contrib/examples/memory.conf contrib/examples/sql.conf
 dist_doc_DATA = docs/CONFIG-KEYS.md
 dist_man_MANS = docs/nfacctd.8
 dist_man_MANS += docs/pmacct.1

@@ -36,15 +36,16 @@ CLEANFILES += tests/fuzz/fuzz_nf9
 # (sampling_map, aggregate_primitives, nfacctd_templates_file) follow fuzz-nf9:
 # libFuzzer over the committed corpus, new inputs into tests/fuzz/work-*, and a
 # -DFUZZ_REPLAY build that replays the corpus under `make check`.
-FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c $(srcdir)/conf/config.c $(srcdir)/conf/keys.c \
-	$(srcdir)/conf/keys_netflow.c $(srcdir)/conf/keys_enrich.c $(srcdir)/agg/networks.c \
-	$(srcdir)/agg/lookup.c $(srcdir)/agg/lpm.c \
-	$(srcdir)/conf/cli.c $(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
-	$(srcdir)/agg/mapline.c $(srcdir)/out/output.c $(srcdir)/out/print.c $(srcdir)/out/filename.c $(srcdir)/out/encode.c \
-	$(srcdir)/out/buf.c $(srcdir)/out/event.c $(srcdir)/agg/table.c $(srcdir)/reactor/log.c
+# The configuration touches every module's key table and the output registry:
+# the conf fuzzer is built from the whole library, with every library it links.
+FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c \
+	$(addprefix $(srcdir)/,$(filter %.c,$(libnetacct_a_SOURCES)))
+FUZZ_ALL_LIBS = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(PCAP_LIBS) $(KAFKA_LIBS) $(RABBITMQ_LIBS) \
+	$(REDIS_LIBS) $(GEOIPV2_LIBS) $(SQLITE3_LIBS) $(PGSQL_LIBS) $(MYSQL_LIBS) $(NDPI_LIBS) \
+	$(NFLOG_LIBS) $(PTHREAD_LIBS)
 FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
-	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c \
+	$(srcdir)/proto/nf_template.c $(srcdir)/proto/nf_sampling.c $(srcdir)/proto/nf_options.c \
 	$(srcdir)/proto/nf_templates_file.c $(srcdir)/agg/primitive.c $(srcdir)/agg/timebin.c \
 	$(srcdir)/agg/mapline.c \
 	$(srcdir)/agg/lpm.c $(srcdir)/agg/sampling_map.c
@@ -60,8 +61,8 @@ tests_fuzz_replay_maps_LDADD = $(CORE_LIBS)
 
 tests/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
 	@mkdir -p tests/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -I$(top_srcdir) -I$(top_builddir) $(JANSSON_CFLAGS) \
-	  $(FUZZ_CONF_SRCS) $(JANSSON_LIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -include $(top_builddir)/config.h -I$(top_srcdir) \
+	  -I$(top_builddir) $(AM_CFLAGS) $(FUZZ_CONF_SRCS) $(FUZZ_ALL_LIBS) -o $@
 
 tests/fuzz/fuzz_maps: $(FUZZ_MAPS_SRCS)
 	@mkdir -p tests/fuzz
@@ -150,7 +151,7 @@ CLEANFILES += tests/fuzz/fuzz_packet
 # `make fuzz-pretag`: pre_tag_map parsing and evaluation (agg/pretag.c, tcpdump
 # filters included), as fuzz-maps; its corpus replays under `make check`.
 FUZZ_PRETAG_SRCS = $(srcdir)/tests/fuzz/fuzz_pretag.c $(srcdir)/agg/pretag.c \
-	$(srcdir)/agg/filter.c $(srcdir)/agg/lpm.c $(srcdir)/agg/mapline.c
+	$(srcdir)/agg/filter.c $(srcdir)/agg/lpm.c $(srcdir)/agg/mapline.c $(srcdir)/agg/table.c
 check_PROGRAMS += tests/fuzz/replay_pretag
 TESTS += tests/fuzz/replay_pretag
 tests_fuzz_replay_pretag_SOURCES = tests/fuzz/fuzz_pretag.c tests/fuzz/replay_main.c
@@ -174,7 +175,8 @@ CLEANFILES += tests/fuzz/fuzz_pretag
 # from gen_corpus_sflow.py), new inputs into tests/fuzz/work-sflow;
 # replay_sflow replays the corpus under `make check`.
 FUZZ_SFLOW_SRCS = $(srcdir)/tests/fuzz/fuzz_sflow.c $(srcdir)/proto/sflow.c \
-	$(srcdir)/proto/packet.c $(srcdir)/agg/primitive.c $(srcdir)/agg/mapline.c
+	$(srcdir)/proto/packet.c $(srcdir)/agg/primitive.c $(srcdir)/agg/mapline.c \
+	$(srcdir)/agg/timebin.c
 
 check_PROGRAMS += tests/fuzz/replay_sflow
 TESTS += tests/fuzz/replay_sflow
