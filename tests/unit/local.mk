@@ -225,3 +225,11 @@ tests_unit_test_sql_build_SOURCES = tests/unit/test_sql_build.c
 tests_unit_test_sql_build_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_sql_build_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_example_maps
+TESTS += tests/unit/test_example_maps
+tests_unit_test_example_maps_SOURCES = tests/unit/test_example_maps.c
+tests_unit_test_example_maps_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_example_maps_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
+endif
