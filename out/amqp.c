@@ -326,12 +326,7 @@ static const char *row_key(struct amqp_state *st, const struct agg_entry *e, siz
 static void send_marker(struct amqp_state *st, const char *event, uint64_t entries)
 {
 	struct obuf *m = &st->msg;
-	obuf_reset(m);
-	obuf_printf(m, "{\"event_type\": \"%s\", \"writer_id\": \"%s/%d\"", event,
-		    st->oi->component, (int)getpid());
-	if (strcmp(event, "purge_close") == 0)
-		obuf_printf(m, ", \"purged_entries\": %llu", (unsigned long long)entries);
-	obuf_puts(m, "}");
+	broker_marker(m, st->oi, event, entries);
 	struct bmsg b = {0};
 	b.dest = row_key(st, NULL, &b.dlen);
 	b.payload = m->data;
@@ -443,14 +438,9 @@ static int amqp_open(struct out_instance *oi, char *err, size_t errlen)
 	obuf_init(&st->msg, 0);
 	obuf_init(&st->key, 0);
 	obuf_init(&st->pending, 0);
-	if (pc->amqp_output && strcmp(pc->amqp_output, "json") != 0) {
-		snprintf(err, errlen, "key 'amqp_output[%s]': %s is not available yet (use json)",
-			 pc->name, pc->amqp_output);
+	if (broker_encoder(&st->enc, &st->schema, oi, pc->amqp_output, "amqp_output", err, errlen) <
+	    0)
 		goto fail;
-	}
-	enc_init(&st->enc, "json", NULL);
-	st->enc.newline = 0;
-	enc_schema_init(&st->schema, &oi->ks);
 	out_vars_init(&st->key_vars, pc->amqp_routing_key, &oi->ks, NULL, NULL);
 	st->rr = (unsigned)pc->amqp_routing_key_rr;
 	snprintf(st->peer, sizeof st->peer, "%s:%d", pc->amqp_host, pc->amqp_port);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static time_t now_s(void)
 {
@@ -174,4 +175,29 @@ uint64_t broker_service(struct broker *b, const struct broker_link *l, int (*con
 	if (b->spool)
 		spool_sync(b->spool);
 	return done;
+}
+
+int broker_encoder(struct encoder *enc, struct enc_schema *schema, const struct out_instance *oi,
+		   const char *format, const char *key, char *err, size_t errlen)
+{
+	if (format && strcmp(format, "json") != 0) {
+		snprintf(err, errlen, "key '%s[%s]': %s is not available yet (use json)", key,
+			 oi->conf->name, format);
+		return -1;
+	}
+	enc_init(enc, "json", NULL);
+	enc->newline = 0; /* a message per row */
+	enc_schema_init(schema, &oi->ks);
+	return 0;
+}
+
+void broker_marker(struct obuf *m, const struct out_instance *oi, const char *event,
+		   uint64_t entries)
+{
+	obuf_reset(m);
+	obuf_printf(m, "{\"event_type\": \"%s\", \"writer_id\": \"%s/%d\"", event, oi->component,
+		    (int)getpid());
+	if (strcmp(event, "purge_close") == 0)
+		obuf_printf(m, ", \"purged_entries\": %llu", (unsigned long long)entries);
+	obuf_puts(m, "}");
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "out/bmsg.h"
+#include "out/encode.h"
 #include "out/buf.h"
 #include "out/output.h"
 #include "out/spool.h"
@@ -41,6 +42,18 @@ void broker_close(struct broker *b);
 
 /* Keep m for later, behind what is already kept; counted and logged when it cannot be. */
 void broker_keep(struct broker *b, const struct bmsg *m);
+
+/*
+ * The message encoder: one JSON object per row, no newline.  format is the
+ * output's *_output key (NULL: json); the Avro encodings are refused, -1
+ * with a reason naming key.
+ */
+int broker_encoder(struct encoder *enc, struct enc_schema *schema, const struct out_instance *oi,
+		   const char *format, const char *key, char *err, size_t errlen);
+
+/* A purge_init / purge_close marker message (the *_markers keys) into m. */
+void broker_marker(struct obuf *m, const struct out_instance *oi, const char *event,
+		   uint64_t entries);
 
 /* Records waiting in the spool. */
 uint64_t broker_backlog(const struct broker *b);

@@ -210,12 +210,7 @@ static const char *row_topic(struct kafka_state *st, const struct agg_entry *e)
 static void send_marker(struct kafka_state *st, const char *event, uint64_t entries)
 {
 	struct obuf *m = &st->msg;
-	obuf_reset(m);
-	obuf_printf(m, "{\"event_type\": \"%s\", \"writer_id\": \"%s/%d\"", event,
-		    st->oi->component, (int)getpid());
-	if (strcmp(event, "purge_close") == 0)
-		obuf_printf(m, ", \"purged_entries\": %llu", (unsigned long long)entries);
-	obuf_puts(m, "}");
+	broker_marker(m, st->oi, event, entries);
 	const char *topic = row_topic(st, NULL);
 	send_msg(st, topic, NULL, 0, m->data, m->len);
 }
@@ -411,11 +406,9 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	obuf_init(&st->msg, 0);
 	obuf_init(&st->topic, 0);
 	obuf_init(&st->key, 0);
-	if (pc->kafka_output && strcmp(pc->kafka_output, "json") != 0) {
-		snprintf(err, errlen, "key 'kafka_output[%s]': %s is not available yet (use json)",
-			 pc->name, pc->kafka_output);
+	if (broker_encoder(&st->enc, &st->schema, oi, pc->kafka_output, "kafka_output", err,
+			   errlen) < 0)
 		goto fail;
-	}
 	if (pc->kafka_partition_dynamic &&
 	    (!pc->kafka_partition_key || !*pc->kafka_partition_key)) {
 		snprintf(err, errlen,
@@ -429,9 +422,6 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 			 pc->name);
 		goto fail;
 	}
-	enc_init(&st->enc, "json", NULL);
-	st->enc.newline = 0;
-	enc_schema_init(&st->schema, &oi->ks);
 	out_vars_init(&st->topic_vars, pc->kafka_topic, &oi->ks, NULL, NULL);
 	out_vars_init(&st->key_vars, pc->kafka_partition_key, &oi->ks, NULL, NULL);
 	st->partition = pc->kafka_partition < 0 ? RD_KAFKA_PARTITION_UA : pc->kafka_partition;

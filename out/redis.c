@@ -482,11 +482,9 @@ static int redis_open(struct out_instance *oi, char *err, size_t errlen)
 	st->mode = !strcmp(mode, "hash")     ? RM_HASH
 		   : !strcmp(mode, "pubsub") ? RM_PUBSUB
 					     : RM_STREAM;
-	enc_init(&st->json, "json", NULL);
-	st->json.newline = 0;
+	broker_encoder(&st->json, &st->schema, oi, NULL, "redis_output", err, errlen); /* json */
 	memset(&st->fields, 0, sizeof st->fields);
 	st->fields.ops = &fields_ops;
-	enc_schema_init(&st->schema, &oi->ks);
 	out_vars_init(&st->key_vars, pc->redis_key, &oi->ks, NULL, NULL);
 	snprintf(st->peer, sizeof st->peer, "%s:%d", pc->redis_host, pc->redis_port);
 	if (broker_open(&st->b, oi, "redis", pc->redis_spool_dir, pc->redis_spool_max_size,
