@@ -151,9 +151,9 @@ static void test_maps_of_features_to_come(void **state)
 {
 	(void)state;
 	/* BGP's maps: their rules are key=value maps like every other */
-	static const char *const names[] = {"bgp_agent.map.example",   "bgp_xconnects.map.example",
-					    "peers.map.example",	 "lpref.map.example",
-					    "med.map.example",	 "pcap_interfaces.map.example"};
+	static const char *const names[] = {"bgp_agent.map.example", "bgp_xconnects.map.example",
+					    "peers.map.example",     "lpref.map.example",
+					    "med.map.example",	     "pcap_interfaces.map.example"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		assert_true(each_rule(names[i], tokens_line) > 0);
 }
@@ -161,8 +161,10 @@ static void test_maps_of_features_to_come(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tee_receivers), cmocka_unit_test(test_flow_to_rd),
-	    cmocka_unit_test(test_sampling),	  cmocka_unit_test(test_primitives),
+	    cmocka_unit_test(test_tee_receivers),
+	    cmocka_unit_test(test_flow_to_rd),
+	    cmocka_unit_test(test_sampling),
+	    cmocka_unit_test(test_primitives),
 	    cmocka_unit_test(test_maps_of_features_to_come),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
