@@ -45,3 +45,13 @@ tests_bench_acct_bench_LDADD = $(CORE_LIBS)
 noinst_PROGRAMS += tests/bench/encode_bench
 tests_bench_encode_bench_SOURCES = tests/bench/encode_bench.c
 tests_bench_encode_bench_LDADD = $(CORE_LIBS)
+
+# Tee benchmark: tests/bench/udpsink counts what reaches the receivers;
+# tests/bench/tee_bench.py drives netacct's and Debian pmacct's tee plugins.
+noinst_PROGRAMS += tests/bench/udpsink
+tests_bench_udpsink_SOURCES = tests/bench/udpsink.c
+EXTRA_DIST += tests/bench/tee_bench.py
+
+bench-tee: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT) tests/bench/udpsink$(EXEEXT)
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} /usr/bin/python3 $(srcdir)/tests/bench/tee_bench.py
+.PHONY: bench-tee
