@@ -33,7 +33,7 @@ noinst_PROGRAMS += tests/bench/sflow_decode_bench
 tests_bench_sflow_decode_bench_SOURCES = tests/bench/sflow_decode_bench.c
 tests_bench_sflow_decode_bench_LDADD = $(CORE_LIBS)
 bench-sflow: sfacctd$(EXEEXT)
-	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} python3 $(srcdir)/tests/bench/sflow_bench.py
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} /usr/bin/python3 $(srcdir)/tests/bench/sflow_bench.py
 .PHONY: bench-sflow
 # Accounting micro-benchmark: ns per record for key + hash + add, and the
 # table's bytes per aggregate (see the comment at the top of the file).
@@ -55,3 +55,9 @@ EXTRA_DIST += tests/bench/tee_bench.py
 bench-tee: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT) tests/bench/udpsink$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} /usr/bin/python3 $(srcdir)/tests/bench/tee_bench.py
 .PHONY: bench-tee
+
+# Tagging micro-benchmark: ns per record of pre_tag_map (indexed and scanned)
+# and aggregate_filter (see the comment at the top of the file).
+noinst_PROGRAMS += tests/bench/tagging_bench
+tests_bench_tagging_bench_SOURCES = tests/bench/tagging_bench.c
+tests_bench_tagging_bench_LDADD = $(CORE_LIBS)

@@ -2,12 +2,8 @@
  * Tagging micro-benchmark: ns per record for pre_tag_map evaluation (a
  * 100k-rule map with maps_index, the same map scanned over its first 1000
  * rules, a 10-rule map with a jeq chain), a tcpdump filter on a record and an
- * output's selection.  Build optimised, e.g.:
- *
- *   gcc -O2 -I. -include config.h -o /tmp/tagging_bench tests/bench/tagging_bench.c \
- *       agg/pretag.c agg/filter.c agg/tagging.c agg/lpm.c agg/mapline.c agg/maps.c \
- *       agg/primitive.c agg/table.c -lpcap -lpthread
- *   /tmp/tagging_bench
+ * output's selection.  Built by `make` as tests/bench/tagging_bench; run it
+ * from a release (non-sanitizer) build.
  */
 #include <stdio.h>
 #include <stdlib.h>
