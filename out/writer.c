@@ -46,6 +46,7 @@ struct writer {
 	uint64_t last_written; /* highest round written, 0 = none yet */
 
 	atomic_uint_fast64_t rounds_written, late_tables, repeat_tables, safe_purges;
+	struct timespec next_service; /* when the module's service hook is due (writer thread) */
 	atomic_uint_fast64_t events_written, events_dropped, event_errors;
 };
 
@@ -292,6 +293,21 @@ static void log_stats(struct writer *w)
 	obuf_free(&line);
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
+static void ts_add_ms(struct timespec *t, unsigned ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -331,20 +347,22 @@ static void *writer_main(void *arg)
 				pthread_cond_wait(&w->cv, &w->mu);
 				continue;
 			}
-			/* a module with time-driven work gets called while idle */
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += mod->service_ms / 1000;
-			until.tv_nsec += (long)(mod->service_ms % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-			if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) {
+			/*
+			 * A module with time-driven work is called every service_ms,
+			 * on a deadline: other wake-ups (stats, events) must not
+			 * starve it, as a timeout restarted by each of them would.
+			 */
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (!w->next_service.tv_sec || ts_before(&w->next_service, &now)) {
 				pthread_mutex_unlock(&w->mu);
 				mod->service(w->oi);
 				pthread_mutex_lock(&w->mu);
+				w->next_service = now;
+				ts_add_ms(&w->next_service, mod->service_ms);
+				continue;
 			}
+			pthread_cond_timedwait(&w->cv, &w->mu, &w->next_service);
 			continue;
 		}
 		pthread_mutex_lock(&w->mu);

@@ -61,3 +61,10 @@ bench-tee: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT) tests/bench/udpsink$(EXE
 noinst_PROGRAMS += tests/bench/tagging_bench
 tests_bench_tagging_bench_SOURCES = tests/bench/tagging_bench.c
 tests_bench_tagging_bench_LDADD = $(CORE_LIBS)
+
+# Broker outputs: rows/s into Kafka (mock broker), RabbitMQ and Redis, and reception
+# during a broker outage (tests/bench/broker_bench.py).
+EXTRA_DIST += tests/bench/broker_bench.py
+bench-brokers: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} /usr/bin/python3 $(srcdir)/tests/bench/broker_bench.py
+.PHONY: bench-brokers

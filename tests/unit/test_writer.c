@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
+#include <time.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,7 @@ struct seen {
 	struct obuf events; /* event records, JSON lines */
 	struct encoder enc;
 	uint64_t dgram_bytes[4]; /* per worker */
+	atomic_uint services;	 /* service() calls */
 
 	/* a gate that holds write_event() until the test opens it */
 	pthread_mutex_t mu;
@@ -131,6 +135,21 @@ static const struct out_module event_mod = {
     .write = t_write,
     .tick = t_tick,
     .write_event = t_event,
+};
+
+static void t_service(struct out_instance *oi)
+{
+	struct seen *s = oi->state;
+	atomic_fetch_add(&s->services, 1);
+}
+
+static const struct out_module service_mod = {
+    .conf = {"test_service", NULL},
+    .sinks = OUT_SINK_TABLE,
+    .write = t_write,
+    .stats = t_stats,
+    .service_ms = 20,
+    .service = t_service,
 };
 
 static const struct out_module dgram_mod = {
@@ -407,6 +426,24 @@ static void test_reopen_and_stats_served_by_writer(void **state)
 	teardown(f);
 }
 
+static void test_service_runs_on_its_deadline_under_wakeups(void **state)
+{
+	(void)state;
+	/*
+	 * Wake the writer every millisecond (stats requests): a service hook
+	 * due every 20 ms must still run, not wait for a quiet 20 ms that
+	 * never comes.
+	 */
+	struct fixture *f = setup(&service_mod, 1, 0);
+	struct timespec ms = {0, 1000000};
+	for (int i = 0; i < 5000 && atomic_load(&f->seen.services) < 3; i++) {
+		writer_request_stats(f->w);
+		nanosleep(&ms, NULL);
+	}
+	assert_true(atomic_load(&f->seen.services) >= 3);
+	teardown(f);
+}
+
 /* ---- event streams ---------------------------------------------------------- */
 
 static struct out_event *counters_event(uint32_t ifindex, const char *name)
@@ -555,6 +592,7 @@ int main(void)
 	    cmocka_unit_test(test_rounds_in_order_when_pending_overflows),
 	    cmocka_unit_test(test_tick_even_when_empty),
 	    cmocka_unit_test(test_reopen_and_stats_served_by_writer),
+	    cmocka_unit_test(test_service_runs_on_its_deadline_under_wakeups),
 	    cmocka_unit_test(test_events_written_through_encoder),
 	    cmocka_unit_test(test_event_queue_full_drops_and_counts),
 	    cmocka_unit_test(test_event_refused_by_table_only_module),
