@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/mapline.h"
+
 /* ---- list files ---------------------------------------------------------- */
 
 int listfile_parse(const char *text, size_t len, const char *name, listfile_fn fn, void *arg,
@@ -49,38 +51,10 @@ int listfile_parse(const char *text, size_t len, const char *name, listfile_fn f
 
 int listfile_parse_file(const char *path, listfile_fn fn, void *arg, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	size_t len;
+	char *buf = mapline_read_file(path, &len, err, errlen);
+	if (!buf)
 		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (cap - len < 4096) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, ncap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -1;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	int rd_err = ferror(f);
-	fclose(f);
-	if (rd_err) {
-		free(buf);
-		snprintf(err, errlen, "%s: read error", path);
-		return -1;
-	}
 	int rc = listfile_parse(buf, len, path, fn, arg, err, errlen);
 	free(buf);
 	return rc;

@@ -133,13 +133,12 @@ int mapline_parse(const char *text, size_t len, const char *name, unsigned flags
 	return rc;
 }
 
-int mapline_parse_file(const char *path, unsigned flags, mapline_fn fn, void *arg, char *err,
-		       size_t errlen)
+char *mapline_read_file(const char *path, size_t *lenp, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -151,7 +150,7 @@ int mapline_parse_file(const char *path, unsigned flags, mapline_fn fn, void *ar
 				free(buf);
 				fclose(f);
 				snprintf(err, errlen, "%s: out of memory", path);
-				return -1;
+				return NULL;
 			}
 			buf = nb;
 			cap = ncap;
@@ -166,8 +165,19 @@ int mapline_parse_file(const char *path, unsigned flags, mapline_fn fn, void *ar
 	if (rd_err) {
 		free(buf);
 		snprintf(err, errlen, "%s: read error", path);
-		return -1;
+		return NULL;
 	}
+	*lenp = len;
+	return buf;
+}
+
+int mapline_parse_file(const char *path, unsigned flags, mapline_fn fn, void *arg, char *err,
+		       size_t errlen)
+{
+	size_t len;
+	char *buf = mapline_read_file(path, &len, err, errlen);
+	if (!buf)
+		return -1;
 	int rc = mapline_parse(buf, len, path, flags, fn, arg, err, errlen);
 	free(buf);
 	return rc;

@@ -56,6 +56,12 @@ typedef int (*mapline_fn)(void *arg, const struct mapline *l, char *why, size_t 
 int mapline_parse(const char *text, size_t len, const char *name, unsigned flags, mapline_fn fn,
 		  void *arg, char *err, size_t errlen);
 
+/*
+ * A whole file in a malloc'ed buffer (*len bytes; free() it), for every map
+ * and list reader.  NULL with "path: reason" when it cannot be read.
+ */
+char *mapline_read_file(const char *path, size_t *len, char *err, size_t errlen);
+
 /* Same, from a file.  Returns -1 with "path: reason" when it cannot be read. */
 int mapline_parse_file(const char *path, unsigned flags, mapline_fn fn, void *arg, char *err,
 		       size_t errlen);

@@ -931,38 +931,10 @@ int pretag_map_parse(struct pretag_map **out, const char *text, size_t len, cons
 int pretag_map_load(struct pretag_map **out, const char *path, const struct pretag_opts *o,
 		    pretag_warn_fn warnfn, void *warn_arg, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	size_t len;
+	char *buf = mapline_read_file(path, &len, err, errlen);
+	if (!buf)
 		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (cap - len < 65536) {
-			size_t nc = cap ? cap * 2 : 131072;
-			char *nb = realloc(buf, nc);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -1;
-			}
-			buf = nb;
-			cap = nc;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		snprintf(err, errlen, "%s: read error", path);
-		return -1;
-	}
 	int rc = pretag_map_parse(out, buf, len, path, o, warnfn, warn_arg, err, errlen);
 	free(buf);
 	return rc;
