@@ -97,9 +97,8 @@ struct amqp_state {
 	unsigned npend;
 	uint64_t first_tag; /* delivery tag of pending[0] */
 	uint64_t next_tag;
-	unsigned rr, rr_next;
 	char peer[300];
-	uint64_t published, confirmed, nacked, replayed, reconnects;
+	uint64_t published, confirmed, nacked, replayed;
 };
 
 static void to_spool(struct amqp_state *st, const struct bmsg *m)
@@ -315,10 +314,6 @@ static void send_msg(struct amqp_state *st, const struct bmsg *m)
 static const char *row_key(struct amqp_state *st, const struct agg_entry *e, size_t *len)
 {
 	out_vars_expand(&st->key_vars, &st->oi->ks, e, &st->key);
-	if (st->rr) {
-		obuf_printf(&st->key, "_%u", st->rr_next);
-		st->rr_next = (st->rr_next + 1) % st->rr;
-	}
 	*len = st->key.len;
 	return st->key.len ? st->key.data : "";
 }
@@ -389,11 +384,7 @@ static int link_confirm(void *arg, unsigned n)
 
 static int link_connect(void *arg, char *err, size_t errlen)
 {
-	struct amqp_state *st = arg;
-	if (connect_broker(st, err, errlen) < 0)
-		return -1;
-	st->reconnects++;
-	return 0;
+	return connect_broker(arg, err, errlen);
 }
 
 static int link_connected(void *arg)
@@ -442,7 +433,7 @@ static int amqp_open(struct out_instance *oi, char *err, size_t errlen)
 	    0)
 		goto fail;
 	out_vars_init(&st->key_vars, pc->amqp_routing_key, &oi->ks, NULL, NULL);
-	st->rr = (unsigned)pc->amqp_routing_key_rr;
+	out_vars_round_robin(&st->key_vars, (unsigned)pc->amqp_routing_key_rr);
 	snprintf(st->peer, sizeof st->peer, "%s:%d", pc->amqp_host, pc->amqp_port);
 	if (broker_open(&st->b, oi, "amqp", pc->amqp_spool_dir, pc->amqp_spool_max_size, "message",
 			"amqp_spool_max_size", err, errlen) < 0)
@@ -457,7 +448,7 @@ static int amqp_open(struct out_instance *oi, char *err, size_t errlen)
 		nt_log(oi->log, LOG_LVL_INFO, oi->component,
 		       "publishing to %s, exchange %s (%s), routing key %s%s", st->peer,
 		       pc->amqp_exchange, pc->amqp_exchange_type, pc->amqp_routing_key,
-		       st->rr ? "_<n> (round robin)" : "");
+		       pc->amqp_routing_key_rr ? "_<n> (round robin)" : "");
 	}
 	return 0;
 fail:
@@ -480,7 +471,7 @@ static void amqp_stats(struct out_instance *oi, struct obuf *line)
 	    (unsigned long long)broker_backlog(&st->b),
 	    (unsigned long long)(st->b.spool ? spool_bytes(st->b.spool) : 0),
 	    (unsigned long long)st->b.dropped, (unsigned long long)st->b.spool_errors,
-	    (unsigned long long)st->reconnects);
+	    (unsigned long long)st->b.reconnects);
 }
 
 static void amqp_close(struct out_instance *oi)

@@ -162,6 +162,7 @@ uint64_t broker_service(struct broker *b, const struct broker_link *l, int (*con
 		char err[256];
 		if (l->connect(l->arg, err, sizeof err) == 0) {
 			broker_reached(b);
+			b->reconnects++;
 			nt_log(b->oi->log, LOG_LVL_INFO, b->oi->component,
 			       "%s reachable again: %llu spooled %ss to replay", l->peer,
 			       (unsigned long long)broker_backlog(b), b->what);

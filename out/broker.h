@@ -26,7 +26,7 @@ struct broker {
 	struct obuf rec;
 	time_t next_probe; /* 0: no attempt scheduled */
 	int probe_wait;
-	uint64_t spooled, dropped, spool_errors;
+	uint64_t spooled, dropped, spool_errors, reconnects;
 };
 
 /*

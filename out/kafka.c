@@ -96,7 +96,6 @@ struct kafka_state {
 	struct out_vars topic_vars, key_vars;
 	struct obuf msg, topic, key, rec;
 	int32_t partition;
-	unsigned rr, rr_next;
 	int up;		   /* believed reachable: produce directly */
 	int purge_pending; /* the broker went away: move librdkafka's queue to the spool */
 	time_t last_sync;
@@ -200,10 +199,6 @@ static const char *row_topic(struct kafka_state *st, const struct agg_entry *e)
 {
 	const struct keyspec *ks = &st->oi->ks;
 	out_vars_expand(&st->topic_vars, ks, e, &st->topic);
-	if (st->rr) {
-		obuf_printf(&st->topic, "_%u", st->rr_next);
-		st->rr_next = (st->rr_next + 1) % st->rr;
-	}
 	return st->topic.len ? st->topic.data : "";
 }
 
@@ -425,7 +420,7 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	out_vars_init(&st->topic_vars, pc->kafka_topic, &oi->ks, NULL, NULL);
 	out_vars_init(&st->key_vars, pc->kafka_partition_key, &oi->ks, NULL, NULL);
 	st->partition = pc->kafka_partition < 0 ? RD_KAFKA_PARTITION_UA : pc->kafka_partition;
-	st->rr = (unsigned)pc->kafka_topic_rr;
+	out_vars_round_robin(&st->topic_vars, (unsigned)pc->kafka_topic_rr);
 
 	rd_kafka_conf_t *kc = rd_kafka_conf_new();
 	char brokers[1024];
@@ -465,7 +460,7 @@ static int kafka_open(struct out_instance *oi, char *err, size_t errlen)
 	st->up = 1;
 	nt_log(oi->log, LOG_LVL_INFO, oi->component, "producing to %s, topic %s%s", brokers,
 	       pc->kafka_topic ? pc->kafka_topic : "pmacct.acct",
-	       st->rr ? "_<n> (round robin)" : "");
+	       pc->kafka_topic_rr ? "_<n> (round robin)" : "");
 	return 0;
 fail:
 	free_state(st);

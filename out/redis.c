@@ -101,7 +101,7 @@ struct redis_state {
 	unsigned npend;
 	time_t interval_start;
 	char peer[300];
-	uint64_t commands, replied, reply_errors, replayed, reconnects;
+	uint64_t commands, replied, reply_errors, replayed;
 };
 
 /* ---- packed argv: u32 length, bytes; repeated ------------------------- */
@@ -428,11 +428,7 @@ static int link_confirm(void *arg, unsigned n)
 
 static int link_connect(void *arg, char *err, size_t errlen)
 {
-	struct redis_state *st = arg;
-	if (connect_redis(st, err, errlen) < 0)
-		return -1;
-	st->reconnects++;
-	return 0;
+	return connect_redis(arg, err, errlen);
 }
 
 static int link_connected(void *arg)
@@ -517,7 +513,7 @@ static void redis_stats(struct out_instance *oi, struct obuf *line)
 	    (unsigned long long)st->replied, (unsigned long long)st->reply_errors,
 	    (unsigned long long)st->b.spooled, (unsigned long long)st->replayed,
 	    (unsigned long long)broker_backlog(&st->b), (unsigned long long)st->b.dropped,
-	    (unsigned long long)st->b.spool_errors, (unsigned long long)st->reconnects);
+	    (unsigned long long)st->b.spool_errors, (unsigned long long)st->b.reconnects);
 }
 
 static void redis_close(struct out_instance *oi)

@@ -44,7 +44,13 @@ static void field_text(const struct keyspec *ks, int f, const struct agg_entry *
 	obuf_puts(out, val.s);
 }
 
-int out_vars_expand(const struct out_vars *v, const struct keyspec *ks, const struct agg_entry *e,
+void out_vars_round_robin(struct out_vars *v, unsigned rr)
+{
+	v->rr = rr;
+	v->rr_next = 0;
+}
+
+int out_vars_expand(struct out_vars *v, const struct keyspec *ks, const struct agg_entry *e,
 		    struct obuf *out)
 {
 	obuf_reset(out);
@@ -66,6 +72,10 @@ int out_vars_expand(const struct out_vars *v, const struct keyspec *ks, const st
 			field_text(ks, v->field[var], e, out);
 		}
 		p += n;
+	}
+	if (v->rr) {
+		obuf_printf(out, "_%u", v->rr_next);
+		v->rr_next = (v->rr_next + 1) % v->rr;
 	}
 	return obuf_status(out) < 0 ? -1 : 0;
 }
