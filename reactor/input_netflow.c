@@ -133,18 +133,13 @@ static void destroy(void *state)
 static void log_decode_error(struct nf_input *in, struct nf_exporter *ex, enum nf_err e, size_t len)
 {
 	struct worker *w = in->w;
-	unsigned limit = (unsigned)w->ctx->conf.log_rate_limit;
-	uint64_t window = w->now_usec / 60000000u;
 	char addr[64];
-	if (window != ex->log_window) {
-		ex->log_window = window;
-		ex->log_lines = 0;
-	}
-	if (ex->log_lines > limit)
+	enum log_budget b = log_budget_take(&ex->log_window, &ex->log_lines, w->now_usec,
+					    (unsigned)w->ctx->conf.log_rate_limit);
+	if (b == LOG_BUDGET_QUIET)
 		return;
-	ex->log_lines++;
 	nt_addr_to_text(&ex->addr, addr, sizeof addr);
-	if (ex->log_lines > limit)
+	if (b == LOG_BUDGET_LAST)
 		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 		       "exporter %s: more malformed datagrams, suppressing messages for this "
 		       "minute (counters keep counting)",
@@ -159,11 +154,9 @@ static void log_decode_error(struct nf_input *in, struct nf_exporter *ex, enum n
 static void refused(struct nf_input *in, const struct nt_addr *src)
 {
 	struct worker *w = in->w;
-	uint64_t minute = w->now_usec / 60000000u;
 	in->refused++;
-	if (minute == in->refused_logged_minute)
+	if (!log_once_a_minute(&in->refused_logged_minute, w->now_usec))
 		return;
-	in->refused_logged_minute = minute;
 	char addr[64];
 	nt_addr_to_text(src, addr, sizeof addr);
 	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,

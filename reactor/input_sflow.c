@@ -180,19 +180,14 @@ static void log_agent_error(struct sf_input *in, struct sf_agent *a, enum sf_err
 			    const struct nt_dgram *d)
 {
 	struct worker *w = in->w;
-	unsigned limit = (unsigned)w->ctx->conf.log_rate_limit;
-	uint64_t window = w->now_usec / 60000000u;
 	char addr[64], src[64];
-	if (window != a->log_window) {
-		a->log_window = window;
-		a->log_lines = 0;
-	}
-	if (a->log_lines > limit)
+	enum log_budget b = log_budget_take(&a->log_window, &a->log_lines, w->now_usec,
+					    (unsigned)w->ctx->conf.log_rate_limit);
+	if (b == LOG_BUDGET_QUIET)
 		return;
-	a->log_lines++;
 	nt_addr_to_text(&a->addr, addr, sizeof addr);
 	nt_addr_to_text(&d->src, src, sizeof src);
-	if (a->log_lines > limit)
+	if (b == LOG_BUDGET_LAST)
 		nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 		       "agent %s/%u: more malformed datagrams, suppressing messages for this "
 		       "minute (counters keep counting)",
@@ -207,11 +202,9 @@ static void log_agent_error(struct sf_input *in, struct sf_agent *a, enum sf_err
 static void log_early_error(struct sf_input *in, enum sf_err e, const struct nt_dgram *d)
 {
 	struct worker *w = in->w;
-	uint64_t minute = w->now_usec / 60000000u;
 	char src[64];
-	if (minute == in->early_logged_minute)
+	if (!log_once_a_minute(&in->early_logged_minute, w->now_usec))
 		return;
-	in->early_logged_minute = minute;
 	nt_addr_to_text(&d->src, src, sizeof src);
 	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 	       "worker %u: datagram from %s (%zu bytes) is not sFlow: %s (%llu so far; logged "
@@ -222,11 +215,9 @@ static void log_early_error(struct sf_input *in, enum sf_err e, const struct nt_
 static void refused(struct sf_input *in, const struct nt_addr *src)
 {
 	struct worker *w = in->w;
-	uint64_t minute = w->now_usec / 60000000u;
 	in->refused++;
-	if (minute == in->refused_logged_minute)
+	if (!log_once_a_minute(&in->refused_logged_minute, w->now_usec))
 		return;
-	in->refused_logged_minute = minute;
 	char addr[64];
 	nt_addr_to_text(src, addr, sizeof addr);
 	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,

@@ -125,3 +125,24 @@ void nt_log(struct logger *lg, enum log_level lvl, const char *component, const 
 	fflush(lg->fp);
 	pthread_mutex_unlock(&lg->mu);
 }
+
+enum log_budget log_budget_take(uint64_t *window, unsigned *lines, uint64_t usec, unsigned limit)
+{
+	uint64_t minute = usec / 60000000u;
+	if (minute != *window) {
+		*window = minute;
+		*lines = 0;
+	}
+	if (*lines > limit)
+		return LOG_BUDGET_QUIET;
+	return ++*lines > limit ? LOG_BUDGET_LAST : LOG_BUDGET_LINE;
+}
+
+int log_once_a_minute(uint64_t *last, uint64_t usec)
+{
+	uint64_t minute = usec / 60000000u;
+	if (minute == *last)
+		return 0;
+	*last = minute;
+	return 1;
+}

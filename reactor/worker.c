@@ -313,10 +313,9 @@ static void note_kernel_drops(struct worker *w, uint32_t raw)
 {
 	if (!udp_drops_update(&w->st.kernel, raw))
 		return;
-	uint64_t minute = wall_usec() / 60000000u;
-	if (minute == w->st.drops_warn_minute && w->st.drops_warned)
+	/* the first drops are always told, later ones once a minute */
+	if (!log_once_a_minute(&w->st.drops_warn_minute, wall_usec()) && w->st.drops_warned)
 		return;
-	w->st.drops_warn_minute = minute;
 	nt_log(&w->ctx->log, LOG_LVL_WARN, CORE_COMPONENT,
 	       "worker %u: the kernel dropped %llu datagrams (%llu in total): the socket's "
 	       "receive buffer (%d bytes) was full. Raise nfacctd_pipe_size (and "
