@@ -9,7 +9,10 @@
  *                      each received datagram before it is decoded (tee);
  *   OUT_SINK_EVENT     event records (sFlow counter samples, BGP/BMP message
  *                      logs): submitted by workers through a bounded queue,
- *                      handed to write_event() on the writer thread.
+ *                      handed to write_event() on the writer thread;
+ *   OUT_SINK_RECORD    each decoded record the output is selected for, on
+ *                      the *worker* thread, instead of a table add (probes:
+ *                      nfprobe's per-worker flow cache, sfprobe's sampler).
  * Every hook but datagram() runs on the output's writer thread, one at a
  * time, so a module's state needs no locks and those hooks may block.
  */
@@ -38,12 +41,15 @@ struct maps;
 struct out_instance;
 struct out_event;
 struct nt_dgram;
+struct nt_frame;
+struct flow_rec;
 struct obuf;
 
 enum out_sink {
 	OUT_SINK_TABLE = 1u << 0,
 	OUT_SINK_DATAGRAM = 1u << 1,
 	OUT_SINK_EVENT = 1u << 2,
+	OUT_SINK_RECORD = 1u << 3,
 };
 
 /*
@@ -105,6 +111,29 @@ struct out_module {
 	 */
 	unsigned service_ms;
 	void (*service)(struct out_instance *oi);
+	/*
+	 * OUT_SINK_RECORD: one record, on worker thread `worker`, after the
+	 * output's selection (aggregate_filter, pre_tag_filter, post_tag: the
+	 * record carries this output's tags) and instead of a table add.
+	 * `frame` is the captured frame the record was decoded from (capture
+	 * daemons), NULL otherwise; both are valid only during the call.  The
+	 * same rules as datagram(): per-worker state, never block.
+	 */
+	void (*record)(struct out_instance *oi, unsigned worker, const struct flow_rec *r,
+		       const struct nt_frame *frame);
+	/*
+	 * Optional, OUT_SINK_RECORD: about every worker_tick_ms on each worker
+	 * thread, with the worker's clock `now` (µs since the epoch: the
+	 * capture's time when reading a savefile, else the wall clock), for
+	 * time-driven work such as expiring flows.
+	 */
+	unsigned worker_tick_ms;
+	void (*worker_tick)(struct out_instance *oi, unsigned worker, uint64_t now);
+	/*
+	 * Optional, OUT_SINK_RECORD: the worker stops, after its last record
+	 * (same clock): export or hand over what it still holds.
+	 */
+	void (*worker_stop)(struct out_instance *oi, unsigned worker, uint64_t now);
 	/* OUT_SINK_EVENT: one event record; -1 on failure (counted). */
 	int (*write_event)(struct out_instance *oi, const struct out_event *ev);
 	/* After the writer stopped (main thread). */

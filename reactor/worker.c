@@ -137,6 +137,13 @@ static void account(void *arg, struct flow_rec *r)
 			w->ahead_skip[s] |= 1u << i;
 			continue;
 		}
+		if (w->rec_sinks >> i & 1u) { /* a probe takes the record itself */
+			w->ahead_skip[s] |= 1u << i;
+			ctx->out[i].mod->record(&ctx->out[i], w->id, r, w->frame);
+			if (sel->active)
+				out_select_leave(r, &undo);
+			continue;
+		}
 		keyspec_extract(ks, r, key);
 		/* ports_file, protos_file, tos_file of this output */
 		if (ctx->enrich_out.lookup_mask >> i & 1u)
@@ -183,7 +190,7 @@ static void account_timed(void *arg, struct flow_rec *r)
 			      has_end ? r->ts_end : w->now_usec};
 	out_select_begin(&w->sel, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
-		const struct out_instance *oi = &ctx->out[i];
+		struct out_instance *oi = &ctx->out[i];
 		const struct keyspec *ks = &oi->ks;
 		const struct out_select *sel = &ctx->tagging.sel[i];
 		struct out_select_undo undo;
@@ -191,6 +198,12 @@ static void account_timed(void *arg, struct flow_rec *r)
 		/* the same selection and lookups as account() */
 		if (sel->active && !out_select_enter(sel, r, &w->sel, &undo))
 			continue;
+		if (w->rec_sinks >> i & 1u) {
+			oi->mod->record(oi, w->id, r, w->frame);
+			if (sel->active)
+				out_select_leave(r, &undo);
+			continue;
+		}
 		keyspec_extract(ks, r, key);
 		if (ctx->enrich_out.lookup_mask >> i & 1u)
 			lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
@@ -254,6 +267,17 @@ static void hand_off(struct worker *w, unsigned i, uint64_t round);
 static void replay_clock(struct worker *w, nt_usec t)
 {
 	uint64_t t_ms = t / 1000u;
+	/* the probes' periodic work, on the same clock */
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		struct worker_probe_tick *p = &w->ptick[i];
+		const struct out_module *m = w->ctx->out[i].mod;
+		if (!(w->rec_sinks >> i & 1u) || !m->worker_tick)
+			continue;
+		if (p->next_usec && t >= p->next_usec)
+			m->worker_tick(&w->ctx->out[i], w->id, t);
+		if (!p->next_usec || t >= p->next_usec)
+			p->next_usec = t + (uint64_t)m->worker_tick_ms * 1000u;
+	}
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		struct worker_tick *k = &w->tick[i];
 		uint64_t period_ms = (uint64_t)w->ctx->out[i].refresh * 1000u;
@@ -300,8 +324,10 @@ void worker_deliver_frame(struct worker *w, const struct nt_frame *f)
 	w->st.datagrams++;
 	w->st.bytes += f->wirelen;
 	w->now_usec = f->ts;
+	w->frame = f; /* for the probes (OUT_SINK_RECORD) */
 	if (w->ctx->desc->input->frame(w->in_state, w, f) == INPUT_MALFORMED)
 		w->st.malformed++;
+	w->frame = NULL;
 }
 
 /*
@@ -447,6 +473,16 @@ static void on_tick(void *arg)
 
 static void on_stats(void *arg);
 
+/* A probe's periodic work on live traffic (a savefile drives it from replay_clock()). */
+static void on_probe_tick(void *arg)
+{
+	struct worker_probe_tick *p = arg;
+	struct worker *w = p->w;
+	struct out_instance *oi = &w->ctx->out[p->out];
+	oi->mod->worker_tick(oi, w->id, wall_usec());
+	nt_ev_arm(p->ev, (uint64_t)oi->mod->worker_tick_ms * 1000u);
+}
+
 static void on_stop(void *arg)
 {
 	struct worker *w = arg;
@@ -470,6 +506,11 @@ static void on_stop(void *arg)
 	if (w->sf)
 		savefile_log_stop(w->sf);
 	on_stats(w); /* what this worker did, once nothing more will be read */
+	for (unsigned i = 0; i < w->ctx->nout; i++) {
+		const struct out_module *m = w->ctx->out[i].mod;
+		if ((w->rec_sinks >> i & 1u) && m->worker_stop)
+			m->worker_stop(&w->ctx->out[i], w->id, w->sf ? w->now_usec : wall_usec());
+	}
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		uint64_t refresh = (uint64_t)w->ctx->out[i].refresh;
 		/* the interval in progress closes at the next boundary */
@@ -653,10 +694,14 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 			w->dgram_sinks[w->ndgram_sinks++] = (uint8_t)i;
 		if (out_takes(&ctx->out[i], OUT_SINK_TABLE | OUT_SINK_EVENT))
 			w->decode = 1;
+		if (out_takes(&ctx->out[i], OUT_SINK_RECORD)) {
+			w->rec_sinks |= 1u << i;
+			w->decode = 1;
+		}
 	}
 	size_t sum_len = 0;
 	for (unsigned i = 0; i < ctx->nout; i++)
-		if (lookup_keyspec_sum(&ctx->out[i].ks)) {
+		if (lookup_keyspec_sum(&ctx->out[i].ks) && !(w->rec_sinks >> i & 1u)) {
 			w->sum_outs |= 1u << i;
 			if (ctx->out[i].ks.key_len > sum_len)
 				sum_len = ctx->out[i].ks.key_len;
@@ -701,6 +746,15 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 			goto oom;
 		if (!w->sf) /* a capture's own time closes its rounds */
 			schedule_tick(&w->tick[i]);
+		const struct out_module *m = ctx->out[i].mod;
+		if ((w->rec_sinks >> i & 1u) && m->worker_tick && m->worker_tick_ms && !w->sf) {
+			w->ptick[i].w = w;
+			w->ptick[i].out = i;
+			w->ptick[i].ev = nt_ev_timer(w->loop, on_probe_tick, &w->ptick[i]);
+			if (!w->ptick[i].ev)
+				goto oom;
+			nt_ev_arm(w->ptick[i].ev, (uint64_t)m->worker_tick_ms * 1000u);
+		}
 	}
 	return 0;
 oom:
@@ -761,6 +815,7 @@ void worker_free(struct worker *w)
 		return;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		nt_ev_free(w->tick[i].ev);
+		nt_ev_free(w->ptick[i].ev);
 		if (w->tables[i]) {
 			agg_table_free(w->tables[i]);
 			free(w->tables[i]);

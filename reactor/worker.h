@@ -65,7 +65,16 @@ struct worker {
 	struct worker_tick tick[CONF_MAX_PLUGINS];
 	uint8_t dgram_sinks[CONF_MAX_PLUGINS]; /* outputs taking raw datagrams (tee) */
 	unsigned ndgram_sinks;
-	int decode; /* some output takes records: decode datagrams (a tee alone does not) */
+	int decode;	    /* some output takes records: decode datagrams (a tee alone does not) */
+	uint32_t rec_sinks; /* outputs (bits) taking records themselves (probes) */
+	const struct nt_frame *frame; /* the captured frame being decoded, or NULL */
+	/* OUT_SINK_RECORD outputs' worker_tick timers */
+	struct worker_probe_tick {
+		struct worker *w;
+		unsigned out;
+		struct nt_ev *ev;
+		uint64_t next_usec; /* savefile: next tick on the capture's clock */
+	} ptick[CONF_MAX_PLUGINS];
 	struct agg_table *tables[CONF_MAX_PLUGINS];
 
 	/*
