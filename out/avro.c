@@ -28,8 +28,7 @@ int avro_available(void)
 	return 0;
 }
 
-int avro_enc_init(struct encoder *e, const struct enc_schema *s, int json, char *err,
-		  size_t errlen)
+int avro_enc_init(struct encoder *e, const struct enc_schema *s, int json, char *err, size_t errlen)
 {
 	(void)e;
 	(void)s;
@@ -100,7 +99,8 @@ struct avro_state {
 
 static int valid_name(const char *s, size_t n)
 {
-	if (n == 0 || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+	if (n == 0 ||
+	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
 		return 0;
 	for (size_t i = 1; i < n; i++)
 		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
@@ -173,7 +173,7 @@ static int probe_field(struct encoder *e, struct obuf *b, const struct enc_col *
 		return 0;
 	}
 	static const enum avro_type by_kind[] = {
-	    [PV_UINT] = AT_LONG, [PV_STR] = AT_STRING, [PV_LIST] = AT_ARRAY,
+	    [PV_UINT] = AT_LONG,     [PV_STR] = AT_STRING,  [PV_LIST] = AT_ARRAY,
 	    [PV_NULL] = AT_NULLABLE, [PV_ADDR] = AT_STRING, [PV_MAP] = AT_MAP,
 	};
 	add_col(st, c->json, strlen(c->json), by_kind[v->kind]);
@@ -187,7 +187,7 @@ static int probe_end(struct encoder *e, struct obuf *b)
 	return 0;
 }
 
-static const struct enc_ops probe_ops = {"avro-probe", 1,	  NULL,
+static const struct enc_ops probe_ops = {"avro-probe", 1,	    NULL,
 					 probe_begin,  probe_field, probe_end};
 
 static avro_schema_t type_schema(enum avro_type t)
@@ -444,8 +444,7 @@ void avro_enc_free(struct encoder *e)
 	e->priv = NULL;
 }
 
-int avro_enc_init(struct encoder *e, const struct enc_schema *s, int json, char *err,
-		  size_t errlen)
+int avro_enc_init(struct encoder *e, const struct enc_schema *s, int json, char *err, size_t errlen)
 {
 	struct avro_state *st = calloc(1, sizeof *st);
 	const struct keyspec *ks = s->ks;
