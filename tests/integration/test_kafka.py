@@ -407,3 +407,23 @@ def test_avro_and_avro_json_rows_equal_the_json_rows(nfacctd, tmp_path, broker):
     assert all(avro_io.validate(schema, r) for r in aj)
     assert aj == want
     d.stop()
+
+
+@needs_avro
+def test_consumer_example_decodes_avro(nfacctd, tmp_path, broker):
+    pytest.importorskip("confluent_kafka")
+    pytest.importorskip("avro.io")
+    b = broker(("pmacct.acct", 2))
+    schema = tmp_path / "acct.avsc"
+    d = nfacctd(kafka_plugin(b, tmp_path, "peer_src_ip, src_host",
+                             "kafka_markers[k]: true\nkafka_output[k]: avro\n"
+                             "avro_schema_file[k]: %s\n" % schema))
+    Sender(d.port).send(v5_datagram(rows(4, packets=3)))
+    assert len(consume_raw(b.bootstrap, "pmacct.acct", 6)) == 6
+    out = subprocess.run(["/usr/bin/python3", str(contrib_dir() / "consumer.py"),
+                          "--bootstrap", b.bootstrap, "--from-beginning", "--exit-at-end",
+                          "--avro-schema", str(schema)],
+                         capture_output=True, text=True, timeout=TIMEOUT * 3)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["127.0.0.1 packets=12 bytes=1200 rows=4", "markers=2"]
+    d.stop()

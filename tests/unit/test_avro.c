@@ -109,10 +109,10 @@ static void test_schema_follows_the_json_fields(void **state)
 		const char *name;
 		avro_type_t t;
 	} want[] = {
-	    {"event_type", AVRO_STRING}, {"as_src", AVRO_INT64},	 {"ip_src", AVRO_STRING},
-	    {"ip_dst", AVRO_STRING},	 {"port_src", AVRO_INT64},	 {"tcp_flags", AVRO_ARRAY},
-	    {"ip_proto", AVRO_STRING},	 {"label", AVRO_MAP},		 {"lat_ip_src", AVRO_DOUBLE},
-	    {"lon_ip_src", AVRO_DOUBLE}, {"packets", AVRO_INT64},	 {"flows", AVRO_INT64},
+	    {"event_type", AVRO_STRING}, {"as_src", AVRO_INT64},   {"ip_src", AVRO_STRING},
+	    {"ip_dst", AVRO_STRING},	 {"port_src", AVRO_INT64}, {"tcp_flags", AVRO_ARRAY},
+	    {"ip_proto", AVRO_STRING},	 {"label", AVRO_MAP},	   {"lat_ip_src", AVRO_DOUBLE},
+	    {"lon_ip_src", AVRO_DOUBLE}, {"packets", AVRO_INT64},  {"flows", AVRO_INT64},
 	    {"bytes", AVRO_INT64},
 	};
 	assert_string_equal(avro_schema_name(f.parsed), "acct_data");
@@ -140,8 +140,9 @@ static void test_schema_follows_the_json_fields(void **state)
 	assert_int_equal(i, sizeof want / sizeof want[0]);
 	for (i = 0; i < sizeof want / sizeof want[0]; i++) {
 		assert_string_equal(avro_schema_record_field_name(f.parsed, (int)i), want[i].name);
-		assert_int_equal(avro_typeof(avro_schema_record_field_get_by_index(f.parsed, (int)i)),
-				 want[i].t);
+		assert_int_equal(
+		    avro_typeof(avro_schema_record_field_get_by_index(f.parsed, (int)i)),
+		    want[i].t);
 	}
 	json_decref(obj);
 	obuf_free(&jb);
