@@ -352,7 +352,8 @@ def avro_plugins(b, tmp_path, extra=""):
     for name, fmt in (("j", "json"), ("a", "avro"), ("aj", "avro_json")):
         conf += kafka_plugin(b, tmp_path, AVRO_AGG,
                              "kafka_topic[{n}]: {n}\nkafka_output[{n}]: {f}\n"
-                             "kafka_history[{n}]: 5m\ntcpflags_encode_as_array[{n}]: true\n"
+                             "kafka_history[{n}]: 5m\nkafka_history_roundoff[{n}]: h\n"
+                             "tcpflags_encode_as_array[{n}]: true\n"
                              "avro_schema_file[{n}]: {p}\n".format(
                                  n=name, f=fmt, p=tmp_path / (name + ".avsc")),
                              name=name).replace("plugins: kafka[%s]\n" % name, "")
@@ -383,6 +384,9 @@ def test_avro_and_avro_json_rows_equal_the_json_rows(nfacctd, tmp_path, broker):
     n = len(varied_rows())
     want = by_src(json.loads(v) for v in consume_raw(b.bootstrap, "j", n))
     assert len(want) == n and want[0]["tcp_flags"] == ["ACK", "SYN"]
+    # kafka_history_roundoff is accepted; bins follow the calendar whatever it says
+    minute, second = want[0]["stamp_inserted"][-5:].split(":")
+    assert int(minute) % 5 == 0 and second == "00"
 
     schema = avro_schema(tmp_path / "a.avsc")
     assert schema.name == "acct_data"
