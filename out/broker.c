@@ -187,6 +187,9 @@ int broker_encoder(struct encoder *enc, struct enc_schema *schema, const struct 
 	char why[512];
 	enc_schema_init(schema, &oi->ks);
 	if (!format || strcmp(format, "json") == 0) {
+		if (file && *file)
+			nt_log(oi->log, LOG_LVL_WARN, oi->component,
+			       "avro_schema_file[%s] ignored: %s is json", name, key);
 		enc_init(enc, "json", NULL);
 		enc->newline = 0; /* a message per row */
 		return 0;
