@@ -120,6 +120,15 @@ static void add_col(struct avro_state *st, const char *name, size_t len, enum av
 		st->failed = 1;
 		return;
 	}
+	for (unsigned i = 0; i < st->n; i++)
+		if (strlen(st->col[i].name) == len && memcmp(st->col[i].name, name, len) == 0) {
+			snprintf(st->why, sizeof st->why,
+				 "field '%s' twice in the row (two primitives of the aggregate "
+				 "share a JSON name)",
+				 st->col[i].name);
+			st->failed = 1;
+			return;
+		}
 	if (st->n == st->cap) {
 		unsigned cap = st->cap ? st->cap * 2 : 32;
 		struct avro_col *c = realloc(st->col, cap * sizeof *c);

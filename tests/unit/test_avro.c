@@ -285,6 +285,11 @@ static void test_invalid_field_name_refused(void **state)
 	enc_schema_init(&sc, &ks);
 	assert_int_equal(avro_enc_init(&enc, &sc, 0, err, sizeof err), -1);
 	assert_non_null(strstr(err, "'my-tag'"));
+	/* two primitives with one JSON name cannot both be record fields */
+	assert_int_equal(keyspec_build(&ks, "src_host, sum_host", NULL, NULL, err, sizeof err), 0);
+	enc_schema_init(&sc, &ks);
+	assert_int_equal(avro_enc_init(&enc, &sc, 0, err, sizeof err), -1);
+	assert_non_null(strstr(err, "'ip_src' twice"));
 }
 
 /* The schema file: written whole, readable by libavro; a missing folder is an error. */
