@@ -160,6 +160,9 @@ struct conf_plugin {
 	char *amqp_spool_dir;
 	int amqp_spool_max_size; /* MiB */
 
+	/* the Avro encodings of kafka and amqp (out/avro.c) */
+	char *avro_schema_file;
+
 	/* redis's own keys (out/redis.c) */
 	char *redis_host;
 	int redis_port;

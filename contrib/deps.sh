@@ -4,11 +4,11 @@
 #   contrib/deps.sh --test   plus everything the test suite starts or compares with
 set -e
 BUILD="build-essential autoconf automake libtool pkg-config libevent-dev libjansson-dev libxxhash-dev"
-OPTIONAL="librdkafka-dev librabbitmq-dev libhiredis-dev libpq-dev libmariadb-dev \
+OPTIONAL="librdkafka-dev librabbitmq-dev libhiredis-dev libavro-dev libpq-dev libmariadb-dev \
   libsqlite3-dev libndpi-dev libmaxminddb-dev libnetfilter-log-dev libzmq3-dev libpcap-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-scapy softflowd pmacct clang clang-format git \
   libclang-rt-14-dev procps afl++ kcat python3-confluent-kafka nftables iproute2 nfdump bc time \
-  nfdump-sflow rabbitmq-server python3-pika redis-server redis-tools python3-redis \
+  nfdump-sflow rabbitmq-server python3-pika python3-avro redis-server redis-tools python3-redis \
   postgresql mariadb-server mariadb-client sqlite3"
 PKGS="$BUILD"
 [ "${1:-}" = "--test" ] && PKGS="$BUILD $OPTIONAL $TEST"

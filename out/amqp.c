@@ -1,5 +1,5 @@
 /*
- * amqp output: each aggregated row is one message (JSON) published to a
+ * amqp output: each aggregated row is one message (JSON or Avro) published to a
  * RabbitMQ exchange with rabbitmq-c, from the output's writer thread.
  *
  * Publisher confirms make "written" mean "the broker took it": messages are
@@ -27,6 +27,7 @@
 #include "out/buf.h"
 #include "out/encode.h"
 #include "out/output.h"
+#include "out/avro.h"
 #include "out/broker.h"
 #include "out/spool.h"
 #include "out/vars.h"
@@ -56,13 +57,16 @@ static const struct conf_key amqp_rows[] = {
     CONF_ROW("amqp_heartbeat_interval", CT_INT, A(amqp_heartbeat_interval), D_ALL, "0", NULL, 0,
 	     65535, "Heartbeat interval in seconds (0: off)."),
     CONF_ROW("amqp_output", CT_ENUM, A(amqp_output), D_ALL, "json", "json|avro|avro_json", 0, 0,
-	     "Message encoding (avro and avro_json are not available yet: refused at start)."),
+	     "Message encoding, one message per row: json (an object, field names as in the print "
+	     "output), avro (a binary Avro record, schema written to avro_schema_file) or "
+	     "avro_json (the same record in Avro's JSON encoding)."),
     CONF_ROW("amqp_refresh_time", CT_INT, A(amqp_refresh_time), D_ALL, "60", NULL, 1, 86400,
 	     "Seconds between flushes of the amqp plugin."),
     CONF_ROW("amqp_history", CT_DURATION, A(amqp_history), D_ALL, "", NULL, 0, 31 * 86400,
 	     "Time bins, as print_history."),
     CONF_ROW("amqp_history_roundoff", CT_ENUM, A(amqp_history_roundoff), D_ALL, "", "m|h|d|w", 0, 0,
-	     "Accepted for compatibility; bins align to multiples of amqp_history."),
+	     "Accepted for compatibility: bins are always aligned to the calendar (see "
+	     "print_history), which is what rounding off asks for."),
     CONF_ROW("amqp_markers", CT_BOOL, A(amqp_markers), D_ALL, "false", NULL, 0, 0,
 	     "Send purge_init / purge_close messages around each flush."),
     CONF_ROW("amqp_cache_entries", CT_INT, A(amqp_cache_entries), D_ALL, "16411", NULL, 1, 1 << 28,
@@ -76,9 +80,10 @@ static const struct conf_key amqp_rows[] = {
 	     "spool."),
 };
 #undef A
-static const struct conf_key_table amqp_keys = CONF_TABLE(
-    "amqp", "The AMQP (RabbitMQ) output: one JSON message per aggregated row.", amqp_rows);
-static const struct conf_key_table *const amqp_tables[] = {&amqp_keys, NULL};
+static const struct conf_key_table amqp_keys =
+    CONF_TABLE("amqp", "The AMQP (RabbitMQ) output: one message per aggregated row (JSON or Avro).",
+	       amqp_rows);
+static const struct conf_key_table *const amqp_tables[] = {&amqp_keys, &avro_keys, NULL};
 
 #define BATCH	       500 /* messages published before waiting for their confirms */
 #define CONFIRM_WAIT_S 5
@@ -213,7 +218,10 @@ static int publish(struct amqp_state *st, const struct bmsg *m)
 	amqp_basic_properties_t props;
 	memset(&props, 0, sizeof props);
 	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
-	props.content_type = amqp_cstring_bytes("application/json");
+	/* the payload says: JSON rows and markers are objects, a binary Avro record never starts
+	 * with '{' (its first field, event_type, starts with the string's length) */
+	props.content_type = amqp_cstring_bytes(
+	    m->plen && *(const char *)m->payload != '{' ? "application/avro" : "application/json");
 	props.delivery_mode = st->oi->conf->amqp_persistent_msg ? 2 : 1;
 	amqp_bytes_t body = {m->plen, (void *)(uintptr_t)m->payload};
 	int rc = amqp_basic_publish(st->conn, 1, amqp_cstring_bytes(st->oi->conf->amqp_exchange),
@@ -409,6 +417,7 @@ static void free_state(struct amqp_state *st)
 		amqp_destroy_connection(st->conn);
 	}
 	broker_close(&st->b);
+	broker_encoder_free(&st->enc);
 	obuf_free(&st->msg);
 	obuf_free(&st->key);
 	obuf_free(&st->pending);

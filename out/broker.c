@@ -1,5 +1,7 @@
 #include "out/broker.h"
 
+#include "out/avro.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,15 +183,37 @@ uint64_t broker_service(struct broker *b, const struct broker_link *l, int (*con
 int broker_encoder(struct encoder *enc, struct enc_schema *schema, const struct out_instance *oi,
 		   const char *format, const char *key, char *err, size_t errlen)
 {
-	if (format && strcmp(format, "json") != 0) {
-		snprintf(err, errlen, "key '%s[%s]': %s is not available yet (use json)", key,
-			 oi->conf->name, format);
+	const char *name = oi->conf->name, *file = oi->conf->avro_schema_file;
+	char why[512];
+	enc_schema_init(schema, &oi->ks);
+	if (!format || strcmp(format, "json") == 0) {
+		if (file && *file)
+			nt_log(oi->log, LOG_LVL_WARN, oi->component,
+			       "avro_schema_file[%s] ignored: %s is json", name, key);
+		enc_init(enc, "json", NULL);
+		enc->newline = 0; /* a message per row */
+		return 0;
+	}
+	if (strcmp(format, "avro") != 0 && strcmp(format, "avro_json") != 0) {
+		snprintf(err, errlen, "key '%s[%s]': unknown encoding %s (json, avro or avro_json)",
+			 key, name, format);
 		return -1;
 	}
-	enc_init(enc, "json", NULL);
-	enc->newline = 0; /* a message per row */
-	enc_schema_init(schema, &oi->ks);
+	if (avro_enc_init(enc, schema, strcmp(format, "avro_json") == 0, why, sizeof why) < 0) {
+		snprintf(err, errlen, "key '%s[%s]': %s: %s", key, name, format, why);
+		return -1;
+	}
+	if (file && *file && avro_enc_write_schema(enc, file, why, sizeof why) < 0) {
+		avro_enc_free(enc);
+		snprintf(err, errlen, "key 'avro_schema_file[%s]': %s", name, why);
+		return -1;
+	}
 	return 0;
+}
+
+void broker_encoder_free(struct encoder *enc)
+{
+	avro_enc_free(enc);
 }
 
 void broker_marker(struct obuf *m, const struct out_instance *oi, const char *event,

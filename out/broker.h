@@ -44,14 +44,21 @@ void broker_close(struct broker *b);
 void broker_keep(struct broker *b, const struct bmsg *m);
 
 /*
- * The message encoder: one JSON object per row, no newline.  format is the
- * output's *_output key (NULL: json); the Avro encodings are refused, -1
- * with a reason naming key.
+ * The message encoder, one message per row: format is the output's *_output
+ * key (NULL: json): json (one JSON object, no newline), avro (one binary
+ * Avro record) or avro_json (the record in Avro's JSON encoding); the Avro
+ * ones write their schema to avro_schema_file when it is set (out/avro.h).
+ * Returns -1 with a reason naming key (or avro_schema_file).
+ * broker_encoder_free() releases it.
  */
 int broker_encoder(struct encoder *enc, struct enc_schema *schema, const struct out_instance *oi,
 		   const char *format, const char *key, char *err, size_t errlen);
+void broker_encoder_free(struct encoder *enc);
 
-/* A purge_init / purge_close marker message (the *_markers keys) into m. */
+/*
+ * A purge_init / purge_close marker message (the *_markers keys) into m:
+ * JSON whatever the rows' encoding, as pmacct sends them.
+ */
 void broker_marker(struct obuf *m, const struct out_instance *oi, const char *event,
 		   uint64_t entries);
 

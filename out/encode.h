@@ -48,6 +48,7 @@ struct encoder {
 	 * needs no escaping and is this long (0: escape it).  field() clears it.
 	 */
 	unsigned json_len;
+	void *priv; /* an implementation's own state (Avro: out/avro.h) */
 };
 
 /*

@@ -1,5 +1,5 @@
 /*
- * kafka output: each aggregated row is one message (JSON), produced with
+ * kafka output: each aggregated row is one message (JSON or Avro), produced with
  * librdkafka from the output's writer thread, never from a worker.
  *
  * Nothing is forgotten before the broker acknowledged it.  While the broker
@@ -29,6 +29,7 @@
 #include "out/encode.h"
 #include "out/kafka.h"
 #include "out/output.h"
+#include "out/avro.h"
 #include "out/broker.h"
 #include "out/spool.h"
 #include "out/vars.h"
@@ -61,9 +62,13 @@ static const struct conf_key kafka_rows[] = {
     CONF_ROW("kafka_history", CT_DURATION, K(kafka_history), D_ALL, "", NULL, 0, 31 * 86400,
 	     "Time bins, as print_history."),
     CONF_ROW("kafka_history_roundoff", CT_ENUM, K(kafka_history_roundoff), D_ALL, "", "m|h|d|w", 0,
-	     0, "Accepted for compatibility; bins align to multiples of kafka_history."),
+	     0,
+	     "Accepted for compatibility: bins are always aligned to the calendar (see "
+	     "print_history), which is what rounding off asks for."),
     CONF_ROW("kafka_output", CT_ENUM, K(kafka_output), D_ALL, "json", "json|avro|avro_json", 0, 0,
-	     "Message encoding (avro and avro_json are not available yet: refused at start)."),
+	     "Message encoding, one message per row: json (an object, field names as in the print "
+	     "output), avro (a binary Avro record, schema written to avro_schema_file) or "
+	     "avro_json (the same record in Avro's JSON encoding)."),
     CONF_ROW("kafka_markers", CT_BOOL, K(kafka_markers), D_ALL, "false", NULL, 0, 0,
 	     "Send purge_init / purge_close messages around each flush."),
     CONF_ROW("kafka_max_writers", CT_INT, K(kafka_max_writers), D_ALL, "10", NULL, 1, 1024,
@@ -81,9 +86,9 @@ static const struct conf_key kafka_rows[] = {
 	     "spool (messages the broker does not take are dropped and counted)."),
 };
 #undef K
-static const struct conf_key_table kafka_keys =
-    CONF_TABLE("kafka", "The Kafka output: one JSON message per aggregated row.", kafka_rows);
-static const struct conf_key_table *const kafka_tables[] = {&kafka_keys, NULL};
+static const struct conf_key_table kafka_keys = CONF_TABLE(
+    "kafka", "The Kafka output: one message per aggregated row (JSON or Avro).", kafka_rows);
+static const struct conf_key_table *const kafka_tables[] = {&kafka_keys, &avro_keys, NULL};
 
 #define REPLAY_BATCH 2000 /* spooled messages produced per service call */
 
@@ -381,6 +386,7 @@ static void free_state(struct kafka_state *st)
 	if (st->rk)
 		rd_kafka_destroy(st->rk);
 	broker_close(&st->b);
+	broker_encoder_free(&st->enc);
 	obuf_free(&st->msg);
 	obuf_free(&st->topic);
 	obuf_free(&st->key);

@@ -3,14 +3,20 @@
 
     contrib/kafka/consumer.py --bootstrap 127.0.0.1:9092 --topic pmacct.acct [--group g]
                               [--from-beginning] [--exit-at-end] [--json]
+                              [--avro-schema FILE]
 
 Each message is one aggregated row (JSON, field names as in the print output);
 purge_init / purge_close markers (kafka_markers) are counted, not summed.
+With kafka_output: avro, pass the schema netacct wrote (avro_schema_file) as
+--avro-schema: rows are then decoded with Debian's python3-avro (markers stay
+JSON: a message starting with '{' is one).  kafka_output: avro_json needs no
+option (it is JSON text).
 Prints one line per exporter (peer_ip_src, or "-" when the aggregate lacks it):
 "<exporter> packets=<n> bytes=<n> rows=<n>", or one JSON object with --json.
 Needs Debian's python3-confluent-kafka.
 """
 import argparse
+import io
 import json
 import sys
 
@@ -26,7 +32,20 @@ def main():
     ap.add_argument("--exit-at-end", action="store_true",
                     help="stop once every partition has been read to its end")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--avro-schema", metavar="FILE",
+                    help="decode binary Avro rows with this schema (avro_schema_file)")
     a = ap.parse_args()
+    decode = json.loads
+    if a.avro_schema:
+        import avro.io
+        import avro.schema
+        with open(a.avro_schema) as f:
+            reader = avro.io.DatumReader(avro.schema.parse(f.read()))
+
+        def decode(v):
+            if v[:1] == b"{":  # a marker
+                return json.loads(v)
+            return reader.read(avro.io.BinaryDecoder(io.BytesIO(v)))
 
     c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": a.group,
                   "auto.offset.reset": "earliest" if a.from_beginning else "latest",
@@ -48,7 +67,7 @@ def main():
                     continue
                 print("kafka: %s" % m.error(), file=sys.stderr)
                 return 1
-            row = json.loads(m.value())
+            row = decode(m.value())
             if row.get("event_type") != "purge":
                 markers += 1
                 continue

@@ -1,6 +1,7 @@
 /*
- * encode_bench: cost of encoding one aggregated row (JSON, CSV, formatted)
- * into a buffer, as the print output does at each flush.
+ * encode_bench: cost of encoding one aggregated row (JSON, CSV, formatted;
+ * Avro binary and Avro JSON when built with libavro) into a buffer, as the
+ * print output does at each flush (the broker outputs: a message per row).
  *
  * Builds a table of N entries (5-tuple + exporter, a quarter IPv6), then
  * renders every entry with enc_row() into a buffer emptied every 64 KiB
@@ -17,6 +18,7 @@
 
 #include "agg/primitive.h"
 #include "agg/table.h"
+#include "out/avro.h"
 #include "out/buf.h"
 #include "out/encode.h"
 
@@ -59,7 +61,7 @@ int main(int argc, char **argv)
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
 	const char *agg =
 	    argc > 2 ? argv[2] : "src_host,dst_host,src_port,dst_port,proto,peer_src_ip";
-	static const char *const formats[] = {"json", "csv", "formatted"};
+	static const char *const formats[] = {"json", "csv", "formatted", "avro", "avro_json"};
 	struct keyspec ks;
 	struct flow_rec *r = malloc(sizeof *r);
 	struct agg_table t;
@@ -84,7 +86,16 @@ int main(int argc, char **argv)
 		struct obuf b;
 		uint64_t bytes = 0, pos = 0;
 		const struct agg_entry *ent;
-		enc_init(&e, formats[f], NULL);
+		if (strncmp(formats[f], "avro", 4) == 0) {
+			if (!avro_available())
+				continue;
+			if (avro_enc_init(&e, &s, formats[f][4] != '\0', err, sizeof err) < 0) {
+				fprintf(stderr, "encode_bench: %s\n", err);
+				return 1;
+			}
+		} else {
+			enc_init(&e, formats[f], NULL);
+		}
 		e.newline = 1;
 		obuf_init(&b, 0);
 		double t0 = now_s();
@@ -102,6 +113,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)t.count, (t1 - t0) * 1e9 / (double)t.count,
 		       (double)bytes / (double)t.count);
 		obuf_free(&b);
+		avro_enc_free(&e);
 	}
 	agg_table_free(&t);
 	free(r);

@@ -229,9 +229,16 @@ def test_broker_down_at_start_then_restart_with_spool(nfacctd, tmp_path, rabbit)
 
 def test_config_errors(tmp_path):
     base = "nfacctd_ip: 127.0.0.1\nnfacctd_port: %d\nplugins: amqp[a]\n" % free_port()
-    rc, err = run_config_check(tmp_path, base + "amqp_output[a]: avro\n"
+    rc, err = run_config_check(tmp_path, base + "amqp_output[a]: xml\n"
                                "amqp_spool_dir[a]: %s\n" % tmp_path)
-    assert rc != 0 and "amqp_output[a]': avro is not available yet" in err
+    assert rc != 0 and "amqp_output" in err and "xml" in err
+    rc, err = run_config_check(tmp_path, base + "amqp_output[a]: avro_json\n"
+                               "avro_schema_file[a]: /proc/no/such/a.avsc\n"
+                               "amqp_spool_dir[a]: %s\n" % tmp_path)
+    if _built_with_avro():
+        assert rc != 0 and "avro_schema_file[a]" in err and "/proc/no/such/a.avsc" in err
+    else:
+        assert rc != 0 and "built without libavro" in err
     rc, err = run_config_check(tmp_path, base + "amqp_spool_dir[a]: /proc/no/such\n")
     assert rc != 0 and "amqp_spool_dir[a]" in err
 
@@ -248,4 +255,73 @@ def test_consumer_example_sums_per_exporter(nfacctd, tmp_path, rabbit):
                          capture_output=True, text=True, timeout=TIMEOUT * 3)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["127.0.0.1 packets=12 bytes=1200 rows=4", "markers=2"]
+    d.stop()
+
+
+# ---- Avro: the same rows as the JSON output, decoded with the schema netacct wrote ----
+
+def _built_with_avro():
+    from conftest import BUILDDIR
+    conf = BUILDDIR / "config.h"
+    return conf.exists() and "#define HAVE_AVRO 1" in conf.read_text()
+
+
+needs_avro = pytest.mark.skipif(not _built_with_avro(), reason="built without libavro")
+
+def drain_raw(r, queue, n):
+    """[(content type, body bytes)] of the first n messages of queue."""
+    got = []
+
+    def more():
+        conn, ch = r.channel()
+        while True:
+            m, props, body = ch.basic_get(queue, auto_ack=True)
+            if m is None:
+                break
+            got.append((props.content_type, body))
+        conn.close()
+        return len(got) >= n
+    wait_for(more, TIMEOUT * 3, "%d messages in %s" % (n, queue))
+    return got
+
+
+@needs_avro
+def test_avro_and_avro_json_rows_equal_the_json_rows(nfacctd, tmp_path, rabbit):
+    import io
+    avro_io = pytest.importorskip("avro.io")
+    import avro.schema
+    agg = "peer_src_ip, src_host, dst_host, src_port, dst_port, proto, tcpflags, src_as, flows"
+    body = "plugins: amqp[j], amqp[a], amqp[aj]\n"
+    for name, fmt in (("j", "json"), ("a", "avro"), ("aj", "avro_json")):
+        rabbit.bind("q_avro_" + name, key=name)
+        body += amqp_plugin(rabbit, tmp_path, agg,
+                            "amqp_routing_key[{n}]: {n}\namqp_output[{n}]: {f}\n"
+                            "amqp_history[{n}]: 1h\navro_schema_file[{n}]: {p}\n".format(
+                                n=name, f=fmt, p=tmp_path / (name + ".avsc")),
+                            name=name).replace("plugins: amqp[%s]\n" % name, "")
+    body += "amqp_markers[a]: true\n"
+    d = nfacctd(body)
+    recs = [dict(src="10.0.0.%d" % (i + 1), dst="10.9.9.9", sport=40000 + i, dport=443,
+                 proto=[6, 17][i % 2], tcp_flags=0x18, src_as=65000 + i, packets=i + 1,
+                 octets=64 * (i + 1)) for i in range(5)]
+    Sender(d.port).send(v5_datagram(recs))
+
+    def key(r):
+        return r["ip_src"]
+    want = sorted((json.loads(b) for _, b in drain_raw(rabbit, "q_avro_j", 5)), key=key)
+    schema = avro.schema.parse((tmp_path / "a.avsc").read_text())
+    assert [f.name for f in schema.fields] == list(want[0].keys())
+
+    got = drain_raw(rabbit, "q_avro_a", 7)  # purge_init, 5 records, purge_close
+    assert [t for t, _ in got] == ["application/json"] + ["application/avro"] * 5 + [
+        "application/json"]
+    assert json.loads(got[-1][1])["purged_entries"] == 5
+    reader = avro_io.DatumReader(schema)
+    dec = sorted((reader.read(avro_io.BinaryDecoder(io.BytesIO(b))) for _, b in got[1:-1]),
+                 key=key)
+    assert dec == want
+
+    aj = sorted((json.loads(b) for _, b in drain_raw(rabbit, "q_avro_aj", 5)), key=key)
+    assert all(avro_io.validate(schema, r) for r in aj)
+    assert aj == want
     d.stop()

@@ -49,6 +49,16 @@ tests_unit_test_encode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 endif
 
 if HAVE_CMOCKA
+if HAVE_AVRO
+check_PROGRAMS += tests/unit/test_avro
+TESTS += tests/unit/test_avro
+tests_unit_test_avro_SOURCES = tests/unit/test_avro.c tests/unit/unit_util.h
+tests_unit_test_avro_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_avro_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+endif
+endif
+
+if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_writer
 TESTS += tests/unit/test_writer
 tests_unit_test_writer_SOURCES = tests/unit/test_writer.c
