@@ -4,6 +4,9 @@ what a broker outage does to reception.
 
     NETACCT_BUILDDIR=/tmp/netacct-rel /usr/bin/python3 tests/bench/broker_bench.py [kafka amqp redis]
 
+BROKER_OUTPUT=avro (or avro_json) encodes the kafka and amqp rows in Avro instead of JSON
+(redis has no Avro output).
+
 For each broker, started here on loopback (the test suite's own helpers):
   1. throughput: BROKER_KEYS (default 50 000) distinct rows in one refresh; the write's
      own time (its log line) plus the time after it until the output says every row was
@@ -35,6 +38,7 @@ NFSEND = BUILD / "tests/bench/nfsend"
 KEYS = int(os.environ.get("BROKER_KEYS", "50000"))
 RATE = int(os.environ.get("BROKER_RATE", "300000"))
 SECONDS = int(os.environ.get("BROKER_SECONDS", "5"))
+OUTPUT = os.environ.get("BROKER_OUTPUT", "json")
 AGG = "src_host, dst_host, src_port, dst_port, proto"
 TAKEN = {"kafka": "delivered", "amqp": "confirmed", "redis": "replied"}
 
@@ -82,6 +86,10 @@ class Server:
             self.b = Redis()
             self.body = "redis_port[x]: %d\nredis_stream_maxlen[x]: 1000000\n" % self.b.port
         self.body += "%s_spool_dir[x]: %s\n" % (kind, tmp / "spool")
+        if kind != "redis":
+            self.body += "%s_output[x]: %s\n" % (kind, OUTPUT)
+            if OUTPUT != "json":
+                self.body += "avro_schema_file[x]: %s\n" % (tmp / "schema.avsc")
 
     def down(self):
         {"kafka": lambda: self.b.down(), "amqp": lambda: self.b.stop_app(),
@@ -146,6 +154,7 @@ def main():
     for k in kinds:
         with tempfile.TemporaryDirectory(prefix="broker-bench.") as t:
             rows.append(run(k, Path(t)))
+    print("output: %s (kafka, amqp)" % OUTPUT)
     print("%-6s %10s | %9s %9s %6s %8s %8s" % ("broker", "rows/s", "sent dg", "recv dg",
                                               "kdrop", "spooled", "drain s"))
     for r in rows:
