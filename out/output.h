@@ -198,7 +198,7 @@ static inline void out_datagram(struct out_instance *oi, unsigned worker, const 
  */
 extern const struct conf_plugin_type *const out_plugin_types[];
 
-/* Module lookup by plugin type; NULL if unknown. */
+/* Module lookup by plugin type (the capture daemons' list, the longest); NULL if unknown. */
 const struct out_module *out_module_find(const char *type);
 
 /*
@@ -231,5 +231,6 @@ extern const struct out_module out_redis_module;
 #endif
 extern const struct out_module out_memory_module;
 extern const struct out_module out_sqlite3_module, out_pgsql_module, out_mysql_module;
+extern const struct out_module out_nfprobe_module;
 
 #endif
