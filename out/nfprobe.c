@@ -35,12 +35,13 @@
 #include "agg/table.h"
 #include "out/buf.h"
 #include "proto/nf_export.h"
+#include "reactor/metrics.h"
 
 #define NFP_MAX_RECEIVERS 8
 #define NFP_NONE	  UINT32_MAX
 #define NFP_TICK_MS	  1000u
 
-#define T(f) SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
+#define T(f)  SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
 #define PROBE D_PMACCTD | D_UACCTD
 static const struct conf_key nfprobe_rows[] = {
     CONF_ROW("nfprobe_receiver", CT_STRING, T(nfprobe_receiver), PROBE, "127.0.0.1:2100", NULL, 0,
@@ -70,8 +71,8 @@ static const struct conf_key nfprobe_rows[] = {
 	     "tag | tag2 | 1-4294967295: the interface index of the flows (input interface, or "
 	     "output when the direction is out); an index the capture knows (NFLOG) wins unless "
 	     "nfprobe_ifindex_override."),
-    CONF_ROW("nfprobe_ifindex_override", CT_BOOL, T(nfprobe_ifindex_override), PROBE, "false",
-	     NULL, 0, 0, "A non-zero nfprobe_ifindex replaces the index the capture gives."),
+    CONF_ROW("nfprobe_ifindex_override", CT_BOOL, T(nfprobe_ifindex_override), PROBE, "false", NULL,
+	     0, 0, "A non-zero nfprobe_ifindex replaces the index the capture gives."),
     CONF_ROW("nfprobe_dont_cache", CT_BOOL, T(nfprobe_dont_cache), PROBE, "false", NULL, 0, 0,
 	     "Export every packet as its own flow, without a cache."),
     CONF_ROW("nfprobe_mtu", CT_INT, T(nfprobe_mtu), PROBE, "1400", NULL, 512, NFX_MTU_MAX,
@@ -79,9 +80,9 @@ static const struct conf_key nfprobe_rows[] = {
 };
 #undef PROBE
 #undef T
-static const struct conf_key_table nfprobe_keys = CONF_TABLE(
-    "nfprobe", "The nfprobe output: NetFlow v5/v9/IPFIX export of the captured traffic.",
-    nfprobe_rows);
+static const struct conf_key_table nfprobe_keys =
+    CONF_TABLE("nfprobe", "The nfprobe output: NetFlow v5/v9/IPFIX export of the captured traffic.",
+	       nfprobe_rows);
 static const struct conf_key_table *const nfprobe_tables[] = {&nfprobe_keys, NULL};
 
 /* Why a flow left the cache. */
@@ -97,12 +98,21 @@ enum nfp_reason {
 	R_STOP,	  /* exported at stop */
 	R__COUNT
 };
-static const char *const reason_name[R__COUNT] = {
-    "tcp", "tcp_rst", "tcp_fin", "udp", "icmp", "general", "maxlife", "forced", "stop"};
+static const char *const reason_name[R__COUNT] = {"tcp",     "tcp_rst", "tcp_fin", "udp", "icmp",
+						  "general", "maxlife", "forced",  "stop"};
 
-enum nfp_timeout { TO_TCP, TO_TCP_RST, TO_TCP_FIN, TO_UDP, TO_ICMP, TO_GENERAL, TO_MAXLIFE, TO_EXPINT };
-static const char *const timeout_name[] = {"tcp",     "tcp.rst", "tcp.fin", "udp",
-					   "icmp",    "general", "maxlife", "expint"};
+enum nfp_timeout {
+	TO_TCP,
+	TO_TCP_RST,
+	TO_TCP_FIN,
+	TO_UDP,
+	TO_ICMP,
+	TO_GENERAL,
+	TO_MAXLIFE,
+	TO_EXPINT
+};
+static const char *const timeout_name[] = {"tcp",  "tcp.rst", "tcp.fin", "udp",
+					   "icmp", "general", "maxlife", "expint"};
 static const unsigned timeout_default[] = {3600, 120, 300, 300, 300, 3600, 604800, 60};
 #define NTIMEOUTS (sizeof timeout_name / sizeof timeout_name[0])
 
@@ -332,7 +342,8 @@ static int parse_timeouts(struct nfp_state *st, const struct out_instance *oi, c
 		char *eq = strchr(tok, '=');
 		uint32_t secs;
 		if (!eq) {
-			snprintf(err, errlen, "key 'nfprobe_timeouts[%s]': '%s' is not name=seconds",
+			snprintf(err, errlen,
+				 "key 'nfprobe_timeouts[%s]': '%s' is not name=seconds",
 				 oi->conf->name, tok);
 			return -1;
 		}
@@ -349,9 +360,10 @@ static int parse_timeouts(struct nfp_state *st, const struct out_instance *oi, c
 			return -1;
 		}
 		if (parse_u32(eq + 1, 100000000u, &secs) < 0 || (i == TO_EXPINT && secs == 0)) {
-			snprintf(err, errlen,
-				 "key 'nfprobe_timeouts[%s]': '%s' of %s is not a number of seconds%s",
-				 oi->conf->name, eq + 1, tok, i == TO_EXPINT ? " above 0" : "");
+			snprintf(
+			    err, errlen,
+			    "key 'nfprobe_timeouts[%s]': '%s' of %s is not a number of seconds%s",
+			    oi->conf->name, eq + 1, tok, i == TO_EXPINT ? " above 0" : "");
 			return -1;
 		}
 		st->timeout[i] = secs;
@@ -422,16 +434,16 @@ static void on_datagram(void *arg, const uint8_t *buf, size_t len, unsigned reco
 {
 	struct nfp_worker *w = arg;
 	struct nfp_state *st = w->st;
-	int failed = 0, err = 0;
+	int err = 0;
 	for (unsigned i = 0; i < st->nrecv; i++) {
 		if (send(w->fd[i], buf, len, MSG_DONTWAIT) >= 0)
 			continue;
 		err = errno;
-		failed = 1;
 		if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
 			count(&w->c.send_eagain, 1);
 		else
 			count(&w->c.send_errors, 1);
+		atomic_fetch_add_explicit(&st->oi->write_errors, 1, memory_order_relaxed);
 		switch (log_budget_take(&w->log_window, &w->log_lines, w->now, 5)) {
 		case LOG_BUDGET_LINE:
 			nt_log(st->oi->log, LOG_LVL_WARN, st->oi->component,
@@ -446,7 +458,6 @@ static void on_datagram(void *arg, const uint8_t *buf, size_t len, unsigned reco
 			break;
 		}
 	}
-	(void)failed;
 	count(&w->c.datagrams, 1);
 	count(&w->c.bytes, len);
 	count(&w->c.flows, records);
@@ -846,8 +857,7 @@ static int open_worker(struct nfp_state *st, unsigned id, char *err, size_t errl
 	w->id = id;
 	for (unsigned i = 0; i < NFP_MAX_RECEIVERS; i++)
 		w->fd[i] = -1;
-	uint32_t domain = st->version == 5 ? (st->domain & 0xff00u) |
-						 ((st->domain + id) & 0xffu)
+	uint32_t domain = st->version == 5 ? (st->domain & 0xff00u) | ((st->domain + id) & 0xffu)
 					   : st->domain + id;
 	if (nfx_init(&w->enc, st->version, st->fields, domain, st->mtu, 0, on_datagram, w) < 0) {
 		snprintf(err, errlen, "nfprobe: bad version or mtu");
@@ -949,11 +959,14 @@ static int nfp_open(struct out_instance *oi, char *err, size_t errlen)
 		size_t l = strlen(recv);
 		snprintf(recv + l, sizeof recv - l, "%s%s", i ? "," : "", st->recv_text[i]);
 	}
-	nt_log(oi->log, LOG_LVL_INFO, oi->component,
-	       "exporting %s to %s, %s %u%s, %s", st->version == 5 ? "NetFlow v5"
-				    : st->version == 9 ? "NetFlow v9"
-						       : "IPFIX",
-	       recv, st->version == 5 ? "engine" : st->version == 9 ? "source id" : "domain",
+	nt_log(oi->log, LOG_LVL_INFO, oi->component, "exporting %s to %s, %s %u%s, %s",
+	       st->version == 5	  ? "NetFlow v5"
+	       : st->version == 9 ? "NetFlow v9"
+				  : "IPFIX",
+	       recv,
+	       st->version == 5	  ? "engine"
+	       : st->version == 9 ? "source id"
+				  : "domain",
 	       st->version == 5 ? st->domain & 0xffu : st->domain,
 	       st->nworkers > 1 ? " (+ worker number)" : "",
 	       st->dont_cache ? "no cache" : "cache of nfprobe_maxflows per worker");
@@ -975,7 +988,7 @@ static void nfp_stats(struct out_instance *oi, struct obuf *line)
 	struct nfp_state *st = oi->state;
 	uint64_t flows = 0, dg = 0, bytes = 0, errs = 0, eagain = 0, v6 = 0, cached = 0;
 	uint64_t exp[R__COUNT] = {0};
-	for (unsigned i = 0; st && i < st->nworkers; i++) {
+	for (unsigned i = 0; st && st->w && i < st->nworkers && st->w[i]; i++) {
 		struct nfp_counters *c = &st->w[i]->c;
 		flows += load(&c->flows);
 		dg += load(&c->datagrams);
@@ -997,6 +1010,48 @@ static void nfp_stats(struct out_instance *oi, struct obuf *line)
 	obuf_printf(line, " cached=%llu", (unsigned long long)cached);
 	if (v6)
 		obuf_printf(line, " v6_not_in_v5=%llu", (unsigned long long)v6);
+}
+
+static const struct mx_family fam_flows = {"netacct_nfprobe_flows_exported_total",
+					   "Flow records exported by nfprobe.", MX_COUNTER, 0};
+static const struct mx_family fam_dgrams = {
+    "netacct_nfprobe_datagrams_total", "Export datagrams nfprobe built and sent.", MX_COUNTER, 0};
+static const struct mx_family fam_send_err = {
+    "netacct_nfprobe_send_errors_total",
+    "Datagrams a receiver did not get: send errors (kind=error) or a full socket buffer "
+    "(kind=dropped).",
+    MX_COUNTER, 0};
+static const struct mx_family fam_expired = {
+    "netacct_nfprobe_expired_total",
+    "Flows that left the cache, by reason (timeouts, maxlife, forced: the cache was full, "
+    "stop).",
+    MX_COUNTER, 0};
+static const struct mx_family fam_cached = {
+    "netacct_nfprobe_cached_flows", "Flows in the caches at the last expiry scan.", MX_GAUGE, 0};
+
+static void nfp_metrics(struct out_instance *oi, struct mx_snap *s)
+{
+	struct nfp_state *st = oi->state;
+	uint64_t flows = 0, dg = 0, errs = 0, eagain = 0, cached = 0;
+	uint64_t exp[R__COUNT] = {0};
+	const char *name = oi->conf->name;
+	for (unsigned i = 0; st->w && i < st->nworkers && st->w[i]; i++) {
+		const struct nfp_counters *c = &st->w[i]->c;
+		flows += load(&c->flows);
+		dg += load(&c->datagrams);
+		errs += load(&c->send_errors);
+		eagain += load(&c->send_eagain);
+		cached += load(&c->cached);
+		for (int r = 0; r < R__COUNT; r++)
+			exp[r] += load(&c->expired[r]);
+	}
+	mx_put(s, &fam_flows, flows, 1, "output", name);
+	mx_put(s, &fam_dgrams, dg, 1, "output", name);
+	mx_put(s, &fam_send_err, errs, 2, "output", name, "kind", "error");
+	mx_put(s, &fam_send_err, eagain, 2, "output", name, "kind", "dropped");
+	for (int r = 0; r < R__COUNT; r++)
+		mx_put(s, &fam_expired, exp[r], 2, "output", name, "reason", reason_name[r]);
+	mx_put(s, &fam_cached, cached, 1, "output", name);
 }
 
 static void nfp_close(struct out_instance *oi)
@@ -1023,5 +1078,6 @@ const struct out_module out_nfprobe_module = {
     .worker_tick = nfp_tick,
     .worker_stop = nfp_stop,
     .stats = nfp_stats,
+    .metrics = nfp_metrics,
     .close = nfp_close,
 };

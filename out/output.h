@@ -44,6 +44,7 @@ struct nt_dgram;
 struct nt_frame;
 struct flow_rec;
 struct obuf;
+struct mx_snap;
 
 enum out_sink {
 	OUT_SINK_TABLE = 1u << 0,
@@ -134,6 +135,11 @@ struct out_module {
 	 * (same clock): export or hand over what it still holds.
 	 */
 	void (*worker_stop)(struct out_instance *oi, unsigned worker, uint64_t now);
+	/*
+	 * Optional.  The module's own counters as metrics samples (main thread,
+	 * at each scrape / stats_file write): read atomics only.
+	 */
+	void (*metrics)(struct out_instance *oi, struct mx_snap *s);
 	/* OUT_SINK_EVENT: one event record; -1 on failure (counted). */
 	int (*write_event)(struct out_instance *oi, const struct out_event *ev);
 	/* After the writer stopped (main thread). */

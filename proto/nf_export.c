@@ -41,28 +41,28 @@ struct nfx_ie {
 
 /* The IE numbers are the same in v9 and IPFIX, but for the flow times (below). */
 static const struct nfx_ie fields[] = {
-    {NFX_F_SRC_ADDR, S_SRC_ADDR, 8, 27, 4, 16},	 /* sourceIPv4Address / sourceIPv6Address */
-    {NFX_F_DST_ADDR, S_DST_ADDR, 12, 28, 4, 16}, /* destinationIPv4/6Address */
-    {NFX_F_SRC_MASK, S_SRC_MASK, 9, 29, 1, 1},	 /* sourceIPv4/6PrefixLength */
-    {NFX_F_DST_MASK, S_DST_MASK, 13, 30, 1, 1},	 /* destinationIPv4/6PrefixLength */
-    {NFX_F_SRC_PORT, S_SRC_PORT, 7, 7, 2, 2},	 /* sourceTransportPort */
-    {NFX_F_DST_PORT, S_DST_PORT, 11, 11, 2, 2},	 /* destinationTransportPort */
-    {NFX_F_PROTO, S_PROTO, 4, 4, 1, 1},		 /* protocolIdentifier */
-    {NFX_F_TOS, S_TOS, 5, 5, 1, 1},		 /* ipClassOfService */
-    {NFX_F_TCP_FLAGS, S_TCP_FLAGS, 6, 6, 1, 1},	 /* tcpControlBits (reduced size) */
-    {NFX_F_IN_IFACE, S_IN_IFACE, 10, 10, 4, 4},	 /* ingressInterface */
+    {NFX_F_SRC_ADDR, S_SRC_ADDR, 8, 27, 4, 16},	  /* sourceIPv4Address / sourceIPv6Address */
+    {NFX_F_DST_ADDR, S_DST_ADDR, 12, 28, 4, 16},  /* destinationIPv4/6Address */
+    {NFX_F_SRC_MASK, S_SRC_MASK, 9, 29, 1, 1},	  /* sourceIPv4/6PrefixLength */
+    {NFX_F_DST_MASK, S_DST_MASK, 13, 30, 1, 1},	  /* destinationIPv4/6PrefixLength */
+    {NFX_F_SRC_PORT, S_SRC_PORT, 7, 7, 2, 2},	  /* sourceTransportPort */
+    {NFX_F_DST_PORT, S_DST_PORT, 11, 11, 2, 2},	  /* destinationTransportPort */
+    {NFX_F_PROTO, S_PROTO, 4, 4, 1, 1},		  /* protocolIdentifier */
+    {NFX_F_TOS, S_TOS, 5, 5, 1, 1},		  /* ipClassOfService */
+    {NFX_F_TCP_FLAGS, S_TCP_FLAGS, 6, 6, 1, 1},	  /* tcpControlBits (reduced size) */
+    {NFX_F_IN_IFACE, S_IN_IFACE, 10, 10, 4, 4},	  /* ingressInterface */
     {NFX_F_OUT_IFACE, S_OUT_IFACE, 14, 14, 4, 4}, /* egressInterface */
-    {NFX_F_SRC_AS, S_SRC_AS, 16, 16, 4, 4},	 /* bgpSourceAsNumber */
-    {NFX_F_DST_AS, S_DST_AS, 17, 17, 4, 4},	 /* bgpDestinationAsNumber */
-    {NFX_F_VLAN, S_VLAN, 58, 58, 2, 2},		 /* vlanId */
-    {NFX_F_SRC_MAC, S_SRC_MAC, 56, 56, 6, 6},	 /* sourceMacAddress */
-    {NFX_F_DST_MAC, S_DST_MAC, 80, 80, 6, 6},	 /* destinationMacAddress */
-    {NFX_F_MPLS_TOP, S_MPLS_TOP, 70, 70, 3, 3},	 /* mplsTopLabelStackSection */
+    {NFX_F_SRC_AS, S_SRC_AS, 16, 16, 4, 4},	  /* bgpSourceAsNumber */
+    {NFX_F_DST_AS, S_DST_AS, 17, 17, 4, 4},	  /* bgpDestinationAsNumber */
+    {NFX_F_VLAN, S_VLAN, 58, 58, 2, 2},		  /* vlanId */
+    {NFX_F_SRC_MAC, S_SRC_MAC, 56, 56, 6, 6},	  /* sourceMacAddress */
+    {NFX_F_DST_MAC, S_DST_MAC, 80, 80, 6, 6},	  /* destinationMacAddress */
+    {NFX_F_MPLS_TOP, S_MPLS_TOP, 70, 70, 3, 3},	  /* mplsTopLabelStackSection */
     {NFX_F_DIRECTION, S_DIRECTION, 61, 61, 1, 1}, /* flowDirection */
-    {NFX_F_FLOWS, S_FLOWS, 3, 3, 8, 8},		 /* deltaFlowCount */
-    {0, S_PACKETS, 2, 2, 8, 8},			 /* packetDeltaCount */
-    {0, S_BYTES, 1, 1, 8, 8},			 /* octetDeltaCount */
-    {0, S_FIRST, 0, 0, 0, 0},			 /* times: per version, below */
+    {NFX_F_FLOWS, S_FLOWS, 3, 3, 8, 8},		  /* deltaFlowCount */
+    {0, S_PACKETS, 2, 2, 8, 8},			  /* packetDeltaCount */
+    {0, S_BYTES, 1, 1, 8, 8},			  /* octetDeltaCount */
+    {0, S_FIRST, 0, 0, 0, 0},			  /* times: per version, below */
     {0, S_LAST, 0, 0, 0, 0},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])

@@ -94,12 +94,12 @@ struct nfx_encoder {
 	nt_usec tpl_sent_at; /* 0: never sent */
 
 	/* the datagram being filled */
-	size_t len;	     /* 0: none started */
-	unsigned records;    /* data records in it */
-	unsigned hdr_count;  /* v5/v9 header count: records (and v9 template records) */
-	size_t set_off;	     /* offset of the open data set's header, 0: none open */
-	uint16_t set_id;     /* its template id */
-	uint16_t rec_len[2]; /* data record length of template 256 and 257 */
+	size_t len;			/* 0: none started */
+	unsigned records;		/* data records in it */
+	unsigned hdr_count;		/* v5/v9 header count: records (and v9 template records) */
+	size_t set_off;			/* offset of the open data set's header, 0: none open */
+	uint16_t set_id;		/* its template id */
+	uint16_t rec_len[2];		/* data record length of template 256 and 257 */
 	uint8_t buf[NFX_MTU_MAX + 512]; /* a first record always fits after the headers */
 };
 

@@ -10,6 +10,7 @@ v5, templates at the start and again later, IPv6 flows on their own template.  T
 cache: tcp.fin, maxlife, nfprobe_maxflows (forced expiries counted), dont_cache.
 """
 import collections
+import json
 import random
 import re
 import shutil
@@ -470,15 +471,55 @@ def test_nfprobe_maxlife_cuts_long_flows(tmp_path):
     assert st["expired_maxlife"] == len(recs) - 1 and st["expired_stop"] == 1
 
 
-def test_nfprobe_maxflows_forces_expiry_and_counts_it(tmp_path):
-    """50 concurrent flows through a cache of 10: 40 forced out (counted), 10 at stop,
-    nothing lost."""
+def maxflows_pkts():
     pkts = []
     for rnd_i in range(3):
         for f in range(50):
             pkts.append(at(ETH() / IP(src="10.0.1.%d" % f, dst="10.0.0.2") /
                            UDP(sport=7000, dport=53) / Raw(b"q" * f), rnd_i * 10 + f * 0.01))
-    dgrams, st = v5_records(tmp_path, pkts, {"nfprobe_maxflows": 10})
+    return pkts
+
+
+def maxflows_conf(n):
+    return {"nfprobe_maxflows": n}
+
+
+def test_nfprobe_metrics(tmp_path):
+    """The counters in the metrics (stats_file), while the daemon runs: the capture is
+    read (pcap_savefile_wait keeps it running), 140 flows were forced out of the cache."""
+    pcap = tmp_path / "m.pcap"
+    wrpcap(str(pcap), maxflows_pkts())
+    stats_file = tmp_path / "stats.json"
+    lst = Listener()
+    try:
+        d = PacketDaemon(tmp_path, probe_config(pcap, lst.port, 5, {
+            "nfprobe_maxflows": 10, "pcap_savefile_wait": "true", "stats_file": stats_file,
+            "stats_file_interval": 1}), name="probe")
+        d.start()
+
+        def forced():
+            if not stats_file.exists():
+                return None
+            mx = json.loads(stats_file.read_text())["metrics"]
+            fam = mx.get("netacct_nfprobe_expired_total", [])
+            got = {s["labels"]["reason"]: s["value"] for s in fam}
+            return mx if got.get("forced") == 140 else None
+        mx = wait_for(forced, TIMEOUT, "metrics")
+        d.stop(signal.SIGTERM)
+    finally:
+        lst.close()
+    # sent: 4 full v5 datagrams of 30; the other 20 wait for the next tick on the
+    # capture's clock, which stopped with the file (they leave at stop)
+    assert mx["netacct_nfprobe_flows_exported_total"][0]["value"] == 120
+    assert mx["netacct_nfprobe_datagrams_total"][0]["value"] == 4
+    assert mx["netacct_nfprobe_cached_flows"][0]["value"] in (0, 10)  # at the last scan
+
+
+def test_nfprobe_maxflows_forces_expiry_and_counts_it(tmp_path):
+    """50 flows, three times, through a cache of 10: 140 forced out (counted), 10 at
+    stop, nothing lost."""
+    pkts = maxflows_pkts()
+    dgrams, st = v5_records(tmp_path, pkts, maxflows_conf(10))
     recs = [r for d in dgrams for r in d["records"]]
     # each round of 50 pushes every flow out of the 10-entry cache before it comes back
     assert st["expired_forced"] == 150 - 10 and st["expired_stop"] == 10

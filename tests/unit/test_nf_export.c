@@ -242,10 +242,8 @@ static void test_bad_init(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v5),
-	    cmocka_unit_test(test_v9),
-	    cmocka_unit_test(test_ipfix),
-	    cmocka_unit_test(test_v5_refuses_ipv6),
+	    cmocka_unit_test(test_v5),	     cmocka_unit_test(test_v9),
+	    cmocka_unit_test(test_ipfix),    cmocka_unit_test(test_v5_refuses_ipv6),
 	    cmocka_unit_test(test_bad_init),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
