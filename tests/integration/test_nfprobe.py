@@ -508,10 +508,12 @@ def test_nfprobe_metrics(tmp_path):
         d.stop(signal.SIGTERM)
     finally:
         lst.close()
-    # sent: 4 full v5 datagrams of 30; the other 20 wait for the next tick on the
-    # capture's clock, which stopped with the file (they leave at stop)
+    # each round forces out 40, then 50, then 50 flows: full v5 datagrams of 30 leave at
+    # once, a partial one at the next tick on the capture's clock (the next round, 10 s
+    # later); the last round's 20 wait for a tick that never comes (the file ended): they
+    # leave at stop.  So 30+10, 30+20, 30 flows in 5 datagrams.
     assert mx["netacct_nfprobe_flows_exported_total"][0]["value"] == 120
-    assert mx["netacct_nfprobe_datagrams_total"][0]["value"] == 4
+    assert mx["netacct_nfprobe_datagrams_total"][0]["value"] == 5
     assert mx["netacct_nfprobe_cached_flows"][0]["value"] in (0, 10)  # at the last scan
 
 
