@@ -65,10 +65,10 @@ static const struct conf_key nfprobe_rows[] = {
     CONF_ROW("nfprobe_source_ip", CT_STRING, T(nfprobe_source_ip), PROBE, "", NULL, 0, 0,
 	     "Local address the datagrams are sent from (unset: chosen by the kernel)."),
     CONF_ROW("nfprobe_direction", CT_STRING, T(nfprobe_direction), PROBE, "", NULL, 0, 0,
-	     "in | out | tag | tag2: the flows' direction, exported as flowDirection (IE 61); "
+	     "in, out, tag or tag2: the flows' direction, exported as flowDirection (IE 61); "
 	     "tag/tag2: value 1 is in, 2 is out (set by pre_tag_map)."),
     CONF_ROW("nfprobe_ifindex", CT_STRING, T(nfprobe_ifindex), PROBE, "", NULL, 0, 0,
-	     "tag | tag2 | 1-4294967295: the interface index of the flows (input interface, or "
+	     "tag, tag2 or 1-4294967295: the interface index of the flows (input interface, or "
 	     "output when the direction is out); an index the capture knows (NFLOG) wins unless "
 	     "nfprobe_ifindex_override."),
     CONF_ROW("nfprobe_ifindex_override", CT_BOOL, T(nfprobe_ifindex_override), PROBE, "false", NULL,

@@ -632,3 +632,55 @@ def test_uacctd_nfprobe_nflog(tmp_path):
                                                              int(r["BYTES"]))
                for r in read_csv(out)}
         assert got == {(v.addr_b, str(sp), str(ifx)): (20, 20 * 128) for sp in (41000, 41001)}
+
+
+# --------------------------------------------------------------------------
+# the example
+
+
+def test_example_config_runs(tmp_path):
+    """contrib/examples/pmacctd-nfprobe.conf on a capture, its receivers moved to
+    listeners here: both IPFIX receivers (IPv4 and IPv6) get the same datagrams with the
+    VLAN and MACs, the v5 one its IPv4 flows, the print output its file."""
+    example = (Path(__file__).resolve().parents[2] /
+               "contrib/examples/pmacctd-nfprobe.conf").read_text()
+    pcap = mixed_capture(tmp_path / "mixed.pcap")
+    l4, l5 = Listener(), Listener()
+    l6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    l6.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    l6.bind(("::1", 0))
+    try:
+        conf = (example.replace("pcap_interface: eth1", "pcap_savefile: %s" % pcap)
+                .replace("192.0.2.50:4739", "127.0.0.1:%d" % l4.port)
+                .replace("[2001:db8::50]:4739", "[::1]:%d" % l6.getsockname()[1])
+                .replace("192.0.2.60:2055", "127.0.0.1:%d" % l5.port)
+                .replace("192.0.2.10", "127.0.0.1")
+                .replace("/var/lib/netacct", str(tmp_path)))
+        d = run_to_end(tmp_path, conf, name="example")
+        lines = STATS_MODULE.findall(d.log_text())
+        st = {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+              for m in re.finditer(r"\( (\w+)/nfprobe \): stats module (.*)$", d.log_text(),
+                                   re.M)}
+        assert len(lines) == 2 and set(st) == {"ipfix", "legacy"}
+        v4 = l4.drain(st["ipfix"]["datagrams"])
+        l6.settimeout(TIMEOUT)
+        v6 = [l6.recv(65535) for _ in range(st["ipfix"]["datagrams"])]
+        assert v4 == v6
+        templates, recs = {}, []
+        for dg in v4:
+            p = parse_nf(dg, templates)
+            assert p["domain"] == 100
+            recs += p["records"]
+        assert record_totals(recs) == capture_totals(pcap)
+        assert all(r["direction"] == 0 and r["in_if"] == 2 for r in recs)
+        fields = {ie for ie, _ in templates[256]}
+        assert {58, 56, 80, 61, 10, 14} <= fields  # vlan, MACs, direction, interfaces
+        legacy = [parse_v5(dg) for dg in l5.drain(st["legacy"]["datagrams"])]
+        assert {p["engine"] for p in legacy} == {(1, 0)}
+        assert record_totals([r for p in legacy for r in p["records"]]) == \
+            capture_totals(pcap, v4_only=True)
+        assert list(tmp_path.glob("protos-*.csv"))
+    finally:
+        l4.close()
+        l5.close()
+        l6.close()
