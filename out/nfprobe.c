@@ -134,6 +134,7 @@ struct nfp_flow {
 	nt_usec first, last;
 	uint32_t prev, next; /* least recently seen first */
 	uint8_t tcp_flags;
+	char app_name[NFX_APP_NAME_LEN]; /* the latest class nDPI gave the flow's packets */
 };
 
 struct nfp_counters {
@@ -413,6 +414,7 @@ static uint32_t fields_from_aggregate(const struct out_instance *oi, int version
 	    {"dst_mac", NFX_F_DST_MAC},
 	    {"mpls_label_top", NFX_F_MPLS_TOP},
 	    {"flows", NFX_F_FLOWS},
+	    {"class", NFX_F_APP_NAME},
 	};
 	uint32_t f = 0;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -546,6 +548,21 @@ static void to_export(const struct nfp_flow *f, struct nfx_flow *x)
 	x->direction = k->direction;
 	memcpy(x->src_mac, k->src_mac, 6);
 	memcpy(x->dst_mac, k->dst_mac, 6);
+	memcpy(x->app_name, f->app_name, NFX_APP_NAME_LEN);
+}
+
+/*
+ * The flow's class: not part of the key (nDPI names a flow only after some
+ * packets, and those before must not become a flow of their own), the latest
+ * name its packets carried instead.
+ */
+static void set_class(struct nfp_flow *f, const struct flow_rec *r)
+{
+	if (!FR_HAS(r, FR_CLASS) || !r->class_name)
+		return;
+	memset(f->app_name, 0, sizeof f->app_name);
+	size_t n = strlen(r->class_name);
+	memcpy(f->app_name, r->class_name, n < sizeof f->app_name ? n : sizeof f->app_name);
 }
 
 static void export_flow(struct nfp_worker *w, const struct nfp_flow *f, nt_usec now)
@@ -707,6 +724,8 @@ static void nfp_record(struct out_instance *oi, unsigned worker, const struct fl
 		tmp.bytes = r->bytes;
 		tmp.first = tmp.last = now;
 		tmp.tcp_flags = flags;
+		memset(tmp.app_name, 0, sizeof tmp.app_name);
+		set_class(&tmp, r);
 		export_flow(w, &tmp, now);
 		return;
 	}
@@ -720,6 +739,7 @@ static void nfp_record(struct out_instance *oi, unsigned worker, const struct fl
 			f->tcp_flags |= flags;
 			if (now > f->last)
 				f->last = now;
+			set_class(f, r);
 			uint32_t e = w->idx[i] - 1;
 			if (w->tail != e) {
 				lru_unlink(w, e);
@@ -743,6 +763,8 @@ static void nfp_record(struct out_instance *oi, unsigned worker, const struct fl
 	f->bytes = r->bytes;
 	f->first = f->last = now;
 	f->tcp_flags = flags;
+	memset(f->app_name, 0, sizeof f->app_name);
+	set_class(f, r);
 	w->idx[i] = e + 1;
 	lru_append(w, e);
 	w->n++;

@@ -26,6 +26,7 @@ enum nfx_src {
 	S_MPLS_TOP,
 	S_DIRECTION,
 	S_FLOWS,
+	S_APP_NAME,
 	S_PACKETS,
 	S_BYTES,
 	S_FIRST,
@@ -60,9 +61,10 @@ static const struct nfx_ie fields[] = {
     {NFX_F_MPLS_TOP, S_MPLS_TOP, 70, 70, 3, 3},	  /* mplsTopLabelStackSection */
     {NFX_F_DIRECTION, S_DIRECTION, 61, 61, 1, 1}, /* flowDirection */
     {NFX_F_FLOWS, S_FLOWS, 3, 3, 8, 8},		  /* deltaFlowCount */
-    {0, S_PACKETS, 2, 2, 8, 8},			  /* packetDeltaCount */
-    {0, S_BYTES, 1, 1, 8, 8},			  /* octetDeltaCount */
-    {0, S_FIRST, 0, 0, 0, 0},			  /* times: per version, below */
+    {NFX_F_APP_NAME, S_APP_NAME, 96, 96, NFX_APP_NAME_LEN, NFX_APP_NAME_LEN}, /* applicationName */
+    {0, S_PACKETS, 2, 2, 8, 8},						      /* packetDeltaCount */
+    {0, S_BYTES, 1, 1, 8, 8},						      /* octetDeltaCount */
+    {0, S_FIRST, 0, 0, 0, 0}, /* times: per version, below */
     {0, S_LAST, 0, 0, 0, 0},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -378,6 +380,10 @@ static void put_record(struct nfx_encoder *e, const struct nfx_flow *f, int v6)
 			break;
 		case S_FLOWS:
 			p = put64(p, f->flows);
+			break;
+		case S_APP_NAME:
+			memcpy(p, f->app_name, NFX_APP_NAME_LEN);
+			p += NFX_APP_NAME_LEN;
 			break;
 		case S_PACKETS:
 			p = put64(p, f->packets);

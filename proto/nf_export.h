@@ -59,7 +59,10 @@ enum nfx_field {
 	NFX_F_MPLS_TOP = 1u << 16,
 	NFX_F_DIRECTION = 1u << 17,
 	NFX_F_FLOWS = 1u << 18,
+	NFX_F_APP_NAME = 1u << 19, /* applicationName (IE 96): the nDPI class */
 };
+
+#define NFX_APP_NAME_LEN 32 /* applicationName's fixed length, NUL-padded */
 
 /* One flow as exported. */
 struct nfx_flow {
@@ -75,6 +78,7 @@ struct nfx_flow {
 	uint8_t src_mask, dst_mask;
 	uint8_t direction; /* 0 ingress, 1 egress */
 	uint8_t src_mac[6], dst_mac[6];
+	char app_name[NFX_APP_NAME_LEN]; /* NUL-padded; cut at NFX_APP_NAME_LEN bytes */
 };
 
 typedef void (*nfx_send_fn)(void *arg, const uint8_t *buf, size_t len, unsigned records);

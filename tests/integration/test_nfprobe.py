@@ -186,7 +186,7 @@ def parse_v5(d):
 # IE -> name for the fields the test reads
 IE = {8: "src", 12: "dst", 27: "src", 28: "dst", 7: "sport", 11: "dport", 4: "proto",
       1: "bytes", 2: "packets", 22: "first", 21: "last", 152: "first", 153: "last",
-      61: "direction", 10: "in_if", 14: "out_if", 6: "flags"}
+      61: "direction", 10: "in_if", 14: "out_if", 6: "flags", 96: "app"}
 
 
 def parse_nf(d, templates):
@@ -230,6 +230,8 @@ def parse_nf(d, templates):
                     if name in ("src", "dst"):
                         rec[name] = socket.inet_ntop(socket.AF_INET if l == 4 else
                                                      socket.AF_INET6, v)
+                    elif name == "app":
+                        rec[name] = v.rstrip(b"\0").decode()
                     elif name:
                         rec[name] = int.from_bytes(v, "big")
                 out["records"].append(rec)
@@ -556,6 +558,31 @@ def test_nfprobe_direction_and_ifindex(tmp_path):
         lst.close()
     (r,) = p["records"]
     assert (r["direction"], r["in_if"], r["out_if"], r["packets"]) == (1, 0, 7, 3)
+
+
+def test_nfprobe_class_as_application_name(tmp_path):
+    """aggregate `class` (nDPI): IPFIX applicationName (IE 96) carries the flow's class,
+    the latest nDPI gave its packets; the packets before nDPI concluded stay in the same
+    flow (the class is not part of the key)."""
+    from test_pmacctd import classify_capture, write
+    frames, want = classify_capture()
+    pcap = write(tmp_path / "apps.pcap", frames)
+    lst = Listener()
+    try:
+        d, st = run_probe(tmp_path, pcap, lst.port, 10, {"aggregate": AGG5 + ",class"})
+        if "built without nDPI" in d.log_text():
+            pytest.skip("built without nDPI")
+        templates, recs = {}, []
+        for dg in lst.drain(st["datagrams"]):
+            recs += parse_nf(dg, templates)["records"]
+    finally:
+        lst.close()
+    assert (96, 32) in templates[256], repr(templates[256])
+    for port, (app, n) in want.items():
+        mine = [r for r in recs if int(port) in (r["sport"], r["dport"])]
+        assert sum(r["packets"] for r in mine) == n
+        assert len(mine) == 2  # one flow per direction, whatever nDPI said when
+        assert {r["app"] for r in mine} == {"Unknown/%s" % app}, (port, mine)
 
 
 # --------------------------------------------------------------------------

@@ -136,6 +136,8 @@ static void random_flow(struct nfx_flow *f, uint64_t *s, int v6, uint64_t base, 
 		f->src_mac[i] = (uint8_t)rnd(s);
 		f->dst_mac[i] = (uint8_t)rnd(s);
 	}
+	/* applicationName: the decoder skips it, the fields after it must still line up */
+	snprintf(f->app_name, sizeof f->app_name, "Unknown/App%u", (unsigned)(rnd(s) % 1000));
 }
 
 static void round_trip(int version)
@@ -152,7 +154,7 @@ static void round_trip(int version)
 		       NFX_F_PROTO | NFX_F_TOS | NFX_F_TCP_FLAGS | NFX_F_IN_IFACE |
 		       NFX_F_OUT_IFACE | NFX_F_SRC_AS | NFX_F_DST_AS | NFX_F_SRC_MASK |
 		       NFX_F_DST_MASK | NFX_F_VLAN | NFX_F_SRC_MAC | NFX_F_DST_MAC |
-		       NFX_F_MPLS_TOP | NFX_F_DIRECTION | NFX_F_FLOWS;
+		       NFX_F_MPLS_TOP | NFX_F_DIRECTION | NFX_F_FLOWS | NFX_F_APP_NAME;
 	/* whole seconds: the v9 header has no sub-second time, so times stay exact to the ms */
 	const uint64_t boot = 1700000000ull * 1000000u;
 	uint32_t domain = version == 5 ? (3u << 8 | 9u) : 77u;
