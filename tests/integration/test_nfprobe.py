@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PMACCT_NFACCTD, TIMEOUT, free_port, read_csv, read_text, wait_for)
-from packet_util import (UACCTD, PacketDaemon, VethPair, check_clean_exit, need_netns,
-                         run_to_end)
+from conftest import TIMEOUT, free_port, read_csv, read_text, wait_for
+from packet_util import (UACCTD, PacketDaemon, VethPair, need_netns, run_to_end,
+                         wait_packets)
 
 scapy = pytest.importorskip("scapy.all")
 from scapy.all import (ICMP, IP, TCP, UDP, Ether, IPv6, Raw, rdpcap, wrpcap)  # noqa: E402
@@ -623,7 +623,57 @@ def test_nfprobe_bad_keys_are_named(tmp_path, key, value, needle):
 
 
 # --------------------------------------------------------------------------
-# uacctd
+# live capture, uacctd
+
+
+class Collector(PacketDaemon):
+    """netacct's nfacctd run inside a namespace (PacketDaemon has the prefix)."""
+    READY_RE = re.compile(r"waiting for NetFlow/IPFIX data on.*\((?P<workers>\d+) workers\)")
+
+
+def test_live_pmacctd_two_workers_one_domain_each(tmp_path):
+    """Live capture with two workers (PACKET_FANOUT): each worker exports as its own
+    observation domain (nfprobe_engine + worker), so netacct's nfacctd sees two
+    consecutive sequences (no gap, no reset) and every packet once."""
+    need_netns()
+    with VethPair() as v:
+        srcs = ["10.99.0.%d" % i for i in range(10, 18)]
+        for a in srcs:
+            v.add_addr_b(a)
+        port = free_port(socket.AF_INET, dual=False)
+        out = tmp_path / "c.csv"
+        coll = Collector(tmp_path, "nfacctd_ip: 127.0.0.1\nnfacctd_port: %d\n"
+                         "plugins: print\naggregate: src_host,src_port,export_proto_sysid\n"
+                         "print_output: csv\nprint_output_file: %s\n" % (port, out),
+                         binary=Path(UACCTD).parent / "nfacctd", name="coll",
+                         prefix=v.exec_a())
+        coll.start()
+        conf = ("pcap_interface: %s\npcap_filter: udp and port 9999\nreactor_workers: 2\n"
+                "plugins: nfprobe\nnfprobe_version: 10\nnfprobe_engine: 500\n"
+                "nfprobe_receiver: 127.0.0.1:%d\naggregate: src_host,src_port\n"
+                "nfprobe_maxflows: 2\n" % (v.a, port))
+        d = PacketDaemon(tmp_path, conf, name="pmacctd", prefix=v.exec_a())
+        d.start()
+        assert d.nworkers == 2
+        for a in srcs:
+            v.send_udp_from_b(v.addr_a, 9999, 10, 50, (40000, 40001), src=a)
+        wait_packets(d, 10 * 2 * len(srcs))
+        d.stop(signal.SIGTERM)
+        st = module_stats(d.log_text())
+        cs = coll.wait_datagrams(st["datagrams"])
+        ex = cs.exporter("127.0.0.1")
+        coll.stop(signal.SIGTERM)
+    assert ex["seq_gaps"] == 0 and ex["seq_resets"] == 0
+    assert ex["records"] == st["flows_exported"]
+    tot = collections.defaultdict(int)
+    domains = set()
+    for r in read_csv(out):
+        tot[(r["SRC_IP"], r["SRC_PORT"])] += int(r["PACKETS"])
+        domains.add(int(r["EXPORT_PROTO_SYSID"]))
+    assert tot == {(a, str(p)): 10 for a in srcs for p in (40000, 40001)}
+    assert domains == {500, 501}
+
+
 
 
 def test_uacctd_nfprobe_nflog(tmp_path):
@@ -636,13 +686,11 @@ def test_uacctd_nfprobe_nflog(tmp_path):
         nft_log_rules(v)
         port = free_port(socket.AF_INET, dual=False)
         out = tmp_path / "c.csv"
-        coll = PacketDaemon(tmp_path, "nfacctd_ip: 127.0.0.1\nnfacctd_port: %d\n"
-                            "plugins: print\naggregate: %s,in_iface\nprint_output: csv\n"
-                            "print_num_protos: true\nprint_output_file: %s\n" %
-                            (port, AGG5, out), binary=Path(UACCTD).parent / "nfacctd",
-                            name="coll", prefix=v.exec_a())
-        coll.READY_RE = re.compile(r"waiting for NetFlow/IPFIX data on.*\((?P<workers>\d+) "
-                                   r"workers\)")
+        coll = Collector(tmp_path, "nfacctd_ip: 127.0.0.1\nnfacctd_port: %d\n"
+                         "plugins: print\naggregate: %s,in_iface\nprint_output: csv\n"
+                         "print_num_protos: true\nprint_output_file: %s\n" %
+                         (port, AGG5, out), binary=Path(UACCTD).parent / "nfacctd",
+                         name="coll", prefix=v.exec_a())
         coll.start()
         conf = ("uacctd_group: %d\nplugins: nfprobe\nnfprobe_version: 9\n"
                 "nfprobe_receiver: 127.0.0.1:%d\naggregate: %s,in_iface\n"
