@@ -585,6 +585,34 @@ def test_nfprobe_class_as_application_name(tmp_path):
         assert {r["app"] for r in mine} == {"Unknown/%s" % app}, (port, mine)
 
 
+def test_nfprobe_direction_and_ifindex_from_tags(tmp_path):
+    """nfprobe_direction: tag and nfprobe_ifindex: tag2, from a pre_tag_map matching on the
+    source MAC (pmacct's way to tell directions apart on a mirror port): tag 1 is in (the
+    index on the input interface), tag 2 is out (on the output one)."""
+    mac_in, mac_out = "02:00:00:00:00:01", "02:00:00:00:00:02"
+    pkts = [at(Ether(src=mac_in, dst=mac_out) / IP(src="10.0.0.1", dst="10.0.0.2") /
+               UDP(sport=1, dport=2), i) for i in range(3)]
+    pkts += [at(Ether(src=mac_out, dst=mac_in) / IP(src="10.0.0.2", dst="10.0.0.1") /
+                UDP(sport=2, dport=1), i + 0.5) for i in range(2)]
+    pcap = tmp_path / "t.pcap"
+    wrpcap(str(pcap), pkts)
+    tagmap = tmp_path / "pretag.map"
+    tagmap.write_text("set_tag=1 set_tag2=11 src_mac=%s\nset_tag=2 set_tag2=22 src_mac=%s\n"
+                      % (mac_in, mac_out))
+    lst = Listener()
+    try:
+        _, st = run_probe(tmp_path, pcap, lst.port, 9, {
+            "pre_tag_map": tagmap, "nfprobe_direction": "tag", "nfprobe_ifindex": "tag2"})
+        recs = []
+        templates = {}
+        for dg in lst.drain(st["datagrams"]):
+            recs += parse_nf(dg, templates)["records"]
+    finally:
+        lst.close()
+    got = {(r["src"], r["direction"], r["in_if"], r["out_if"], r["packets"]) for r in recs}
+    assert got == {("10.0.0.1", 0, 11, 0, 3), ("10.0.0.2", 1, 0, 22, 2)}
+
+
 # --------------------------------------------------------------------------
 # configuration
 
