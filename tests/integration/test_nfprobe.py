@@ -613,6 +613,29 @@ def test_nfprobe_direction_and_ifindex_from_tags(tmp_path):
     assert got == {("10.0.0.1", 0, 11, 0, 3), ("10.0.0.2", 1, 0, 22, 2)}
 
 
+def test_nfprobe_send_errors_counted_and_logged_rate_limited(tmp_path):
+    """A receiver port nobody listens on: the kernel refuses sends (ICMP port
+    unreachable on a connected socket); they are counted, the worker goes on, and the
+    warnings stop after 5 a minute with one line saying so."""
+    pkts = [at(ETH() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2), i * 0.01)
+            for i in range(3000)]
+    pcap = tmp_path / "e.pcap"
+    wrpcap(str(pcap), pkts)
+    port = free_port(socket.AF_INET, dual=False)
+    d = PacketDaemon(tmp_path, probe_config(pcap, port, 5, {"nfprobe_dont_cache": "true"}),
+                     name="probe")
+    d.start(wait=False)
+    assert d.proc.wait(TIMEOUT * 2) == 0
+    d._close_files()
+    log = d.log_text()
+    st = module_stats(log)
+    assert st["flows_exported"] == 3000 and 0 < st["send_errors"] <= st["datagrams"]
+    warns = re.findall(r"WARN .*nfprobe \): worker 0: sending to 127\.0\.0\.1:%d: "
+                       r"Connection refused" % port, log)
+    assert len(warns) == 5
+    assert log.count("more send errors this minute, not logged") == 1
+
+
 # --------------------------------------------------------------------------
 # configuration
 
