@@ -636,6 +636,28 @@ def test_nfprobe_send_errors_counted_and_logged_rate_limited(tmp_path):
     assert log.count("more send errors this minute, not logged") == 1
 
 
+IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)  # linux/in.h; Python lacks the name
+
+
+def test_nfprobe_hoplimit_and_source_ip(tmp_path):
+    """nfprobe_hoplimit sets the datagrams' TTL; nfprobe_source_ip their source address."""
+    pkts = [at(ETH() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2), 0)]
+    pcap = tmp_path / "h.pcap"
+    wrpcap(str(pcap), pkts)
+    lst = Listener()
+    lst.s.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+    try:
+        run_probe(tmp_path, pcap, lst.port, 9, {"nfprobe_hoplimit": 7,
+                                                "nfprobe_source_ip": "127.0.0.3"})
+        lst.s.settimeout(TIMEOUT)
+        _, anc, _, addr = lst.s.recvmsg(65535, socket.CMSG_SPACE(4))
+    finally:
+        lst.close()
+    ttl = [struct.unpack("i", d[:4])[0] for lvl, typ, d in anc
+           if lvl == socket.IPPROTO_IP and typ == socket.IP_TTL]
+    assert ttl == [7] and addr[0] == "127.0.0.3"
+
+
 # --------------------------------------------------------------------------
 # configuration
 
