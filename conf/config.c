@@ -597,6 +597,12 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 		t = trim(t);
 		const struct conf_plugin_type *type = conf_schema_type(c->schema, t);
 		if (!type) {
+			/* pmacct refuses the probes outside the capture daemons too */
+			if (strcmp(t, "nfprobe") == 0)
+				return fail_at(err, errlen, at, "plugins",
+					       "plugin type '%s' runs in pmacctd and uacctd only "
+					       "(it builds flows from captured packets)",
+					       t);
 			for (size_t i = 0;
 			     i < sizeof future_plugin_types / sizeof future_plugin_types[0]; i++)
 				if (strcmp(t, future_plugin_types[i]) == 0)

@@ -112,6 +112,20 @@ struct conf_plugin {
 	int tee_max_receiver_pools;
 	char *tee_kafka_config_file;
 
+	/* nfprobe's own keys (out/nfprobe.c) */
+	char *nfprobe_receiver;
+	int nfprobe_version;
+	char *nfprobe_engine;
+	char *nfprobe_timeouts;
+	int nfprobe_maxflows;
+	int nfprobe_hoplimit;
+	char *nfprobe_source_ip;
+	char *nfprobe_direction;
+	char *nfprobe_ifindex;
+	int nfprobe_ifindex_override;
+	int nfprobe_dont_cache;
+	int nfprobe_mtu;
+
 	/* kafka's own keys (out/kafka.c) */
 	char *kafka_broker_host;
 	int kafka_broker_port;

@@ -44,6 +44,7 @@ struct nt_dgram;
 struct nt_frame;
 struct flow_rec;
 struct obuf;
+struct mx_snap;
 
 enum out_sink {
 	OUT_SINK_TABLE = 1u << 0,
@@ -134,6 +135,11 @@ struct out_module {
 	 * (same clock): export or hand over what it still holds.
 	 */
 	void (*worker_stop)(struct out_instance *oi, unsigned worker, uint64_t now);
+	/*
+	 * Optional.  The module's own counters as metrics samples (main thread,
+	 * at each scrape / stats_file write): read atomics only.
+	 */
+	void (*metrics)(struct out_instance *oi, struct mx_snap *s);
 	/* OUT_SINK_EVENT: one event record; -1 on failure (counted). */
 	int (*write_event)(struct out_instance *oi, const struct out_event *ev);
 	/* After the writer stopped (main thread). */
@@ -198,7 +204,7 @@ static inline void out_datagram(struct out_instance *oi, unsigned worker, const 
  */
 extern const struct conf_plugin_type *const out_plugin_types[];
 
-/* Module lookup by plugin type; NULL if unknown. */
+/* Module lookup by plugin type (the capture daemons' list, the longest); NULL if unknown. */
 const struct out_module *out_module_find(const char *type);
 
 /*
@@ -231,5 +237,6 @@ extern const struct out_module out_redis_module;
 #endif
 extern const struct out_module out_memory_module;
 extern const struct out_module out_sqlite3_module, out_pgsql_module, out_mysql_module;
+extern const struct out_module out_nfprobe_module;
 
 #endif

@@ -40,6 +40,17 @@ check-docs-sfacctd: sfacctd$(EXEEXT)
 .PHONY: docs-sfacctd check-docs-sfacctd
 EXTRA_DIST += docs/CONFIG-KEYS-sfacctd.md
 
+# pmacctd's keys (capture, packet, nfprobe) in a reference of their own
+docs: docs-pmacctd
+check-docs: check-docs-pmacctd
+docs-pmacctd: pmacctd$(EXEEXT)
+	./pmacctd$(EXEEXT) --config-reference > $(srcdir)/docs/CONFIG-KEYS-pmacctd.md
+check-docs-pmacctd: pmacctd$(EXEEXT)
+	./pmacctd$(EXEEXT) --config-reference | diff -u $(srcdir)/docs/CONFIG-KEYS-pmacctd.md - || \
+	  { echo "docs/CONFIG-KEYS-pmacctd.md is stale: run 'make docs' and commit it"; exit 1; }
+.PHONY: docs-pmacctd check-docs-pmacctd
+EXTRA_DIST += docs/CONFIG-KEYS-pmacctd.md
+
 bin_PROGRAMS += pmacct
 pmacct_SOURCES = reactor/pmacct_client.c
 pmacct_LDADD = libnetacct.a

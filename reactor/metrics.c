@@ -280,6 +280,8 @@ static void outputs_snapshot(struct metrics *m)
 			OUT(fam_out_events, ws.events_written);
 			OUT(fam_out_events_dropped, ws.events_dropped);
 		}
+		if (oi->mod->metrics && oi->state)
+			oi->mod->metrics(oi, s);
 #undef OUT
 	}
 }

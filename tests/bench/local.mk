@@ -26,6 +26,11 @@ EXTRA_DIST += tests/bench/pcap_bench.sh tests/bench/mkpcap.py
 bench-pcap: pmacctd$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/pcap_bench.sh
 .PHONY: bench-pcap
+# pmacctd + nfprobe beside Debian's pmacctd + nfprobe, into nfcapd (tests/bench/probe_bench.sh).
+EXTRA_DIST += tests/bench/probe_bench.sh
+bench-probe: pmacctd$(EXEEXT)
+	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/probe_bench.sh
+.PHONY: bench-probe
 # sFlow: the same paced sFlow v5 stream into netacct's sfacctd, Debian's
 # pmacct sfacctd and nfdump's sfcapd (tests/bench/sflow_bench.py, README.md).
 EXTRA_DIST += tests/bench/sflow_bench.py

@@ -243,3 +243,9 @@ tests_unit_test_example_maps_SOURCES = tests/unit/test_example_maps.c
 tests_unit_test_example_maps_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_example_maps_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures/pmacct"'
 endif
+
+check_PROGRAMS += tests/unit/test_nf_export
+TESTS += tests/unit/test_nf_export
+tests_unit_test_nf_export_SOURCES = tests/unit/test_nf_export.c
+tests_unit_test_nf_export_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_nf_export_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)

@@ -1228,10 +1228,10 @@ static void test_registry_types(void **state)
 	assert_int_equal(plugin(&c, "k")->flush_queue_size, 64);
 	conf_free(&c);
 
-	/* a type of pmacct's that this schema lacks: not available */
+	/* nfprobe outside the capture daemons: refused as pmacct does, naming where it runs */
 	assert_int_equal(load_test(&c, "plugins: nfprobe[t]\n", err, sizeof err), -1);
-	assert_string_equal(err, ORIGIN ":1: key 'plugins': plugin type 'nfprobe' is not available "
-					"in this version of netacct");
+	assert_string_equal(err, ORIGIN ":1: key 'plugins': plugin type 'nfprobe' runs in pmacctd "
+					"and uacctd only (it builds flows from captured packets)");
 	conf_free(&c);
 	/* the real schema has no sfprobe yet */
 	assert_int_equal(load(&c, &NF, "plugins: sfprobe[k]\n", err, sizeof err), -1);
@@ -1241,6 +1241,7 @@ static void test_registry_types(void **state)
 	/* the registry: every type of the real schema is a module found by its name */
 	assert_ptr_equal(out_module_find("print"), &out_print_module);
 	assert_null(out_module_find("sfprobe"));
+	assert_ptr_equal(out_module_find("nfprobe"), &out_nfprobe_module);
 	assert_null(out_module_find(""));
 	for (size_t i = 0; out_plugin_types[i]; i++) {
 		const struct out_module *m = out_module_find(out_plugin_types[i]->type);
