@@ -24,8 +24,8 @@ struct conf_set_at {
 };
 
 /* pmacct's plugin types that netacct does not have yet: a clearer error than "unknown". */
-static const char *const future_plugin_types[] = {"memory", "kafka",   "amqp",	  "redis",  "pgsql",
-						  "mysql",  "sqlite3", "nfprobe", "sfprobe"};
+static const char *const future_plugin_types[] = {"memory", "kafka", "amqp",	"redis",
+						  "pgsql",  "mysql", "sqlite3", "nfprobe"};
 
 static void vfail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
 		  va_list ap)
@@ -573,7 +573,7 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static int declare_plugins(struct conf *c, char *err, size_t errlen)
+static int declare_plugins(struct conf *c, const struct conf_daemon *d, char *err, size_t errlen)
 {
 	static const struct conf_where unset;
 	const struct conf_where *at = conf_where_set(c, "plugins");
@@ -606,6 +606,13 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 						       t);
 			return fail_at(err, errlen, at, "plugins", "unknown plugin type '%s'", t);
 		}
+		if (type->daemons && d && !(type->daemons & d->bit))
+			return fail_at(err, errlen, at, "plugins",
+				       "plugin type '%s' runs only in %s, not in %s", t,
+				       type->daemons == (D_PMACCTD | D_UACCTD)
+					   ? "pmacctd and uacctd"
+					   : "other daemons",
+				       d->name);
 		if (!valid_name(name))
 			return fail_at(err, errlen, at, "plugins", "bad plugin name '%s'", name);
 		for (unsigned i = 0; i < c->nplugins; i++)
@@ -728,8 +735,7 @@ static int run_checks(struct conf *c, char *err, size_t errlen)
 
 int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t errlen)
 {
-	(void)d;
-	if (declare_plugins(c, err, errlen) < 0 || apply_plugin_keys(c, err, errlen) < 0)
+	if (declare_plugins(c, d, err, errlen) < 0 || apply_plugin_keys(c, err, errlen) < 0)
 		return -1;
 	return run_checks(c, err, errlen);
 }

@@ -9,8 +9,7 @@
 
 /* The registry: add an output module here and `plugins:` accepts its type. */
 const struct conf_plugin_type *const out_plugin_types[] = {
-    &out_print_module.conf,
-    &out_tee_module.conf,
+    &out_print_module.conf,  &out_tee_module.conf,
 #ifdef HAVE_KAFKA
     &out_kafka_module.conf,
 #endif
@@ -20,11 +19,8 @@ const struct conf_plugin_type *const out_plugin_types[] = {
 #ifdef HAVE_REDIS
     &out_redis_module.conf,
 #endif
-    &out_memory_module.conf,
-    &out_sqlite3_module.conf,
-    &out_pgsql_module.conf,
-    &out_mysql_module.conf,
-    NULL,
+    &out_memory_module.conf, &out_sqlite3_module.conf, &out_pgsql_module.conf,
+    &out_mysql_module.conf,  &out_sfprobe_module.conf, NULL,
 };
 
 static const struct conf_key_table *const nfacctd_tables[] = {
@@ -116,6 +112,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 		aggregate = agg;
 	}
 	oi->conf = pc;
+	oi->global = c;
 	oi->log = log;
 	snprintf(oi->component, sizeof oi->component, "%s/%s", pc->name, pc->type);
 	oi->mod = mod;

@@ -5,4 +5,4 @@ libnetacct_a_SOURCES += proto/cursor.h proto/netflow.c proto/netflow.h proto/net
 	proto/nf_templates_file.h proto/decap.c proto/decap.h proto/packet.c proto/packet.h \
 	proto/nf_split.c proto/nf_split.h proto/dgram_head.c proto/dgram_head.h \
 	proto/nf_preflight.c proto/nf_preflight.h
-libnetacct_a_SOURCES += proto/sflow.c proto/sflow.h
+libnetacct_a_SOURCES += proto/sflow.c proto/sflow.h proto/sflow_export.c proto/sflow_export.h

@@ -324,7 +324,13 @@ void worker_deliver_frame(struct worker *w, const struct nt_frame *f)
 	w->st.datagrams++;
 	w->st.bytes += f->wirelen;
 	w->now_usec = f->ts;
-	w->frame = f; /* for the probes (OUT_SINK_RECORD) */
+	struct nt_frame seen; /* for the probes (OUT_SINK_RECORD): with the source's totals */
+	if (w->rec_sinks) {
+		seen = *f;
+		seen.seen = w->st.datagrams;
+		seen.seen_bytes = w->st.bytes;
+		w->frame = &seen;
+	}
 	if (w->ctx->desc->input->frame(w->in_state, w, f) == INPUT_MALFORMED)
 		w->st.malformed++;
 	w->frame = NULL;
