@@ -50,7 +50,7 @@
 #define SFP_IFTYPE_ETHERNET    6
 #define SFP_STATUS_UP	       3 /* ifAdminStatus and ifOperStatus up */
 
-#define T(f) SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
+#define T(f)	 SCOPE_PLUGIN, offsetof(struct conf_plugin, f)
 #define D_PACKET (D_PMACCTD | D_UACCTD)
 static const struct conf_key sfprobe_rows[] = {
     CONF_ROW("sfprobe_receiver", CT_STRING, T(sfprobe_receiver), D_PACKET, "127.0.0.1:6343", NULL,
@@ -68,8 +68,8 @@ static const struct conf_key sfprobe_rows[] = {
 	     "Local address the datagrams are sent from (unset: chosen by the kernel)."),
     CONF_ROW("sfprobe_ifspeed", CT_STRING, T(sfprobe_ifspeed), D_PACKET, "100000000", NULL, 0, 0,
 	     "Interface speed in bit/s reported in the interface counters (ifSpeed)."),
-    CONF_ROW("sfprobe_direction", CT_ENUM, T(sfprobe_direction), D_PACKET, "", "in|out|tag|tag2",
-	     0, 0,
+    CONF_ROW("sfprobe_direction", CT_ENUM, T(sfprobe_direction), D_PACKET, "", "in|out|tag|tag2", 0,
+	     0,
 	     "Direction of the sampled traffic: in (the ifIndex is the input interface), out (the "
 	     "output), or the record's tag / tag2 (1: in, 2: out, else unknown). Unset: unknown, "
 	     "unless the capture says (pcap_direction, pcap_interfaces_map)."),
@@ -79,8 +79,7 @@ static const struct conf_key sfprobe_rows[] = {
 	     "unless sfprobe_ifindex_override. It is also the data source (source id) of the "
 	     "samples."),
     CONF_ROW("sfprobe_ifindex_override", CT_BOOL, T(sfprobe_ifindex_override), D_PACKET, "false",
-	     NULL, 0, 0,
-	     "A non-zero sfprobe_ifindex replaces the ifIndex the capture gives."),
+	     NULL, 0, 0, "A non-zero sfprobe_ifindex replaces the ifIndex the capture gives."),
     CONF_ROW("sfprobe_mtu", CT_INT, T(sfprobe_mtu), D_PACKET, "1500", NULL, 576, SFP_MTU_MAX,
 	     "netacct: path MTU towards the receiver; datagrams (IP and UDP headers included) "
 	     "stay within it, several samples each."),
@@ -117,10 +116,10 @@ struct sfp_counters {
 struct sfp_worker {
 	int fd;
 	uint32_t sub_id;
-	uint32_t seq;	     /* datagram sequence: the last one sent */
-	uint64_t boot;	     /* worker clock of the first event, µs: uptime 0 */
+	uint32_t seq;		   /* datagram sequence: the last one sent */
+	uint64_t boot;		   /* worker clock of the first event, µs: uptime 0 */
 	uint64_t seen, seen_bytes; /* the source's totals at the last record */
-	uint64_t last_log;   /* once-a-minute gate for send errors */
+	uint64_t last_log;	   /* once-a-minute gate for send errors */
 	struct sfp_source src[SFP_SOURCES_MAX];
 	unsigned nsrc;
 	struct sfx_dgram d;

@@ -38,11 +38,11 @@ enum sfx_header_proto {
 
 /* A flow sample with one raw packet header record. */
 struct sfx_flow {
-	uint32_t seq;	       /* the data source's flow sample sequence number */
-	uint32_t source_index; /* ifIndex of the data source (source id type 0) */
-	uint32_t rate;	       /* 1 in rate */
-	uint32_t pool;	       /* packets the sampler saw (wraps) */
-	uint32_t drops;	       /* samples lost for lack of resources */
+	uint32_t seq;		/* the data source's flow sample sequence number */
+	uint32_t source_index;	/* ifIndex of the data source (source id type 0) */
+	uint32_t rate;		/* 1 in rate */
+	uint32_t pool;		/* packets the sampler saw (wraps) */
+	uint32_t drops;		/* samples lost for lack of resources */
 	uint32_t input, output; /* ifIndex, 0: unknown */
 	enum sfx_header_proto header_proto;
 	uint32_t frame_length; /* the original frame's length */
