@@ -659,6 +659,14 @@ static void sfp_stats(struct out_instance *oi, struct obuf *line)
 
 static void sfp_close(struct out_instance *oi)
 {
+	/* the totals once every worker stopped (a savefile's run ends here) */
+	struct obuf line;
+	obuf_init(&line, 0);
+	obuf_puts(&line, "final stats module");
+	sfp_stats(oi, &line);
+	if (oi->state && obuf_status(&line) == 0)
+		nt_log(oi->log, LOG_LVL_INFO, oi->component, "%s", line.data);
+	obuf_free(&line);
 	free_state(oi->state);
 	oi->state = NULL;
 }
