@@ -42,9 +42,10 @@ static void on_cnt(void *arg, const struct sf_counters *c)
 static size_t eth_udp4(uint8_t *f)
 {
 	static const uint8_t hdr[] = {
-	    0x02, 0, 0, 0, 0, 0x0b, 0x02, 0, 0, 0, 0, 0x0a, 0x08, 0x00,	    /* Ethernet */
-	    0x45, 0, 0, 100, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, /* IPv4 */
-	    0x04, 0xd2, 0, 53, 0, 80, 0, 0,					    /* UDP */
+	    0x02, 0,	0,  0,	 0, 0x0b, 0x02, 0, 0,  0,  0, 0x0a, 0x08, 0x00, /* Ethernet */
+	    0x45, 0,	0,  100, 0, 1,	  0,	0, 64, 17, 0, 0,    10,	  0,
+	    0,	  1,	10, 0,	 0, 2,		   /* IPv4 */
+	    0x04, 0xd2, 0,  53,	 0, 80,	  0,	0, /* UDP */
 	};
 	memset(f, 0xab, 114);
 	memcpy(f, hdr, sizeof hdr);
@@ -237,10 +238,10 @@ static void test_counters(void **state)
 	assert_int_equal(x->sample_seq, 4);
 	assert_int_equal(x->source_index, 12);
 	assert_int_equal(x->n, 19);
-	assert_int_equal(x->v[0], 12);		  /* ifIndex */
-	assert_int_equal(x->v[1], 6);		  /* ifType */
+	assert_int_equal(x->v[0], 12);		   /* ifIndex */
+	assert_int_equal(x->v[1], 6);		   /* ifType */
 	assert_int_equal(x->v[2], 10000000000ull); /* ifSpeed */
-	assert_int_equal(x->v[4], 3);		  /* ifStatus */
+	assert_int_equal(x->v[4], 3);		   /* ifStatus */
 	assert_int_equal(x->v[5], 5000000000ull);  /* ifInOctets */
 	assert_int_equal(x->v[6], 77);
 	assert_int_equal(x->v[12], 9); /* ifOutOctets */
