@@ -31,7 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (SANITIZER_MARKERS, TIMEOUT, free_port, merge_rows, read_json, read_text,
+from conftest import (SANITIZER_MARKERS, TIMEOUT, free_port, merge_rows, read_csv, read_json,
+                      read_text,
                       wait_for)
 from packet_util import PMACCTD, run_to_end
 from test_sflow import SFACCTD, pm_sfacctd, print_body, sfacctd  # noqa: F401 (fixtures)
@@ -356,3 +357,30 @@ def test_sfprobe_bad_keys(tmp_path, key, value, why):
     err = run_bad(tmp_path, PMACCTD, "pcap_savefile: %s\nplugins: sfprobe[s]\n%s[s]: %s\n" %
                   (pcap, key, value))
     assert "key '%s[s]'" % key in err and why in err, err
+
+
+def test_example_config_runs(sfacctd, tmp_path):  # noqa: F811
+    """contrib/examples/sfprobe.conf on a capture instead of eth1, into our sfacctd."""
+    seen = capture(tmp_path / "t.pcap", n=1000)
+    example = (Path(__file__).resolve().parents[2] / "contrib/examples/sfprobe.conf").read_text()
+    out = tmp_path / "flows.json"
+    d = sfacctd(print_body(out, "peer_src_ip, sampling_rate"))
+    conf = (example.replace("/var/lib/netacct", str(tmp_path))
+            .replace("pcap_interface: eth1", "pcap_savefile: %s" % (tmp_path / "t.pcap"))
+            .replace("pcap_ifindex: sys\n", "")
+            .replace("192.0.2.50:6343", "127.0.0.1:%d" % d.port))
+    conf = "\n".join(l for l in conf.splitlines() if not l.startswith("logfile:")) + "\n"
+    p = run_to_end(tmp_path, conf, name="example")
+    m = re.search(r"\( sf/sfprobe \): final stats module samples=(\d+) counter_samples=\d+ "
+                  r"datagrams=(\d+) send_errors=0", p.log_text())
+    assert m, p.log_text()
+    samples, datagrams = int(m.group(1)), int(m.group(2))
+    d.wait_datagrams(datagrams)
+    d.stop()
+    assert [(r["peer_ip_src"], r["sampling_rate"], r["packets"]) for r in read_json(out)] == \
+        [("192.0.2.10", 64, samples)]
+    hosts = [f for f in tmp_path.glob("hosts-*.csv")]
+    assert len(hosts) == 1
+    # the print output saw the same sampled packets, renormalised by 64
+    assert sum(int(r["PACKETS"]) for r in read_csv(hosts[0])) == 64 * samples
+    assert 0 < samples < len(seen)
