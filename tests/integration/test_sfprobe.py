@@ -32,8 +32,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (SANITIZER_MARKERS, TIMEOUT, free_port, merge_rows, read_csv, read_json,
-                      read_text,
-                      wait_for)
+                      read_text, wait_for)
 from packet_util import PMACCTD, run_to_end
 from test_sflow import SFACCTD, pm_sfacctd, print_body, sfacctd  # noqa: F401 (fixtures)
 
