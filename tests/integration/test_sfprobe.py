@@ -37,7 +37,8 @@ from packet_util import PMACCTD, run_to_end
 from test_sflow import SFACCTD, pm_sfacctd, print_body, sfacctd  # noqa: F401 (fixtures)
 
 scapy = pytest.importorskip("scapy.all")
-from scapy.all import IP, TCP, UDP, Ether, IPv6, Raw, raw, wrpcap  # noqa: E402
+from scapy.all import (IP, TCP, UDP, CookedLinux, CookedLinuxV2, Ether, IPv6,  # noqa: E402
+                       Raw, raw, wrpcap)
 
 SFCAPD = Path("/usr/bin/sfcapd")
 NFDUMP = Path("/usr/bin/nfdump")
@@ -47,8 +48,12 @@ FINAL = re.compile(r"\( s/sfprobe \): final stats module samples=(\d+) counter_s
                    r"datagrams=(\d+) send_errors=(\d+) lost_samples=(\d+)")
 
 
-def capture(path, n=400, seed=14, step=0.002):
-    """Write the capture; return [(5-tuple, captured frame length)] in capture order."""
+LINKTYPES = {"ethernet": None, "sll": 113, "sll2": 276, "raw": 101}
+
+
+def capture(path, n=400, seed=14, step=0.002, link="ethernet"):
+    """Write the capture; return [(5-tuple, frame length as sFlow reports it)] in capture
+    order."""
     rnd = random.Random(seed)
     hosts4 = ["10.20.0.%d" % i for i in range(1, 4)] + ["10.30.0.%d" % i for i in range(1, 3)]
     hosts6 = ["2001:db8::%x" % i for i in range(1, 4)]
@@ -66,21 +71,31 @@ def capture(path, n=400, seed=14, step=0.002):
         else:
             sport, dport, proto = rnd.choice([53, 123]), rnd.randint(40000, 40002), "udp"
             l4 = UDP(sport=sport, dport=dport)
-        p = (Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / ip / l4 /
-             Raw(b"%06d" % i + b"z" * rnd.randint(0, 1200)))
+        p = ip / l4 / Raw(b"%06d" % i + b"z" * rnd.randint(0, 1200))
+        # what sFlow reports as the frame: Ethernet with its FCS, else the IP packet
+        # (the link header stripped)
+        seen.append(((src, dst, sport, dport, proto), len(raw(p)) + (18 if link == "ethernet"
+                                                                      else 0)))
+        if link == "ethernet":
+            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p
+        elif link == "sll":
+            p = CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src=b"\x02" + b"\0" * 7,
+                            proto=0x86DD if IPv6 in p else 0x0800) / p
+        elif link == "sll2":
+            p = CookedLinuxV2(proto=0x86DD if IPv6 in p else 0x0800, ifindex=3, lladdrtype=1,
+                              pkttype=0, lladdrlen=6) / p
         p.time = T0 + i * step
         pkts.append(p)
-        seen.append(((src, dst, sport, dport, proto), len(raw(p))))
-    wrpcap(str(path), pkts)
+    wrpcap(str(path), pkts, linktype=LINKTYPES[link])
     return seen
 
 
-def expected(seen, fcs=4):
+def expected(seen):
     """{5-tuple: [packets, bytes]} as an sFlow collector counts them at rate 1."""
     tot = collections.defaultdict(lambda: [0, 0])
     for k, length in seen:
         tot[k][0] += 1
-        tot[k][1] += length + fcs
+        tot[k][1] += length
     return {k: tuple(v) for k, v in tot.items()}
 
 
@@ -203,10 +218,24 @@ def test_sfprobe_into_our_sfacctd_ipv6_with_counters(sfacctd, tmp_path):  # noqa
     assert [r["ifInUcastPkts"] for r in c] == sorted(r["ifInUcastPkts"] for r in c)
     last = c[-1]
     assert (last["ifInUcastPkts"], last["ifInOctets"], last["ifOutUcastPkts"]) == \
-        (len(seen), sum(length for _, length in seen), 0)
+        (len(seen), sum(length - 4 for _, length in seen), 0)
     # the periodic one: the packets of the capture's first 20 s (0.1 s apart; the
     # packet at 20 s itself is in or out as the pcap's microseconds round)
     assert c[0]["ifInUcastPkts"] in (200, 201)
+
+
+@pytest.mark.parametrize("link", ["sll", "sll2", "raw"])
+def test_sfprobe_other_link_types(sfacctd, tmp_path, link):  # noqa: F811
+    """Frames without an Ethernet header: IPv4/IPv6 header records, the link header
+    stripped, frame_length the IP packet's."""
+    seen = capture(tmp_path / "t.pcap", link=link)
+    out = tmp_path / "flows.json"
+    d = sfacctd(print_body(out, AGG))
+    st, _ = run_probe(tmp_path, tmp_path / "t.pcap", probe_body("127.0.0.1:%d" % d.port))
+    assert st["samples"] == len(seen)
+    d.wait_datagrams(st["datagrams"])
+    d.stop()
+    assert rows_by_tuple(read_json(out)) == expected(seen)
 
 
 def parse_datagram(d):
@@ -281,7 +310,7 @@ def test_sfprobe_sampling_pool_and_renormalised_totals(sfacctd, tmp_path):  # no
         idx = packet_index(s["header"])
         # the pool: every packet the sampler saw, up to and including this one
         assert (s["rate"], s["pool"], s["drops"], s["proto"]) == (rate, idx + 1, 0, 1)
-        assert (s["frame_length"], s["stripped"]) == (seen[idx][1] + 4, 4)
+        assert (s["frame_length"], s["stripped"]) == (seen[idx][1], 4)
     # the probe learns the totals with each sample: the last counters count the
     # packets up to the last sampled one
     assert counters and counters[-1]["in_pkts"] == samples[-1]["pool"]
