@@ -24,6 +24,7 @@ import collections
 import math
 import random
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -33,8 +34,10 @@ import pytest
 
 from conftest import (SANITIZER_MARKERS, TIMEOUT, free_port, merge_rows, read_csv, read_json,
                       read_text, wait_for)
-from packet_util import PMACCTD, run_to_end
-from test_sflow import SFACCTD, pm_sfacctd, print_body, sfacctd  # noqa: F401 (fixtures)
+from packet_util import (PMACCTD, PacketDaemon, VethPair, last_worker_stats, need_netns,
+                         run_to_end, wait_packets)
+from test_sflow import (SFACCTD, SfDaemon, pm_sfacctd, print_body,  # noqa: F401 (fixtures)
+                        sfacctd)
 
 scapy = pytest.importorskip("scapy.all")
 from scapy.all import (IP, TCP, UDP, CookedLinux, CookedLinuxV2, Ether, IPv6,  # noqa: E402
@@ -412,3 +415,71 @@ def test_example_config_runs(sfacctd, tmp_path):  # noqa: F811
     # the print output saw the same sampled packets, renormalised by 64
     assert sum(int(r["PACKETS"]) for r in read_csv(hosts[0])) == 64 * samples
     assert 0 < samples < len(seen)
+
+
+# ---------------------------------------------------------------------------
+# live capture with several workers
+
+class NsSfDaemon(SfDaemon):
+    """Our sfacctd run in a network namespace (prefix: `ip netns exec NS`)."""
+
+    def __init__(self, tmp_path, config, prefix, name):
+        super().__init__(tmp_path, config, binary=SFACCTD, name=name)
+        self.prefix = list(prefix)
+
+    def start(self, wait=True):
+        self._err = open(self.stderr_path, "wb")
+        self._out = open(self.stdout_path, "wb")
+        self.proc = subprocess.Popen(self.prefix + [self.binary, "-f", str(self.conf)],
+                                     stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=self._err, cwd=str(self.tmp))
+        if wait:
+            self.wait_ready()
+        return self
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sfprobe_live_workers_are_sub_agents(tmp_path, workers):
+    """Live pmacctd with N workers: each worker that captured exports as its own
+    sub-agent (1402 + worker) with consecutive datagram sequence numbers, and every
+    captured packet is one flow sample."""
+    need_netns()
+    with VethPair() as v:
+        port = free_port()
+        out = tmp_path / "flows.json"
+        d = NsSfDaemon(tmp_path, "sfacctd_port: %d\nsfacctd_ip: 127.0.0.1\nreactor_workers: 1\n"
+                       % port + print_body(out, "src_port, in_iface"), v.exec_a(), "sfacctd")
+        d.start()
+        try:
+            conf = ("pcap_interface: %s\npcap_filter: udp and port 9999\npcap_ifindex: sys\n"
+                    "reactor_workers: %d\nsnaplen: 128\n" % (v.a, workers) +
+                    probe_body("127.0.0.1:%d" % port))
+            p = PacketDaemon(tmp_path, conf, prefix=v.exec_a())
+            p.start()
+            assert p.nworkers == workers
+            sports = tuple(range(40000, 40016))
+            v.send_udp_from_b(v.addr_a, 9999, 10, 100, sports)
+            wait_packets(p, 10 * len(sports))
+            p.stop(signal.SIGTERM)
+            m = FINAL.search(p.log_text())
+            assert m, p.log_text()
+            per_worker = last_worker_stats(p.log_text())
+            d.wait_datagrams(int(m.group(3)))
+            st = d.stats()
+            d.stop()
+        finally:
+            d.kill()
+        captured = {w for w, c in per_worker.items() if c["datagrams"]}
+        # 16 flows over the fanout hash: each worker gets some (all on one: 2**-15)
+        assert len(captured) == workers
+        agents = {a["sub_agent"]: a for a in st.agents}
+        assert set(agents) == {1402 + w for w in captured}
+        for a in agents.values():
+            assert a["agent"] == "127.0.0.1"
+            assert (a["seq_gaps"], a["lost_datagrams"], a["seq_resets"]) == (0, 0, 0), a
+            assert a["flow_samples"] == per_worker[a["sub_agent"] - 1402]["datagrams"]
+        rows = read_json(out)
+        assert sum(r["packets"] for r in rows) == 10 * len(sports)
+        # the data source and input interface: the capture's ifIndex (pcap_ifindex: sys)
+        assert {(r["port_src"], r["iface_in"]) for r in rows} == \
+            {(sp, v.ifindex_a()) for sp in sports}
