@@ -34,10 +34,11 @@ import pytest
 
 from conftest import (SANITIZER_MARKERS, TIMEOUT, free_port, merge_rows, read_csv, read_json,
                       read_text, wait_for)
-from packet_util import (PMACCTD, PacketDaemon, VethPair, last_worker_stats, need_netns,
+from packet_util import (PMACCTD, UACCTD, PacketDaemon, VethPair, last_worker_stats, need_netns,
                          run_to_end, wait_packets)
 from test_sflow import (SFACCTD, SfDaemon, pm_sfacctd, print_body,  # noqa: F401 (fixtures)
                         sfacctd)
+from test_uacctd import GROUP, nft_log_rules
 
 scapy = pytest.importorskip("scapy.all")
 from scapy.all import (IP, TCP, UDP, CookedLinux, CookedLinuxV2, Ether, IPv6,  # noqa: E402
@@ -483,3 +484,48 @@ def test_sfprobe_live_workers_are_sub_agents(tmp_path, workers):
         # the data source and input interface: the capture's ifIndex (pcap_ifindex: sys)
         assert {(r["port_src"], r["iface_in"]) for r in rows} == \
             {(sp, v.ifindex_a()) for sp in sports}
+
+
+def test_sfprobe_uacctd_nflog(tmp_path):
+    """uacctd: NFLOG gives received packets with their Ethernet header (Ethernet header
+    records), sent ones as raw IP (IPv4 header records), and the interface of each
+    direction: received packets are sampled on input, sent ones on output."""
+    need_netns()
+    with VethPair() as v:
+        nft_log_rules(v)
+        port = free_port()
+        out = tmp_path / "flows.json"
+        d = NsSfDaemon(tmp_path, "sfacctd_port: %d\nsfacctd_ip: 127.0.0.1\nreactor_workers: 1\n"
+                       % port + print_body(out, AGG + ", in_iface, out_iface"), v.exec_a(),
+                       "sfacctd")
+        d.start()
+        try:
+            conf = "uacctd_group: %d\nsnaplen: 128\n" % GROUP + \
+                probe_body("127.0.0.1:%d" % port, "sfprobe_agentsubid[s]: 5\n")
+            u = PacketDaemon(tmp_path, conf, binary=UACCTD, name="uacctd", prefix=v.exec_a())
+            u.start()
+            v.send_udp_from_b(v.addr_a, 9999, 20, 100, (41000, 41001))  # logged on input
+            v.send_udp_from_b("fd99::1", 9999, 5, 30)
+            code = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                    "s.bind(('', 42000))\n"
+                    "for i in range(7): s.sendto(b'o' * 10, ('%s', 9998))\n" % v.addr_b)
+            subprocess.run(v.exec_a() + ["/usr/bin/python3", "-c", code], check=True,
+                           timeout=TIMEOUT)                           # logged on output
+            wait_packets(u, 40 + 5 + 7)
+            u.stop(signal.SIGTERM)
+            m = FINAL.search(u.log_text())
+            assert m, u.log_text()
+            d.wait_datagrams(int(m.group(3)))
+            d.stop()
+        finally:
+            d.kill()
+        ifx = v.ifindex_a()
+        got = {(r["ip_src"], r["ip_dst"], r["port_src"], r["port_dst"], r["iface_in"],
+                r["iface_out"]): (r["packets"], r["bytes"]) for r in read_json(out)}
+        # bytes: received frames with their Ethernet header and FCS (14 + 4), the sent IP
+        # packets as they are
+        want = {(v.addr_b, v.addr_a, sp, 9999, ifx, 0): (20, 20 * (128 + 18))
+                for sp in (41000, 41001)}
+        want[("fd99::2", "fd99::1", 40000, 9999, ifx, 0)] = (5, 5 * (78 + 18))
+        want[(v.addr_a, v.addr_b, 42000, 9998, 0, ifx)] = (7, 7 * 38)
+        assert got == want
