@@ -218,7 +218,8 @@ struct conf_plugin {
 	char *sfprobe_direction;
 	char *sfprobe_ifindex;
 	int sfprobe_ifindex_override;
-	int sfprobe_mtu; /* netacct */
+	int sfprobe_sampling_rate; /* netacct: the probe's own 1-in-N */
+	int sfprobe_mtu;	   /* netacct */
 };
 
 struct conf {

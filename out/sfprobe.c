@@ -1,16 +1,17 @@
 /*
  * sfprobe output: pmacctd and uacctd export what they capture as sFlow v5.
  *
- * Each packet the output is selected for becomes one flow sample with a
- * raw packet header record (the first `snaplen` bytes of the frame, bounded
- * by what fits a datagram).  Sampling is the core's: `sampling_rate` N keeps
- * 1 packet in N at random before decoding, for every output of the daemon,
- * and the probe exports every packet it is given, reporting rate N; the
- * sample pool is what the core's sampler saw (every frame the worker's
- * source delivered, kept or not, counted by the worker), so pool / samples
- * is the effective rate a collector may check, and with an aggregate_filter
- * or pre_tag_filter the pool still counts the packets filtered out.  The
- * drops field counts samples lost because their datagram could not be sent.
+ * Each packet the output samples becomes one flow sample with a raw packet
+ * header record (the first `snaplen` bytes of the frame, bounded by what
+ * fits a datagram).  Two samplers may apply, both 1-in-N at random: the
+ * core's `sampling_rate` N, before decoding, for every output of the daemon,
+ * and the probe's own `sfprobe_sampling_rate` M (netacct), on the packets it
+ * is given; the reported rate is N x M.  The sample pool is every frame the
+ * worker's source delivered, kept by the core or not (counted by the
+ * worker), so pool / samples is the effective rate a collector may check;
+ * with an aggregate_filter or pre_tag_filter the pool still counts the
+ * packets filtered out.  The drops field counts samples lost because their
+ * datagram could not be sent.
  *
  * Everything happens on the worker threads, without locks: each worker is
  * its own sub-agent (sfprobe_agentsubid + worker number) with its own UDP
@@ -80,6 +81,12 @@ static const struct conf_key sfprobe_rows[] = {
 	     "samples."),
     CONF_ROW("sfprobe_ifindex_override", CT_BOOL, T(sfprobe_ifindex_override), D_PACKET, "false",
 	     NULL, 0, 0, "A non-zero sfprobe_ifindex replaces the ifIndex the capture gives."),
+    CONF_ROW("sfprobe_sampling_rate", CT_INT, T(sfprobe_sampling_rate), D_PACKET, "1", NULL, 1,
+	     1 << 24,
+	     "netacct: the probe's own 1-in-N random sampling on top of sampling_rate (which "
+	     "samples for every output), e.g. to export sampled sFlow while a print output counts "
+	     "every packet. The reported rate is sampling_rate times this; the pool counts every "
+	     "packet either sampler saw."),
     CONF_ROW("sfprobe_mtu", CT_INT, T(sfprobe_mtu), D_PACKET, "1500", NULL, 576, SFP_MTU_MAX,
 	     "netacct: path MTU towards the receiver; datagrams (IP and UDP headers included) "
 	     "stay within it, several samples each."),
@@ -120,6 +127,7 @@ struct sfp_worker {
 	uint64_t boot;		   /* worker clock of the first event, µs: uptime 0 */
 	uint64_t seen, seen_bytes; /* the source's totals at the last record */
 	uint64_t last_log;	   /* once-a-minute gate for send errors */
+	uint64_t rng;		   /* sfprobe_sampling_rate's generator, seeded per worker */
 	struct sfp_source src[SFP_SOURCES_MAX];
 	unsigned nsrc;
 	struct sfx_dgram d;
@@ -140,7 +148,8 @@ struct sfp_state {
 	enum sfp_from if_from;
 	uint32_t ifindex; /* FROM_STATIC */
 	int if_override;
-	uint32_t rate;	/* sampling_rate, reported */
+	uint32_t rate;	/* reported: sampling_rate x sfprobe_sampling_rate */
+	uint32_t own;	/* sfprobe_sampling_rate */
 	size_t snaplen; /* header bytes at most */
 	size_t cap;	/* datagram bound: sfprobe_mtu less IP and UDP headers */
 	unsigned nworkers;
@@ -335,7 +344,12 @@ static int setup(struct out_instance *oi, struct sfp_state *st, char *err, size_
 	}
 	st->if_override = pc->sfprobe_ifindex_override;
 	const struct conf *g = oi->global;
-	st->rate = g && g->sampling_rate > 1 ? (uint32_t)g->sampling_rate : 1;
+	st->own = pc->sfprobe_sampling_rate > 1 ? (uint32_t)pc->sfprobe_sampling_rate : 1;
+	uint64_t rate = (g && g->sampling_rate > 1 ? (uint64_t)g->sampling_rate : 1) * st->own;
+	if (rate > UINT32_MAX)
+		return fail(err, errlen, oi, "sfprobe_sampling_rate",
+			    "times sampling_rate passes 4294967295");
+	st->rate = (uint32_t)rate;
 	st->snaplen = g && g->snaplen > 0 ? (size_t)g->snaplen : 128;
 	size_t iphdr = st->to.ss_family == AF_INET6 ? 40 : 20;
 	st->cap = (size_t)pc->sfprobe_mtu - iphdr - 8;
@@ -352,6 +366,8 @@ static int setup(struct out_instance *oi, struct sfp_state *st, char *err, size_
 		st->w[i] = w;
 		w->fd = -1;
 		w->sub_id = st->subid + i;
+		/* seeded per worker: a savefile samples the same each run */
+		w->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)i + 1u);
 		w->fd = open_socket(st, err, errlen);
 		if (w->fd < 0)
 			return -1;
@@ -475,6 +491,17 @@ static struct sfp_source *source(struct sfp_worker *w, uint32_t ifindex, uint64_
 	return s;
 }
 
+/* xorshift64*: cheap, and the same draws for the same seed */
+static uint64_t next_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
 static uint64_t from_rec(enum sfp_from f, const struct flow_rec *r)
 {
 	if (f == FROM_TAG && FR_HAS(r, FR_TAG))
@@ -560,6 +587,8 @@ static void sfp_record(struct out_instance *oi, unsigned worker, const struct fl
 		s->in_octets += bytes;
 	}
 
+	if (st->own > 1 && (next_rand(&w->rng) >> 11) % st->own != 0)
+		return; /* in the pool, not sampled */
 	enum sfx_header_proto proto;
 	size_t skip;
 	if (header_of(f, &proto, &skip) < 0) {

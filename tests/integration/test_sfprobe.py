@@ -280,7 +280,12 @@ def packet_index(h):
     return int(h[off:off + 6])
 
 
-def test_sfprobe_sampling_pool_and_renormalised_totals(sfacctd, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("sampler", ["core", "probe"])
+def test_sfprobe_sampling_pool_and_renormalised_totals(sfacctd, tmp_path, sampler):  # noqa: F811
+    """sampling_rate (the core's, for every output) or sfprobe_sampling_rate (the
+    probe's own, while a print output counts every packet).  Two sfprobe outputs see
+    the same packets and sample alike (fixed seeds): one to our sfacctd, one to the
+    test's listener."""
     rate, n = 10, 3000
     seen = capture(tmp_path / "t.pcap", n=n, seed=41, step=0.005)
     out = tmp_path / "flows.json"
@@ -288,11 +293,18 @@ def test_sfprobe_sampling_pool_and_renormalised_totals(sfacctd, tmp_path):  # no
     lst = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     lst.bind(("127.0.0.1", 0))
+    every = tmp_path / "every.csv"
     try:
-        body = ("plugins: sfprobe[s], sfprobe[t]\nsfprobe_receiver[s]: 127.0.0.1:%d\n"
-                "sfprobe_receiver[t]: 127.0.0.1:%d\nsampling_rate: %d\n" %
-                (d.port, lst.getsockname()[1], rate))
+        body = ("plugins: sfprobe[s], sfprobe[t], print[every]\n"
+                "sfprobe_receiver[s]: 127.0.0.1:%d\nsfprobe_receiver[t]: 127.0.0.1:%d\n"
+                "aggregate[every]: proto\nprint_output[every]: csv\n"
+                "print_output_file[every]: %s\n" % (d.port, lst.getsockname()[1], every))
+        body += ("sampling_rate: %d\n" if sampler == "core" else
+                 "sfprobe_sampling_rate: %d\n") % rate
         st, _ = run_probe(tmp_path, tmp_path / "t.pcap", body)
+        # the print output: every packet, or the core's 1 in 10
+        printed = sum(int(r["PACKETS"]) for r in read_csv(every))
+        assert printed == (n if sampler == "probe" else st["samples"])
         lst.settimeout(TIMEOUT)
         dgrams = [lst.recv(65535) for _ in range(st["datagrams"])]
     finally:
@@ -315,9 +327,11 @@ def test_sfprobe_sampling_pool_and_renormalised_totals(sfacctd, tmp_path):  # no
         # the pool: every packet the sampler saw, up to and including this one
         assert (s["rate"], s["pool"], s["drops"], s["proto"]) == (rate, idx + 1, 0, 1)
         assert (s["frame_length"], s["stripped"]) == (seen[idx][1], 4)
-    # the probe learns the totals with each sample: the last counters count the
-    # packets up to the last sampled one
-    assert counters and counters[-1]["in_pkts"] == samples[-1]["pool"]
+    # the probe learns the totals with each packet it is given: with the core's
+    # sampler the last counters count the packets up to the last sampled one, with
+    # its own every packet
+    assert counters and counters[-1]["in_pkts"] == \
+        (n if sampler == "probe" else samples[-1]["pool"])
 
     # 1-in-10 at random: the count of samples is Binomial(n, 1/10); four standard
     # deviations (with the seed fixed the draw is the same each run, and a fair
