@@ -543,3 +543,25 @@ def test_sfprobe_uacctd_nflog(tmp_path):
         want[("fd99::2", "fd99::1", 40000, 9999, ifx, 0)] = (5, 5 * (78 + 18))
         want[(v.addr_a, v.addr_b, 42000, 9998, 0, ifx)] = (7, 7 * 38)
         assert got == want
+
+
+def test_sfprobe_send_errors_counted_and_logged_once(tmp_path):
+    """A receiver the kernel refuses to send to (broadcast without SO_BROADCAST: EACCES,
+    nothing leaves the host): every datagram counted as a send error, its samples as
+    lost (flow and counter samples), one log line a minute, and the daemon runs on."""
+    pcap = tmp_path / "t.pcap"
+    seen = capture(pcap, n=300)
+    d = PacketDaemon(tmp_path, "pcap_savefile: %s\nsnaplen: 128\n" % pcap +
+                     probe_body("255.255.255.255:6343"), name="pmacctd")
+    d.start(wait=False)
+    rc = d.proc.wait(TIMEOUT * 4)
+    d._close_files()
+    assert rc == 0, d.log_text()
+    log = d.log_text()
+    m = FINAL.search(log)
+    assert m, log
+    samples, counters, datagrams, errors, lost = (int(g) for g in m.groups())
+    assert (samples, lost) == (len(seen), len(seen) + counters)
+    assert datagrams == 0 and errors > 1
+    warns = re.findall(r"WARN .*cannot send a datagram of \d+ bytes: Permission denied", log)
+    assert len(warns) == 1, log
