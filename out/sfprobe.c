@@ -125,6 +125,7 @@ struct sfp_worker {
 	uint32_t sub_id;
 	uint32_t seq;		   /* datagram sequence: the last one sent */
 	uint64_t boot;		   /* worker clock of the first event, µs: uptime 0 */
+	uint64_t last_now;	   /* the clock at the last event */
 	uint64_t seen, seen_bytes; /* the source's totals at the last record */
 	uint64_t last_log;	   /* once-a-minute gate for send errors */
 	uint64_t rng;		   /* sfprobe_sampling_rate's generator, seeded per worker */
@@ -477,6 +478,25 @@ static void add_counters(struct out_instance *oi, struct sfp_worker *w, struct s
 	}
 }
 
+/*
+ * The worker's clock at an event.  A savefile read again (pcap_savefile_replay)
+ * starts its clock over: the uptime and the counters' schedule move back with
+ * it, so the uptime keeps growing and counters keep their period.
+ */
+static void clock_at(struct sfp_worker *w, uint64_t now)
+{
+	if (!w->boot)
+		w->boot = now ? now : 1;
+	if (w->last_now > now) {
+		uint64_t back = w->last_now - now;
+		w->boot = w->boot > back ? w->boot - back : 1;
+		for (unsigned i = 0; i < w->nsrc; i++)
+			w->src[i].next_counters =
+			    w->src[i].next_counters > back ? w->src[i].next_counters - back : now;
+	}
+	w->last_now = now;
+}
+
 static struct sfp_source *source(struct sfp_worker *w, uint32_t ifindex, uint64_t now)
 {
 	for (unsigned i = 0; i < w->nsrc; i++)
@@ -552,8 +572,7 @@ static void sfp_record(struct out_instance *oi, unsigned worker, const struct fl
 		return;
 	struct sfp_worker *w = st->w[worker];
 	uint64_t now = f->ts;
-	if (!w->boot)
-		w->boot = now ? now : 1;
+	clock_at(w, now);
 
 	/* direction and interface */
 	enum sfp_dir dir = st->dir;
@@ -636,8 +655,7 @@ static void sfp_tick(struct out_instance *oi, unsigned worker, uint64_t now)
 	if (worker >= st->nworkers)
 		return;
 	struct sfp_worker *w = st->w[worker];
-	if (!w->boot)
-		w->boot = now ? now : 1;
+	clock_at(w, now);
 	for (unsigned i = 0; i < w->nsrc; i++) {
 		struct sfp_source *s = &w->src[i];
 		if (now < s->next_counters)

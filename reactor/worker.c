@@ -273,10 +273,13 @@ static void replay_clock(struct worker *w, nt_usec t)
 		const struct out_module *m = w->ctx->out[i].mod;
 		if (!(w->rec_sinks >> i & 1u) || !m->worker_tick)
 			continue;
-		if (p->next_usec && t >= p->next_usec)
+		uint64_t period = (uint64_t)m->worker_tick_ms * 1000u;
+		/* due, or the clock went back (the next pass over the file): tick now */
+		int due = p->next_usec && (t >= p->next_usec || p->next_usec - t > period);
+		if (due)
 			m->worker_tick(&w->ctx->out[i], w->id, t);
-		if (!p->next_usec || t >= p->next_usec)
-			p->next_usec = t + (uint64_t)m->worker_tick_ms * 1000u;
+		if (due || !p->next_usec)
+			p->next_usec = t + period;
 	}
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		struct worker_tick *k = &w->tick[i];

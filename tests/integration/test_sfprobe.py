@@ -565,3 +565,30 @@ def test_sfprobe_send_errors_counted_and_logged_once(tmp_path):
     assert datagrams == 0 and errors > 1
     warns = re.findall(r"WARN .*cannot send a datagram of \d+ bytes: Permission denied", log)
     assert len(warns) == 1, log
+
+
+def test_sfprobe_savefile_replay(tmp_path):
+    """pcap_savefile_replay: 2 starts the capture's clock over; datagrams still leave
+    every 100 ms of it (a couple of samples each at 20 packets/s, not a full MTU), the
+    uptime keeps growing, the pool counts both passes."""
+    n = 60
+    pcap = tmp_path / "t.pcap"
+    capture(pcap, n=n, step=0.05)
+    lst = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    lst.bind(("127.0.0.1", 0))
+    try:
+        st, _ = run_probe(tmp_path, pcap, "pcap_savefile_replay: 2\n" +
+                          probe_body("127.0.0.1:%d" % lst.getsockname()[1]))
+        lst.settimeout(TIMEOUT)
+        dgrams = [lst.recv(65535) for _ in range(st["datagrams"])]
+    finally:
+        lst.close()
+    uptimes, pools, per = [], [], []
+    for dg in dgrams:
+        _, seq, flows, _ = parse_datagram(dg)
+        uptimes.append(struct.unpack_from("!I", dg, 20)[0])
+        pools += [f["pool"] for f in flows]
+        per.append(len(flows))
+    assert st["samples"] == 2 * n and pools == list(range(1, 2 * n + 1))
+    assert uptimes == sorted(uptimes) and uptimes[-1] >= 2 * (n - 1) * 50
+    assert max(per) <= 3, per
