@@ -7,9 +7,11 @@
 #include "agg/classify.h"
 #include "conf/keys.h"
 
-/* The registry: add an output module here and `plugins:` accepts its type. */
+/* The registry: add an output module here (one a line) and `plugins:` accepts its type. */
+/* clang-format off */
 const struct conf_plugin_type *const out_plugin_types[] = {
-    &out_print_module.conf,  &out_tee_module.conf,
+    &out_print_module.conf,
+    &out_tee_module.conf,
 #ifdef HAVE_KAFKA
     &out_kafka_module.conf,
 #endif
@@ -19,9 +21,14 @@ const struct conf_plugin_type *const out_plugin_types[] = {
 #ifdef HAVE_REDIS
     &out_redis_module.conf,
 #endif
-    &out_memory_module.conf, &out_sqlite3_module.conf, &out_pgsql_module.conf,
-    &out_mysql_module.conf,  &out_sfprobe_module.conf, NULL,
+    &out_memory_module.conf,
+    &out_sqlite3_module.conf,
+    &out_pgsql_module.conf,
+    &out_mysql_module.conf,
+    &out_sfprobe_module.conf,
+    NULL,
 };
+/* clang-format on */
 
 static const struct conf_key_table *const nfacctd_tables[] = {
     &conf_keys_core,	&conf_keys_netflow, &conf_keys_pcap,	 &conf_keys_enrich,
