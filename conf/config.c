@@ -24,8 +24,8 @@ struct conf_set_at {
 };
 
 /* pmacct's plugin types that netacct does not have yet: a clearer error than "unknown". */
-static const char *const future_plugin_types[] = {"memory", "kafka",   "amqp",	  "redis",  "pgsql",
-						  "mysql",  "sqlite3", "nfprobe", "sfprobe"};
+static const char *const future_plugin_types[] = {"memory", "kafka", "amqp",   "redis",
+						  "pgsql",  "mysql", "sqlite3"};
 
 static void vfail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
 		  va_list ap)
@@ -573,7 +573,7 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static int declare_plugins(struct conf *c, char *err, size_t errlen)
+static int declare_plugins(struct conf *c, const struct conf_daemon *d, char *err, size_t errlen)
 {
 	static const struct conf_where unset;
 	const struct conf_where *at = conf_where_set(c, "plugins");
@@ -597,12 +597,6 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 		t = trim(t);
 		const struct conf_plugin_type *type = conf_schema_type(c->schema, t);
 		if (!type) {
-			/* pmacct refuses the probes outside the capture daemons too */
-			if (strcmp(t, "nfprobe") == 0)
-				return fail_at(err, errlen, at, "plugins",
-					       "plugin type '%s' runs in pmacctd and uacctd only "
-					       "(it builds flows from captured packets)",
-					       t);
 			for (size_t i = 0;
 			     i < sizeof future_plugin_types / sizeof future_plugin_types[0]; i++)
 				if (strcmp(t, future_plugin_types[i]) == 0)
@@ -612,6 +606,15 @@ static int declare_plugins(struct conf *c, char *err, size_t errlen)
 						       t);
 			return fail_at(err, errlen, at, "plugins", "unknown plugin type '%s'", t);
 		}
+		if (type->daemons && d && !(type->daemons & d->bit))
+			return fail_at(
+			    err, errlen, at, "plugins",
+			    "plugin type '%s' runs only in %s, not in %s (pmacct refuses "
+			    "it there too)",
+			    t,
+			    type->daemons == (D_PMACCTD | D_UACCTD) ? "pmacctd and uacctd"
+								    : "other daemons",
+			    d->name);
 		if (!valid_name(name))
 			return fail_at(err, errlen, at, "plugins", "bad plugin name '%s'", name);
 		for (unsigned i = 0; i < c->nplugins; i++)
@@ -734,8 +737,7 @@ static int run_checks(struct conf *c, char *err, size_t errlen)
 
 int conf_finish(struct conf *c, const struct conf_daemon *d, char *err, size_t errlen)
 {
-	(void)d;
-	if (declare_plugins(c, err, errlen) < 0 || apply_plugin_keys(c, err, errlen) < 0)
+	if (declare_plugins(c, d, err, errlen) < 0 || apply_plugin_keys(c, err, errlen) < 0)
 		return -1;
 	return run_checks(c, err, errlen);
 }

@@ -225,6 +225,18 @@ struct conf_plugin {
 	int sql_trigger_time;
 	char *sql_recovery_backup_host;
 	int sql_backlog_rows; /* netacct: rows kept while the database is down */
+
+	/* sfprobe's own keys (out/sfprobe.c) */
+	char *sfprobe_receiver;
+	char *sfprobe_agentip;
+	int sfprobe_agentsubid;
+	char *sfprobe_source_ip;
+	char *sfprobe_ifspeed; /* bit/s, a 64-bit number as text */
+	char *sfprobe_direction;
+	char *sfprobe_ifindex;
+	int sfprobe_ifindex_override;
+	int sfprobe_sampling_rate; /* netacct: the probe's own 1-in-N */
+	int sfprobe_mtu;	   /* netacct */
 };
 
 struct conf {
@@ -407,6 +419,7 @@ struct conf_plugin_type {
 	/* its own plugin-scoped keys; NULL-terminated, NULL for none.  Types may
 	 * share a table (e.g. the SQL types), each then owns its keys. */
 	const struct conf_key_table *const *tables;
+	unsigned daemons; /* D_* bits of the daemons that run it (probes); 0: every daemon */
 };
 
 /*

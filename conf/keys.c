@@ -127,8 +127,8 @@ static const struct conf_key core_rows[] = {
 	     "File of user-defined primitives (name, field_type, len, semantics)."),
     CONF_ROW("plugins", CT_LIST, G(plugins), D_ALL, "print", NULL, 0, 0,
 	     "Output instances: type[name], comma separated. The types are those with a section "
-	     "below; pmacct's memory, kafka, amqp, redis, pgsql, mysql, sqlite3 and sfprobe are "
-	     "not available yet; nfprobe runs in pmacctd and uacctd only."),
+	     "below (kafka, amqp and redis when built with their libraries); nfprobe and sfprobe "
+	     "run in pmacctd and uacctd only."),
 };
 
 static const struct conf_key plugin_rows[] = {

@@ -9,7 +9,8 @@ contrib/systemd/nfacctd@.service: $(srcdir)/contrib/systemd/nfacctd@.service.in 
 
 examplesdir = $(docdir)/examples
 dist_examples_DATA = contrib/examples/nfacctd.conf contrib/examples/demo.conf \
-	contrib/examples/tee.conf contrib/examples/tee_receivers.lst contrib/examples/sfacctd.conf
+	contrib/examples/tee.conf contrib/examples/tee_receivers.lst contrib/examples/sfacctd.conf \
+	contrib/examples/sfprobe.conf
 # broker consumer examples: one folder each (both are consumer.py)
 kafkaexdir = $(docdir)/kafka
 dist_kafkaex_DATA = contrib/kafka/consumer.py contrib/kafka/clickhouse.sql

@@ -13,6 +13,7 @@ if HAVE_REDIS
 libnetacct_a_SOURCES += out/redis.c
 endif
 libnetacct_a_SOURCES += out/sflow_counters.c out/sflow_counters.h
+libnetacct_a_SOURCES += out/sfprobe.c
 libnetacct_a_SOURCES += out/memory.c out/imt_proto.h out/imt_req.c out/imt_req.h out/imt_query.c out/imt_query.h
 libnetacct_a_SOURCES += out/sql.c out/sql_build.c out/sql_build.h out/sql_backend.h
 if HAVE_SQLITE3

@@ -7,7 +7,8 @@
 #include "agg/classify.h"
 #include "conf/keys.h"
 
-/* The registry: add an output module here and `plugins:` accepts its type. */
+/* The registry: add an output module here (one a line) and `plugins:` accepts its type. */
+/* clang-format off */
 const struct conf_plugin_type *const out_plugin_types[] = {
     &out_print_module.conf,
     &out_tee_module.conf,
@@ -24,24 +25,11 @@ const struct conf_plugin_type *const out_plugin_types[] = {
     &out_sqlite3_module.conf,
     &out_pgsql_module.conf,
     &out_mysql_module.conf,
+    &out_nfprobe_module.conf, /* pmacctd and uacctd only (its conf.daemons) */
+    &out_sfprobe_module.conf,
     NULL,
 };
-
-/* pmacctd's and uacctd's: the same, and the probes, which build flows from packets. */
-static const struct conf_plugin_type *const capture_plugin_types[] = {
-    &out_print_module.conf,  &out_tee_module.conf,
-#ifdef HAVE_KAFKA
-    &out_kafka_module.conf,
-#endif
-#ifdef HAVE_RABBITMQ
-    &out_amqp_module.conf,
-#endif
-#ifdef HAVE_REDIS
-    &out_redis_module.conf,
-#endif
-    &out_memory_module.conf, &out_sqlite3_module.conf, &out_pgsql_module.conf,
-    &out_mysql_module.conf,  &out_nfprobe_module.conf, NULL,
-};
+/* clang-format on */
 
 static const struct conf_key_table *const nfacctd_tables[] = {
     &conf_keys_core,	&conf_keys_netflow, &conf_keys_pcap,	 &conf_keys_enrich,
@@ -54,14 +42,14 @@ static const struct conf_key_table *const pmacctd_tables[] = {
     &classify_keys,    &conf_keys_enrich,   &conf_keys_tagging,
     &conf_keys_plugin, &conf_keys_obsolete, NULL};
 
-const struct conf_schema out_schema_pmacctd = {pmacctd_tables, capture_plugin_types};
+const struct conf_schema out_schema_pmacctd = {pmacctd_tables, out_plugin_types};
 
 static const struct conf_key_table *const uacctd_tables[] = {
     &conf_keys_core,   &conf_keys_packet,   &conf_keys_nflog,
     &classify_keys,    &conf_keys_enrich,   &conf_keys_tagging,
     &conf_keys_plugin, &conf_keys_obsolete, NULL};
 
-const struct conf_schema out_schema_uacctd = {uacctd_tables, capture_plugin_types};
+const struct conf_schema out_schema_uacctd = {uacctd_tables, out_plugin_types};
 
 static const struct conf_key_table *const sfacctd_tables[] = {
     &conf_keys_core,	&conf_keys_sflow,  &conf_keys_pcap,	&conf_keys_enrich,
@@ -72,11 +60,12 @@ const struct conf_schema out_schema_sfacctd = {sfacctd_tables, out_plugin_types}
 const struct out_module *out_module_find(const char *type)
 {
 	/* one list: each entry is the `conf` member of its module */
-	for (size_t i = 0; capture_plugin_types[i]; i++)
-		if (strcmp(capture_plugin_types[i]->type, type) == 0)
-			return (const struct out_module
-				    *)(const void *)((const char *)capture_plugin_types[i] -
-						     offsetof(struct out_module, conf));
+	for (size_t i = 0; out_plugin_types[i]; i++)
+		if (strcmp(out_plugin_types[i]->type, type) == 0)
+			return (const struct out_module *)(const void *)((const char *)
+									     out_plugin_types[i] -
+									 offsetof(struct out_module,
+										  conf));
 	return NULL;
 }
 
@@ -131,6 +120,7 @@ int out_instance_init(struct out_instance *oi, const struct conf *c, const struc
 		aggregate = agg;
 	}
 	oi->conf = pc;
+	oi->global = c;
 	oi->log = log;
 	snprintf(oi->component, sizeof oi->component, "%s/%s", pc->name, pc->type);
 	oi->mod = mod;

@@ -150,6 +150,7 @@ struct writer;
 
 struct out_instance {
 	const struct conf_plugin *conf;
+	const struct conf *global; /* the daemon's global keys (probes: sampling_rate, snaplen) */
 	const struct out_module *mod;
 	struct keyspec ks;
 	struct logger *log;
@@ -238,5 +239,6 @@ extern const struct out_module out_redis_module;
 extern const struct out_module out_memory_module;
 extern const struct out_module out_sqlite3_module, out_pgsql_module, out_mysql_module;
 extern const struct out_module out_nfprobe_module;
+extern const struct out_module out_sfprobe_module;
 
 #endif

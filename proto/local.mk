@@ -6,4 +6,4 @@ libnetacct_a_SOURCES += proto/cursor.h proto/netflow.c proto/netflow.h proto/net
 	proto/nf_split.c proto/nf_split.h proto/dgram_head.c proto/dgram_head.h \
 	proto/nf_preflight.c proto/nf_preflight.h
 libnetacct_a_SOURCES += proto/nf_export.c proto/nf_export.h
-libnetacct_a_SOURCES += proto/sflow.c proto/sflow.h
+libnetacct_a_SOURCES += proto/sflow.c proto/sflow.h proto/sflow_export.c proto/sflow_export.h

@@ -45,6 +45,13 @@ struct nt_frame {
 	size_t caplen, wirelen;
 	nt_usec ts;		      /* capture time (a savefile's clock), else arrival */
 	uint32_t in_iface, out_iface; /* from the source (NFLOG, pcap_ifindex); 0: unknown */
+	/*
+	 * Set by the worker on the copy the probes get (OUT_SINK_RECORD): the
+	 * frames and wire bytes this worker's source delivered so far, this one
+	 * included, kept by sampling_rate or not (sfprobe's sample pool and
+	 * interface counters).
+	 */
+	uint64_t seen, seen_bytes;
 };
 
 enum input_kind {

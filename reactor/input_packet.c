@@ -316,7 +316,7 @@ static int on_capture_frame(void *arg, const struct capture_frame *cf)
 {
 	struct live_if *li = arg;
 	struct pkt_input *in = li->in;
-	struct nt_frame f = {cf->link, cf->data, cf->caplen, cf->wirelen, cf->ts, 0, 0};
+	struct nt_frame f = {cf->link, cf->data, cf->caplen, cf->wirelen, cf->ts, 0, 0, 0, 0};
 	if (li->dir_out)
 		f.out_iface = li->ifindex;
 	else

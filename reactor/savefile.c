@@ -34,7 +34,7 @@ static int on_datagram(void *arg, const struct nt_dgram *d)
 static int on_frame(void *arg, const struct capture_frame *cf)
 {
 	struct savefile *sf = arg;
-	struct nt_frame f = {cf->link, cf->data, cf->caplen, cf->wirelen, cf->ts, 0, 0};
+	struct nt_frame f = {cf->link, cf->data, cf->caplen, cf->wirelen, cf->ts, 0, 0, 0, 0};
 	worker_deliver_frame(sf->w, &f);
 	return 0;
 }

@@ -273,10 +273,13 @@ static void replay_clock(struct worker *w, nt_usec t)
 		const struct out_module *m = w->ctx->out[i].mod;
 		if (!(w->rec_sinks >> i & 1u) || !m->worker_tick)
 			continue;
-		if (p->next_usec && t >= p->next_usec)
+		uint64_t period = (uint64_t)m->worker_tick_ms * 1000u;
+		/* due, or the clock went back (the next pass over the file): tick now */
+		int due = p->next_usec && (t >= p->next_usec || p->next_usec - t > period);
+		if (due)
 			m->worker_tick(&w->ctx->out[i], w->id, t);
-		if (!p->next_usec || t >= p->next_usec)
-			p->next_usec = t + (uint64_t)m->worker_tick_ms * 1000u;
+		if (due || !p->next_usec)
+			p->next_usec = t + period;
 	}
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
 		struct worker_tick *k = &w->tick[i];
@@ -324,7 +327,13 @@ void worker_deliver_frame(struct worker *w, const struct nt_frame *f)
 	w->st.datagrams++;
 	w->st.bytes += f->wirelen;
 	w->now_usec = f->ts;
-	w->frame = f; /* for the probes (OUT_SINK_RECORD) */
+	struct nt_frame seen; /* for the probes (OUT_SINK_RECORD): with the source's totals */
+	if (w->rec_sinks) {
+		seen = *f;
+		seen.seen = w->st.datagrams;
+		seen.seen_bytes = w->st.bytes;
+		w->frame = &seen;
+	}
 	if (w->ctx->desc->input->frame(w->in_state, w, f) == INPUT_MALFORMED)
 		w->st.malformed++;
 	w->frame = NULL;

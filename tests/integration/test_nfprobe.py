@@ -669,7 +669,7 @@ def test_nfprobe_only_in_capture_daemons(tmp_path):
     p = subprocess.run([str(Path(UACCTD).parent / "nfacctd"), "-f", str(conf)],
                        capture_output=True, text=True, timeout=TIMEOUT,
                        stdin=subprocess.DEVNULL)
-    assert p.returncode != 0 and "pmacctd and uacctd only" in p.stderr, p.stderr
+    assert p.returncode != 0 and "runs only in pmacctd and uacctd" in p.stderr, p.stderr
 
 
 @pytest.mark.parametrize("key,value,needle", [

@@ -27,6 +27,7 @@
 static const struct conf_daemon NF = {D_NFACCTD, "nfacctd"};
 static const struct conf_daemon SF = {D_SFACCTD, "sfacctd"};
 static const struct conf_daemon UA = {D_UACCTD, "uacctd"};
+static const struct conf_daemon PM = {D_PMACCTD, "pmacctd"};
 
 /* The real nfacctd schema: every key row the daemon accepts. */
 #define SCHEMA (&out_schema_nfacctd)
@@ -263,14 +264,25 @@ static const char *sample_value(const struct conf_key *k, char *buf, size_t len)
 	}
 }
 
+/* Whether daemon d runs plugin type t (probes: pmacctd and uacctd only). */
+static int runs_in(const struct conf_plugin_type *t, const struct conf_daemon *d)
+{
+	return !t->daemons || (t->daemons & d->bit);
+}
+
 /* The first output type that plugin key k applies to (print's keys: print; tee's: tee). */
-static const char *type_for(const struct conf_key *k)
+static const struct conf_plugin_type *ptype_for(const struct conf_key *k)
 {
 	for (size_t t = 0; out_plugin_types[t]; t++)
 		if (conf_key_applies(SCHEMA, k, out_plugin_types[t]))
-			return out_plugin_types[t]->type;
+			return out_plugin_types[t];
 	fail_msg("plugin key %s applies to no output type", k->name);
 	return NULL;
+}
+
+static const char *type_for(const struct conf_key *k)
+{
+	return ptype_for(k)->type;
 }
 
 static void check_plugin_key(const struct conf_plugin *p, const struct conf_key *k, const char *v)
@@ -313,21 +325,23 @@ static void test_every_plugin_key_unnamed(void **state)
 	size_t o = 0;
 	/* instances of every output type (two each while they fit): each key must reach
 	 * exactly the instances of its types */
-	unsigned ntypes = 0;
+	/* (the types nfacctd runs: probes belong to the packet daemons) */
+	unsigned ntypes = 0, nrun = 0;
 	while (out_plugin_types[ntypes])
-		ntypes++;
-	unsigned per = 2 * ntypes <= CONF_MAX_PLUGINS ? 2 : 1;
-	assert_true(ntypes <= CONF_MAX_PLUGINS);
+		nrun += (unsigned)runs_in(out_plugin_types[ntypes++], &NF);
+	unsigned per = 2 * nrun <= CONF_MAX_PLUGINS ? 2 : 1;
+	assert_true(nrun <= CONF_MAX_PLUGINS);
 	o += (size_t)snprintf(text + o, sizeof text - o, "plugins: ");
 	for (size_t t = 0; t < ntypes; t++)
-		for (unsigned k = 1; k <= per; k++)
-			o += (size_t)snprintf(text + o, sizeof text - o, "%s%s[%s%u]",
-					      t || k > 1 ? ", " : "", out_plugin_types[t]->type,
-					      out_plugin_types[t]->type, k);
+		for (unsigned k = 1; k <= per && runs_in(out_plugin_types[t], &NF); k++)
+			o += (size_t)snprintf(
+			    text + o, sizeof text - o, "%s%s[%s%u]", text[o - 1] != ' ' ? ", " : "",
+			    out_plugin_types[t]->type, out_plugin_types[t]->type, k);
 	o += (size_t)snprintf(text + o, sizeof text - o, "\n");
 	for (size_t i = 0; i < n; i++) {
 		vals[i][0] = '\0';
-		if (tab[i]->scope != SCOPE_PLUGIN || tab[i]->type == CT_OBSOLETE)
+		if (tab[i]->scope != SCOPE_PLUGIN || tab[i]->type == CT_OBSOLETE ||
+		    !runs_in(ptype_for(tab[i]), &NF))
 			continue;
 		const char *v = sample_value(tab[i], vals[i], sizeof vals[i]);
 		if (!v) {
@@ -346,7 +360,7 @@ static void test_every_plugin_key_unnamed(void **state)
 		conf_free(&c);
 		fail();
 	}
-	assert_int_equal(c.nplugins, per * ntypes);
+	assert_int_equal(c.nplugins, per * nrun);
 	for (unsigned j = 0; j < c.nplugins; j++)
 		for (size_t i = 0; i < n; i++)
 			if (tab[i]->scope == SCOPE_PLUGIN && tab[i]->type != CT_OBSOLETE &&
@@ -372,7 +386,8 @@ static void test_every_plugin_key_named(void **state)
 		snprintf(text, sizeof text, "plugins: %s[one], %s[two]\n%s[two]: %s\n", type, type,
 			 tab[i]->name, v);
 		struct conf c;
-		if (load(&c, &NF, text, err, sizeof err) != 0) {
+		const struct conf_daemon *dm = runs_in(ptype_for(tab[i]), &NF) ? &NF : &PM;
+		if (load(&c, dm, text, err, sizeof err) != 0) {
 			print_error("%s\n", err);
 			conf_free(&c);
 			fail();
@@ -382,7 +397,7 @@ static void test_every_plugin_key_named(void **state)
 		struct conf d;
 		char derr[512];
 		snprintf(text, sizeof text, "plugins: %s[x]\n", type);
-		assert_int_equal(load(&d, &NF, text, derr, sizeof derr), 0);
+		assert_int_equal(load(&d, dm, text, derr, sizeof derr), 0);
 		const char *a = (const char *)plugin(&c, "one") + tab[i]->off;
 		const char *b = (const char *)&d.plugin[0] + tab[i]->off;
 		if (tab[i]->type == CT_BOOL || tab[i]->type == CT_INT ||
@@ -613,7 +628,7 @@ struct plugin_case {
 static const struct plugin_case plugin_cases[] = {
     {"debug: false\nplugins: foo\n", "foo"},
     {"debug: false\nplugins: print[a], bogus[b]\n", "bogus"},
-    {"debug: false\nplugins: sfprobe[k]\n", "not available"},
+    {"debug: false\nplugins: sfprobe[k]\n", "runs only in pmacctd and uacctd, not in nfacctd"},
     {"debug: false\nplugins: print[a], print[a]\n", "'a'"},
     {"debug: false\nplugins: print, print\n", "default"},
     {"debug: false\nplugins: print[a b]\n", "a b"},
@@ -1184,9 +1199,9 @@ static const struct conf_key_table test_global_table =
     CONF_TABLE("test", "test globals", test_global_rows);
 static const struct conf_key_table *const kafka_tables[] = {&kafka_table, NULL};
 static const struct conf_key_table *const sql_tables[] = {&sql_table, NULL};
-static const struct conf_plugin_type kafka_type = {"kafka", kafka_tables};
-static const struct conf_plugin_type mysql_type = {"mysql", sql_tables};
-static const struct conf_plugin_type pgsql_type = {"pgsql", sql_tables};
+static const struct conf_plugin_type kafka_type = {"kafka", kafka_tables, 0};
+static const struct conf_plugin_type mysql_type = {"mysql", sql_tables, 0};
+static const struct conf_plugin_type pgsql_type = {"pgsql", sql_tables, 0};
 static const struct conf_plugin_type *const test_types[] = {&out_print_module.conf, &kafka_type,
 							    &mysql_type, &pgsql_type, NULL};
 static const struct conf_key_table *const test_tables[] = {
@@ -1229,18 +1244,24 @@ static void test_registry_types(void **state)
 	conf_free(&c);
 
 	/* nfprobe outside the capture daemons: refused as pmacct does, naming where it runs */
-	assert_int_equal(load_test(&c, "plugins: nfprobe[t]\n", err, sizeof err), -1);
-	assert_string_equal(err, ORIGIN ":1: key 'plugins': plugin type 'nfprobe' runs in pmacctd "
-					"and uacctd only (it builds flows from captured packets)");
+	assert_int_equal(load(&c, &NF, "plugins: nfprobe[t]\n", err, sizeof err), -1);
+	assert_contains(err,
+			"plugin type 'nfprobe' runs only in pmacctd and uacctd, not in nfacctd");
 	conf_free(&c);
-	/* the real schema has no sfprobe yet */
+	assert_int_equal(load(&c, &PM, "plugins: nfprobe[k]\n", err, sizeof err), 0);
+	conf_free(&c);
+	/* sfprobe is a type of the real schema, run by the packet daemons only */
 	assert_int_equal(load(&c, &NF, "plugins: sfprobe[k]\n", err, sizeof err), -1);
-	assert_contains(err, "not available");
+	assert_contains(err, "plugin type 'sfprobe' runs only in pmacctd and uacctd");
+	conf_free(&c);
+	assert_int_equal(load(&c, &PM, "plugins: sfprobe[k]\n", err, sizeof err), 0);
+	conf_free(&c);
+	assert_int_equal(load(&c, &UA, "plugins: sfprobe[k]\n", err, sizeof err), 0);
 	conf_free(&c);
 
 	/* the registry: every type of the real schema is a module found by its name */
 	assert_ptr_equal(out_module_find("print"), &out_print_module);
-	assert_null(out_module_find("sfprobe"));
+	assert_ptr_equal(out_module_find("sfprobe"), &out_sfprobe_module);
 	assert_ptr_equal(out_module_find("nfprobe"), &out_nfprobe_module);
 	assert_null(out_module_find(""));
 	for (size_t i = 0; out_plugin_types[i]; i++) {
