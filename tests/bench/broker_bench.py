@@ -110,9 +110,9 @@ def run(kind, tmp):
             "plugins: %s[x]\naggregate[x]: %s\n%s_refresh_time[x]: 2\n%s_cache_entries[x]: %d\n"
             % (kind, AGG, kind, kind, 2 * KEYS) + srv.body)
     d = Daemon(tmp, conf, name="nfacctd-%s" % kind)
-    d.start()
     res = {"broker": kind}
     try:
+        d.start()
         # 1. throughput
         nfsend(port, "--keys", str(KEYS), "--records", str(KEYS), "--rate", "500000")
         m = wait_for(lambda: re.search(r"flushed %d entries .* in (\d+) ms" % KEYS,
