@@ -77,8 +77,11 @@ struct worker {
 	uint8_t *ahead_keys[CONF_MAX_PLUGINS]; /* ACCT_AHEAD keys per output */
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
-	uint32_t ahead_skip[ACCT_AHEAD]; /* outputs (bits) a record's selection left out */
-	struct out_select_scratch sel;	 /* per-output selection of the record (agg/tagging.h) */
+	uint32_t ahead_skip[ACCT_AHEAD];    /* outputs (bits) a record's selection left out */
+	uint32_t ahead_compact[ACCT_AHEAD]; /* outputs (bits) whose key is in the compact form */
+	/* outputs (bits) whose tables keep IPv4 keys compact (struct agg_compact) */
+	uint32_t compact_outs;
+	struct out_select_scratch sel; /* per-output selection of the record (agg/tagging.h) */
 	unsigned ahead_head, ahead_len;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 
