@@ -1561,6 +1561,26 @@ static void add_copy(struct keyspec_copy *cp, unsigned *n, struct keyspec_copy c
 
 #define NO_OFF 0xffff
 
+/*
+ * Whether copies can move whole words (keyspec.cwords): no extractor call,
+ * the copies tile the key from 0 to *end (each spill is overwritten by the
+ * next copy), and a word read never leaves the record.
+ */
+static int words_ok(const struct keyspec_copy *cp, unsigned n, unsigned ncall, uint16_t *end)
+{
+	unsigned at = 0;
+	if (ncall)
+		return 0;
+	for (unsigned j = 0; j < n; j++) {
+		if (cp[j].key_off != at ||
+		    cp[j].rec_off + ((cp[j].len + 7u) & ~7u) > sizeof(struct flow_rec))
+			return 0;
+		at += cp[j].len;
+	}
+	*end = (uint16_t)at;
+	return 1;
+}
+
 /* The fast-path copy of a field, or 0 when it needs its extractor. */
 static int field_copy(const struct keyspec_field *f, struct keyspec_copy *c)
 {
@@ -1627,12 +1647,10 @@ static void compile_extract(struct keyspec *ks)
 	else
 		ks->cx.nseg = ks->ncfam = 0;
 	ks->cend = (uint16_t)coff;
-	/* whole-word copies read up to 7 bytes past a field: inside the record */
-	ks->cwords = ks->ncall == 0;
-	for (unsigned j = 0; j < ks->nccopy; j++)
-		if (ks->ccopy[j].rec_off + ((ks->ccopy[j].len + 7u) & ~7u) >
-		    sizeof(struct flow_rec))
-			ks->cwords = 0;
+	ks->cwords = words_ok(ks->ccopy, ks->nccopy, ks->ncall, &ks->cend);
+	ks->fwords = words_ok(ks->copy, ks->ncopy, ks->ncall, &ks->fend);
+	if (ks->fend + 8u < ks->key_len) /* bytes no copy writes (an accumulated field's) */
+		ks->fwords = 0;
 }
 
 /* Constant sizes for the usual widths, so the compiler emits plain moves. */
@@ -1699,6 +1717,26 @@ static inline void zero_key(uint8_t *k, unsigned len)
 		break;
 	default:
 		memset(k, 0, len);
+	}
+}
+
+/* Copies in whole words, ascending (keyspec.cwords): spills are overwritten by the next copy. */
+static inline void copy_words(uint8_t *key, const uint8_t *rb, const struct keyspec_copy *cp,
+			      unsigned n)
+{
+	for (unsigned j = 0; j < n; j++) {
+		/* a local copy: the key's stores cannot alias it, nothing is reloaded */
+		const struct keyspec_copy c = cp[j];
+		const uint8_t *src = rb + c.rec_off;
+		uint8_t *dst = key + c.key_off;
+		uint64_t v;
+		memcpy(&v, src, 8);
+		memcpy(dst, &v, 8);
+		if (__builtin_expect(c.len > 8, 0))
+			for (unsigned o = 8; o < c.len; o += 8) {
+				memcpy(&v, src + o, 8);
+				memcpy(dst + o, &v, 8);
+			}
 	}
 }
 
@@ -1864,22 +1902,22 @@ uint32_t keyspec_extract_compact(const struct keyspec *ks, const struct flow_rec
 		case 1:
 			fam |= rb[ks->cfam_rec[0]];
 		}
+		static const uint64_t z = 0;
 		if (fam & ~4u) {
-			keyspec_extract(ks, r, key);
+			if (!ks->fwords) {
+				keyspec_extract(ks, r, key);
+				return ks->key_len;
+			}
+			copy_words(key, rb, ks->copy, ks->ncopy);
+			/* the last copy's overrun and the padding (the buffer has the slack) */
+			memcpy(key + ks->fend, &z, 8);
+			if (ks->dport_off != NO_OFF)
+				fix_dport(r, key + ks->dport_off);
 			return ks->key_len;
 		}
 		if (ks->cwords) {
-			static const uint64_t z = 0;
-			for (unsigned j = 0; j < ks->nccopy; j++) {
-				const struct keyspec_copy *c = &ks->ccopy[j];
-				uint64_t v;
-				memcpy(&v, rb + c->rec_off, 8);
-				memcpy(key + c->key_off, &v, 8);
-				if (__builtin_expect(c->len > 8, 0))
-					memcpy(key + c->key_off + 8, rb + c->rec_off + 8,
-					       ((c->len + 7u) & ~7u) - 8u);
-			}
-			memcpy(key + ks->cend, &z, 8); /* the last copy's overrun, the padding */
+			copy_words(key, rb, ks->ccopy, ks->nccopy);
+			memcpy(key + ks->cend, &z, 8);
 			if (ks->cdport_off != NO_OFF)
 				fix_dport(r, key + ks->cdport_off);
 			return ks->cx.key_len;

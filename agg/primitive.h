@@ -220,6 +220,9 @@ struct keyspec {
 	 */
 	int cwords;
 	uint16_t cend;
+	/* the same for the full form (copy), when its copies tile it up to fend */
+	int fwords;
+	uint16_t fend;
 	uint16_t key_len; /* multiple of 8 (table compares in words) */
 	int want_flows;	  /* `flows` in aggregate: print the flows counter */
 	int has_history;  /* f[0] is the time bin (stamp_inserted) */
@@ -248,8 +251,10 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
  * The same for a table with the spec's compact form (agg_table_set_compact
  * with &ks->cx): the key in its one form.  Returns its length:
  * ks->cx.key_len for the compact form (every compacted address IPv4 or
- * absent), ks->key_len for the full one.  key has room for ks->key_len.
+ * absent), ks->key_len for the full one.  key has room for
+ * KEYSPEC_SLACK bytes more than ks->key_len (whole-word copies).
  */
+#define KEYSPEC_SLACK 8
 uint32_t keyspec_extract_compact(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key);
 
 struct agg_counters;

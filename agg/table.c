@@ -248,8 +248,8 @@ static inline uint64_t home(const struct agg_table *t, uint64_t hash)
 }
 
 /* The slot holding key (of the form `compact` says), or the empty slot where it goes. */
-static inline uint64_t *probe(const struct agg_table *t, const uint8_t *key, uint64_t hash,
-			      int compact)
+static inline __attribute__((always_inline)) uint64_t *
+probe(const struct agg_table *t, const uint8_t *key, uint64_t hash, int compact)
 {
 	uint64_t mask = t->cap - 1, tag = TAG(hash);
 	uint64_t form = compact ? REF_COMPACT : 0;
@@ -373,9 +373,10 @@ static __attribute__((noinline)) int insert(struct agg_table *t, uint64_t *s, co
 	return 0;
 }
 
-static inline int add(struct agg_table *t, const uint8_t *key, uint64_t hash,
-		      const struct agg_counters *c, uint64_t max_entries, const struct agg_span *sp,
-		      int compact)
+static inline __attribute__((always_inline)) int add(struct agg_table *t, const uint8_t *key,
+						     uint64_t hash, const struct agg_counters *c,
+						     uint64_t max_entries,
+						     const struct agg_span *sp, int compact)
 {
 	uint64_t *s = probe(t, key, hash, compact);
 	if (__builtin_expect(*s == 0, 0))

@@ -88,12 +88,17 @@ static void table_add_span(struct worker *w, unsigned i, const uint8_t *key, uin
 		agg_table_add_span(w->tables[i], key, hash, c, sp);
 }
 
+/* Record slot s's key for output i (keys are KEYSPEC_SLACK bytes apart: whole-word copies). */
+static inline uint8_t *ahead_key(const struct worker *w, unsigned i, unsigned s)
+{
+	return w->ahead_keys[i] + (size_t)s * (w->ctx->out[i].ks.key_len + KEYSPEC_SLACK);
+}
+
 static void ahead_drain_one(struct worker *w)
 {
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
-		uint32_t klen = w->tables[i]->key_len;
-		const uint8_t *key = w->ahead_keys[i] + (size_t)s * klen;
+		const uint8_t *key = ahead_key(w, i, s);
 		if (w->ahead_skip[s] >> i & 1)
 			continue;
 		if (w->ahead_compact[s] >> i & 1)
@@ -151,7 +156,7 @@ static void account(void *arg, struct flow_rec *r)
 		const struct keyspec *ks = &ctx->out[i].ks;
 		const struct out_select *sel = &ctx->tagging.sel[i];
 		struct out_select_undo undo;
-		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
+		uint8_t *key = ahead_key(w, i, s);
 		/* aggregate_filter, pre_tag_*filter, post_tag: agg/tagging.h */
 		if (sel->active && !out_select_enter(sel, r, &w->sel, &undo)) {
 			w->ahead_skip[s] |= 1u << i;
@@ -682,7 +687,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		return -1;
 	}
 	for (unsigned i = 0; i < ctx->nout; i++) {
-		if (!(w->ahead_keys[i] = calloc(ACCT_AHEAD, ctx->out[i].ks.key_len)))
+		if (!(w->ahead_keys[i] =
+			  calloc(ACCT_AHEAD, ctx->out[i].ks.key_len + (size_t)KEYSPEC_SLACK)))
 			goto oom;
 		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
 			w->dgram_sinks[w->ndgram_sinks++] = (uint8_t)i;

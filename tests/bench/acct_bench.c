@@ -103,7 +103,8 @@ int main(int argc, char **argv)
 	}
 	struct flow_rec *r = calloc(1, sizeof *r);
 	struct agg_table *t = calloc(1, sizeof *t);
-	uint8_t *kbuf = calloc(AHEAD, ks.key_len);
+	size_t stride = ks.key_len + KEYSPEC_SLACK;
+	uint8_t *kbuf = calloc(AHEAD, stride);
 	if (!r || !t || !kbuf || agg_table_init(t, ks.key_len, 1024) < 0 ||
 	    agg_table_set_compact(t, compact ? &ks.cx : NULL) < 0) {
 		fprintf(stderr, "acct_bench: out of memory\n");
@@ -119,16 +120,16 @@ int main(int argc, char **argv)
 		fill(r, i % keys);
 		if (len == AHEAD) {
 			if (form[head])
-				agg_table_add_compact(t, kbuf + (size_t)head * ks.key_len,
-						      hash[head], &c[head]);
+				agg_table_add_compact(t, kbuf + (size_t)head * stride, hash[head],
+						      &c[head]);
 			else
-				agg_table_add(t, kbuf + (size_t)head * ks.key_len, hash[head],
+				agg_table_add(t, kbuf + (size_t)head * stride, hash[head],
 					      &c[head]);
 			head = (head + 1) % AHEAD;
 			len--;
 		}
 		unsigned s = (head + len) % AHEAD;
-		uint8_t *k = kbuf + (size_t)s * ks.key_len;
+		uint8_t *k = kbuf + (size_t)s * stride;
 		prim_counters(&c[s], r, 1700000000000000ull + i);
 		uint32_t klen = ks.key_len;
 		if (t->cx)
@@ -144,10 +145,10 @@ int main(int argc, char **argv)
 	}
 	while (len) {
 		if (form[head])
-			agg_table_add_compact(t, kbuf + (size_t)head * ks.key_len, hash[head],
+			agg_table_add_compact(t, kbuf + (size_t)head * stride, hash[head],
 					      &c[head]);
 		else
-			agg_table_add(t, kbuf + (size_t)head * ks.key_len, hash[head], &c[head]);
+			agg_table_add(t, kbuf + (size_t)head * stride, hash[head], &c[head]);
 		head = (head + 1) % AHEAD;
 		len--;
 	}
