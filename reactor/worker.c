@@ -445,7 +445,13 @@ static void hand_off(struct worker *w, unsigned i, uint64_t round)
 	worker_flush_pending(w); /* adds still in flight belong to this interval */
 	struct agg_table *old = w->tables[i];
 	struct agg_table *fresh = malloc(sizeof *fresh);
-	if (!fresh || agg_table_init(fresh, old->key_len, old->count + old->count / 2) < 0 ||
+	/*
+	 * Room for half the keys of the interval that ends: while the writer
+	 * holds the old table, the new one's index (huge pages: resident as
+	 * soon as a few keys are spread over it) stays half the size; it grows
+	 * once, later in the interval, after the old table is gone.
+	 */
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count / 2) < 0 ||
 	    agg_table_set_span(fresh, old->span) < 0) {
 		/* keep accounting into the old table: better late than lost */
 		free(fresh);
