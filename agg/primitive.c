@@ -1562,23 +1562,33 @@ static void add_copy(struct keyspec_copy *cp, unsigned *n, struct keyspec_copy c
 #define NO_OFF 0xffff
 
 /*
- * Whether copies can move whole words (keyspec.cwords): no extractor call,
- * the copies tile the key from 0 to *end (each spill is overwritten by the
- * next copy), and a word read never leaves the record.
+ * The copies as whole-word moves (struct keyspec_words), when there is no
+ * extractor call, the copies tile the key from 0, and a word read never
+ * leaves the record.  A copy of up to 8 bytes moves one word: what it
+ * writes past its field is overwritten by the next copy (they run in key
+ * order), the last one's by the zeroes after the end.  Longer copies write
+ * exactly their bytes (their last word overlaps the one before), after the
+ * short ones.
  */
-static int words_ok(const struct keyspec_copy *cp, unsigned n, unsigned ncall, uint16_t *end)
+static void compile_words(struct keyspec_words *w, const struct keyspec_copy *cp, unsigned n,
+			  unsigned ncall)
 {
 	unsigned at = 0;
+	memset(w, 0, sizeof *w);
 	if (ncall)
-		return 0;
+		return;
 	for (unsigned j = 0; j < n; j++) {
-		if (cp[j].key_off != at ||
-		    cp[j].rec_off + ((cp[j].len + 7u) & ~7u) > sizeof(struct flow_rec))
-			return 0;
+		unsigned words = (cp[j].len + 7u) & ~7u;
+		if (cp[j].key_off != at || cp[j].rec_off + words > sizeof(struct flow_rec))
+			return;
+		if (cp[j].len <= 8)
+			w->shrt[w->nshort++] = cp[j].rec_off | (uint32_t)cp[j].key_off << 16;
+		else
+			w->lng[w->nlong++] = cp[j];
 		at += cp[j].len;
 	}
-	*end = (uint16_t)at;
-	return 1;
+	w->end = (uint16_t)at;
+	w->ok = 1;
 }
 
 /* The fast-path copy of a field, or 0 when it needs its extractor. */
@@ -1646,11 +1656,10 @@ static void compile_extract(struct keyspec *ks)
 		ks->cx.key_len = clen ? clen : 8;
 	else
 		ks->cx.nseg = ks->ncfam = 0;
-	ks->cend = (uint16_t)coff;
-	ks->cwords = words_ok(ks->ccopy, ks->nccopy, ks->ncall, &ks->cend);
-	ks->fwords = words_ok(ks->copy, ks->ncopy, ks->ncall, &ks->fend);
-	if (ks->fend + 8u < ks->key_len) /* bytes no copy writes (an accumulated field's) */
-		ks->fwords = 0;
+	compile_words(&ks->cw, ks->ccopy, ks->nccopy, ks->ncall);
+	compile_words(&ks->fw, ks->copy, ks->ncopy, ks->ncall);
+	if (ks->fw.end + 8u < ks->key_len) /* bytes no copy writes (an accumulated field's) */
+		ks->fw.ok = 0;
 }
 
 /* Constant sizes for the usual widths, so the compiler emits plain moves. */
@@ -1720,24 +1729,31 @@ static inline void zero_key(uint8_t *k, unsigned len)
 	}
 }
 
-/* Copies in whole words, ascending (keyspec.cwords): spills are overwritten by the next copy. */
-static inline void copy_words(uint8_t *key, const uint8_t *rb, const struct keyspec_copy *cp,
-			      unsigned n)
+/*
+ * Run whole-word copies (struct keyspec_words) and zero the key after
+ * them.  Writes up to 8 bytes past w->end: the key has KEYSPEC_SLACK.
+ */
+static inline void run_words(uint8_t *key, const uint8_t *rb, const struct keyspec_words *w)
 {
-	for (unsigned j = 0; j < n; j++) {
-		/* a local copy: the key's stores cannot alias it, nothing is reloaded */
-		const struct keyspec_copy c = cp[j];
-		const uint8_t *src = rb + c.rec_off;
-		uint8_t *dst = key + c.key_off;
-		uint64_t v;
-		memcpy(&v, src, 8);
-		memcpy(dst, &v, 8);
-		if (__builtin_expect(c.len > 8, 0))
-			for (unsigned o = 8; o < c.len; o += 8) {
-				memcpy(&v, src + o, 8);
-				memcpy(dst + o, &v, 8);
-			}
+	static const uint64_t z = 0;
+	unsigned ns = w->nshort, nl = w->nlong;
+	uint64_t v;
+	for (unsigned j = 0; j < ns; j++) {
+		uint32_t d = w->shrt[j];
+		memcpy(&v, rb + (d & 0xffffu), 8);
+		memcpy(key + (d >> 16), &v, 8);
 	}
+	for (unsigned j = 0; __builtin_expect(j < nl, 0); j++) {
+		const struct keyspec_copy c = w->lng[j];
+		unsigned o = 0;
+		for (; o + 8 < c.len; o += 8) {
+			memcpy(&v, rb + c.rec_off + o, 8);
+			memcpy(key + c.key_off + o, &v, 8);
+		}
+		memcpy(&v, rb + c.rec_off + c.len - 8, 8); /* the last word, overlapping */
+		memcpy(key + c.key_off + c.len - 8, &v, 8);
+	}
+	memcpy(key + w->end, &z, 8);
 }
 
 /* dst_port was copied as is: its extractor knows ICMP and absence. */
@@ -1902,22 +1918,18 @@ uint32_t keyspec_extract_compact(const struct keyspec *ks, const struct flow_rec
 		case 1:
 			fam |= rb[ks->cfam_rec[0]];
 		}
-		static const uint64_t z = 0;
 		if (fam & ~4u) {
-			if (!ks->fwords) {
+			if (!ks->fw.ok) {
 				keyspec_extract(ks, r, key);
 				return ks->key_len;
 			}
-			copy_words(key, rb, ks->copy, ks->ncopy);
-			/* the last copy's overrun and the padding (the buffer has the slack) */
-			memcpy(key + ks->fend, &z, 8);
+			run_words(key, rb, &ks->fw);
 			if (ks->dport_off != NO_OFF)
 				fix_dport(r, key + ks->dport_off);
 			return ks->key_len;
 		}
-		if (ks->cwords) {
-			copy_words(key, rb, ks->ccopy, ks->nccopy);
-			memcpy(key + ks->cend, &z, 8);
+		if (ks->cw.ok) {
+			run_words(key, rb, &ks->cw);
 			if (ks->cdport_off != NO_OFF)
 				fix_dport(r, key + ks->cdport_off);
 			return ks->cx.key_len;

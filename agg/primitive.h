@@ -213,16 +213,17 @@ struct keyspec {
 	uint16_t cfam_rec[KEYSPEC_MAX];
 	unsigned ncfam;
 	/*
-	 * ccopy covers the compact key's bytes up to cend (no extractor call):
-	 * each copy moves whole words, the bytes it writes beyond its field are
-	 * overwritten by the next one (the last's by zeroes), and nothing needs
-	 * zeroing first.  The key buffer has room (cx.key_len < key_len).
+	 * The copies of each form as whole-word moves (struct keyspec_words),
+	 * when they cover the key with no extractor call: cw for the compact
+	 * form, fw for the full one.
 	 */
-	int cwords;
-	uint16_t cend;
-	/* the same for the full form (copy), when its copies tile it up to fend */
-	int fwords;
-	uint16_t fend;
+	struct keyspec_words {
+		int ok;
+		uint16_t end; /* the copies cover [0, end): zeroes go after */
+		unsigned nshort, nlong;
+		uint32_t shrt[KEYSPEC_MAX]; /* up to 8 bytes: rec_off | key_off << 16 */
+		struct keyspec_copy lng[KEYSPEC_MAX];
+	} cw, fw;
 	uint16_t key_len; /* multiple of 8 (table compares in words) */
 	int want_flows;	  /* `flows` in aggregate: print the flows counter */
 	int has_history;  /* f[0] is the time bin (stamp_inserted) */

@@ -443,20 +443,27 @@ int agg_table_set_compact(struct agg_table *t, const struct agg_compact *cx)
 
 /*
  * A table this small stays in the caches: prefetching it only costs
- * instructions (index of at most 4096 slots, 32 KiB).
+ * instructions (index of at most 4096 slots, 32 KiB; or a big index with
+ * few keys: the slots and entries they touch, at most 4096 of each).
  */
-#define CACHED_CAP 4096
+#define CACHED_CAP  4096
+#define CACHED_KEYS 4096
+
+static inline int cached(const struct agg_table *t)
+{
+	return t->cap <= CACHED_CAP || t->count <= CACHED_KEYS;
+}
 
 void agg_table_prefetch(const struct agg_table *t, uint64_t hash)
 {
-	if (t->cap <= CACHED_CAP)
+	if (cached(t))
 		return;
 	__builtin_prefetch(&t->index[home(t, hash)], 0, 3);
 }
 
 void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash)
 {
-	if (t->cap <= CACHED_CAP)
+	if (cached(t))
 		return;
 	uint64_t s = t->index[home(t, hash)];
 	if (s && TAG(s) == TAG(hash)) {

@@ -91,7 +91,7 @@ static void table_add_span(struct worker *w, unsigned i, const uint8_t *key, uin
 /* Record slot s's key for output i (keys are KEYSPEC_SLACK bytes apart: whole-word copies). */
 static inline uint8_t *ahead_key(const struct worker *w, unsigned i, unsigned s)
 {
-	return w->ahead_keys[i] + (size_t)s * (w->ctx->out[i].ks.key_len + KEYSPEC_SLACK);
+	return w->ahead_keys[i] + (size_t)s * w->ahead_stride[i];
 }
 
 static void ahead_drain_one(struct worker *w)
@@ -693,8 +693,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		return -1;
 	}
 	for (unsigned i = 0; i < ctx->nout; i++) {
-		if (!(w->ahead_keys[i] =
-			  calloc(ACCT_AHEAD, ctx->out[i].ks.key_len + (size_t)KEYSPEC_SLACK)))
+		w->ahead_stride[i] = ctx->out[i].ks.key_len + KEYSPEC_SLACK;
+		if (!(w->ahead_keys[i] = calloc(ACCT_AHEAD, w->ahead_stride[i])))
 			goto oom;
 		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
 			w->dgram_sinks[w->ndgram_sinks++] = (uint8_t)i;

@@ -74,7 +74,8 @@ struct worker {
 	 * several records overlap instead of stalling one by one.
 	 */
 #define ACCT_AHEAD 8
-	uint8_t *ahead_keys[CONF_MAX_PLUGINS]; /* ACCT_AHEAD keys per output */
+	uint8_t *ahead_keys[CONF_MAX_PLUGINS];	 /* ACCT_AHEAD keys per output */
+	uint32_t ahead_stride[CONF_MAX_PLUGINS]; /* bytes from one key to the next */
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
 	uint32_t ahead_skip[ACCT_AHEAD];    /* outputs (bits) a record's selection left out */
