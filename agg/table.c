@@ -137,6 +137,12 @@ static inline struct agg_entry *ref_entry(const struct agg_table *t, uint32_t re
 	return ref & REF_COMPACT ? centry_at(t, (ref & ~REF_COMPACT) - 1u) : entry_at(t, ref - 1u);
 }
 
+/* The entry of a reference whose form the caller knows (a constant: no test). */
+static inline struct agg_entry *form_entry(const struct agg_table *t, uint32_t ref, int compact)
+{
+	return compact ? centry_at(t, (ref & ~REF_COMPACT) - 1u) : entry_at(t, ref - 1u);
+}
+
 static inline size_t esize(uint32_t key_len, int span)
 {
 	return (sizeof(struct agg_entry) + key_len + (span ? sizeof(struct agg_span) : 0) + 7) &
@@ -253,13 +259,13 @@ probe(const struct agg_table *t, const uint8_t *key, uint64_t hash, int compact)
 {
 	uint64_t mask = t->cap - 1, tag = TAG(hash);
 	uint64_t form = compact ? REF_COMPACT : 0;
-	uint32_t klen = compact ? t->cx->key_len : t->key_len;
+	uint32_t klen = compact ? t->ckey_len : t->key_len;
 	for (uint64_t i = home(t, hash);; i = (i + 1) & mask) {
 		uint64_t *s = &t->index[i];
 		if (*s == 0)
 			return s;
 		if ((*s & (~0xffffffffull | REF_COMPACT)) == (tag | form) &&
-		    key_equal(ref_entry(t, (uint32_t)*s)->key, key, klen))
+		    key_equal(form_entry(t, (uint32_t)*s, compact)->key, key, klen))
 			return s;
 	}
 }
@@ -355,7 +361,7 @@ static __attribute__((noinline)) int insert(struct agg_table *t, uint64_t *s, co
 			return -1;
 		}
 		e = centry_at(t, t->ccount++);
-		memcpy(e->key, key, t->cx->key_len);
+		memcpy(e->key, key, t->ckey_len);
 		*s = TAG(hash) | REF_COMPACT | t->ccount;
 	} else {
 		if (n == t->ecap && grow_entries(t) < 0) {
@@ -381,7 +387,7 @@ static inline __attribute__((always_inline)) int add(struct agg_table *t, const 
 	uint64_t *s = probe(t, key, hash, compact);
 	if (__builtin_expect(*s == 0, 0))
 		return insert(t, s, key, hash, c, max_entries, sp, compact);
-	struct agg_entry *e = ref_entry(t, (uint32_t)*s);
+	struct agg_entry *e = form_entry(t, (uint32_t)*s, compact);
 	fold(&e->c, c);
 	if (sp)
 		fold_span(agg_entry_span(t, e), sp);
@@ -435,6 +441,7 @@ int agg_table_set_compact(struct agg_table *t, const struct agg_compact *cx)
 	if (!p)
 		return -1;
 	t->cx = cx;
+	t->ckey_len = cx->key_len;
 	t->centries = p;
 	t->centry_size = size;
 	t->cecap = t->ecap;

@@ -70,6 +70,7 @@ struct agg_table {
 	 * into the full-form array before a table is written.
 	 */
 	const struct agg_compact *cx;
+	uint32_t ckey_len; /* cx->key_len, at hand */
 	uint8_t *centries;
 	size_t centry_size;
 	uint64_t cecap, ccount;
