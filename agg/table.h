@@ -147,7 +147,7 @@ void agg_table_prefetch(const struct agg_table *t, uint64_t hash);
  */
 void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash);
 
-/* Find an entry, or NULL. */
+/* Find an entry by its full-form key, or NULL (compact entries are found once sealed). */
 struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, uint64_t hash);
 
 /*
