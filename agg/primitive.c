@@ -1547,30 +1547,119 @@ static int add_implied(struct pending *pend, unsigned *n, char *err, size_t errl
 	return 0;
 }
 
+/* Append a copy, merged with the previous one when both are neighbours in the record and the key.
+ */
+static void add_copy(struct keyspec_copy *cp, unsigned *n, struct keyspec_copy c)
+{
+	struct keyspec_copy *prev = *n ? &cp[*n - 1] : NULL;
+	if (prev && prev->rec_off + prev->len == c.rec_off &&
+	    prev->key_off + prev->len == c.key_off)
+		prev->len = (uint16_t)(prev->len + c.len); /* neighbours: one copy */
+	else
+		cp[(*n)++] = c;
+}
+
+#define NO_OFF 0xffff
+
+/*
+ * The copies as whole-word moves (struct keyspec_words), when there is no
+ * extractor call, the copies tile the key from 0, and a word read never
+ * leaves the record.  A copy of up to 8 bytes moves one word: what it
+ * writes past its field is overwritten by the next copy (they run in key
+ * order), the last one's by the zeroes after the end.  Longer copies write
+ * exactly their bytes (their last word overlaps the one before), after the
+ * short ones.
+ */
+static void compile_words(struct keyspec_words *w, const struct keyspec_copy *cp, unsigned n,
+			  unsigned ncall)
+{
+	unsigned at = 0;
+	memset(w, 0, sizeof *w);
+	if (ncall)
+		return;
+	for (unsigned j = 0; j < n; j++) {
+		unsigned words = (cp[j].len + 7u) & ~7u;
+		if (cp[j].key_off != at || cp[j].rec_off + words > sizeof(struct flow_rec))
+			return;
+		if (cp[j].len <= 8)
+			w->shrt[w->nshort++] = cp[j].rec_off | (uint32_t)cp[j].key_off << 16;
+		else
+			w->lng[w->nlong++] = cp[j];
+		at += cp[j].len;
+	}
+	w->end = (uint16_t)at;
+	w->ok = 1;
+}
+
+/* The fast-path copy of a field, or 0 when it needs its extractor. */
+static int field_copy(const struct keyspec_field *f, struct keyspec_copy *c)
+{
+	*c = (struct keyspec_copy){f->rec_off, f->off, f->width};
+	if (f->extract == ext_proto)
+		c->rec_off = (uint16_t)OFF(proto), c->len = 1;
+	else if (f->extract == ext_dst_port)
+		c->rec_off = (uint16_t)OFF(dst_port), c->len = 2; /* fixed after: see dport_off */
+	else if (f->extract != ext_raw && f->extract != ext_addr)
+		return 0;
+	return 1;
+}
+
+/* A plain address (struct nt_addr copied as is): 5 bytes in the compact form when IPv4. */
+static int compactable(const struct keyspec_field *f)
+{
+	return f->extract == ext_addr && f->width == 1 + 16;
+}
+
 /*
  * The extractors that copy bytes from the record unchanged become copies
  * (struct keyspec.copy): what keyspec_extract() runs when a record carries
- * every field the spec needs, instead of one call per field.
+ * every field the spec needs, instead of one call per field.  The compact
+ * form is laid out and compiled the same way (keyspec_extract_compact).
  */
 static void compile_extract(struct keyspec *ks)
 {
-	ks->ncopy = ks->ncall = 0;
+	ks->ncopy = ks->ncall = ks->nccopy = ks->ncfam = 0;
+	ks->dport_off = ks->cdport_off = NO_OFF;
+	memset(&ks->cx, 0, sizeof ks->cx);
+	unsigned coff = 0;
 	for (unsigned j = 0; j < ks->nex; j++) {
 		const struct keyspec_field *f = &ks->f[ks->ex[j]];
-		struct keyspec_copy c = {f->rec_off, f->off, f->width};
-		if (f->extract == ext_proto)
-			c.rec_off = (uint16_t)OFF(proto), c.len = 1;
-		else if (f->extract != ext_raw && f->extract != ext_addr) {
+		struct keyspec_copy c;
+		unsigned cw = compactable(f) ? 5 : f->width;
+		struct agg_compact_seg *prev = ks->cx.nseg ? &ks->cx.seg[ks->cx.nseg - 1] : NULL;
+		if (prev && prev->coff + prev->len == coff && prev->foff + prev->len == f->off)
+			prev->len = (uint16_t)(prev->len + cw);
+		else
+			ks->cx.seg[ks->cx.nseg++] =
+			    (struct agg_compact_seg){(uint16_t)coff, f->off, (uint16_t)cw};
+		if (compactable(f))
+			ks->cfam_rec[ks->ncfam++] = f->rec_off;
+		if (!field_copy(f, &c)) {
+			ks->ccall_off[ks->ncall] = (uint16_t)coff;
 			ks->call[ks->ncall++] = ks->ex[j];
+			coff += cw;
 			continue;
 		}
-		struct keyspec_copy *prev = ks->ncopy ? &ks->copy[ks->ncopy - 1] : NULL;
-		if (prev && prev->rec_off + prev->len == c.rec_off &&
-		    prev->key_off + prev->len == c.key_off)
-			prev->len = (uint16_t)(prev->len + c.len); /* neighbours: one copy */
-		else
-			ks->copy[ks->ncopy++] = c;
+		if (f->extract == ext_dst_port) {
+			ks->dport_off = f->off;
+			ks->cdport_off = (uint16_t)coff;
+		}
+		add_copy(ks->copy, &ks->ncopy, c);
+		c.key_off = (uint16_t)coff;
+		c.len = (uint16_t)cw;
+		add_copy(ks->ccopy, &ks->nccopy, c);
+		coff += cw;
 	}
+	uint32_t clen = (coff + 7) & ~7u;
+	/* a form worth having: some address compacted, and a shorter key */
+	if (ks->ncfam && clen < ks->key_len)
+		ks->cx.key_len = clen ? clen : 8;
+	else
+		ks->cx.nseg = ks->ncfam = 0;
+	compile_words(&ks->cw, ks->ccopy, ks->nccopy, ks->ncall);
+	compile_words(&ks->fw, ks->copy, ks->ncopy, ks->ncall);
+	if (ks->fw.end + 8u < ks->key_len) /* bytes no copy writes (an accumulated field's) */
+		ks->fw.ok = 0;
 }
 
 /* Constant sizes for the usual widths, so the compiler emits plain moves. */
@@ -1586,8 +1675,14 @@ static inline void copy_bytes(uint8_t *k, const uint8_t *r, unsigned len)
 	case 4:
 		memcpy(k, r, 4);
 		break;
+	case 5:
+		memcpy(k, r, 5);
+		break;
 	case 8:
 		memcpy(k, r, 8);
+		break;
+	case 10:
+		memcpy(k, r, 10);
 		break;
 	case 17:
 		memcpy(k, r, 17);
@@ -1598,6 +1693,75 @@ static inline void copy_bytes(uint8_t *k, const uint8_t *r, unsigned len)
 	default:
 		memcpy(k, r, len);
 	}
+}
+
+/* Zero a key (a multiple of 8 bytes): straight-line stores up to 64 bytes. */
+static inline void zero_key(uint8_t *k, unsigned len)
+{
+	static const uint64_t z = 0;
+	switch (len >> 3) {
+	case 8:
+		memcpy(k + 56, &z, 8);
+		__attribute__((fallthrough));
+	case 7:
+		memcpy(k + 48, &z, 8);
+		__attribute__((fallthrough));
+	case 6:
+		memcpy(k + 40, &z, 8);
+		__attribute__((fallthrough));
+	case 5:
+		memcpy(k + 32, &z, 8);
+		__attribute__((fallthrough));
+	case 4:
+		memcpy(k + 24, &z, 8);
+		__attribute__((fallthrough));
+	case 3:
+		memcpy(k + 16, &z, 8);
+		__attribute__((fallthrough));
+	case 2:
+		memcpy(k + 8, &z, 8);
+		__attribute__((fallthrough));
+	case 1:
+		memcpy(k, &z, 8);
+		break;
+	default:
+		memset(k, 0, len);
+	}
+}
+
+/*
+ * Run whole-word copies (struct keyspec_words) and zero the key after
+ * them.  Writes up to 8 bytes past w->end: the key has KEYSPEC_SLACK.
+ */
+static inline void run_words(uint8_t *key, const uint8_t *rb, const struct keyspec_words *w)
+{
+	static const uint64_t z = 0;
+	unsigned ns = w->nshort, nl = w->nlong;
+	uint64_t v;
+	for (unsigned j = 0; j < ns; j++) {
+		uint32_t d = w->shrt[j];
+		memcpy(&v, rb + (d & 0xffffu), 8);
+		memcpy(key + (d >> 16), &v, 8);
+	}
+	for (unsigned j = 0; __builtin_expect(j < nl, 0); j++) {
+		const struct keyspec_copy c = w->lng[j];
+		unsigned o = 0;
+		for (; o + 8 < c.len; o += 8) {
+			memcpy(&v, rb + c.rec_off + o, 8);
+			memcpy(key + c.key_off + o, &v, 8);
+		}
+		memcpy(&v, rb + c.rec_off + c.len - 8, 8); /* the last word, overlapping */
+		memcpy(key + c.key_off + c.len - 8, &v, 8);
+	}
+	memcpy(key + w->end, &z, 8);
+}
+
+/* dst_port was copied as is: its extractor knows ICMP and absence. */
+static inline void fix_dport(const struct flow_rec *r, uint8_t *k)
+{
+	const uint64_t m = 1ull << FR_DST_PORT | 1ull << FR_ICMP;
+	if ((r->present & m) != 1ull << FR_DST_PORT)
+		ext_dst_port(r, k, NULL, NULL);
 }
 
 int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_registry *reg,
@@ -1709,12 +1873,14 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
 
 void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key)
 {
-	memset(key, 0, ks->key_len);
+	zero_key(key, ks->key_len);
 	if ((r->present & ks->need_all) == ks->need_all) {
 		const uint8_t *rb = (const uint8_t *)r;
 		for (unsigned j = 0; j < ks->ncopy; j++)
 			copy_bytes(key + ks->copy[j].key_off, rb + ks->copy[j].rec_off,
 				   ks->copy[j].len);
+		if (ks->dport_off != NO_OFF)
+			fix_dport(r, key + ks->dport_off);
 		for (unsigned j = 0; j < ks->ncall; j++) {
 			const struct keyspec_field *f = &ks->f[ks->call[j]];
 			f->extract(r, key + f->off, f, &ks->opts);
@@ -1727,6 +1893,77 @@ void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t
 		if ((r->present & f->need) == f->need)
 			f->extract(r, key + f->off, f, &ks->opts);
 	}
+}
+
+uint32_t keyspec_extract_compact(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key)
+{
+	const uint8_t *rb = (const uint8_t *)r;
+	if (__builtin_expect((r->present & ks->need_all) == ks->need_all, 1)) {
+		/* families are 0, 4 or 6: any bit but 4's means an IPv6 address */
+		unsigned fam = 0;
+		switch (ks->ncfam) {
+		default:
+			for (unsigned j = 4; j < ks->ncfam; j++)
+				fam |= rb[ks->cfam_rec[j]];
+			__attribute__((fallthrough));
+		case 4:
+			fam |= rb[ks->cfam_rec[3]];
+			__attribute__((fallthrough));
+		case 3:
+			fam |= rb[ks->cfam_rec[2]];
+			__attribute__((fallthrough));
+		case 2:
+			fam |= rb[ks->cfam_rec[1]];
+			__attribute__((fallthrough));
+		case 1:
+			fam |= rb[ks->cfam_rec[0]];
+		}
+		if (fam & ~4u) {
+			if (!ks->fw.ok) {
+				keyspec_extract(ks, r, key);
+				return ks->key_len;
+			}
+			run_words(key, rb, &ks->fw);
+			if (ks->dport_off != NO_OFF)
+				fix_dport(r, key + ks->dport_off);
+			return ks->key_len;
+		}
+		if (ks->cw.ok) {
+			run_words(key, rb, &ks->cw);
+			if (ks->cdport_off != NO_OFF)
+				fix_dport(r, key + ks->cdport_off);
+			return ks->cx.key_len;
+		}
+		zero_key(key, ks->cx.key_len);
+		for (unsigned j = 0; j < ks->nccopy; j++)
+			copy_bytes(key + ks->ccopy[j].key_off, rb + ks->ccopy[j].rec_off,
+				   ks->ccopy[j].len);
+		if (ks->cdport_off != NO_OFF)
+			fix_dport(r, key + ks->cdport_off);
+		for (unsigned j = 0; j < ks->ncall; j++) {
+			const struct keyspec_field *f = &ks->f[ks->call[j]];
+			f->extract(r, key + ks->ccall_off[j], f, &ks->opts);
+		}
+		return ks->cx.key_len;
+	}
+	/* some field absent: the full key, compacted in place when it can be */
+	keyspec_extract(ks, r, key);
+	if (!ks->cx.key_len)
+		return ks->key_len;
+	for (unsigned j = 0; j < ks->nex; j++) {
+		const struct keyspec_field *f = &ks->f[ks->ex[j]];
+		if (compactable(f) && (key[f->off] & ~4u))
+			return ks->key_len;
+	}
+	/* segments move towards the start, in order: a move never reads moved bytes */
+	unsigned end = 0;
+	for (unsigned i = 0; i < ks->cx.nseg; i++) {
+		const struct agg_compact_seg *sg = &ks->cx.seg[i];
+		memmove(key + sg->coff, key + sg->foff, sg->len);
+		end = sg->coff + sg->len;
+	}
+	memset(key + end, 0, ks->key_len - end);
+	return ks->cx.key_len;
 }
 
 const uint8_t *keyspec_value(const struct keyspec_field *f, const uint8_t *key,

@@ -194,6 +194,36 @@ struct keyspec {
 	unsigned ncopy;
 	uint8_t call[KEYSPEC_MAX];
 	unsigned ncall;
+	/*
+	 * dst_port is a copy too (src_port's neighbour), fixed after the copies
+	 * by its extractor when the record is ICMP or has no port: key offset
+	 * in each form, 0xffff = not in the spec.
+	 */
+	uint16_t dport_off, cdport_off;
+	/*
+	 * The compact form (struct agg_compact, agg/table.h): plain addresses
+	 * (src_host, dst_host, peer_src_ip, ...) in 5 bytes when IPv4.  ccopy
+	 * and ccall_off are the same extraction at the compact offsets;
+	 * cfam_rec the record offsets of the compacted addresses' families.
+	 */
+	struct agg_compact cx;
+	struct keyspec_copy ccopy[KEYSPEC_MAX];
+	unsigned nccopy;
+	uint16_t ccall_off[KEYSPEC_MAX];
+	uint16_t cfam_rec[KEYSPEC_MAX];
+	unsigned ncfam;
+	/*
+	 * The copies of each form as whole-word moves (struct keyspec_words),
+	 * when they cover the key with no extractor call: cw for the compact
+	 * form, fw for the full one.
+	 */
+	struct keyspec_words {
+		int ok;
+		uint16_t end; /* the copies cover [0, end): zeroes go after */
+		unsigned nshort, nlong;
+		uint32_t shrt[KEYSPEC_MAX]; /* up to 8 bytes: rec_off | key_off << 16 */
+		struct keyspec_copy lng[KEYSPEC_MAX];
+	} cw, fw;
 	uint16_t key_len; /* multiple of 8 (table compares in words) */
 	int want_flows;	  /* `flows` in aggregate: print the flows counter */
 	int has_history;  /* f[0] is the time bin (stamp_inserted) */
@@ -217,6 +247,16 @@ int keyspec_build(struct keyspec *ks, const char *aggregate, const struct prim_r
  * presence bit is clear in r stays zero (see struct primitive.pres).
  */
 void keyspec_extract(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key);
+
+/*
+ * The same for a table with the spec's compact form (agg_table_set_compact
+ * with &ks->cx): the key in its one form.  Returns its length:
+ * ks->cx.key_len for the compact form (every compacted address IPv4 or
+ * absent), ks->key_len for the full one.  key has room for
+ * KEYSPEC_SLACK bytes more than ks->key_len (whole-word copies).
+ */
+#define KEYSPEC_SLACK 8
+uint32_t keyspec_extract_compact(const struct keyspec *ks, const struct flow_rec *r, uint8_t *key);
 
 struct agg_counters;
 

@@ -33,18 +33,47 @@ struct agg_entry {
 	uint8_t key[]; /* table->key_len bytes */
 };
 
+/*
+ * A key spec's compact form (agg/primitive.h builds it): the same fields
+ * with its plain IPv4 addresses in 5 bytes (family and the 4 address bytes)
+ * instead of 17.  A key whose compacted addresses are all IPv4 or absent
+ * is kept in this form only (a key has exactly one form, so the two never
+ * hold the same key twice); the full form is the layout outputs read.
+ * Expanding copies each segment to its full offset and leaves the rest
+ * zero.
+ */
+#define AGG_COMPACT_SEGS 96
+struct agg_compact {
+	uint32_t key_len; /* compact key bytes (multiple of 8); 0 = no compact form */
+	unsigned nseg;
+	struct agg_compact_seg {
+		uint16_t coff, foff, len; /* bytes at coff of the compact key go to foff */
+	} seg[AGG_COMPACT_SEGS];
+};
+
 struct agg_table {
-	uint8_t *entries; /* count entries of entry_size bytes, in insertion order */
+	/* full-form entries: count - ccount of entry_size bytes, in insertion order */
+	uint8_t *entries;
 	size_t entry_size;
 	uint64_t ecap;	 /* entries allocated */
-	uint64_t *index; /* cap slots: hash >> 32 << 32 | (entry number + 1); 0 = empty */
+	uint64_t *index; /* cap slots: hash >> 32 << 32 | ref; 0 = empty (see table.c) */
 	uint64_t cap;	 /* power of two */
 	uint8_t bits;	 /* log2(cap): a hash's home slot is its top bits */
 	uint32_t key_len;
-	uint64_t count;
+	uint64_t count;	      /* keys held, in both forms */
 	uint64_t max_entries; /* 0 = unbounded; beyond it new keys are dropped */
 	uint64_t dropped;     /* records refused because the table was full */
 	int span; /* entries carry a struct agg_span after the key (nfacctd_stitching) */
+	/*
+	 * Compact-form entries (agg_table_set_compact): ccount of centry_size
+	 * bytes.  Outputs never see them: agg_table_drop_index() expands them
+	 * into the full-form array before a table is written.
+	 */
+	const struct agg_compact *cx;
+	uint32_t ckey_len; /* cx->key_len, at hand */
+	uint8_t *centries;
+	size_t centry_size;
+	uint64_t cecap, ccount;
 };
 
 /*
@@ -62,7 +91,8 @@ static inline struct agg_span *agg_entry_span(const struct agg_table *t, const s
 	return (struct agg_span *)(uintptr_t)(e->key + t->key_len);
 }
 
-/* Hash of a key (key_len is a multiple of 8). Never returns 0. */
+/* Hash of a key (key_len is a multiple of 8; inlined XXH3 for keys up to 64 bytes). Never returns
+ * 0. */
 uint64_t agg_hash(const uint8_t *key, uint32_t key_len);
 
 /* key_len: a multiple of 8 (keys are compared in words); room for initial_cap keys. */
@@ -73,6 +103,22 @@ void agg_table_free(struct agg_table *t);
  * after agg_table_init().  on = 0 does nothing.  -1 on allocation failure.
  */
 int agg_table_set_span(struct agg_table *t, int on);
+
+/*
+ * Keep keys the compact form allows in that form (cx outlives the table:
+ * it is the output's key spec's).  On an empty table without spans only;
+ * cx NULL or without a compact form does nothing.  -1 on allocation failure.
+ */
+int agg_table_set_compact(struct agg_table *t, const struct agg_compact *cx);
+
+/*
+ * agg_table_add() for a key in the compact form (t->cx->key_len bytes,
+ * hashed with agg_hash() over that length).  The caller gives each key in
+ * its one form: compact when its compacted addresses are all IPv4 or
+ * absent (keyspec_extract_compact() decides), full otherwise.
+ */
+int agg_table_add_compact(struct agg_table *t, const uint8_t *ckey, uint64_t hash,
+			  const struct agg_counters *c);
 
 /* agg_table_add() with the record's span: the entry keeps the earliest start, latest end. */
 int agg_table_add_span(struct agg_table *t, const uint8_t *key, uint64_t hash,
@@ -101,7 +147,7 @@ void agg_table_prefetch(const struct agg_table *t, uint64_t hash);
  */
 void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash);
 
-/* Find an entry, or NULL. */
+/* Find an entry by its full-form key, or NULL (compact entries are found once sealed). */
 struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, uint64_t hash);
 
 /*
@@ -117,14 +163,23 @@ int agg_table_merge(struct agg_table *dst, const struct agg_table *src);
 /*
  * Free the index of a table that will only be iterated from now on (a
  * merged table about to be written): its memory is back before the write,
- * while the workers fill the next interval's tables.
+ * while the workers fill the next interval's tables.  Compact entries are
+ * expanded into the full-form array here (a chunk at a time, the compact
+ * array's pages released behind, so the table never holds both forms of
+ * its entries): from now on it reads like any other table.  -1 when the
+ * full-form array cannot grow (the compact entries are lost and counted in
+ * t->dropped; the table stays readable).
  */
-void agg_table_drop_index(struct agg_table *t);
+int agg_table_drop_index(struct agg_table *t);
 
 /* Bytes the table holds allocated (its memory per aggregate, for benchmarks and stats). */
 size_t agg_table_bytes(const struct agg_table *t);
 
-/* Iterate: start with *pos = 0; returns NULL at the end. */
+/*
+ * Iterate: start with *pos = 0; returns NULL at the end.  Only full-form
+ * entries are iterated: a table with compact entries is read after
+ * agg_table_drop_index().
+ */
 const struct agg_entry *agg_table_next(const struct agg_table *t, uint64_t *pos);
 
 #endif

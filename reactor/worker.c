@@ -45,9 +45,16 @@ static __attribute__((noinline, cold)) int safe_purge(struct worker *w, unsigned
 		free(fresh);
 		return -1;
 	}
+	if (agg_table_set_compact(fresh, old->cx) < 0) {
+		agg_table_free(fresh);
+		free(fresh);
+		return -1;
+	}
 	fresh->max_entries = old->max_entries;
 	old->dropped--; /* the record that found it full goes to the fresh table */
 	w->tables[i] = fresh;
+	/* written on its own, never merged: read from now on (compact keys expanded) */
+	agg_table_drop_index(old);
 	uint64_t period_ms = (uint64_t)oi->refresh * 1000u;
 	uint64_t round = (w->now_usec / 1000u) / period_ms + 1; /* the round in progress */
 	if (round <= w->tick[i].last_round)
@@ -64,6 +71,15 @@ static inline void table_add(struct worker *w, unsigned i, const uint8_t *key, u
 		agg_table_add(w->tables[i], key, hash, c);
 }
 
+/* The same for a key in the compact form. */
+static inline void table_add_compact(struct worker *w, unsigned i, const uint8_t *key,
+				     uint64_t hash, const struct agg_counters *c)
+{
+	if (__builtin_expect(agg_table_add_compact(w->tables[i], key, hash, c) < 0, 0) &&
+	    safe_purge(w, i) == 0)
+		agg_table_add_compact(w->tables[i], key, hash, c);
+}
+
 /* The same with the record's span (nfacctd_stitching: account_timed). */
 static void table_add_span(struct worker *w, unsigned i, const uint8_t *key, uint64_t hash,
 			   const struct agg_counters *c, const struct agg_span *sp)
@@ -72,15 +88,23 @@ static void table_add_span(struct worker *w, unsigned i, const uint8_t *key, uin
 		agg_table_add_span(w->tables[i], key, hash, c, sp);
 }
 
+/* Record slot s's key for output i (keys are KEYSPEC_SLACK bytes apart: whole-word copies). */
+static inline uint8_t *ahead_key(const struct worker *w, unsigned i, unsigned s)
+{
+	return w->ahead_keys[i] + (size_t)s * w->ahead_stride[i];
+}
+
 static void ahead_drain_one(struct worker *w)
 {
 	unsigned s = w->ahead_head;
 	for (unsigned i = 0; i < w->ctx->nout; i++) {
-		uint32_t klen = w->tables[i]->key_len;
+		const uint8_t *key = ahead_key(w, i, s);
 		if (w->ahead_skip[s] >> i & 1)
 			continue;
-		table_add(w, i, w->ahead_keys[i] + (size_t)s * klen, w->ahead_hash[i][s],
-			  &w->ahead_c[s]);
+		if (w->ahead_compact[s] >> i & 1)
+			table_add_compact(w, i, key, w->ahead_hash[i][s], &w->ahead_c[s]);
+		else
+			table_add(w, i, key, w->ahead_hash[i][s], &w->ahead_c[s]);
 	}
 	w->ahead_head = (s + 1) % ACCT_AHEAD;
 	w->ahead_len--;
@@ -126,12 +150,13 @@ static void account(void *arg, struct flow_rec *r)
 	unsigned s = (w->ahead_head + w->ahead_len) % ACCT_AHEAD;
 	prim_counters(&w->ahead_c[s], r, w->now_usec);
 	w->ahead_skip[s] = 0;
+	w->ahead_compact[s] = 0;
 	out_select_begin(&w->sel, r);
 	for (unsigned i = 0; i < ctx->nout; i++) {
 		const struct keyspec *ks = &ctx->out[i].ks;
 		const struct out_select *sel = &ctx->tagging.sel[i];
 		struct out_select_undo undo;
-		uint8_t *key = w->ahead_keys[i] + (size_t)s * ks->key_len;
+		uint8_t *key = ahead_key(w, i, s);
 		/* aggregate_filter, pre_tag_*filter, post_tag: agg/tagging.h */
 		if (sel->active && !out_select_enter(sel, r, &w->sel, &undo)) {
 			w->ahead_skip[s] |= 1u << i;
@@ -144,13 +169,21 @@ static void account(void *arg, struct flow_rec *r)
 				out_select_leave(r, &undo);
 			continue;
 		}
-		keyspec_extract(ks, r, key);
-		/* ports_file, protos_file, tos_file of this output */
-		if (ctx->enrich_out.lookup_mask >> i & 1u)
-			lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
+		uint32_t klen = ks->key_len;
+		if (w->compact_outs >> i & 1u) {
+			/* IPv4 keys in the compact form: shorter to hash, compare and keep */
+			klen = keyspec_extract_compact(ks, r, key);
+			if (klen != ks->key_len)
+				w->ahead_compact[s] |= 1u << i;
+		} else {
+			keyspec_extract(ks, r, key);
+			/* ports_file, protos_file, tos_file of this output */
+			if (ctx->enrich_out.lookup_mask >> i & 1u)
+				lookup_out_apply(&ctx->enrich_out.lookup[i], &ctx->maps, key);
+		}
 		if (sel->active)
 			out_select_leave(r, &undo);
-		w->ahead_hash[i][s] = agg_hash(key, ks->key_len);
+		w->ahead_hash[i][s] = agg_hash(key, klen);
 		agg_table_prefetch(w->tables[i], w->ahead_hash[i][s]);
 	}
 	/*
@@ -447,9 +480,22 @@ static void hand_off(struct worker *w, unsigned i, uint64_t round)
 	worker_flush_pending(w); /* adds still in flight belong to this interval */
 	struct agg_table *old = w->tables[i];
 	struct agg_table *fresh = malloc(sizeof *fresh);
-	if (!fresh || agg_table_init(fresh, old->key_len, old->count + old->count / 2) < 0 ||
+	/*
+	 * Room for half the keys of the interval that ends: while the writer
+	 * holds the old table, the new one's index (huge pages: resident as
+	 * soon as a few keys are spread over it) stays half the size; it grows
+	 * once, later in the interval, after the old table is gone.
+	 */
+	if (!fresh || agg_table_init(fresh, old->key_len, old->count / 2) < 0 ||
 	    agg_table_set_span(fresh, old->span) < 0) {
 		/* keep accounting into the old table: better late than lost */
+		free(fresh);
+		nt_log(&w->ctx->log, LOG_LVL_ERROR, oi->component,
+		       "worker %u: out of memory starting a new interval", w->id);
+		return;
+	}
+	if (agg_table_set_compact(fresh, old->cx) < 0) {
+		agg_table_free(fresh);
 		free(fresh);
 		nt_log(&w->ctx->log, LOG_LVL_ERROR, oi->component,
 		       "worker %u: out of memory starting a new interval", w->id);
@@ -697,7 +743,8 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		return -1;
 	}
 	for (unsigned i = 0; i < ctx->nout; i++) {
-		if (!(w->ahead_keys[i] = calloc(ACCT_AHEAD, ctx->out[i].ks.key_len)))
+		w->ahead_stride[i] = ctx->out[i].ks.key_len + KEYSPEC_SLACK;
+		if (!(w->ahead_keys[i] = calloc(ACCT_AHEAD, w->ahead_stride[i])))
 			goto oom;
 		if (out_takes(&ctx->out[i], OUT_SINK_DATAGRAM))
 			w->dgram_sinks[w->ndgram_sinks++] = (uint8_t)i;
@@ -725,6 +772,17 @@ int worker_init(struct worker *w, struct daemon_ctx *ctx, unsigned id, char *err
 		    agg_table_set_span(w->tables[i], ctx->conf.nfacctd_stitching) < 0)
 			goto oom;
 		w->tables[i]->max_entries = ctx->out[i].max_entries;
+		/*
+		 * The compact form where only account() adds, with keys it can
+		 * build: lookups and sum_* reversal rewrite full-form keys, and the
+		 * timed accounting keeps spans.
+		 */
+		if (account_fn(ctx) == account && !(w->sum_outs >> i & 1u) &&
+		    !(ctx->enrich_out.lookup_mask >> i & 1u) && ctx->out[i].ks.cx.key_len) {
+			if (agg_table_set_compact(w->tables[i], &ctx->out[i].ks.cx) < 0)
+				goto oom;
+			w->compact_outs |= 1u << i;
+		}
 	}
 	if (pipeline_worker_init(&w->pw, &ctx->pipe, account_fn(ctx), w, err, errlen) < 0)
 		return -1;

@@ -83,11 +83,15 @@ struct worker {
 	 * several records overlap instead of stalling one by one.
 	 */
 #define ACCT_AHEAD 8
-	uint8_t *ahead_keys[CONF_MAX_PLUGINS]; /* ACCT_AHEAD keys per output */
+	uint8_t *ahead_keys[CONF_MAX_PLUGINS];	 /* ACCT_AHEAD keys per output */
+	uint32_t ahead_stride[CONF_MAX_PLUGINS]; /* bytes from one key to the next */
 	uint64_t ahead_hash[CONF_MAX_PLUGINS][ACCT_AHEAD];
 	struct agg_counters ahead_c[ACCT_AHEAD];
-	uint32_t ahead_skip[ACCT_AHEAD]; /* outputs (bits) a record's selection left out */
-	struct out_select_scratch sel;	 /* per-output selection of the record (agg/tagging.h) */
+	uint32_t ahead_skip[ACCT_AHEAD];    /* outputs (bits) a record's selection left out */
+	uint32_t ahead_compact[ACCT_AHEAD]; /* outputs (bits) whose key is in the compact form */
+	/* outputs (bits) whose tables keep IPv4 keys compact (struct agg_compact) */
+	uint32_t compact_outs;
+	struct out_select_scratch sel; /* per-output selection of the record (agg/tagging.h) */
 	unsigned ahead_head, ahead_len;
 	nt_usec now_usec; /* arrival time of the datagram being decoded */
 

@@ -1242,6 +1242,173 @@ static void test_custom_extract_render(void **state)
 	assert_contains(err, "twice");
 }
 
+/* ---- the compact key form (IPv4 addresses in 5 bytes) --------------------- */
+
+#define CX_AGG "src_host,dst_host,src_port,dst_port,proto,peer_src_ip"
+
+static void addr4(struct nt_addr *a, uint32_t v)
+{
+	memset(a, 0, sizeof *a);
+	a->family = 4;
+	memcpy(a->a, &v, 4);
+}
+
+static void addr6(struct nt_addr *a, uint8_t last)
+{
+	memset(a, 0, sizeof *a);
+	a->family = 6;
+	a->a[0] = 0x20;
+	a->a[1] = 0x01;
+	a->a[15] = last;
+}
+
+/* A v5-like record: every field of CX_AGG present, IPv4. */
+static void cx_rec(struct flow_rec *r, uint32_t v)
+{
+	memset(r, 0, sizeof *r);
+	addr4(&r->src_addr, 0x0a000000u + v);
+	addr4(&r->dst_addr, 0xc0a80001u);
+	addr4(&r->peer_src_ip, 0x7f000001u);
+	r->src_port = (uint16_t)(1000 + v);
+	r->dst_port = 443;
+	r->proto = 6;
+	r->packets = 1;
+	r->bytes = 100;
+	FR_SET(r, FR_SRC_ADDR);
+	FR_SET(r, FR_DST_ADDR);
+	FR_SET(r, FR_PEER_SRC_IP);
+	FR_SET(r, FR_SRC_PORT);
+	FR_SET(r, FR_DST_PORT);
+	FR_SET(r, FR_PROTO);
+}
+
+static void test_compact_form_layout(void **state)
+{
+	(void)state;
+	struct keyspec ks;
+	char err[256];
+	assert_int_equal(keyspec_build(&ks, CX_AGG, NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(ks.key_len, 56);
+	/* 3 addresses of 5 bytes, 2 ports, proto: 20 bytes, padded */
+	assert_int_equal(ks.cx.key_len, 24);
+	assert_int_equal(ks.ncfam, 3);
+	/* no address: nothing to compact */
+	assert_int_equal(keyspec_build(&ks, "src_port,dst_port,proto", NULL, NULL, err, sizeof err),
+			 0);
+	assert_int_equal(ks.cx.key_len, 0);
+	/* a masked network needs its extractor: kept whole, the host next to it compacted */
+	assert_int_equal(keyspec_build(&ks, "src_net", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(ks.cx.key_len, 0);
+	assert_int_equal(keyspec_build(&ks, "src_net,dst_host", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(ks.key_len, 40);
+	assert_int_equal(ks.cx.key_len, 24);
+}
+
+/*
+ * Whatever form a record's key takes, the table written out holds what the
+ * full form alone would have held: the same rows, the same counters.
+ */
+static void check_forms(const char *agg, struct flow_rec *recs, const int *want_compact, unsigned n)
+{
+	struct keyspec ks;
+	char err[256];
+	assert_int_equal(keyspec_build(&ks, agg, NULL, NULL, err, sizeof err), 0);
+	assert_true(ks.cx.key_len > 0);
+	struct agg_table tc, tf;
+	assert_int_equal(agg_table_init(&tc, ks.key_len, 16), 0);
+	assert_int_equal(agg_table_set_compact(&tc, &ks.cx), 0);
+	assert_int_equal(agg_table_init(&tf, ks.key_len, 16), 0);
+	uint8_t *key = malloc(ks.key_len + KEYSPEC_SLACK), *full = malloc(ks.key_len);
+	assert_non_null(key);
+	assert_non_null(full);
+	for (int round = 0; round < 2; round++) /* each key twice: found again in its form */
+		for (unsigned i = 0; i < n; i++) {
+			struct agg_counters c = counters_of(&recs[i]);
+			memset(key, 0xa5,
+			       ks.key_len + KEYSPEC_SLACK); /* stale bytes of a reused buffer */
+			uint32_t len = keyspec_extract_compact(&ks, &recs[i], key);
+			keyspec_extract(&ks, &recs[i], full);
+			if ((len == ks.cx.key_len) != want_compact[i]) {
+				print_error("%s: record %u in the %s form\n", agg, i,
+					    want_compact[i] ? "full" : "compact");
+				fail();
+			}
+			if (len == ks.cx.key_len) {
+				assert_int_equal(
+				    agg_table_add_compact(&tc, key, agg_hash(key, len), &c), 0);
+			} else {
+				assert_int_equal(len, ks.key_len);
+				assert_memory_equal(key, full, ks.key_len);
+				assert_int_equal(agg_table_add(&tc, key, agg_hash(key, len), &c),
+						 0);
+			}
+			assert_int_equal(agg_table_add(&tf, full, agg_hash(full, ks.key_len), &c),
+					 0);
+		}
+	assert_int_equal(tc.count, tf.count);
+	assert_int_equal(agg_table_drop_index(&tc), 0);
+	assert_int_equal(tc.ccount, 0);
+	/* every row of the sealed table is a row of the full-form table, with its counters */
+	uint64_t pos = 0, rows = 0;
+	const struct agg_entry *e;
+	while ((e = agg_table_next(&tc, &pos))) {
+		const struct agg_entry *g =
+		    agg_table_find(&tf, e->key, agg_hash(e->key, ks.key_len));
+		assert_non_null(g);
+		assert_int_equal(e->c.packets, g->c.packets);
+		assert_int_equal(e->c.bytes, g->c.bytes);
+		assert_int_equal(e->c.flows, g->c.flows);
+		rows++;
+	}
+	assert_int_equal(rows, tf.count);
+	free(key);
+	free(full);
+	agg_table_free(&tc);
+	agg_table_free(&tf);
+}
+
+static void test_compact_keys_match_full_keys(void **state)
+{
+	(void)state;
+	struct flow_rec r[9];
+	int want[9];
+	for (unsigned i = 0; i < 9; i++) {
+		cx_rec(&r[i], i);
+		want[i] = 1;
+	}
+	addr6(&r[1].src_addr, 1); /* one IPv6 address anywhere: the full form */
+	want[1] = 0;
+	addr6(&r[2].dst_addr, 2);
+	want[2] = 0;
+	addr6(&r[3].peer_src_ip, 3); /* an IPv6 exporter of IPv4 flows */
+	want[3] = 0;
+	/* absent, a stale IPv6 address of an earlier record is no address: compact */
+	addr6(&r[4].dst_addr, 4);
+	r[4].present &= ~(1ull << FR_DST_ADDR);
+	/* ICMP: type and code in dst_port, in both forms */
+	r[5].proto = 1;
+	r[5].dst_port = 0;
+	r[5].icmp_type_code = 0x0800;
+	FR_SET(&r[5], FR_ICMP);
+	r[6] = r[5];
+	addr6(&r[6].src_addr, 6);
+	r[6].proto = 58;
+	want[6] = 0;
+	/* no exported port: a stale one is not keyed */
+	r[7].dst_port = 9999;
+	r[7].present &= ~(1ull << FR_DST_PORT);
+	/* absent exporter address (presence cleared): the slow path, compacted */
+	r[8].present &= ~(1ull << FR_PEER_SRC_IP);
+	check_forms(CX_AGG, r, want, 9);
+	/* with an extractor call (src_net) in the key */
+	for (unsigned i = 0; i < 9; i++) {
+		r[i].src_mask = 24;
+		FR_SET(&r[i], FR_SRC_MASK);
+	}
+	want[3] = 1; /* the exporter is not in this key */
+	check_forms("src_net,src_host,dst_host,dst_port", r, want, 9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1261,6 +1428,8 @@ int main(void)
 	    cmocka_unit_test(test_tcpflags_not_keyed),
 	    cmocka_unit_test(test_proto_names),
 	    cmocka_unit_test(test_fwd_status),
+	    cmocka_unit_test(test_compact_form_layout),
+	    cmocka_unit_test(test_compact_keys_match_full_keys),
 	    cmocka_unit_test(test_mpls),
 	    cmocka_unit_test(test_sampling_direction),
 	    cmocka_unit_test(test_addresses_v6_and_absent),

@@ -466,6 +466,179 @@ static void test_bytes_per_aggregate(void **state)
 	}
 }
 
+/*
+ * The compact form, by hand: a 40-byte full key holding an address slot
+ * (family + 16 bytes) at 0 and a 2-byte port at 17; compact, the family and
+ * 4 address bytes then the port, 8 bytes.
+ */
+#define CX_FULL 40
+static const struct agg_compact cx40 = {
+    .key_len = 8,
+    .nseg = 2,
+    .seg = {{.coff = 0, .foff = 0, .len = 5}, {.coff = 5, .foff = 17, .len = 2}}};
+
+static void cx_keys(uint64_t id, uint8_t *full, uint8_t *ckey)
+{
+	uint32_t a = (uint32_t)id;
+	uint16_t port = (uint16_t)(id >> 32);
+	memset(full, 0, CX_FULL);
+	full[0] = 4;
+	memcpy(full + 1, &a, 4);
+	memcpy(full + 17, &port, 2);
+	memset(ckey, 0, 8);
+	ckey[0] = 4;
+	memcpy(ckey + 1, &a, 4);
+	memcpy(ckey + 5, &port, 2);
+}
+
+/* An IPv6 key: only ever in the full form. */
+static void v6_key(uint64_t id, uint8_t *full)
+{
+	memset(full, 0, CX_FULL);
+	full[0] = 6;
+	memcpy(full + 1, &id, 8);
+	full[16] = 0x99;
+}
+
+static int cx_add(struct agg_table *t, uint64_t id, const struct agg_counters *c)
+{
+	uint8_t full[CX_FULL], ck[8];
+	if (id & 1) { /* odd ids: IPv6 */
+		v6_key(id, full);
+		return agg_table_add(t, full, agg_hash(full, CX_FULL), c);
+	}
+	cx_keys(id, full, ck);
+	return agg_table_add_compact(t, ck, agg_hash(ck, 8), c);
+}
+
+static void cx_full_key(uint64_t id, uint8_t *full)
+{
+	uint8_t ck[8];
+	if (id & 1)
+		v6_key(id, full);
+	else
+		cx_keys(id, full, ck);
+}
+
+/* Sealed (agg_table_drop_index), t must hold ids [0, n) with packets = id % 7 + times. */
+static void cx_check_sealed(const struct agg_table *t, uint64_t n, uint64_t times)
+{
+	struct agg_table idx; /* the sealed rows, found back by their full keys */
+	assert_int_equal(agg_table_init(&idx, CX_FULL, n), 0);
+	uint64_t pos = 0;
+	const struct agg_entry *e;
+	while ((e = agg_table_next(t, &pos)))
+		assert_int_equal(agg_table_add(&idx, e->key, agg_hash(e->key, CX_FULL), &e->c), 0);
+	assert_int_equal(idx.count, n); /* no key twice */
+	for (uint64_t id = 0; id < n; id++) {
+		uint8_t full[CX_FULL];
+		cx_full_key(id, full);
+		const struct agg_entry *g = agg_table_find(&idx, full, agg_hash(full, CX_FULL));
+		assert_non_null(g);
+		assert_int_equal(g->c.packets, (id % 7 + 1) * times);
+		assert_int_equal(g->c.bytes, 10 * times);
+	}
+	agg_table_free(&idx);
+}
+
+static void test_compact_add_and_seal(void **state)
+{
+	(void)state;
+	/* 300 000 keys: the compact array is mmap'ed and released in chunks as it expands */
+	const uint64_t n = 300000;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, CX_FULL, 16), 0);
+	assert_int_equal(agg_table_set_compact(&t, &cx40), 0);
+	for (int round = 0; round < 2; round++)
+		for (uint64_t id = 0; id < n; id++) {
+			struct agg_counters c = ctr(id % 7 + 1, 10, 1, 0, 0);
+			uint64_t k = id * 0x9e3779b1u % n; /* not in id order */
+			c.packets = k % 7 + 1;
+			assert_int_equal(cx_add(&t, k, &c), 0);
+		}
+	assert_int_equal(t.count, n);
+	assert_int_equal(t.ccount, n / 2);
+	/* compact entries are smaller: 32 + 8 bytes instead of 32 + 40 */
+	assert_true(agg_table_bytes(&t) < (size_t)n * (8 + (72 + 40) / 2 + 16));
+	/* not iterated before the seal: outputs only see full-form rows */
+	uint64_t pos = 0, seen = 0;
+	while (agg_table_next(&t, &pos))
+		seen++;
+	assert_int_equal(seen, n / 2);
+	assert_int_equal(agg_table_drop_index(&t), 0);
+	assert_int_equal(t.count, n);
+	assert_int_equal(t.ccount, 0);
+	assert_null(t.centries);
+	cx_check_sealed(&t, n, 2);
+	agg_table_free(&t);
+}
+
+static void test_compact_merge(void **state)
+{
+	(void)state;
+	const uint64_t n = 5000;
+	struct agg_table a, b, plain;
+	assert_int_equal(agg_table_init(&a, CX_FULL, 16), 0);
+	assert_int_equal(agg_table_set_compact(&a, &cx40), 0);
+	assert_int_equal(agg_table_init(&b, CX_FULL, 16), 0);
+	assert_int_equal(agg_table_set_compact(&b, &cx40), 0);
+	/* a: ids [0, n); b: [n/2, n) then [0, n/2): every key in both */
+	for (uint64_t id = 0; id < n; id++) {
+		struct agg_counters c = ctr(id % 7 + 1, 10, 1, 0, 0);
+		assert_int_equal(cx_add(&a, id, &c), 0);
+		assert_int_equal(cx_add(&b, (id + n / 2) % n,
+					&(struct agg_counters){.packets = (id + n / 2) % n % 7 + 1,
+							       .bytes = 10,
+							       .flows = 1}),
+				 0);
+	}
+	/* into a table without the compact form: compact keys arrive expanded */
+	assert_int_equal(agg_table_init(&plain, CX_FULL, 16), 0);
+	assert_int_equal(agg_table_merge(&plain, &a), 0);
+	assert_int_equal(plain.count, n);
+	assert_int_equal(plain.ccount, 0);
+	/* between tables of the same form: compact stays compact */
+	assert_int_equal(agg_table_merge(&a, &b), 0);
+	assert_int_equal(a.count, n);
+	assert_int_equal(a.ccount, n / 2);
+	assert_int_equal(agg_table_drop_index(&a), 0);
+	cx_check_sealed(&a, n, 2);
+	assert_int_equal(agg_table_drop_index(&plain), 0);
+	cx_check_sealed(&plain, n, 1);
+	agg_table_free(&a);
+	agg_table_free(&b);
+	agg_table_free(&plain);
+}
+
+static void test_compact_cap_and_clear(void **state)
+{
+	(void)state;
+	struct agg_table t;
+	assert_int_equal(agg_table_init(&t, CX_FULL, 16), 0);
+	assert_int_equal(agg_table_set_compact(&t, &cx40), 0);
+	/* a span table has no compact form */
+	assert_int_equal(agg_table_set_span(&t, 1), -1);
+	t.max_entries = 10; /* both forms count */
+	struct agg_counters c = ctr(1, 10, 1, 0, 0);
+	for (uint64_t id = 0; id < 10; id++)
+		assert_int_equal(cx_add(&t, id, &c), 0);
+	assert_int_equal(cx_add(&t, 10, &c), -1);
+	assert_int_equal(cx_add(&t, 11, &c), -1);
+	assert_int_equal(t.dropped, 2);
+	assert_int_equal(cx_add(&t, 4, &c), 0); /* known keys still count */
+	agg_table_clear(&t);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(t.ccount, 0);
+	for (uint64_t id = 0; id < 10; id++)
+		assert_int_equal(
+		    cx_add(&t, id,
+			   &(struct agg_counters){.packets = id % 7 + 1, .bytes = 10, .flows = 1}),
+		    0);
+	assert_int_equal(agg_table_drop_index(&t), 0);
+	cx_check_sealed(&t, 10, 1);
+	agg_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +655,9 @@ int main(void)
 	    cmocka_unit_test(test_iteration),
 	    cmocka_unit_test(test_wide_keys),
 	    cmocka_unit_test(test_bytes_per_aggregate),
+	    cmocka_unit_test(test_compact_add_and_seal),
+	    cmocka_unit_test(test_compact_merge),
+	    cmocka_unit_test(test_compact_cap_and_clear),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
