@@ -489,6 +489,65 @@ static int keep_rows(struct print_state *st, struct kept *into, const struct row
 }
 
 /*
+ * The common case of write_purges(): one purge (nothing kept) to one file
+ * name.  The rows go out in table order, without the per-row references and
+ * the sort by file a mixed purge needs: at a million rows that is 24 MB less
+ * at the moment the flush peaks.
+ */
+static unsigned write_one_purge(struct out_instance *oi, const struct kept *it, struct kept *next)
+{
+	struct print_state *st = oi->state;
+	char path[4096];
+	if (fname_begin(&st->file, it->iv.start, oi->ks.opts.timestamps_utc) < 0 ||
+	    fname_expand(&st->file, oi, NULL, path, sizeof path) < 0) {
+		nt_log(oi->log, LOG_LVL_ERROR, oi->component,
+		       "print_output_file expands to nothing or too long: rows lost");
+		st->rows_dropped += it->t.count;
+		return 1;
+	}
+	if (it->t.count == 0) {
+		if (!oi->conf->print_write_empty_file)
+			return 0;
+		if (write_file(oi, path, NULL, 0, &it->iv, st->file.has_time) < 0)
+			return 1;
+		st->files_written++;
+		return 0;
+	}
+	const struct agg_entry **rowv = malloc(it->t.count * sizeof *rowv);
+	if (!rowv) {
+		nt_log(oi->log, LOG_LVL_ERROR, oi->component,
+		       "out of memory writing a purge: rows lost");
+		st->rows_dropped += it->t.count;
+		return 1;
+	}
+	size_t k = 0;
+	uint64_t pos = 0;
+	const struct agg_entry *e;
+	while ((e = agg_table_next(&it->t, &pos)))
+		rowv[k++] = e;
+	unsigned failed = 0;
+	if (write_file(oi, path, rowv, k, &it->iv, st->file.has_time) < 0) {
+		failed = 1;
+		st->write_failures++;
+		nt_log(oi->log, LOG_LVL_ERROR, oi->component,
+		       "write %s: %s; its %zu rows are kept for the next purge", path,
+		       strerror(errno), k);
+		for (size_t j = 0; j < k; j++) {
+			struct row_ref r = {rowv[j], path, 0};
+			if (keep_rows(st, next, &r, 1) < 0)
+				st->rows_dropped++;
+		}
+	} else {
+		st->files_written++;
+		/* the link follows complete purges only, not one a full cache caused */
+		if (!it->iv.safe)
+			move_latest(oi, rowv[0], path);
+	}
+	free(rowv);
+	return failed;
+}
+
+/*
  * Write purges items[0..n) (kept ones first, then the current one) to their
  * files.  Rows whose file could not be written go to `next` (one table per
  * purge, same intervals).  Returns the number of failed files.
@@ -497,6 +556,8 @@ static unsigned write_purges(struct out_instance *oi, const struct kept *items, 
 			     struct kept *next)
 {
 	struct print_state *st = oi->state;
+	if (n == 1 && !st->file.has_row)
+		return write_one_purge(oi, items, next);
 	size_t rows = 0;
 	for (unsigned i = 0; i < n; i++)
 		rows += items[i].t.count;

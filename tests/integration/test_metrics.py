@@ -10,6 +10,7 @@ import signal
 import socket
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from conftest import (Sender, read_json, read_text, run_config_check, v5_datagram, wait_for)
 
@@ -108,6 +109,17 @@ def value_version(m):
     raise AssertionError("no netacct_build_info")
 
 
+def all_threads_stopped(pid):
+    states = []
+    for task in Path("/proc/%d/task" % pid).iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # a thread that just exited
+        states.append(stat[stat.rindex(")") + 2])
+    return bool(states) and all(st in "tT" for st in states)
+
+
 def test_kernel_drops_are_counted_exactly(tmp_path, nfacctd):
     """The smallest receive buffer and a stopped daemon: the kernel drops most of what
     is sent.  Once everything sent has been read or dropped, kernel_drops is exactly
@@ -118,6 +130,9 @@ def test_kernel_drops_are_counted_exactly(tmp_path, nfacctd):
     n = 300
     d.send_signal(signal.SIGSTOP)
     try:
+        # SIGSTOP is delivered asynchronously: a worker still running would read a
+        # datagram between drops and see part of them first
+        wait_for(lambda: all_threads_stopped(d.proc.pid), what="every thread stopped")
         for i in range(n):
             s.send(v5_datagram([dict(src="10.9.0.1", packets=1)], seq=i))
     finally:
