@@ -1,4 +1,5 @@
 #include "agg/filter.h"
+#include "proto/wire_put.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,19 +68,6 @@ void nt_filter_free(struct nt_filter *f)
 	pcap_freecode(&f->prog);
 #endif
 	free(f);
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p = put16(p, (uint16_t)(v >> 16));
-	return put16(p, (uint16_t)v);
 }
 
 /* The L4 header after IP; returns its length. */

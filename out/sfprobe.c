@@ -28,6 +28,7 @@
  * minute per worker.
  */
 #include "out/output.h"
+#include "reactor/rng.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -511,17 +512,6 @@ static struct sfp_source *source(struct sfp_worker *w, uint32_t ifindex, uint64_
 	return s;
 }
 
-/* xorshift64*: cheap, and the same draws for the same seed */
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static uint64_t from_rec(enum sfp_from f, const struct flow_rec *r)
 {
 	if (f == FROM_TAG && FR_HAS(r, FR_TAG))
@@ -606,7 +596,7 @@ static void sfp_record(struct out_instance *oi, unsigned worker, const struct fl
 		s->in_octets += bytes;
 	}
 
-	if (st->own > 1 && (next_rand(&w->rng) >> 11) % st->own != 0)
+	if (st->own > 1 && (rng_next(&w->rng) >> 11) % st->own != 0)
 		return; /* in the pool, not sampled */
 	enum sfx_header_proto proto;
 	size_t skip;

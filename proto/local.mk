@@ -1,4 +1,4 @@
-libnetacct_a_SOURCES += proto/cursor.h proto/netflow.c proto/netflow.h proto/netflow_v5.c \
+libnetacct_a_SOURCES += proto/cursor.h proto/wire_put.h proto/netflow.c proto/netflow.h proto/netflow_v5.c \
 	proto/netflow_v8.c proto/netflow_v9.c proto/nf_template.c proto/nf_template.h \
 	proto/nf_sampling.c proto/nf_sampling.h proto/nf_options.c proto/nf_options.h \
 	proto/nf_templates_file.c \

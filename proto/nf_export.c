@@ -2,6 +2,7 @@
  * NetFlow v5 / v9 / IPFIX export datagrams (see nf_export.h).
  */
 #include "proto/nf_export.h"
+#include "proto/wire_put.h"
 
 #include <string.h>
 
@@ -95,28 +96,6 @@ static void ie_of(const struct nfx_encoder *e, const struct nfx_ie *f, int v6, u
 	}
 	*id = v6 ? f->id6 : f->id4;
 	*len = v6 ? f->len6 : f->len4;
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-	p = put32(p, (uint32_t)(v >> 32));
-	return put32(p, (uint32_t)v);
 }
 
 size_t nfx_record_len(const struct nfx_encoder *e, int family)

@@ -1,24 +1,11 @@
 #include "proto/sflow_export.h"
+#include "proto/wire_put.h"
 
 #include <string.h>
 
 /* compact source ids carry a 24-bit index, compact interfaces a 30-bit value */
 #define SRC_INDEX_MAX 0x00ffffffu
 #define IF_VALUE_MAX  0x3fffffffu
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-	return put32(put32(p, (uint32_t)(v >> 32)), (uint32_t)v);
-}
 
 static size_t pad4(size_t n)
 {

@@ -1,4 +1,5 @@
 #include "reactor/input_packet.h"
+#include "reactor/rng.h"
 
 #include <net/if.h>
 #include <stdatomic.h>
@@ -100,22 +101,11 @@ static nt_usec wall_usec(void)
 	return (nt_usec)ts.tv_sec * 1000000u + (nt_usec)ts.tv_nsec / 1000u;
 }
 
-/* xorshift64*: a cheap generator, seeded per worker so a savefile samples the same each run. */
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
 static enum input_verdict on_frame(void *state, struct worker *w, const struct nt_frame *f)
 {
 	struct pkt_input *in = state;
 	struct flow_rec *r = &in->rec;
-	if (in->rate > 1 && (next_rand(&in->rng) >> 11) % in->rate != 0) {
+	if (in->rate > 1 && (rng_next(&in->rng) >> 11) % in->rate != 0) {
 		in->sampled_out++;
 		return INPUT_OK;
 	}

@@ -1,4 +1,4 @@
-libnetacct_a_SOURCES += reactor/log.c reactor/log.h reactor/loop.c reactor/loop.h reactor/input.h \
+libnetacct_a_SOURCES += reactor/log.c reactor/log.h reactor/loop.c reactor/loop.h reactor/input.h reactor/rng.h \
 	reactor/capture.c reactor/capture.h reactor/savefile.c reactor/savefile.h \
 	reactor/socket.c reactor/socket.h reactor/stream.c reactor/stream.h \
 	reactor/worker.c reactor/worker.h reactor/input_netflow.c reactor/input_netflow.h \

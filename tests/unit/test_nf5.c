@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto/netflow.h"
+#include "proto/wire_put.h"
 
 /* ---- datagram builder --------------------------------------------------- */
 
@@ -31,22 +32,6 @@ struct v5rec {
 	uint16_t sas, das;
 	uint8_t smask, dmask;
 };
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
 
 /* Header then nrec records; returns the length (24 + 48 * nrec). */
 static size_t build(uint8_t *buf, const struct v5hdr *h, const struct v5rec *r, unsigned nrec)
