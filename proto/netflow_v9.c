@@ -117,7 +117,7 @@ static void install(struct nf9_msg *m, uint16_t id, int options, uint16_t nscope
 {
 	const char *why = NULL;
 	struct nf_template *t = nf_tpl_build(m->version, m->domain, id, options, nscope, f, nfields,
-					     m->c->opt.custom, &why);
+					     m->c->opt.custom, m->c->opt.skip, &why);
 	if (!t) {
 		msg_err(m, options ? NF_ERR_BAD_OPTIONS : NF_ERR_BAD_TEMPLATE);
 		if (nf_tpl_withdraw(m->ex->templates, m->version, m->domain, id))
@@ -728,7 +728,8 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 
 static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct rec_scratch *s)
 {
-	r->present |= names_resolve(m, r, &s->nm, r->present, names_tables(m->ex));
+	if (!(m->c->opt.skip & NF_SKIP_NAMES))
+		r->present |= names_resolve(m, r, &s->nm, r->present, names_tables(m->ex));
 	for (int i = 0; i < 3; i++)
 		if (s->have_bytes & (1u << i)) {
 			r->bytes = s->bytes[i];
@@ -878,8 +879,9 @@ struct set_ctx {
 static struct set_ctx set_ctx_make(const struct nf9_msg *m, const struct nf_plan *pl)
 {
 	struct set_ctx sc = {NULL, 0, 0, names_tables(m->ex)};
-	sc.names = (pl->names & NF_PLAN_NAMES_ALWAYS) ||
-		   ((pl->names & NF_PLAN_NAMES_IFACE) && (sc.tables & (1u << NF_NAME_IFACE)));
+	sc.names = !(m->c->opt.skip & NF_SKIP_NAMES) &&
+		   ((pl->names & NF_PLAN_NAMES_ALWAYS) ||
+		    ((pl->names & NF_PLAN_NAMES_IFACE) && (sc.tables & (1u << NF_NAME_IFACE))));
 	return sc;
 }
 
