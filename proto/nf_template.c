@@ -782,6 +782,21 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 	qsort(ints, nint, sizeof *ints, int_order);
 	for (uint16_t i = 0; i < nint; i++)
 		p->run[int_run(&ints[i])]++;
+	for (uint8_t r = 0; r < NF_RUNS; r++)
+		if (p->run[r])
+			p->runs[p->nruns++] = r;
+	p->seg0 = 1;
+	for (uint16_t i = 0; i < nint; i++)
+		if (ints[i].seg)
+			p->seg0 = 0;
+	for (uint16_t i = 0; i < nop; i++)
+		if (ops[i].seg || ops[i].len == NF_PLAN_VLEN)
+			p->seg0 = 0;
+	const struct nf_plan_val *vals[] = {&p->t[0],	&p->t[1],   &p->sysinit, &p->sampler_id,
+					    &p->smp[0], &p->smp[1], &p->smp[2],	 &p->smp[3]};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		if (vals[i]->len && (vals[i]->seg || vals[i]->len == NF_PLAN_VLEN))
+			p->seg0 = 0;
 	for (int i = 0; i < 4; i++)
 		if (p->smp[i].len)
 			p->has_smp = 1;

@@ -207,13 +207,21 @@ struct nf_plan_opt {
 };
 
 struct nf_plan {
-	uint64_t present;     /* FR_ bits every record sets (not times, MPLS, sampling) */
-	uint16_t nint, nop;   /* ops run in template order: later fields win */
-	uint8_t run[NF_RUNS]; /* entries of ints[] in each run, in run order */
+	uint64_t present;      /* FR_ bits every record sets (not times, MPLS, sampling) */
+	uint16_t nint, nop;    /* ops run in template order: later fields win */
+	uint8_t run[NF_RUNS];  /* entries of ints[] in each run, in run order */
+	uint8_t runs[NF_RUNS]; /* the runs that have entries, in run order */
+	uint8_t nruns;
 	uint8_t has_mpls, has_smp;
 	uint8_t names; /* NF_PLAN_NAMES_* bits: when to resolve names per record */
 	uint8_t nvlen; /* variable-length fields */
-	uint16_t tail; /* fixed bytes after the last variable-length value */
+	/*
+	 * Every entry is in segment 0 (before the first variable-length field)
+	 * and none is a variable-length value: records only need their length
+	 * found, then decode as fixed-length ones.
+	 */
+	uint8_t seg0;
+	uint16_t tail;			 /* fixed bytes after the last variable-length value */
 	uint16_t vgap[NF_PLAN_MAX_VLEN]; /* fixed bytes before each length prefix */
 	struct nf_plan_val t[2];	 /* flow start, end */
 	struct nf_plan_val sysinit, sampler_id;
