@@ -94,6 +94,8 @@ struct worker {
 	uint8_t *bufs;
 	uint8_t *ctrl;	       /* UDP_CMSG_SPACE per datagram: the kernel's drop counter */
 	struct nt_ev *ev_pace; /* paced reads (worker.c), NULL with a small receive buffer */
+	nt_usec pace_since;    /* window in which partial reads are counted */
+	unsigned pace_partial;
 
 	struct worker_stats st;
 	/* filled on request (worker_request_metrics), read by the main thread after */
