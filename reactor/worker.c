@@ -422,8 +422,17 @@ static int read_batches(struct worker *w, int fd, unsigned *got)
 
 static void pace_start(struct worker *w)
 {
-	if (nt_ev_fd_want(w->ev_read, 0) < 0 || nt_ev_arm(w->ev_pace, READ_PACE_USEC) < 0)
+	if (nt_ev_fd_want(w->ev_read, 0) < 0 || nt_ev_arm(w->ev_pace, READ_PACE_USEC) < 0) {
 		nt_ev_fd_want(w->ev_read, NT_EV_READ); /* cannot pace: plain reads */
+		return;
+	}
+	if (!w->pace_told) {
+		w->pace_told = 1;
+		nt_log(&w->ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
+		       "worker %u: the socket wakes this worker for a few datagrams at a time: "
+		       "reading it every %u ms while that lasts",
+		       w->id, READ_PACE_USEC / 1000);
+	}
 }
 
 static void on_pace(void *arg)

@@ -96,6 +96,7 @@ struct worker {
 	struct nt_ev *ev_pace; /* paced reads (worker.c), NULL with a small receive buffer */
 	nt_usec pace_since;    /* window in which partial reads are counted */
 	unsigned pace_partial;
+	int pace_told; /* the debug line about paced reads was logged */
 
 	struct worker_stats st;
 	/* filled on request (worker_request_metrics), read by the main thread after */
