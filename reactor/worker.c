@@ -351,9 +351,9 @@ static int read_batches(struct worker *w, int fd, unsigned *got)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		/*
 		 * The drop counter is cumulative, so the first datagram's is
-		 * enough: the others get no control buffer and the kernel skips
-		 * formatting one per datagram once drops have happened.  Drops
-		 * after it show in the next batch or the stats' own reading.
+		 * enough to tell that drops happened: the others get no control
+		 * buffer and the kernel skips formatting one per datagram once
+		 * drops have happened.
 		 */
 		for (unsigned i = 0; i < w->batch; i++) {
 			w->msgs[i].msg_hdr.msg_namelen = sizeof w->addrs[i];
@@ -370,9 +370,17 @@ static int read_batches(struct worker *w, int fd, unsigned *got)
 		if (got)
 			*got += (unsigned)n;
 		nt_usec now = wall_usec();
-		uint32_t raw;
-		if (n > 0 && udp_cmsg_drops(&w->msgs[0].msg_hdr, &raw))
+		uint32_t raw, latest;
+		/*
+		 * The first datagram's counter says drops happened; the socket's
+		 * own is as new as the batch's last datagram, so the count logged
+		 * is never older than reading the last one would have given.
+		 */
+		if (n > 0 && udp_cmsg_drops(&w->msgs[0].msg_hdr, &raw)) {
+			if (raw != w->st.kernel.last_raw && udp_socket_drops(fd, &latest) == 0)
+				raw = latest;
 			note_kernel_drops(w, raw);
+		}
 		for (int i = 0; i < n; i++) {
 			struct nt_dgram d = {.buf = w->bufs + (size_t)i * RECV_STRIDE,
 					     .len = w->msgs[i].msg_len,
