@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proto/cursor.h"
+#include "proto/nf_template.h"
 
 static const char *const err_names[NF_ERR__COUNT] = {
     [NF_OK] = "ok",
@@ -33,6 +34,7 @@ int nf_collector_init(struct nf_collector *c, const struct nf_options *opt, nf_e
 		return -1;
 	if (opt)
 		c->opt = *opt;
+	c->opt.skip = nf_skip_normalize(c->opt.skip);
 	c->emit = emit;
 	c->emit_arg = emit_arg;
 	c->tpl_budget.max = c->opt.max_templates;

@@ -104,6 +104,14 @@ struct nf_options {
 	const struct prim_registry *custom; /* aggregate_primitives */
 	size_t max_exporters;		    /* 0 = unbounded; beyond it new sources are refused */
 	size_t max_templates;		    /* all exporters together; 0 = unbounded */
+	/*
+	 * FR_ bits of fields nothing downstream reads (see NF_SKIPPABLE in
+	 * proto/nf_template.h): data records leave them absent instead of
+	 * decoding them.  With NF_SKIP_NAMES the names and route distinguishers
+	 * are not resolved per record; options records still fill the
+	 * exporters' name tables.  0: decode everything.
+	 */
+	uint64_t skip;
 	/* called when a v9/IPFIX template changes (templates file); may be NULL */
 	void (*template_changed)(void *arg, const struct nf_exporter *ex);
 	void *template_arg;

@@ -117,7 +117,7 @@ static void install(struct nf9_msg *m, uint16_t id, int options, uint16_t nscope
 {
 	const char *why = NULL;
 	struct nf_template *t = nf_tpl_build(m->version, m->domain, id, options, nscope, f, nfields,
-					     m->c->opt.custom, &why);
+					     m->c->opt.custom, m->c->opt.skip, &why);
 	if (!t) {
 		msg_err(m, options ? NF_ERR_BAD_OPTIONS : NF_ERR_BAD_TEMPLATE);
 		if (nf_tpl_withdraw(m->ex->templates, m->version, m->domain, id))
@@ -728,7 +728,8 @@ static uint64_t names_resolve(struct nf9_msg *m, struct flow_rec *r, const struc
 
 static void finish_record(struct nf9_msg *m, struct flow_rec *r, const struct rec_scratch *s)
 {
-	r->present |= names_resolve(m, r, &s->nm, r->present, names_tables(m->ex));
+	if (!(m->c->opt.skip & NF_SKIP_NAMES))
+		r->present |= names_resolve(m, r, &s->nm, r->present, names_tables(m->ex));
 	for (int i = 0; i < 3; i++)
 		if (s->have_bytes & (1u << i)) {
 			r->bytes = s->bytes[i];
@@ -850,6 +851,29 @@ static size_t vrec_walk(const struct nf_plan *pl, const uint8_t *rec, size_t lef
 	return pos <= left ? pos : 0;
 }
 
+/* The length of the record at rec as vrec_walk() finds it, without noting where its parts are. */
+static inline size_t vrec_len(const struct nf_plan *pl, const uint8_t *rec, size_t left)
+{
+	size_t pos = 0;
+	for (unsigned k = 0; k < pl->nvlen; k++) {
+		pos += pl->vgap[k];
+		if (pos >= left)
+			return 0;
+		size_t l = rec[pos++];
+		if (l == 255) {
+			if (left - pos < 2)
+				return 0;
+			l = be16(rec + pos);
+			pos += 2;
+		}
+		if (l > left - pos)
+			return 0;
+		pos += l;
+	}
+	pos += pl->tail;
+	return pos <= left ? pos : 0;
+}
+
 /* A planned value's bytes: fixed (segment + offset) or variable-length. */
 static inline const uint8_t *pv_ptr(const struct vrec *v, const struct nf_plan_val *pv, size_t *len)
 {
@@ -878,8 +902,9 @@ struct set_ctx {
 static struct set_ctx set_ctx_make(const struct nf9_msg *m, const struct nf_plan *pl)
 {
 	struct set_ctx sc = {NULL, 0, 0, names_tables(m->ex)};
-	sc.names = (pl->names & NF_PLAN_NAMES_ALWAYS) ||
-		   ((pl->names & NF_PLAN_NAMES_IFACE) && (sc.tables & (1u << NF_NAME_IFACE)));
+	sc.names = !(m->c->opt.skip & NF_SKIP_NAMES) &&
+		   ((pl->names & NF_PLAN_NAMES_ALWAYS) ||
+		    ((pl->names & NF_PLAN_NAMES_IFACE) && (sc.tables & (1u << NF_NAME_IFACE))));
 	return sc;
 }
 
@@ -921,33 +946,39 @@ fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *
 	/*
 	 * One loop per run of equal wire length and width (see nf_template.h):
 	 * the widths are constants here, so each field is a load, a byte swap
-	 * and a store.  Empty runs cost a predictable not-taken branch.
+	 * and a store.  Only the runs that have entries are visited.
 	 */
 	const struct nf_plan_int *e = pl->ints;
 	unsigned n;
 #define INT_RUN(wl, T, READ)                                                                       \
-	for (n = pl->run[NF_RUN(wl, sizeof(T) == 1   ? 0                                           \
-				    : sizeof(T) == 2 ? 1                                           \
-				    : sizeof(T) == 4 ? 2                                           \
-						     : 3)];                                        \
-	     n; n--, e++) {                                                                        \
-		const uint8_t *q = AT(e);                                                          \
-		T x_ = (T)(READ);                                                                  \
-		memcpy((uint8_t *)r + e->dst, &x_, sizeof x_);                                     \
-	}
+	case NF_RUN(wl, sizeof(T) == 1 ? 0 : sizeof(T) == 2 ? 1 : sizeof(T) == 4 ? 2 : 3):         \
+		for (; n; n--, e++)                                                                \
+		{                                                                                  \
+			const uint8_t *q = AT(e);                                                  \
+			T x_ = (T)(READ);                                                          \
+			memcpy((uint8_t *)r + e->dst, &x_, sizeof x_);                             \
+		}                                                                                  \
+		break;
 #define INT_RUNS(wl, READ)                                                                         \
 	INT_RUN(wl, uint8_t, READ)                                                                 \
 	INT_RUN(wl, uint16_t, READ)                                                                \
 	INT_RUN(wl, uint32_t, READ)                                                                \
 	INT_RUN(wl, uint64_t, READ)
-	INT_RUNS(0, q[0])
-	INT_RUNS(1, be16(q))
-	INT_RUNS(2, be32(q))
-	INT_RUNS(3, (uint64_t)be32(q) << 32 | be32(q + 4))
+	for (unsigned k = 0; k < pl->nruns; k++) {
+		n = pl->run[pl->runs[k]];
+		switch (pl->runs[k]) {
+			INT_RUNS(0, q[0])
+			INT_RUNS(1, be16(q))
+			INT_RUNS(2, be32(q))
+			INT_RUNS(3, (uint64_t)be32(q) << 32 | be32(q + 4))
+		default: /* NF_RUN_OTHER */
+			for (; n; n--, e++)
+				store_int(r, e->dst, e->width, be_n(AT(e), e->wlen));
+			break;
+		}
+	}
 #undef INT_RUNS
 #undef INT_RUN
-	for (n = pl->run[NF_RUN_OTHER]; n; n--, e++)
-		store_int(r, e->dst, e->width, be_n(AT(e), e->wlen));
 
 	const int names = sc->names;
 	unsigned depth = 0;
@@ -1070,8 +1101,8 @@ fast_record_body(struct nf9_msg *m, const struct nf_template *t, const uint8_t *
 	m->c->emit(m->c->emit_arg, r);
 }
 
-static void fast_record(struct nf9_msg *m, const struct nf_template *t, const uint8_t *rec,
-			struct set_ctx *sc)
+static inline __attribute__((always_inline)) void
+fast_record(struct nf9_msg *m, const struct nf_template *t, const uint8_t *rec, struct set_ctx *sc)
 {
 	fast_record_body(m, t, rec, NULL, sc, 0);
 }
@@ -1325,10 +1356,32 @@ static void data_set(struct nf9_msg *m, uint16_t set_id, struct cursor *set)
 	if (pl && !pl->nvlen && !t->options) {
 		/* fixed length: every whole record, then padding (RFC 7011 §3.3.1) */
 		struct set_ctx sc = set_ctx_make(m, pl);
-		for (size_t n = cur_left(set) / t->min_len; n > 0; n--) {
-			fast_record(m, t, cur_take(set, t->min_len), &sc);
+		size_t nrec = cur_left(set) / t->min_len;
+		const uint8_t *rec = cur_ptr(set);
+		for (size_t n = nrec; n > 0; n--, rec += t->min_len)
+			fast_record(m, t, rec, &sc);
+		m->records += nrec;
+		cur_skip(set, nrec * t->min_len);
+		return;
+	}
+	if (pl && pl->seg0 && !t->options) {
+		/* everything planned precedes the variable-length fields */
+		struct set_ctx sc = set_ctx_make(m, pl);
+		const uint8_t *rec = cur_ptr(set);
+		size_t left = cur_left(set);
+		while (left >= t->min_len) {
+			size_t used = vrec_len(pl, rec, left);
+			if (!used) {
+				cur_skip(set, cur_left(set) - left);
+				msg_err(m, NF_ERR_TRUNCATED);
+				return;
+			}
+			fast_record(m, t, rec, &sc);
 			m->records++;
+			rec += used;
+			left -= used;
 		}
+		cur_skip(set, cur_left(set) - left);
 		return;
 	}
 	if (pl) {

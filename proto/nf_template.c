@@ -782,6 +782,21 @@ static int build_fast_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 	qsort(ints, nint, sizeof *ints, int_order);
 	for (uint16_t i = 0; i < nint; i++)
 		p->run[int_run(&ints[i])]++;
+	for (uint8_t r = 0; r < NF_RUNS; r++)
+		if (p->run[r])
+			p->runs[p->nruns++] = r;
+	p->seg0 = 1;
+	for (uint16_t i = 0; i < nint; i++)
+		if (ints[i].seg)
+			p->seg0 = 0;
+	for (uint16_t i = 0; i < nop; i++)
+		if (ops[i].seg || ops[i].len == NF_PLAN_VLEN)
+			p->seg0 = 0;
+	const struct nf_plan_val *vals[] = {&p->t[0],	&p->t[1],   &p->sysinit, &p->sampler_id,
+					    &p->smp[0], &p->smp[1], &p->smp[2],	 &p->smp[3]};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		if (vals[i]->len && (vals[i]->seg || vals[i]->len == NF_PLAN_VLEN))
+			p->seg0 = 0;
 	for (int i = 0; i < 4; i++)
 		if (p->smp[i].len)
 			p->has_smp = 1;
@@ -840,11 +855,50 @@ static void build_opt_plan(const struct nf_tpl_field *f, uint16_t n, struct nf_p
 	p->opt = o;
 }
 
+uint64_t nf_skip_normalize(uint64_t skip)
+{
+	skip &= NF_SKIPPABLE;
+	if ((skip & NF_SKIP_NAMES) != NF_SKIP_NAMES)
+		skip &= ~(NF_SKIP_NAMES | NF_SKIP_NAME_KEYS);
+	return skip;
+}
+
+/* The FR_ bits a data field's handler may set; 0 when it is never skipped. */
+static uint64_t kind_bits(uint8_t kind)
+{
+	uint16_t dst;
+	uint8_t op;
+	int bit, which;
+	if (kind == FK_SKIP)
+		return 0;
+	if (int_dsts[kind].width)
+		return int_dsts[kind].bit >= 0 ? 1ull << int_dsts[kind].bit : 0;
+	if (addr_dst(kind, &dst, &bit, &op))
+		return bit >= 0 ? 1ull << bit : 0;
+	if (time_tk(kind, &which) != NF_TK_NONE)
+		return 1ull << (which ? FR_TS_END : FR_TS_START);
+	switch (kind) {
+	case FK_T_SYSINIT:
+		return (1ull << FR_TS_START) | (1ull << FR_TS_END);
+	case FK_MPLS:
+		return 1ull << FR_MPLS;
+	case FK_FLOW_LABEL:
+		return 1ull << FR_FLOW_LABEL;
+	case FK_VRF_NAME:
+	case FK_IFNAME:
+	case FK_RD:
+		return NF_SKIP_NAMES;
+	default:
+		return 0; /* sampling fields and whatever comes later: always decoded */
+	}
+}
+
 struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, int options,
 				 uint16_t nscope, const struct nf_tpl_field *fields,
 				 uint16_t nfields, const struct prim_registry *custom,
-				 const char **why)
+				 uint64_t skip, const char **why)
 {
+	skip = nf_skip_normalize(skip);
 	uint32_t min_len = 0;
 	int varlen = 0, scope_ok = 1;
 
@@ -914,6 +968,9 @@ struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, 
 		} else {
 			if (!f->pen)
 				f->kind = plan_data(f->type, f->len, &f->arg);
+			uint64_t bits = kind_bits(f->kind);
+			if (bits && (bits & skip) == bits)
+				f->kind = FK_SKIP; /* nothing reads what it would set */
 			f->custom = custom_index(custom, f->pen, f->type);
 		}
 	}

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agg/flow.h"
 #include "agg/primitive.h"
 
 #define NF_TPL_VARLEN		0xffffu /* RFC 7011 §7: field length 65535 = variable */
@@ -206,13 +207,21 @@ struct nf_plan_opt {
 };
 
 struct nf_plan {
-	uint64_t present;     /* FR_ bits every record sets (not times, MPLS, sampling) */
-	uint16_t nint, nop;   /* ops run in template order: later fields win */
-	uint8_t run[NF_RUNS]; /* entries of ints[] in each run, in run order */
+	uint64_t present;      /* FR_ bits every record sets (not times, MPLS, sampling) */
+	uint16_t nint, nop;    /* ops run in template order: later fields win */
+	uint8_t run[NF_RUNS];  /* entries of ints[] in each run, in run order */
+	uint8_t runs[NF_RUNS]; /* the runs that have entries, in run order */
+	uint8_t nruns;
 	uint8_t has_mpls, has_smp;
 	uint8_t names; /* NF_PLAN_NAMES_* bits: when to resolve names per record */
 	uint8_t nvlen; /* variable-length fields */
-	uint16_t tail; /* fixed bytes after the last variable-length value */
+	/*
+	 * Every entry is in segment 0 (before the first variable-length field)
+	 * and none is a variable-length value: records only need their length
+	 * found, then decode as fixed-length ones.
+	 */
+	uint8_t seg0;
+	uint16_t tail;			 /* fixed bytes after the last variable-length value */
 	uint16_t vgap[NF_PLAN_MAX_VLEN]; /* fixed bytes before each length prefix */
 	struct nf_plan_val t[2];	 /* flow start, end */
 	struct nf_plan_val sysinit, sampler_id;
@@ -240,8 +249,39 @@ struct nf_template {
 struct nf_template_store;
 
 /*
+ * Flow record fields a collector may be told to leave out (nf_options.skip):
+ * FR_ bits of data fields that only some outputs read.  A field whose
+ * handler writes only skipped bits is planned as FK_SKIP, for the generic
+ * path and the fast plan alike.  The names and the route distinguisher go
+ * together (NF_SKIP_NAMES): one resolution fills them all, from the VRF ids
+ * and interface indexes, which therefore stay when names are wanted.
+ */
+#define NF_SKIP_NAMES                                                                              \
+	((1ull << FR_VRF_NAME) | (1ull << FR_IFNAME_IN) | (1ull << FR_IFNAME_OUT) |                \
+	 (1ull << FR_MPLS_VPN_RD))
+#define NF_SKIP_NAME_KEYS                                                                          \
+	((1ull << FR_VRF_IN) | (1ull << FR_VRF_OUT) | (1ull << FR_IN_IFACE) |                      \
+	 (1ull << FR_OUT_IFACE))
+#define NF_SKIPPABLE                                                                               \
+	((1ull << FR_SRC_MASK) | (1ull << FR_DST_MASK) | (1ull << FR_TOS) | (1ull << FR_SRC_AS) |  \
+	 (1ull << FR_DST_AS) | (1ull << FR_PEER_DST_IP) | (1ull << FR_SRC_MAC) |                   \
+	 (1ull << FR_DST_MAC) | (1ull << FR_VLAN_IN) | (1ull << FR_VLAN_OUT) | (1ull << FR_MPLS) | \
+	 (1ull << FR_FWD_STATUS) | (1ull << FR_TS_START) | (1ull << FR_TS_END) |                   \
+	 (1ull << FR_POST_NAT_SRC_ADDR) | (1ull << FR_POST_NAT_DST_ADDR) |                         \
+	 (1ull << FR_POST_NAT_SRC_PORT) | (1ull << FR_POST_NAT_DST_PORT) |                         \
+	 (1ull << FR_NAT_EVENT) | (1ull << FR_FLOW_LABEL) | (1ull << FR_ICMP) |                    \
+	 NF_SKIP_NAME_KEYS | NF_SKIP_NAMES)
+
+/*
+ * The skip mask a collector uses: only NF_SKIPPABLE bits, names all or
+ * none, and the VRF ids and interface indexes kept when names are wanted.
+ */
+uint64_t nf_skip_normalize(uint64_t skip);
+
+/*
  * Build a template from field specifiers with its fast plan, in the same
- * allocation so that free() still releases everything.  A template has no
+ * allocation so that free() still releases everything.  Data fields whose
+ * every FR_ bit is in skip (nf_skip_normalize()d) are not decoded.  A template has no
  * plan (generic path) only when it has more than NF_PLAN_MAX_VLEN
  * variable-length fields or two fields for one MPLS stack position.  For options
  * templates the first nscope fields are the scope.  custom may be NULL.
@@ -252,7 +292,7 @@ struct nf_template_store;
 struct nf_template *nf_tpl_build(uint8_t version, uint32_t domain, uint16_t id, int options,
 				 uint16_t nscope, const struct nf_tpl_field *fields,
 				 uint16_t nfields, const struct prim_registry *custom,
-				 const char **why);
+				 uint64_t skip, const char **why);
 
 /* Same wire definition (version, kind, scope, field list)? */
 int nf_tpl_equal(const struct nf_template *a, const struct nf_template *b);

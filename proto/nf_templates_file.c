@@ -171,7 +171,7 @@ static int get_uint(json_t *o, const char *key, json_int_t max, json_int_t *v)
 }
 
 static struct nf_template *parse_template(json_t *jt, const struct prim_registry *custom,
-					  const char **why)
+					  uint64_t skip, const char **why)
 {
 	struct nf_tpl_field f[NF_TPL_MAX_FIELDS];
 	json_int_t ver, dom, id, nscope;
@@ -204,7 +204,7 @@ static struct nf_template *parse_template(json_t *jt, const struct prim_registry
 		f[i].pen = (uint32_t)json_integer_value(pn);
 	}
 	return nf_tpl_build((uint8_t)ver, (uint32_t)dom, (uint16_t)id, json_is_true(opt),
-			    (uint16_t)nscope, f, (uint16_t)n, custom, why);
+			    (uint16_t)nscope, f, (uint16_t)n, custom, skip, why);
 }
 
 int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, char *err,
@@ -260,8 +260,8 @@ int nf_templates_load(const char *path, struct nf_collector *c, size_t *loaded, 
 		}
 		for (size_t j = 0; j < json_array_size(jts); j++) {
 			const char *why = NULL;
-			struct nf_template *t =
-			    parse_template(json_array_get(jts, j), c->opt.custom, &why);
+			struct nf_template *t = parse_template(json_array_get(jts, j),
+							       c->opt.custom, c->opt.skip, &why);
 			if (!t) {
 				snprintf(err, errlen, "%s: exporter %s template #%zu: %s", path,
 					 json_string_value(ja), j, why);

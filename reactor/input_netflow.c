@@ -72,6 +72,120 @@ static void on_template_changed(void *arg, const struct nf_exporter *ex)
 	tpl_sync_exporter_changed(in->tpl, ex);
 }
 
+/*
+ * Which of the fields a collector can leave out (NF_SKIPPABLE) each
+ * primitive reads.  A primitive missing here (new ones, sum_*, GeoIP, the
+ * time bins, ...) makes the daemon decode everything.
+ */
+#define B(f) (1ull << (f))
+static const struct {
+	const char *name;
+	uint64_t reads;
+} prim_reads[] = {
+    {"src_host", 0},
+    {"dst_host", 0},
+    {"src_port", 0},
+    {"dst_port", B(FR_ICMP)}, /* ICMP type and code when there is no port */
+    {"proto", 0},
+    {"tcpflags", 0},
+    {"peer_src_ip", 0},
+    {"peer_dst_ip", B(FR_PEER_DST_IP)},
+    {"src_as", B(FR_SRC_AS)},
+    {"dst_as", B(FR_DST_AS)},
+    {"in_iface", B(FR_IN_IFACE)},
+    {"out_iface", B(FR_OUT_IFACE)},
+    {"src_mask", B(FR_SRC_MASK)},
+    {"dst_mask", B(FR_DST_MASK)},
+    {"src_net", B(FR_SRC_MASK)},
+    {"dst_net", B(FR_DST_MASK)},
+    {"tos", B(FR_TOS)},
+    {"src_mac", B(FR_SRC_MAC)},
+    {"dst_mac", B(FR_DST_MAC)},
+    {"vlan", B(FR_VLAN_IN)},
+    {"in_vlan", B(FR_VLAN_IN)},
+    {"out_vlan", B(FR_VLAN_OUT)},
+    {"mpls_label_top", B(FR_MPLS)},
+    {"mpls_label_bottom", B(FR_MPLS)},
+    {"mpls_label_stack", B(FR_MPLS)},
+    {"fwd_status", B(FR_FWD_STATUS)},
+    {"flow_label", B(FR_FLOW_LABEL)},
+    {"post_nat_src_host", B(FR_POST_NAT_SRC_ADDR)},
+    {"post_nat_dst_host", B(FR_POST_NAT_DST_ADDR)},
+    {"post_nat_src_port", B(FR_POST_NAT_SRC_PORT)},
+    {"post_nat_dst_port", B(FR_POST_NAT_DST_PORT)},
+    {"nat_event", B(FR_NAT_EVENT)},
+    {"timestamp_start", B(FR_TS_START)},
+    {"timestamp_end", B(FR_TS_END)},
+    {"timestamp_arrival", 0},
+    {"timestamp_export", 0},
+    {"export_proto_seqno", 0},
+    {"export_proto_version", 0},
+    {"export_proto_sysid", 0},
+    {"sampling_rate", 0},
+    {"sampling_direction", 0},
+    {"tag", 0},
+    {"tag2", 0},
+    {"label", 0},
+    {"vrf_name", NF_SKIP_NAMES},
+    {"ingress_vrf_name", NF_SKIP_NAMES},
+    {"egress_vrf_name", NF_SKIP_NAMES},
+    {"in_iface_name", NF_SKIP_NAMES},
+    {"out_iface_name", NF_SKIP_NAMES},
+    {"mpls_vpn_rd", NF_SKIP_NAMES},
+    {"mpls_vpn_rd_origin", NF_SKIP_NAMES},
+};
+#undef B
+
+/* Stages that read none of the names (pre_tag_map matches on mpls_vpn_rd). */
+static int stage_ignores_names(const char *name)
+{
+	static const char *const blind[] = {"sampling_map",	  "flow_to_rd_map", "renormalize",
+					    "tcp_flags_tcp_only", "networks",	    "geoip"};
+	for (size_t j = 0; j < sizeof blind / sizeof blind[0]; j++)
+		if (!strcmp(name, blind[j]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The fields no consumer of this daemon's records reads (nf_options.skip):
+ * the outputs' primitives say what they read.  Anything else that looks at
+ * records (stages, aggregate_filter and the other output selections,
+ * per-output lookups, stitching, pro-rating) keeps every field but the
+ * names, and those only while no stage may read them.
+ */
+uint64_t nf_input_skip_mask(const struct daemon_ctx *ctx)
+{
+	uint64_t need = 0;
+	int others = 1; /* fields other than the names may be skipped */
+	for (unsigned i = 0; i < ctx->nout; i++) {
+		const struct keyspec *ks = &ctx->out[i].ks;
+		for (unsigned k = 0; k < ks->n; k++) {
+			if (ks->f[k].custom)
+				continue; /* raw bytes of their own field, never skipped */
+			const char *name = ks->f[k].p->name;
+			size_t j = 0;
+			while (j < sizeof prim_reads / sizeof prim_reads[0] &&
+			       strcmp(name, prim_reads[j].name))
+				j++;
+			if (j == sizeof prim_reads / sizeof prim_reads[0])
+				return 0;
+			need |= prim_reads[j].reads;
+		}
+		if (ctx->tagging.sel[i].active || ctx->out[i].prorate)
+			others = 0;
+	}
+	if (ctx->pipe.n || ctx->enrich_out.lookup_mask || ctx->conf.nfacctd_stitching)
+		others = 0;
+	for (unsigned i = 0; i < ctx->pipe.n; i++)
+		if (!stage_ignores_names(ctx->pipe.st[i].d->name))
+			need |= NF_SKIP_NAMES;
+	uint64_t skip = NF_SKIPPABLE & ~need;
+	if (!others)
+		skip &= NF_SKIP_NAMES;
+	return nf_skip_normalize(skip);
+}
+
 static int create(struct worker *w, void **state, char *err, size_t errlen)
 {
 	struct daemon_ctx *ctx = w->ctx;
@@ -89,6 +203,7 @@ static int create(struct worker *w, void **state, char *err, size_t errlen)
 	    .custom = &ctx->prims,
 	    .max_exporters = (size_t)c->nfacctd_max_exporters,
 	    .max_templates = (size_t)c->nfacctd_max_templates,
+	    .skip = nf_input_skip_mask(ctx),
 	    .template_changed = in->tpl ? on_template_changed : NULL,
 	    .template_arg = in,
 	};

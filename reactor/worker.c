@@ -18,6 +18,12 @@
 #include "reactor/stream.h"
 
 #define RECV_BUF 65536 /* largest UDP payload: never truncate a legal datagram */
+/*
+ * Datagram slots are RECV_BUF apart plus 17 cache lines: 64 KiB-aligned
+ * slots would all start in the same cache sets, and a batch of datagrams
+ * would evict itself from L1/L2 while the kernel copies it in.
+ */
+#define RECV_STRIDE (RECV_BUF + 17 * 64)
 
 static nt_usec wall_usec(void)
 {
@@ -402,30 +408,49 @@ static void poll_kernel_drops(struct worker *w)
 		note_kernel_drops(w, raw);
 }
 
-/* Read up to 16 batches; returns 1 when the socket has been drained. */
-static int read_batches(struct worker *w, int fd)
+/*
+ * Read up to 16 batches; returns 1 when the socket has been drained.  *got
+ * (may be NULL) adds the datagrams read.
+ */
+static int read_batches(struct worker *w, int fd, unsigned *got)
 {
 	worker_batch_begin(w);
 	/* drain a bounded number of batches, then yield so timers get their turn */
 	for (int rounds = 0; rounds < 16; rounds++) {
+		/*
+		 * The drop counter is cumulative, so the first datagram's is
+		 * enough to tell that drops happened: the others get no control
+		 * buffer and the kernel skips formatting one per datagram once
+		 * drops have happened.
+		 */
 		for (unsigned i = 0; i < w->batch; i++) {
 			w->msgs[i].msg_hdr.msg_namelen = sizeof w->addrs[i];
 			w->msgs[i].msg_hdr.msg_flags = 0;
-			w->msgs[i].msg_hdr.msg_controllen = UDP_CMSG_SPACE;
+			w->msgs[i].msg_hdr.msg_controllen = 0;
 		}
+		w->msgs[0].msg_hdr.msg_controllen = UDP_CMSG_SPACE;
 		int n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				w->st.recv_errors++;
 			return errno != EINTR;
 		}
+		if (got)
+			*got += (unsigned)n;
 		nt_usec now = wall_usec();
-		uint32_t raw;
-		/* the counter is cumulative: the last datagram carries the latest */
-		if (n > 0 && udp_cmsg_drops(&w->msgs[n - 1].msg_hdr, &raw))
+		uint32_t raw, latest;
+		/*
+		 * The first datagram's counter says drops happened; the socket's
+		 * own is as new as the batch's last datagram, so the count logged
+		 * is never older than reading the last one would have given.
+		 */
+		if (n > 0 && udp_cmsg_drops(&w->msgs[0].msg_hdr, &raw)) {
+			if (raw != w->st.kernel.last_raw && udp_socket_drops(fd, &latest) == 0)
+				raw = latest;
 			note_kernel_drops(w, raw);
+		}
 		for (int i = 0; i < n; i++) {
-			struct nt_dgram d = {.buf = w->bufs + (size_t)i * RECV_BUF,
+			struct nt_dgram d = {.buf = w->bufs + (size_t)i * RECV_STRIDE,
 					     .len = w->msgs[i].msg_len,
 					     .arrival = now};
 			if (w->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -443,12 +468,78 @@ static int read_batches(struct worker *w, int fd)
 	return 0;
 }
 
+/*
+ * Paced reads.  A steady stream of small bursts (exporters send a few
+ * datagrams at a time) wakes the worker several times per burst: a wake-up,
+ * an epoll_wait() and a recvmmsg() that returns a few datagrams each time,
+ * and in the kernel that costs more than decoding them.  So when the socket
+ * has woken the worker for a partial batch at least READ_PACE_PARTIAL times
+ * within READ_PACE_WINDOW_USEC, the worker stops watching the socket and
+ * reads it every READ_PACE_USEC instead, as long as each of those reads
+ * finds something; an empty one goes back to waiting on the socket.
+ *
+ * The threshold (about four wake-ups per pacing period) is measured, not
+ * derived: below it, a timer wake-up costs the worker about as much as the
+ * socket wake-ups it saves (part of those is charged to the sender's
+ * context).  On this project's 2-CPU test VM, IPFIX with variable-length
+ * fields at 1 M records/s (about 3.8k wake-ups per second per worker) uses
+ * ~30 % less CPU paced, NetFlow v5 at the same rate (1.3k/s) the same.
+ *
+ * Records are accounted at most READ_PACE_USEC later, and the socket must
+ * hold that long's traffic: pacing is used only with a receive buffer of at
+ * least READ_PACE_MIN_RCVBUF (the default buffer is 32 MiB: ~6 ms at
+ * 40 Gbit/s).  libevent's timers are not finer than the monotonic clock's
+ * tick, so a shorter period would only add wake-ups.
+ */
+#define READ_PACE_USEC	      2000
+#define READ_PACE_WINDOW_USEC (4 * READ_PACE_USEC)
+#define READ_PACE_PARTIAL     24
+#define READ_PACE_MIN_RCVBUF  (4 * 1024 * 1024)
+
+static void pace_start(struct worker *w)
+{
+	if (nt_ev_fd_want(w->ev_read, 0) < 0 || nt_ev_arm(w->ev_pace, READ_PACE_USEC) < 0) {
+		nt_ev_fd_want(w->ev_read, NT_EV_READ); /* cannot pace: plain reads */
+		return;
+	}
+	if (!w->pace_told) {
+		w->pace_told = 1;
+		nt_log(&w->ctx->log, LOG_LVL_DEBUG, CORE_COMPONENT,
+		       "worker %u: the socket wakes this worker for a few datagrams at a time: "
+		       "reading it every %u ms while that lasts",
+		       w->id, READ_PACE_USEC / 1000);
+	}
+}
+
+static void on_pace(void *arg)
+{
+	struct worker *w = arg;
+	unsigned got = 0;
+	int drained = read_batches(w, w->fd, &got);
+	worker_batch_end(w);
+	if (drained && got && nt_ev_arm(w->ev_pace, READ_PACE_USEC) == 0)
+		return;
+	/* idle (or too busy for a pause): read as soon as the socket has data */
+	w->pace_partial = 0;
+	nt_ev_fd_want(w->ev_read, NT_EV_READ);
+}
+
 static void on_readable(int fd, unsigned what, void *arg)
 {
 	struct worker *w = arg;
+	unsigned got = 0;
 	(void)what;
-	read_batches(w, fd);
+	int drained = read_batches(w, fd, &got);
 	worker_batch_end(w);
+	if (!w->ev_pace || !drained || !got || got >= w->batch)
+		return;
+	/* a partial batch: count them over a window (now_usec: this read's arrival time) */
+	if (w->now_usec - w->pace_since > READ_PACE_WINDOW_USEC) {
+		w->pace_since = w->now_usec;
+		w->pace_partial = 0;
+	}
+	if (++w->pace_partial >= READ_PACE_PARTIAL)
+		pace_start(w);
 }
 
 uint64_t worker_round_due(uint64_t now_ms, unsigned period_s, uint64_t last_round)
@@ -552,7 +643,7 @@ static void on_stop(void *arg)
 	 * it (bounded, so a sender that never pauses cannot hold up the exit).
 	 */
 	if (w->fd >= 0) {
-		for (int i = 0; i < 4096 && !read_batches(w, w->fd); i++)
+		for (int i = 0; i < 4096 && !read_batches(w, w->fd, NULL); i++)
 			;
 		worker_batch_end(w);
 	}
@@ -692,14 +783,14 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	w->msgs = calloc(w->batch, sizeof *w->msgs);
 	w->iov = calloc(w->batch, sizeof *w->iov);
 	w->addrs = calloc(w->batch, sizeof *w->addrs);
-	w->bufs = malloc((size_t)w->batch * RECV_BUF);
+	w->bufs = malloc((size_t)w->batch * RECV_STRIDE);
 	w->ctrl = calloc(w->batch, UDP_CMSG_SPACE);
 	if (!w->msgs || !w->iov || !w->addrs || !w->bufs || !w->ctrl) {
 		snprintf(err, errlen, "worker %u: out of memory", w->id);
 		return -1;
 	}
 	for (unsigned i = 0; i < w->batch; i++) {
-		w->iov[i].iov_base = w->bufs + (size_t)i * RECV_BUF;
+		w->iov[i].iov_base = w->bufs + (size_t)i * RECV_STRIDE;
 		w->iov[i].iov_len = RECV_BUF;
 		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
 		w->msgs[i].msg_hdr.msg_iovlen = 1;
@@ -709,6 +800,11 @@ static int open_socket(struct worker *w, char *err, size_t errlen)
 	w->ev_read = nt_ev_fd(w->loop, w->fd, NT_EV_READ, on_readable, w);
 	if (!w->ev_read) {
 		snprintf(err, errlen, "worker %u: cannot watch socket", w->id);
+		return -1;
+	}
+	/* the kernel reports twice what it grants */
+	if (got / 2 >= READ_PACE_MIN_RCVBUF && !(w->ev_pace = nt_ev_timer(w->loop, on_pace, w))) {
+		snprintf(err, errlen, "worker %u: out of memory", w->id);
 		return -1;
 	}
 	return 0;
@@ -892,6 +988,7 @@ void worker_free(struct worker *w)
 	savefile_free(w->sf);
 	stream_listener_free(w->listener); /* its sessions' on_close may use in_state */
 	pipeline_worker_free(&w->pw);
+	nt_ev_free(w->ev_pace);
 	nt_ev_free(w->ev_read);
 	nt_ev_free(w->ev_stop);
 	nt_ev_free(w->ev_stats);

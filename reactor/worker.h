@@ -105,7 +105,11 @@ struct worker {
 	struct iovec *iov;
 	struct sockaddr_storage *addrs;
 	uint8_t *bufs;
-	uint8_t *ctrl; /* UDP_CMSG_SPACE per datagram: the kernel's drop counter */
+	uint8_t *ctrl;	       /* UDP_CMSG_SPACE per datagram: the kernel's drop counter */
+	struct nt_ev *ev_pace; /* paced reads (worker.c), NULL with a small receive buffer */
+	nt_usec pace_since;    /* window in which partial reads are counted */
+	unsigned pace_partial;
+	int pace_told; /* the debug line about paced reads was logged */
 
 	struct worker_stats st;
 	/* filled on request (worker_request_metrics), read by the main thread after */

@@ -2,7 +2,8 @@
  * Fuzz target for the NetFlow/IPFIX decoders and the template cache.
  *
  * Input layout, so one input can carry template state across datagrams:
- *   byte 0: option bits (1 time_secs, 2 disable_opt_scope_check, 4 custom primitives)
+ *   byte 0: option bits (1 time_secs, 2 disable_opt_scope_check, 4 custom primitives,
+ *           8 skip every field an output may not read, 16 skip the names only)
  *   then frames: |length (2, big endian)|datagram|  ...; a frame whose
  *   length runs past the end takes the rest of the input.
  * All datagrams come from the same exporter, the last few from a second one.
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "proto/netflow.h"
+#include "proto/nf_template.h"
 #include "tests/fuzz/fuzz_registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_registry(&reg);
 		o.custom = &reg;
 	}
+	if (data[0] & 8)
+		o.skip = NF_SKIPPABLE;
+	else if (data[0] & 16)
+		o.skip = NF_SKIP_NAMES;
 	o.template_changed = fuzz_changed;
 	o.template_arg = &sink;
 	if (nf_collector_init(&c, &o, fuzz_emit, &sink) < 0)

@@ -1,7 +1,9 @@
 """NetFlow v5 end to end: crafted datagrams in, exact aggregates out."""
 import random
+import re
 import signal
 import socket
+import time
 
 import pytest
 
@@ -491,3 +493,32 @@ def test_max_exporters_refuses_new_sources(nfacctd, tmp_path):
     assert "datagram from 127.0.0.3 dropped: nfacctd_max_exporters reached" in d.log_text()
     rows = {r["peer_ip_src"]: r["packets"] for r in read_json(out)}
     assert rows == {"127.0.0.1": 8, "127.0.0.2": 4}
+
+
+PACED = r"reading it every \d+ ms while that lasts"
+
+
+def test_paced_reads_account_every_record(nfacctd, tmp_path):
+    """A sender of many small datagrams wakes the worker for a few at a time: the worker
+    switches to reading its socket on a timer (said once at debug level) and still accounts
+    every record, across the switches back and forth and the drain at SIGINT."""
+    body, out = json_plugin(tmp_path, "a", "src_host")
+    d = nfacctd("debug: true\nplugins: print[a]\n" + body)
+    s = Sender(d.port)
+    dg = v5_datagram([dict(src="10.0.0.%d" % i, packets=1, octets=10) for i in (1, 2, 3)])
+    sent = 0
+    deadline = time.monotonic() + 30
+    while not re.search(PACED, d.log_text()) and time.monotonic() < deadline:
+        for _ in range(2000):
+            s.send(dg)
+        sent += 2000
+    assert re.search(PACED, d.log_text()), "never switched to paced reads"
+    for _ in range(500):  # some more while paced, then the end of the traffic
+        s.send(dg)
+    sent += 500
+    d.wait_datagrams(sent)
+    d.stop()
+    s.close()
+    assert canon(read_json(out)) == canon([
+        {"event_type": "purge", "ip_src": "10.0.0.%d" % i, "packets": sent, "bytes": 10 * sent}
+        for i in (1, 2, 3)])

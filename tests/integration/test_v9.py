@@ -337,6 +337,57 @@ ALL_EXPECTED = dict(
 ALL_CONF = ("fwd_status_encode_as_string[a]: true\ntimestamps_since_epoch[a]: true\n")
 
 
+# each primitive of ALL_AGG and the JSON fields it prints
+ONE_PRIM = {
+    "src_mac": ["mac_src"], "dst_mac": ["mac_dst"], "vlan": ["vlan"], "in_vlan": ["vlan_in"],
+    "out_vlan": ["vlan_out"], "src_as": ["as_src"], "dst_as": ["as_dst"],
+    "peer_src_ip": ["peer_ip_src"], "peer_dst_ip": ["peer_ip_dst"], "in_iface": ["iface_in"],
+    "out_iface": ["iface_out"], "mpls_label_top": ["mpls_label_top"],
+    "mpls_label_bottom": ["mpls_label_bottom"], "mpls_label_stack": ["mpls_label_stack"],
+    "src_host": ["ip_src"], "src_net": ["net_src"], "dst_host": ["ip_dst"],
+    "dst_net": ["net_dst"], "src_mask": ["mask_src"], "dst_mask": ["mask_dst"],
+    "src_port": ["port_src"], "dst_port": ["port_dst"], "tcpflags": ["tcp_flags"],
+    "fwd_status": ["fwd_status"], "proto": ["ip_proto"], "tos": ["tos"],
+    "flow_label": ["flow_label"], "post_nat_src_host": ["post_nat_ip_src"],
+    "post_nat_dst_host": ["post_nat_ip_dst"], "post_nat_src_port": ["post_nat_port_src"],
+    "post_nat_dst_port": ["post_nat_port_dst"], "nat_event": ["nat_event"],
+    "timestamp_start": ["timestamp_start"], "timestamp_end": ["timestamp_end"],
+}
+
+
+@pytest.mark.parametrize("prim", sorted(ONE_PRIM))
+def test_each_primitive_alone_is_decoded(nfacctd, tmp_path, prim):
+    """An output aggregating one primitive: the decoder leaves out every field no output
+    reads (nf_options.skip), and must still decode the fields this one reads."""
+    t = Tpl(256, ALL_FIELDS)
+    dg = ipfix_msg(ipfix_tpl_set(t), data_set(t, ALL_VALUES), seq=4242, domain=77)
+    d, st, rows = run(nfacctd, tmp_path, prim, [dg], extra=ALL_CONF)
+    want = {k: ALL_EXPECTED[k] for k in ONE_PRIM[prim]}
+    assert rows == [P(packets=10, bytes=1000, **want)]
+
+
+def test_two_outputs_need_the_union_of_their_fields(nfacctd, tmp_path):
+    """One output needs only the five-tuple, the other every primitive: nothing the second
+    one reads may be left out for the sake of the first."""
+    t = Tpl(256, ALL_FIELDS)
+    dg = ipfix_msg(ipfix_tpl_set(t), data_set(t, ALL_VALUES), seq=4242, domain=77)
+    five, out5 = json_plugin(tmp_path, "src_host, dst_host, src_port, dst_port, proto",
+                             name="five")
+    body, out = json_plugin(tmp_path, ALL_AGG, extra=ALL_CONF)
+    plugins = "plugins: print[five], print[a]\n"
+    body = "\n".join(l for l in (five + body).splitlines() if not l.startswith("plugins:"))
+    d = nfacctd(plugins + body + "\n")
+    s = Sender(d.port)
+    s.send(dg)
+    d.wait_datagrams(1)
+    d.stop()
+    s.close()
+    assert read_json(out) == [P(export_proto_seqno=4242, export_proto_version=10,
+                                export_proto_sysid=77, **ALL_EXPECTED)]
+    assert read_json(out5) == [P(ip_src="192.0.2.77", ip_dst="198.51.100.200", port_src=1234,
+                                 port_dst=80, ip_proto="tcp", packets=10, bytes=1000)]
+
+
 @pytest.mark.parametrize("version", [9, 10], ids=["v9", "ipfix"])
 def test_every_primitive_json_name_and_value(nfacctd, tmp_path, version):
     t = Tpl(256, ALL_FIELDS)

@@ -2456,9 +2456,8 @@ static void twin_one(void *arg, const uint8_t *p, size_t n, const uint8_t *src, 
 	tw->compared += tw->sf.n;
 }
 
-static void test_fixture_fast_matches_generic(void **state)
+static size_t fixture_fast_vs_generic(uint64_t skip)
 {
-	(void)state;
 	char path[512];
 	static const char *names[] = {"100-IPFIXv10-CISCO",
 				      "101-NFv9-CISCO-cust_primitives",
@@ -2474,13 +2473,201 @@ static void test_fixture_fast_matches_generic(void **state)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (!fixture(names[i], path, sizeof path))
 			continue;
+		struct nf_options o;
+		memset(&o, 0, sizeof o);
+		o.skip = skip;
 		memset(&tw, 0, sizeof tw);
-		assert_int_equal(nf_collector_init(&tw.fast, NULL, twin_emit, &tw.sf), 0);
-		assert_int_equal(nf_collector_init(&tw.slow, NULL, twin_emit, &tw.ss), 0);
+		assert_int_equal(nf_collector_init(&tw.fast, &o, twin_emit, &tw.sf), 0);
+		assert_int_equal(nf_collector_init(&tw.slow, &o, twin_emit, &tw.ss), 0);
 		assert_true(pcap_udp(path, twin_one, &tw) > 0);
 		total += tw.compared;
 		nf_collector_free(&tw.fast);
 		nf_collector_free(&tw.slow);
+	}
+	return total;
+}
+
+static void test_fixture_fast_matches_generic(void **state)
+{
+	(void)state;
+	if (!fixture_fast_vs_generic(0))
+		skip();
+	/* fields left out (nf_options.skip): both paths leave out the same */
+	assert_true(fixture_fast_vs_generic(NF_SKIPPABLE) > 0);
+	assert_true(fixture_fast_vs_generic(NF_SKIP_NAMES | (1ull << FR_TOS)) > 0);
+	assert_true(fixture_fast_vs_generic((1ull << FR_TS_START) | (1ull << FR_SRC_AS) |
+					    (1ull << FR_IN_IFACE)) > 0);
+}
+
+/* ---- fields left out (nf_options.skip) ----------------------------------- */
+
+#define RF(bit, member)                                                                            \
+	{                                                                                          \
+		bit, offsetof(struct flow_rec, member), sizeof(((struct flow_rec *)0)->member)     \
+	}
+
+/* The flow record members a field skip can touch, with their presence bits. */
+static const struct {
+	int bit;
+	size_t off, len;
+} skip_members[] = {
+    RF(FR_SRC_ADDR, src_addr),
+    RF(FR_DST_ADDR, dst_addr),
+    RF(FR_SRC_MASK, src_mask),
+    RF(FR_DST_MASK, dst_mask),
+    RF(FR_SRC_PORT, src_port),
+    RF(FR_DST_PORT, dst_port),
+    RF(FR_PROTO, proto),
+    RF(FR_TOS, tos),
+    RF(FR_TCP_FLAGS, tcp_flags),
+    RF(FR_SRC_AS, src_as),
+    RF(FR_DST_AS, dst_as),
+    RF(FR_IN_IFACE, in_iface),
+    RF(FR_OUT_IFACE, out_iface),
+    RF(FR_PEER_DST_IP, peer_dst_ip),
+    RF(FR_SRC_MAC, src_mac),
+    RF(FR_DST_MAC, dst_mac),
+    RF(FR_VLAN_IN, vlan_in),
+    RF(FR_VLAN_OUT, vlan_out),
+    RF(FR_MPLS, mpls),
+    RF(FR_MPLS, mpls_depth),
+    RF(FR_FWD_STATUS, fwd_status),
+    RF(FR_TS_START, ts_start),
+    RF(FR_TS_END, ts_end),
+    RF(FR_POST_NAT_SRC_ADDR, post_nat_src_addr),
+    RF(FR_POST_NAT_DST_ADDR, post_nat_dst_addr),
+    RF(FR_POST_NAT_SRC_PORT, post_nat_src_port),
+    RF(FR_POST_NAT_DST_PORT, post_nat_dst_port),
+    RF(FR_NAT_EVENT, nat_event),
+    RF(FR_FLOW_LABEL, flow_label),
+    RF(FR_ICMP, icmp_type_code),
+    RF(FR_VRF_IN, vrf_in),
+    RF(FR_VRF_OUT, vrf_out),
+    RF(FR_MPLS_VPN_RD, mpls_vpn_rd),
+    RF(FR_MPLS_VPN_RD, mpls_vpn_rd_origin),
+    RF(-1, packets),
+    RF(-1, bytes),
+    RF(-1, flows),
+    RF(-1, peer_src_ip),
+    RF(-1, sampling_rate),
+    RF(-1, direction),
+    RF(-1, export_seqno),
+};
+
+/*
+ * b is a decoded with fields left out (skip, normalised): what b was told
+ * to skip is absent and zero, everything else is what the full decode has.
+ */
+static void same_but_skipped(const struct flow_rec *full, const struct flow_rec *b, uint64_t skip)
+{
+	assert_int_equal(b->present, full->present & ~skip);
+	for (size_t i = 0; i < sizeof skip_members / sizeof skip_members[0]; i++) {
+		const uint8_t *x = (const uint8_t *)full + skip_members[i].off,
+			      *y = (const uint8_t *)b + skip_members[i].off;
+		int bit = skip_members[i].bit;
+		if (bit >= 0 && (skip >> bit & 1)) {
+			for (size_t k = 0; k < skip_members[i].len; k++)
+				assert_int_equal(y[k], 0);
+		} else {
+			assert_memory_equal(x, y, skip_members[i].len);
+		}
+	}
+	if (skip & NF_SKIP_NAMES) {
+		assert_null(b->vrf_name);
+		assert_null(b->vrf_name_in);
+		assert_null(b->vrf_name_out);
+		assert_null(b->ifname_in);
+		assert_null(b->ifname_out);
+	} else {
+		same_name(full->vrf_name, b->vrf_name);
+		same_name(full->vrf_name_in, b->vrf_name_in);
+		same_name(full->vrf_name_out, b->vrf_name_out);
+		same_name(full->ifname_in, b->ifname_in);
+		same_name(full->ifname_out, b->ifname_out);
+	}
+	for (unsigned i = 0; i < FR_CUSTOM_MAX; i++)
+		assert_int_equal(full->custom_len[i], b->custom_len[i]);
+}
+
+struct skip_pair {
+	struct twin tw; /* fast: everything decoded; slow: with skip (plans kept) */
+	uint64_t skip;
+};
+
+static void skip_one(void *arg, const uint8_t *p, size_t n, const uint8_t *src, int fam)
+{
+	struct skip_pair *sp = arg;
+	struct twin *tw = &sp->tw;
+	struct nt_addr a;
+	memset(&a, 0, sizeof a);
+	a.family = (uint8_t)fam;
+	memcpy(a.a, src, fam == 4 ? 4 : 16);
+	struct nf_exporter *ef = nf_exporter_get(&tw->fast, &a, 9991);
+	struct nf_exporter *es = nf_exporter_get(&tw->slow, &a, 9991);
+	assert_non_null(ef);
+	assert_non_null(es);
+	tw->sf.n = tw->ss.n = 0;
+	enum nf_err e1 = nf_decode(&tw->fast, ef, p, n, 1);
+	enum nf_err e2 = nf_decode(&tw->slow, es, p, n, 1);
+	assert_int_equal(e1, e2);
+	assert_int_equal(tw->sf.n, tw->ss.n);
+	for (size_t i = 0; i < tw->sf.n && i < TWIN_MAX; i++)
+		same_but_skipped(&tw->sf.rec[i], &tw->ss.rec[i], sp->skip);
+	tw->compared += tw->sf.n;
+	assert_int_equal(nf_names_count(ef->names), nf_names_count(es->names));
+}
+
+/*
+ * A skip mask leaves out exactly the fields it names: the router captures
+ * decoded with every field and with fields left out (fixed masks, then
+ * random ones) give the same records but for the skipped fields, which are
+ * absent.  Names stay when any of them is wanted, and then so do the VRF
+ * ids and interface indexes they are resolved from.
+ */
+static void test_skip_leaves_out_only_skipped(void **state)
+{
+	(void)state;
+	static struct skip_pair sp; /* large: keep it off the stack */
+	static const char *names[] = {"100-IPFIXv10-CISCO", "101-NFv9-CISCO-cust_primitives",
+				      "102-NFv9-CISCO-f2rd-pretag-sampling-reload",
+				      "104-IPFIXv10-IPv6-CISCO-sampling_option",
+				      "106-IPFIXv10-HUAWEI-vrf_name"};
+	const uint64_t fixed[] = {NF_SKIPPABLE, NF_SKIP_NAMES, (1ull << FR_TOS),
+				  (1ull << FR_TS_START) | (1ull << FR_IN_IFACE) | (1ull << FR_MPLS),
+				  NF_SKIPPABLE & ~(1ull << FR_VRF_NAME)};
+	char path[512];
+	size_t total = 0;
+
+	/* names wanted: the VRF ids and interface indexes they need are kept */
+	assert_int_equal(nf_skip_normalize((1ull << FR_IN_IFACE) | (1ull << FR_TOS)),
+			 1ull << FR_TOS);
+	assert_int_equal(nf_skip_normalize(NF_SKIP_NAMES | (1ull << FR_IN_IFACE)),
+			 NF_SKIP_NAMES | (1ull << FR_IN_IFACE));
+	assert_int_equal(nf_skip_normalize(~0ull), NF_SKIPPABLE);
+
+	for (int round = 0; round < 25; round++) {
+		uint64_t skip =
+		    round < 5
+			? fixed[round]
+			: ((uint64_t)rnd(1u << 31) << 33 ^ (uint64_t)rnd(1u << 31) << 2 ^ rnd(4));
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			if (!fixture(names[i], path, sizeof path))
+				continue;
+			struct nf_options o;
+			memset(&o, 0, sizeof o);
+			memset(&sp, 0, sizeof sp);
+			assert_int_equal(nf_collector_init(&sp.tw.fast, &o, twin_emit, &sp.tw.sf),
+					 0);
+			o.skip = skip;
+			assert_int_equal(nf_collector_init(&sp.tw.slow, &o, twin_emit, &sp.tw.ss),
+					 0);
+			sp.skip = sp.tw.slow.opt.skip;
+			assert_int_equal(sp.skip, nf_skip_normalize(skip));
+			assert_true(pcap_udp(path, skip_one, &sp) > 0);
+			total += sp.tw.compared;
+			nf_collector_free(&sp.tw.fast);
+			nf_collector_free(&sp.tw.slow);
+		}
 	}
 	if (!total)
 		skip();
@@ -2672,9 +2859,8 @@ static void hide_all_plans(struct nf_exporter *ex)
  * travel in their own datagram so that the generic collector never decodes
  * with a plan.
  */
-static void test_vlen_fast_matches_generic(void **state)
+static void vlen_fast_vs_generic(uint64_t skip)
 {
-	(void)state;
 	static struct twin tw; /* large: keep it off the stack */
 	static struct buf b;
 	struct prim_registry reg;
@@ -2695,6 +2881,7 @@ static void test_vlen_fast_matches_generic(void **state)
 	reg.custom[1].index = 1;
 	memset(&o, 0, sizeof o);
 	o.custom = &reg;
+	o.skip = skip;
 	assert_int_equal(nf_collector_init(&tw.fast, &o, twin_emit, &tw.sf), 0);
 	assert_int_equal(nf_collector_init(&tw.slow, &o, twin_emit, &tw.ss), 0);
 	struct nt_addr a = mkaddr("192.0.2.7");
@@ -2750,6 +2937,14 @@ static void test_vlen_fast_matches_generic(void **state)
 	assert_true(tw.compared > 1000);
 	nf_collector_free(&tw.fast);
 	nf_collector_free(&tw.slow);
+}
+
+static void test_vlen_fast_matches_generic(void **state)
+{
+	(void)state;
+	vlen_fast_vs_generic(0);
+	vlen_fast_vs_generic(NF_SKIP_NAMES);
+	vlen_fast_vs_generic(NF_SKIPPABLE);
 }
 
 /* ---- names and route distinguishers from options data -------------------- */
@@ -3088,6 +3283,7 @@ int main(void)
 	    T(test_fast_clear_between_templates),
 	    T(test_fast_matches_generic),
 	    T(test_fixture_fast_matches_generic),
+	    T(test_skip_leaves_out_only_skipped),
 	    cmocka_unit_test(test_vlen_fast_matches_generic),
 	    T(test_names_from_options),
 	    T(test_names_v9_and_in_records),
