@@ -43,6 +43,7 @@
 #define MAX_KEYS    (1u << 24)
 #define MAX_POOL    16384 /* pre-built datagrams, about 24 MB */
 #define TEMPLATE_ID 256
+#define TEMPLATE_V6 257 /* --v6: the same fields with IPv6 addresses (IEs 27, 28) */
 
 /*
  * --vlen (IPFIX): two variable-length fields after the fixed ones, as Cisco
@@ -110,12 +111,14 @@ struct opts {
 	int sources;
 	int template_every; /* data datagrams per source between templates */
 	bool vlen;	    /* IPFIX with two variable-length fields */
+	uint32_t v6_every;  /* v9/IPFIX: every Nth key has IPv6 addresses; 0 = none */
 	bool quiet;
 };
 
 /* The values carried by one flow record, derived from its key index. */
 struct rec {
-	uint32_t src, dst;
+	bool v6;
+	uint32_t src, dst; /* v6: the low 32 bits of 2001:db8::/32 and 2001:db8:ffff::/48 */
 	uint16_t sport, dport;
 	uint8_t proto, tos, flags, smask, dmask;
 	uint32_t bytes, in_if, out_if, src_as, dst_as;
@@ -142,8 +145,9 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void key_record(uint32_t k, struct rec *r)
+static void key_record(uint32_t k, uint32_t v6_every, struct rec *r)
 {
+	r->v6 = v6_every && k % v6_every == 0;
 	static const uint16_t dports[8] = {80, 443, 53, 22, 25, 123, 8080, 3306};
 	uint32_t h = k * 2654435761u; /* Knuth's multiplicative hash: spreads dst */
 
@@ -248,7 +252,7 @@ static void build_v5(struct dgram *d, uint32_t first_key, uint16_t n, uint32_t k
 	for (uint16_t i = 0; i < n; i++) {
 		struct rec r;
 
-		key_record((first_key + i) % keys, &r);
+		key_record((first_key + i) % keys, 0, &r);
 		p = put32(p, r.src);
 		p = put32(p, r.dst);
 		p = put32(p, 0); /* nexthop */
@@ -300,18 +304,19 @@ static uint8_t *put_header(uint8_t *p, int version, uint16_t count)
 	return put32(p, 1); /* source_id / observation domain */
 }
 
-static void build_template(struct dgram *d, int version, bool vlen)
+static uint8_t *put_template(uint8_t *p, int version, bool vlen, uint16_t id, bool v6)
 {
-	uint8_t *p = put_header(d->buf, version, 1);
-	uint8_t *set = p;
-
-	p = put16(p, version == 9 ? 0 : 2);
-	p = put16(p, 0); /* set length, below */
-	p = put16(p, TEMPLATE_ID);
+	p = put16(p, id);
 	p = put16(p, (uint16_t)(F_COUNT + (vlen ? 2 : 0)));
 	for (int i = 0; i < F_COUNT; i++) {
-		p = put16(p, fields[i].type);
-		p = put16(p, version == 9 ? fields[i].len_v9 : fields[i].len_ipfix);
+		uint16_t type = fields[i].type,
+			 len = version == 9 ? fields[i].len_v9 : fields[i].len_ipfix;
+		if (v6 && (i == F_SRC_ADDR || i == F_DST_ADDR)) {
+			type = i == F_SRC_ADDR ? 27 : 28;
+			len = 16;
+		}
+		p = put16(p, type);
+		p = put16(p, len);
 	}
 	if (vlen) {
 		p = put16(p, 82);
@@ -320,6 +325,19 @@ static void build_template(struct dgram *d, int version, bool vlen)
 		p = put16(p, 0xffff);
 		p = put32(p, VL_ENT_PEN);
 	}
+	return p;
+}
+
+static void build_template(struct dgram *d, int version, bool vlen, bool v6)
+{
+	uint8_t *p = put_header(d->buf, version, v6 ? 2 : 1);
+	uint8_t *set = p;
+
+	p = put16(p, version == 9 ? 0 : 2);
+	p = put16(p, 0); /* set length, below */
+	p = put_template(p, version, vlen, TEMPLATE_ID, false);
+	if (v6)
+		p = put_template(p, version, vlen, TEMPLATE_V6, true);
 	put16(set + 2, (uint16_t)(p - set));
 	d->len = (uint16_t)(p - d->buf);
 	if (version == 10)
@@ -327,106 +345,132 @@ static void build_template(struct dgram *d, int version, bool vlen)
 	d->nrec = 0;
 }
 
-static void build_data(struct dgram *d, int version, bool vlen, uint32_t first_key, uint16_t n,
+static void build_data(struct dgram *d, const struct opts *o, uint32_t first_key, uint16_t n,
 		       uint32_t keys)
 {
+	int version = o->version;
+	bool vlen = o->vlen;
 	uint8_t *p = put_header(d->buf, version, n);
-	uint8_t *set = p;
 	uint64_t now = now_epoch_ms();
 	uint32_t up = uptime_ms();
 	bool v9 = version == 9;
 
-	p = put16(p, TEMPLATE_ID);
-	p = put16(p, 0);
-	for (uint16_t i = 0; i < n; i++) {
-		struct rec r;
+	/* one set per address family: IPv4 records first, then IPv6 ones */
+	for (int fam6 = 0; fam6 < 2; fam6++) {
+		uint8_t *set = p;
+		uint16_t in_set = 0;
 
-		key_record((first_key + i) % keys, &r);
-		for (int f = 0; f < F_COUNT; f++) {
-			uint16_t len = v9 ? fields[f].len_v9 : fields[f].len_ipfix;
-			uint64_t v = 0;
+		p = put16(p, fam6 ? TEMPLATE_V6 : TEMPLATE_ID);
+		p = put16(p, 0);
+		for (uint16_t i = 0; i < n; i++) {
+			struct rec r;
 
-			switch (f) {
-			case F_SRC_ADDR:
-				v = r.src;
-				break;
-			case F_DST_ADDR:
-				v = r.dst;
-				break;
-			case F_SRC_PORT:
-				v = r.sport;
-				break;
-			case F_DST_PORT:
-				v = r.dport;
-				break;
-			case F_PROTO:
-				v = r.proto;
-				break;
-			case F_TOS:
-				v = r.tos;
-				break;
-			case F_TCP_FLAGS:
-				v = r.flags;
-				break;
-			case F_BYTES:
-				v = r.bytes;
-				break;
-			case F_PKTS:
-				v = 1;
-				break;
-			case F_IN_IF:
-				v = r.in_if;
-				break;
-			case F_OUT_IF:
-				v = r.out_if;
-				break;
-			case F_SRC_AS:
-				v = r.src_as;
-				break;
-			case F_DST_AS:
-				v = r.dst_as;
-				break;
-			case F_SRC_MASK:
-				v = r.smask;
-				break;
-			case F_DST_MASK:
-				v = r.dmask;
-				break;
-			case F_FIRST:
-				v = v9 ? up - 2000 : now - 2000;
-				break;
-			case F_LAST:
-				v = v9 ? up - 1000 : now - 1000;
-				break;
+			key_record((first_key + i) % keys, o->v6_every, &r);
+			if (r.v6 != (fam6 == 1))
+				continue;
+			in_set++;
+			for (int f = 0; f < F_COUNT; f++) {
+				uint16_t len = v9 ? fields[f].len_v9 : fields[f].len_ipfix;
+				uint64_t v = 0;
+
+				switch (f) {
+				case F_SRC_ADDR:
+				case F_DST_ADDR:
+					v = f == F_SRC_ADDR ? r.src : r.dst;
+					if (r.v6) { /* 2001:db8::/32 (src), 2001:db8:ffff::/48 (dst)
+						       + v */
+						memset(p, 0, 16);
+						put32(p, 0x20010db8u);
+						if (f == F_DST_ADDR)
+							put16(p + 4, 0xffff);
+						put32(p + 12, (uint32_t)v);
+						p += 16;
+						continue;
+					}
+					break;
+				case F_SRC_PORT:
+					v = r.sport;
+					break;
+				case F_DST_PORT:
+					v = r.dport;
+					break;
+				case F_PROTO:
+					v = r.proto;
+					break;
+				case F_TOS:
+					v = r.tos;
+					break;
+				case F_TCP_FLAGS:
+					v = r.flags;
+					break;
+				case F_BYTES:
+					v = r.bytes;
+					break;
+				case F_PKTS:
+					v = 1;
+					break;
+				case F_IN_IF:
+					v = r.in_if;
+					break;
+				case F_OUT_IF:
+					v = r.out_if;
+					break;
+				case F_SRC_AS:
+					v = r.src_as;
+					break;
+				case F_DST_AS:
+					v = r.dst_as;
+					break;
+				case F_SRC_MASK:
+					v = r.smask;
+					break;
+				case F_DST_MASK:
+					v = r.dmask;
+					break;
+				case F_FIRST:
+					v = v9 ? up - 2000 : now - 2000;
+					break;
+				case F_LAST:
+					v = v9 ? up - 1000 : now - 1000;
+					break;
+				}
+				p = putn(p, v, len);
 			}
-			p = putn(p, v, len);
-		}
-		if (vlen) {
-			char t[VL_IFNAME_LEN + VL_ENT_LEN + 2];
+			if (vlen) {
+				char t[VL_IFNAME_LEN + VL_ENT_LEN + 2];
 
-			snprintf(t, sizeof t, "GigabitEthernet0/0/0/%03u", r.in_if % 1000);
-			p = put8(p, VL_IFNAME_LEN);
-			memcpy(p, t, VL_IFNAME_LEN);
-			p += VL_IFNAME_LEN;
-			snprintf(t, sizeof t, "app-%04u", (unsigned)(r.dport % 10000));
-			p = put8(p, VL_ENT_LEN);
-			memcpy(p, t, VL_ENT_LEN);
-			p += VL_ENT_LEN;
+				snprintf(t, sizeof t, "GigabitEthernet0/0/0/%03u", r.in_if % 1000);
+				p = put8(p, VL_IFNAME_LEN);
+				memcpy(p, t, VL_IFNAME_LEN);
+				p += VL_IFNAME_LEN;
+				snprintf(t, sizeof t, "app-%04u", (unsigned)(r.dport % 10000));
+				p = put8(p, VL_ENT_LEN);
+				memcpy(p, t, VL_ENT_LEN);
+				p += VL_ENT_LEN;
+			}
 		}
+		if (!in_set) {
+			p = set; /* no record of this family: no set */
+			continue;
+		}
+		while ((p - set) % 4) /* pad the set to a 4-byte boundary */
+			*p++ = 0;
+		put16(set + 2, (uint16_t)(p - set));
 	}
-	while ((p - set) % 4) /* pad the set to a 4-byte boundary */
-		*p++ = 0;
-	put16(set + 2, (uint16_t)(p - set));
 	d->len = (uint16_t)(p - d->buf);
 	if (!v9)
 		put16(d->buf + 2, d->len);
 	d->nrec = n;
 }
 
-static uint16_t records_per_dgram(int version, bool vlen)
+static uint16_t records_per_dgram(int version, bool vlen, bool v6)
 {
 	if (version == 5)
 		return 30;
+	if (v6) /* any mix fits: two set headers and paddings, every record as long as an IPv6 one
+		 */
+		return (uint16_t)((MAX_DGRAM - header_len(version) - 2 * (4 + 3)) /
+				  (record_len(version, vlen) + 24));
 	return (uint16_t)((MAX_DGRAM - header_len(version) - 4) / record_len(version, vlen));
 }
 
@@ -475,8 +519,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: nfsend --port P [--dst 127.0.0.1|::1] [--version 5|9|10] [--keys K]\n"
 		"              [--rate RECORDS_PER_S] [--duration S] [--records N]\n"
-		"              [--batch B] [--sources N] [--template-every D] [--vlen] [--quiet]\n"
+		"              [--batch B] [--sources N] [--template-every D] [--vlen] [--v6 N]\n"
+		"              [--quiet]\n"
 		"--vlen (IPFIX): add interfaceName and an enterprise field, both variable-length.\n"
+		"--v6 N (v9, IPFIX): every Nth key has IPv6 addresses (a second template).\n"
 		"Sends pre-built NetFlow datagrams over loopback UDP; rate 0 = full speed.\n"
 		"Prints: sent records=... datagrams=... templates=... bytes=... seconds=... "
 		"rate=...\n");
@@ -496,6 +542,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"sources", required_argument, NULL, 's'},
 	    {"template-every", required_argument, NULL, 'T'},
 	    {"vlen", no_argument, NULL, 'V'},
+	    {"v6", required_argument, NULL, '6'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -510,7 +557,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			   .batch = 32,
 			   .sources = 1,
 			   .template_every = 1000};
-	while ((c = getopt_long(argc, argv, "v:k:d:p:r:t:n:b:s:T:Vqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:k:d:p:r:t:n:b:s:T:V6:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			o->version = atoi(optarg);
@@ -545,6 +592,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'V':
 			o->vlen = true;
 			break;
+		case '6':
+			o->v6_every = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -563,6 +613,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->port = (uint16_t)port;
 	if (o->version != 5 && o->version != 9 && o->version != 10) {
 		fprintf(stderr, "nfsend: --version must be 5, 9 or 10\n");
+		return -1;
+	}
+	if (o->v6_every && (o->version == 5 || o->v6_every < 1)) {
+		fprintf(stderr, "nfsend: --v6 N (every Nth key IPv6) needs --version 9 or 10\n");
 		return -1;
 	}
 	if (o->vlen && o->version != 10) {
@@ -702,7 +756,7 @@ int main(int argc, char **argv)
 	 * datagrams.  When that is too many, datagram j carries keys
 	 * [j*per, min((j+1)*per, K)) instead and the last one may be short.
 	 */
-	per = records_per_dgram(o.version, o.vlen);
+	per = records_per_dgram(o.version, o.vlen, o.v6_every > 0);
 	npool = o.keys / gcd(o.keys, per);
 	wrap = npool <= MAX_POOL;
 	if (!wrap)
@@ -724,10 +778,10 @@ int main(int argc, char **argv)
 		if (o.version == 5)
 			build_v5(&pool[j], first, n, o.keys);
 		else
-			build_data(&pool[j], o.version, o.vlen, first, n, o.keys);
+			build_data(&pool[j], &o, first, n, o.keys);
 	}
 	if (o.version != 5)
-		build_template(&tpl, o.version, o.vlen);
+		build_template(&tpl, o.version, o.vlen, o.v6_every > 0);
 	for (int i = 0; i < o.batch; i++) {
 		iov[i].iov_base = slot[i].buf;
 		mm[i].msg_hdr.msg_iov = &iov[i];
