@@ -15,6 +15,9 @@
 #   BENCH_RATE_E    send rate of scenario e (1M keys), records/s (default 400000)
 #   BENCH_SCALE_SOURCES  exporters in scenario s (default 32: 127.0.0.1..32)
 #   BENCH_RATE      pace scenarios a, c and d at this many records/s (default: full speed)
+#   BENCH_KEYS      keys of scenarios a, c, d and v (default 64)
+#   BENCH_PIPE      receive buffer (nfacctd_pipe_size, nfcapd -B), bytes (default 33554432);
+#                   "default": netacct gets no nfacctd_pipe_size (its own default buffer)
 #   BENCH_PLUGIN_CONF  pmacct core->plugin pipe keys (netacct ignores them)
 #   BENCH_EXTRA_CONF   more config lines for both daemons
 #   BENCH_KEEP      keep the work directory (configs, logs, outputs)
@@ -38,7 +41,8 @@ RATE_B=${BENCH_RATE_B:-2200000}
 RATE_E=${BENCH_RATE_E:-400000}
 SCALE_SOURCES=${BENCH_SCALE_SOURCES:-32}
 RATE=${BENCH_RATE:-}
-PIPE=33554432
+PIPE=${BENCH_PIPE:-33554432}
+KEYS=${BENCH_KEYS:-64}
 REFRESH=5
 PLUGIN_CONF=${BENCH_PLUGIN_CONF-"plugin_pipe_size: 10240000
 plugin_buffer_size: 10240"}
@@ -80,8 +84,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Let both daemons get the SO_RCVBUF they ask for (root only; restored on exit).
-if [ "$old_rmem" -lt "$PIPE" ] && [ -w /proc/sys/net/core/rmem_max ]; then
-	echo "$PIPE" >/proc/sys/net/core/rmem_max
+if [ "$old_rmem" -lt "${PIPE/default/33554432}" ] && [ -w /proc/sys/net/core/rmem_max ]; then
+	echo "${PIPE/default/33554432}" >/proc/sys/net/core/rmem_max
 fi
 
 free_port() {
@@ -193,7 +197,7 @@ write_config() {
 logfile: $dir/nfacctd.log
 nfacctd_ip: 127.0.0.1
 nfacctd_port: $port
-nfacctd_pipe_size: $PIPE
+$([ "$PIPE" = default ] && [ "${daemon#netacct}" != "$daemon" ] || echo "nfacctd_pipe_size: ${PIPE/default/33554432}")
 ${PLUGIN_CONF}
 plugins: print[bench]
 aggregate[bench]: $agg
@@ -261,7 +265,7 @@ run_one() {
 		# nfdump's collector: stores every record in its files (-t: one file
 		# for the run), the same socket buffer as the others (-B)
 		mkdir -p "$dir/flows"
-		"$bin" -w "$dir/flows" -b 127.0.0.1 -p "$port" -B "$PIPE" -t 3600 -v \
+		"$bin" -w "$dir/flows" -b 127.0.0.1 -p "$port" -B "${PIPE/default/33554432}" -t 3600 -v \
 			>"$dir/nfacctd.log" 2>&1 &
 		ready=('Startup nfcapd')
 	else
@@ -347,12 +351,12 @@ scenario_args() { # SCEN -> "label|nfsend args"
 	fi
 	case $1 in
 	x5|x9|x10) echo "exactness check, v${1#x}, 13 primitives|--version ${1#x} $x" ;;
-	a) echo "v5, 64 keys, $speed|--version 5 --keys 64 $pace--duration $SECS" ;;
+	a) echo "v5, $KEYS keys, $speed|--version 5 --keys $KEYS $pace--duration $SECS" ;;
 	b) echo "v5, 100k keys, paced $RATE_B/s|--version 5 --keys 100000 --rate $RATE_B --duration $SECS" ;;
-	c) echo "v9, 64 keys, $speed|--version 9 --keys 64 $pace--duration $SECS" ;;
-	d) echo "IPFIX, 64 keys, $speed|--version 10 --keys 64 $pace--duration $SECS" ;;
+	c) echo "v9, $KEYS keys, $speed|--version 9 --keys $KEYS $pace--duration $SECS" ;;
+	d) echo "IPFIX, $KEYS keys, $speed|--version 10 --keys $KEYS $pace--duration $SECS" ;;
 	e) echo "v5, 1M keys + exporter, paced $RATE_E/s|--version 5 --keys 1000000 --rate $RATE_E --duration $SECS" ;;
-	v) echo "IPFIX + 2 vlen fields, 64 keys, $speed|--version 10 --vlen --keys 64 $pace--duration $SECS" ;;
+	v) echo "IPFIX + 2 vlen fields, $KEYS keys, $speed|--version 10 --vlen --keys $KEYS $pace--duration $SECS" ;;
 	s) echo "v5, 64 keys, $SCALE_SOURCES exporters, full speed|--version 5 --keys 64 --duration $SECS" ;;
 	*) die "unknown scenario '$1' (a b c d e v s x)" ;;
 	esac
@@ -396,12 +400,13 @@ done
 # the daemon's socket (sent minus kernel receive-buffer drops), which credits
 # a daemon for records it decoded and then lost internally (pmacct's
 # core->plugin pipe).  kdrop is the host-wide UDP RcvbufErrors delta.
-python3 - "$work/results" "${SCENARIOS[*]}" "$RATE" "$SECS" <<'EOF'
+python3 - "$work/results" "${SCENARIOS[*]}" "$RATE" "$SECS" "$KEYS" <<'EOF'
 import sys
 sp = 'paced' if sys.argv[3] else 'full'
-labels = {'a': 'a: v5, 64 keys, ' + sp, 'b': 'b: v5, 100k keys, paced',
-          'c': 'c: v9, 64 keys, ' + sp, 'd': 'd: IPFIX, 64 keys, ' + sp,
-          'e': 'e: v5, 1M keys+exp', 'v': 'v: IPFIX vlen, 64 keys, ' + sp,
+k = sys.argv[5] + ' keys, '
+labels = {'a': 'a: v5, ' + k + sp, 'b': 'b: v5, 100k keys, paced',
+          'c': 'c: v9, ' + k + sp, 'd': 'd: IPFIX, ' + k + sp,
+          'e': 'e: v5, 1M keys+exp', 'v': 'v: IPFIX vlen, ' + k + sp,
           's': 's: 1 vs 2 workers, full',
           'x5': 'x5: v5 exactness', 'x9': 'x9: v9 exactness', 'x10': 'x10: IPFIX exactness'}
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]

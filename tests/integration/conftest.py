@@ -202,7 +202,10 @@ class Stats:
 
 
 class Daemon:
-    def __init__(self, tmp_path, config, binary=NFACCTD, logfile=True, name="nfacctd"):
+    def __init__(self, tmp_path, config, binary=NFACCTD, logfile=True, name="nfacctd",
+                 prefix=()):
+        """prefix: a command the daemon runs under (e.g. `ip netns exec NS`)."""
+        self.prefix = list(prefix)
         self.tmp = Path(tmp_path)
         self.conf = self.tmp / ("%s.conf" % name)
         self.stderr_path = self.tmp / ("%s.stderr" % name)
@@ -221,8 +224,9 @@ class Daemon:
     def start(self, wait=True):
         self._err = open(self.stderr_path, "wb")
         self._out = open(self.stdout_path, "wb")
-        self.proc = subprocess.Popen([self.binary, "-f", str(self.conf)], stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=self._err, cwd=str(self.tmp))
+        self.proc = subprocess.Popen(self.prefix + [self.binary, "-f", str(self.conf)],
+                                     stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=self._err, cwd=str(self.tmp))
         if wait:
             self.wait_ready()
         return self

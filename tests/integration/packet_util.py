@@ -43,18 +43,7 @@ class PacketDaemon(Daemon):
                           r"\((?P<workers>\d+) workers\)")
 
     def __init__(self, tmp_path, config, binary=PMACCTD, name="pmacctd", prefix=()):
-        super().__init__(tmp_path, config, binary=binary, name=name)
-        self.prefix = list(prefix)
-
-    def start(self, wait=True):
-        self._err = open(self.stderr_path, "wb")
-        self._out = open(self.stdout_path, "wb")
-        self.proc = subprocess.Popen(self.prefix + [self.binary, "-f", str(self.conf)],
-                                     stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=self._err, cwd=str(self.tmp))
-        if wait:
-            self.wait_ready()
-        return self
+        super().__init__(tmp_path, config, binary=binary, name=name, prefix=prefix)
 
 
 def run_to_end(tmp_path, conf, binary=PMACCTD, name="pmacctd", timeout=TIMEOUT * 4):

@@ -140,8 +140,15 @@ def test_sigint_mid_file_accounts_exactly_once(tmp_path):
     try:
         # reading has started: the daemon has accounted records (SIGUSR1 stats)
         wait_for(lambda: d.proc.poll() is not None or
-                 re.search(r"pcap_savefile|waiting for", d.log_text()), TIMEOUT,
+                 re.search(r"reading \S+ data from pcap_savefile", d.log_text()), TIMEOUT,
                  "the daemon to start reading")
+
+        def accounting():
+            if d.proc.poll() is not None:
+                return True
+            d.send_signal(signal.SIGUSR1)
+            return re.search(r"stats worker=\d+ .*records=[1-9]", d.log_text())
+        wait_for(accounting, TIMEOUT, "the first records accounted")
         assert d.proc.poll() is None, d.log_text()
         d.stop(signal.SIGINT)
     finally:

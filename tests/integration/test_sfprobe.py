@@ -439,18 +439,7 @@ class NsSfDaemon(SfDaemon):
     """Our sfacctd run in a network namespace (prefix: `ip netns exec NS`)."""
 
     def __init__(self, tmp_path, config, prefix, name):
-        super().__init__(tmp_path, config, binary=SFACCTD, name=name)
-        self.prefix = list(prefix)
-
-    def start(self, wait=True):
-        self._err = open(self.stderr_path, "wb")
-        self._out = open(self.stdout_path, "wb")
-        self.proc = subprocess.Popen(self.prefix + [self.binary, "-f", str(self.conf)],
-                                     stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=self._err, cwd=str(self.tmp))
-        if wait:
-            self.wait_ready()
-        return self
+        super().__init__(tmp_path, config, binary=SFACCTD, name=name, prefix=prefix)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
