@@ -4,7 +4,7 @@
 noinst_PROGRAMS += tests/bench/nfsend
 tests_bench_nfsend_SOURCES = tests/bench/nfsend.c
 EXTRA_DIST += tests/bench/run.sh tests/bench/README.md
-EXTRA_DIST += tests/bench/memsql_bench.py
+EXTRA_DIST += tests/bench/memsql_bench.py tests/bench/mem_bench.sh
 
 bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/run.sh $(BENCH_SCENARIOS)
