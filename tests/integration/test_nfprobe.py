@@ -832,3 +832,30 @@ def test_example_config_runs(tmp_path):
         l4.close()
         l5.close()
         l6.close()
+
+
+def test_nfprobe_beside_print_each_with_its_aggregate_and_filter(tmp_path, nfacctd):
+    """pmacctd runs nfprobe beside print: the probe exports only what its aggregate_filter
+    keeps (TCP), with its own aggregate; print, on another aggregate, counts every
+    packet."""
+    pcap = mixed_capture(tmp_path / "mixed.pcap")
+    out = tmp_path / "collected.csv"
+    d = nfacctd("plugins: print\naggregate: %s\nprint_output: csv\nprint_num_protos: true\n"
+                "print_output_file: %s\nprint_refresh_time: 3600\n" % (AGG5, out))
+    local = tmp_path / "local.csv"
+    conf = ("pcap_savefile: %s\nplugins: nfprobe[n], print[p]\n"
+            "nfprobe_receiver[n]: 127.0.0.1:%d\nnfprobe_version[n]: 10\n"
+            "aggregate[n]: %s\naggregate_filter[n]: tcp\n"
+            "aggregate[p]: proto\nprint_output[p]: csv\nprint_num_protos[p]: true\n"
+            "print_output_file[p]: %s\nprint_refresh_time[p]: 3600\n" % (pcap, d.port, AGG5, local))
+    p = run_to_end(tmp_path, conf, name="both")
+    st = module_stats(p.log_text())
+    d.wait_datagrams(st["datagrams"])
+    d.stop()
+    want = capture_totals(pcap)
+    assert rows_totals(read_csv(out)) == {k: v for k, v in want.items() if k[4] == 6}
+    per_proto = collections.Counter()
+    for k, (pkts, _) in want.items():
+        per_proto[k[4]] += pkts
+    got = {int(r["PROTOCOL"]): int(r["PACKETS"]) for r in read_csv(local)}
+    assert got == dict(per_proto) and len(got) >= 3  # TCP, UDP, ICMP at least
