@@ -495,7 +495,7 @@ static void amqp_close(struct out_instance *oi)
 
 const struct out_module out_amqp_module = {
     .sinks = OUT_SINK_TABLE,
-    .conf = {"amqp", amqp_tables},
+    .conf = {.type = "amqp", .tables = amqp_tables},
     .refresh_off = offsetof(struct conf_plugin, amqp_refresh_time),
     .history_off = offsetof(struct conf_plugin, amqp_history),
     .cache_entries_off = offsetof(struct conf_plugin, amqp_cache_entries),

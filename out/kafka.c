@@ -507,7 +507,7 @@ static void kafka_close(struct out_instance *oi)
 
 const struct out_module out_kafka_module = {
     .sinks = OUT_SINK_TABLE,
-    .conf = {"kafka", kafka_tables},
+    .conf = {.type = "kafka", .tables = kafka_tables},
     .refresh_off = offsetof(struct conf_plugin, kafka_refresh_time),
     .history_off = offsetof(struct conf_plugin, kafka_history),
     .cache_entries_off = offsetof(struct conf_plugin, kafka_cache_entries),

@@ -348,7 +348,7 @@ static void memory_close(struct out_instance *oi)
 
 const struct out_module out_memory_module = {
     .sinks = OUT_SINK_TABLE,
-    .conf = {"memory", memory_tables},
+    .conf = {.type = "memory", .tables = memory_tables},
     .refresh_off = offsetof(struct conf_plugin, imt_refresh_time),
     .cache_entries_off = offsetof(struct conf_plugin, imt_cache_entries),
     .open = memory_open,

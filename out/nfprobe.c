@@ -1092,7 +1092,7 @@ static void nfp_close(struct out_instance *oi)
 
 const struct out_module out_nfprobe_module = {
     .sinks = OUT_SINK_RECORD,
-    .conf = {"nfprobe", nfprobe_tables, D_PMACCTD | D_UACCTD},
+    .conf = {.type = "nfprobe", .tables = nfprobe_tables, .daemons = D_PMACCTD | D_UACCTD},
     .open = nfp_open,
     .write = nfp_write,
     .record = nfp_record,

@@ -798,7 +798,7 @@ static void print_close(struct out_instance *oi)
 
 const struct out_module out_print_module = {
     .sinks = OUT_SINK_TABLE,
-    .conf = {"print", print_tables},
+    .conf = {.type = "print", .tables = print_tables},
     .refresh_off = offsetof(struct conf_plugin, print_refresh_time),
     .history_off = offsetof(struct conf_plugin, print_history),
     .history_offset_off = offsetof(struct conf_plugin, print_history_offset),

@@ -528,7 +528,7 @@ static void redis_close(struct out_instance *oi)
 
 const struct out_module out_redis_module = {
     .sinks = OUT_SINK_TABLE,
-    .conf = {"redis", redis_tables},
+    .conf = {.type = "redis", .tables = redis_tables},
     .refresh_off = offsetof(struct conf_plugin, redis_refresh_time),
     .history_off = offsetof(struct conf_plugin, redis_history),
     .cache_entries_off = offsetof(struct conf_plugin, redis_cache_entries),

@@ -168,7 +168,7 @@ static void sfcnt_close(struct out_instance *oi)
 }
 
 const struct out_module out_sflow_counters_module = {
-    .conf = {"sfacctd_counter_file", NULL},
+    .conf = {.type = "sfacctd_counter_file", .tables = NULL},
     .sinks = OUT_SINK_EVENT,
     .open = sfcnt_open,
     .write_event = sfcnt_write_event,

@@ -710,7 +710,7 @@ static void sfp_close(struct out_instance *oi)
 
 const struct out_module out_sfprobe_module = {
     .sinks = OUT_SINK_RECORD,
-    .conf = {"sfprobe", sfprobe_tables, D_PMACCTD | D_UACCTD},
+    .conf = {.type = "sfprobe", .tables = sfprobe_tables, .daemons = D_PMACCTD | D_UACCTD},
     .open = sfp_open,
     .record = sfp_record,
     .worker_tick_ms = SFP_FLUSH_MS,

@@ -625,7 +625,7 @@ static void sql_close(struct out_instance *oi)
 #define SQL_MODULE(sym, tname)                                                                     \
 	const struct out_module sym = {                                                            \
 	    .sinks = OUT_SINK_TABLE,                                                               \
-	    .conf = {tname, sql_tables},                                                           \
+	    .conf = {.type = tname, .tables = sql_tables},                                         \
 	    .refresh_off = offsetof(struct conf_plugin, sql_refresh_time),                         \
 	    .history_off = offsetof(struct conf_plugin, sql_history),                              \
 	    .cache_entries_off = offsetof(struct conf_plugin, sql_cache_entries),                  \

@@ -690,7 +690,7 @@ static void tee_close(struct out_instance *oi)
 
 const struct out_module out_tee_module = {
     .sinks = OUT_SINK_DATAGRAM,
-    .conf = {"tee", tee_tables},
+    .conf = {.type = "tee", .tables = tee_tables},
     .register_maps = tee_register_maps,
     .open = tee_open,
     .write = tee_write,

@@ -40,7 +40,7 @@ CLEANFILES += tests/fuzz/fuzz_nf9
 # the conf fuzzer is built from the whole library, with every library it links.
 FUZZ_CONF_SRCS = $(srcdir)/tests/fuzz/fuzz_conf.c \
 	$(addprefix $(srcdir)/,$(filter %.c,$(libnetacct_a_SOURCES)))
-FUZZ_ALL_LIBS = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(PCAP_LIBS) $(KAFKA_LIBS) $(RABBITMQ_LIBS) \
+FUZZ_ALL_LIBS = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(PCAP_LIBS) $(KAFKA_LIBS) $(AVRO_LIBS) $(RABBITMQ_LIBS) \
 	$(REDIS_LIBS) $(GEOIPV2_LIBS) $(SQLITE3_LIBS) $(PGSQL_LIBS) $(MYSQL_LIBS) $(NDPI_LIBS) \
 	$(NFLOG_LIBS) $(PTHREAD_LIBS)
 FUZZ_MAPS_SRCS = $(srcdir)/tests/fuzz/fuzz_maps.c $(srcdir)/proto/netflow.c \
