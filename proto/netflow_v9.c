@@ -823,12 +823,15 @@ struct vrec {
  * Find the variable parts of the record at rec (left bytes to the end of
  * the set): one length prefix per variable-length field (RFC 7011 §7: one
  * byte, or 255 and two more).  Returns the record's length, 0 when it runs
- * past the set.
+ * past the set.  v NULL: the length only (inlined with a constant NULL, the
+ * stores go away).
  */
-static size_t vrec_walk(const struct nf_plan *pl, const uint8_t *rec, size_t left, struct vrec *v)
+static inline size_t vrec_scan(const struct nf_plan *pl, const uint8_t *rec, size_t left,
+			       struct vrec *v)
 {
 	size_t pos = 0;
-	v->seg[0] = rec;
+	if (v)
+		v->seg[0] = rec;
 	for (unsigned k = 0; k < pl->nvlen; k++) {
 		pos += pl->vgap[k];
 		if (pos >= left)
@@ -842,36 +845,27 @@ static size_t vrec_walk(const struct nf_plan *pl, const uint8_t *rec, size_t lef
 		}
 		if (l > left - pos)
 			return 0;
-		v->vptr[k] = rec + pos;
-		v->vlen[k] = (uint16_t)l;
+		if (v) {
+			v->vptr[k] = rec + pos;
+			v->vlen[k] = (uint16_t)l;
+		}
 		pos += l;
-		v->seg[k + 1] = rec + pos;
+		if (v)
+			v->seg[k + 1] = rec + pos;
 	}
 	pos += pl->tail;
 	return pos <= left ? pos : 0;
 }
 
+static size_t vrec_walk(const struct nf_plan *pl, const uint8_t *rec, size_t left, struct vrec *v)
+{
+	return vrec_scan(pl, rec, left, v);
+}
+
 /* The length of the record at rec as vrec_walk() finds it, without noting where its parts are. */
 static inline size_t vrec_len(const struct nf_plan *pl, const uint8_t *rec, size_t left)
 {
-	size_t pos = 0;
-	for (unsigned k = 0; k < pl->nvlen; k++) {
-		pos += pl->vgap[k];
-		if (pos >= left)
-			return 0;
-		size_t l = rec[pos++];
-		if (l == 255) {
-			if (left - pos < 2)
-				return 0;
-			l = be16(rec + pos);
-			pos += 2;
-		}
-		if (l > left - pos)
-			return 0;
-		pos += l;
-	}
-	pos += pl->tail;
-	return pos <= left ? pos : 0;
+	return vrec_scan(pl, rec, left, NULL);
 }
 
 /* A planned value's bytes: fixed (segment + offset) or variable-length. */
