@@ -6,6 +6,9 @@
 # as a regular `make check` test.
 FUZZ_CC = clang
 FUZZ_RUNS = 200000
+# and at most this many seconds per target: inputs that grow costly (a map of
+# hundreds of rules, each a compiled filter) must not make a smoke run unbounded
+FUZZ_MAX_TIME = 120
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_NF9_SRCS = $(srcdir)/tests/fuzz/fuzz_nf9.c $(srcdir)/proto/netflow.c \
 	$(srcdir)/proto/netflow_v5.c $(srcdir)/proto/netflow_v8.c $(srcdir)/proto/netflow_v9.c \
@@ -27,7 +30,7 @@ tests/fuzz/fuzz_nf9: $(FUZZ_NF9_SRCS)
 
 fuzz-nf9: tests/fuzz/fuzz_nf9
 	@mkdir -p tests/fuzz/work-nf9
-	./tests/fuzz/fuzz_nf9 -runs=$(FUZZ_RUNS) tests/fuzz/work-nf9 $(srcdir)/tests/fuzz/corpus/nf9
+	./tests/fuzz/fuzz_nf9 -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-nf9 $(srcdir)/tests/fuzz/corpus/nf9
 .PHONY: fuzz-nf9
 CLEANFILES += tests/fuzz/fuzz_nf9
 
@@ -71,11 +74,11 @@ tests/fuzz/fuzz_maps: $(FUZZ_MAPS_SRCS)
 
 fuzz-conf: tests/fuzz/fuzz_conf
 	@mkdir -p tests/fuzz/work-conf
-	./tests/fuzz/fuzz_conf -runs=$(FUZZ_RUNS) tests/fuzz/work-conf $(srcdir)/tests/fuzz/corpus/conf
+	./tests/fuzz/fuzz_conf -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-conf $(srcdir)/tests/fuzz/corpus/conf
 
 fuzz-maps: tests/fuzz/fuzz_maps
 	@mkdir -p tests/fuzz/work-maps
-	./tests/fuzz/fuzz_maps -runs=$(FUZZ_RUNS) tests/fuzz/work-maps $(srcdir)/tests/fuzz/corpus/maps
+	./tests/fuzz/fuzz_maps -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-maps $(srcdir)/tests/fuzz/corpus/maps
 .PHONY: fuzz-conf fuzz-maps
 CLEANFILES += tests/fuzz/fuzz_conf tests/fuzz/fuzz_maps
 
@@ -121,7 +124,7 @@ tests/fuzz/fuzz_decap: $(FUZZ_DECAP_SRCS)
 
 fuzz-decap: tests/fuzz/fuzz_decap
 	@mkdir -p tests/fuzz/work-decap
-	./tests/fuzz/fuzz_decap -runs=$(FUZZ_RUNS) tests/fuzz/work-decap $(srcdir)/tests/fuzz/corpus/decap
+	./tests/fuzz/fuzz_decap -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-decap $(srcdir)/tests/fuzz/corpus/decap
 .PHONY: fuzz-decap
 CLEANFILES += tests/fuzz/fuzz_decap
 
@@ -145,7 +148,7 @@ tests/fuzz/fuzz_packet: $(FUZZ_PACKET_SRCS)
 
 fuzz-packet: tests/fuzz/fuzz_packet
 	@mkdir -p tests/fuzz/work-packet
-	./tests/fuzz/fuzz_packet -runs=$(FUZZ_RUNS) tests/fuzz/work-packet $(srcdir)/tests/fuzz/corpus/packet
+	./tests/fuzz/fuzz_packet -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-packet $(srcdir)/tests/fuzz/corpus/packet
 .PHONY: fuzz-packet
 CLEANFILES += tests/fuzz/fuzz_packet
 # `make fuzz-pretag`: pre_tag_map parsing and evaluation (agg/pretag.c, tcpdump
@@ -165,7 +168,7 @@ tests/fuzz/fuzz_pretag: $(FUZZ_PRETAG_SRCS)
 
 fuzz-pretag: tests/fuzz/fuzz_pretag
 	@mkdir -p tests/fuzz/work-pretag
-	./tests/fuzz/fuzz_pretag -runs=$(FUZZ_RUNS) tests/fuzz/work-pretag \
+	./tests/fuzz/fuzz_pretag -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-pretag \
 	  $(srcdir)/tests/fuzz/corpus/pretag
 .PHONY: fuzz-pretag
 CLEANFILES += tests/fuzz/fuzz_pretag
@@ -192,6 +195,6 @@ tests/fuzz/fuzz_sflow: $(FUZZ_SFLOW_SRCS)
 
 fuzz-sflow: tests/fuzz/fuzz_sflow
 	@mkdir -p tests/fuzz/work-sflow
-	./tests/fuzz/fuzz_sflow -runs=$(FUZZ_RUNS) tests/fuzz/work-sflow $(srcdir)/tests/fuzz/corpus/sflow
+	./tests/fuzz/fuzz_sflow -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_MAX_TIME) tests/fuzz/work-sflow $(srcdir)/tests/fuzz/corpus/sflow
 .PHONY: fuzz-sflow
 CLEANFILES += tests/fuzz/fuzz_sflow
