@@ -471,21 +471,44 @@ static void trigger(struct out_instance *oi)
 	st->triggers_run++;
 }
 
-/* Keep the rows of refs[a..b) (of purge iv) for the next purge. */
-static int keep_rows(struct print_state *st, struct kept *into, const struct row_ref *r, size_t n)
+/* Keep row e for the next purge, in into's table. */
+static int keep_row(struct print_state *st, struct kept *into, const struct agg_entry *e)
 {
 	if (!into->t.entries)
 		return -1; /* its table could not be allocated */
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *key = r[i].e->key;
-		/* the kept table has a span exactly when the purged one had */
-		const struct agg_span *sp = into->t.span ? agg_entry_span(&into->t, r[i].e) : NULL;
-		if (agg_table_add_span(&into->t, key, agg_hash(key, into->t.key_len), &r[i].e->c,
-				       sp) < 0)
-			return -1;
-	}
-	st->rows_kept += n;
+	/* the kept table has a span exactly when the purged one had */
+	const struct agg_span *sp = into->t.span ? agg_entry_span(&into->t, e) : NULL;
+	if (agg_table_add_span(&into->t, e->key, agg_hash(e->key, into->t.key_len), &e->c, sp) < 0)
+		return -1;
+	st->rows_kept++;
 	return 0;
+}
+
+/*
+ * One file: rows rowv[0..k) of interval iv.  When it cannot be written, its
+ * rows are kept for the next purge, row j in next[item[j]] (item NULL: all
+ * in next[0]).  Returns 1 when the file failed, else 0.
+ */
+static unsigned write_group(struct out_instance *oi, const char *path,
+			    const struct agg_entry *const *rowv, size_t k,
+			    const struct out_interval *iv, int dynamic, struct kept *next,
+			    const unsigned *item)
+{
+	struct print_state *st = oi->state;
+	if (write_file(oi, path, rowv, k, iv, dynamic) == 0) {
+		st->files_written++;
+		/* the link follows complete purges only, not one a full cache caused */
+		if (!iv->safe)
+			move_latest(oi, rowv[0], path);
+		return 0;
+	}
+	st->write_failures++;
+	nt_log(oi->log, LOG_LVL_ERROR, oi->component,
+	       "write %s: %s; its %zu rows are kept for the next purge", path, strerror(errno), k);
+	for (size_t j = 0; j < k; j++)
+		if (keep_row(st, &next[item ? item[j] : 0], rowv[j]) < 0)
+			st->rows_dropped++;
+	return 1;
 }
 
 /*
@@ -525,24 +548,7 @@ static unsigned write_one_purge(struct out_instance *oi, const struct kept *it, 
 	const struct agg_entry *e;
 	while ((e = agg_table_next(&it->t, &pos)))
 		rowv[k++] = e;
-	unsigned failed = 0;
-	if (write_file(oi, path, rowv, k, &it->iv, st->file.has_time) < 0) {
-		failed = 1;
-		st->write_failures++;
-		nt_log(oi->log, LOG_LVL_ERROR, oi->component,
-		       "write %s: %s; its %zu rows are kept for the next purge", path,
-		       strerror(errno), k);
-		for (size_t j = 0; j < k; j++) {
-			struct row_ref r = {rowv[j], path, 0};
-			if (keep_rows(st, next, &r, 1) < 0)
-				st->rows_dropped++;
-		}
-	} else {
-		st->files_written++;
-		/* the link follows complete purges only, not one a full cache caused */
-		if (!it->iv.safe)
-			move_latest(oi, rowv[0], path);
-	}
+	unsigned failed = write_group(oi, path, rowv, k, &it->iv, st->file.has_time, next, NULL);
 	free(rowv);
 	return failed;
 }
@@ -605,35 +611,27 @@ static unsigned write_purges(struct out_instance *oi, const struct kept *items, 
 	}
 	qsort(refs, k, sizeof *refs, cmp_ref);
 	const struct agg_entry **rowv = calloc(k ? k : 1, sizeof *rowv);
-	if (!rowv)
+	unsigned *item = calloc(k ? k : 1, sizeof *item);
+	if (!rowv || !item) {
+		free(rowv);
+		free(item);
 		goto oom;
+	}
 	for (size_t a = 0; a < k;) {
 		size_t b = a;
 		while (b < k && strcmp(refs[b].path, refs[a].path) == 0)
 			b++;
-		for (size_t j = a; j < b; j++)
+		for (size_t j = a; j < b; j++) {
 			rowv[j - a] = refs[j].e;
-		/* markers and the file name carry the newest purge's interval */
-		const struct out_interval *iv = &items[refs[b - 1].item].iv;
-		if (write_file(oi, refs[a].path, rowv, b - a, iv,
-			       st->file.has_time || st->file.has_row) < 0) {
-			failed++;
-			st->write_failures++;
-			nt_log(oi->log, LOG_LVL_ERROR, oi->component,
-			       "write %s: %s; its %zu rows are kept for the next purge",
-			       refs[a].path, strerror(errno), b - a);
-			for (size_t j = a; j < b; j++)
-				if (keep_rows(st, &next[refs[j].item], &refs[j], 1) < 0)
-					st->rows_dropped++;
-		} else {
-			st->files_written++;
-			/* the link follows complete purges only, not one a full cache caused */
-			if (!iv->safe)
-				move_latest(oi, refs[a].e, refs[a].path);
+			item[j - a] = refs[j].item;
 		}
+		/* markers and the file name carry the newest purge's interval */
+		failed += write_group(oi, refs[a].path, rowv, b - a, &items[refs[b - 1].item].iv,
+				      st->file.has_time || st->file.has_row, next, item);
 		a = b;
 	}
 	free(rowv);
+	free(item);
 	goto done;
 oom:
 	nt_log(oi->log, LOG_LVL_ERROR, oi->component, "out of memory writing a purge: rows lost");
