@@ -2,7 +2,7 @@ libnetacct_a_SOURCES += out/output.c out/output.h out/encode.c out/encode.h out/
 	out/buf.c out/buf.h out/event.c out/event.h \
 	out/writer.h out/print.c out/filename.c out/filename.h out/tee.c out/tee_map.c out/tee_map.h \
 	out/spool.c out/spool.h out/vars.c out/vars.h out/bmsg.c out/bmsg.h \
-	out/broker.c out/broker.h out/avro.c out/avro.h out/nfprobe.c
+	out/broker.c out/broker.h out/avro.c out/avro.h out/endpoint.c out/endpoint.h out/nfprobe.c
 if HAVE_KAFKA
 libnetacct_a_SOURCES += out/kafka.c out/kafka.h
 endif

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include "out/output.h"
+#include "out/endpoint.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -205,46 +206,6 @@ static int key_error(char *err, size_t errlen, const struct out_instance *oi, co
 	return -1;
 }
 
-/* "a.b.c.d:port" or "[v6]:port" into ss. */
-static int parse_endpoint(const char *s, struct sockaddr_storage *ss)
-{
-	char host[64];
-	const char *port;
-	memset(ss, 0, sizeof *ss);
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
-			return -1;
-		memcpy(host, s + 1, (size_t)(close - s - 1));
-		host[close - s - 1] = '\0';
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof host || strchr(s, ':') != colon)
-			return -1;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-		port = colon + 1;
-	}
-	char *end;
-	long p = strtol(port, &end, 10);
-	if (!*port || *end || p < 1 || p > 65535)
-		return -1;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)p);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)p);
-		return 0;
-	}
-	return -1;
-}
-
 static int parse_receivers(struct nfp_state *st, const struct out_instance *oi, char *err,
 			   size_t errlen)
 {
@@ -265,7 +226,9 @@ static int parse_receivers(struct nfp_state *st, const struct out_instance *oi, 
 		if (st->nrecv == NFP_MAX_RECEIVERS)
 			return key_error(err, errlen, oi, "nfprobe_receiver", v,
 					 "names more than 8 receivers");
-		if (parse_endpoint(tok, &st->recv[st->nrecv]) < 0) {
+		socklen_t len;
+		char why[320];
+		if (endpoint_parse(tok, 1, &st->recv[st->nrecv], &len, why, sizeof why) < 0) {
 			snprintf(err, errlen,
 				 "key 'nfprobe_receiver[%s]': '%s' is not 'address:port' or "
 				 "'[IPv6 address]:port'",

@@ -28,6 +28,7 @@
  * minute per worker.
  */
 #include "out/output.h"
+#include "out/endpoint.h"
 #include "reactor/rng.h"
 
 #include <arpa/inet.h>
@@ -195,50 +196,6 @@ static int parse_ip(const char *s, struct nt_addr *a, struct sockaddr_storage *s
 	return -1;
 }
 
-/* "host:port" or "[v6]:port" to a socket address; -1 with why. */
-static int parse_receiver(const char *v, struct sockaddr_storage *ss, socklen_t *len, char *why,
-			  size_t whylen)
-{
-	char host[256];
-	const char *port;
-	if (v[0] == '[') {
-		const char *e = strchr(v, ']');
-		if (!e || e[1] != ':' || (size_t)(e - v - 1) >= sizeof host) {
-			snprintf(why, whylen, "'%s' is not [IPv6 address]:port", v);
-			return -1;
-		}
-		memcpy(host, v + 1, (size_t)(e - v - 1));
-		host[e - v - 1] = '\0';
-		port = e + 2;
-	} else {
-		const char *c = strrchr(v, ':');
-		if (!c || c == v || strchr(v, ':') != c || (size_t)(c - v) >= sizeof host) {
-			snprintf(why, whylen, "'%s' is not address:port (IPv6: [address]:port)", v);
-			return -1;
-		}
-		memcpy(host, v, (size_t)(c - v));
-		host[c - v] = '\0';
-		port = c + 1;
-	}
-	char *end;
-	unsigned long p = strtoul(port, &end, 10);
-	if (!*port || *end || p == 0 || p > 65535) {
-		snprintf(why, whylen, "'%s': the port is not 1..65535", v);
-		return -1;
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0 || !res) {
-		snprintf(why, whylen, "'%s': %s", v, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 static int parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -297,8 +254,8 @@ static int setup(struct out_instance *oi, struct sfp_state *st, char *err, size_
 {
 	const struct conf_plugin *pc = oi->conf;
 	char why[320];
-	if (parse_receiver(pc->sfprobe_receiver ? pc->sfprobe_receiver : "127.0.0.1:6343", &st->to,
-			   &st->tolen, why, sizeof why) < 0)
+	if (endpoint_parse(pc->sfprobe_receiver ? pc->sfprobe_receiver : "127.0.0.1:6343", 0,
+			   &st->to, &st->tolen, why, sizeof why) < 0)
 		return fail(err, errlen, oi, "sfprobe_receiver", why);
 	struct nt_addr src_addr = {0};
 	if (pc->sfprobe_source_ip && *pc->sfprobe_source_ip) {
