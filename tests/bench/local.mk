@@ -6,7 +6,13 @@ tests_bench_nfsend_SOURCES = tests/bench/nfsend.c
 EXTRA_DIST += tests/bench/run.sh tests/bench/README.md
 EXTRA_DIST += tests/bench/memsql_bench.py tests/bench/mem_bench.sh
 
-bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT)
+# tests/bench/recvfloor: the receive floor (datagrams into user space, nothing
+# else), run by run.sh beside the daemons.
+noinst_PROGRAMS += tests/bench/recvfloor
+tests_bench_recvfloor_SOURCES = tests/bench/recvfloor.c
+tests_bench_recvfloor_LDADD = -lpthread
+
+bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT) tests/bench/recvfloor$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/run.sh $(BENCH_SCENARIOS)
 .PHONY: bench
 

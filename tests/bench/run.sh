@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # netacct benchmark: replay pre-built NetFlow over loopback into netacct's
 # nfacctd, then into Debian's pmacct nfacctd and nfdump's nfcapd, same input,
-# one after the other, and compare records accounted per CPU-second.  See
-# README.md.
+# one after the other, and compare records accounted per CPU-second; and into
+# tests/bench/recvfloor, which only receives (the socket's share of the cost).
+# See README.md.
 #
 # Usage: tests/bench/run.sh [SCENARIO...]   a b c d e s (default): e = 1M keys,
 #        s = 1 vs 2 workers from many exporters; x = exactness check
 # Environment:
 #   BENCH_SECONDS   send duration per run (default 10)
-#   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct nfcapd")
+#   BENCH_DAEMONS   which daemons, in order (default "netacct pmacct nfcapd floor")
 #   BENCH_SOURCES   exporters (sender sockets, 127.0.0.1..N; default 4)
 #   BENCH_WORKERS   netacct reactor_workers (default: unset = online CPUs)
 #   BENCH_RATE_B    send rate of scenario b, records/s (default 2200000)
@@ -21,8 +22,10 @@
 #   BENCH_PLUGIN_CONF  pmacct core->plugin pipe keys (netacct ignores them)
 #   BENCH_EXTRA_CONF   more config lines for both daemons
 #   BENCH_KEEP      keep the work directory (configs, logs, outputs)
+#   BENCH_REPEAT    runs of each daemon per scenario, interleaved (default 1); the
+#                   ratios use each daemon's median records per CPU-second
 #   NETACCT_BUILDDIR  build tree holding nfacctd and tests/bench/nfsend
-#   NETACCT_NFACCTD, PMACCT_NFACCTD, NFCAPD, NFDUMP, NFSEND  explicit binaries
+#   NETACCT_NFACCTD, PMACCT_NFACCTD, NFCAPD, NFDUMP, NFSEND, RECVFLOOR  explicit binaries
 # It builds nothing: run `make` (or `make bench`) first.
 set -euo pipefail
 set -m # own process groups: background daemons must not inherit SIGINT=ignored
@@ -34,8 +37,9 @@ PMACCT=${PMACCT_NFACCTD:-/usr/sbin/nfacctd}
 NFCAPD=${NFCAPD:-/usr/bin/nfcapd}
 NFDUMP=${NFDUMP:-/usr/bin/nfdump}
 NFSEND=${NFSEND:-$builddir/tests/bench/nfsend}
+RECVFLOOR=${RECVFLOOR:-$builddir/tests/bench/recvfloor}
 SECS=${BENCH_SECONDS:-10}
-DAEMONS=${BENCH_DAEMONS:-netacct pmacct nfcapd}
+DAEMONS=${BENCH_DAEMONS:-netacct pmacct nfcapd floor}
 SOURCES=${BENCH_SOURCES:-4}
 RATE_B=${BENCH_RATE_B:-2200000}
 RATE_E=${BENCH_RATE_E:-400000}
@@ -43,6 +47,7 @@ SCALE_SOURCES=${BENCH_SCALE_SOURCES:-32}
 RATE=${BENCH_RATE:-}
 PIPE=${BENCH_PIPE:-33554432}
 KEYS=${BENCH_KEYS:-64}
+REPEAT=${BENCH_REPEAT:-1}
 REFRESH=5
 PLUGIN_CONF=${BENCH_PLUGIN_CONF-"plugin_pipe_size: 10240000
 plugin_buffer_size: 10240"}
@@ -253,7 +258,7 @@ wait_idle() { # PID
 run_one() {
 	local scen=$1 daemon=$2 bin=$3 agg=$4
 	shift 4
-	local dir="$work/$scen-$daemon" port hz t0 t1 hwm n sendout sent rate dgrams
+	local dir="$work/$scen-$daemon${rep_suffix:-}" port hz t0 t1 hwm n sendout sent rate dgrams
 	local kd0 kd1 pids acc keys status=ok
 	mkdir -p "$dir"
 	port=$(free_port)
@@ -268,6 +273,11 @@ run_one() {
 		"$bin" -w "$dir/flows" -b 127.0.0.1 -p "$port" -B "${PIPE/default/33554432}" -t 3600 -v \
 			>"$dir/nfacctd.log" 2>&1 &
 		ready=('Startup nfcapd')
+	elif [ "$daemon" = floor ]; then
+		# the receive floor: netacct's sockets and read pattern, nothing else
+		"$bin" --port "$port" --rcvbuf "${PIPE/default/33554432}" \
+			${BENCH_WORKERS:+--workers "$BENCH_WORKERS"} >"$dir/nfacctd.log" 2>&1 &
+		ready=('ready')
 	else
 		"$bin" -f "$dir/nfacctd.conf" >"$dir/stdout" 2>"$dir/stderr" &
 	fi
@@ -335,6 +345,15 @@ run_one() {
 	esac
 	if [ "$daemon" = nfcapd ]; then
 		read -r acc keys _ < <(summarize_nfcapd "$dir/flows")
+	elif [ "$daemon" = floor ]; then
+		# it decodes nothing: records = datagrams read x the sender's records per datagram
+		# (template datagrams left out: the sender counts them apart)
+		local got tpl
+		got=$(sed -n 's/^datagrams=\([0-9]*\).*/\1/p' "$dir/nfacctd.log")
+		tpl=$(sed -n 's/.* templates=\([0-9]*\).*/\1/p' <<<"$sendout")
+		got=$(( ${got:-0} - ${tpl:-0} ))
+		acc=$(( dgrams > 0 && got > 0 ? got * sent / dgrams : 0 ))
+		keys=-
 	else
 		read -r acc keys _ < <(summarize "$dir/out.json")
 	fi
@@ -374,11 +393,16 @@ for s in "${SCENARIOS[@]}"; do
 	daemons=$DAEMONS
 	# scaling: netacct alone, one worker then two, exporters from many addresses
 	[ "$s" = s ] && daemons="netacct1w netacct2w"
+	# repeats interleave the daemons, so a slow spell of the host is shared
+	for rep in $(seq 1 "$REPEAT"); do
+	rep_suffix=
+	[ "$rep" = 1 ] || rep_suffix=.$rep
 	for d in $daemons; do
 		case $d in
 		netacct | netacct1w | netacct2w) bin=$NETACCT ;;
 		pmacct) bin=$PMACCT ;;
 		nfcapd) bin=$NFCAPD ;;
+		floor) bin=$RECVFLOOR ;;
 		*) die "unknown daemon '$d'" ;;
 		esac
 		if [ ! -x "$bin" ]; then
@@ -391,6 +415,7 @@ for s in "${SCENARIOS[@]}"; do
 		[ "$s" = e ] && src=1
 		# shellcheck disable=SC2086 # args is a word list
 		SOURCES=$src run_one "$s" "$d" "$bin" "$agg" $args || failed=1
+	done
 	done
 done
 
@@ -429,7 +454,7 @@ for r in rows:
     recv = max(0, sent - drops * (sent / dgrams if dgrams else 0))
     rps = acc / cpu if cpu > 0 else 0.0
     rcps = recv / cpu if cpu > 0 else 0.0
-    per.setdefault(scen, {})[daemon] = (rps, rcps, acc)
+    per.setdefault(scen, {}).setdefault(daemon, []).append((rps, rcps, acc))
     # peak memory per aggregate: meaningful where the keys dominate (b, e)
     bkey = '%.0f' % (int(hwm) * 1024 / int(keys)) if keys.isdigit() and int(keys) >= 10000 else '-'
     print(fmt % (labels.get(scen, scen), daemon, sent, rate, acc, keys, '%.2f%%' % (100 * loss),
@@ -437,7 +462,17 @@ for r in rows:
                  bkey, n)
           + ('' if status == 'ok' else '  [' + status + ']'))
 print()
-print('ratio                      records per CPU-second: accounted   received')
+def median(runs):
+    runs = sorted(runs)
+    return runs[len(runs) // 2] if len(runs) % 2 else tuple(
+        (a + b) / 2 for a, b in zip(runs[len(runs) // 2 - 1], runs[len(runs) // 2]))
+runs = max(len(r) for p in per.values() for r in p.values()) if per else 0
+per = {s: {d: median(r) for d, r in p.items()} for s, p in per.items()}
+if runs > 1:
+    print('(each ratio from the daemons\' medians of %d runs)' % runs)
+# ceiling: the floor's records per CPU-second over the peer's, the ratio a
+# collector would reach if everything but receiving cost it nothing
+print('ratio                      records per CPU-second: accounted   received    ceiling')
 for scen in sys.argv[2].split():
     if scen.startswith('x'):   # too little CPU to compare
         continue
@@ -448,9 +483,13 @@ for scen in sys.argv[2].split():
         name = '%s (netacct/%s)' % (scen, peer)
         if p[peer][0] > 0:
             recv = '%.2fx' % (p['netacct'][1] / p[peer][1]) if p[peer][1] > 0 else 'n/a'
-            print('%-26s %33.2fx %10s' % (name, p['netacct'][0] / p[peer][0], recv))
+            ceil = '%.2fx' % (p['floor'][0] / p[peer][0]) if 'floor' in p else '-'
+            print('%-26s %33.2fx %10s %10s' % (name, p['netacct'][0] / p[peer][0], recv, ceil))
         else:
             print('%-26s %34s' % (name, 'n/a (%s accounted nothing)' % peer))
+    if 'netacct' in p and 'floor' in p and p['floor'][0] > 0:
+        print('%-26s %33.0f%% (of netacct\'s CPU per record)'
+              % (scen + ' (receiving)', 100 * p['netacct'][0] / p['floor'][0]))
     if 'netacct1w' in p and 'netacct2w' in p and p['netacct1w'][2] > 0:
         # scaling: records accounted in the same sending time, 2 workers over 1
         print('%-26s %33.2fx (records accounted, 2 workers / 1)'
