@@ -448,30 +448,14 @@ int agg_table_set_compact(struct agg_table *t, const struct agg_compact *cx)
 	return 0;
 }
 
-/*
- * A table this small stays in the caches: prefetching it only costs
- * instructions (index of at most 4096 slots, 32 KiB; or a big index with
- * few keys: the slots and entries they touch, at most 4096 of each).
- */
-#define CACHED_CAP  4096
-#define CACHED_KEYS 4096
-
-static inline int cached(const struct agg_table *t)
+/* The uncached halves of agg_table_prefetch() and agg_table_prefetch_entry(). */
+void agg_table_prefetch_slot_(const struct agg_table *t, uint64_t hash)
 {
-	return t->cap <= CACHED_CAP || t->count <= CACHED_KEYS;
-}
-
-void agg_table_prefetch(const struct agg_table *t, uint64_t hash)
-{
-	if (cached(t))
-		return;
 	__builtin_prefetch(&t->index[home(t, hash)], 0, 3);
 }
 
-void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash)
+void agg_table_prefetch_entry_(const struct agg_table *t, uint64_t hash)
 {
-	if (cached(t))
-		return;
 	uint64_t s = t->index[home(t, hash)];
 	if (s && TAG(s) == TAG(hash)) {
 		const uint8_t *p = (const uint8_t *)ref_entry(t, (uint32_t)s);

@@ -136,16 +136,43 @@ int agg_table_add(struct agg_table *t, const uint8_t *key, uint64_t hash,
 		  const struct agg_counters *c);
 
 /*
+ * A table this small stays in the caches: prefetching it only costs
+ * instructions (index of at most AGG_CACHED_CAP slots, 32 KiB; or a big index
+ * with few keys: the slots and entries they touch, at most AGG_CACHED_KEYS of
+ * each).  Tested inline, so a cached table's record pays no call for it.
+ */
+#define AGG_CACHED_CAP	4096
+#define AGG_CACHED_KEYS 4096
+
+static inline int agg_table_cached(const struct agg_table *t)
+{
+	return t->cap <= AGG_CACHED_CAP || t->count <= AGG_CACHED_KEYS;
+}
+
+/* The work of the two below, for a table that is not cached. */
+void agg_table_prefetch_slot_(const struct agg_table *t, uint64_t hash);
+void agg_table_prefetch_entry_(const struct agg_table *t, uint64_t hash);
+
+/*
  * Start loading the index slot a hash maps to.  The worker computes keys a
  * few records ahead of adding them and prefetches, so cache misses overlap
  * instead of stalling one after another (what dominates at 100k+ keys).
  */
-void agg_table_prefetch(const struct agg_table *t, uint64_t hash);
+static inline void agg_table_prefetch(const struct agg_table *t, uint64_t hash)
+{
+	if (!agg_table_cached(t))
+		agg_table_prefetch_slot_(t, hash);
+}
+
 /*
  * Second stage, some records later: the index slot is in cache by now;
  * start loading the entry it points to (when its hash bits match).
  */
-void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash);
+static inline void agg_table_prefetch_entry(const struct agg_table *t, uint64_t hash)
+{
+	if (!agg_table_cached(t))
+		agg_table_prefetch_entry_(t, hash);
+}
 
 /* Find an entry by its full-form key, or NULL (compact entries are found once sealed). */
 struct agg_entry *agg_table_find(const struct agg_table *t, const uint8_t *key, uint64_t hash);
