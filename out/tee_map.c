@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agg/mapline.h"
+#include "out/endpoint.h"
 
 struct build {
 	struct tee_map *m;
@@ -35,60 +36,31 @@ static int parse_u64(const char *s, const char *end, uint64_t *out)
 	return 0;
 }
 
-/* "host:port" or "[v6]:port" into r. */
+/* "host:port" or "[v6]:port" into r (out/endpoint.h; names are resolved). */
 static int parse_receiver(const char *item, size_t n, struct tee_receiver *r, char *why,
 			  size_t whylen)
 {
-	char buf[300];
-	const char *host, *port;
+	char buf[300], reason[400];
 	if (n >= sizeof buf) {
 		snprintf(why, whylen, "receiver too long");
 		return -1;
 	}
 	memcpy(buf, item, n);
 	buf[n] = 0;
-	if (buf[0] == '[') {
-		char *close = strchr(buf, ']');
-		if (!close || close[1] != ':' || !close[2]) {
-			snprintf(why, whylen, "bad receiver '%.64s' (want [address]:port)", buf);
-			return -1;
-		}
-		*close = 0;
-		host = buf + 1;
-		port = close + 2;
-	} else {
-		char *colon = strrchr(buf, ':');
-		if (!colon || colon == buf || !colon[1] || strchr(buf, ':') != colon) {
-			snprintf(why, whylen,
-				 "bad receiver '%.64s' (want address:port, IPv6 as [address]:port)",
-				 buf);
-			return -1;
-		}
-		*colon = 0;
-		host = buf;
-		port = colon + 1;
-	}
-	uint64_t pv;
-	if (parse_u64(port, port + strlen(port), &pv) < 0 || pv == 0 || pv > 65535) {
-		snprintf(why, whylen, "bad port '%.16s' in receiver '%.64s'", port, host);
-		return -1;
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0 || !res) {
-		snprintf(why, whylen, "cannot resolve receiver '%.64s': %s", host,
-			 gai_strerror(rc));
-		return -1;
-	}
 	memset(r, 0, sizeof *r);
-	memcpy(&r->sa, res->ai_addr, res->ai_addrlen);
-	r->salen = res->ai_addrlen;
-	freeaddrinfo(res);
-	if (r->sa.ss_family == AF_INET6)
-		snprintf(r->text, sizeof r->text, "[%.45s]:%u", host, (unsigned)pv);
-	else
-		snprintf(r->text, sizeof r->text, "%.45s:%u", host, (unsigned)pv);
+	if (endpoint_parse(buf, 0, &r->sa, &r->salen, reason, sizeof reason) < 0) {
+		snprintf(why, whylen, "bad receiver %s", reason);
+		return -1;
+	}
+	/* logs and stats name it by address, as it was resolved */
+	char host[INET6_ADDRSTRLEN], port[8];
+	if (getnameinfo((const struct sockaddr *)&r->sa, r->salen, host, sizeof host, port,
+			sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(why, whylen, "bad receiver '%.64s': no numeric form", buf);
+		return -1;
+	}
+	snprintf(r->text, sizeof r->text, r->sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+		 port);
 	return 0;
 }
 

@@ -303,7 +303,7 @@ def test_transparent_without_cap_net_raw_is_a_clear_error(tmp_path):
     ("ip=127.0.0.1:2100", "missing id"),
     ("id=0 ip=127.0.0.1:2100", "bad id"),
     ("id=1 ip=127.0.0.1", "bad receiver"),
-    ("id=1 ip=127.0.0.1:99999", "bad port"),
+    ("id=1 ip=127.0.0.1:99999", "the port is not 1..65535"),
     ("id=1 ip=[::1:2100", "bad receiver"),
     ("id=1 ip=127.0.0.1:2100 balance-alg=random", "bad balance-alg"),
     ("id=1 ip=127.0.0.1:2100 tag=5-1", "bad tag range"),

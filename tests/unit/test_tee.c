@@ -109,8 +109,8 @@ static void test_bad_lines_name_their_line(void **state)
 	expect_error("id=1 ip=127.0.0.1\n", "bad receiver");
 	expect_error("id=1 ip=::1:9\n", "bad receiver");
 	expect_error("id=1 ip=[::1]\n", "bad receiver");
-	expect_error("id=1 ip=127.0.0.1:0\n", "bad port");
-	expect_error("id=1 ip=127.0.0.1:65536\n", "bad port");
+	expect_error("id=1 ip=127.0.0.1:0\n", "the port is not 1..65535");
+	expect_error("id=1 ip=127.0.0.1:65536\n", "the port is not 1..65535");
 	expect_error("id=1 ip=127.0.0.1:9,\n", "tee.lst:1:");
 	expect_error("id=1 ip=127.0.0.1:9 balance-alg=lc\n", "bad balance-alg");
 	expect_error("id=1 ip=127.0.0.1:9 src_port=70000\n", "bad src_port");
