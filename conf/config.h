@@ -119,6 +119,7 @@ struct conf_plugin {
 	char *nfprobe_timeouts;
 	int nfprobe_maxflows;
 	int nfprobe_hoplimit;
+	int nfprobe_ipprec;
 	char *nfprobe_source_ip;
 	char *nfprobe_direction;
 	char *nfprobe_ifindex;
@@ -231,6 +232,7 @@ struct conf_plugin {
 	char *sfprobe_agentip;
 	int sfprobe_agentsubid;
 	char *sfprobe_source_ip;
+	int sfprobe_ipprec;
 	char *sfprobe_ifspeed; /* bit/s, a 64-bit number as text */
 	char *sfprobe_direction;
 	char *sfprobe_ifindex;

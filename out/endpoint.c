@@ -1,6 +1,7 @@
 #include "out/endpoint.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,4 +48,13 @@ int endpoint_parse(const char *v, int numeric_host, struct sockaddr_storage *ss,
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+int endpoint_set_ipprec(int fd, int family, int prec)
+{
+	if (prec <= 0)
+		return 0;
+	int tos = (prec & 7) << 5;
+	return family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos)
+				  : setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
 }

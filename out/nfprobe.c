@@ -63,6 +63,9 @@ static const struct conf_key nfprobe_rows[] = {
 	     "at once (counted as forced)."),
     CONF_ROW("nfprobe_hoplimit", CT_INT, T(nfprobe_hoplimit), PROBE, "0", NULL, 0, 255,
 	     "TTL / hop limit of the exported datagrams (0: the system's default)."),
+    CONF_ROW("nfprobe_ipprec", CT_INT, T(nfprobe_ipprec), PROBE, "0", NULL, 0, 7,
+	     "IP precedence (0-7) the exported datagrams are marked with: the top three bits of "
+	     "the IPv4 TOS / IPv6 traffic class (0: the system's default)."),
     CONF_ROW("nfprobe_source_ip", CT_STRING, T(nfprobe_source_ip), PROBE, "", NULL, 0, 0,
 	     "Local address the datagrams are sent from (unset: chosen by the kernel)."),
     CONF_ROW("nfprobe_direction", CT_STRING, T(nfprobe_direction), PROBE, "", NULL, 0, 0,
@@ -177,6 +180,7 @@ struct nfp_state {
 	int if_override;
 	size_t mtu;
 	int hoplimit;
+	int ipprec;
 	struct sockaddr_storage src; /* nfprobe_source_ip; family 0: unset */
 	struct sockaddr_storage recv[NFP_MAX_RECEIVERS];
 	char recv_text[NFP_MAX_RECEIVERS][64];
@@ -824,6 +828,11 @@ static int open_socket(const struct nfp_state *st, unsigned i, char *err, size_t
 			return -1;
 		}
 	}
+	if (endpoint_set_ipprec(fd, to->ss_family, st->ipprec) < 0) {
+		snprintf(err, errlen, "key 'nfprobe_ipprec': %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, (const struct sockaddr *)to, sa_len(to)) < 0) {
 		snprintf(err, errlen, "nfprobe_receiver %s: %s", st->recv_text[i], strerror(errno));
 		close(fd);
@@ -891,6 +900,7 @@ static int nfp_open(struct out_instance *oi, char *err, size_t errlen)
 	st->maxflows = (uint32_t)pc->nfprobe_maxflows;
 	st->dont_cache = pc->nfprobe_dont_cache;
 	st->hoplimit = pc->nfprobe_hoplimit;
+	st->ipprec = pc->nfprobe_ipprec;
 	st->mtu = (size_t)pc->nfprobe_mtu;
 	st->if_override = pc->nfprobe_ifindex_override;
 	st->nworkers = oi->nworkers ? oi->nworkers : 1;

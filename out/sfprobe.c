@@ -67,6 +67,9 @@ static const struct conf_key sfprobe_rows[] = {
 	     INT32_MAX,
 	     "Sub-agent id in the datagram header. netacct: worker w (reactor_workers) exports as "
 	     "sub-agent sfprobe_agentsubid + w, each with its own datagram and sample sequences."),
+    CONF_ROW("sfprobe_ipprec", CT_INT, T(sfprobe_ipprec), D_PACKET, "0", NULL, 0, 7,
+	     "IP precedence (0-7) the sFlow datagrams are marked with: the top three bits of the "
+	     "IPv4 TOS / IPv6 traffic class (0: the system's default)."),
     CONF_ROW("sfprobe_source_ip", CT_STRING, T(sfprobe_source_ip), D_PACKET, "", NULL, 0, 0,
 	     "Local address the datagrams are sent from (unset: chosen by the kernel)."),
     CONF_ROW("sfprobe_ifspeed", CT_STRING, T(sfprobe_ifspeed), D_PACKET, "100000000", NULL, 0, 0,
@@ -143,6 +146,7 @@ struct sfp_state {
 	struct sockaddr_storage to;
 	socklen_t tolen;
 	struct sockaddr_storage from; /* sfprobe_source_ip; family 0: unset */
+	int ipprec;		      /* sfprobe_ipprec */
 	struct nt_addr agent;
 	uint32_t subid;
 	uint64_t ifspeed;
@@ -247,6 +251,11 @@ static int open_socket(const struct sfp_state *st, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (endpoint_set_ipprec(fd, st->to.ss_family, st->ipprec) < 0) {
+		snprintf(err, errlen, "key 'sfprobe_ipprec': %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -277,6 +286,7 @@ static int setup(struct out_instance *oi, struct sfp_state *st, char *err, size_
 			       NULL);
 	}
 	st->subid = (uint32_t)pc->sfprobe_agentsubid;
+	st->ipprec = pc->sfprobe_ipprec;
 	if (parse_u64(pc->sfprobe_ifspeed, &st->ifspeed) < 0)
 		return fail(err, errlen, oi, "sfprobe_ifspeed",
 			    "not a number of bit/s (0..18446744073709551615)");

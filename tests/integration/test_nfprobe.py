@@ -658,6 +658,27 @@ def test_nfprobe_hoplimit_and_source_ip(tmp_path):
     assert ttl == [7] and addr[0] == "127.0.0.3"
 
 
+def test_nfprobe_ipprec_marks_the_datagrams(tmp_path):
+    """nfprobe_ipprec 5: every exported datagram carries TOS 0xa0 (precedence 5)."""
+    pkts = [at(ETH() / IP(src="10.0.0.%d" % i, dst="10.0.0.2") / UDP(sport=1, dport=2), 0)
+            for i in range(1, 4)]
+    pcap = tmp_path / "p.pcap"
+    wrpcap(str(pcap), pkts)
+    lst = Listener()
+    lst.s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    try:
+        _, st = run_probe(tmp_path, pcap, lst.port, 5, {"nfprobe_ipprec": 5})
+        lst.s.settimeout(TIMEOUT)
+        tos = []
+        for _ in range(st["datagrams"]):
+            _, anc, _, _ = lst.s.recvmsg(65535, socket.CMSG_SPACE(4))
+            tos += [d[0] for lvl, typ, d in anc
+                    if lvl == socket.IPPROTO_IP and typ == socket.IP_TOS]
+    finally:
+        lst.close()
+    assert st["datagrams"] >= 1 and tos == [5 << 5] * st["datagrams"]
+
+
 # --------------------------------------------------------------------------
 # configuration
 

@@ -405,6 +405,27 @@ def test_sfprobe_bad_keys(tmp_path, key, value, why):
     assert "key '%s[s]'" % key in err and why in err, err
 
 
+def test_sfprobe_ipprec_marks_the_datagrams_ipv6(tmp_path):
+    """sfprobe_ipprec 6 towards an IPv6 receiver: traffic class 0xc0 on every datagram."""
+    capture(tmp_path / "t.pcap", n=50)
+    rx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    rx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+    rx.bind(("::1", 0))
+    try:
+        st, _ = run_probe(tmp_path, tmp_path / "t.pcap", probe_body(
+            "[::1]:%d" % rx.getsockname()[1], "sfprobe_ipprec[s]: 6\n"))
+        rx.settimeout(TIMEOUT)
+        tclass = []
+        for _ in range(st["datagrams"]):
+            _, anc, _, _ = rx.recvmsg(65535, socket.CMSG_SPACE(4))
+            tclass += [struct.unpack("i", d[:4])[0] for lvl, typ, d in anc
+                       if lvl == socket.IPPROTO_IPV6 and typ == socket.IPV6_TCLASS]
+    finally:
+        rx.close()
+    assert st["datagrams"] >= 1 and tclass == [6 << 5] * st["datagrams"]
+
+
 def test_example_config_runs(sfacctd, tmp_path):  # noqa: F811
     """contrib/examples/sfprobe.conf on a capture instead of eth1, into our sfacctd."""
     seen = capture(tmp_path / "t.pcap", n=1000)
