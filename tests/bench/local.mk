@@ -10,7 +10,7 @@ EXTRA_DIST += tests/bench/memsql_bench.py tests/bench/mem_bench.sh
 # else), run by run.sh beside the daemons.
 noinst_PROGRAMS += tests/bench/recvfloor
 tests_bench_recvfloor_SOURCES = tests/bench/recvfloor.c
-tests_bench_recvfloor_LDADD = -lpthread
+tests_bench_recvfloor_LDADD = $(CORE_LIBS) -lpthread
 
 bench: nfacctd$(EXEEXT) tests/bench/nfsend$(EXEEXT) tests/bench/recvfloor$(EXEEXT)
 	NETACCT_BUILDDIR=$${NETACCT_BUILDDIR:-$(abs_top_builddir)} bash $(srcdir)/tests/bench/run.sh $(BENCH_SCENARIOS)

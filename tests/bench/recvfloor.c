@@ -8,17 +8,15 @@
  *   recvfloor --port P [--ip A] [--workers N] [--pace-us U] [--rcvbuf B]
  *
  * It reads as netacct's workers do under steady load: N threads (default:
- * online CPUs), each with its own SO_REUSEPORT socket of B bytes (default
- * 32 MiB), draining it with recvmmsg() (64 datagrams per call, source
- * addresses included) every U microseconds (default 2000; 0: wait in poll()
- * for every wake-up), and waiting in poll() while the socket is idle.
- * It prints "ready" once every socket is bound; on SIGINT or SIGTERM,
- * "datagrams=N bytes=B".
+ * online CPUs), each with a socket opened by the workers' own udp_listen()
+ * (SO_REUSEPORT, B bytes of buffer, default 32 MiB), draining it with
+ * recvmmsg() (64 datagrams per call, source addresses included) every U
+ * microseconds (default 2000; 0: wait in poll() for every wake-up), and
+ * waiting in poll() while the socket is idle.  It prints "ready" once every
+ * socket is bound; on SIGINT or SIGTERM, "datagrams=N bytes=B".
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +28,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "reactor/socket.h"
 
 #define BATCH	    64
 #define SLOT	    65536 /* the largest UDP payload, as a collector must allow */
@@ -48,27 +48,6 @@ static void on_signal(int s)
 {
 	(void)s;
 	atomic_store(&stopping, 1);
-}
-
-static int open_socket(const char *ip, int port, int rcvbuf)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int one = 1;
-	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-		fprintf(stderr, "recvfloor: --ip %s: not an IPv4 address\n", ip);
-		return -1;
-	}
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-	    (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
-	     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		fprintf(stderr, "recvfloor: %s:%d: %s\n", ip, port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void *read_loop(void *arg)
@@ -152,10 +131,14 @@ int main(int argc, char **argv)
 
 	static struct reader rd[MAX_WORKERS];
 	for (long i = 0; i < workers; i++) {
-		rd[i].fd = open_socket(ip, port, rcvbuf);
+		char err[256];
+		/* the workers' own socket: reactor/socket.h */
+		rd[i].fd = udp_listen(ip, port, rcvbuf, NULL, err, sizeof err);
 		rd[i].pace_us = pace_us;
-		if (rd[i].fd < 0)
+		if (rd[i].fd < 0) {
+			fprintf(stderr, "recvfloor: %s\n", err);
 			return 1;
+		}
 	}
 	sigset_t all, old;
 	sigfillset(&all);
